@@ -1,0 +1,786 @@
+//! Configuration: the TOML file, its defaults, environment overrides and secrets from files.
+//!
+//! Loading is strict: an unknown key, a wrong type or a value that makes no sense is refused with
+//! the file, the line, the key (`section.key`) and what was expected, before anything connects.
+//! Every key can be overridden with `HELPIM_<SECTION>_<KEY>` (for example `HELPIM_POOL_SIZE=10`).
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Prefix of the environment variables that override configuration keys.
+pub const ENV_PREFIX: &str = "HELPIM_";
+
+/// The variable that names the config file; the one `HELPIM_*` variable that is not a key.
+pub const ENV_CONFIG_PATH: &str = "HELPIM_CONFIG";
+
+/// The whole configuration, one field per section of `bot.toml`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// How the bot logs into the XMPP server.
+    pub xmpp: Xmpp,
+    /// The multi-user chat service and how rooms are named.
+    pub muc: Muc,
+    /// How many rooms are kept ready.
+    pub pool: Pool,
+    /// Time limits of the room life cycle.
+    pub timeouts: Timeouts,
+    /// Where rooms are recorded.
+    pub database: Database,
+    /// Whether and how long chat transcripts are kept.
+    pub transcripts: Transcripts,
+    /// Health and metrics endpoint.
+    pub http: Http,
+    /// Logging.
+    pub log: Log,
+}
+
+/// How the XMPP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsMode {
+    /// STARTTLS is required; a server that does not offer it is refused.
+    #[default]
+    Starttls,
+    /// Plain TCP without TLS; allowed only to a loopback address (local demo and tests).
+    Plain,
+}
+
+/// `[xmpp]`: the bot's account and connection.
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Xmpp {
+    /// The bot's bare JID, e.g. `helpim-bot@example.org`.
+    pub jid: String,
+    /// The bot's password (prefer `password_file`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// A file whose content (without trailing newline) is the password.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_file: Option<PathBuf>,
+    /// The resource the bot asks for.
+    pub resource: String,
+    /// `host:port` to connect to instead of the DNS SRV lookup of the JID's domain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    /// `starttls` (default) or `plain` (only to a loopback address).
+    pub tls: TlsMode,
+    /// How long `run` waits for the first login before it gives up with an error.
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+    /// How long the bot waits for the answer to any request it sends.
+    #[serde(with = "humantime_serde")]
+    pub iq_timeout: Duration,
+}
+
+impl Default for Xmpp {
+    fn default() -> Self {
+        Xmpp {
+            jid: String::new(),
+            password: None,
+            password_file: None,
+            resource: "helpim-bot".into(),
+            server: None,
+            tls: TlsMode::Starttls,
+            connect_timeout: Duration::from_secs(30),
+            iq_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+// The password must never be printed, not even in a debug dump of the config.
+impl fmt::Debug for Xmpp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Xmpp")
+            .field("jid", &self.jid)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("password_file", &self.password_file)
+            .field("resource", &self.resource)
+            .field("server", &self.server)
+            .field("tls", &self.tls)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("iq_timeout", &self.iq_timeout)
+            .finish()
+    }
+}
+
+/// `[muc]`: the chat service and room naming.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Muc {
+    /// The MUC service's domain, e.g. `conference.example.org`.
+    pub service: String,
+    /// The bot's nick inside every room.
+    pub nick: String,
+    /// Room names are `<room_prefix>-<random>`.
+    pub room_prefix: String,
+    /// How many past messages the room replays to someone who joins (room config).
+    pub history: u32,
+    /// The presence status text that marks a leave as deliberate (no rejoin expected).
+    pub clean_exit_status: String,
+}
+
+impl Default for Muc {
+    fn default() -> Self {
+        Muc {
+            service: String::new(),
+            nick: "helpim-bot".into(),
+            room_prefix: "helpim".into(),
+            history: 20,
+            clean_exit_status: "Clean Exit".into(),
+        }
+    }
+}
+
+/// `[pool]`: how many rooms are kept ready.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Pool {
+    /// Rooms kept `available` and unclaimed.
+    pub size: u32,
+    /// Upper bound of rooms that are not `closed` (ready plus in use).
+    pub max_rooms: u32,
+    /// Room creations in flight at once.
+    pub parallel_creations: u32,
+}
+
+impl Default for Pool {
+    fn default() -> Self {
+        Pool {
+            size: 5,
+            max_rooms: 100,
+            parallel_creations: 4,
+        }
+    }
+}
+
+/// `[timeouts]`: time limits of the room life cycle (SPEC §2).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Timeouts {
+    /// A claim nobody acted on expires after this.
+    #[serde(with = "humantime_serde")]
+    pub claim: Duration,
+    /// How long someone who dropped out of a chat may come back.
+    #[serde(with = "humantime_serde")]
+    pub rejoin_grace: Duration,
+    /// How long a room may stay `closing` before the rest are kicked.
+    #[serde(with = "humantime_serde")]
+    pub closing: Duration,
+    /// A `busy` room without a message for this long is closed.
+    #[serde(with = "humantime_serde")]
+    pub idle: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            claim: Duration::from_secs(5 * 60),
+            rejoin_grace: Duration::from_secs(2 * 60),
+            closing: Duration::from_secs(10 * 60),
+            idle: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+/// `[database]`: where rooms are recorded.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Database {
+    /// `sqlite://path.db` or `postgres://user@host/db`.
+    pub url: String,
+    /// How often claims written by the web application are read.
+    #[serde(with = "humantime_serde")]
+    pub poll_interval: Duration,
+}
+
+impl Default for Database {
+    fn default() -> Self {
+        Database {
+            url: "sqlite://helpim-bot.db".into(),
+            poll_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+/// `[transcripts]`: chat transcripts.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Transcripts {
+    /// Store the messages of chats.
+    pub enabled: bool,
+    /// Message bodies older than this many days are erased.
+    pub keep_days: u32,
+}
+
+impl Default for Transcripts {
+    fn default() -> Self {
+        Transcripts {
+            enabled: true,
+            keep_days: 90,
+        }
+    }
+}
+
+/// `[http]`: health and metrics endpoint.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Http {
+    /// Address to listen on; empty disables the endpoint.
+    pub listen: String,
+}
+
+impl Default for Http {
+    fn default() -> Self {
+        Http {
+            listen: "127.0.0.1:9180".into(),
+        }
+    }
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `[log]`: logging.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Log {
+    /// A `tracing` filter such as `info` or `helpim_bot=debug,info`.
+    pub level: String,
+    /// `text` or `json`.
+    pub format: LogFormat,
+}
+
+impl Default for Log {
+    fn default() -> Self {
+        Log {
+            level: "info".into(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+/// A configuration that cannot be used, with where and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{origin}{}: {key}: {message}", line.map(|l| format!(" line {l}")).unwrap_or_default())]
+pub struct ConfigError {
+    /// The file, or the environment variable, the bad value came from.
+    pub origin: String,
+    /// The 1-based line in the file, when known.
+    pub line: Option<usize>,
+    /// `section.key`, or the section, or `(file)` when the file itself is broken.
+    pub key: String,
+    /// What was wrong and what was expected.
+    pub message: String,
+}
+
+impl Config {
+    /// Reads, overrides from the environment, and validates the config file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            origin: path.display().to_string(),
+            line: None,
+            key: "(file)".into(),
+            message: format!("cannot read: {e}"),
+        })?;
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        Config::from_parts(&path.display().to_string(), &text, &env)
+    }
+
+    /// Parses `text` (named `origin` in errors), applies `HELPIM_*` overrides from `env`, and validates.
+    pub fn from_parts(
+        origin: &str,
+        text: &str,
+        env: &[(String, String)],
+    ) -> Result<Config, ConfigError> {
+        // First the file alone, so that its errors carry its line numbers.
+        let mut config: Config = toml::from_str(text).map_err(|e| {
+            let (line, key) = match e.span() {
+                Some(span) => locate(text, span.start),
+                None => (None, "(file)".into()),
+            };
+            ConfigError {
+                origin: origin.into(),
+                line,
+                key,
+                message: e.message().trim().to_string(),
+            }
+        })?;
+        config = apply_env(config, env)?;
+        config.resolve_password_file(origin, text)?;
+        config.validate(origin, text)?;
+        Ok(config)
+    }
+
+    /// The bot's password, from `password` or `password_file` (already read by `load`).
+    pub fn password(&self) -> &str {
+        self.xmpp.password.as_deref().unwrap_or("")
+    }
+
+    fn resolve_password_file(&mut self, origin: &str, text: &str) -> Result<(), ConfigError> {
+        let Some(path) = self.xmpp.password_file.clone() else {
+            return Ok(());
+        };
+        let content = std::fs::read_to_string(&path).map_err(|e| {
+            key_error(
+                origin,
+                text,
+                "xmpp",
+                "password_file",
+                format!("cannot read {}: {e}", path.display()),
+            )
+        })?;
+        let password = content.trim_end_matches(['\n', '\r']).to_string();
+        if password.is_empty() {
+            return Err(key_error(
+                origin,
+                text,
+                "xmpp",
+                "password_file",
+                format!("{} is empty", path.display()),
+            ));
+        }
+        self.xmpp.password = Some(password);
+        Ok(())
+    }
+
+    fn validate(&self, origin: &str, text: &str) -> Result<(), ConfigError> {
+        let err = |section: &str, key: &str, message: String| {
+            Err(key_error(origin, text, section, key, message))
+        };
+        let x = &self.xmpp;
+        match x.jid.split_once('@') {
+            Some((node, domain)) if !node.is_empty() && !domain.is_empty() => {
+                if xmpp_parsers::jid::BareJid::new(&x.jid).is_err() {
+                    return err("xmpp", "jid", format!("{:?} is not a valid JID", x.jid));
+                }
+            }
+            _ => {
+                return err(
+                    "xmpp",
+                    "jid",
+                    "expected the bot's JID as user@domain, e.g. \"helpim-bot@example.org\"".into(),
+                )
+            }
+        }
+        if x.password.as_deref().unwrap_or("").is_empty() {
+            return err(
+                "xmpp",
+                "password",
+                "expected `password` or `password_file` in [xmpp]".into(),
+            );
+        }
+        if x.resource.is_empty() {
+            return err("xmpp", "resource", "expected a non-empty resource".into());
+        }
+        if let Some(server) = &x.server {
+            if split_host_port(server).is_none() {
+                return err(
+                    "xmpp",
+                    "server",
+                    format!("expected host:port, e.g. \"xmpp.example.org:5222\", got {server:?}"),
+                );
+            }
+        }
+        if x.tls == TlsMode::Plain && !self.server_is_loopback() {
+            return err(
+                "xmpp",
+                "tls",
+                "\"plain\" is allowed only with `server` set to a loopback address (127.0.0.1, ::1 or localhost); use \"starttls\"".into(),
+            );
+        }
+        for (key, value) in [
+            ("connect_timeout", x.connect_timeout),
+            ("iq_timeout", x.iq_timeout),
+        ] {
+            if value.is_zero() {
+                return err(
+                    "xmpp",
+                    key,
+                    "expected a duration above zero, e.g. \"10s\"".into(),
+                );
+            }
+        }
+        let m = &self.muc;
+        if m.service.is_empty() || xmpp_parsers::jid::BareJid::new(&m.service).is_err() {
+            return err(
+                "muc",
+                "service",
+                "expected the MUC service's domain, e.g. \"conference.example.org\"".into(),
+            );
+        }
+        if m.nick.trim().is_empty() {
+            return err("muc", "nick", "expected a non-empty nick".into());
+        }
+        if m.room_prefix.is_empty()
+            || m.room_prefix.len() > 32
+            || !m
+                .room_prefix
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            return err(
+                "muc",
+                "room_prefix",
+                "expected 1 to 32 characters of a-z, 0-9 and '-'".into(),
+            );
+        }
+        let p = &self.pool;
+        if p.max_rooms == 0 {
+            return err("pool", "max_rooms", "expected at least 1".into());
+        }
+        if p.size > p.max_rooms {
+            return err(
+                "pool",
+                "size",
+                format!(
+                    "expected at most pool.max_rooms ({}), got {}",
+                    p.max_rooms, p.size
+                ),
+            );
+        }
+        if p.parallel_creations == 0 {
+            return err("pool", "parallel_creations", "expected at least 1".into());
+        }
+        let t = &self.timeouts;
+        for (key, value) in [
+            ("claim", t.claim),
+            ("rejoin_grace", t.rejoin_grace),
+            ("closing", t.closing),
+            ("idle", t.idle),
+        ] {
+            if value.is_zero() {
+                return err(
+                    "timeouts",
+                    key,
+                    "expected a duration above zero, e.g. \"5m\"".into(),
+                );
+            }
+        }
+        let url = &self.database.url;
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            return err(
+                "database",
+                "url",
+                "expected sqlite://FILE or postgres://USER@HOST/DB".into(),
+            );
+        }
+        if self.database.poll_interval.is_zero() {
+            return err(
+                "database",
+                "poll_interval",
+                "expected a duration above zero".into(),
+            );
+        }
+        if self.transcripts.keep_days == 0 {
+            return err("transcripts", "keep_days", "expected at least 1".into());
+        }
+        if !self.http.listen.is_empty() && self.http.listen.parse::<std::net::SocketAddr>().is_err()
+        {
+            return err(
+                "http",
+                "listen",
+                "expected ip:port such as \"127.0.0.1:9180\", or \"\" to disable".into(),
+            );
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
+            return err(
+                "log",
+                "level",
+                "expected a level (error, warn, info, debug, trace) or a tracing filter".into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// True when `xmpp.server` names a loopback address.
+    pub fn server_is_loopback(&self) -> bool {
+        let Some((host, _)) = self.xmpp.server.as_deref().and_then(split_host_port) else {
+            return false;
+        };
+        host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    }
+
+    /// The full JID the bot logs in with (`jid/resource`).
+    pub fn full_jid(&self) -> String {
+        format!("{}/{}", self.xmpp.jid, self.xmpp.resource)
+    }
+}
+
+/// Splits `host:port` (also `[::1]:port`) into its parts.
+pub fn split_host_port(s: &str) -> Option<(String, u16)> {
+    let (host, port) = s.rsplit_once(':')?;
+    let port: u16 = port.parse().ok()?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() || port == 0 {
+        return None;
+    }
+    Some((host.to_string(), port))
+}
+
+fn key_error(origin: &str, text: &str, section: &str, key: &str, message: String) -> ConfigError {
+    ConfigError {
+        origin: origin.into(),
+        line: line_of_key(text, section, key),
+        key: format!("{section}.{key}"),
+        message,
+    }
+}
+
+/// The line and `section.key` at byte `offset` of a TOML text.
+fn locate(text: &str, offset: usize) -> (Option<usize>, String) {
+    let offset = offset.min(text.len());
+    let line_no = text[..offset].matches('\n').count() + 1;
+    let mut section = String::new();
+    for line in text.lines().take(line_no - 1) {
+        if let Some(name) = section_header(line) {
+            section = name;
+        }
+    }
+    let this = text.lines().nth(line_no - 1).unwrap_or("");
+    let key = match (section_header(this), this.split_once('=')) {
+        (Some(name), _) => name,
+        (None, Some((k, _))) if !section.is_empty() => {
+            format!("{section}.{}", k.trim().trim_matches('"'))
+        }
+        (None, Some((k, _))) => k.trim().trim_matches('"').to_string(),
+        (None, None) if !section.is_empty() => section,
+        (None, None) => "(file)".into(),
+    };
+    (Some(line_no), key)
+}
+
+/// The 1-based line where `key` is set inside `[section]`, or the section header's line.
+fn line_of_key(text: &str, section: &str, key: &str) -> Option<usize> {
+    let mut current = String::new();
+    let mut header_line = None;
+    for (i, line) in text.lines().enumerate() {
+        if let Some(name) = section_header(line) {
+            current = name;
+            if current == section {
+                header_line = Some(i + 1);
+            }
+            continue;
+        }
+        if current == section {
+            if let Some((k, _)) = line.split_once('=') {
+                if k.trim().trim_matches('"') == key {
+                    return Some(i + 1);
+                }
+            }
+        }
+    }
+    header_line
+}
+
+fn section_header(line: &str) -> Option<String> {
+    let t = line.trim();
+    let inner = t.strip_prefix('[')?.split(']').next()?;
+    Some(inner.trim().to_string())
+}
+
+/// Applies `HELPIM_<SECTION>_<KEY>` variables on top of the parsed file.
+fn apply_env(config: Config, env: &[(String, String)]) -> Result<Config, ConfigError> {
+    let overrides: Vec<&(String, String)> = env
+        .iter()
+        .filter(|(k, _)| k.starts_with(ENV_PREFIX) && k != ENV_CONFIG_PATH)
+        .collect();
+    if overrides.is_empty() {
+        return Ok(config);
+    }
+    let mut table = toml::Table::try_from(&config).expect("config serialises to TOML");
+    let defaults = toml::Table::try_from(Config::default()).expect("defaults serialise");
+    for (name, raw) in overrides {
+        let env_err = |message: String| ConfigError {
+            origin: format!("environment variable {name}"),
+            line: None,
+            key: name[ENV_PREFIX.len()..]
+                .to_lowercase()
+                .replacen('_', ".", 1),
+            message,
+        };
+        let rest = name[ENV_PREFIX.len()..].to_lowercase();
+        let Some((section, key)) = rest.split_once('_') else {
+            return Err(env_err(
+                "expected HELPIM_<SECTION>_<KEY>, e.g. HELPIM_POOL_SIZE".into(),
+            ));
+        };
+        let Some(toml::Value::Table(section_defaults)) = defaults.get(section) else {
+            return Err(env_err(format!("there is no section [{section}]")));
+        };
+        // The default's type says how to read the text; keys without a default are strings.
+        let value = match section_defaults.get(key) {
+            Some(toml::Value::Integer(_)) => raw
+                .trim()
+                .parse::<i64>()
+                .map(toml::Value::Integer)
+                .map_err(|_| env_err(format!("expected an integer, got {raw:?}")))?,
+            Some(toml::Value::Boolean(_)) => match raw.trim() {
+                "true" | "1" | "yes" => toml::Value::Boolean(true),
+                "false" | "0" | "no" => toml::Value::Boolean(false),
+                _ => return Err(env_err(format!("expected true or false, got {raw:?}"))),
+            },
+            _ => toml::Value::String(raw.clone()),
+        };
+        let section_table = table
+            .entry(section.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if let toml::Value::Table(t) = section_table {
+            t.insert(key.to_string(), value);
+        }
+        // Check each variable on its own so the error names the one that is wrong.
+        Config::deserialize(toml::Value::Table(table.clone()))
+            .map_err(|e| env_err(e.message().trim().to_string()))?;
+    }
+    Config::deserialize(toml::Value::Table(table)).map_err(|e| ConfigError {
+        origin: "environment".into(),
+        line: None,
+        key: "(environment)".into(),
+        message: e.message().to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[xmpp]
+jid = "bot@localhost"
+password = "secret"
+server = "127.0.0.1:5222"
+tls = "plain"
+
+[muc]
+service = "conference.localhost"
+
+[pool]
+size = 3
+max_rooms = 10
+"#;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::from_parts("bot.toml", text, &[])
+    }
+
+    #[test]
+    fn good_file_parses_with_defaults() {
+        let c = parse(GOOD).unwrap();
+        assert_eq!(c.pool.size, 3);
+        assert_eq!(c.timeouts.claim, Duration::from_secs(300));
+        assert_eq!(c.muc.clean_exit_status, "Clean Exit");
+        assert_eq!(c.database.url, "sqlite://helpim-bot.db");
+        assert_eq!(c.password(), "secret");
+    }
+
+    #[test]
+    fn wrong_type_names_key_and_line() {
+        let text = GOOD.replace("size = 3", "size = \"three\"");
+        let e = parse(&text).unwrap_err();
+        assert_eq!(e.key, "pool.size");
+        assert_eq!(e.line, Some(12));
+        let shown = e.to_string();
+        assert!(
+            shown.starts_with("bot.toml line 12: pool.size: invalid type"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn unknown_key_is_refused() {
+        let text = GOOD.replace("max_rooms = 10", "max_room = 10");
+        let e = parse(&text).unwrap_err();
+        assert_eq!(e.key, "pool.max_room");
+        assert_eq!(e.line, Some(13));
+        assert!(e.message.contains("unknown field"), "{}", e.message);
+    }
+
+    #[test]
+    fn semantic_errors_name_key_and_line() {
+        let e = parse(&GOOD.replace("size = 3", "size = 30")).unwrap_err();
+        assert_eq!((e.key.as_str(), e.line), ("pool.size", Some(12)));
+        let e = parse(&GOOD.replace("bot@localhost", "localhost")).unwrap_err();
+        assert_eq!((e.key.as_str(), e.line), ("xmpp.jid", Some(3)));
+        let e = parse(&GOOD.replace("127.0.0.1:5222", "xmpp.example.org:5222")).unwrap_err();
+        assert_eq!((e.key.as_str(), e.line), ("xmpp.tls", Some(6)));
+        let e = parse(&GOOD.replace("password = \"secret\"", "")).unwrap_err();
+        assert_eq!(e.key, "xmpp.password");
+    }
+
+    #[test]
+    fn bad_duration_is_refused() {
+        let text = format!("{GOOD}\n[timeouts]\nclaim = \"soon\"\n");
+        let e = parse(&text).unwrap_err();
+        assert_eq!(e.key, "timeouts.claim");
+        assert_eq!(e.line, Some(16));
+    }
+
+    #[test]
+    fn syntax_error_has_line() {
+        let e = parse("[xmpp\njid = 1").unwrap_err();
+        assert_eq!(e.line, Some(1));
+    }
+
+    #[test]
+    fn environment_overrides_keys() {
+        let env = vec![
+            ("HELPIM_POOL_SIZE".to_string(), "7".to_string()),
+            ("HELPIM_XMPP_PASSWORD".to_string(), "12345".to_string()),
+            ("HELPIM_TIMEOUTS_IDLE".to_string(), "90s".to_string()),
+            ("HELPIM_CONFIG".to_string(), "/etc/x.toml".to_string()),
+        ];
+        let c = Config::from_parts("bot.toml", GOOD, &env).unwrap();
+        assert_eq!(c.pool.size, 7);
+        assert_eq!(c.password(), "12345");
+        assert_eq!(c.timeouts.idle, Duration::from_secs(90));
+    }
+
+    #[test]
+    fn bad_environment_override_names_variable() {
+        let env = vec![("HELPIM_POOL_SIZE".to_string(), "many".to_string())];
+        let e = Config::from_parts("bot.toml", GOOD, &env).unwrap_err();
+        assert_eq!(e.origin, "environment variable HELPIM_POOL_SIZE");
+        let env = vec![("HELPIM_POOL_SIZES".to_string(), "1".to_string())];
+        let e = Config::from_parts("bot.toml", GOOD, &env).unwrap_err();
+        assert!(e.message.contains("unknown field"), "{}", e.message);
+    }
+
+    #[test]
+    fn password_file_is_read_and_trimmed() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pw");
+        std::fs::write(&file, "from-file\n").unwrap();
+        let text = GOOD.replace(
+            "password = \"secret\"",
+            &format!("password_file = {:?}", file.display().to_string()),
+        );
+        assert_eq!(parse(&text).unwrap().password(), "from-file");
+        let text = GOOD.replace(
+            "password = \"secret\"",
+            "password_file = \"/nonexistent/pw\"",
+        );
+        let e = parse(&text).unwrap_err();
+        assert_eq!((e.key.as_str(), e.line), ("xmpp.password_file", Some(4)));
+    }
+
+    #[test]
+    fn debug_output_hides_password() {
+        let c = parse(GOOD).unwrap();
+        assert!(!format!("{c:?}").contains("secret"));
+    }
+}

@@ -1,0 +1,239 @@
+//! The `helpim-bot` command line: `run`, `check-config`, `migrate`, `rooms`, `claim`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use chrono::Utc;
+use clap::{Parser, Subcommand, ValueEnum};
+use helpim_bot::config::{Config, LogFormat};
+use helpim_bot::store::{ClaimKind, Store};
+
+/// Exit status for a configuration that cannot be used (sysexits' EX_CONFIG); the systemd unit
+/// does not restart on it.
+const EXIT_CONFIG: u8 = 78;
+
+#[derive(Parser)]
+#[command(
+    name = "helpim-bot",
+    version,
+    about = "Keeps a pool of XMPP chat rooms for a help line"
+)]
+struct Cli {
+    /// The configuration file.
+    #[arg(
+        short,
+        long,
+        global = true,
+        env = "HELPIM_CONFIG",
+        default_value = "/etc/helpim-bot/bot.toml"
+    )]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the bot until SIGTERM or SIGINT.
+    Run,
+    /// Check a configuration file: prints OK, or the key, the line and what was expected.
+    CheckConfig {
+        /// The file to check.
+        file: PathBuf,
+    },
+    /// Create or update the database schema.
+    Migrate(Db),
+    /// List the rooms with their status and ages.
+    Rooms {
+        /// Include closed rooms.
+        #[arg(long)]
+        all: bool,
+        #[command(flatten)]
+        db: Db,
+    },
+    /// Claim a room as the web application does, and print its JID and password.
+    Claim {
+        /// For whom.
+        #[arg(value_enum)]
+        kind: Kind,
+        /// The label stored with the claim (e.g. the web application's user id).
+        #[arg(long)]
+        claim: String,
+        #[command(flatten)]
+        db: Db,
+    },
+}
+
+#[derive(clap::Args)]
+struct Db {
+    /// Use this database instead of the config file's `database.url`.
+    #[arg(long, env = "HELPIM_DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Kind {
+    /// An `available` room for a staff member.
+    Staff,
+    /// A `staffed` room for a client (the staff member who waited longest).
+    Client,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::CheckConfig { file } => match Config::load(&file) {
+            Ok(_) => {
+                println!("{}: OK", file.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::from(EXIT_CONFIG)
+            }
+        },
+        Command::Run => {
+            let config = match Config::load(&cli.config) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(EXIT_CONFIG);
+                }
+            };
+            init_logging(&config);
+            finish(runtime().block_on(run(config)))
+        }
+        Command::Migrate(db) => finish(runtime().block_on(async {
+            let store = open_store(&cli.config, &db).await?;
+            store.migrate().await?;
+            println!("database schema is up to date ({})", store.kind());
+            Ok(())
+        })),
+        Command::Rooms { all, db } => finish(runtime().block_on(async {
+            let store = open_store(&cli.config, &db).await?;
+            print_rooms(&store, all).await
+        })),
+        Command::Claim { kind, claim, db } => finish(runtime().block_on(async {
+            let store = open_store(&cli.config, &db).await?;
+            let kind = match kind {
+                Kind::Staff => ClaimKind::Staff,
+                Kind::Client => ClaimKind::Client,
+            };
+            match store.claim(kind, &claim).await? {
+                Some(room) => {
+                    println!("jid: {}\npassword: {}", room.jid, room.password);
+                    Ok(())
+                }
+                None => anyhow::bail!(
+                    "no room to claim: {}",
+                    match kind {
+                        ClaimKind::Staff => "no available room without a staff claim",
+                        ClaimKind::Client => "no staffed room without a client claim",
+                    }
+                ),
+            }
+        })),
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("cannot start the async runtime")
+}
+
+fn finish(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::new(&config.log.level);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match config.log.format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+}
+
+async fn run(config: Config) -> anyhow::Result<()> {
+    let store = Store::connect(&config.database.url)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open the database (database.url): {e}"))?;
+    store.migrate().await?;
+    tracing::info!(database = store.kind(), jid = %config.xmpp.jid, "starting");
+    helpim_bot::bot::run(config, store.clone(), shutdown_signal()).await?;
+    store.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("cannot listen for SIGTERM");
+    let mut int = signal(SignalKind::interrupt()).expect("cannot listen for SIGINT");
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received"),
+        _ = int.recv() => tracing::info!("SIGINT received"),
+    }
+}
+
+/// The store named by `--database-url`, or by the config file.
+async fn open_store(config: &Path, db: &Db) -> anyhow::Result<Store> {
+    let url = match &db.database_url {
+        Some(url) => url.clone(),
+        None => {
+            Config::load(config)
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .database
+                .url
+        }
+    };
+    let store = Store::connect(&url)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open the database {url:?}: {e}"))?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+async fn print_rooms(store: &Store, all: bool) -> anyhow::Result<()> {
+    let rows = store.rooms(all).await?;
+    let now = Utc::now();
+    println!(
+        "{:>6}  {:<48}  {:<9}  {:>8}  {:>9}  {:<16}  {:<16}  {}",
+        "ID", "JID", "STATUS", "AGE", "IN STATUS", "STAFF", "CLIENT", "CLOSE REASON"
+    );
+    for r in &rows {
+        println!(
+            "{:>6}  {:<48}  {:<9}  {:>8}  {:>9}  {:<16}  {:<16}  {}",
+            r.id,
+            r.jid,
+            r.status.as_str(),
+            age(now - r.created_at),
+            age(now - r.status_changed_at),
+            r.staff_nick.as_deref().unwrap_or("-"),
+            r.client_nick.as_deref().unwrap_or("-"),
+            r.close_reason.as_deref().unwrap_or(""),
+        );
+    }
+    println!("{} room(s)", rows.len());
+    Ok(())
+}
+
+/// `93784s` → `1d2h`, `125s` → `2m5s`.
+fn age(d: chrono::Duration) -> String {
+    let s = d.num_seconds().max(0);
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m{}s", s / 60, s % 60),
+        3600..=86399 => format!("{}h{}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d{}h", s / 86400, s % 86400 / 3600),
+    }
+}

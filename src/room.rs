@@ -1,0 +1,1269 @@
+//! The room life cycle of SPEC §2 as a pure state machine: `(room, event, now) → actions`.
+//!
+//! Nothing here does I/O. The XMPP layer turns presences and messages into [`Event`]s, the bot
+//! feeds them in with the current time, and carries out the [`Action`]s that come back: kicks,
+//! destroys and password changes become stanzas, [`Transition`]s become SQL writes. Claims are
+//! written into the database by the web application; the room only knows the last claims it was
+//! told about, and asks for a fresh read ([`Action::CheckClaims`]) before it kicks anybody for
+//! joining without one.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+/// A point in time (UTC).
+pub type Time = DateTime<Utc>;
+
+/// The status of a room, as stored in `rooms.status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Status {
+    /// Created and configured, free to hand to a staff member.
+    Available,
+    /// A staff member is inside, waiting for a client.
+    Staffed,
+    /// Staff member and client are chatting.
+    Busy,
+    /// One of the two has left; the chat is ending.
+    Closing,
+    /// Destroyed on the server; the row stays for history.
+    Closed,
+}
+
+impl Status {
+    /// Every status, in life-cycle order.
+    pub const ALL: [Status; 5] = [
+        Status::Available,
+        Status::Staffed,
+        Status::Busy,
+        Status::Closing,
+        Status::Closed,
+    ];
+
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Available => "available",
+            Status::Staffed => "staffed",
+            Status::Busy => "busy",
+            Status::Closing => "closing",
+            Status::Closed => "closed",
+        }
+    }
+
+    /// Parses a name stored in the database.
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a room changed status, as stored in `room_events.reason` (and `rooms.close_reason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reason {
+    /// The room was created and configured (the first event of every room).
+    Created,
+    /// The staff member joined after a staff claim.
+    StaffJoined,
+    /// The client joined after a client claim.
+    ClientJoined,
+    /// A staff claim was not acted on in time.
+    ClaimTimeout,
+    /// The staff member left before a client came.
+    StaffLeft,
+    /// One of the two left with the clean-exit status.
+    LeftClean,
+    /// One of the two dropped out (may come back within the grace period).
+    LeftUnclean,
+    /// The person who dropped out came back in time.
+    Rejoined,
+    /// Both have left.
+    AllLeft,
+    /// The room stayed `closing` too long.
+    ClosingTimeout,
+    /// Nobody wrote anything for too long.
+    IdleTimeout,
+    /// The room vanished, or the bot was kicked or lost ownership.
+    Lost,
+    /// The bot shut down and the room was unused.
+    Shutdown,
+}
+
+impl Reason {
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Created => "created",
+            Reason::StaffJoined => "staff_joined",
+            Reason::ClientJoined => "client_joined",
+            Reason::ClaimTimeout => "claim_timeout",
+            Reason::StaffLeft => "staff_left",
+            Reason::LeftClean => "left_clean",
+            Reason::LeftUnclean => "left_unclean",
+            Reason::Rejoined => "rejoined",
+            Reason::AllLeft => "all_left",
+            Reason::ClosingTimeout => "closing_timeout",
+            Reason::IdleTimeout => "idle_timeout",
+            Reason::Lost => "lost",
+            Reason::Shutdown => "shutdown",
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The part a person plays in a room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The help line's staff member.
+    Staff,
+    /// The visitor.
+    Client,
+}
+
+impl Role {
+    /// The name stored in `messages.role`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Staff => "staff",
+            Role::Client => "client",
+        }
+    }
+}
+
+/// Why the bot kicks somebody.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KickReason {
+    /// Joined without an open claim for the next role (a security event).
+    NoClaim,
+    /// The room already has its staff member and client.
+    ThirdPerson,
+    /// The chat was closed by a timeout.
+    Timeout,
+}
+
+impl KickReason {
+    /// The text sent to the person kicked.
+    pub fn text(self) -> &'static str {
+        match self {
+            KickReason::NoClaim => "This room was not handed to you.",
+            KickReason::ThirdPerson => "This room is for two people only.",
+            KickReason::Timeout => "This chat has ended.",
+        }
+    }
+}
+
+/// When claims written by the web application were made; `None` when there is none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Claims {
+    /// `rooms.staff_claimed_at`.
+    pub staff_at: Option<Time>,
+    /// `rooms.client_claimed_at`.
+    pub client_at: Option<Time>,
+}
+
+/// The time limits of SPEC §2 (`[timeouts]`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// A claim nobody acted on expires after this.
+    pub claim: Duration,
+    /// How long a person who dropped out may come back.
+    pub rejoin_grace: Duration,
+    /// How long a room may stay `closing`.
+    pub closing: Duration,
+    /// How long a `busy` room may stay silent.
+    pub idle: Duration,
+}
+
+impl From<&crate::config::Timeouts> for Limits {
+    fn from(t: &crate::config::Timeouts) -> Self {
+        Limits {
+            claim: t.claim,
+            rejoin_grace: t.rejoin_grace,
+            closing: t.closing,
+            idle: t.idle,
+        }
+    }
+}
+
+/// Something that happened to a room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A person (not the bot) entered the room with this nick.
+    Joined {
+        /// The occupant's nick.
+        nick: String,
+    },
+    /// A person left; `clean` when the status text was the configured clean-exit text.
+    Left {
+        /// The occupant's nick.
+        nick: String,
+        /// Whether the leave was deliberate.
+        clean: bool,
+    },
+    /// A person changed nick inside the room.
+    NickChanged {
+        /// The nick before.
+        old: String,
+        /// The nick after.
+        new: String,
+    },
+    /// A groupchat message from a person (not history, not the bot).
+    Message {
+        /// The sender's nick.
+        nick: String,
+    },
+    /// A fresh read of the claims from the database.
+    Claims(Claims),
+    /// Reading the claims failed (database unreachable); they will be asked for again.
+    ClaimsUnavailable,
+    /// The new password is set on the server and stored; the client claim is cleared.
+    PasswordRotated,
+    /// Setting a new password failed; it will be tried again.
+    RotationFailed,
+    /// Time passed: check the time limits.
+    Tick,
+    /// The room vanished, or the bot was kicked from it or lost its ownership.
+    Lost,
+    /// The bot is shutting down.
+    Shutdown,
+    /// The bot (re)joined the room after a restart or a new XMPP session, and found these people
+    /// inside: the status is corrected from who is really there.
+    Rejoined {
+        /// The nicks of the people inside (not the bot).
+        present: Vec<String>,
+    },
+}
+
+/// A status change, to be written to `rooms` and `room_events`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    /// The status before (`None` for the creation of the room).
+    pub from: Option<Status>,
+    /// The status after.
+    pub to: Status,
+    /// Why.
+    pub reason: Reason,
+    /// The person whose presence caused it, if any.
+    pub nick: Option<String>,
+    /// When.
+    pub at: Time,
+}
+
+/// What the bot must do for a room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Record a status change.
+    Transition(Transition),
+    /// Remove an occupant from the room.
+    Kick {
+        /// The occupant's nick.
+        nick: String,
+        /// Why.
+        reason: KickReason,
+    },
+    /// Read this room's claims from the database and feed them back as [`Event::Claims`].
+    CheckClaims,
+    /// Set a new password on the room, store it, clear the client claim, then feed back
+    /// [`Event::PasswordRotated`] (or [`Event::RotationFailed`]).
+    RotatePassword {
+        /// The client claim being expired (the store clears it only if it is still this one).
+        client_claimed_at: Time,
+    },
+    /// Destroy the room on the server.
+    Destroy {
+        /// Why, sent to the occupants.
+        reason: Reason,
+    },
+    /// A chat message from a participant, to be recorded.
+    RecordMessage {
+        /// The sender's nick.
+        nick: String,
+        /// The sender's role.
+        role: Role,
+    },
+}
+
+/// Someone who left a `busy` room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Departure {
+    nick: String,
+    role: Role,
+    at: Time,
+    clean: bool,
+}
+
+/// One room's state: status, who is who, who is inside, and the claims last seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Room {
+    status: Status,
+    status_since: Time,
+    claims: Claims,
+    staff: Option<String>,
+    client: Option<String>,
+    present: BTreeSet<String>,
+    unverified: Vec<String>,
+    checking_claims: bool,
+    departure: Option<Departure>,
+    last_activity: Time,
+    rotating: bool,
+    retired_client_claim: Option<Time>,
+}
+
+impl Room {
+    /// A room that has just been created and configured: `available`, nobody inside.
+    pub fn new(now: Time) -> Room {
+        Room {
+            status: Status::Available,
+            status_since: now,
+            claims: Claims::default(),
+            staff: None,
+            client: None,
+            present: BTreeSet::new(),
+            unverified: Vec::new(),
+            checking_claims: false,
+            departure: None,
+            last_activity: now,
+            rotating: false,
+            retired_client_claim: None,
+        }
+    }
+
+    /// The transition that records the creation of a room.
+    pub fn created(now: Time) -> Transition {
+        Transition {
+            from: None,
+            to: Status::Available,
+            reason: Reason::Created,
+            nick: None,
+            at: now,
+        }
+    }
+
+    /// A room read back from the database after a restart, before the bot has rejoined it.
+    pub fn restore(
+        status: Status,
+        status_since: Time,
+        claims: Claims,
+        staff_nick: Option<String>,
+        client_nick: Option<String>,
+        last_activity: Time,
+    ) -> Room {
+        Room {
+            status,
+            status_since,
+            claims,
+            staff: staff_nick,
+            client: client_nick,
+            last_activity,
+            ..Room::new(status_since)
+        }
+    }
+
+    /// The current status.
+    pub fn status(&self) -> Status {
+        self.status
+    }
+
+    /// The claims last seen.
+    pub fn claims(&self) -> Claims {
+        self.claims
+    }
+
+    /// True when the room is `available` and nobody has claimed it: a ready room of the pool.
+    pub fn is_ready(&self) -> bool {
+        self.status == Status::Available && self.claims.staff_at.is_none()
+    }
+
+    /// The nick of the staff member, once one has joined.
+    pub fn staff_nick(&self) -> Option<&str> {
+        self.staff.as_deref()
+    }
+
+    /// The nick of the client, once one has joined.
+    pub fn client_nick(&self) -> Option<&str> {
+        self.client.as_deref()
+    }
+
+    /// The people (not the bot) inside the room.
+    pub fn present(&self) -> impl Iterator<Item = &str> {
+        self.present.iter().map(String::as_str)
+    }
+
+    /// The role of the person with this nick, if they have one.
+    pub fn role_of(&self, nick: &str) -> Option<Role> {
+        if self.staff.as_deref() == Some(nick) {
+            Some(Role::Staff)
+        } else if self.client.as_deref() == Some(nick) {
+            Some(Role::Client)
+        } else {
+            None
+        }
+    }
+
+    /// Feeds one event in at time `now`; returns what the bot must do, in order.
+    pub fn handle(&mut self, event: Event, now: Time, limits: &Limits) -> Vec<Action> {
+        let mut actions = Vec::new();
+        if self.status == Status::Closed {
+            return actions;
+        }
+        match event {
+            Event::Joined { nick } => self.on_join(nick, now, limits, &mut actions),
+            Event::Left { nick, clean } => self.on_leave(nick, clean, now, &mut actions),
+            Event::NickChanged { old, new } => self.on_nick_change(&old, new),
+            Event::Message { nick } => {
+                if let Some(role) = self.role_of(&nick) {
+                    if matches!(self.status, Status::Busy | Status::Closing) {
+                        self.last_activity = now;
+                        actions.push(Action::RecordMessage { nick, role });
+                    }
+                }
+            }
+            Event::Claims(claims) => {
+                self.checking_claims = false;
+                self.claims = Claims {
+                    staff_at: claims.staff_at,
+                    // A claim this room already expired may still be reported by a read that
+                    // raced with the write that cleared it.
+                    client_at: claims
+                        .client_at
+                        .filter(|at| self.retired_client_claim.is_none_or(|old| *at > old)),
+                };
+                for nick in std::mem::take(&mut self.unverified) {
+                    if self.present.contains(&nick) {
+                        self.assign_or_kick(nick, now, limits, &mut actions);
+                    }
+                }
+            }
+            Event::ClaimsUnavailable => self.checking_claims = false,
+            Event::PasswordRotated => {
+                self.rotating = false;
+                self.retired_client_claim = self.claims.client_at;
+                self.claims.client_at = None;
+            }
+            Event::RotationFailed => self.rotating = false,
+            Event::Tick => self.on_tick(now, limits, &mut actions),
+            Event::Lost => self.close(Reason::Lost, None, now, &mut actions),
+            Event::Shutdown => {
+                if self.is_ready() && self.present.is_empty() {
+                    self.close(Reason::Shutdown, None, now, &mut actions);
+                }
+            }
+            Event::Rejoined { present } => self.on_rejoin(present, now, limits, &mut actions),
+        }
+        actions
+    }
+
+    fn on_rejoin(
+        &mut self,
+        present: Vec<String>,
+        now: Time,
+        limits: &Limits,
+        actions: &mut Vec<Action>,
+    ) {
+        self.present.clear();
+        self.unverified.clear();
+        self.checking_claims = false;
+        let inside = |nick: &Option<String>| nick.as_ref().is_some_and(|n| present.contains(n));
+        let (staff_in, client_in) = (inside(&self.staff), inside(&self.client));
+        match self.status {
+            Status::Available => {}
+            Status::Staffed if !staff_in => {
+                let nick = self.staff.clone();
+                return self.close(Reason::StaffLeft, nick, now, actions);
+            }
+            Status::Staffed => {}
+            Status::Busy | Status::Closing => match (staff_in, client_in) {
+                (false, false) => return self.close(Reason::AllLeft, None, now, actions),
+                (true, true) if self.status == Status::Closing => {
+                    self.departure = None;
+                    self.last_activity = now;
+                    self.transition(Status::Busy, Reason::Rejoined, None, now, actions);
+                }
+                (true, true) => {}
+                (staff_in, _) if self.status == Status::Busy => {
+                    // Whoever is missing left while the bot was away: treat it as a dropped
+                    // connection, so they may still come back within the grace period.
+                    let (nick, role) = if staff_in {
+                        (self.client.clone(), Role::Client)
+                    } else {
+                        (self.staff.clone(), Role::Staff)
+                    };
+                    let nick = nick.unwrap_or_default();
+                    self.departure = Some(Departure {
+                        nick: nick.clone(),
+                        role,
+                        at: now,
+                        clean: false,
+                    });
+                    self.transition(
+                        Status::Closing,
+                        Reason::LeftUnclean,
+                        Some(nick),
+                        now,
+                        actions,
+                    );
+                }
+                _ => {}
+            },
+            Status::Closed => return,
+        }
+        // Everyone else is treated as a fresh join: checked against the claims, or kicked.
+        for nick in present {
+            if self.role_of(&nick).is_some() {
+                self.present.insert(nick);
+            } else {
+                self.on_join(nick, now, limits, actions);
+            }
+        }
+    }
+
+    fn on_join(&mut self, nick: String, now: Time, limits: &Limits, actions: &mut Vec<Action>) {
+        if !self.present.insert(nick.clone()) {
+            return; // a presence update from someone already inside
+        }
+        match self.status {
+            Status::Available | Status::Staffed => {
+                if self.claim_open(self.next_role(), now, limits) && self.unverified.is_empty() {
+                    self.assign_or_kick(nick, now, limits, actions);
+                } else {
+                    // The cached claims may be older than the web app's claim: read them again
+                    // before deciding.
+                    self.unverified.push(nick);
+                    if !self.checking_claims {
+                        self.checking_claims = true;
+                        actions.push(Action::CheckClaims);
+                    }
+                }
+            }
+            Status::Closing => {
+                let back = self.departure.as_ref().is_some_and(|d| {
+                    d.nick == nick && !d.clean && now - d.at <= chrono_of(limits.rejoin_grace)
+                });
+                if back {
+                    self.departure = None;
+                    self.last_activity = now;
+                    self.transition(Status::Busy, Reason::Rejoined, Some(nick), now, actions);
+                } else {
+                    self.kick(nick, KickReason::ThirdPerson, actions);
+                }
+            }
+            Status::Busy => self.kick(nick, KickReason::ThirdPerson, actions),
+            Status::Closed => {}
+        }
+    }
+
+    /// Gives `nick` the next role if its claim is open, else kicks them.
+    fn assign_or_kick(
+        &mut self,
+        nick: String,
+        now: Time,
+        limits: &Limits,
+        actions: &mut Vec<Action>,
+    ) {
+        match self.status {
+            Status::Available if self.claim_open(Role::Staff, now, limits) => {
+                self.staff = Some(nick.clone());
+                self.transition(
+                    Status::Staffed,
+                    Reason::StaffJoined,
+                    Some(nick),
+                    now,
+                    actions,
+                );
+            }
+            Status::Staffed if self.claim_open(Role::Client, now, limits) => {
+                self.client = Some(nick.clone());
+                self.last_activity = now;
+                self.transition(Status::Busy, Reason::ClientJoined, Some(nick), now, actions);
+            }
+            Status::Available | Status::Staffed => self.kick(nick, KickReason::NoClaim, actions),
+            _ => self.kick(nick, KickReason::ThirdPerson, actions),
+        }
+    }
+
+    fn on_leave(&mut self, nick: String, clean: bool, now: Time, actions: &mut Vec<Action>) {
+        if !self.present.remove(&nick) {
+            return;
+        }
+        self.unverified.retain(|n| *n != nick);
+        let Some(role) = self.role_of(&nick) else {
+            return; // somebody kicked, or a stranger leaving
+        };
+        match self.status {
+            Status::Staffed if role == Role::Staff => {
+                self.close(Reason::StaffLeft, Some(nick), now, actions)
+            }
+            Status::Busy => {
+                let reason = if clean {
+                    Reason::LeftClean
+                } else {
+                    Reason::LeftUnclean
+                };
+                self.departure = Some(Departure {
+                    nick: nick.clone(),
+                    role,
+                    at: now,
+                    clean,
+                });
+                self.transition(Status::Closing, reason, Some(nick), now, actions);
+            }
+            Status::Closing => {
+                let anyone_left = [&self.staff, &self.client]
+                    .into_iter()
+                    .flatten()
+                    .any(|n| self.present.contains(n));
+                if !anyone_left {
+                    self.close(Reason::AllLeft, Some(nick), now, actions);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_nick_change(&mut self, old: &str, new: String) {
+        if !self.present.remove(old) {
+            return;
+        }
+        self.present.insert(new.clone());
+        for slot in [&mut self.staff, &mut self.client] {
+            if slot.as_deref() == Some(old) {
+                *slot = Some(new.clone());
+            }
+        }
+        for n in self.unverified.iter_mut().filter(|n| *n == old) {
+            *n = new.clone();
+        }
+    }
+
+    fn on_tick(&mut self, now: Time, limits: &Limits, actions: &mut Vec<Action>) {
+        match self.status {
+            Status::Available => {
+                let expired = self
+                    .claims
+                    .staff_at
+                    .is_some_and(|at| now - at > chrono_of(limits.claim));
+                if expired && self.present.is_empty() {
+                    self.close(Reason::ClaimTimeout, None, now, actions);
+                }
+            }
+            Status::Staffed => {
+                if let Some(at) = self.claims.client_at {
+                    if now - at > chrono_of(limits.claim) && !self.rotating {
+                        self.rotating = true;
+                        actions.push(Action::RotatePassword {
+                            client_claimed_at: at,
+                        });
+                    }
+                }
+            }
+            Status::Busy => {
+                if now - self.last_activity > chrono_of(limits.idle) {
+                    self.kick_everyone(actions);
+                    self.close(Reason::IdleTimeout, None, now, actions);
+                }
+            }
+            Status::Closing => {
+                if now - self.status_since > chrono_of(limits.closing) {
+                    self.kick_everyone(actions);
+                    self.close(Reason::ClosingTimeout, None, now, actions);
+                }
+            }
+            Status::Closed => {}
+        }
+        if !self.unverified.is_empty() && !self.checking_claims {
+            self.checking_claims = true;
+            actions.push(Action::CheckClaims);
+        }
+    }
+
+    fn next_role(&self) -> Role {
+        if self.status == Status::Available {
+            Role::Staff
+        } else {
+            Role::Client
+        }
+    }
+
+    fn claim_open(&self, role: Role, now: Time, limits: &Limits) -> bool {
+        let at = match role {
+            Role::Staff => self.claims.staff_at,
+            Role::Client => self.claims.client_at,
+        };
+        at.is_some_and(|at| now - at <= chrono_of(limits.claim))
+    }
+
+    fn kick(&mut self, nick: String, reason: KickReason, actions: &mut Vec<Action>) {
+        actions.push(Action::Kick { nick, reason });
+    }
+
+    fn kick_everyone(&mut self, actions: &mut Vec<Action>) {
+        for nick in self.present.iter() {
+            actions.push(Action::Kick {
+                nick: nick.clone(),
+                reason: KickReason::Timeout,
+            });
+        }
+    }
+
+    fn close(
+        &mut self,
+        reason: Reason,
+        nick: Option<String>,
+        now: Time,
+        actions: &mut Vec<Action>,
+    ) {
+        self.transition(Status::Closed, reason, nick, now, actions);
+        self.unverified.clear();
+        if reason != Reason::Lost {
+            actions.push(Action::Destroy { reason });
+        }
+    }
+
+    fn transition(
+        &mut self,
+        to: Status,
+        reason: Reason,
+        nick: Option<String>,
+        now: Time,
+        actions: &mut Vec<Action>,
+    ) {
+        let from = self.status;
+        self.status = to;
+        self.status_since = now;
+        actions.push(Action::Transition(Transition {
+            from: Some(from),
+            to,
+            reason,
+            nick,
+            at: now,
+        }));
+    }
+}
+
+fn chrono_of(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    const LIMITS: Limits = Limits {
+        claim: Duration::from_secs(60),
+        rejoin_grace: Duration::from_secs(30),
+        closing: Duration::from_secs(120),
+        idle: Duration::from_secs(600),
+    };
+
+    fn t(secs: i64) -> Time {
+        Utc.timestamp_opt(1_800_000_000 + secs, 0).unwrap()
+    }
+
+    fn join(nick: &str) -> Event {
+        Event::Joined { nick: nick.into() }
+    }
+
+    fn leave(nick: &str, clean: bool) -> Event {
+        Event::Left {
+            nick: nick.into(),
+            clean,
+        }
+    }
+
+    fn staff_claim(at: i64) -> Event {
+        Event::Claims(Claims {
+            staff_at: Some(t(at)),
+            client_at: None,
+        })
+    }
+
+    fn both_claims(staff: i64, client: i64) -> Event {
+        Event::Claims(Claims {
+            staff_at: Some(t(staff)),
+            client_at: Some(t(client)),
+        })
+    }
+
+    /// The transitions among `actions`, as (to, reason, nick).
+    fn transitions(actions: &[Action]) -> Vec<(Status, Reason, Option<String>)> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Transition(tr) => Some((tr.to, tr.reason, tr.nick.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn kicks(actions: &[Action]) -> Vec<(String, KickReason)> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Kick { nick, reason } => Some((nick.clone(), *reason)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn destroys(actions: &[Action]) -> Vec<Reason> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Destroy { reason } => Some(*reason),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn staffed() -> Room {
+        let mut r = Room::new(t(0));
+        r.handle(staff_claim(1), t(1), &LIMITS);
+        let a = r.handle(join("staff"), t(2), &LIMITS);
+        assert_eq!(
+            transitions(&a),
+            [(Status::Staffed, Reason::StaffJoined, Some("staff".into()))]
+        );
+        r
+    }
+
+    fn busy() -> Room {
+        let mut r = staffed();
+        r.handle(both_claims(1, 3), t(3), &LIMITS);
+        let a = r.handle(join("client"), t(4), &LIMITS);
+        assert_eq!(
+            transitions(&a),
+            [(Status::Busy, Reason::ClientJoined, Some("client".into()))]
+        );
+        r
+    }
+
+    #[test]
+    fn status_names_round_trip() {
+        for s in Status::ALL {
+            assert_eq!(Status::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(Status::parse("nope"), None);
+    }
+
+    #[test]
+    fn available_join_with_staff_claim_becomes_staffed() {
+        let r = staffed();
+        assert_eq!(r.status(), Status::Staffed);
+        assert_eq!(r.staff_nick(), Some("staff"));
+        assert_eq!(r.role_of("staff"), Some(Role::Staff));
+    }
+
+    #[test]
+    fn available_join_before_claim_is_seen_checks_claims_first() {
+        let mut r = Room::new(t(0));
+        let a = r.handle(join("staff"), t(2), &LIMITS);
+        assert_eq!(a, [Action::CheckClaims]);
+        assert_eq!(r.status(), Status::Available);
+        // The web app's claim was written just before the join: the fresh read finds it.
+        let a = r.handle(staff_claim(1), t(2), &LIMITS);
+        assert_eq!(
+            transitions(&a),
+            [(Status::Staffed, Reason::StaffJoined, Some("staff".into()))]
+        );
+    }
+
+    #[test]
+    fn available_join_without_claim_is_kicked_and_room_stays_available() {
+        let mut r = Room::new(t(0));
+        assert_eq!(
+            r.handle(join("mallory"), t(1), &LIMITS),
+            [Action::CheckClaims]
+        );
+        let a = r.handle(Event::Claims(Claims::default()), t(1), &LIMITS);
+        assert_eq!(kicks(&a), [("mallory".to_string(), KickReason::NoClaim)]);
+        assert!(transitions(&a).is_empty());
+        assert_eq!(r.status(), Status::Available);
+        assert!(r.is_ready());
+        // Once the kicked person's presence is gone the room is clean again.
+        assert!(r.handle(leave("mallory", false), t(2), &LIMITS).is_empty());
+        assert_eq!(r.present().count(), 0);
+    }
+
+    #[test]
+    fn claims_check_failure_asks_again_on_tick() {
+        let mut r = Room::new(t(0));
+        r.handle(join("x"), t(1), &LIMITS);
+        assert!(r.handle(Event::ClaimsUnavailable, t(1), &LIMITS).is_empty());
+        assert_eq!(r.handle(Event::Tick, t(2), &LIMITS), [Action::CheckClaims]);
+        // While a check is running, no second one is asked for.
+        assert!(r.handle(Event::Tick, t(3), &LIMITS).is_empty());
+    }
+
+    #[test]
+    fn available_with_expired_staff_claim_closes_claim_timeout() {
+        let mut r = Room::new(t(0));
+        r.handle(staff_claim(10), t(10), &LIMITS);
+        assert!(r.handle(Event::Tick, t(70), &LIMITS).is_empty());
+        let a = r.handle(Event::Tick, t(71), &LIMITS);
+        assert_eq!(
+            transitions(&a),
+            [(Status::Closed, Reason::ClaimTimeout, None)]
+        );
+        assert_eq!(destroys(&a), [Reason::ClaimTimeout]);
+        assert_eq!(r.status(), Status::Closed);
+    }
+
+    #[test]
+    fn join_after_staff_claim_expired_is_kicked() {
+        let mut r = Room::new(t(0));
+        r.handle(staff_claim(0), t(0), &LIMITS);
+        r.handle(join("late"), t(100), &LIMITS);
+        let a = r.handle(staff_claim(0), t(100), &LIMITS);
+        assert_eq!(kicks(&a), [("late".to_string(), KickReason::NoClaim)]);
+    }
+
+    #[test]
+    fn staffed_join_with_client_claim_becomes_busy() {
+        let r = busy();
+        assert_eq!(r.status(), Status::Busy);
+        assert_eq!(r.client_nick(), Some("client"));
+    }
+
+    #[test]
+    fn staffed_join_without_client_claim_is_kicked() {
+        let mut r = staffed();
+        assert_eq!(r.handle(join("eve"), t(5), &LIMITS), [Action::CheckClaims]);
+        let a = r.handle(staff_claim(1), t(5), &LIMITS);
+        assert_eq!(kicks(&a), [("eve".to_string(), KickReason::NoClaim)]);
+        assert_eq!(r.status(), Status::Staffed);
+    }
+
+    #[test]
+    fn staffed_expired_client_claim_rotates_password_once() {
+        let mut r = staffed();
+        r.handle(both_claims(1, 10), t(10), &LIMITS);
+        assert!(r.handle(Event::Tick, t(69), &LIMITS).is_empty());
+        let a = r.handle(Event::Tick, t(71), &LIMITS);
+        assert_eq!(
+            a,
+            [Action::RotatePassword {
+                client_claimed_at: t(10)
+            }]
+        );
+        assert!(
+            r.handle(Event::Tick, t(72), &LIMITS).is_empty(),
+            "one rotation at a time"
+        );
+        r.handle(Event::PasswordRotated, t(73), &LIMITS);
+        assert_eq!(r.claims().client_at, None);
+        assert_eq!(r.status(), Status::Staffed);
+        // A read that still sees the old claim does not bring it back...
+        r.handle(both_claims(1, 10), t(74), &LIMITS);
+        assert_eq!(r.claims().client_at, None);
+        // ...but a new client claim counts.
+        r.handle(both_claims(1, 80), t(80), &LIMITS);
+        let a = r.handle(join("client2"), t(81), &LIMITS);
+        assert_eq!(
+            transitions(&a),
+            [(Status::Busy, Reason::ClientJoined, Some("client2".into()))]
+        );
+    }
+
+    #[test]
+    fn failed_rotation_is_retried() {
+        let mut r = staffed();
+        r.handle(both_claims(1, 10), t(10), &LIMITS);
+        assert_eq!(r.handle(Event::Tick, t(71), &LIMITS).len(), 1);
+        r.handle(Event::RotationFailed, t(72), &LIMITS);
+        assert_eq!(r.handle(Event::Tick, t(73), &LIMITS).len(), 1);
+    }
+
+    #[test]
+    fn staffed_staff_leaves_closes_staff_left() {
+        let mut r = staffed();
+        let a = r.handle(leave("staff", true), t(5), &LIMITS);
+        assert_eq!(
+            transitions(&a),
+            [(Status::Closed, Reason::StaffLeft, Some("staff".into()))]
+        );
+        assert_eq!(destroys(&a), [Reason::StaffLeft]);
+    }
+
+    #[test]
+    fn busy_clean_leave_goes_closing_and_no_rejoin() {
+        let mut r = busy();
+        let a = r.handle(leave("client", true), t(10), &LIMITS);
+        assert_eq!(
+            transitions(&a),
+            [(Status::Closing, Reason::LeftClean, Some("client".into()))]
+        );
+        let a = r.handle(join("client"), t(11), &LIMITS);
+        assert_eq!(kicks(&a), [("client".to_string(), KickReason::ThirdPerson)]);
+        assert_eq!(r.status(), Status::Closing);
+    }
+
+    #[test]
+    fn busy_unclean_leave_then_rejoin_within_grace_is_busy_again() {
+        let mut r = busy();
+        let a = r.handle(leave("staff", false), t(10), &LIMITS);
+        assert_eq!(
+            transitions(&a),
+            [(Status::Closing, Reason::LeftUnclean, Some("staff".into()))]
+        );
+        let a = r.handle(join("staff"), t(40), &LIMITS);
+        assert_eq!(
+            transitions(&a),
+            [(Status::Busy, Reason::Rejoined, Some("staff".into()))]
+        );
+        assert_eq!(r.role_of("staff"), Some(Role::Staff));
+    }
+
+    #[test]
+    fn rejoin_after_grace_is_kicked() {
+        let mut r = busy();
+        r.handle(leave("client", false), t(10), &LIMITS);
+        let a = r.handle(join("client"), t(41), &LIMITS);
+        assert_eq!(kicks(&a), [("client".to_string(), KickReason::ThirdPerson)]);
+        assert_eq!(r.status(), Status::Closing);
+    }
+
+    #[test]
+    fn closing_other_leaves_closes_all_left() {
+        let mut r = busy();
+        r.handle(leave("client", true), t(10), &LIMITS);
+        let a = r.handle(leave("staff", true), t(11), &LIMITS);
+        assert_eq!(
+            transitions(&a),
+            [(Status::Closed, Reason::AllLeft, Some("staff".into()))]
+        );
+        assert_eq!(destroys(&a), [Reason::AllLeft]);
+    }
+
+    #[test]
+    fn closing_timeout_kicks_the_rest_and_closes() {
+        let mut r = busy();
+        r.handle(leave("client", false), t(10), &LIMITS);
+        assert!(r.handle(Event::Tick, t(130), &LIMITS).is_empty());
+        let a = r.handle(Event::Tick, t(131), &LIMITS);
+        assert_eq!(kicks(&a), [("staff".to_string(), KickReason::Timeout)]);
+        assert_eq!(
+            transitions(&a),
+            [(Status::Closed, Reason::ClosingTimeout, None)]
+        );
+        assert_eq!(destroys(&a), [Reason::ClosingTimeout]);
+    }
+
+    #[test]
+    fn busy_idle_timeout_kicks_both_and_closes() {
+        let mut r = busy();
+        let msg = r.handle(
+            Event::Message {
+                nick: "client".into(),
+            },
+            t(100),
+            &LIMITS,
+        );
+        assert_eq!(
+            msg,
+            [Action::RecordMessage {
+                nick: "client".into(),
+                role: Role::Client
+            }]
+        );
+        assert!(r.handle(Event::Tick, t(700), &LIMITS).is_empty());
+        let a = r.handle(Event::Tick, t(701), &LIMITS);
+        assert_eq!(kicks(&a).len(), 2);
+        assert_eq!(
+            transitions(&a),
+            [(Status::Closed, Reason::IdleTimeout, None)]
+        );
+    }
+
+    #[test]
+    fn messages_from_strangers_or_outside_a_chat_are_not_recorded() {
+        let mut r = staffed();
+        assert!(r
+            .handle(
+                Event::Message {
+                    nick: "staff".into()
+                },
+                t(5),
+                &LIMITS
+            )
+            .is_empty());
+        let mut r = busy();
+        assert!(r
+            .handle(Event::Message { nick: "eve".into() }, t(5), &LIMITS)
+            .is_empty());
+    }
+
+    #[test]
+    fn third_person_is_kicked_in_busy_and_closing() {
+        let mut r = busy();
+        let a = r.handle(join("eve"), t(5), &LIMITS);
+        assert_eq!(kicks(&a), [("eve".to_string(), KickReason::ThirdPerson)]);
+        // Eve's departure after the kick changes nothing.
+        assert!(r.handle(leave("eve", false), t(6), &LIMITS).is_empty());
+        assert_eq!(r.status(), Status::Busy);
+        r.handle(leave("client", false), t(7), &LIMITS);
+        let a = r.handle(join("eve"), t(8), &LIMITS);
+        assert_eq!(kicks(&a), [("eve".to_string(), KickReason::ThirdPerson)]);
+    }
+
+    #[test]
+    fn two_joiners_on_one_claim_second_is_kicked() {
+        let mut r = Room::new(t(0));
+        r.handle(join("a"), t(1), &LIMITS);
+        r.handle(join("b"), t(1), &LIMITS);
+        let a = r.handle(staff_claim(0), t(1), &LIMITS);
+        assert_eq!(
+            transitions(&a),
+            [(Status::Staffed, Reason::StaffJoined, Some("a".into()))]
+        );
+        // b waits for a client claim check: the staffed room needs a client claim.
+        assert_eq!(kicks(&a), [("b".to_string(), KickReason::NoClaim)]);
+    }
+
+    #[test]
+    fn lost_closes_without_destroy_from_any_state() {
+        for mut r in [Room::new(t(0)), staffed(), busy()] {
+            let a = r.handle(Event::Lost, t(9), &LIMITS);
+            assert_eq!(transitions(&a), [(Status::Closed, Reason::Lost, None)]);
+            assert!(destroys(&a).is_empty());
+        }
+    }
+
+    #[test]
+    fn shutdown_closes_only_unclaimed_available_rooms() {
+        let mut r = Room::new(t(0));
+        let a = r.handle(Event::Shutdown, t(1), &LIMITS);
+        assert_eq!(transitions(&a), [(Status::Closed, Reason::Shutdown, None)]);
+        assert_eq!(destroys(&a), [Reason::Shutdown]);
+        let mut claimed = Room::new(t(0));
+        claimed.handle(staff_claim(0), t(0), &LIMITS);
+        assert!(claimed.handle(Event::Shutdown, t(1), &LIMITS).is_empty());
+        let mut s = staffed();
+        assert!(s.handle(Event::Shutdown, t(9), &LIMITS).is_empty());
+    }
+
+    #[test]
+    fn nick_change_keeps_role() {
+        let mut r = busy();
+        r.handle(
+            Event::NickChanged {
+                old: "client".into(),
+                new: "visitor".into(),
+            },
+            t(5),
+            &LIMITS,
+        );
+        assert_eq!(r.role_of("visitor"), Some(Role::Client));
+        let a = r.handle(leave("visitor", true), t(6), &LIMITS);
+        assert_eq!(
+            transitions(&a),
+            [(Status::Closing, Reason::LeftClean, Some("visitor".into()))]
+        );
+    }
+
+    #[test]
+    fn closed_room_ignores_everything() {
+        let mut r = staffed();
+        r.handle(leave("staff", true), t(5), &LIMITS);
+        for ev in [join("x"), Event::Tick, Event::Lost, Event::Shutdown] {
+            assert!(r.handle(ev, t(6), &LIMITS).is_empty());
+        }
+    }
+
+    fn restored(status: Status) -> Room {
+        Room::restore(
+            status,
+            t(0),
+            Claims {
+                staff_at: Some(t(0)),
+                client_at: Some(t(1)),
+            },
+            Some("staff".into()),
+            (status != Status::Staffed).then(|| "client".to_string()),
+            t(0),
+        )
+    }
+
+    fn rejoined(present: &[&str]) -> Event {
+        Event::Rejoined {
+            present: present.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn rejoin_busy_with_both_inside_stays_busy() {
+        let mut r = restored(Status::Busy);
+        assert!(r
+            .handle(rejoined(&["staff", "client"]), t(5), &LIMITS)
+            .is_empty());
+        assert_eq!(r.status(), Status::Busy);
+        // And the chat goes on as before.
+        let a = r.handle(leave("client", true), t(6), &LIMITS);
+        assert_eq!(
+            transitions(&a),
+            [(Status::Closing, Reason::LeftClean, Some("client".into()))]
+        );
+    }
+
+    #[test]
+    fn rejoin_busy_with_one_inside_becomes_closing() {
+        let mut r = restored(Status::Busy);
+        let a = r.handle(rejoined(&["staff"]), t(5), &LIMITS);
+        assert_eq!(
+            transitions(&a),
+            [(Status::Closing, Reason::LeftUnclean, Some("client".into()))]
+        );
+        let a = r.handle(join("client"), t(10), &LIMITS);
+        assert_eq!(
+            transitions(&a),
+            [(Status::Busy, Reason::Rejoined, Some("client".into()))]
+        );
+    }
+
+    #[test]
+    fn rejoin_with_nobody_inside_closes() {
+        for status in [Status::Busy, Status::Closing] {
+            let mut r = restored(status);
+            let a = r.handle(rejoined(&[]), t(5), &LIMITS);
+            assert_eq!(transitions(&a), [(Status::Closed, Reason::AllLeft, None)]);
+            assert_eq!(destroys(&a), [Reason::AllLeft]);
+        }
+        let mut r = restored(Status::Staffed);
+        let a = r.handle(rejoined(&[]), t(5), &LIMITS);
+        assert_eq!(
+            transitions(&a),
+            [(Status::Closed, Reason::StaffLeft, Some("staff".into()))]
+        );
+    }
+
+    #[test]
+    fn rejoin_closing_with_both_back_is_busy_and_strangers_are_checked() {
+        let mut r = restored(Status::Closing);
+        let a = r.handle(rejoined(&["staff", "client", "eve"]), t(5), &LIMITS);
+        assert_eq!(transitions(&a), [(Status::Busy, Reason::Rejoined, None)]);
+        assert_eq!(kicks(&a), [("eve".to_string(), KickReason::ThirdPerson)]);
+        let mut r = Room::restore(Status::Available, t(0), Claims::default(), None, None, t(0));
+        assert_eq!(
+            r.handle(rejoined(&["someone"]), t(5), &LIMITS),
+            [Action::CheckClaims]
+        );
+    }
+
+    #[test]
+    fn presence_update_of_someone_inside_is_not_a_join() {
+        let mut r = busy();
+        assert!(r.handle(join("staff"), t(5), &LIMITS).is_empty());
+        assert_eq!(r.status(), Status::Busy);
+    }
+}

@@ -1,0 +1,446 @@
+//! The database: migrations and the SQL contract with the web application (SPEC §4).
+//!
+//! One [`Store`] serves SQLite and PostgreSQL. The statements are written once with `$N`
+//! placeholders, which both drivers understand; only the two claims differ, because they use the
+//! database's own clock. Times are `TIMESTAMPTZ` on PostgreSQL and ISO-8601 UTC text on SQLite
+//! (see [`DbTime`]). `docs/database.md` documents the same statements; a test checks that it does.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::SecondsFormat;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::{Postgres, Row, Sqlite};
+
+use crate::room::{Claims, Status, Time, Transition};
+
+/// Staff claim on PostgreSQL: one `available`, unclaimed room, oldest first; `SKIP LOCKED` lets
+/// concurrent claims pass each other instead of taking the same row.
+pub const CLAIM_STAFF_POSTGRES: &str = "UPDATE rooms SET staff_claimed_at = now(), staff_claim = $1
+WHERE id = (SELECT id FROM rooms
+            WHERE status = 'available' AND staff_claimed_at IS NULL
+            ORDER BY created_at, id LIMIT 1
+            FOR UPDATE SKIP LOCKED)
+  AND status = 'available' AND staff_claimed_at IS NULL
+RETURNING id, jid, password";
+
+/// Client claim on PostgreSQL: the `staffed` room without a client claim whose staff member has
+/// waited longest.
+pub const CLAIM_CLIENT_POSTGRES: &str =
+    "UPDATE rooms SET client_claimed_at = now(), client_claim = $1
+WHERE id = (SELECT id FROM rooms
+            WHERE status = 'staffed' AND client_claimed_at IS NULL
+            ORDER BY staffed_at, id LIMIT 1
+            FOR UPDATE SKIP LOCKED)
+  AND status = 'staffed' AND client_claimed_at IS NULL
+RETURNING id, jid, password";
+
+/// Staff claim on SQLite: SQLite runs one writer at a time, so the single statement is atomic.
+pub const CLAIM_STAFF_SQLITE: &str =
+    "UPDATE rooms SET staff_claimed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), staff_claim = $1
+WHERE id = (SELECT id FROM rooms
+            WHERE status = 'available' AND staff_claimed_at IS NULL
+            ORDER BY created_at, id LIMIT 1)
+RETURNING id, jid, password";
+
+/// Client claim on SQLite.
+pub const CLAIM_CLIENT_SQLITE: &str =
+    "UPDATE rooms SET client_claimed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), client_claim = $1
+WHERE id = (SELECT id FROM rooms
+            WHERE status = 'staffed' AND client_claimed_at IS NULL
+            ORDER BY staffed_at, id LIMIT 1)
+RETURNING id, jid, password";
+
+/// Reading one room's status (both databases).
+pub const ROOM_STATUS: &str = "SELECT status, status_changed_at FROM rooms WHERE jid = $1";
+
+/// A database, SQLite or PostgreSQL.
+#[derive(Debug, Clone)]
+pub enum Store {
+    /// The embedded default.
+    Sqlite(SqlitePool),
+    /// The production database shared with the web application.
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to whichever pool the store holds.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            Store::Sqlite($pool) => $body,
+            Store::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Which role a claim is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimKind {
+    /// A staff member takes an `available` room.
+    Staff,
+    /// A client takes a `staffed` room.
+    Client,
+}
+
+/// What a claim hands to the web application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedRoom {
+    /// `rooms.id`.
+    pub id: i64,
+    /// The room's JID.
+    pub jid: String,
+    /// The room's password.
+    pub password: String,
+}
+
+/// A row of `rooms`, as the CLI and the tests read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomRow {
+    /// `rooms.id`.
+    pub id: i64,
+    /// The room's JID.
+    pub jid: String,
+    /// The room's password.
+    pub password: String,
+    /// Its status.
+    pub status: Status,
+    /// When it was created.
+    pub created_at: Time,
+    /// When its status last changed.
+    pub status_changed_at: Time,
+    /// The web application's staff claim label.
+    pub staff_claim: Option<String>,
+    /// The web application's client claim label.
+    pub client_claim: Option<String>,
+    /// The staff member's nick.
+    pub staff_nick: Option<String>,
+    /// The client's nick.
+    pub client_nick: Option<String>,
+    /// When it was closed.
+    pub closed_at: Option<Time>,
+    /// Why it was closed.
+    pub close_reason: Option<String>,
+    /// The time of the last chat message.
+    pub last_message_at: Option<Time>,
+}
+
+/// A row of `room_events`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRow {
+    /// When.
+    pub at: Time,
+    /// The status before (none for the creation).
+    pub from_status: Option<String>,
+    /// The status after.
+    pub to_status: String,
+    /// Why.
+    pub reason: String,
+    /// Whose presence caused it.
+    pub nick: Option<String>,
+}
+
+/// A time as the database stores it: `TIMESTAMPTZ` on PostgreSQL, ISO-8601 text on SQLite.
+#[derive(Debug, Clone, Copy)]
+pub struct DbTime(pub Time);
+
+impl DbTime {
+    /// The SQLite text form: `2026-11-22T10:00:00.123Z`, the same as
+    /// `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`.
+    pub fn sqlite_text(&self) -> String {
+        self.0.to_rfc3339_opts(SecondsFormat::Millis, true)
+    }
+}
+
+impl sqlx::Type<Sqlite> for DbTime {
+    fn type_info() -> sqlx::sqlite::SqliteTypeInfo {
+        <String as sqlx::Type<Sqlite>>::type_info()
+    }
+}
+
+impl<'q> sqlx::Encode<'q, Sqlite> for DbTime {
+    fn encode_by_ref(
+        &self,
+        buf: &mut Vec<sqlx::sqlite::SqliteArgumentValue<'q>>,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        <String as sqlx::Encode<'q, Sqlite>>::encode(self.sqlite_text(), buf)
+    }
+}
+
+impl sqlx::Type<Postgres> for DbTime {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <Time as sqlx::Type<Postgres>>::type_info()
+    }
+}
+
+impl sqlx::Encode<'_, Postgres> for DbTime {
+    fn encode_by_ref(
+        &self,
+        buf: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        <Time as sqlx::Encode<'_, Postgres>>::encode_by_ref(&self.0, buf)
+    }
+}
+
+/// The statement that moves a room to `to`; `$1` jid, `$2` time, `$3` the nick for `staffed` and
+/// `busy`, the reason for `closed`, the status itself otherwise.
+fn transition_sql(to: Status) -> &'static str {
+    match to {
+        Status::Staffed => {
+            "UPDATE rooms SET status = 'staffed', status_changed_at = $2, staff_nick = $3, staffed_at = $2 WHERE jid = $1"
+        }
+        Status::Busy => {
+            "UPDATE rooms SET status = 'busy', status_changed_at = $2, client_nick = COALESCE(client_nick, $3), busy_at = COALESCE(busy_at, $2) WHERE jid = $1"
+        }
+        Status::Closed => {
+            "UPDATE rooms SET status = 'closed', status_changed_at = $2, closed_at = $2, close_reason = $3 WHERE jid = $1"
+        }
+        Status::Available | Status::Closing => {
+            "UPDATE rooms SET status = $3, status_changed_at = $2 WHERE jid = $1"
+        }
+    }
+}
+
+/// Appends one `room_events` row; a retried write that already landed is not added twice.
+const INSERT_EVENT: &str = "INSERT INTO room_events (room_id, at, from_status, to_status, reason, nick)
+SELECT id, $2, $3, $4, $5, $6 FROM rooms WHERE jid = $1
+  AND NOT EXISTS (SELECT 1 FROM room_events e WHERE e.room_id = rooms.id AND e.at = $2 AND e.to_status = $4)";
+
+const INSERT_ROOM: &str = "INSERT INTO rooms (jid, password, status, created_at, status_changed_at)
+VALUES ($1, $2, 'available', $3, $3) ON CONFLICT (jid) DO NOTHING";
+
+const SELECT_ROOMS: &str =
+    "SELECT id, jid, password, status, created_at, status_changed_at, staff_claim, client_claim,
+       staff_nick, client_nick, closed_at, close_reason, last_message_at FROM rooms";
+
+impl Store {
+    /// Connects to `url` (`sqlite://FILE`, created if missing, or `postgres://…`).
+    pub async fn connect(url: &str) -> anyhow::Result<Store> {
+        if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .busy_timeout(Duration::from_secs(10));
+            let pool = SqlitePoolOptions::new()
+                .max_connections(4)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await?;
+            Ok(Store::Sqlite(pool))
+        } else {
+            let pool = PgPoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(Duration::from_secs(5))
+                .connect(url)
+                .await?;
+            Ok(Store::Postgres(pool))
+        }
+    }
+
+    /// Brings the schema up to date (the migrations in `migrations/`).
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        match self {
+            Store::Sqlite(pool) => sqlx::migrate!("migrations/sqlite").run(pool).await?,
+            Store::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Which database this is: `sqlite` or `postgres`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Records a newly created, configured room as `available`, with its creation event.
+    pub async fn insert_room(&self, jid: &str, password: &str, at: Time) -> sqlx::Result<()> {
+        let created = crate::room::Room::created(at);
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(INSERT_ROOM).bind(jid).bind(password).bind(DbTime(at)).execute(&mut *tx).await?;
+            sqlx::query(INSERT_EVENT)
+                .bind(jid)
+                .bind(DbTime(at))
+                .bind(None::<String>)
+                .bind(created.to.as_str())
+                .bind(created.reason.as_str())
+                .bind(None::<String>)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await
+        })
+    }
+
+    /// Records a status change in `rooms` and `room_events`, in one transaction.
+    pub async fn record_transition(&self, jid: &str, t: &Transition) -> sqlx::Result<()> {
+        let third = match t.to {
+            Status::Staffed | Status::Busy => t.nick.clone(),
+            Status::Closed => Some(t.reason.as_str().to_string()),
+            Status::Available | Status::Closing => Some(t.to.as_str().to_string()),
+        };
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(transition_sql(t.to))
+                .bind(jid)
+                .bind(DbTime(t.at))
+                .bind(third.clone())
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(INSERT_EVENT)
+                .bind(jid)
+                .bind(DbTime(t.at))
+                .bind(t.from.map(Status::as_str))
+                .bind(t.to.as_str())
+                .bind(t.reason.as_str())
+                .bind(t.nick.clone())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await
+        })
+    }
+
+    /// Sets `last_message_at`.
+    pub async fn record_message_time(&self, jid: &str, at: Time) -> sqlx::Result<()> {
+        const SQL: &str = "UPDATE rooms SET last_message_at = $2 WHERE jid = $1";
+        on_pool!(self, pool => sqlx::query(SQL).bind(jid).bind(DbTime(at)).execute(pool).await.map(|_| ()))
+    }
+
+    /// Stores a new password and clears the client claim, if the claim is still `claimed_at`.
+    pub async fn rotate_password(
+        &self,
+        jid: &str,
+        password: &str,
+        claimed_at: Time,
+    ) -> sqlx::Result<bool> {
+        // On SQLite the claim time may have been written by the web app in another text form:
+        // compare as times, not as text.
+        let sql = match self {
+            Store::Postgres(_) => {
+                "UPDATE rooms SET password = $2, client_claimed_at = NULL, client_claim = NULL
+                 WHERE jid = $1 AND client_claimed_at = $3"
+            }
+            Store::Sqlite(_) => {
+                "UPDATE rooms SET password = $2, client_claimed_at = NULL, client_claim = NULL
+                 WHERE jid = $1 AND julianday(client_claimed_at) = julianday($3)"
+            }
+        };
+        on_pool!(self, pool => sqlx::query(sql)
+            .bind(jid)
+            .bind(password)
+            .bind(DbTime(claimed_at))
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected() == 1))
+    }
+
+    /// The claims of one room, or `None` when there is no such row.
+    pub async fn claims(&self, jid: &str) -> sqlx::Result<Option<Claims>> {
+        const SQL: &str = "SELECT staff_claimed_at, client_claimed_at FROM rooms WHERE jid = $1";
+        on_pool!(self, pool => {
+            let row = sqlx::query(SQL).bind(jid).fetch_optional(pool).await?;
+            row.map(|r| Ok(Claims { staff_at: r.try_get(0)?, client_at: r.try_get(1)? })).transpose()
+        })
+    }
+
+    /// The claims of every `available` or `staffed` room that has one.
+    pub async fn open_claims(&self) -> sqlx::Result<Vec<(String, Claims)>> {
+        const SQL: &str = "SELECT jid, staff_claimed_at, client_claimed_at FROM rooms
+            WHERE status IN ('available', 'staffed')
+              AND (staff_claimed_at IS NOT NULL OR client_claimed_at IS NOT NULL)";
+        on_pool!(self, pool => {
+            let rows = sqlx::query(SQL).fetch_all(pool).await?;
+            rows.into_iter()
+                .map(|r| Ok((r.try_get(0)?, Claims { staff_at: r.try_get(1)?, client_at: r.try_get(2)? })))
+                .collect()
+        })
+    }
+
+    /// The web application's claim (SPEC §4 points 1 and 2), atomically; `None` when no room is free.
+    pub async fn claim(&self, kind: ClaimKind, label: &str) -> sqlx::Result<Option<ClaimedRoom>> {
+        let sql = match (self, kind) {
+            (Store::Sqlite(_), ClaimKind::Staff) => CLAIM_STAFF_SQLITE,
+            (Store::Sqlite(_), ClaimKind::Client) => CLAIM_CLIENT_SQLITE,
+            (Store::Postgres(_), ClaimKind::Staff) => CLAIM_STAFF_POSTGRES,
+            (Store::Postgres(_), ClaimKind::Client) => CLAIM_CLIENT_POSTGRES,
+        };
+        on_pool!(self, pool => {
+            let row = sqlx::query(sql).bind(label).fetch_optional(pool).await?;
+            row.map(|r| Ok(ClaimedRoom { id: r.try_get(0)?, jid: r.try_get(1)?, password: r.try_get(2)? }))
+                .transpose()
+        })
+    }
+
+    /// Every room, newest first; closed ones only with `include_closed`.
+    pub async fn rooms(&self, include_closed: bool) -> sqlx::Result<Vec<RoomRow>> {
+        let sql = if include_closed {
+            format!("{SELECT_ROOMS} ORDER BY id DESC")
+        } else {
+            format!("{SELECT_ROOMS} WHERE status <> 'closed' ORDER BY id DESC")
+        };
+        on_pool!(self, pool => {
+            let rows = sqlx::query(&sql).fetch_all(pool).await?;
+            rows.iter().map(|r| room_row(r)).collect()
+        })
+    }
+
+    /// One room by JID.
+    pub async fn room(&self, jid: &str) -> sqlx::Result<Option<RoomRow>> {
+        let sql = format!("{SELECT_ROOMS} WHERE jid = $1");
+        on_pool!(self, pool => {
+            let row = sqlx::query(&sql).bind(jid).fetch_optional(pool).await?;
+            row.as_ref().map(|r| room_row(r)).transpose()
+        })
+    }
+
+    /// The history of one room, oldest first.
+    pub async fn events(&self, jid: &str) -> sqlx::Result<Vec<EventRow>> {
+        const SQL: &str =
+            "SELECT e.at, e.from_status, e.to_status, e.reason, e.nick FROM room_events e
+            JOIN rooms r ON r.id = e.room_id WHERE r.jid = $1 ORDER BY e.id";
+        on_pool!(self, pool => {
+            let rows = sqlx::query(SQL).bind(jid).fetch_all(pool).await?;
+            rows.iter()
+                .map(|r| Ok(EventRow {
+                    at: r.try_get(0)?,
+                    from_status: r.try_get(1)?,
+                    to_status: r.try_get(2)?,
+                    reason: r.try_get(3)?,
+                    nick: r.try_get(4)?,
+                }))
+                .collect()
+        })
+    }
+
+    /// Closes the connections.
+    pub async fn close(&self) {
+        on_pool!(self, pool => pool.close().await)
+    }
+}
+
+fn room_row<R: Row>(r: &R) -> sqlx::Result<RoomRow>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Time: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    let status: String = r.try_get(3)?;
+    Ok(RoomRow {
+        id: r.try_get(0)?,
+        jid: r.try_get(1)?,
+        password: r.try_get(2)?,
+        status: Status::parse(&status)
+            .ok_or_else(|| sqlx::Error::Decode(format!("unknown status {status:?}").into()))?,
+        created_at: r.try_get(4)?,
+        status_changed_at: r.try_get(5)?,
+        staff_claim: r.try_get(6)?,
+        client_claim: r.try_get(7)?,
+        staff_nick: r.try_get(8)?,
+        client_nick: r.try_get(9)?,
+        closed_at: r.try_get(10)?,
+        close_reason: r.try_get(11)?,
+        last_message_at: r.try_get(12)?,
+    })
+}

@@ -1,0 +1,136 @@
+//! The write queue: every change the bot records goes through one task, in order, and is retried
+//! until the database takes it. A database outage delays writes; it never drops or reorders them.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::room::{Time, Transition};
+use crate::store::Store;
+
+/// One change to record.
+#[derive(Debug, Clone)]
+pub enum Write {
+    /// A room was created and configured.
+    InsertRoom {
+        /// The room's JID.
+        jid: String,
+        /// Its password.
+        password: String,
+        /// When.
+        at: Time,
+    },
+    /// A room changed status.
+    Transition {
+        /// The room's JID.
+        jid: String,
+        /// The change.
+        transition: Transition,
+    },
+    /// A chat message was sent at `at`.
+    MessageAt {
+        /// The room's JID.
+        jid: String,
+        /// When.
+        at: Time,
+    },
+    /// The room got a new password and the expired client claim is cleared.
+    RotatePassword {
+        /// The room's JID.
+        jid: String,
+        /// The new password.
+        password: String,
+        /// The claim that expired.
+        client_claimed_at: Time,
+    },
+}
+
+impl Write {
+    async fn apply(&self, store: &Store) -> sqlx::Result<()> {
+        match self {
+            Write::InsertRoom { jid, password, at } => store.insert_room(jid, password, *at).await,
+            Write::Transition { jid, transition } => store.record_transition(jid, transition).await,
+            Write::MessageAt { jid, at } => store.record_message_time(jid, *at).await,
+            Write::RotatePassword {
+                jid,
+                password,
+                client_claimed_at,
+            } => {
+                if !store
+                    .rotate_password(jid, password, *client_claimed_at)
+                    .await?
+                {
+                    tracing::warn!(room = %jid, "the expired client claim had changed; password stored anyway on the next rotation");
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The sending side of the queue.
+#[derive(Clone)]
+pub struct WriteQueue {
+    tx: mpsc::UnboundedSender<Write>,
+    pending: Arc<AtomicUsize>,
+}
+
+impl WriteQueue {
+    /// Starts the writer task on `store`.
+    pub fn start(store: Store) -> WriteQueue {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let pending = Arc::new(AtomicUsize::new(0));
+        tokio::spawn(run(store, rx, pending.clone()));
+        WriteQueue { tx, pending }
+    }
+
+    /// Queues a write.
+    pub fn push(&self, write: Write) {
+        self.pending.fetch_add(1, Ordering::SeqCst);
+        if self.tx.send(write).is_err() {
+            self.pending.fetch_sub(1, Ordering::SeqCst);
+            tracing::error!("the write queue has stopped; a write was not queued");
+        }
+    }
+
+    /// Writes queued and not yet committed.
+    pub fn len(&self) -> usize {
+        self.pending.load(Ordering::SeqCst)
+    }
+
+    /// True when every queued write is committed.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Waits until every queued write is committed, at most `limit`; true when it is.
+    pub async fn flush(&self, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        while !self.is_empty() {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        true
+    }
+}
+
+async fn run(store: Store, mut rx: mpsc::UnboundedReceiver<Write>, pending: Arc<AtomicUsize>) {
+    while let Some(write) = rx.recv().await {
+        let mut delay = Duration::from_millis(100);
+        loop {
+            match write.apply(&store).await {
+                Ok(()) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, queued = pending.load(Ordering::SeqCst), retry_in_ms = delay.as_millis() as u64, "database write failed; will retry");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+        pending.fetch_sub(1, Ordering::SeqCst);
+    }
+}

@@ -1,0 +1,548 @@
+//! Building and reading the MUC stanzas the bot uses (XEP-0045), without any I/O.
+//!
+//! xmpp-parsers 0.23 has no types for `muc#owner` and its `MucUser` refuses unknown status codes,
+//! so room presences and owner queries are read and built here from the raw elements.
+
+use xmpp_parsers::iq::Iq;
+use xmpp_parsers::jid::{BareJid, FullJid, Jid};
+use xmpp_parsers::message::{Message, MessageType};
+use xmpp_parsers::minidom::rxml::NcName;
+use xmpp_parsers::minidom::{Element, ElementBuilder};
+use xmpp_parsers::presence::{Presence, Type as PresenceType};
+
+/// XEP-0045 base namespace (joining).
+pub const NS_MUC: &str = "http://jabber.org/protocol/muc";
+/// XEP-0045 occupant namespace (presence payloads).
+pub const NS_MUC_USER: &str = "http://jabber.org/protocol/muc#user";
+/// XEP-0045 owner namespace (configure, destroy).
+pub const NS_MUC_OWNER: &str = "http://jabber.org/protocol/muc#owner";
+/// XEP-0045 admin namespace (kick).
+pub const NS_MUC_ADMIN: &str = "http://jabber.org/protocol/muc#admin";
+/// XEP-0004 data forms.
+pub const NS_DATA: &str = "jabber:x:data";
+/// XEP-0199 ping.
+pub const NS_PING: &str = "urn:xmpp:ping";
+/// XEP-0203 delayed delivery (marks history replays).
+pub const NS_DELAY: &str = "urn:xmpp:delay";
+/// RFC 6120 stanza error conditions.
+pub const NS_STANZAS: &str = "urn:ietf:params:xml:ns:xmpp-stanzas";
+
+/// Status code: this presence is about you.
+pub const STATUS_SELF: u16 = 110;
+/// Status code: a new room was created.
+pub const STATUS_CREATED: u16 = 201;
+/// Status code: nick change.
+pub const STATUS_NICK_CHANGE: u16 = 303;
+/// Status code: kicked.
+pub const STATUS_KICKED: u16 = 307;
+
+fn name(s: &str) -> NcName {
+    NcName::try_from(s).expect("attribute names used here are valid")
+}
+
+fn with_attr(b: ElementBuilder, key: &str, value: impl Into<String>) -> ElementBuilder {
+    b.attr(name(key), value.into())
+}
+
+/// The presence that joins (or creates) `room` as `nick`, with `password` and no history.
+pub fn join(
+    room: &BareJid,
+    nick: &str,
+    password: &str,
+) -> Result<Presence, xmpp_parsers::jid::Error> {
+    let to = room.with_resource_str(nick)?;
+    let x = Element::builder("x", NS_MUC)
+        .append(Element::builder("password", NS_MUC).append(password.to_string()))
+        .append(with_attr(
+            Element::builder("history", NS_MUC),
+            "maxstanzas",
+            "0",
+        ))
+        .build();
+    let mut p = Presence::new(PresenceType::None);
+    p.to = Some(Jid::from(to));
+    p.payloads.push(x);
+    Ok(p)
+}
+
+/// The presence that leaves `room`.
+pub fn leave(room: &BareJid, nick: &str) -> Result<Presence, xmpp_parsers::jid::Error> {
+    let mut p = Presence::new(PresenceType::Unavailable);
+    p.to = Some(Jid::from(room.with_resource_str(nick)?));
+    Ok(p)
+}
+
+fn iq_set(to: &BareJid, id: String, payload: Element) -> Iq {
+    Iq::Set {
+        from: None,
+        to: Some(Jid::from(to.clone())),
+        id,
+        payload,
+    }
+}
+
+/// Asks for the room configuration form.
+pub fn config_request(room: &BareJid, id: String) -> Iq {
+    Iq::Get {
+        from: None,
+        to: Some(Jid::from(room.clone())),
+        id,
+        payload: Element::builder("query", NS_MUC_OWNER).build(),
+    }
+}
+
+/// Destroys `room`, telling the occupants `reason`.
+pub fn destroy(room: &BareJid, id: String, reason: &str) -> Iq {
+    let destroy = Element::builder("destroy", NS_MUC_OWNER)
+        .append(Element::builder("reason", NS_MUC_OWNER).append(reason.to_string()))
+        .build();
+    iq_set(
+        room,
+        id,
+        Element::builder("query", NS_MUC_OWNER)
+            .append(destroy)
+            .build(),
+    )
+}
+
+/// Kicks `nick` out of `room` (role `none`), telling them `reason`.
+pub fn kick(room: &BareJid, id: String, nick: &str, reason: &str) -> Iq {
+    let item = with_attr(
+        with_attr(Element::builder("item", NS_MUC_ADMIN), "nick", nick),
+        "role",
+        "none",
+    )
+    .append(Element::builder("reason", NS_MUC_ADMIN).append(reason.to_string()))
+    .build();
+    iq_set(
+        room,
+        id,
+        Element::builder("query", NS_MUC_ADMIN).append(item).build(),
+    )
+}
+
+/// An XEP-0199 ping to `to`.
+pub fn ping(to: Jid, id: String) -> Iq {
+    Iq::Get {
+        from: None,
+        to: Some(to),
+        id,
+        payload: Element::builder("ping", NS_PING).build(),
+    }
+}
+
+/// A field the server's configuration form offers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfferedField {
+    /// The field's `var`.
+    pub var: String,
+    /// The field's `type` (`text-single`, `boolean`, `list-single`, …).
+    pub type_: String,
+    /// The values of its options (for list fields).
+    pub options: Vec<String>,
+}
+
+/// The fields of the data form inside a `muc#owner` query result; empty when there is none.
+pub fn offered_fields(query: &Element) -> Vec<OfferedField> {
+    let Some(form) = query.get_child("x", NS_DATA) else {
+        return Vec::new();
+    };
+    form.children()
+        .filter(|c| c.is("field", NS_DATA))
+        .filter_map(|f| {
+            Some(OfferedField {
+                var: f.attr("var")?.to_string(),
+                type_: f.attr("type").unwrap_or("text-single").to_string(),
+                options: f
+                    .children()
+                    .filter(|o| o.is("option", NS_DATA))
+                    .filter_map(|o| o.get_child("value", NS_DATA).map(|v| v.text()))
+                    .collect(),
+            })
+        })
+        .collect()
+}
+
+/// What the bot wants a room's configuration to be.
+#[derive(Debug, Clone)]
+pub struct RoomSettings<'a> {
+    /// The room password.
+    pub password: &'a str,
+    /// How many messages the room keeps as history.
+    pub history: u32,
+    /// The bot's bare JID (the only owner).
+    pub owner: &'a BareJid,
+}
+
+/// The submitted configuration form: SPEC §3's settings, limited to the fields the server offered.
+pub fn config_submit(room: &BareJid, id: String, offered: &[OfferedField], s: &RoomSettings) -> Iq {
+    let mut form = with_attr(Element::builder("x", NS_DATA), "type", "submit").append(field(
+        "FORM_TYPE",
+        Some("hidden"),
+        &["http://jabber.org/protocol/muc#roomconfig"],
+    ));
+    let history = s.history.to_string();
+    let owner = s.owner.to_string();
+    let wanted: [(&str, String); 12] = [
+        ("muc#roomconfig_roomsecret", s.password.to_string()),
+        ("muc#roomconfig_passwordprotectedroom", "1".into()),
+        ("muc#roomconfig_publicroom", "0".into()),
+        ("muc#roomconfig_persistentroom", "0".into()),
+        ("muc#roomconfig_membersonly", "0".into()),
+        ("muc#roomconfig_moderatedroom", "0".into()),
+        ("muc#roomconfig_roomowners", owner),
+        ("muc#roomconfig_historylength", history.clone()),
+        ("muc#maxhistoryfetch", history),
+        ("muc#roomconfig_whois", "moderators".into()),
+        ("muc#roomconfig_changesubject", "0".into()),
+        ("muc#roomconfig_allowinvites", "0".into()),
+    ];
+    for (var, value) in wanted {
+        if offered.iter().any(|f| f.var == var) {
+            form = form.append(field(var, None, &[value.as_str()]));
+        }
+    }
+    // The smallest occupant limit the form offers: the bot enforces the limit itself anyway.
+    if let Some(f) = offered.iter().find(|f| f.var == "muc#roomconfig_maxusers") {
+        let smallest = f
+            .options
+            .iter()
+            .filter_map(|o| o.parse::<u32>().ok().map(|n| (n, o)))
+            .filter(|(n, _)| *n > 0)
+            .min();
+        let value = match smallest {
+            Some((_, o)) => o.clone(),
+            None if f.options.is_empty() => "3".to_string(),
+            None => String::new(),
+        };
+        if !value.is_empty() {
+            form = form.append(field("muc#roomconfig_maxusers", None, &[value.as_str()]));
+        }
+    }
+    iq_set(
+        room,
+        id,
+        Element::builder("query", NS_MUC_OWNER)
+            .append(form.build())
+            .build(),
+    )
+}
+
+fn field(var: &str, type_: Option<&str>, values: &[&str]) -> Element {
+    let mut b = with_attr(Element::builder("field", NS_DATA), "var", var);
+    if let Some(t) = type_ {
+        b = with_attr(b, "type", t);
+    }
+    for v in values {
+        b = b.append(Element::builder("value", NS_DATA).append(v.to_string()));
+    }
+    b.build()
+}
+
+/// What kind of presence came from a room occupant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PresenceKind {
+    /// Available (a join, or an update from someone inside).
+    Available,
+    /// Unavailable (a leave, a kick, a nick change, or the room's destruction).
+    Unavailable,
+    /// An error, with its defined condition (e.g. `not-authorized`).
+    Error(String),
+}
+
+/// A presence from `room/nick`, read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomPresence {
+    /// The room.
+    pub room: BareJid,
+    /// The occupant's nick.
+    pub nick: String,
+    /// Available, unavailable or error.
+    pub kind: PresenceKind,
+    /// The MUC status codes.
+    pub codes: Vec<u16>,
+    /// The occupant's real JID, when the room shows it.
+    pub real_jid: Option<String>,
+    /// The occupant's affiliation (`owner`, `none`, …).
+    pub affiliation: Option<String>,
+    /// The presence's status text.
+    pub status_text: Option<String>,
+    /// The new nick, on a nick change (303).
+    pub new_nick: Option<String>,
+    /// True when the presence says the room was destroyed.
+    pub destroyed: bool,
+}
+
+impl RoomPresence {
+    /// True when this presence is about the bot itself (status 110).
+    pub fn is_self(&self) -> bool {
+        self.codes.contains(&STATUS_SELF)
+    }
+
+    /// True when it carries status code `code`.
+    pub fn has(&self, code: u16) -> bool {
+        self.codes.contains(&code)
+    }
+}
+
+/// Reads a presence from a room occupant; `None` when it is not from `room/nick`.
+pub fn room_presence(p: &Presence) -> Option<RoomPresence> {
+    let from: &FullJid = p.from.as_ref()?.try_as_full().ok()?;
+    let kind = match p.type_ {
+        PresenceType::None => PresenceKind::Available,
+        PresenceType::Unavailable => PresenceKind::Unavailable,
+        PresenceType::Error => PresenceKind::Error(error_condition(&p.payloads)),
+        _ => return None,
+    };
+    let mut out = RoomPresence {
+        room: from.to_bare(),
+        nick: from.resource().as_str().to_string(),
+        kind,
+        codes: Vec::new(),
+        real_jid: None,
+        affiliation: None,
+        status_text: p.statuses.values().next().cloned(),
+        new_nick: None,
+        destroyed: false,
+    };
+    if let Some(x) = p.payloads.iter().find(|e| e.is("x", NS_MUC_USER)) {
+        for c in x.children() {
+            if c.is("status", NS_MUC_USER) {
+                if let Some(code) = c.attr("code").and_then(|v| v.parse().ok()) {
+                    out.codes.push(code);
+                }
+            } else if c.is("item", NS_MUC_USER) {
+                out.real_jid = c.attr("jid").map(str::to_string);
+                out.affiliation = c.attr("affiliation").map(str::to_string);
+                out.new_nick = c.attr("nick").map(str::to_string);
+            } else if c.is("destroy", NS_MUC_USER) {
+                out.destroyed = true;
+            }
+        }
+    }
+    Some(out)
+}
+
+/// The defined condition of the `<error/>` among `payloads`, or `undefined-condition`.
+pub fn error_condition(payloads: &[Element]) -> String {
+    payloads
+        .iter()
+        .find(|e| e.name() == "error")
+        .and_then(|e| {
+            e.children()
+                .find(|c| c.ns() == NS_STANZAS && c.name() != "text")
+        })
+        .map(|c| c.name().to_string())
+        .unwrap_or_else(|| "undefined-condition".into())
+}
+
+/// A groupchat message from `room/nick`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomMessage {
+    /// The room.
+    pub room: BareJid,
+    /// The sender's nick.
+    pub nick: String,
+    /// The text.
+    pub body: String,
+    /// True for history the room replays (it carries a delay).
+    pub delayed: bool,
+}
+
+/// Reads a groupchat message with a body from a room occupant; `None` for anything else.
+pub fn room_message(m: &Message) -> Option<RoomMessage> {
+    if m.type_ != MessageType::Groupchat {
+        return None;
+    }
+    let from: &FullJid = m.from.as_ref()?.try_as_full().ok()?;
+    let body = m.bodies.values().next()?.clone();
+    Some(RoomMessage {
+        room: from.to_bare(),
+        nick: from.resource().as_str().to_string(),
+        body,
+        delayed: m.payloads.iter().any(|e| e.is("delay", NS_DELAY)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn room() -> BareJid {
+        BareJid::from_str("helpim-abc@conference.localhost").unwrap()
+    }
+
+    fn xml(el: impl Into<Element>) -> String {
+        String::from(&el.into())
+    }
+
+    #[test]
+    fn join_carries_password_and_no_history() {
+        let s = xml(join(&room(), "bot", "s3cr<t").unwrap());
+        assert!(
+            s.contains("to='helpim-abc@conference.localhost/bot'"),
+            "{s}"
+        );
+        assert!(s.contains("<password>s3cr&lt;t</password>"), "{s}");
+        assert!(s.contains("maxstanzas='0'"), "{s}");
+    }
+
+    #[test]
+    fn kick_escapes_hostile_nick() {
+        let s = xml(kick(&room(), "k1".into(), "a\"<b>&", "bye"));
+        assert!(s.contains("nick='a&#34;&lt;b&gt;&amp;'"), "{s}");
+        assert!(s.contains("role='none'"), "{s}");
+    }
+
+    #[test]
+    fn destroy_has_reason() {
+        let s = xml(destroy(&room(), "d1".into(), "all_left"));
+        assert!(
+            s.contains("<destroy><reason>all_left</reason></destroy>"),
+            "{s}"
+        );
+    }
+
+    fn prosody_form() -> Element {
+        let form = r#"<query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='form'>
+            <field var='FORM_TYPE' type='hidden'><value>http://jabber.org/protocol/muc#roomconfig</value></field>
+            <field var='muc#roomconfig_roomname' type='text-single'/>
+            <field var='muc#roomconfig_persistentroom' type='boolean'><value>0</value></field>
+            <field var='muc#roomconfig_publicroom' type='boolean'><value>1</value></field>
+            <field var='muc#roomconfig_roomsecret' type='text-private'/>
+            <field var='muc#roomconfig_membersonly' type='boolean'/>
+            <field var='muc#roomconfig_historylength' type='text-single'/>
+            </x></query>"#;
+        form.parse().unwrap()
+    }
+
+    #[test]
+    fn submit_sends_only_offered_fields() {
+        let offered = offered_fields(&prosody_form());
+        assert_eq!(offered.len(), 7);
+        let owner = BareJid::from_str("bot@localhost").unwrap();
+        let s = xml(config_submit(
+            &room(),
+            "c1".into(),
+            &offered,
+            &RoomSettings {
+                password: "pw",
+                history: 5,
+                owner: &owner,
+            },
+        ));
+        assert!(
+            s.contains("var='muc#roomconfig_roomsecret'><value>pw</value>"),
+            "{s}"
+        );
+        assert!(
+            s.contains("var='muc#roomconfig_publicroom'><value>0</value>"),
+            "{s}"
+        );
+        assert!(
+            s.contains("var='muc#roomconfig_historylength'><value>5</value>"),
+            "{s}"
+        );
+        assert!(
+            !s.contains("passwordprotectedroom"),
+            "not offered, not sent: {s}"
+        );
+        assert!(!s.contains("maxusers"), "{s}");
+        assert!(s.contains("type='submit'"), "{s}");
+    }
+
+    #[test]
+    fn submit_picks_smallest_max_users_offered() {
+        let offered = vec![OfferedField {
+            var: "muc#roomconfig_maxusers".into(),
+            type_: "list-single".into(),
+            options: vec!["10".into(), "5".into(), "0".into(), "none".into()],
+        }];
+        let owner = BareJid::from_str("bot@localhost").unwrap();
+        let s = xml(config_submit(
+            &room(),
+            "c".into(),
+            &offered,
+            &RoomSettings {
+                password: "p",
+                history: 0,
+                owner: &owner,
+            },
+        ));
+        assert!(
+            s.contains("var='muc#roomconfig_maxusers'><value>5</value>"),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn reads_room_presence_with_unknown_status_codes() {
+        let p: Element = r#"<presence xmlns='jabber:client' from='helpim-abc@conference.localhost/Zoë ☺' type='unavailable'>
+            <status>Clean Exit</status>
+            <x xmlns='http://jabber.org/protocol/muc#user'>
+              <item affiliation='none' role='none' jid='zoe@localhost/web'/>
+              <status code='174'/><status code='307'/>
+            </x></presence>"#
+            .parse()
+            .unwrap();
+        let p = Presence::try_from(p).unwrap();
+        let rp = room_presence(&p).unwrap();
+        assert_eq!(rp.nick, "Zoë ☺");
+        assert_eq!(rp.kind, PresenceKind::Unavailable);
+        assert_eq!(rp.codes, [174, 307]);
+        assert_eq!(rp.status_text.as_deref(), Some("Clean Exit"));
+        assert_eq!(rp.real_jid.as_deref(), Some("zoe@localhost/web"));
+        assert!(!rp.is_self());
+    }
+
+    #[test]
+    fn reads_self_presence_and_creation() {
+        let p: Element =
+            r#"<presence xmlns='jabber:client' from='helpim-abc@conference.localhost/bot'>
+            <x xmlns='http://jabber.org/protocol/muc#user'>
+              <item affiliation='owner' role='moderator'/><status code='110'/><status code='201'/>
+            </x></presence>"#
+                .parse()
+                .unwrap();
+        let rp = room_presence(&Presence::try_from(p).unwrap()).unwrap();
+        assert!(rp.is_self() && rp.has(STATUS_CREATED));
+        assert_eq!(rp.affiliation.as_deref(), Some("owner"));
+    }
+
+    #[test]
+    fn reads_error_presence_condition() {
+        let p: Element = r#"<presence xmlns='jabber:client' from='helpim-abc@conference.localhost/bot' type='error'>
+            <error type='auth'><not-authorized xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></presence>"#
+            .parse()
+            .unwrap();
+        let rp = room_presence(&Presence::try_from(p).unwrap()).unwrap();
+        assert_eq!(rp.kind, PresenceKind::Error("not-authorized".into()));
+    }
+
+    #[test]
+    fn presence_from_a_bare_jid_is_not_a_room_presence() {
+        let p: Element = "<presence xmlns='jabber:client' from='someone@localhost'/>"
+            .parse()
+            .unwrap();
+        assert_eq!(room_presence(&Presence::try_from(p).unwrap()), None);
+    }
+
+    #[test]
+    fn reads_groupchat_and_marks_history() {
+        let m: Element = r#"<message xmlns='jabber:client' type='groupchat' from='helpim-abc@conference.localhost/staff'>
+            <body>héllo</body><delay xmlns='urn:xmpp:delay' stamp='2026-01-01T00:00:00Z'/></message>"#
+            .parse()
+            .unwrap();
+        let rm = room_message(&Message::try_from(m).unwrap()).unwrap();
+        assert_eq!(
+            (rm.nick.as_str(), rm.body.as_str(), rm.delayed),
+            ("staff", "héllo", true)
+        );
+        let m: Element =
+            "<message xmlns='jabber:client' type='chat' from='a@b/c'><body>x</body></message>"
+                .parse()
+                .unwrap();
+        assert_eq!(room_message(&Message::try_from(m).unwrap()), None);
+    }
+}
