@@ -1,0 +1,420 @@
+//! The room life cycle of SPEC §2 end to end: the bot, a real Prosody, real XMPP clients for the
+//! staff member, the client and strangers, and a real database.
+
+mod support;
+
+use std::time::Duration;
+
+use helpim_bot::room::Status;
+use helpim_bot::store::{ClaimKind, ClaimedRoom, Store};
+use helpim_bot::xmpp::stanza::{STATUS_KICKED, STATUS_SELF};
+use helpim_bot::xmpp::IqError;
+use support::*;
+
+/// Prosody, a database, the bot, and the people of a chat.
+struct Chat {
+    prosody: Prosody,
+    db: TestDb,
+    store: Store,
+    bot: RunningBot,
+    staff: Person,
+    client: Person,
+    inspector: Person,
+}
+
+impl Chat {
+    async fn start(db: TestDb) -> Chat {
+        let prosody = Prosody::start();
+        let store = db.store().await;
+        let bot = RunningBot::start(bot_config(&prosody, &db), store.clone());
+        let staff = Person::connect(&prosody, "staff").await;
+        let client = Person::connect(&prosody, "client").await;
+        let inspector = Person::connect(&prosody, "inspector").await;
+        Chat {
+            prosody,
+            db,
+            store,
+            bot,
+            staff,
+            client,
+            inspector,
+        }
+    }
+
+    /// Claims a room for staff and lets the staff member in: `staffed`.
+    async fn staffed(&mut self) -> ClaimedRoom {
+        let room = claim(&self.store, ClaimKind::Staff, "staff-user-1").await;
+        self.staff
+            .join(&room.jid, "Counsellor", &room.password)
+            .await
+            .expect("staff joins");
+        let row = wait_status(&self.store, &room.jid, Status::Staffed).await;
+        assert_eq!(row.staff_nick.as_deref(), Some("Counsellor"));
+        assert_eq!(row.staff_claim.as_deref(), Some("staff-user-1"));
+        room
+    }
+
+    /// A chat in progress: `busy`.
+    async fn busy(&mut self) -> ClaimedRoom {
+        let room = self.staffed().await;
+        let claimed = claim(&self.store, ClaimKind::Client, "visitor-1").await;
+        assert_eq!(claimed.jid, room.jid, "the client gets the staffed room");
+        self.client
+            .join(&room.jid, "Visitor", &claimed.password)
+            .await
+            .expect("client joins");
+        let row = wait_status(&self.store, &room.jid, Status::Busy).await;
+        assert_eq!(row.client_nick.as_deref(), Some("Visitor"));
+        room
+    }
+
+    /// The (to_status, reason) history of a room.
+    async fn history(&self, jid: &str) -> Vec<(String, String)> {
+        self.store
+            .events(jid)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.to_status, e.reason))
+            .collect()
+    }
+
+    async fn finish(self) {
+        self.bot.stop().await.expect("bot stops cleanly");
+        drop(self.prosody);
+        drop(self.db);
+    }
+}
+
+fn h(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+async fn full_chat(db: TestDb) {
+    let mut chat = Chat::start(db).await;
+    let room = chat.busy().await;
+    chat.staff.say(&room.jid, "Hello, how can I help?");
+    chat.client.say(&room.jid, "Hi");
+    wait_for(Duration::from_secs(10), "last_message_at", || {
+        let store = chat.store.clone();
+        let jid = room.jid.clone();
+        async move {
+            store
+                .room(&jid)
+                .await
+                .unwrap()
+                .and_then(|r| r.last_message_at)
+        }
+    })
+    .await;
+    chat.client.leave(&room.jid, "Visitor", "Clean Exit");
+    wait_status(&chat.store, &room.jid, Status::Closing).await;
+    chat.staff.leave(&room.jid, "Counsellor", "Clean Exit");
+    let row = wait_status(&chat.store, &room.jid, Status::Closed).await;
+    assert_eq!(row.close_reason.as_deref(), Some("all_left"));
+    assert!(row.closed_at.is_some());
+    assert_eq!(
+        chat.history(&room.jid).await,
+        h(&[
+            ("available", "created"),
+            ("staffed", "staff_joined"),
+            ("busy", "client_joined"),
+            ("closing", "left_clean"),
+            ("closed", "all_left"),
+        ])
+    );
+    // The room is destroyed on the server: a fresh join creates a new one.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_room_gone(&mut chat.inspector, &room.jid).await;
+    chat.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_chat_on_sqlite() {
+    full_chat(TestDb::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_chat_on_postgres() {
+    full_chat(TestDb::postgres().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn join_without_claim_is_kicked_and_room_stays_available() {
+    let mut chat = Chat::start(TestDb::sqlite()).await;
+    let rooms = wait_ready_rooms(&chat.store, 1).await;
+    let room = &rooms[0];
+    // Eve somehow has the password but no claim was made.
+    let mut eve = Person::connect(&chat.prosody, "eve").await;
+    eve.join(&room.jid, "eve", &room.password)
+        .await
+        .expect("password is right");
+    let kicked = eve.removed_from(&room.jid).await;
+    assert!(kicked.has(STATUS_KICKED), "{:?}", kicked.codes);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let row = chat.store.room(&room.jid).await.unwrap().unwrap();
+    assert_eq!(row.status, Status::Available);
+    assert_eq!(
+        chat.history(&room.jid).await,
+        h(&[("available", "created")])
+    );
+    // The room still works for a real claim.
+    let claimed = claim(&chat.store, ClaimKind::Staff, "s").await;
+    chat.staff
+        .join(&claimed.jid, "Counsellor", &claimed.password)
+        .await
+        .unwrap();
+    wait_status(&chat.store, &claimed.jid, Status::Staffed).await;
+    chat.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_or_missing_password_is_refused_by_the_server() {
+    let chat = Chat::start(TestDb::sqlite()).await;
+    let rooms = wait_ready_rooms(&chat.store, 1).await;
+    let mut eve = Person::connect(&chat.prosody, "eve").await;
+    assert_eq!(
+        eve.join(&rooms[0].jid, "eve", "guess").await.err(),
+        Some(IqError::Error("not-authorized".into()))
+    );
+    assert_eq!(
+        eve.join(&rooms[0].jid, "eve2", "").await.err(),
+        Some(IqError::Error("not-authorized".into()))
+    );
+    chat.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staffed_join_without_client_claim_is_kicked() {
+    let mut chat = Chat::start(TestDb::sqlite()).await;
+    let room = chat.staffed().await;
+    let mut eve = Person::connect(&chat.prosody, "eve").await;
+    eve.join(&room.jid, "eve", &room.password).await.unwrap();
+    assert!(eve.removed_from(&room.jid).await.has(STATUS_KICKED));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        chat.store.room(&room.jid).await.unwrap().unwrap().status,
+        Status::Staffed
+    );
+    chat.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn third_person_is_kicked_from_a_chat() {
+    let mut chat = Chat::start(TestDb::sqlite()).await;
+    let room = chat.busy().await;
+    let mut eve = Person::connect(&chat.prosody, "eve").await;
+    eve.join(&room.jid, "eve", &room.password).await.unwrap();
+    assert!(eve.removed_from(&room.jid).await.has(STATUS_KICKED));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        chat.store.room(&room.jid).await.unwrap().unwrap().status,
+        Status::Busy
+    );
+    chat.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_leaving_a_staffed_room_closes_it() {
+    let mut chat = Chat::start(TestDb::sqlite()).await;
+    let room = chat.staffed().await;
+    chat.staff.leave(&room.jid, "Counsellor", "Clean Exit");
+    let row = wait_status(&chat.store, &room.jid, Status::Closed).await;
+    assert_eq!(row.close_reason.as_deref(), Some("staff_left"));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_room_gone(&mut chat.inspector, &room.jid).await;
+    chat.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unclean_leave_then_rejoin_within_grace_resumes_the_chat() {
+    let mut chat = Chat::start(TestDb::sqlite()).await;
+    let room = chat.busy().await;
+    let client_password = chat.store.room(&room.jid).await.unwrap().unwrap().password;
+    chat.client
+        .leave(&room.jid, "Visitor", "Disconnected: connection reset");
+    wait_status(&chat.store, &room.jid, Status::Closing).await;
+    chat.client
+        .join(&room.jid, "Visitor", &client_password)
+        .await
+        .expect("rejoin");
+    wait_status(&chat.store, &room.jid, Status::Busy).await;
+    assert_eq!(
+        chat.history(&room.jid).await[3..],
+        h(&[("closing", "left_unclean"), ("busy", "rejoined")])
+    );
+    chat.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clean_leave_cannot_come_back_and_closing_times_out() {
+    let mut chat = Chat::start(TestDb::sqlite()).await;
+    let room = chat.busy().await;
+    chat.client.leave(&room.jid, "Visitor", "Clean Exit");
+    wait_status(&chat.store, &room.jid, Status::Closing).await;
+    // Coming back after a clean exit counts as a third person.
+    chat.client
+        .join(&room.jid, "Visitor", &room.password)
+        .await
+        .unwrap();
+    assert!(chat.client.removed_from(&room.jid).await.has(STATUS_KICKED));
+    // The staff member stays: after timeouts.closing they are removed and the room closes.
+    let removed = chat.staff.removed_from(&room.jid).await;
+    assert!(removed.has(STATUS_SELF));
+    let row = wait_status(&chat.store, &room.jid, Status::Closed).await;
+    assert_eq!(row.close_reason.as_deref(), Some("closing_timeout"));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_room_gone(&mut chat.inspector, &room.jid).await;
+    chat.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_chat_closes_at_idle_timeout() {
+    let mut chat = Chat::start(TestDb::sqlite()).await;
+    let room = chat.busy().await;
+    let started = std::time::Instant::now();
+    chat.staff.removed_from(&room.jid).await;
+    chat.client.removed_from(&room.jid).await;
+    let row = wait_status(&chat.store, &room.jid, Status::Closed).await;
+    assert_eq!(row.close_reason.as_deref(), Some("idle_timeout"));
+    assert!(
+        started.elapsed() >= Duration::from_secs(3),
+        "closed too early: {:?}",
+        started.elapsed()
+    );
+    chat.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_keep_a_chat_from_idling() {
+    let mut chat = Chat::start(TestDb::sqlite()).await;
+    let room = chat.busy().await;
+    // idle is 4 s: talk for 6 s, every second.
+    for i in 0..6 {
+        chat.client.say(&room.jid, &format!("message {i}"));
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    assert_eq!(
+        chat.store.room(&room.jid).await.unwrap().unwrap().status,
+        Status::Busy
+    );
+    chat.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unused_staff_claim_times_out_and_room_is_not_reused() {
+    let mut chat = Chat::start(TestDb::sqlite()).await;
+    let room = claim(&chat.store, ClaimKind::Staff, "s").await;
+    let row = wait_status(&chat.store, &room.jid, Status::Closed).await;
+    assert_eq!(row.close_reason.as_deref(), Some("claim_timeout"));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_room_gone(&mut chat.inspector, &room.jid).await;
+    chat.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_client_claim_changes_the_password() {
+    let mut chat = Chat::start(TestDb::sqlite()).await;
+    let room = chat.staffed().await;
+    let first = claim(&chat.store, ClaimKind::Client, "visitor-who-never-came").await;
+    assert_eq!(first.jid, room.jid);
+    // After timeouts.claim the bot sets a new password and clears the claim.
+    let row = wait_for(Duration::from_secs(15), "password rotation", || {
+        let store = chat.store.clone();
+        let jid = room.jid.clone();
+        async move {
+            store
+                .room(&jid)
+                .await
+                .unwrap()
+                .filter(|r| r.client_claim.is_none())
+        }
+    })
+    .await;
+    assert_ne!(row.password, first.password);
+    assert_eq!(row.status, Status::Staffed);
+    // The old password no longer opens the room; a new claim gets the new one.
+    assert_eq!(
+        chat.client
+            .join(&room.jid, "Visitor", &first.password)
+            .await
+            .err(),
+        Some(IqError::Error("not-authorized".into()))
+    );
+    let second = claim(&chat.store, ClaimKind::Client, "visitor-2").await;
+    assert_eq!(
+        (second.jid.as_str(), second.password.as_str()),
+        (room.jid.as_str(), row.password.as_str())
+    );
+    chat.client
+        .join(&room.jid, "Visitor", &second.password)
+        .await
+        .unwrap();
+    wait_status(&chat.store, &room.jid, Status::Busy).await;
+    chat.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_destroys_unclaimed_rooms_and_restart_picks_up_the_rest() {
+    let prosody = Prosody::start();
+    let db = TestDb::sqlite();
+    let store = db.store().await;
+    let mut config = bot_config(&prosody, &db);
+    config.timeouts.idle = Duration::from_secs(60);
+    let bot = RunningBot::start(config.clone(), store.clone());
+    let mut staff = Person::connect(&prosody, "staff").await;
+    let mut client = Person::connect(&prosody, "client").await;
+    let mut inspector = Person::connect(&prosody, "inspector").await;
+    let room = claim(&store, ClaimKind::Staff, "s").await;
+    staff
+        .join(&room.jid, "Counsellor", &room.password)
+        .await
+        .unwrap();
+    wait_status(&store, &room.jid, Status::Staffed).await;
+    let c = claim(&store, ClaimKind::Client, "c").await;
+    client.join(&c.jid, "Visitor", &c.password).await.unwrap();
+    wait_status(&store, &room.jid, Status::Busy).await;
+    let spare = wait_ready_rooms(&store, 2).await;
+
+    bot.stop().await.unwrap();
+    for r in &spare {
+        let row = store.room(&r.jid).await.unwrap().unwrap();
+        assert_eq!(
+            (row.status, row.close_reason.as_deref()),
+            (Status::Closed, Some("shutdown"))
+        );
+        assert_room_gone(&mut inspector, &r.jid).await;
+    }
+    assert_eq!(
+        store.room(&room.jid).await.unwrap().unwrap().status,
+        Status::Busy
+    );
+
+    // A new run picks the chat up: it goes on, and its end is seen.
+    let bot = RunningBot::start(config, store.clone());
+    wait_ready_rooms(&store, 2).await;
+    staff.say(&room.jid, "still here");
+    client.leave(&room.jid, "Visitor", "Clean Exit");
+    wait_status(&store, &room.jid, Status::Closing).await;
+    staff.leave(&room.jid, "Counsellor", "Clean Exit");
+    let row = wait_status(&store, &room.jid, Status::Closed).await;
+    assert_eq!(row.close_reason.as_deref(), Some("all_left"));
+    bot.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_bot_does_not_leave_its_rooms_on_the_server() {
+    let prosody = Prosody::start();
+    let db = TestDb::sqlite();
+    let store = db.store().await;
+    let bot = RunningBot::start(bot_config(&prosody, &db), store.clone());
+    let rooms = wait_ready_rooms(&store, 2).await;
+    bot.stop().await.unwrap();
+    let mut inspector = Person::connect(&prosody, "inspector").await;
+    for r in rooms {
+        assert_room_gone(&mut inspector, &r.jid).await;
+    }
+}

@@ -1,0 +1,599 @@
+//! Test harness: a real Prosody per test (free loopback port, config and data in a temp folder),
+//! a real SQLite file or a fresh PostgreSQL database per test, real XMPP clients, and the bot
+//! running in-process or as its binary.
+//!
+//! Nothing here skips: a missing Prosody or PostgreSQL fails the test with what to install.
+
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use helpim_bot::config::Config;
+use helpim_bot::room::Status;
+use helpim_bot::store::{ClaimKind, ClaimedRoom, RoomRow, Store};
+use helpim_bot::xmpp::stanza::{self, RoomPresence, STATUS_SELF};
+use helpim_bot::xmpp::{ConnectSettings, IqError, Joined, Session, SessionEvent};
+use tokio::sync::{mpsc, oneshot};
+use xmpp_parsers::jid::{BareJid, FullJid, Jid};
+use xmpp_parsers::message::Message;
+use xmpp_parsers::presence::{Presence, Type as PresenceType};
+
+/// The password of every test account.
+pub const PASSWORD: &str = "test-password";
+/// Accounts every test Prosody has; `bot` and `inspector` are admins (may create rooms).
+pub const ACCOUNTS: &[&str] = &[
+    "bot",
+    "inspector",
+    "staff",
+    "client",
+    "eve",
+    "staff2",
+    "client2",
+];
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind 127.0.0.1:0")
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A Prosody server of its own, stopped when dropped.
+pub struct Prosody {
+    pub dir: tempfile::TempDir,
+    pub port: u16,
+    child: Option<Child>,
+    tls: bool,
+}
+
+impl Prosody {
+    /// Starts Prosody with plain TCP allowed.
+    pub fn start() -> Prosody {
+        Prosody::start_with(false)
+    }
+
+    /// Starts Prosody; with `tls`, a self-signed certificate for `localhost` is made and TLS is
+    /// required.
+    pub fn start_with(tls: bool) -> Prosody {
+        let prosody = which("prosody").unwrap_or_else(|| {
+            panic!("Prosody is not installed: run `apt-get install prosody` (scripts/test.sh does it for you)")
+        });
+        let dir = tempfile::Builder::new()
+            .prefix("helpim-prosody-")
+            .tempdir()
+            .unwrap();
+        let data = dir.path().join("data");
+        let accounts = data.join("localhost").join("accounts");
+        std::fs::create_dir_all(&accounts).unwrap();
+        std::fs::create_dir_all(dir.path().join("certs")).unwrap();
+        for user in ACCOUNTS {
+            write_account(&accounts, user, PASSWORD);
+        }
+        if tls {
+            make_certificate(&dir.path().join("certs"));
+        }
+        let mut p = Prosody {
+            port: 0,
+            dir,
+            child: None,
+            tls,
+        };
+        p.launch(&prosody);
+        p
+    }
+
+    fn config_text(&self) -> String {
+        let d = self.dir.path().display();
+        let tls = if self.tls {
+            format!(
+                "c2s_require_encryption = true\nssl = {{ certificate = \"{d}/certs/localhost.crt\"; key = \"{d}/certs/localhost.key\" }}\n"
+            )
+        } else {
+            "c2s_require_encryption = false\nallow_unencrypted_plain_auth = true\n".to_string()
+        };
+        format!(
+            r#"-- Written by the helpim-bot test harness.
+run_as_root = true
+pidfile = "{d}/prosody.pid"
+data_path = "{d}/data"
+certificates = "{d}/certs"
+interfaces = {{ "127.0.0.1" }}
+c2s_ports = {{ {port} }}
+s2s_ports = {{ }}
+http_ports = {{ }}
+https_ports = {{ }}
+c2s_direct_tls_ports = {{ }}
+modules_enabled = {{ "roster"; "saslauth"; "tls"; "disco"; "ping"; "smacks" }}
+modules_disabled = {{ "s2s" }}
+authentication = "internal_plain"
+storage = "internal"
+{tls}log = {{ {{ levels = {{ min = "info" }}, to = "file", filename = "{d}/prosody.log" }} }}
+admins = {{ "bot@localhost", "inspector@localhost" }}
+VirtualHost "localhost"
+Component "conference.localhost" "muc"
+    restrict_room_creation = true
+    muc_room_default_persistent = false
+    muc_room_default_public = false
+    muc_tombstones = false
+    muc_room_cache_size = 20000
+"#,
+            port = self.port
+        )
+    }
+
+    fn launch(&mut self, prosody: &Path) {
+        for attempt in 0..5 {
+            self.port = free_port();
+            let config = self.dir.path().join("prosody.cfg.lua");
+            std::fs::write(&config, self.config_text()).unwrap();
+            let _ = std::fs::remove_file(self.dir.path().join("prosody.pid"));
+            let out = std::fs::File::create(self.dir.path().join("stdout.log")).unwrap();
+            let child = Command::new(prosody)
+                .arg("--config")
+                .arg(&config)
+                .arg("-F")
+                .stdin(Stdio::null())
+                .stdout(out.try_clone().unwrap())
+                .stderr(out)
+                .spawn()
+                .expect("start prosody");
+            self.child = Some(child);
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                    return;
+                }
+                if let Some(Ok(Some(_))) = self.child.as_mut().map(|c| c.try_wait()) {
+                    break; // exited: most likely the port was taken meanwhile
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            self.kill();
+            eprintln!(
+                "prosody did not start on port {} (attempt {attempt}); log:\n{}",
+                self.port,
+                self.log()
+            );
+        }
+        panic!("Prosody would not start; see its log above");
+    }
+
+    /// `127.0.0.1:port`.
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Prosody's own log.
+    pub fn log(&self) -> String {
+        let a = std::fs::read_to_string(self.dir.path().join("prosody.log")).unwrap_or_default();
+        let b = std::fs::read_to_string(self.dir.path().join("stdout.log")).unwrap_or_default();
+        format!("{a}{b}")
+    }
+
+    /// The CA file a client must trust for the TLS server (the self-signed certificate).
+    pub fn certificate(&self) -> PathBuf {
+        self.dir.path().join("certs").join("localhost.crt")
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Prosody {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn write_account(dir: &Path, user: &str, password: &str) {
+    // Prosody's internal storage: one Lua file per account.
+    std::fs::write(
+        dir.join(format!("{user}.dat")),
+        format!("return {{\n\t[\"password\"] = \"{password}\";\n}};\n"),
+    )
+    .unwrap();
+}
+
+fn make_certificate(dir: &Path) {
+    let status = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .args(["-addext", "subjectAltName=DNS:localhost"])
+        .arg("-keyout")
+        .arg(dir.join("localhost.key"))
+        .arg("-out")
+        .arg(dir.join("localhost.crt"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl is needed for the TLS test: apt-get install openssl");
+    assert!(status.success(), "openssl could not make a certificate");
+}
+
+/// The path of a program on PATH.
+pub fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(program))
+            .find(|p| p.is_file())
+    })
+}
+
+/// A database for one test.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    pg_name: Option<String>,
+}
+
+impl TestDb {
+    /// A new SQLite file in a temp folder.
+    pub fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("bot.db").display());
+        TestDb {
+            url,
+            _dir: Some(dir),
+            pg_name: None,
+        }
+    }
+
+    /// A new, empty PostgreSQL database on the server of `$DATABASE_URL` (else 127.0.0.1:5432).
+    pub async fn postgres() -> TestDb {
+        let admin = pg_admin_url();
+        let name = format!("helpim_test_{}", helpim_bot::pool::new_password());
+        let pool = sqlx::PgPool::connect(&admin).await.unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL is not reachable at {admin}: {e}.\n\
+                 Set DATABASE_URL to a server where this user may CREATE DATABASE, or run \
+                 scripts/test.sh, which starts one (apt-get install postgresql)."
+            )
+        });
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&pool)
+            .await
+            .unwrap_or_else(|e| panic!("cannot create a test database on {admin}: {e}"));
+        pool.close().await;
+        TestDb {
+            url: replace_db_name(&admin, &name),
+            _dir: None,
+            pg_name: Some(name),
+        }
+    }
+
+    /// A migrated store on this database.
+    pub async fn store(&self) -> Store {
+        let store = Store::connect(&self.url).await.unwrap();
+        store.migrate().await.unwrap();
+        store
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(name) = self.pg_name.take() {
+            // Best effort, without a runtime: psql may not be installed where only the server runs.
+            let _ = Command::new("psql")
+                .arg(pg_admin_url())
+                .args([
+                    "-q",
+                    "-c",
+                    &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
+/// The PostgreSQL server the tests use.
+pub fn pg_admin_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn replace_db_name(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    match base[scheme_end..].find('/') {
+        Some(i) => format!("{}/{name}{query}", &base[..scheme_end + i]),
+        None => format!("{base}/{name}{query}"),
+    }
+}
+
+/// The bot's configuration for a test: short timeouts so that every limit can be reached.
+pub fn bot_config(prosody: &Prosody, db: &TestDb) -> Config {
+    let text = format!(
+        r#"
+[xmpp]
+jid = "bot@localhost"
+password = "{PASSWORD}"
+server = "{addr}"
+tls = "plain"
+connect_timeout = "10s"
+iq_timeout = "5s"
+
+[muc]
+service = "conference.localhost"
+nick = "helpim-bot"
+room_prefix = "test"
+
+[pool]
+size = 2
+max_rooms = 20
+
+[timeouts]
+claim = "3s"
+rejoin_grace = "3s"
+closing = "3s"
+idle = "4s"
+
+[database]
+url = "{url}"
+poll_interval = "200ms"
+"#,
+        addr = prosody.addr(),
+        url = db.url
+    );
+    Config::from_parts("test.toml", &text, &[]).expect("test config")
+}
+
+/// The bot running in-process.
+pub struct RunningBot {
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningBot {
+    /// Starts the bot with `config` on `store`.
+    pub fn start(config: Config, store: Store) -> RunningBot {
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            helpim_bot::bot::run(config, store, async {
+                let _ = stopped.await;
+            })
+            .await
+        });
+        RunningBot {
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    /// Shuts the bot down as SIGTERM does and waits for it.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        tokio::time::timeout(Duration::from_secs(15), &mut self.task)
+            .await
+            .expect("the bot did not stop within 15 s")
+            .expect("the bot task panicked")
+    }
+
+    /// Stops the bot without the shutdown procedure (like a crash).
+    pub fn abort(self) {
+        self.task.abort();
+    }
+}
+
+/// Waits until `check` returns `Some`, polling every 50 ms, or fails after `limit` with `what`.
+pub async fn wait_for<T, F, Fut>(limit: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        if Instant::now() > deadline {
+            panic!("timed out after {limit:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until the room `jid` has status `status`, returning its row.
+pub async fn wait_status(store: &Store, jid: &str, status: Status) -> RoomRow {
+    wait_for(
+        Duration::from_secs(15),
+        &format!("{jid} to be {status}"),
+        || {
+            let store = store.clone();
+            let jid = jid.to_string();
+            async move {
+                let row = store.room(&jid).await.unwrap();
+                row.filter(|r| r.status == status)
+            }
+        },
+    )
+    .await
+}
+
+/// Waits until at least `n` rooms are `available` and unclaimed; returns them.
+pub async fn wait_ready_rooms(store: &Store, n: usize) -> Vec<RoomRow> {
+    wait_for(Duration::from_secs(20), &format!("{n} ready rooms"), || {
+        let store = store.clone();
+        async move {
+            let rows: Vec<RoomRow> = store
+                .rooms(false)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|r| r.status == Status::Available && r.staff_claim.is_none())
+                .collect();
+            (rows.len() >= n).then_some(rows)
+        }
+    })
+    .await
+}
+
+/// Claims a room as the web application does, waiting for the pool to have one.
+pub async fn claim(store: &Store, kind: ClaimKind, label: &str) -> ClaimedRoom {
+    wait_for(
+        Duration::from_secs(20),
+        &format!("a {kind:?} claim"),
+        || {
+            let store = store.clone();
+            let label = label.to_string();
+            async move { store.claim(kind, &label).await.unwrap() }
+        },
+    )
+    .await
+}
+
+/// A person with an XMPP client: staff member, client, or stranger.
+pub struct Person {
+    pub session: Session,
+    pub events: mpsc::UnboundedReceiver<SessionEvent>,
+    pub user: String,
+}
+
+impl Person {
+    /// Logs `user` in on `prosody`.
+    pub async fn connect(prosody: &Prosody, user: &str) -> Person {
+        let settings = ConnectSettings {
+            jid: FullJid::new(&format!("{user}@localhost/test")).unwrap(),
+            password: PASSWORD.into(),
+            server: Some(("127.0.0.1".into(), prosody.port)),
+            tls: helpim_bot::config::TlsMode::Plain,
+            iq_timeout: Duration::from_secs(5),
+            ping_interval: Duration::from_secs(30),
+        };
+        let (session, mut events) = Session::start(settings);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match tokio::time::timeout_at(deadline.into(), events.recv()).await {
+                Ok(Some(SessionEvent::Online { .. })) => break,
+                Ok(Some(SessionEvent::ConnectFailed { error, fatal: true })) => {
+                    panic!("{user} cannot log in: {error}")
+                }
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => {
+                    panic!("{user} did not get online; Prosody log:\n{}", prosody.log())
+                }
+            }
+        }
+        Person {
+            session,
+            events,
+            user: user.into(),
+        }
+    }
+
+    /// Joins `room` as `nick` with `password`; events from before the join are dropped.
+    pub async fn join(
+        &mut self,
+        room: &str,
+        nick: &str,
+        password: &str,
+    ) -> Result<Joined, IqError> {
+        while self.events.try_recv().is_ok() {}
+        let room = BareJid::from_str(room).unwrap();
+        let presence = stanza::join(&room, nick, password).unwrap();
+        self.session.join(room, presence).await
+    }
+
+    /// Sends a groupchat message.
+    pub fn say(&self, room: &str, text: &str) {
+        let m = Message::groupchat(Jid::from_str(room).unwrap())
+            .with_body(xmpp_parsers::message::Lang::default(), text.into());
+        self.session.send(m);
+    }
+
+    /// Leaves `room` with the presence status text `status`.
+    pub fn leave(&self, room: &str, nick: &str, status: &str) {
+        let mut p = Presence::new(PresenceType::Unavailable);
+        p.to = Some(Jid::from(
+            BareJid::from_str(room)
+                .unwrap()
+                .with_resource_str(nick)
+                .unwrap(),
+        ));
+        p.statuses
+            .insert(xmpp_parsers::message::Lang::default(), status.into());
+        self.session.send(p);
+    }
+
+    /// Waits for the room to remove this person (kick or destroy); returns that presence.
+    pub async fn removed_from(&mut self, room: &str) -> RoomPresence {
+        let room = BareJid::from_str(room).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            match tokio::time::timeout_at(deadline.into(), self.events.recv()).await {
+                Ok(Some(SessionEvent::RoomPresence(p)))
+                    if p.room == room
+                        && p.has(STATUS_SELF)
+                        && p.kind == stanza::PresenceKind::Unavailable =>
+                {
+                    return p
+                }
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => panic!("{} was not removed from {room}", self.user),
+            }
+        }
+    }
+
+    /// Ends the session.
+    pub async fn quit(self) {
+        self.session.close().await;
+    }
+}
+
+/// Checks with a fresh join by an admin that `room` no longer exists: the join creates it anew
+/// (status 201). The new room is removed again.
+pub async fn assert_room_gone(inspector: &mut Person, room: &str) {
+    let joined = inspector
+        .join(room, "inspector", "")
+        .await
+        .unwrap_or_else(|e| panic!("the inspector's join of {room} failed: {e}"));
+    assert!(
+        joined.own.has(stanza::STATUS_CREATED),
+        "{room} still existed on the server (join answered without 201: {:?})",
+        joined.own.codes
+    );
+    let room = BareJid::from_str(room).unwrap();
+    inspector
+        .session
+        .send(stanza::leave(&room, "inspector").unwrap());
+}
+
+/// Runs the built `helpim-bot` binary with `args`, returning (exit code, stdout, stderr).
+pub fn run_cli(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_helpim-bot"))
+        .args(args)
+        .envs(env.iter().copied())
+        .env_remove("HELPIM_CONFIG")
+        .output()
+        .expect("run helpim-bot");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
