@@ -509,7 +509,14 @@ fn connector(
                         return;
                     }
                     Err(e) => {
-                        let fatal = matches!(e, tokio_xmpp::Error::Auth(_));
+                        // Retrying does not fix a refused password or a server without TLS.
+                        let fatal = matches!(
+                            e,
+                            tokio_xmpp::Error::Auth(_)
+                                | tokio_xmpp::Error::Protocol(
+                                    tokio_xmpp::error::ProtocolError::NoTls
+                                )
+                        );
                         let error = describe(&e, &settings);
                         tracing::warn!(error = %error, retry_in_ms = delay.as_millis() as u64, "XMPP connection failed");
                         if events
@@ -538,6 +545,16 @@ fn describe(e: &tokio_xmpp::Error, s: &ConnectSettings) -> String {
     match e {
         tokio_xmpp::Error::Auth(a) => {
             format!("login as {} refused by the server: {a}", s.jid.to_bare())
+        }
+        tokio_xmpp::Error::Protocol(tokio_xmpp::error::ProtocolError::NoTls) => {
+            format!("{target} offers no STARTTLS, and xmpp.tls = \"starttls\" requires TLS")
+        }
+        tokio_xmpp::Error::Io(io)
+            if io
+                .get_ref()
+                .is_some_and(|inner| inner.is::<tokio_xmpp::rustls::Error>()) =>
+        {
+            format!("TLS with {target} failed: {io}")
         }
         tokio_xmpp::Error::Io(io) => format!("cannot reach {target}: {io}"),
         other => format!("connecting to {target}: {other}"),

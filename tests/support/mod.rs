@@ -95,6 +95,7 @@ impl Prosody {
                 "c2s_require_encryption = true\nssl = {{ certificate = \"{d}/certs/localhost.crt\"; key = \"{d}/certs/localhost.key\" }}\n"
             )
         } else {
+            // Without mod_tls the server offers no STARTTLS at all.
             "c2s_require_encryption = false\nallow_unencrypted_plain_auth = true\n".to_string()
         };
         format!(
@@ -109,7 +110,7 @@ s2s_ports = {{ }}
 http_ports = {{ }}
 https_ports = {{ }}
 c2s_direct_tls_ports = {{ }}
-modules_enabled = {{ "roster"; "saslauth"; "tls"; "disco"; "ping"; "smacks" }}
+modules_enabled = {{ "roster"; "saslauth"; {tls_module}"disco"; "ping"; "smacks" }}
 modules_disabled = {{ "s2s" }}
 authentication = "internal_plain"
 storage = "internal"
@@ -123,7 +124,8 @@ Component "conference.localhost" "muc"
     muc_tombstones = false
     muc_room_cache_size = 20000
 "#,
-            port = self.port
+            port = self.port,
+            tls_module = if self.tls { "\"tls\"; " } else { "" },
         )
     }
 
@@ -218,6 +220,8 @@ fn make_certificate(dir: &Path) {
             "/CN=localhost",
         ])
         .args(["-addext", "subjectAltName=DNS:localhost"])
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+        .args(["-addext", "extendedKeyUsage=serverAuth"])
         .arg("-keyout")
         .arg(dir.join("localhost.key"))
         .arg("-out")

@@ -1,0 +1,270 @@
+//! The SQL contract with the web application (SPEC §4): the claims under concurrency on real
+//! PostgreSQL and SQLite, the CLI commands, and the documentation of the exact statements.
+
+mod support;
+
+use std::collections::HashSet;
+
+use chrono::{Duration as Span, Utc};
+use helpim_bot::room::{Reason, Status, Transition};
+use helpim_bot::store::{self, ClaimKind, Store};
+use support::*;
+
+/// Inserts `n` available rooms, a second apart, oldest first.
+async fn insert_rooms(store: &Store, n: usize) -> Vec<String> {
+    let start = Utc::now() - Span::seconds(1000);
+    let mut jids = Vec::new();
+    for i in 0..n {
+        let jid = format!("test-{i:02}@conference.localhost");
+        store
+            .insert_room(&jid, &format!("pw{i}"), start + Span::seconds(i as i64))
+            .await
+            .unwrap();
+        jids.push(jid);
+    }
+    jids
+}
+
+/// 50 claims at once from two "web servers" against 10 rooms: each room is handed out once.
+async fn concurrent_claims(db: TestDb) {
+    let web1 = db.store().await;
+    let web2 = Store::connect(&db.url).await.unwrap();
+    let jids = insert_rooms(&web1, 10).await;
+
+    let claims = (0..50).map(|i| {
+        let store = if i % 2 == 0 {
+            web1.clone()
+        } else {
+            web2.clone()
+        };
+        tokio::spawn(async move {
+            store
+                .claim(ClaimKind::Staff, &format!("staff-{i}"))
+                .await
+                .unwrap()
+        })
+    });
+    let got: Vec<_> = futures_util::future::join_all(claims)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    let won: Vec<_> = got.iter().flatten().collect();
+    assert_eq!(won.len(), 10, "10 rooms, 10 successful claims");
+    assert_eq!(
+        won.iter().map(|r| r.id).collect::<HashSet<_>>().len(),
+        10,
+        "no room given out twice"
+    );
+    assert_eq!(got.iter().filter(|r| r.is_none()).count(), 40);
+    // Each row carries the label of the one claim that won it.
+    let rows = web1.rooms(false).await.unwrap();
+    let labels: HashSet<_> = rows.iter().filter_map(|r| r.staff_claim.clone()).collect();
+    assert_eq!(labels.len(), 10);
+
+    // Staff members join in order; the longest-waiting one gets the first client.
+    let base = Utc::now() - Span::seconds(100);
+    for (i, jid) in jids.iter().enumerate() {
+        let t = Transition {
+            from: Some(Status::Available),
+            to: Status::Staffed,
+            reason: Reason::StaffJoined,
+            nick: Some(format!("staff{i}")),
+            at: base + Span::seconds(10 - i as i64),
+        };
+        web1.record_transition(jid, &t).await.unwrap();
+    }
+    let first = web1
+        .claim(ClaimKind::Client, "client-first")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        first.jid, jids[9],
+        "the staff member who waited longest is served first"
+    );
+    let claims = (0..50).map(|i| {
+        let store = if i % 2 == 0 {
+            web1.clone()
+        } else {
+            web2.clone()
+        };
+        tokio::spawn(async move {
+            store
+                .claim(ClaimKind::Client, &format!("client-{i}"))
+                .await
+                .unwrap()
+        })
+    });
+    let got: Vec<_> = futures_util::future::join_all(claims)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    let won: HashSet<_> = got.iter().flatten().map(|r| r.id).collect();
+    assert_eq!(got.iter().flatten().count(), 9);
+    assert_eq!(won.len(), 9, "no room given to two clients");
+    assert!(!won.contains(&first.id));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_claims_on_postgres_never_share_a_room() {
+    concurrent_claims(TestDb::postgres().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_claims_on_sqlite_never_share_a_room() {
+    concurrent_claims(TestDb::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_is_one_row_per_status_change_and_retries_do_not_duplicate() {
+    for db in [TestDb::sqlite(), TestDb::postgres().await] {
+        let store = db.store().await;
+        let jid = "test-h@conference.localhost";
+        let at = Utc::now();
+        store.insert_room(jid, "pw", at).await.unwrap();
+        store.insert_room(jid, "pw", at).await.unwrap();
+        let t = Transition {
+            from: Some(Status::Available),
+            to: Status::Closed,
+            reason: Reason::ClaimTimeout,
+            nick: None,
+            at: at + Span::seconds(1),
+        };
+        store.record_transition(jid, &t).await.unwrap();
+        store.record_transition(jid, &t).await.unwrap();
+        let events = store.events(jid).await.unwrap();
+        assert_eq!(events.len(), 2, "{}: {events:?}", store.kind());
+        assert_eq!(events[1].from_status.as_deref(), Some("available"));
+        assert_eq!(events[1].reason, "claim_timeout");
+        let row = store.room(jid).await.unwrap().unwrap();
+        assert_eq!(row.close_reason.as_deref(), Some("claim_timeout"));
+        assert_eq!(
+            row.closed_at.map(|t| t.timestamp_millis()),
+            Some((at + Span::seconds(1)).timestamp_millis())
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_claims_and_lists_rooms() {
+    for db in [TestDb::sqlite(), TestDb::postgres().await] {
+        let (code, out, err) = run_cli(&["migrate", "--database-url", &db.url], &[]);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains("up to date"), "{out}");
+        let store = db.store().await;
+        insert_rooms(&store, 1).await;
+
+        let (code, _, err) = run_cli(
+            &["claim", "client", "--claim", "v", "--database-url", &db.url],
+            &[],
+        );
+        assert_eq!(code, 1, "no staffed room yet");
+        assert!(err.contains("no staffed room"), "{err}");
+
+        let (code, out, err) = run_cli(
+            &[
+                "claim",
+                "staff",
+                "--claim",
+                "web-7",
+                "--database-url",
+                &db.url,
+            ],
+            &[],
+        );
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(out, "jid: test-00@conference.localhost\npassword: pw0\n");
+        let (code, _, _) = run_cli(
+            &[
+                "claim",
+                "staff",
+                "--claim",
+                "web-8",
+                "--database-url",
+                &db.url,
+            ],
+            &[],
+        );
+        assert_eq!(code, 1, "the only room is taken");
+
+        let (code, out, _) = run_cli(&["rooms", "--database-url", &db.url], &[]);
+        assert_eq!(code, 0);
+        let line = out
+            .lines()
+            .find(|l| l.contains("test-00@conference.localhost"))
+            .expect(&out);
+        assert!(line.contains("available"), "{line}");
+        assert!(out.lines().next().unwrap().contains("STATUS"), "{out}");
+        assert!(out.contains("1 room(s)"), "{out}");
+    }
+}
+
+#[test]
+fn database_doc_shows_the_exact_claim_statements() {
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/database.md")).unwrap();
+    for (name, sql) in [
+        ("CLAIM_STAFF_POSTGRES", store::CLAIM_STAFF_POSTGRES),
+        ("CLAIM_CLIENT_POSTGRES", store::CLAIM_CLIENT_POSTGRES),
+        ("CLAIM_STAFF_SQLITE", store::CLAIM_STAFF_SQLITE),
+        ("CLAIM_CLIENT_SQLITE", store::CLAIM_CLIENT_SQLITE),
+        ("ROOM_STATUS", store::ROOM_STATUS),
+    ] {
+        assert!(
+            doc.contains(sql),
+            "docs/database.md must show {name} exactly as the code runs it:\n{sql}"
+        );
+    }
+    for column in [
+        "id",
+        "jid",
+        "password",
+        "status",
+        "created_at",
+        "status_changed_at",
+        "staff_claimed_at",
+        "staff_claim",
+        "client_claimed_at",
+        "client_claim",
+        "staff_nick",
+        "client_nick",
+        "staffed_at",
+        "busy_at",
+        "closed_at",
+        "close_reason",
+        "last_message_at",
+        "room_id",
+        "from_status",
+        "to_status",
+        "reason",
+        "nick",
+        "seq",
+        "role",
+        "body",
+    ] {
+        assert!(
+            doc.contains(&format!("`{column}`")),
+            "docs/database.md must describe column `{column}`"
+        );
+    }
+}
+
+#[test]
+fn migrations_name_every_contract_column() {
+    for db in ["sqlite", "postgres"] {
+        let sql = std::fs::read_to_string(format!(
+            "{}/migrations/{db}/0001_rooms.sql",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        for table in [
+            "CREATE TABLE rooms",
+            "CREATE TABLE room_events",
+            "CREATE TABLE messages",
+        ] {
+            assert!(sql.contains(table), "{db}: {table}");
+        }
+    }
+}
