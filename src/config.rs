@@ -2,7 +2,8 @@
 //!
 //! Loading is strict: an unknown key, a wrong type or a value that makes no sense is refused with
 //! the file, the line, the key (`section.key`) and what was expected, before anything connects.
-//! Every key can be overridden with `HELPIM_<SECTION>_<KEY>` (for example `HELPIM_POOL_SIZE=10`).
+//! Every key can be overridden with `HELPIM_<SECTION>_<KEY>` (for example `HELPIM_POOL_SIZE=10`);
+//! an unknown key in a known section is an error, other `HELPIM_*` variables are not ours.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -621,7 +622,8 @@ fn apply_env(config: Config, env: &[(String, String)]) -> Result<Config, ConfigE
             ));
         };
         let Some(toml::Value::Table(section_defaults)) = defaults.get(section) else {
-            return Err(env_err(format!("there is no section [{section}]")));
+            // Not a config section (e.g. a variable of the test scripts): not ours.
+            continue;
         };
         // The default's type says how to read the text; keys without a default are strings.
         let value = match section_defaults.get(key) {
@@ -758,6 +760,9 @@ max_rooms = 10
         let env = vec![("HELPIM_POOL_SIZES".to_string(), "1".to_string())];
         let e = Config::from_parts("bot.toml", GOOD, &env).unwrap_err();
         assert!(e.message.contains("unknown field"), "{}", e.message);
+        // Variables outside the config's sections are someone else's.
+        let env = vec![("HELPIM_TEST_PG".to_string(), "throwaway".to_string())];
+        assert!(Config::from_parts("bot.toml", GOOD, &env).is_ok());
     }
 
     #[test]

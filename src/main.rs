@@ -207,8 +207,8 @@ async fn print_rooms(store: &Store, all: bool) -> anyhow::Result<()> {
     let rows = store.rooms(all).await?;
     let now = Utc::now();
     println!(
-        "{:>6}  {:<48}  {:<9}  {:>8}  {:>9}  {:<16}  {:<16}  {}",
-        "ID", "JID", "STATUS", "AGE", "IN STATUS", "STAFF", "CLIENT", "CLOSE REASON"
+        "{:>6}  {:<48}  {:<9}  {:>8}  {:>9}  {:<16}  {:<16}  CLOSE REASON",
+        "ID", "JID", "STATUS", "AGE", "IN STATUS", "STAFF", "CLIENT"
     );
     for r in &rows {
         println!(

@@ -381,7 +381,7 @@ impl Store {
         };
         on_pool!(self, pool => {
             let rows = sqlx::query(&sql).fetch_all(pool).await?;
-            rows.iter().map(|r| room_row(r)).collect()
+            rows.iter().map(room_row).collect()
         })
     }
 
@@ -390,7 +390,7 @@ impl Store {
         let sql = format!("{SELECT_ROOMS} WHERE jid = $1");
         on_pool!(self, pool => {
             let row = sqlx::query(&sql).bind(jid).fetch_optional(pool).await?;
-            row.as_ref().map(|r| room_row(r)).transpose()
+            row.as_ref().map(room_row).transpose()
         })
     }
 

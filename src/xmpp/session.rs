@@ -124,8 +124,12 @@ pub struct Joined {
 
 enum Command {
     Send(Box<Stanza>),
-    Iq(Iq, oneshot::Sender<Result<Option<Element>, IqError>>),
-    Join(Presence, BareJid, oneshot::Sender<Result<Joined, IqError>>),
+    Iq(Box<Iq>, oneshot::Sender<Result<Option<Element>, IqError>>),
+    Join(
+        Box<Presence>,
+        BareJid,
+        oneshot::Sender<Result<Joined, IqError>>,
+    ),
     Close(oneshot::Sender<()>),
 }
 
@@ -176,7 +180,7 @@ impl Session {
     pub async fn iq(&self, iq: Iq) -> Result<Option<Element>, IqError> {
         let (reply, answer) = oneshot::channel();
         self.tx
-            .send(Command::Iq(iq, reply))
+            .send(Command::Iq(Box::new(iq), reply))
             .map_err(|_| IqError::Disconnected)?;
         match tokio::time::timeout(self.iq_timeout, answer).await {
             Ok(Ok(result)) => result,
@@ -189,7 +193,7 @@ impl Session {
     pub async fn join(&self, room: BareJid, presence: Presence) -> Result<Joined, IqError> {
         let (reply, answer) = oneshot::channel();
         self.tx
-            .send(Command::Join(presence, room, reply))
+            .send(Command::Join(Box::new(presence), room, reply))
             .map_err(|_| IqError::Disconnected)?;
         match tokio::time::timeout(self.iq_timeout, answer).await {
             Ok(Ok(result)) => result,
@@ -336,7 +340,7 @@ impl Task {
                 *iq.id_mut() = id.clone();
                 let to = iq.to().cloned();
                 self.pending.insert(id, PendingIq { to, reply });
-                self.stream.send(Box::new(iq.into())).await;
+                self.stream.send(Box::new((*iq).into())).await;
             }
             Command::Join(presence, room, reply) => {
                 self.joins.insert(
@@ -346,7 +350,7 @@ impl Task {
                         reply,
                     },
                 );
-                self.stream.send(Box::new(presence.into())).await;
+                self.stream.send(Box::new((*presence).into())).await;
             }
             Command::Close(_) => unreachable!("handled in run"),
         }

@@ -589,10 +589,14 @@ pub async fn assert_room_gone(inspector: &mut Person, room: &str) {
 
 /// Runs the built `helpim-bot` binary with `args`, returning (exit code, stdout, stderr).
 pub fn run_cli(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_helpim-bot"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_helpim-bot"));
+    // Only the variables a test names reach the bot.
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("HELPIM_")) {
+        command.env_remove(key);
+    }
+    let out = command
         .args(args)
         .envs(env.iter().copied())
-        .env_remove("HELPIM_CONFIG")
         .output()
         .expect("run helpim-bot");
     (

@@ -1,0 +1,81 @@
+# Shared by scripts/demo.sh and scripts/test.sh: installing Debian packages and finding free ports.
+
+# Runs a command as root: directly when we are root, else through sudo.
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Installs the Debian packages named, if any of them is missing.
+apt_install() {
+    local missing=()
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    echo "==> installing ${missing[*]}"
+    as_root apt-get update -qq
+    # Installing prosody or postgresql must not start their system-wide services here.
+    as_root env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# Prints a TCP port on 127.0.0.1 that nothing listens on.
+free_port() {
+    local port
+    for _ in $(seq 1 100); do
+        port=$((20000 + RANDOM % 20000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            echo "$port"
+            return 0
+        fi
+    done
+    echo "no free port found" >&2
+    return 1
+}
+
+# Waits until 127.0.0.1:$1 accepts connections, for at most $2 seconds.
+wait_port() {
+    local i
+    for i in $(seq 1 $(( $2 * 10 ))); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# Writes a throwaway Prosody setup into folder $1 listening on port $2, with accounts
+# bot, staff and client (password "$3"); bot may create rooms. Prints nothing.
+write_prosody() {
+    local dir=$1 port=$2 password=$3
+    mkdir -p "$dir/data/localhost/accounts" "$dir/certs"
+    for user in bot staff client; do
+        printf 'return {\n\t["password"] = "%s";\n};\n' "$password" > "$dir/data/localhost/accounts/$user.dat"
+    done
+    cat > "$dir/prosody.cfg.lua" <<LUA
+-- A throwaway Prosody for helpim-bot's demo: loopback only, plain TCP, data in $dir.
+run_as_root = true
+pidfile = "$dir/prosody.pid"
+data_path = "$dir/data"
+certificates = "$dir/certs"
+interfaces = { "127.0.0.1" }
+c2s_ports = { $port }
+s2s_ports = { }
+http_ports = { }
+https_ports = { }
+c2s_direct_tls_ports = { }
+modules_enabled = { "roster"; "saslauth"; "disco"; "ping"; "smacks" }
+modules_disabled = { "s2s" }
+authentication = "internal_plain"
+storage = "internal"
+c2s_require_encryption = false
+allow_unencrypted_plain_auth = true
+log = { { levels = { min = "info" }, to = "file", filename = "$dir/prosody.log" } }
+admins = { "bot@localhost" }
+VirtualHost "localhost"
+Component "conference.localhost" "muc"
+    restrict_room_creation = true
+    muc_room_default_persistent = false
+    muc_room_default_public = false
+    muc_tombstones = false
+    muc_room_cache_size = 1000
+LUA
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Runs helpim-bot for real against a throwaway local Prosody, with SQLite, and shows the pool fill.
+#
+#   scripts/demo.sh            # until Ctrl-C
+#   scripts/demo.sh --for 20   # stop by itself after 20 seconds
+#
+# Installs Debian's prosody if it is missing (with sudo when not root). Everything else lives in a
+# temp folder that is removed at the end. Accounts: staff@localhost and client@localhost, password
+# "demo", for trying the rooms with any XMPP client on 127.0.0.1:<port shown>.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/common.sh
+
+seconds=0
+[ "${1:-}" = "--for" ] && seconds=${2:?--for needs a number of seconds}
+
+command -v cargo >/dev/null || { echo "cargo is needed: install Rust from https://rustup.rs" >&2; exit 1; }
+command -v prosody >/dev/null || apt_install prosody
+
+echo "==> building helpim-bot"
+cargo build --quiet
+bot=target/debug/helpim-bot
+
+dir=$(mktemp -d -t helpim-demo-XXXXXX)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+trap 'exit 0' INT TERM
+
+port=$(free_port)
+write_prosody "$dir/prosody" "$port" demo
+prosody --config "$dir/prosody/prosody.cfg.lua" -F > "$dir/prosody/stdout.log" 2>&1 &
+pids+=($!)
+wait_port "$port" 10 || { echo "Prosody did not start:"; cat "$dir/prosody/"*.log; exit 1; }
+echo "==> Prosody is listening on 127.0.0.1:$port (data in $dir/prosody)"
+
+cat > "$dir/bot.toml" <<TOML
+[xmpp]
+jid = "bot@localhost"
+password = "demo"
+server = "127.0.0.1:$port"
+tls = "plain"
+
+[muc]
+service = "conference.localhost"
+
+[pool]
+size = 3
+
+[database]
+url = "sqlite://$dir/helpim-bot.db"
+
+[http]
+listen = ""
+TOML
+
+echo "==> starting helpim-bot (config $dir/bot.toml)"
+"$bot" --config "$dir/bot.toml" run &
+bot_pid=$!
+pids+=($bot_pid)
+
+for _ in $(seq 1 100); do
+    ready=$("$bot" rooms --database-url "sqlite://$dir/helpim-bot.db" 2>/dev/null | grep -c ' available ' || true)
+    [ "$ready" -ge 3 ] && break
+    kill -0 "$bot_pid" 2>/dev/null || { echo "helpim-bot stopped"; exit 1; }
+    sleep 0.2
+done
+echo
+echo "==> the pool is filled: $ready rooms ready"
+"$bot" rooms --database-url "sqlite://$dir/helpim-bot.db"
+echo
+echo "Try it: hand a room to a staff member as the web application would:"
+echo "    $bot claim staff --claim me --database-url sqlite://$dir/helpim-bot.db"
+echo "then join it with an XMPP client as staff@localhost (password demo) on 127.0.0.1:$port."
+echo
+
+if [ "$seconds" -gt 0 ]; then
+    sleep "$seconds"
+    kill -TERM "$bot_pid"
+    wait "$bot_pid"
+    echo "==> helpim-bot stopped cleanly"
+else
+    echo "Press Ctrl-C to stop."
+    wait "$bot_pid"
+fi

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Runs helpim-bot's whole test suite, installing and starting what it needs:
+#  - Debian's prosody (each test starts its own on a free loopback port), openssl (a test
+#    certificate for STARTTLS) and systemd's systemd-analyze (the unit's checks);
+#  - PostgreSQL: $DATABASE_URL if set; else the server on 127.0.0.1:5432 if one answers; else a
+#    throwaway cluster made with the installed initdb (PostgreSQL is installed if missing).
+# Then rustfmt and clippy, every test, and a short run of scripts/demo.sh.
+#
+#   scripts/test.sh                      # everything
+#   HELPIM_TEST_PG=throwaway scripts/test.sh   # force the throwaway PostgreSQL cluster
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/common.sh
+
+command -v cargo >/dev/null || { echo "cargo is needed: install Rust from https://rustup.rs" >&2; exit 1; }
+apt_install prosody openssl systemd postgresql-client
+
+pg_dir=""
+cleanup() {
+    if [ -n "$pg_dir" ]; then
+        as_pg pg_ctl -D "$pg_dir/data" -m immediate stop >/dev/null 2>&1 || true
+        rm -rf "$pg_dir"
+    fi
+}
+trap cleanup EXIT
+
+# Runs a PostgreSQL tool as the unprivileged user that owns the throwaway cluster.
+as_pg() {
+    if [ "$(id -u)" -eq 0 ]; then runuser -u "$pg_user" -- "$(pg_tool "$1")" "${@:2}"; else "$(pg_tool "$1")" "${@:2}"; fi
+}
+
+pg_tool() {
+    command -v "$1" 2>/dev/null || ls /usr/lib/postgresql/*/bin/"$1" 2>/dev/null | sort -V | tail -n 1
+}
+
+start_throwaway_postgres() {
+    [ -n "$(pg_tool initdb)" ] || apt_install postgresql
+    [ -n "$(pg_tool initdb)" ] || { echo "initdb not found even after installing postgresql" >&2; exit 1; }
+    pg_user=$(id -un)
+    if [ "$(id -u)" -eq 0 ]; then
+        # initdb refuses to run as root.
+        pg_user=postgres
+        id "$pg_user" >/dev/null 2>&1 || useradd --system --no-create-home "$pg_user"
+    fi
+    pg_dir=$(mktemp -d -t helpim-pg-XXXXXX)
+    chown "$pg_user" "$pg_dir"
+    local port
+    port=$(free_port)
+    as_pg initdb -D "$pg_dir/data" -U postgres --auth=trust >/dev/null
+    as_pg pg_ctl -D "$pg_dir/data" -l "$pg_dir/log" -w \
+        -o "-p $port -k $pg_dir -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
+    export DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
+    echo "==> started a throwaway PostgreSQL cluster on 127.0.0.1:$port"
+}
+
+if [ "${HELPIM_TEST_PG:-}" = "throwaway" ]; then
+    start_throwaway_postgres
+elif [ -n "${DATABASE_URL:-}" ]; then
+    echo "==> PostgreSQL from DATABASE_URL"
+elif (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
+    export DATABASE_URL="postgres://postgres@127.0.0.1:5432/postgres"
+    echo "==> PostgreSQL on 127.0.0.1:5432"
+else
+    start_throwaway_postgres
+fi
+psql "$DATABASE_URL" -qAtc 'SELECT 1' >/dev/null || {
+    echo "PostgreSQL at $DATABASE_URL does not accept connections; set DATABASE_URL to a server where this user may CREATE DATABASE" >&2
+    exit 1
+}
+
+if cargo fmt --version >/dev/null 2>&1; then
+    echo "==> cargo fmt --check"
+    cargo fmt --check
+fi
+if cargo clippy --version >/dev/null 2>&1; then
+    echo "==> cargo clippy"
+    cargo clippy --quiet --all-targets -- -D warnings
+fi
+
+echo "==> cargo test"
+cargo test
+
+echo "==> scripts/demo.sh"
+demo=$(scripts/demo.sh --for 1 2>&1)
+if ! grep -q "the pool is filled: 3 rooms ready" <<<"$demo" || ! grep -q "stopped cleanly" <<<"$demo"; then
+    echo "$demo"
+    echo "scripts/demo.sh did not fill the pool and stop cleanly" >&2
+    exit 1
+fi
+echo "demo: the pool filled and the bot stopped cleanly"
