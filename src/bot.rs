@@ -77,7 +77,15 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let settings = ConnectSettings::from_config(&config)?;
     let (session, mut events) = Session::start(settings);
-    wait_online(&config, &session, &mut events).await?;
+    tokio::pin!(shutdown);
+    tokio::select! {
+        online = wait_online(&config, &session, &mut events) => online?,
+        _ = &mut shutdown => {
+            tracing::info!("stopped before the first login");
+            session.close().await;
+            return Ok(());
+        }
+    }
     let owner = BareJid::new(&config.xmpp.jid).context("xmpp.jid")?;
     let (done_tx, done_rx) = mpsc::unbounded_channel();
     let mut bot = Bot {
@@ -180,13 +188,12 @@ impl Bot {
     async fn main_loop(
         &mut self,
         events: &mut mpsc::UnboundedReceiver<SessionEvent>,
-        shutdown: impl Future<Output = ()>,
+        mut shutdown: std::pin::Pin<&mut impl Future<Output = ()>>,
     ) {
         let mut tick = tokio::time::interval(TICK);
         let mut poll = tokio::time::interval(self.config.database.poll_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        tokio::pin!(shutdown);
         let mut online = true;
         loop {
             tokio::select! {

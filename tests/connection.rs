@@ -274,3 +274,34 @@ fn example_config_is_valid() {
     );
     assert_eq!(code, 0, "{out}{err}");
 }
+
+#[test]
+fn sigterm_while_waiting_for_the_server_stops_at_once() {
+    let db = TestDb::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let config = write_config(
+        dir.path(),
+        &addr,
+        &db.url,
+        "tls = \"plain\"\nconnect_timeout = \"60s\"",
+    );
+    let mut bot = Command::new(env!("CARGO_BIN_EXE_helpim-bot"))
+        .args(["-c", &config, "run"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let sent = Instant::now();
+    let _ = Command::new("kill")
+        .args(["-TERM", &bot.id().to_string()])
+        .status();
+    let status = bot.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        sent.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        sent.elapsed()
+    );
+}

@@ -159,6 +159,7 @@ impl Session {
             iq_timeout: settings.iq_timeout,
             ping_interval: settings.ping_interval,
             domain: domain.clone(),
+            connected: false,
         };
         tokio::spawn(task.run());
         (
@@ -238,6 +239,8 @@ struct Task {
     iq_timeout: Duration,
     ping_interval: Duration,
     domain: Jid,
+    /// A stream is up (not connecting, not suspended).
+    connected: bool,
 }
 
 impl Task {
@@ -262,8 +265,11 @@ impl Task {
                     Some(Command::Close(done)) => {
                         self.fail_all();
                         // Closing ends the XML stream with a footer, so the server keeps no
-                        // session waiting for resumption.
-                        let _ = tokio::time::timeout(Duration::from_secs(5), self.stream.close()).await;
+                        // session waiting for resumption. Without a stream there is nothing to
+                        // close, and waiting would only wait for the next connection attempt.
+                        if self.connected {
+                            let _ = tokio::time::timeout(Duration::from_secs(5), self.stream.close()).await;
+                        }
                         let _ = done.send(());
                         return;
                     }
@@ -308,6 +314,7 @@ impl Task {
     fn on_link(&mut self, link: Link) {
         match link {
             Link::Reset { bound_jid, .. } => {
+                self.connected = true;
                 // A new session: nothing sent before is going to be answered.
                 self.fail_all();
                 tracing::info!(jid = %bound_jid, "XMPP session established");
@@ -317,10 +324,12 @@ impl Task {
                 });
             }
             Link::Suspended => {
+                self.connected = false;
                 tracing::warn!("XMPP connection lost; reconnecting");
                 let _ = self.events.send(SessionEvent::Offline);
             }
             Link::Resumed => {
+                self.connected = true;
                 tracing::info!("XMPP stream resumed without loss");
                 let _ = self.events.send(SessionEvent::Online {
                     fresh: false,
