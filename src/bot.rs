@@ -445,11 +445,9 @@ impl Bot {
         if self.create_paused_until.is_some_and(|t| Instant::now() < t) {
             return;
         }
-        let ready = self
-            .rooms
-            .values()
-            .filter(|e| e.room.is_ready() && e.inside)
-            .count();
+        // Rooms of an earlier run that are being rejoined count too: creating more would only
+        // overshoot the pool.
+        let ready = self.rooms.values().filter(|e| e.room.is_ready()).count();
         let n = pool::creations_to_start(
             self.config.pool.size,
             self.config.pool.max_rooms,

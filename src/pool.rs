@@ -113,27 +113,37 @@ pub async fn create_room(
 ) -> Result<CreatedRoom, CreateError> {
     const ATTEMPTS: usize = 5;
     for _ in 0..ATTEMPTS {
-        let name = new_room_name(&s.prefix);
-        let jid = BareJid::new(&format!("{name}@{}", s.service))
+        let jid = BareJid::new(&format!("{}@{}", new_room_name(&s.prefix), s.service))
             .map_err(|e| CreateError::Jid(e.to_string()))?;
-        let password = new_password();
-        let join =
-            stanza::join(&jid, &s.nick, &password).map_err(|e| CreateError::Jid(e.to_string()))?;
-        let joined = session
-            .join(jid.clone(), join)
-            .await
-            .map_err(CreateError::Join)?;
-        if !joined.own.has(STATUS_CREATED) {
-            tracing::warn!(room = %jid, "room name already existed; leaving it and trying another");
-            if let Ok(leave) = stanza::leave(&jid, &s.nick) {
-                session.send(leave);
-            }
-            continue;
+        if let Some(created) = try_create(session, s, jid).await? {
+            return Ok(created);
         }
-        configure(session, &jid, &password, s).await?;
-        return Ok(CreatedRoom { jid, password });
     }
     Err(CreateError::NamesTaken(ATTEMPTS))
+}
+
+/// Creates and configures the room `jid`; `None` when it already existed (the bot left it).
+pub async fn try_create(
+    session: &Session,
+    s: &CreateSettings,
+    jid: BareJid,
+) -> Result<Option<CreatedRoom>, CreateError> {
+    let password = new_password();
+    let join =
+        stanza::join(&jid, &s.nick, &password).map_err(|e| CreateError::Jid(e.to_string()))?;
+    let joined = session
+        .join(jid.clone(), join)
+        .await
+        .map_err(CreateError::Join)?;
+    if !joined.own.has(STATUS_CREATED) {
+        tracing::warn!(room = %jid, "room name already existed; leaving it and trying another");
+        if let Ok(leave) = stanza::leave(&jid, &s.nick) {
+            session.send(leave);
+        }
+        return Ok(None);
+    }
+    configure(session, &jid, &password, s).await?;
+    Ok(Some(CreatedRoom { jid, password }))
 }
 
 /// Fetches the owner form of `room` and submits the bot's settings with `password`.

@@ -305,3 +305,89 @@ fn sigterm_while_waiting_for_the_server_stops_at_once() {
         sent.elapsed()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_that_already_exists_is_left_not_taken_over() {
+    let prosody = Prosody::start();
+    // Someone else (an admin) made this room first.
+    let mut inspector = Person::connect(&prosody, "inspector").await;
+    let jid = "test-taken@conference.localhost";
+    let joined = inspector.join(jid, "inspector", "").await.unwrap();
+    assert!(joined.own.has(stanza::STATUS_CREATED));
+    inspector
+        .session
+        .iq(helpim_bot::xmpp::stanza::config_submit(
+            &BareJid::from_str(jid).unwrap(),
+            String::new(),
+            &[],
+            &stanza::RoomSettings {
+                password: "",
+                history: 0,
+                owner: &BareJid::from_str("inspector@localhost").unwrap(),
+            },
+        ))
+        .await
+        .unwrap();
+
+    let bot = Person::connect(&prosody, "bot").await;
+    let settings = helpim_bot::pool::CreateSettings {
+        service: "conference.localhost".into(),
+        nick: "helpim-bot".into(),
+        prefix: "test".into(),
+        history: 0,
+        owner: BareJid::from_str("bot@localhost").unwrap(),
+    };
+    let created =
+        helpim_bot::pool::try_create(&bot.session, &settings, BareJid::from_str(jid).unwrap())
+            .await
+            .unwrap();
+    assert!(
+        created.is_none(),
+        "the bot must not take over a room it did not create"
+    );
+    // The bot left again: the inspector sees its join and its leave.
+    let mut saw_leave = false;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !saw_leave && Instant::now() < deadline {
+        if let Ok(Some(helpim_bot::xmpp::SessionEvent::RoomPresence(p))) =
+            tokio::time::timeout(Duration::from_millis(200), inspector.events.recv()).await
+        {
+            saw_leave = p.nick == "helpim-bot" && p.kind == stanza::PresenceKind::Unavailable;
+        }
+    }
+    assert!(
+        saw_leave,
+        "the bot did not leave the room it found existing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_destroyed_by_someone_else_is_closed_as_lost() {
+    let prosody = Prosody::start();
+    let db = TestDb::sqlite();
+    let store = db.store().await;
+    let bot = RunningBot::start(bot_config(&prosody, &db), store.clone());
+    let mut staff = Person::connect(&prosody, "staff").await;
+    let room = claim(&store, ClaimKind::Staff, "s").await;
+    staff
+        .join(&room.jid, "Counsellor", &room.password)
+        .await
+        .unwrap();
+    wait_status(&store, &room.jid, Status::Staffed).await;
+    // A server admin destroys the room under the bot.
+    let inspector = Person::connect(&prosody, "inspector").await;
+    inspector
+        .session
+        .iq(stanza::destroy(
+            &BareJid::from_str(&room.jid).unwrap(),
+            String::new(),
+            "admin",
+        ))
+        .await
+        .unwrap();
+    let row = wait_status(&store, &room.jid, Status::Closed).await;
+    assert_eq!(row.close_reason.as_deref(), Some("lost"));
+    // The pool makes up for it.
+    wait_ready_rooms(&store, 2).await;
+    bot.stop().await.unwrap();
+}
