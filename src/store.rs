@@ -13,7 +13,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::{Postgres, Row, Sqlite};
 
-use crate::room::{Claims, Status, Time, Transition};
+use crate::room::{Claims, Role, Status, Time, Transition};
 
 /// Staff claim on PostgreSQL: one `available`, unclaimed room, oldest first; `SKIP LOCKED` lets
 /// concurrent claims pass each other instead of taking the same row.
@@ -51,6 +51,20 @@ WHERE id = (SELECT id FROM rooms
             WHERE status = 'staffed' AND client_claimed_at IS NULL
             ORDER BY staffed_at, id LIMIT 1)
 RETURNING id, jid, password";
+
+/// A room's transcript after position `$2` (both databases; `$1` is `rooms.id`).
+pub const TRANSCRIPT_AFTER: &str =
+    "SELECT seq, at, nick, role, body FROM messages WHERE room_id = $1 AND seq > $2 ORDER BY seq";
+
+/// The channel on which PostgreSQL announces every status change.
+pub const NOTIFY_CHANNEL: &str = "helpim_rooms";
+
+/// Announces the status change just written (PostgreSQL, in the same transaction, so listeners
+/// hear of it only once it is committed, and in commit order). `$1` jid, `$2` from, `$3` reason,
+/// `$4` nick, `$5` time.
+const NOTIFY_STATUS: &str = "SELECT pg_notify('helpim_rooms', json_build_object(
+    'room_id', id, 'jid', jid, 'status', status, 'from', $2::text, 'reason', $3::text,
+    'nick', $4::text, 'at', $5::timestamptz)::text) FROM rooms WHERE jid = $1";
 
 /// Reading one room's status (both databases).
 pub const ROOM_STATUS: &str = "SELECT status, status_changed_at FROM rooms WHERE jid = $1";
@@ -138,6 +152,21 @@ pub struct EventRow {
     pub reason: String,
     /// Whose presence caused it.
     pub nick: Option<String>,
+}
+
+/// A row of `messages`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRow {
+    /// 1, 2, 3 … within the room.
+    pub seq: i64,
+    /// When the bot received it.
+    pub at: Time,
+    /// The sender's nick.
+    pub nick: String,
+    /// `staff` or `client`.
+    pub role: String,
+    /// The text; `None` once erased by retention.
+    pub body: Option<String>,
 }
 
 /// A time as the database stores it: `TIMESTAMPTZ` on PostgreSQL, ISO-8601 text on SQLite.
@@ -240,7 +269,24 @@ impl Store {
     /// Brings the schema up to date (the migrations in `migrations/`).
     pub async fn migrate(&self) -> anyhow::Result<()> {
         match self {
-            Store::Sqlite(pool) => sqlx::migrate!("migrations/sqlite").run(pool).await?,
+            Store::Sqlite(pool) => {
+                // sqlx takes no lock on SQLite, so two processes starting together (the bot and
+                // `helpim-bot migrate`, say) can race. Each migration is one transaction: the
+                // loser's fails whole, and on a second look it finds the winner's applied.
+                let mut attempt = 0;
+                loop {
+                    match sqlx::migrate!("migrations/sqlite").run(pool).await {
+                        Ok(()) => break,
+                        Err(e) if attempt < 5 => {
+                            attempt += 1;
+                            tracing::debug!(error = %e, attempt, "migration raced another process; looking again");
+                            tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
+            // On PostgreSQL sqlx holds an advisory lock while it migrates.
             Store::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
         }
         Ok(())
@@ -260,7 +306,7 @@ impl Store {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             sqlx::query(INSERT_ROOM).bind(jid).bind(password).bind(DbTime(at)).execute(&mut *tx).await?;
-            sqlx::query(INSERT_EVENT)
+            let added = sqlx::query(INSERT_EVENT)
                 .bind(jid)
                 .bind(DbTime(at))
                 .bind(None::<String>)
@@ -268,7 +314,18 @@ impl Store {
                 .bind(created.reason.as_str())
                 .bind(None::<String>)
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected();
+            if added == 1 && self.kind() == "postgres" {
+                sqlx::query(NOTIFY_STATUS)
+                    .bind(jid)
+                    .bind(None::<String>)
+                    .bind(created.reason.as_str())
+                    .bind(None::<String>)
+                    .bind(DbTime(at))
+                    .execute(&mut *tx)
+                    .await?;
+            }
             tx.commit().await
         })
     }
@@ -288,7 +345,7 @@ impl Store {
                 .bind(third.clone())
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query(INSERT_EVENT)
+            let added = sqlx::query(INSERT_EVENT)
                 .bind(jid)
                 .bind(DbTime(t.at))
                 .bind(t.from.map(Status::as_str))
@@ -296,9 +353,98 @@ impl Store {
                 .bind(t.reason.as_str())
                 .bind(t.nick.clone())
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected();
+            // A retried write that had landed already announces nothing new.
+            if added == 1 && self.kind() == "postgres" {
+                sqlx::query(NOTIFY_STATUS)
+                    .bind(jid)
+                    .bind(t.from.map(Status::as_str))
+                    .bind(t.reason.as_str())
+                    .bind(t.nick.clone())
+                    .bind(DbTime(t.at))
+                    .execute(&mut *tx)
+                    .await?;
+            }
             tx.commit().await
         })
+    }
+
+    /// Stores chat message number `seq` of a room and sets `last_message_at`; storing the same
+    /// `seq` again (a retried write) changes nothing.
+    pub async fn record_message(
+        &self,
+        jid: &str,
+        seq: i64,
+        at: Time,
+        nick: &str,
+        role: Role,
+        body: &str,
+    ) -> sqlx::Result<()> {
+        const INSERT: &str = "INSERT INTO messages (room_id, seq, at, nick, role, body)
+            SELECT id, $2, $3, $4, $5, $6 FROM rooms WHERE jid = $1
+            ON CONFLICT (room_id, seq) DO NOTHING";
+        const LAST: &str = "UPDATE rooms SET last_message_at = $2 WHERE jid = $1";
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(INSERT)
+                .bind(jid)
+                .bind(seq)
+                .bind(DbTime(at))
+                .bind(nick)
+                .bind(role.as_str())
+                .bind(body)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(LAST).bind(jid).bind(DbTime(at)).execute(&mut *tx).await?;
+            tx.commit().await
+        })
+    }
+
+    /// The highest message `seq` of every room that is not closed.
+    pub async fn last_seqs(&self) -> sqlx::Result<Vec<(String, i64)>> {
+        const SQL: &str =
+            "SELECT r.jid, MAX(m.seq) FROM rooms r JOIN messages m ON m.room_id = r.id
+            WHERE r.status <> 'closed' GROUP BY r.jid";
+        on_pool!(self, pool => {
+            let rows = sqlx::query(SQL).fetch_all(pool).await?;
+            rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get::<i64, _>(1)?))).collect()
+        })
+    }
+
+    /// The id of a room given by id or JID.
+    pub async fn room_id(&self, room: &str) -> sqlx::Result<Option<i64>> {
+        const SQL: &str = "SELECT id FROM rooms WHERE jid = $1";
+        if let Ok(id) = room.parse::<i64>() {
+            return Ok(Some(id));
+        }
+        on_pool!(self, pool => {
+            let row = sqlx::query(SQL).bind(room).fetch_optional(pool).await?;
+            row.map(|r| r.try_get(0)).transpose()
+        })
+    }
+
+    /// The messages of room `room_id` with `seq` above `after`, in order (SPEC §4 point 4).
+    pub async fn transcript(&self, room_id: i64, after: i64) -> sqlx::Result<Vec<MessageRow>> {
+        on_pool!(self, pool => {
+            let rows = sqlx::query(TRANSCRIPT_AFTER).bind(room_id).bind(after).fetch_all(pool).await?;
+            rows.iter()
+                .map(|r| Ok(MessageRow {
+                    seq: r.try_get::<i64, _>(0)?,
+                    at: r.try_get(1)?,
+                    nick: r.try_get(2)?,
+                    role: r.try_get(3)?,
+                    body: r.try_get(4)?,
+                }))
+                .collect()
+        })
+    }
+
+    /// Erases the bodies of messages received before `cutoff`; rows, `seq` and times stay.
+    /// Returns how many bodies were erased.
+    pub async fn prune(&self, cutoff: Time) -> sqlx::Result<u64> {
+        const SQL: &str = "UPDATE messages SET body = NULL WHERE at < $1 AND body IS NOT NULL";
+        on_pool!(self, pool => Ok(sqlx::query(SQL).bind(DbTime(cutoff)).execute(pool).await?.rows_affected()))
     }
 
     /// Sets `last_message_at`.

@@ -211,6 +211,7 @@ fn database_doc_shows_the_exact_claim_statements() {
         ("CLAIM_STAFF_SQLITE", store::CLAIM_STAFF_SQLITE),
         ("CLAIM_CLIENT_SQLITE", store::CLAIM_CLIENT_SQLITE),
         ("ROOM_STATUS", store::ROOM_STATUS),
+        ("TRANSCRIPT_AFTER", store::TRANSCRIPT_AFTER),
     ] {
         assert!(
             doc.contains(sql),
@@ -252,6 +253,26 @@ fn database_doc_shows_the_exact_claim_statements() {
 }
 
 #[test]
+fn reference_webapp_uses_the_contract_statements() {
+    let example =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/webapp.py"))
+            .unwrap();
+    for sql in [
+        store::CLAIM_STAFF_POSTGRES,
+        store::CLAIM_CLIENT_POSTGRES,
+        store::TRANSCRIPT_AFTER,
+    ] {
+        // psycopg2 writes parameters as %s.
+        let python = sql.replace("$1", "%s").replace("$2", "%s");
+        assert!(
+            example.contains(&python),
+            "examples/webapp.py must use:\n{python}"
+        );
+    }
+    assert!(example.contains(&format!("LISTEN {}", store::NOTIFY_CHANNEL)));
+}
+
+#[test]
 fn migrations_name_every_contract_column() {
     for db in ["sqlite", "postgres"] {
         let sql = std::fs::read_to_string(format!(
@@ -265,6 +286,23 @@ fn migrations_name_every_contract_column() {
             "CREATE TABLE messages",
         ] {
             assert!(sql.contains(table), "{db}: {table}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrating_from_several_processes_at_once_is_safe() {
+    for db in [TestDb::sqlite(), TestDb::postgres().await] {
+        let url = db.url.clone();
+        let runs: Vec<_> = (0..4)
+            .map(|_| {
+                let url = url.clone();
+                std::thread::spawn(move || run_cli(&["migrate", "--database-url", &url], &[]))
+            })
+            .collect();
+        for run in runs {
+            let (code, _, err) = run.join().unwrap();
+            assert_eq!(code, 0, "{}: {err}", db.url);
         }
     }
 }
