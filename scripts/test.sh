@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 . scripts/common.sh
 
 command -v cargo >/dev/null || { echo "cargo is needed: install Rust from https://rustup.rs" >&2; exit 1; }
-apt_install prosody openssl systemd postgresql-client
+apt_install prosody openssl systemd postgresql-client python3 python3-psycopg2
 
 pg_dir=""
 cleanup() {

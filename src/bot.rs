@@ -39,6 +39,8 @@ struct Entry {
     inside: bool,
     /// A rejoin failed for a passing reason and must be tried again.
     needs_rejoin: bool,
+    /// The transcript number of the next chat message.
+    next_seq: i64,
 }
 
 /// Results of work the loop spawned.
@@ -160,6 +162,13 @@ impl Bot {
             .context("reading claims")?
             .into_iter()
             .collect();
+        let last_seqs: HashMap<String, i64> = self
+            .store
+            .last_seqs()
+            .await
+            .context("reading transcripts")?
+            .into_iter()
+            .collect();
         for row in rows {
             let Ok(jid) = BareJid::new(&row.jid) else {
                 tracing::error!(room = %row.jid, "a room row has an invalid JID; leaving it alone");
@@ -173,6 +182,7 @@ impl Bot {
                     password: row.password,
                     inside: false,
                     needs_rejoin: true,
+                    next_seq: last_seqs.get(&row.jid).map_or(1, |s| s + 1),
                 },
             );
         }
@@ -194,6 +204,9 @@ impl Bot {
         let mut poll = tokio::time::interval(self.config.database.poll_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Retention runs at start and then every hour.
+        let mut prune = tokio::time::interval(Duration::from_secs(3600));
+        prune.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut online = true;
         loop {
             tokio::select! {
@@ -224,6 +237,7 @@ impl Bot {
                     }
                 }
                 _ = poll.tick() => self.poll_claims(),
+                _ = prune.tick() => self.prune_transcripts(),
             }
         }
         self.shut_down().await;
@@ -293,7 +307,14 @@ impl Bot {
         if msg.delayed || msg.nick == self.config.muc.nick || !self.rooms.contains_key(&msg.room) {
             return;
         }
-        self.feed(&msg.room, Event::Message { nick: msg.nick }, None);
+        self.feed(
+            &msg.room,
+            Event::Message {
+                nick: msg.nick,
+                body: msg.body,
+            },
+            None,
+        );
     }
 
     fn on_done(&mut self, done: Done) {
@@ -316,6 +337,7 @@ impl Bot {
                                 password: created.password,
                                 inside: true,
                                 needs_rejoin: false,
+                                next_seq: 1,
                             },
                         );
                         self.create_backoff = Duration::from_millis(500);
@@ -470,6 +492,23 @@ impl Bot {
         }
     }
 
+    fn prune_transcripts(&self) {
+        let store = self.store.clone();
+        let days = self.config.transcripts.keep_days;
+        tokio::spawn(async move {
+            match store
+                .prune(Utc::now() - chrono::Duration::days(days.into()))
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(erased = n, keep_days = days, "erased old message bodies"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "erasing old message bodies failed; will try again in an hour")
+                }
+            }
+        });
+    }
+
     fn poll_claims(&mut self) {
         if self.polling {
             return;
@@ -600,11 +639,24 @@ impl Bot {
                     }
                 });
             }
-            Action::RecordMessage { .. } => {
-                self.writes.push(Write::MessageAt {
-                    jid: room,
-                    at: Utc::now(),
-                });
+            Action::RecordMessage { nick, role, body } => {
+                let at = Utc::now();
+                let entry = self.rooms.get_mut(jid);
+                match entry {
+                    Some(entry) if self.config.transcripts.enabled => {
+                        let seq = entry.next_seq;
+                        entry.next_seq += 1;
+                        self.writes.push(Write::Message {
+                            jid: room,
+                            seq,
+                            at,
+                            nick,
+                            role,
+                            body,
+                        });
+                    }
+                    _ => self.writes.push(Write::MessageAt { jid: room, at }),
+                }
             }
         }
     }

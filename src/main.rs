@@ -1,4 +1,5 @@
-//! The `helpim-bot` command line: `run`, `check-config`, `migrate`, `rooms`, `claim`.
+//! The `helpim-bot` command line: `run`, `check-config`, `migrate`, `rooms`, `claim`,
+//! `transcript`, `prune`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -48,6 +49,27 @@ enum Command {
         /// Include closed rooms.
         #[arg(long)]
         all: bool,
+        #[command(flatten)]
+        db: Db,
+    },
+    /// Print a room's transcript after a position (what a reconnecting client missed).
+    Transcript {
+        /// The room, by id or JID.
+        room: String,
+        /// Print only messages with a `seq` above this.
+        #[arg(long, default_value_t = 0)]
+        after: i64,
+        /// One JSON object per line instead of text.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        db: Db,
+    },
+    /// Erase message bodies older than `transcripts.keep_days` (the running bot does it hourly).
+    Prune {
+        /// Keep this many days instead of the config's `transcripts.keep_days`.
+        #[arg(long)]
+        keep_days: Option<u32>,
         #[command(flatten)]
         db: Db,
     },
@@ -112,6 +134,56 @@ fn main() -> ExitCode {
         Command::Rooms { all, db } => finish(runtime().block_on(async {
             let store = open_store(&cli.config, &db).await?;
             print_rooms(&store, all).await
+        })),
+        Command::Transcript {
+            room,
+            after,
+            json,
+            db,
+        } => finish(runtime().block_on(async {
+            let store = open_store(&cli.config, &db).await?;
+            let Some(id) = store.room_id(&room).await? else {
+                anyhow::bail!("no room {room:?}");
+            };
+            for m in store.transcript(id, after).await? {
+                if json {
+                    let line = serde_json::json!({
+                        "seq": m.seq,
+                        "at": m.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                        "nick": m.nick,
+                        "role": m.role,
+                        "body": m.body,
+                    });
+                    println!("{line}");
+                } else {
+                    println!(
+                        "{:>4}  {}  {:<6}  {}: {}",
+                        m.seq,
+                        m.at.format("%Y-%m-%d %H:%M:%S"),
+                        m.role,
+                        m.nick,
+                        m.body.as_deref().unwrap_or("(erased)")
+                    );
+                }
+            }
+            Ok(())
+        })),
+        Command::Prune { keep_days, db } => finish(runtime().block_on(async {
+            let days = match keep_days {
+                Some(days) => days,
+                None => {
+                    Config::load(&cli.config)
+                        .map_err(|e| anyhow::anyhow!("{e}"))?
+                        .transcripts
+                        .keep_days
+                }
+            };
+            let store = open_store(&cli.config, &db).await?;
+            let erased = store
+                .prune(Utc::now() - chrono::Duration::days(days.into()))
+                .await?;
+            println!("erased {erased} message bodies older than {days} days");
+            Ok(())
         })),
         Command::Claim { kind, claim, db } => finish(runtime().block_on(async {
             let store = open_store(&cli.config, &db).await?;

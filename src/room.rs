@@ -222,6 +222,8 @@ pub enum Event {
     Message {
         /// The sender's nick.
         nick: String,
+        /// The text.
+        body: String,
     },
     /// A fresh read of the claims from the database.
     Claims(Claims),
@@ -291,6 +293,8 @@ pub enum Action {
         nick: String,
         /// The sender's role.
         role: Role,
+        /// The text.
+        body: String,
     },
 }
 
@@ -421,11 +425,11 @@ impl Room {
             Event::Joined { nick } => self.on_join(nick, now, limits, &mut actions),
             Event::Left { nick, clean } => self.on_leave(nick, clean, now, &mut actions),
             Event::NickChanged { old, new } => self.on_nick_change(&old, new),
-            Event::Message { nick } => {
+            Event::Message { nick, body } => {
                 if let Some(role) = self.role_of(&nick) {
                     if matches!(self.status, Status::Busy | Status::Closing) {
                         self.last_activity = now;
-                        actions.push(Action::RecordMessage { nick, role });
+                        actions.push(Action::RecordMessage { nick, role, body });
                     }
                 }
             }
@@ -1066,6 +1070,7 @@ mod tests {
         let msg = r.handle(
             Event::Message {
                 nick: "client".into(),
+                body: "hi".into(),
             },
             t(100),
             &LIMITS,
@@ -1074,7 +1079,8 @@ mod tests {
             msg,
             [Action::RecordMessage {
                 nick: "client".into(),
-                role: Role::Client
+                role: Role::Client,
+                body: "hi".into(),
             }]
         );
         assert!(r.handle(Event::Tick, t(700), &LIMITS).is_empty());
@@ -1092,7 +1098,8 @@ mod tests {
         assert!(r
             .handle(
                 Event::Message {
-                    nick: "staff".into()
+                    nick: "staff".into(),
+                    body: "anyone?".into(),
                 },
                 t(5),
                 &LIMITS
@@ -1100,7 +1107,14 @@ mod tests {
             .is_empty());
         let mut r = busy();
         assert!(r
-            .handle(Event::Message { nick: "eve".into() }, t(5), &LIMITS)
+            .handle(
+                Event::Message {
+                    nick: "eve".into(),
+                    body: "let me in".into(),
+                },
+                t(5),
+                &LIMITS
+            )
             .is_empty());
     }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use crate::room::{Time, Transition};
+use crate::room::{Role, Time, Transition};
 use crate::store::Store;
 
 /// One change to record.
@@ -29,7 +29,22 @@ pub enum Write {
         /// The change.
         transition: Transition,
     },
-    /// A chat message was sent at `at`.
+    /// A chat message, stored in the transcript as number `seq` of its room.
+    Message {
+        /// The room's JID.
+        jid: String,
+        /// 1, 2, 3 … within the room.
+        seq: i64,
+        /// When it was received.
+        at: Time,
+        /// The sender's nick.
+        nick: String,
+        /// The sender's role.
+        role: Role,
+        /// The text.
+        body: String,
+    },
+    /// A chat message was sent at `at` (transcripts disabled: only the time is kept).
     MessageAt {
         /// The room's JID.
         jid: String,
@@ -52,6 +67,18 @@ impl Write {
         match self {
             Write::InsertRoom { jid, password, at } => store.insert_room(jid, password, *at).await,
             Write::Transition { jid, transition } => store.record_transition(jid, transition).await,
+            Write::Message {
+                jid,
+                seq,
+                at,
+                nick,
+                role,
+                body,
+            } => {
+                store
+                    .record_message(jid, *seq, *at, nick, *role, body)
+                    .await
+            }
             Write::MessageAt { jid, at } => store.record_message_time(jid, *at).await,
             Write::RotatePassword {
                 jid,

@@ -35,7 +35,7 @@ CREATE INDEX room_events_room ON room_events (room_id, id);
 CREATE TABLE messages (
     id      BIGSERIAL PRIMARY KEY,
     room_id BIGINT NOT NULL REFERENCES rooms (id),
-    seq     INTEGER NOT NULL,
+    seq     BIGINT NOT NULL,
     at      TIMESTAMPTZ NOT NULL,
     nick    TEXT NOT NULL,
     role    TEXT NOT NULL CHECK (role IN ('staff', 'client')),

@@ -1,0 +1,383 @@
+//! Web application integration (SPEC §4 points 3 and 4, retention): transcripts, reading from a
+//! position, LISTEN/NOTIFY on PostgreSQL, and pruning old bodies.
+
+mod support;
+
+use std::time::Duration;
+
+use chrono::{Duration as Span, Utc};
+use helpim_bot::room::{Role, Status};
+use helpim_bot::store::{ClaimKind, MessageRow, Store};
+use support::*;
+
+/// A chat in progress: (staff, client, room jid, client password).
+async fn busy_chat(prosody: &Prosody, store: &Store) -> (Person, Person, String) {
+    let mut staff = Person::connect(prosody, "staff").await;
+    let mut client = Person::connect(prosody, "client").await;
+    let room = claim(store, ClaimKind::Staff, "staff-1").await;
+    staff
+        .join(&room.jid, "Counsellor", &room.password)
+        .await
+        .unwrap();
+    wait_status(store, &room.jid, Status::Staffed).await;
+    let c = claim(store, ClaimKind::Client, "visitor-1").await;
+    client.join(&c.jid, "Visitor", &c.password).await.unwrap();
+    wait_status(store, &room.jid, Status::Busy).await;
+    (staff, client, room.jid)
+}
+
+async fn wait_transcript(store: &Store, jid: &str, n: usize) -> Vec<MessageRow> {
+    let id = store.room_id(jid).await.unwrap().unwrap();
+    wait_for(
+        Duration::from_secs(15),
+        &format!("{n} messages in {jid}"),
+        || {
+            let store = store.clone();
+            async move {
+                let rows = store.transcript(id, 0).await.unwrap();
+                (rows.len() >= n).then_some(rows)
+            }
+        },
+    )
+    .await
+}
+
+async fn chat_is_transcribed(db: TestDb) {
+    let prosody = Prosody::start();
+    let store = db.store().await;
+    let bot = RunningBot::start(bot_config(&prosody, &db), store.clone());
+    let mut staff = Person::connect(&prosody, "staff").await;
+    let mut client = Person::connect(&prosody, "client").await;
+    let room = claim(&store, ClaimKind::Staff, "staff-1").await;
+    staff
+        .join(&room.jid, "Counsellor", &room.password)
+        .await
+        .unwrap();
+    wait_status(&store, &room.jid, Status::Staffed).await;
+    // Not chatting yet: not part of the transcript.
+    staff.say(&room.jid, "testing, anyone here?");
+    let c = claim(&store, ClaimKind::Client, "visitor-1").await;
+    client.join(&c.jid, "Visitor", &c.password).await.unwrap();
+    wait_status(&store, &room.jid, Status::Busy).await;
+
+    let long: String = "Ünïcødé ✓ שלום مرحبا 😀 — ".repeat(2500);
+    let said = [
+        (
+            "Counsellor",
+            Role::Staff,
+            "Hello, how can I help you?".to_string(),
+        ),
+        (
+            "Visitor",
+            Role::Client,
+            "I need someone to talk to 😔 (ça va?)".to_string(),
+        ),
+        ("Visitor", Role::Client, long.clone()),
+        (
+            "Counsellor",
+            Role::Staff,
+            "  spaces  and\nnew lines\tand <xml> & \"quotes\"  ".to_string(),
+        ),
+    ];
+    for (nick, _, body) in &said {
+        let person = if *nick == "Counsellor" {
+            &staff
+        } else {
+            &client
+        };
+        person.say(&room.jid, body);
+        // Keep the order of two senders unambiguous.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    client.leave(&room.jid, "Visitor", "Clean Exit");
+    wait_status(&store, &room.jid, Status::Closing).await;
+    staff.say(&room.jid, "Take care.");
+    let rows = wait_transcript(&store, &room.jid, 5).await;
+    staff.leave(&room.jid, "Counsellor", "Clean Exit");
+    wait_status(&store, &room.jid, Status::Closed).await;
+
+    assert_eq!(rows.len(), 5, "{rows:?}");
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(row.seq, i as i64 + 1);
+    }
+    for (row, (nick, role, body)) in rows.iter().zip(&said) {
+        assert_eq!(row.nick, *nick);
+        assert_eq!(row.role, role.as_str());
+        assert_eq!(
+            row.body.as_deref(),
+            Some(body.as_str()),
+            "bodies are stored exactly"
+        );
+    }
+    assert_eq!(rows[4].body.as_deref(), Some("Take care."));
+    assert!(rows[2].body.as_ref().unwrap().len() > 100_000);
+    bot.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_is_transcribed_exactly_on_sqlite() {
+    chat_is_transcribed(TestDb::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_is_transcribed_exactly_on_postgres() {
+    chat_is_transcribed(TestDb::postgres().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transcript_numbers_go_on_across_a_restart() {
+    let prosody = Prosody::start();
+    let db = TestDb::sqlite();
+    let store = db.store().await;
+    let config = bot_config(&prosody, &db);
+    let bot = RunningBot::start(config.clone(), store.clone());
+    let (staff, client, jid) = busy_chat(&prosody, &store).await;
+    for i in 1..=3 {
+        client.say(&jid, &format!("before {i}"));
+    }
+    wait_transcript(&store, &jid, 3).await;
+    bot.stop().await.unwrap();
+
+    let bot = RunningBot::start(config, store.clone());
+    // Once the bot is back inside, the chat goes on.
+    wait_ready_rooms(&store, 2).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for i in 1..=3 {
+        staff.say(&jid, &format!("after {i}"));
+    }
+    let rows = wait_transcript(&store, &jid, 6).await;
+    let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+    assert_eq!(seqs, [1, 2, 3, 4, 5, 6], "no gaps, no duplicates");
+    let bodies: Vec<&str> = rows.iter().map(|r| r.body.as_deref().unwrap()).collect();
+    assert_eq!(
+        bodies,
+        ["before 1", "before 2", "before 3", "after 1", "after 2", "after 3"]
+    );
+    drop(client);
+    bot.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disabled_transcripts_store_nothing() {
+    let prosody = Prosody::start();
+    let db = TestDb::sqlite();
+    let store = db.store().await;
+    let mut config = bot_config(&prosody, &db);
+    config.transcripts.enabled = false;
+    let bot = RunningBot::start(config, store.clone());
+    let (staff, _client, jid) = busy_chat(&prosody, &store).await;
+    staff.say(&jid, "not for the record");
+    // The message is seen (it keeps the chat from idling) but not stored.
+    wait_for(Duration::from_secs(10), "last_message_at", || {
+        let (store, jid) = (store.clone(), jid.clone());
+        async move {
+            store
+                .room(&jid)
+                .await
+                .unwrap()
+                .and_then(|r| r.last_message_at)
+        }
+    })
+    .await;
+    let id = store.room_id(&jid).await.unwrap().unwrap();
+    assert!(store.transcript(id, 0).await.unwrap().is_empty());
+    bot.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transcript_is_read_from_a_position_by_api_and_cli() {
+    for db in [TestDb::sqlite(), TestDb::postgres().await] {
+        let store = db.store().await;
+        let jid = "test-t@conference.localhost";
+        let now = Utc::now();
+        store.insert_room(jid, "pw", now).await.unwrap();
+        for (seq, body) in [(1, "one"), (2, "two \"quoted\""), (3, "three ✓")] {
+            store
+                .record_message(
+                    jid,
+                    seq,
+                    now + Span::seconds(seq),
+                    "Visitor",
+                    Role::Client,
+                    body,
+                )
+                .await
+                .unwrap();
+        }
+        // A retried write of the same message adds nothing.
+        store
+            .record_message(jid, 3, now, "Visitor", Role::Client, "three ✓")
+            .await
+            .unwrap();
+        let id = store.room_id(jid).await.unwrap().unwrap();
+        let after_one: Vec<i64> = store
+            .transcript(id, 1)
+            .await
+            .unwrap()
+            .iter()
+            .map(|m| m.seq)
+            .collect();
+        assert_eq!(after_one, [2, 3]);
+        assert!(store.transcript(id, 3).await.unwrap().is_empty());
+
+        let (code, out, err) = run_cli(
+            &[
+                "transcript",
+                jid,
+                "--after",
+                "1",
+                "--json",
+                "--database-url",
+                &db.url,
+            ],
+            &[],
+        );
+        assert_eq!(code, 0, "{err}");
+        let lines: Vec<serde_json::Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0]["seq"], 2);
+        assert_eq!(lines[0]["body"], "two \"quoted\"");
+        assert_eq!(lines[1]["role"], "client");
+        let (code, out, _) = run_cli(
+            &["transcript", &id.to_string(), "--database-url", &db.url],
+            &[],
+        );
+        assert_eq!(code, 0);
+        assert_eq!(out.lines().count(), 3);
+        assert!(out.contains("Visitor: three ✓"), "{out}");
+        let (code, _, err) = run_cli(
+            &[
+                "transcript",
+                "nope@conference.localhost",
+                "--database-url",
+                &db.url,
+            ],
+            &[],
+        );
+        assert_eq!(code, 1);
+        assert!(err.contains("no room"), "{err}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_notifies_every_status_change_in_order() {
+    let prosody = Prosody::start();
+    let db = TestDb::postgres().await;
+    let store = db.store().await;
+    let mut listener = sqlx::postgres::PgListener::connect(&db.url).await.unwrap();
+    listener.listen("helpim_rooms").await.unwrap();
+    let bot = RunningBot::start(bot_config(&prosody, &db), store.clone());
+    let (staff, client, jid) = busy_chat(&prosody, &store).await;
+    client.leave(&jid, "Visitor", "Clean Exit");
+    wait_status(&store, &jid, Status::Closing).await;
+    staff.leave(&jid, "Counsellor", "Clean Exit");
+    wait_status(&store, &jid, Status::Closed).await;
+
+    let mut seen = Vec::new();
+    while seen.last().map(|(s, _): &(String, String)| s.as_str()) != Some("closed") {
+        let n = tokio::time::timeout(Duration::from_secs(10), listener.recv())
+            .await
+            .expect("a notification")
+            .unwrap();
+        let payload: serde_json::Value = serde_json::from_str(n.payload()).unwrap();
+        if payload["jid"] == jid.as_str() {
+            assert!(payload["room_id"].is_i64(), "{payload}");
+            assert!(payload["at"].is_string(), "{payload}");
+            seen.push((
+                payload["status"].as_str().unwrap().to_string(),
+                payload["reason"].as_str().unwrap().to_string(),
+            ));
+        }
+    }
+    let expected = [
+        ("available", "created"),
+        ("staffed", "staff_joined"),
+        ("busy", "client_joined"),
+        ("closing", "left_clean"),
+        ("closed", "all_left"),
+    ];
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    assert_eq!(seen, expected);
+    bot.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_bodies_are_erased_by_prune_and_by_the_running_bot() {
+    for db in [TestDb::sqlite(), TestDb::postgres().await] {
+        let store = db.store().await;
+        let jid = "test-p@conference.localhost";
+        let now = Utc::now();
+        store
+            .insert_room(jid, "pw", now - Span::days(200))
+            .await
+            .unwrap();
+        store
+            .record_message(
+                jid,
+                1,
+                now - Span::days(100),
+                "Visitor",
+                Role::Client,
+                "old",
+            )
+            .await
+            .unwrap();
+        store
+            .record_message(
+                jid,
+                2,
+                now - Span::days(40),
+                "Visitor",
+                Role::Client,
+                "middle",
+            )
+            .await
+            .unwrap();
+        store
+            .record_message(
+                jid,
+                3,
+                now - Span::hours(1),
+                "Counsellor",
+                Role::Staff,
+                "recent",
+            )
+            .await
+            .unwrap();
+        let (code, out, err) = run_cli(
+            &["prune", "--keep-days", "90", "--database-url", &db.url],
+            &[],
+        );
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains("erased 1 message bodies"), "{out}");
+        let id = store.room_id(jid).await.unwrap().unwrap();
+        let rows = store.transcript(id, 0).await.unwrap();
+        let bodies: Vec<Option<&str>> = rows.iter().map(|r| r.body.as_deref()).collect();
+        assert_eq!(bodies, [None, Some("middle"), Some("recent")]);
+        assert_eq!(rows[0].seq, 1, "rows, seq and times stay");
+        assert_eq!(rows[0].nick, "Visitor");
+
+        // The running bot prunes on start (and hourly) with transcripts.keep_days.
+        let prosody = Prosody::start();
+        let mut config = bot_config(&prosody, &db);
+        config.transcripts.keep_days = 30;
+        let bot = RunningBot::start(config, store.clone());
+        wait_for(Duration::from_secs(15), "the bot's prune", || {
+            let store = store.clone();
+            async move {
+                let rows = store.transcript(id, 0).await.unwrap();
+                (rows[1].body.is_none()).then_some(())
+            }
+        })
+        .await;
+        let rows = store.transcript(id, 0).await.unwrap();
+        assert_eq!(rows[2].body.as_deref(), Some("recent"));
+        bot.stop().await.unwrap();
+    }
+}
