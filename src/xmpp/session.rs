@@ -147,10 +147,11 @@ impl Session {
         let (tx, rx) = mpsc::unbounded_channel();
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let domain = Jid::from(settings.jid.to_bare().domain().to_owned());
-        let connector = connector(settings.clone(), events_tx.clone());
-        let stream = StanzaStream::new(Box::new(connector), 256);
+        let stream = new_stream(&settings, &events_tx);
         let task = Task {
             stream,
+            settings: settings.clone(),
+            failed_resumptions: 0,
             commands: rx,
             events: events_tx,
             pending: HashMap::new(),
@@ -229,8 +230,22 @@ struct PendingJoin {
     reply: oneshot::Sender<Result<Joined, IqError>>,
 }
 
+/// How many connections in a row may die before a session is established, before the stream is
+/// rebuilt without its resumption state.
+const MAX_FAILED_RESUMPTIONS: u32 = 3;
+
+fn new_stream(
+    settings: &ConnectSettings,
+    events: &mpsc::UnboundedSender<SessionEvent>,
+) -> StanzaStream {
+    StanzaStream::new(Box::new(connector(settings.clone(), events.clone())), 256)
+}
+
 struct Task {
     stream: StanzaStream,
+    settings: ConnectSettings,
+    /// Connections lost since the last session was established or resumed.
+    failed_resumptions: u32,
     commands: mpsc::UnboundedReceiver<Command>,
     events: mpsc::UnboundedSender<SessionEvent>,
     pending: HashMap<String, PendingIq>,
@@ -315,6 +330,7 @@ impl Task {
         match link {
             Link::Reset { bound_jid, .. } => {
                 self.connected = true;
+                self.failed_resumptions = 0;
                 // A new session: nothing sent before is going to be answered.
                 self.fail_all();
                 tracing::info!(jid = %bound_jid, "XMPP session established");
@@ -325,11 +341,29 @@ impl Task {
             }
             Link::Suspended => {
                 self.connected = false;
+                self.failed_resumptions += 1;
+                if self.failed_resumptions > MAX_FAILED_RESUMPTIONS {
+                    // tokio-xmpp 6 tries to resume the old session on every new connection. When
+                    // the server no longer knows it (e.g. Prosody restarted), Prosody answers
+                    // <failed/> without `h`, xmpp-parsers 0.23 rejects that, the connection drops,
+                    // and the stream tries to resume again, forever. A new stream has no
+                    // resumption state: it starts a fresh session, and the bot rejoins its rooms.
+                    tracing::warn!(
+                        lost = self.failed_resumptions,
+                        "XMPP connections keep dropping before the session is back; starting a fresh session"
+                    );
+                    self.failed_resumptions = 0;
+                    self.fail_all();
+                    let fresh = new_stream(&self.settings, &self.events);
+                    drop(std::mem::replace(&mut self.stream, fresh));
+                    return;
+                }
                 tracing::warn!("XMPP connection lost; reconnecting");
                 let _ = self.events.send(SessionEvent::Offline);
             }
             Link::Resumed => {
                 self.connected = true;
+                self.failed_resumptions = 0;
                 tracing::info!("XMPP stream resumed without loss");
                 let _ = self.events.send(SessionEvent::Online {
                     fresh: false,
@@ -532,12 +566,9 @@ fn connector(
                         );
                         let error = describe(&e, &settings);
                         tracing::warn!(error = %error, retry_in_ms = delay.as_millis() as u64, "XMPP connection failed");
-                        if events
-                            .send(SessionEvent::ConnectFailed { error, fatal })
-                            .is_err()
-                        {
-                            return;
-                        }
+                        // Nobody listening to events is no reason to stop: dropping the slot
+                        // would make the stream worker panic. It closes when the stream is gone.
+                        let _ = events.send(SessionEvent::ConnectFailed { error, fatal });
                         if slot.is_closed() {
                             return;
                         }
