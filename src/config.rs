@@ -517,6 +517,23 @@ impl Config {
         host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
     }
 
+    /// The `tracing` filter for `log.level`, with the XMPP libraries capped at `info`: at
+    /// `debug` and `trace` they log raw stanzas, and those carry room passwords.
+    pub fn log_filter(&self) -> String {
+        const XMPP_LIBRARIES: [&str; 4] = ["tokio_xmpp", "xmpp_parsers", "xso", "minidom"];
+        let mut directives: Vec<String> = self
+            .log
+            .level
+            .split(',')
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .filter(|d| !XMPP_LIBRARIES.iter().any(|lib| d.starts_with(lib)))
+            .map(str::to_string)
+            .collect();
+        directives.extend(XMPP_LIBRARIES.iter().map(|lib| format!("{lib}=info")));
+        directives.join(",")
+    }
+
     /// The full JID the bot logs in with (`jid/resource`).
     pub fn full_jid(&self) -> String {
         format!("{}/{}", self.xmpp.jid, self.xmpp.resource)
@@ -781,6 +798,18 @@ max_rooms = 10
         );
         let e = parse(&text).unwrap_err();
         assert_eq!((e.key.as_str(), e.line), ("xmpp.password_file", Some(4)));
+    }
+
+    #[test]
+    fn xmpp_libraries_never_log_below_info() {
+        let mut c = parse(GOOD).unwrap();
+        c.log.level = "trace,tokio_xmpp=trace, helpim_bot=debug".into();
+        let f = c.log_filter();
+        assert_eq!(
+            f,
+            "trace,helpim_bot=debug,tokio_xmpp=info,xmpp_parsers=info,xso=info,minidom=info"
+        );
+        assert!(tracing_subscriber::EnvFilter::try_new(&f).is_ok());
     }
 
     #[test]

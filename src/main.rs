@@ -226,7 +226,7 @@ fn finish(result: anyhow::Result<()>) -> ExitCode {
 }
 
 fn init_logging(config: &Config) {
-    let filter = tracing_subscriber::EnvFilter::new(&config.log.level);
+    let filter = tracing_subscriber::EnvFilter::new(config.log_filter());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

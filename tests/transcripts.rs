@@ -56,6 +56,7 @@ async fn chat_is_transcribed(db: TestDb) {
     wait_status(&store, &room.jid, Status::Staffed).await;
     // Not chatting yet: not part of the transcript.
     staff.say(&room.jid, "testing, anyone here?");
+    staff.heard(&room.jid, "testing, anyone here?").await;
     let c = claim(&store, ClaimKind::Client, "visitor-1").await;
     client.join(&c.jid, "Visitor", &c.password).await.unwrap();
     wait_status(&store, &room.jid, Status::Busy).await;
@@ -79,15 +80,15 @@ async fn chat_is_transcribed(db: TestDb) {
             "  spaces  and\nnew lines\tand <xml> & \"quotes\"  ".to_string(),
         ),
     ];
-    for (nick, _, body) in &said {
+    for (i, (nick, _, body)) in said.iter().enumerate() {
         let person = if *nick == "Counsellor" {
             &staff
         } else {
             &client
         };
         person.say(&room.jid, body);
-        // Keep the order of two senders unambiguous.
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Two senders on two connections: wait for each message, so that the order is known.
+        wait_transcript(&store, &room.jid, i + 1).await;
     }
     client.leave(&room.jid, "Visitor", "Clean Exit");
     wait_status(&store, &room.jid, Status::Closing).await;
@@ -96,12 +97,22 @@ async fn chat_is_transcribed(db: TestDb) {
     staff.leave(&room.jid, "Counsellor", "Clean Exit");
     wait_status(&store, &room.jid, Status::Closed).await;
 
-    assert_eq!(rows.len(), 5, "{rows:?}");
+    let summary: Vec<(i64, &str, usize)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.seq,
+                r.nick.as_str(),
+                r.body.as_ref().map_or(0, |b| b.len()),
+            )
+        })
+        .collect();
+    assert_eq!(rows.len(), 5, "{summary:?}");
     for (i, row) in rows.iter().enumerate() {
         assert_eq!(row.seq, i as i64 + 1);
     }
     for (row, (nick, role, body)) in rows.iter().zip(&said) {
-        assert_eq!(row.nick, *nick);
+        assert_eq!(row.nick, *nick, "{summary:?}");
         assert_eq!(row.role, role.as_str());
         assert_eq!(
             row.body.as_deref(),
@@ -131,17 +142,17 @@ async fn transcript_numbers_go_on_across_a_restart() {
     let store = db.store().await;
     let config = bot_config(&prosody, &db);
     let bot = RunningBot::start(config.clone(), store.clone());
-    let (staff, client, jid) = busy_chat(&prosody, &store).await;
+    let (mut staff, client, jid) = busy_chat(&prosody, &store).await;
     for i in 1..=3 {
         client.say(&jid, &format!("before {i}"));
     }
     wait_transcript(&store, &jid, 3).await;
     bot.stop().await.unwrap();
 
+    staff.drain();
     let bot = RunningBot::start(config, store.clone());
     // Once the bot is back inside, the chat goes on.
-    wait_ready_rooms(&store, 2).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    staff.sees_enter(&jid, "helpim-bot").await;
     for i in 1..=3 {
         staff.say(&jid, &format!("after {i}"));
     }

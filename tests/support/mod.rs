@@ -33,6 +33,10 @@ pub const ACCOUNTS: &[&str] = &[
     "eve",
     "staff2",
     "client2",
+    "staff3",
+    "client3",
+    "staff4",
+    "client4",
 ];
 
 /// A free TCP port on 127.0.0.1.
@@ -129,32 +133,59 @@ Component "conference.localhost" "muc"
         )
     }
 
+    /// Stops Prosody (SIGKILL) and starts it again on the same port: every room is gone.
+    pub fn restart(&mut self) {
+        self.kill();
+        let prosody = which("prosody").expect("prosody");
+        self.spawn(&prosody);
+        assert!(
+            self.wait_listening(),
+            "Prosody did not come back:\n{}",
+            self.log()
+        );
+    }
+
+    fn spawn(&mut self, prosody: &Path) {
+        let config = self.dir.path().join("prosody.cfg.lua");
+        std::fs::write(&config, self.config_text()).unwrap();
+        let _ = std::fs::remove_file(self.dir.path().join("prosody.pid"));
+        let out = std::fs::File::options()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("stdout.log"))
+            .unwrap();
+        let child = Command::new(prosody)
+            .arg("--config")
+            .arg(&config)
+            .arg("-F")
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .expect("start prosody");
+        self.child = Some(child);
+    }
+
+    fn wait_listening(&mut self) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return true;
+            }
+            if let Some(Ok(Some(_))) = self.child.as_mut().map(|c| c.try_wait()) {
+                return false; // exited: most likely the port was taken meanwhile
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+
     fn launch(&mut self, prosody: &Path) {
         for attempt in 0..5 {
             self.port = free_port();
-            let config = self.dir.path().join("prosody.cfg.lua");
-            std::fs::write(&config, self.config_text()).unwrap();
-            let _ = std::fs::remove_file(self.dir.path().join("prosody.pid"));
-            let out = std::fs::File::create(self.dir.path().join("stdout.log")).unwrap();
-            let child = Command::new(prosody)
-                .arg("--config")
-                .arg(&config)
-                .arg("-F")
-                .stdin(Stdio::null())
-                .stdout(out.try_clone().unwrap())
-                .stderr(out)
-                .spawn()
-                .expect("start prosody");
-            self.child = Some(child);
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                    return;
-                }
-                if let Some(Ok(Some(_))) = self.child.as_mut().map(|c| c.try_wait()) {
-                    break; // exited: most likely the port was taken meanwhile
-                }
-                std::thread::sleep(Duration::from_millis(50));
+            self.spawn(prosody);
+            if self.wait_listening() {
+                return;
             }
             self.kill();
             eprintln!(
@@ -330,7 +361,12 @@ fn replace_db_name(url: &str, name: &str) -> String {
 
 /// The bot's configuration for a test: short timeouts so that every limit can be reached.
 pub fn bot_config(prosody: &Prosody, db: &TestDb) -> Config {
-    let text = format!(
+    Config::from_parts("test.toml", &bot_config_text(prosody, db), &[]).expect("test config")
+}
+
+/// The text of [`bot_config`], for the binary.
+pub fn bot_config_text(prosody: &Prosody, db: &TestDb) -> String {
+    format!(
         r#"
 [xmpp]
 jid = "bot@localhost"
@@ -361,8 +397,127 @@ poll_interval = "200ms"
 "#,
         addr = prosody.addr(),
         url = db.url
-    );
-    Config::from_parts("test.toml", &text, &[]).expect("test config")
+    )
+}
+
+/// The bot binary running as its own process, killed when dropped.
+pub struct BotProcess {
+    child: Child,
+    pub log: PathBuf,
+}
+
+impl BotProcess {
+    /// Starts `helpim-bot run` with the config file `config`; its log goes to `log`.
+    pub fn start(config: &Path, log: PathBuf, env: &[(&str, &str)]) -> BotProcess {
+        let out = std::fs::File::options()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_helpim-bot"));
+        for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("HELPIM_")) {
+            command.env_remove(key);
+        }
+        let child = command
+            .arg("--config")
+            .arg(config)
+            .arg("run")
+            .envs(env.iter().copied())
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .expect("start helpim-bot");
+        BotProcess { child, log }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILL: no shutdown procedure at all.
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then waits for the exit; returns the exit code and how long it took.
+    pub fn terminate(mut self) -> (Option<i32>, Duration) {
+        let sent = Instant::now();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return (status.code(), sent.elapsed());
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                return (None, sent.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// True while the process runs.
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// What it logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for BotProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// True when `room` exists on the server (disco#info answers), false on `item-not-found`.
+pub async fn room_exists(inspector: &Person, room: &str) -> bool {
+    let iq = xmpp_parsers::iq::Iq::Get {
+        from: None,
+        to: Some(Jid::from_str(room).unwrap()),
+        id: String::new(),
+        payload: xmpp_parsers::minidom::Element::builder(
+            "query",
+            "http://jabber.org/protocol/disco#info",
+        )
+        .build(),
+    };
+    match inspector.session.iq(iq).await {
+        Ok(_) => true,
+        Err(IqError::Error(condition)) if condition == "item-not-found" => false,
+        Err(e) => panic!("disco#info on {room} failed: {e}"),
+    }
+}
+
+/// The invariants between the database and the server: every room that is not closed exists,
+/// and no closed room is left on the server.
+pub async fn assert_rows_match_server(store: &Store, inspector: &Person) {
+    for row in store.rooms(true).await.unwrap() {
+        let exists = room_exists(inspector, &row.jid).await;
+        if row.status == Status::Closed {
+            assert!(
+                !exists,
+                "{} is closed ({:?}) but still on the server",
+                row.jid, row.close_reason
+            );
+        } else {
+            assert!(
+                exists,
+                "{} is {} in the database but not on the server",
+                row.jid, row.status
+            );
+        }
+    }
 }
 
 /// The bot running in-process.
@@ -528,6 +683,50 @@ impl Person {
         let m = Message::groupchat(Jid::from_str(room).unwrap())
             .with_body(xmpp_parsers::message::Lang::default(), text.into());
         self.session.send(m);
+    }
+
+    /// Waits until the room echoes `body` back: the server has then handled the message, and
+    /// everyone in the room got it before anything the server handles later.
+    pub async fn heard(&mut self, room: &str, body: &str) {
+        let room = BareJid::from_str(room).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            match tokio::time::timeout_at(deadline.into(), self.events.recv()).await {
+                Ok(Some(SessionEvent::Message(m))) => {
+                    if let Some(msg) = stanza::room_message(&m) {
+                        if msg.room == room && msg.body == body {
+                            return;
+                        }
+                    }
+                }
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => panic!("{} never heard {body:?} in {room}", self.user),
+            }
+        }
+    }
+
+    /// Forgets every event received so far.
+    pub fn drain(&mut self) {
+        while self.events.try_recv().is_ok() {}
+    }
+
+    /// Waits until `nick` is seen (re)entering `room`.
+    pub async fn sees_enter(&mut self, room: &str, nick: &str) {
+        let room = BareJid::from_str(room).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            match tokio::time::timeout_at(deadline.into(), self.events.recv()).await {
+                Ok(Some(SessionEvent::RoomPresence(p)))
+                    if p.room == room
+                        && p.nick == nick
+                        && p.kind == stanza::PresenceKind::Available =>
+                {
+                    return
+                }
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => panic!("{} never saw {nick} enter {room}", self.user),
+            }
+        }
     }
 
     /// Leaves `room` with the presence status text `status`.

@@ -1,0 +1,214 @@
+//! SPEC §6: the bot killed with SIGKILL and restarted, Prosody restarted under the bot, and a
+//! clean SIGTERM. The bot runs as its own process here, so that killing it is real.
+
+mod support;
+
+use std::time::Duration;
+
+use helpim_bot::room::Status;
+use helpim_bot::store::{ClaimKind, ClaimedRoom, Store};
+use support::*;
+
+/// A config file for the binary with time limits long enough not to interfere.
+fn write_config(dir: &std::path::Path, prosody: &Prosody, db: &TestDb) -> std::path::PathBuf {
+    let text = bot_config_text(prosody, db)
+        .replace("claim = \"3s\"", "claim = \"60s\"")
+        .replace("rejoin_grace = \"3s\"", "rejoin_grace = \"60s\"")
+        .replace("closing = \"3s\"", "closing = \"60s\"")
+        .replace("idle = \"4s\"", "idle = \"120s\"");
+    let path = dir.join("bot.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Claims a room for `staff` (nick `staff_nick`) and lets them in.
+async fn staff_in(store: &Store, staff: &mut Person, nick: &str) -> ClaimedRoom {
+    let room = claim(store, ClaimKind::Staff, nick).await;
+    staff.join(&room.jid, nick, &room.password).await.unwrap();
+    wait_status(store, &room.jid, Status::Staffed).await;
+    room
+}
+
+/// Claims the staffed room for `client` and lets them in.
+async fn client_in(store: &Store, client: &mut Person, room: &ClaimedRoom, nick: &str) {
+    let c = claim(store, ClaimKind::Client, nick).await;
+    assert_eq!(c.jid, room.jid);
+    client.join(&c.jid, nick, &c.password).await.unwrap();
+    wait_status(store, &room.jid, Status::Busy).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_kill_9_a_restarted_bot_reconciles_every_room_and_chats_go_on() {
+    let prosody = Prosody::start();
+    let db = TestDb::sqlite();
+    let store = db.store().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &prosody, &db);
+    let log = dir.path().join("bot.log");
+    let bot = BotProcess::start(&config, log.clone(), &[]);
+
+    let (mut s1, mut s2, mut s3, mut s4) = (
+        Person::connect(&prosody, "staff").await,
+        Person::connect(&prosody, "staff2").await,
+        Person::connect(&prosody, "staff3").await,
+        Person::connect(&prosody, "staff4").await,
+    );
+    let (mut c2, mut c3, mut c4) = (
+        Person::connect(&prosody, "client2").await,
+        Person::connect(&prosody, "client3").await,
+        Person::connect(&prosody, "client4").await,
+    );
+    // staffed: S; busy and going on: B; busy, client drops while the bot is away: L; closing: C.
+    let going_on = staff_in(&store, &mut s2, "S2").await;
+    client_in(&store, &mut c2, &going_on, "C2").await;
+    let dropping = staff_in(&store, &mut s3, "S3").await;
+    client_in(&store, &mut c3, &dropping, "C3").await;
+    let closing = staff_in(&store, &mut s4, "S4").await;
+    client_in(&store, &mut c4, &closing, "C4").await;
+    c4.leave(&closing.jid, "C4", "Clean Exit");
+    wait_status(&store, &closing.jid, Status::Closing).await;
+    // Last, so that no client claim above takes it.
+    let staffed = staff_in(&store, &mut s1, "S1").await;
+    wait_ready_rooms(&store, 2).await;
+
+    s2.drain();
+    bot.kill9();
+    c3.leave(&dropping.jid, "C3", "Disconnected");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let bot = BotProcess::start(&config, log.clone(), &[]);
+    // Who is really inside decides: the busy room that lost its client is closing now.
+    let row = wait_status(&store, &dropping.jid, Status::Closing).await;
+    let events = store.events(&dropping.jid).await.unwrap();
+    assert_eq!(
+        events.last().map(|e| e.reason.as_str()),
+        Some("left_unclean"),
+        "{row:?}"
+    );
+    // The client who dropped out may still come back.
+    c3.join(&dropping.jid, "C3", &dropping.password)
+        .await
+        .unwrap_or_else(|e| panic!("{e}; {}", bot.log()));
+    wait_status(&store, &dropping.jid, Status::Busy).await;
+
+    // The chat in progress goes on in the same room and is seen to its end.
+    s2.sees_enter(&going_on.jid, "helpim-bot").await;
+    s2.say(&going_on.jid, "Are you still there?");
+    c2.say(&going_on.jid, "Yes");
+    let id = store.room_id(&going_on.jid).await.unwrap().unwrap();
+    wait_for(
+        Duration::from_secs(15),
+        "messages after the restart",
+        || {
+            let store = store.clone();
+            async move { (store.transcript(id, 0).await.unwrap().len() == 2).then_some(()) }
+        },
+    )
+    .await;
+    c2.leave(&going_on.jid, "C2", "Clean Exit");
+    wait_status(&store, &going_on.jid, Status::Closing).await;
+    s2.leave(&going_on.jid, "S2", "Clean Exit");
+    assert_eq!(
+        wait_status(&store, &going_on.jid, Status::Closed)
+            .await
+            .close_reason
+            .as_deref(),
+        Some("all_left")
+    );
+
+    // The staffed room still gets its client; the closing one still closes.
+    client_in(&store, &mut c4, &staffed, "C1").await;
+    s4.leave(&closing.jid, "S4", "Clean Exit");
+    wait_status(&store, &closing.jid, Status::Closed).await;
+
+    wait_ready_rooms(&store, 2).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let inspector = Person::connect(&prosody, "inspector").await;
+    assert_rows_match_server(&store, &inspector).await;
+    let (code, took) = bot.terminate();
+    assert_eq!(code, Some(0));
+    assert!(took < Duration::from_secs(10), "{took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_prosody_restart_no_row_points_at_a_vanished_room() {
+    let mut prosody = Prosody::start();
+    let db = TestDb::sqlite();
+    let store = db.store().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &prosody, &db);
+    let bot = BotProcess::start(&config, dir.path().join("bot.log"), &[]);
+    let mut staff = Person::connect(&prosody, "staff").await;
+    let mut client = Person::connect(&prosody, "client").await;
+    let room = staff_in(&store, &mut staff, "S").await;
+    client_in(&store, &mut client, &room, "C").await;
+    let before = wait_ready_rooms(&store, 2).await;
+
+    // Rooms are not persistent: a restart of Prosody ends them all.
+    prosody.restart();
+    let row = tokio::time::timeout(
+        Duration::from_secs(20),
+        wait_status(&store, &room.jid, Status::Closed),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("bot log:\n{}", bot.log()));
+    assert_eq!(row.close_reason.as_deref(), Some("lost"));
+    for r in &before {
+        let row = wait_status(&store, &r.jid, Status::Closed).await;
+        assert_eq!(row.close_reason.as_deref(), Some("lost"));
+    }
+    // The bot is back and the pool is refilled with new rooms.
+    let after = wait_ready_rooms(&store, 2).await;
+    assert!(after.iter().all(|r| before.iter().all(|b| b.jid != r.jid)));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let inspector = Person::connect(&prosody, "inspector").await;
+    assert_rows_match_server(&store, &inspector).await;
+    assert!(bot.log().contains("XMPP connection lost"), "{}", bot.log());
+    let (code, _) = bot.terminate();
+    assert_eq!(code, Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_keeps_chats_destroys_unclaimed_rooms_and_leaves_no_session() {
+    let prosody = Prosody::start();
+    let db = TestDb::sqlite();
+    let store = db.store().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &prosody, &db);
+    // Even at the most verbose level, no room password may reach the log.
+    let bot = BotProcess::start(
+        &config,
+        dir.path().join("bot.log"),
+        &[("HELPIM_LOG_LEVEL", "trace")],
+    );
+    let mut staff = Person::connect(&prosody, "staff").await;
+    let room = staff_in(&store, &mut staff, "S").await;
+    let spare = wait_ready_rooms(&store, 2).await;
+    let (code, took) = bot.terminate();
+    assert_eq!(code, Some(0));
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    let inspector = Person::connect(&prosody, "inspector").await;
+    for r in &spare {
+        let row = store.room(&r.jid).await.unwrap().unwrap();
+        assert_eq!(row.close_reason.as_deref(), Some("shutdown"));
+        assert!(!room_exists(&inspector, &r.jid).await);
+    }
+    assert_eq!(
+        store.room(&room.jid).await.unwrap().unwrap().status,
+        Status::Staffed
+    );
+    assert!(room_exists(&inspector, &room.jid).await);
+    let log = std::fs::read_to_string(dir.path().join("bot.log")).unwrap();
+    assert!(log.lines().count() > 20, "a trace-level log: {log}");
+    for row in store.rooms(true).await.unwrap() {
+        assert!(
+            !log.contains(&row.password),
+            "the password of {} is in the log",
+            row.jid
+        );
+    }
+    // The stream was closed, not dropped: Prosody keeps no hibernating session of the bot.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let log = prosody.log();
+    assert!(!log.contains("hibernating"), "{log}");
+}
