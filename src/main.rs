@@ -237,6 +237,7 @@ fn init_logging(config: &Config) {
 }
 
 async fn run(config: Config) -> anyhow::Result<()> {
+    let _instance = Store::lock_single_instance(&config.database.url)?;
     let store = Store::connect(&config.database.url)
         .await
         .map_err(|e| anyhow::anyhow!("cannot open the database (database.url): {e}"))?;

@@ -212,3 +212,28 @@ async fn sigterm_keeps_chats_destroys_unclaimed_rooms_and_leaves_no_session() {
     let log = prosody.log();
     assert!(!log.contains("hibernating"), "{log}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_bot_on_the_same_sqlite_file_refuses_to_start() {
+    let prosody = Prosody::start();
+    let db = TestDb::sqlite();
+    let store = db.store().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &prosody, &db);
+    let mut first = BotProcess::start(&config, dir.path().join("first.log"), &[]);
+    wait_ready_rooms(&store, 2).await;
+    let (code, _, err) = run_cli(&["-c", config.to_str().unwrap(), "run"], &[]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("another helpim-bot is already running on"),
+        "{err}"
+    );
+    assert!(first.running(), "the first bot goes on");
+    let (code, _) = first.terminate();
+    assert_eq!(code, Some(0));
+    // Once the first is gone, the lock is free again.
+    let second = BotProcess::start(&config, dir.path().join("second.log"), &[]);
+    wait_ready_rooms(&store, 2).await;
+    let (code, _) = second.terminate();
+    assert_eq!(code, Some(0));
+}
