@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use chrono::{Duration as Span, Utc};
 use helpim_bot::room::{Reason, Status, Transition};
-use helpim_bot::store::{self, ClaimKind, Store};
+use helpim_bot::store::{self, ClaimKind, ClaimedRoom, Store};
 use support::*;
 
 /// Inserts `n` available rooms, a second apart, oldest first.
@@ -25,30 +25,30 @@ async fn insert_rooms(store: &Store, n: usize) -> Vec<String> {
     jids
 }
 
-/// 50 claims at once from two "web servers" against 10 rooms: each room is handed out once.
-async fn concurrent_claims(db: TestDb) {
-    let web1 = db.store().await;
-    let web2 = Store::connect(&db.url).await.unwrap();
-    let jids = insert_rooms(&web1, 10).await;
-
+/// 50 claims of `kind` at once, alternating between two stores (two "web servers").
+async fn claim_at_once(web1: &Store, web2: &Store, kind: ClaimKind) -> Vec<Option<ClaimedRoom>> {
     let claims = (0..50).map(|i| {
         let store = if i % 2 == 0 {
             web1.clone()
         } else {
             web2.clone()
         };
-        tokio::spawn(async move {
-            store
-                .claim(ClaimKind::Staff, &format!("staff-{i}"))
-                .await
-                .unwrap()
-        })
+        tokio::spawn(async move { store.claim(kind, &format!("{kind:?}-{i}")).await.unwrap() })
     });
-    let got: Vec<_> = futures_util::future::join_all(claims)
+    futures_util::future::join_all(claims)
         .await
         .into_iter()
         .map(|r| r.unwrap())
-        .collect();
+        .collect()
+}
+
+/// 50 claims at once from two "web servers" against 10 rooms: each room is handed out once.
+async fn concurrent_claims(db: TestDb) {
+    let web1 = db.store().await;
+    let web2 = Store::connect(&db.url).await.unwrap();
+    let jids = insert_rooms(&web1, 10).await;
+
+    let got = claim_at_once(&web1, &web2, ClaimKind::Staff).await;
     let won: Vec<_> = got.iter().flatten().collect();
     assert_eq!(won.len(), 10, "10 rooms, 10 successful claims");
     assert_eq!(
@@ -83,24 +83,7 @@ async fn concurrent_claims(db: TestDb) {
         first.jid, jids[9],
         "the staff member who waited longest is served first"
     );
-    let claims = (0..50).map(|i| {
-        let store = if i % 2 == 0 {
-            web1.clone()
-        } else {
-            web2.clone()
-        };
-        tokio::spawn(async move {
-            store
-                .claim(ClaimKind::Client, &format!("client-{i}"))
-                .await
-                .unwrap()
-        })
-    });
-    let got: Vec<_> = futures_util::future::join_all(claims)
-        .await
-        .into_iter()
-        .map(|r| r.unwrap())
-        .collect();
+    let got = claim_at_once(&web1, &web2, ClaimKind::Client).await;
     let won: HashSet<_> = got.iter().flatten().map(|r| r.id).collect();
     assert_eq!(got.iter().flatten().count(), 9);
     assert_eq!(won.len(), 9, "no room given to two clients");

@@ -6,7 +6,6 @@ mod support;
 use std::time::Duration;
 
 use helpim_bot::room::Status;
-use helpim_bot::store::{ClaimKind, ClaimedRoom, Store};
 use support::*;
 
 /// A config file for the binary with time limits long enough not to interfere.
@@ -19,22 +18,6 @@ fn write_config(dir: &std::path::Path, prosody: &Prosody, db: &TestDb) -> std::p
     let path = dir.join("bot.toml");
     std::fs::write(&path, text).unwrap();
     path
-}
-
-/// Claims a room for `staff` (nick `staff_nick`) and lets them in.
-async fn staff_in(store: &Store, staff: &mut Person, nick: &str) -> ClaimedRoom {
-    let room = claim(store, ClaimKind::Staff, nick).await;
-    staff.join(&room.jid, nick, &room.password).await.unwrap();
-    wait_status(store, &room.jid, Status::Staffed).await;
-    room
-}
-
-/// Claims the staffed room for `client` and lets them in.
-async fn client_in(store: &Store, client: &mut Person, room: &ClaimedRoom, nick: &str) {
-    let c = claim(store, ClaimKind::Client, nick).await;
-    assert_eq!(c.jid, room.jid);
-    client.join(&c.jid, nick, &c.password).await.unwrap();
-    wait_status(store, &room.jid, Status::Busy).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,19 +10,12 @@ use helpim_bot::room::{Role, Status};
 use helpim_bot::store::{ClaimKind, MessageRow, Store};
 use support::*;
 
-/// A chat in progress: (staff, client, room jid, client password).
+/// A chat in progress: (staff, client, room jid).
 async fn busy_chat(prosody: &Prosody, store: &Store) -> (Person, Person, String) {
     let mut staff = Person::connect(prosody, "staff").await;
     let mut client = Person::connect(prosody, "client").await;
-    let room = claim(store, ClaimKind::Staff, "staff-1").await;
-    staff
-        .join(&room.jid, "Counsellor", &room.password)
-        .await
-        .unwrap();
-    wait_status(store, &room.jid, Status::Staffed).await;
-    let c = claim(store, ClaimKind::Client, "visitor-1").await;
-    client.join(&c.jid, "Visitor", &c.password).await.unwrap();
-    wait_status(store, &room.jid, Status::Busy).await;
+    let room = staff_in(store, &mut staff, "Counsellor").await;
+    client_in(store, &mut client, &room, "Visitor").await;
     (staff, client, room.jid)
 }
 

@@ -768,6 +768,22 @@ impl Person {
     }
 }
 
+/// Claims a room for `staff` as the web app does and lets them in as `nick`: `staffed`.
+pub async fn staff_in(store: &Store, staff: &mut Person, nick: &str) -> ClaimedRoom {
+    let room = claim(store, ClaimKind::Staff, nick).await;
+    staff.join(&room.jid, nick, &room.password).await.unwrap();
+    wait_status(store, &room.jid, Status::Staffed).await;
+    room
+}
+
+/// Claims the longest-waiting staffed room for `client`, checks it is `room`, lets them in: `busy`.
+pub async fn client_in(store: &Store, client: &mut Person, room: &ClaimedRoom, nick: &str) {
+    let c = claim(store, ClaimKind::Client, nick).await;
+    assert_eq!(c.jid, room.jid);
+    client.join(&c.jid, nick, &c.password).await.unwrap();
+    wait_status(store, &room.jid, Status::Busy).await;
+}
+
 /// Checks with a fresh join by an admin that `room` no longer exists: the join creates it anew
 /// (status 201). The new room is removed again.
 pub async fn assert_room_gone(inspector: &mut Person, room: &str) {
