@@ -81,10 +81,11 @@ echo "==> cargo test"
 cargo test
 
 echo "==> scripts/demo.sh"
-demo=$(scripts/demo.sh --for 1 2>&1)
-if ! grep -q "the pool is filled: 3 rooms ready" <<<"$demo" || ! grep -q "stopped cleanly" <<<"$demo"; then
+demo_status=0
+demo=$(scripts/demo.sh --for 1 2>&1) || demo_status=$?
+if [ "$demo_status" -ne 0 ] || ! grep -q "the pool is filled: 3 rooms ready" <<<"$demo" || ! grep -q "stopped cleanly" <<<"$demo"; then
     echo "$demo"
-    echo "scripts/demo.sh did not fill the pool and stop cleanly" >&2
+    echo "scripts/demo.sh (exit $demo_status) did not fill the pool and stop cleanly" >&2
     exit 1
 fi
 echo "demo: the pool filled and the bot stopped cleanly"

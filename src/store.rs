@@ -250,12 +250,28 @@ impl Store {
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .busy_timeout(Duration::from_secs(10));
-            let pool = SqlitePoolOptions::new()
-                .max_connections(4)
-                .acquire_timeout(Duration::from_secs(10))
-                .connect_with(options)
-                .await?;
-            Ok(Store::Sqlite(pool))
+            // Switching a new file to WAL needs it to itself: when another process (the web
+            // app, `helpim-bot rooms`) opens it at the same moment, SQLite answers "database is
+            // locked" at once instead of waiting. Wait and try again.
+            let mut attempt = 0u32;
+            loop {
+                let opened = SqlitePoolOptions::new()
+                    .max_connections(4)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options.clone())
+                    .await;
+                match opened {
+                    Ok(pool) => return Ok(Store::Sqlite(pool)),
+                    Err(sqlx::Error::Database(e))
+                        if e.code().as_deref() == Some("5") && attempt < 50 =>
+                    {
+                        attempt += 1;
+                        tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt.min(10))))
+                            .await;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
         } else {
             let pool = PgPoolOptions::new()
                 .max_connections(8)

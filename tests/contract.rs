@@ -274,13 +274,16 @@ fn migrations_name_every_contract_column() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn migrating_from_several_processes_at_once_is_safe() {
+async fn opening_and_migrating_from_several_processes_at_once_is_safe() {
     for db in [TestDb::sqlite(), TestDb::postgres().await] {
         let url = db.url.clone();
-        let runs: Vec<_> = (0..4)
-            .map(|_| {
+        // A fresh database opened by several processes at once: the first open of a new SQLite
+        // file (switching it to WAL) and the migrations both race.
+        let runs: Vec<_> = (0..8)
+            .map(|i| {
                 let url = url.clone();
-                std::thread::spawn(move || run_cli(&["migrate", "--database-url", &url], &[]))
+                let command = if i % 2 == 0 { "migrate" } else { "rooms" };
+                std::thread::spawn(move || run_cli(&[command, "--database-url", &url], &[]))
             })
             .collect();
         for run in runs {
