@@ -65,6 +65,8 @@ pub struct Bot {
     create_backoff: Duration,
     create_paused_until: Option<Instant>,
     polling: bool,
+    /// The last claims poll failed (so the next failure is not logged again).
+    poll_failing: bool,
     rejoins_running: usize,
     done_tx: mpsc::UnboundedSender<Done>,
     done_rx: mpsc::UnboundedReceiver<Done>,
@@ -108,6 +110,7 @@ pub async fn run(
         create_backoff: Duration::from_millis(500),
         create_paused_until: None,
         polling: false,
+        poll_failing: false,
         rejoins_running: 0,
         done_tx,
         done_rx,
@@ -364,6 +367,9 @@ impl Bot {
                 self.polling = false;
                 match result {
                     Ok(rows) => {
+                        if std::mem::take(&mut self.poll_failing) {
+                            tracing::info!("the database answers again");
+                        }
                         for (jid, claims) in rows {
                             if let Ok(jid) = BareJid::new(&jid) {
                                 if self.rooms.get(&jid).is_some_and(|e| e.inside) {
@@ -372,7 +378,11 @@ impl Bot {
                             }
                         }
                     }
-                    Err(e) => tracing::warn!(error = %e, "reading claims failed"),
+                    Err(e) if !self.poll_failing => {
+                        self.poll_failing = true;
+                        tracing::warn!(error = %e, "cannot read claims from the database; XMPP goes on, writes are queued");
+                    }
+                    Err(_) => {}
                 }
             }
             Done::Rotated(jid, Some(password)) => {

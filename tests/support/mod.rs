@@ -315,6 +315,15 @@ impl TestDb {
         }
     }
 
+    /// A database at `url` that the test owns some other way (e.g. a [`PgCluster`]).
+    pub fn at(url: String) -> TestDb {
+        TestDb {
+            url,
+            _dir: None,
+            pg_name: None,
+        }
+    }
+
     /// A migrated store on this database.
     pub async fn store(&self) -> Store {
         let store = Store::connect(&self.url).await.unwrap();
@@ -819,4 +828,153 @@ pub fn run_cli(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// A PostgreSQL cluster of the test's own (initdb in a temp folder), so that it can be stopped
+/// and started under the bot. As root, the server runs as the `postgres` user.
+pub struct PgCluster {
+    dir: tempfile::TempDir,
+    pub port: u16,
+    user: Option<String>,
+}
+
+impl PgCluster {
+    /// Makes and starts a cluster on a free port, with trust authentication on 127.0.0.1.
+    pub fn start() -> PgCluster {
+        let dir = tempfile::Builder::new()
+            .prefix("helpim-pg-")
+            .tempdir()
+            .unwrap();
+        let root = running_as_root();
+        let user = root.then(|| "postgres".to_string());
+        if let Some(user) = &user {
+            let status = Command::new("chown")
+                .args([user.as_str(), dir.path().to_str().unwrap()])
+                .status()
+                .unwrap();
+            assert!(status.success(), "chown the cluster folder to {user} (is PostgreSQL installed? apt-get install postgresql)");
+        }
+        let cluster = PgCluster {
+            dir,
+            port: free_port(),
+            user,
+        };
+        let data = cluster.data();
+        cluster.pg(&["initdb", "-D", &data, "-U", "postgres", "--auth=trust"]);
+        cluster.start_server();
+        cluster
+    }
+
+    fn data(&self) -> String {
+        self.dir.path().join("data").display().to_string()
+    }
+
+    fn pg(&self, args: &[&str]) {
+        let tool = pg_tool(args[0]).unwrap_or_else(|| {
+            panic!(
+                "{} not found: apt-get install postgresql (scripts/test.sh does it)",
+                args[0]
+            )
+        });
+        let mut command = match &self.user {
+            Some(user) => {
+                let mut c = Command::new("runuser");
+                c.args(["-u", user, "--"]).arg(&tool);
+                c
+            }
+            None => Command::new(&tool),
+        };
+        let out = command
+            .args(&args[1..])
+            .output()
+            .expect("run a PostgreSQL tool");
+        assert!(
+            out.status.success(),
+            "{} failed: {}{}",
+            args[0],
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Starts the server (again), waiting until it accepts connections.
+    pub fn start_server(&self) {
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1",
+            self.port,
+            self.dir.path().display()
+        );
+        let log = self.dir.path().join("log").display().to_string();
+        self.pg(&[
+            "pg_ctl",
+            "-D",
+            &self.data(),
+            "-l",
+            &log,
+            "-w",
+            "-o",
+            &options,
+            "start",
+        ]);
+    }
+
+    /// Stops the server at once (connections are cut).
+    pub fn stop_server(&self) {
+        self.pg(&[
+            "pg_ctl",
+            "-D",
+            &self.data(),
+            "-m",
+            "immediate",
+            "-w",
+            "stop",
+        ]);
+    }
+
+    /// The URL of its `postgres` database.
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for PgCluster {
+    fn drop(&mut self) {
+        let data = self.data();
+        let tool = pg_tool("pg_ctl");
+        if let Some(tool) = tool {
+            let mut command = match &self.user {
+                Some(user) => {
+                    let mut c = Command::new("runuser");
+                    c.args(["-u", user, "--"]).arg(&tool);
+                    c
+                }
+                None => Command::new(&tool),
+            };
+            let _ = command
+                .args(["-D", &data, "-m", "immediate", "stop"])
+                .output();
+        }
+    }
+}
+
+fn running_as_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0"))
+        .unwrap_or(false)
+}
+
+/// A PostgreSQL program from PATH or Debian's versioned folder.
+fn pg_tool(name: &str) -> Option<PathBuf> {
+    which(name).or_else(|| {
+        let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()?
+            .filter_map(|e| e.ok())
+            .map(|e| e.path().join("bin").join(name))
+            .filter(|p| p.is_file())
+            .collect();
+        found.sort();
+        found.pop()
+    })
 }

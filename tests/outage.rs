@@ -1,0 +1,99 @@
+//! SPEC §6, database loss: with PostgreSQL stopped for 30 s while chats start and end, the bot keeps
+//! serving XMPP and writes every change, in order, once the database is back.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use helpim_bot::room::Status;
+use helpim_bot::store::ClaimKind;
+use support::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_outage_delays_writes_and_loses_none() {
+    let prosody = Prosody::start();
+    let pg = PgCluster::start();
+    let db = TestDb::at(pg.url());
+    let store = db.store().await;
+    let mut config = bot_config(&prosody, &db);
+    config.timeouts.claim = Duration::from_secs(120);
+    config.timeouts.idle = Duration::from_secs(120);
+    let bot = RunningBot::start(config, store.clone());
+    let mut staff = Person::connect(&prosody, "staff").await;
+    let mut staff2 = Person::connect(&prosody, "staff2").await;
+    let mut client2 = Person::connect(&prosody, "client2").await;
+
+    // A chat in progress, and a claim made just before the outage.
+    let busy = staff_in(&store, &mut staff2, "S2").await;
+    client_in(&store, &mut client2, &busy, "C2").await;
+    let claimed = claim(&store, ClaimKind::Staff, "S1").await;
+    tokio::time::sleep(Duration::from_secs(1)).await; // the bot reads claims every 200 ms
+
+    pg.stop_server();
+    let down = Instant::now();
+    // While the database is away, chats start and end on XMPP as usual.
+    staff
+        .join(&claimed.jid, "S1", &claimed.password)
+        .await
+        .unwrap();
+    client2.say(&busy.jid, "are you there?");
+    staff2.heard(&busy.jid, "are you there?").await;
+    client2.leave(&busy.jid, "C2", "Clean Exit");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    staff2.leave(&busy.jid, "S2", "Clean Exit");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    staff.leave(&claimed.jid, "S1", "Clean Exit");
+    let inspector = Person::connect(&prosody, "inspector").await;
+    // The rooms were destroyed on the server although nothing could be written.
+    wait_for(
+        Duration::from_secs(10),
+        "rooms destroyed during the outage",
+        || {
+            let (inspector, a, b) = (&inspector, claimed.jid.clone(), busy.jid.clone());
+            async move {
+                (!room_exists(inspector, &a).await && !room_exists(inspector, &b).await)
+                    .then_some(())
+            }
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(30).saturating_sub(down.elapsed())).await;
+    pg.start_server();
+
+    // Every change lands, in order.
+    let row = wait_status(&store, &claimed.jid, Status::Closed).await;
+    assert_eq!(row.close_reason.as_deref(), Some("staff_left"));
+    let reasons = |events: Vec<helpim_bot::store::EventRow>| -> Vec<String> {
+        events
+            .into_iter()
+            .map(|e| format!("{}:{}", e.to_status, e.reason))
+            .collect()
+    };
+    assert_eq!(
+        reasons(store.events(&claimed.jid).await.unwrap()),
+        [
+            "available:created",
+            "staffed:staff_joined",
+            "closed:staff_left"
+        ]
+    );
+    wait_status(&store, &busy.jid, Status::Closed).await;
+    assert_eq!(
+        reasons(store.events(&busy.jid).await.unwrap()),
+        [
+            "available:created",
+            "staffed:staff_joined",
+            "busy:client_joined",
+            "closing:left_clean",
+            "closed:all_left"
+        ]
+    );
+    let id = store.room_id(&busy.jid).await.unwrap().unwrap();
+    let transcript = store.transcript(id, 0).await.unwrap();
+    assert_eq!(transcript.len(), 1);
+    assert_eq!(transcript[0].body.as_deref(), Some("are you there?"));
+    // The pool was refilled meanwhile and its rooms are recorded too.
+    wait_ready_rooms(&store, 2).await;
+    assert_rows_match_server(&store, &inspector).await;
+    bot.stop().await.unwrap();
+}
