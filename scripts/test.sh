@@ -3,7 +3,8 @@
 #  - Debian's prosody (each test starts its own on a free loopback port), openssl (a test
 #    certificate for STARTTLS) and systemd's systemd-analyze (the unit's checks);
 #  - PostgreSQL: $DATABASE_URL if set; else the server on 127.0.0.1:5432 if one answers; else a
-#    throwaway cluster made with the installed initdb (PostgreSQL is installed if missing).
+#    throwaway cluster made with the installed initdb (PostgreSQL is installed if missing; the
+#    database-outage test always needs initdb, for a cluster it can stop and start).
 # Then rustfmt and clippy, every test, and a short run of scripts/demo.sh.
 #
 #   scripts/test.sh                      # everything
@@ -40,7 +41,6 @@ start_throwaway_postgres() {
     if [ "$(id -u)" -eq 0 ]; then
         # initdb refuses to run as root.
         pg_user=postgres
-        id "$pg_user" >/dev/null 2>&1 || useradd --system --no-create-home "$pg_user"
     fi
     pg_dir=$(mktemp -d -t helpim-pg-XXXXXX)
     chown "$pg_user" "$pg_dir"
@@ -52,6 +52,12 @@ start_throwaway_postgres() {
     export DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
     echo "==> started a throwaway PostgreSQL cluster on 127.0.0.1:$port"
 }
+
+# The outage test runs a PostgreSQL cluster of its own (initdb; as root, as the postgres user).
+[ -n "$(pg_tool initdb)" ] || apt_install postgresql
+if [ "$(id -u)" -eq 0 ] && ! id postgres >/dev/null 2>&1; then
+    useradd --system --no-create-home postgres
+fi
 
 if [ "${HELPIM_TEST_PG:-}" = "throwaway" ]; then
     start_throwaway_postgres
