@@ -43,28 +43,18 @@ impl Chat {
 
     /// Claims a room for staff and lets the staff member in: `staffed`.
     async fn staffed(&mut self) -> ClaimedRoom {
-        let room = claim(&self.store, ClaimKind::Staff, "staff-user-1").await;
-        self.staff
-            .join(&room.jid, "Counsellor", &room.password)
-            .await
-            .expect("staff joins");
-        let row = wait_status(&self.store, &room.jid, Status::Staffed).await;
+        let (room, row) = staff_in(&self.store, &mut self.staff, "Counsellor").await;
         assert_eq!(row.staff_nick.as_deref(), Some("Counsellor"));
-        assert_eq!(row.staff_claim.as_deref(), Some("staff-user-1"));
+        assert_eq!(row.staff_claim.as_deref(), Some("claim-Counsellor"));
         room
     }
 
     /// A chat in progress: `busy`.
     async fn busy(&mut self) -> ClaimedRoom {
         let room = self.staffed().await;
-        let claimed = claim(&self.store, ClaimKind::Client, "visitor-1").await;
-        assert_eq!(claimed.jid, room.jid, "the client gets the staffed room");
-        self.client
-            .join(&room.jid, "Visitor", &claimed.password)
-            .await
-            .expect("client joins");
-        let row = wait_status(&self.store, &room.jid, Status::Busy).await;
+        let row = client_in(&self.store, &mut self.client, &room, "Visitor").await;
         assert_eq!(row.client_nick.as_deref(), Some("Visitor"));
+        assert_eq!(row.client_claim.as_deref(), Some("claim-Visitor"));
         room
     }
 

@@ -24,7 +24,7 @@ async fn a_database_outage_delays_writes_and_loses_none() {
     let mut client2 = Person::connect(&prosody, "client2").await;
 
     // A chat in progress, and a claim made just before the outage.
-    let busy = staff_in(&store, &mut staff2, "S2").await;
+    let (busy, _) = staff_in(&store, &mut staff2, "S2").await;
     client_in(&store, &mut client2, &busy, "C2").await;
     let claimed = claim(&store, ClaimKind::Staff, "S1").await;
     tokio::time::sleep(Duration::from_secs(1)).await; // the bot reads claims every 200 ms

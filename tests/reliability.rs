@@ -42,16 +42,16 @@ async fn after_kill_9_a_restarted_bot_reconciles_every_room_and_chats_go_on() {
         Person::connect(&prosody, "client4").await,
     );
     // staffed: S; busy and going on: B; busy, client drops while the bot is away: L; closing: C.
-    let going_on = staff_in(&store, &mut s2, "S2").await;
+    let (going_on, _) = staff_in(&store, &mut s2, "S2").await;
     client_in(&store, &mut c2, &going_on, "C2").await;
-    let dropping = staff_in(&store, &mut s3, "S3").await;
+    let (dropping, _) = staff_in(&store, &mut s3, "S3").await;
     client_in(&store, &mut c3, &dropping, "C3").await;
-    let closing = staff_in(&store, &mut s4, "S4").await;
+    let (closing, _) = staff_in(&store, &mut s4, "S4").await;
     client_in(&store, &mut c4, &closing, "C4").await;
     c4.leave(&closing.jid, "C4", "Clean Exit");
     wait_status(&store, &closing.jid, Status::Closing).await;
     // Last, so that no client claim above takes it.
-    let staffed = staff_in(&store, &mut s1, "S1").await;
+    let (staffed, _) = staff_in(&store, &mut s1, "S1").await;
     wait_ready_rooms(&store, 2).await;
 
     s2.drain();
@@ -123,7 +123,7 @@ async fn after_a_prosody_restart_no_row_points_at_a_vanished_room() {
     let bot = BotProcess::start(&config, dir.path().join("bot.log"), &[]);
     let mut staff = Person::connect(&prosody, "staff").await;
     let mut client = Person::connect(&prosody, "client").await;
-    let room = staff_in(&store, &mut staff, "S").await;
+    let (room, _) = staff_in(&store, &mut staff, "S").await;
     client_in(&store, &mut client, &room, "C").await;
     let before = wait_ready_rooms(&store, 2).await;
 
@@ -165,7 +165,7 @@ async fn sigterm_keeps_chats_destroys_unclaimed_rooms_and_leaves_no_session() {
         &[("HELPIM_LOG_LEVEL", "trace")],
     );
     let mut staff = Person::connect(&prosody, "staff").await;
-    let room = staff_in(&store, &mut staff, "S").await;
+    let (room, _) = staff_in(&store, &mut staff, "S").await;
     let spare = wait_ready_rooms(&store, 2).await;
     let (code, took) = bot.terminate();
     assert_eq!(code, Some(0));

@@ -14,7 +14,7 @@ use support::*;
 async fn busy_chat(prosody: &Prosody, store: &Store) -> (Person, Person, String) {
     let mut staff = Person::connect(prosody, "staff").await;
     let mut client = Person::connect(prosody, "client").await;
-    let room = staff_in(store, &mut staff, "Counsellor").await;
+    let (room, _) = staff_in(store, &mut staff, "Counsellor").await;
     client_in(store, &mut client, &room, "Visitor").await;
     (staff, client, room.jid)
 }

@@ -777,20 +777,36 @@ impl Person {
     }
 }
 
-/// Claims a room for `staff` as the web app does and lets them in as `nick`: `staffed`.
-pub async fn staff_in(store: &Store, staff: &mut Person, nick: &str) -> ClaimedRoom {
-    let room = claim(store, ClaimKind::Staff, nick).await;
-    staff.join(&room.jid, nick, &room.password).await.unwrap();
-    wait_status(store, &room.jid, Status::Staffed).await;
-    room
+/// Claims a room for `staff` as the web app does (label `claim-<nick>`) and lets them in as
+/// `nick`; returns the room and its `staffed` row.
+pub async fn staff_in(store: &Store, staff: &mut Person, nick: &str) -> (ClaimedRoom, RoomRow) {
+    let room = claim(store, ClaimKind::Staff, &format!("claim-{nick}")).await;
+    staff
+        .join(&room.jid, nick, &room.password)
+        .await
+        .expect("staff joins");
+    let row = wait_status(store, &room.jid, Status::Staffed).await;
+    (room, row)
 }
 
-/// Claims the longest-waiting staffed room for `client`, checks it is `room`, lets them in: `busy`.
-pub async fn client_in(store: &Store, client: &mut Person, room: &ClaimedRoom, nick: &str) {
-    let c = claim(store, ClaimKind::Client, nick).await;
-    assert_eq!(c.jid, room.jid);
-    client.join(&c.jid, nick, &c.password).await.unwrap();
-    wait_status(store, &room.jid, Status::Busy).await;
+/// Claims the longest-waiting staffed room for `client` (label `claim-<nick>`), checks it is
+/// `room`, lets them in as `nick`; returns the `busy` row.
+pub async fn client_in(
+    store: &Store,
+    client: &mut Person,
+    room: &ClaimedRoom,
+    nick: &str,
+) -> RoomRow {
+    let c = claim(store, ClaimKind::Client, &format!("claim-{nick}")).await;
+    assert_eq!(
+        c.jid, room.jid,
+        "the client gets the longest-waiting staffed room"
+    );
+    client
+        .join(&c.jid, nick, &c.password)
+        .await
+        .expect("client joins");
+    wait_status(store, &room.jid, Status::Busy).await
 }
 
 /// Checks with a fresh join by an admin that `room` no longer exists: the join creates it anew
