@@ -138,7 +138,6 @@ enum Command {
 pub struct Session {
     tx: mpsc::UnboundedSender<Command>,
     iq_timeout: Duration,
-    domain: Jid,
 }
 
 impl Session {
@@ -159,7 +158,7 @@ impl Session {
             next_id: 0,
             iq_timeout: settings.iq_timeout,
             ping_interval: settings.ping_interval,
-            domain: domain.clone(),
+            domain,
             connected: false,
         };
         tokio::spawn(task.run());
@@ -167,7 +166,6 @@ impl Session {
             Session {
                 tx,
                 iq_timeout: settings.iq_timeout,
-                domain,
             },
             events_rx,
         )
@@ -202,13 +200,6 @@ impl Session {
             Ok(Err(_)) => Err(IqError::Disconnected),
             Err(_) => Err(IqError::Timeout),
         }
-    }
-
-    /// Pings the server.
-    pub async fn ping_server(&self) -> Result<(), IqError> {
-        self.iq(stanza::ping(self.domain.clone(), String::new()))
-            .await
-            .map(|_| ())
     }
 
     /// Ends the stream cleanly (the server keeps no session) and stops the task.
