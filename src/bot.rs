@@ -12,17 +12,18 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use chrono::Utc;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use xmpp_parsers::jid::BareJid;
 
+use crate::active::Leadership;
 use crate::config::Config;
 use crate::pool::{self, CreateError, CreateSettings, CreatedRoom};
 use crate::room::{Action, Claims, Event, KickReason, Limits, Reason, Room, Status};
 use crate::store::{RoomRow, Store};
 use crate::writer::{Write, WriteQueue};
 use crate::xmpp::stanza::{
-    self, PresenceKind, RoomPresence, STATUS_CREATED, STATUS_KICKED, STATUS_NICK_CHANGE,
+    self, PresenceKind, RoomPresence, STATUS_CREATED, STATUS_GHOST, STATUS_KICKED,
 };
 use crate::xmpp::{ConnectSettings, IqError, Joined, Session, SessionEvent};
 
@@ -79,6 +80,18 @@ pub async fn run(
     store: Store,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
+    run_active(config, store, None, shutdown).await
+}
+
+/// [`run`] for an instance that holds the active lock (high availability on PostgreSQL): it
+/// writes only while it holds the lock, and stops at once, leaving the rooms to the instance that
+/// took over, if it is deposed.
+pub async fn run_active(
+    config: Config,
+    store: Store,
+    mut leadership: Option<watch::Receiver<Leadership>>,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
     let settings = ConnectSettings::from_config(&config)?;
     let (session, mut events) = Session::start(settings);
     tokio::pin!(shutdown);
@@ -101,7 +114,7 @@ pub async fn run(
             history: config.muc.history,
             owner,
         },
-        writes: WriteQueue::start(store.clone()),
+        writes: WriteQueue::start(store.clone(), leadership.clone()),
         config,
         session,
         store,
@@ -116,8 +129,35 @@ pub async fn run(
         done_rx,
     };
     bot.load_rooms().await?;
-    bot.main_loop(&mut events, shutdown).await;
-    Ok(())
+    match bot.main_loop(&mut events, shutdown, &mut leadership).await {
+        Ended::Shutdown => {
+            bot.shut_down().await;
+            Ok(())
+        }
+        Ended::Deposed => bail!(
+            "another instance took over while this one had lost its database connection; \
+             stopping without touching the rooms ({} writes not applied)",
+            bot.writes.len()
+        ),
+    }
+}
+
+/// Why the main loop ended.
+enum Ended {
+    /// SIGTERM, or the session task ended.
+    Shutdown,
+    /// Another instance holds the active lock now.
+    Deposed,
+}
+
+/// Completes when this instance is deposed; never without high availability.
+async fn deposed(leadership: &mut Option<watch::Receiver<Leadership>>) {
+    match leadership {
+        Some(l) => {
+            let _ = l.wait_for(|l| *l == Leadership::Deposed).await;
+        }
+        None => std::future::pending().await,
+    }
 }
 
 /// Waits for the first login, failing fast on a refused password and after `connect_timeout`.
@@ -202,7 +242,8 @@ impl Bot {
         &mut self,
         events: &mut mpsc::UnboundedReceiver<SessionEvent>,
         mut shutdown: std::pin::Pin<&mut impl Future<Output = ()>>,
-    ) {
+        leadership: &mut Option<watch::Receiver<Leadership>>,
+    ) -> Ended {
         let mut tick = tokio::time::interval(TICK);
         let mut poll = tokio::time::interval(self.config.database.poll_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -213,9 +254,10 @@ impl Bot {
         let mut online = true;
         loop {
             tokio::select! {
-                _ = &mut shutdown => break,
+                _ = &mut shutdown => return Ended::Shutdown,
+                _ = deposed(leadership) => return Ended::Deposed,
                 event = events.recv() => match event {
-                    None => { tracing::error!("the XMPP session task ended"); break; }
+                    None => { tracing::error!("the XMPP session task ended"); return Ended::Shutdown; }
                     Some(SessionEvent::Online { fresh, .. }) => {
                         online = true;
                         if fresh {
@@ -243,7 +285,6 @@ impl Bot {
                 _ = prune.tick() => self.prune_transcripts(),
             }
         }
-        self.shut_down().await;
     }
 
     fn on_presence(&mut self, p: RoomPresence) {
@@ -254,50 +295,26 @@ impl Bot {
         if !entry.inside {
             return;
         }
+        let own_nick = self.config.muc.nick.as_str();
         let clean_exit = self.config.muc.clean_exit_status.as_str();
-        let event = if p.is_self()
-            || p.nick == self.config.muc.nick && p.kind != PresenceKind::Available
-        {
-            let lost = match &p.kind {
-                PresenceKind::Unavailable => true,
-                PresenceKind::Available => p.affiliation.as_deref().is_some_and(|a| a != "owner"),
-                PresenceKind::Error(_) => false,
-            };
-            if !lost {
-                return;
+        let Some(event) = stanza::presence_event(&p, own_nick, clean_exit) else {
+            if let PresenceKind::Error(condition) = &p.kind {
+                tracing::debug!(room = %p.room, nick = %p.nick, %condition, "error presence from a room");
             }
-            tracing::error!(room = %p.room, codes = ?p.codes, affiliation = ?p.affiliation, destroyed = p.destroyed, "the bot was removed from a room or lost its ownership");
-            Event::Lost
-        } else {
-            match &p.kind {
-                PresenceKind::Available => {
-                    tracing::info!(room = %p.room, nick = %p.nick, jid = ?p.real_jid, "joined");
-                    Event::Joined {
-                        nick: p.nick.clone(),
-                    }
-                }
-                PresenceKind::Unavailable if p.has(STATUS_NICK_CHANGE) => match &p.new_nick {
-                    Some(new) => Event::NickChanged {
-                        old: p.nick.clone(),
-                        new: new.clone(),
-                    },
-                    None => return,
-                },
-                PresenceKind::Unavailable if p.destroyed => return,
-                PresenceKind::Unavailable => {
-                    let clean = p.status_text.as_deref() == Some(clean_exit);
-                    tracing::info!(room = %p.room, nick = %p.nick, clean, kicked = p.has(STATUS_KICKED), "left");
-                    Event::Left {
-                        nick: p.nick.clone(),
-                        clean,
-                    }
-                }
-                PresenceKind::Error(condition) => {
-                    tracing::debug!(room = %p.room, nick = %p.nick, %condition, "error presence from a room");
-                    return;
-                }
-            }
+            return;
         };
+        match &event {
+            Event::Lost => {
+                tracing::error!(room = %p.room, codes = ?p.codes, affiliation = ?p.affiliation, destroyed = p.destroyed, "the bot was removed from a room or lost its ownership")
+            }
+            Event::Joined { nick } => {
+                tracing::info!(room = %p.room, nick = %nick, jid = ?p.real_jid, "joined")
+            }
+            Event::Left { nick, clean } => {
+                tracing::info!(room = %p.room, nick = %nick, clean, kicked = p.has(STATUS_KICKED), ghost = p.has(STATUS_GHOST), "left")
+            }
+            _ => {}
+        }
         let real_jid = p.real_jid.clone();
         self.feed(&p.room, event, real_jid.as_deref());
     }
@@ -436,6 +453,7 @@ impl Bot {
                     .map(|o| o.nick.clone())
                     .collect();
                 tracing::info!(room = %jid, status = %entry.room.status(), present = present.len(), "rejoined room");
+                self.probe_occupants(&jid, &present);
                 self.feed(&jid, Event::Rejoined { present }, None);
             }
             Err(IqError::Error(condition)) => {
@@ -447,6 +465,32 @@ impl Bot {
                 tracing::warn!(room = %jid, error = %e, "rejoining room failed; will try again");
                 entry.needs_rejoin = true;
             }
+        }
+    }
+
+    /// After a restart of the bot or of the server, an occupant the room lists may be a ghost
+    /// whose session is gone. A ping to each one finds out: the server bounces it, removes the
+    /// ghost with status 333, and that presence is an unclean leave like any other.
+    fn probe_occupants(&self, room: &BareJid, nicks: &[String]) {
+        for nick in nicks {
+            let Ok(occupant) = room.with_resource_str(nick) else {
+                continue;
+            };
+            let session = self.session.clone();
+            let (room, nick) = (room.clone(), nick.clone());
+            tokio::spawn(async move {
+                match session
+                    .iq(stanza::ping(occupant.into(), String::new()))
+                    .await
+                {
+                    Ok(_) => {
+                        tracing::debug!(room = %room, nick = %nick, "occupant answered a probe")
+                    }
+                    Err(e) => {
+                        tracing::info!(room = %room, nick = %nick, error = %e, "occupant did not answer a probe")
+                    }
+                }
+            });
         }
     }
 

@@ -7,6 +7,7 @@
 //! through the session, SQL through [`writer`] into [`store`]. [`pool`] creates rooms; [`config`]
 //! reads `bot.toml`.
 
+pub mod active;
 pub mod bot;
 pub mod config;
 pub mod pool;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use chrono::Utc;
 use clap::{Parser, Subcommand, ValueEnum};
+use helpim_bot::active::ActiveLock;
 use helpim_bot::config::{Config, LogFormat};
 use helpim_bot::store::{ClaimKind, Store};
 
@@ -243,7 +244,24 @@ async fn run(config: Config) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot open the database (database.url): {e}"))?;
     store.migrate().await?;
     tracing::info!(database = store.kind(), jid = %config.xmpp.jid, "starting");
-    helpim_bot::bot::run(config, store.clone(), shutdown_signal()).await?;
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    let leadership = match store {
+        Store::Sqlite(_) => None,
+        Store::Postgres(_) => {
+            match ActiveLock::acquire(&config.database.url, shutdown.as_mut()).await {
+                Some(lock) => {
+                    tracing::info!("this instance is active");
+                    Some(lock.keep())
+                }
+                None => {
+                    tracing::info!("stopped while standing by");
+                    return Ok(());
+                }
+            }
+        }
+    };
+    helpim_bot::bot::run_active(config, store.clone(), leadership, shutdown).await?;
     store.close().await;
     Ok(())
 }

@@ -5,8 +5,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
+use crate::active::Leadership;
 use crate::room::{Role, Time, Transition};
 use crate::store::Store;
 
@@ -105,11 +106,12 @@ pub struct WriteQueue {
 }
 
 impl WriteQueue {
-    /// Starts the writer task on `store`.
-    pub fn start(store: Store) -> WriteQueue {
+    /// Starts the writer task on `store`. With a `gate` (high availability), it writes only while
+    /// this instance holds the active lock, and stops for good once deposed.
+    pub fn start(store: Store, gate: Option<watch::Receiver<Leadership>>) -> WriteQueue {
         let (tx, rx) = mpsc::unbounded_channel();
         let pending = Arc::new(AtomicUsize::new(0));
-        tokio::spawn(run(store, rx, pending.clone()));
+        tokio::spawn(run(store, rx, pending.clone(), gate));
         WriteQueue { tx, pending }
     }
 
@@ -145,10 +147,33 @@ impl WriteQueue {
     }
 }
 
-async fn run(store: Store, mut rx: mpsc::UnboundedReceiver<Write>, pending: Arc<AtomicUsize>) {
+/// Waits while the active lock is lost; false once this instance is deposed.
+async fn may_write(gate: &mut Option<watch::Receiver<Leadership>>) -> bool {
+    let Some(gate) = gate else {
+        return true;
+    };
+    match gate.wait_for(|l| *l != Leadership::Lost).await {
+        Ok(l) => *l == Leadership::Held,
+        Err(_) => false,
+    }
+}
+
+async fn run(
+    store: Store,
+    mut rx: mpsc::UnboundedReceiver<Write>,
+    pending: Arc<AtomicUsize>,
+    mut gate: Option<watch::Receiver<Leadership>>,
+) {
     while let Some(write) = rx.recv().await {
         let mut delay = Duration::from_millis(100);
         loop {
+            if !may_write(&mut gate).await {
+                tracing::error!(
+                    queued = pending.load(Ordering::SeqCst),
+                    "this instance is no longer active: its queued writes are not applied"
+                );
+                return;
+            }
             match write.apply(&store).await {
                 Ok(()) => break,
                 Err(e) => {

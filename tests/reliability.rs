@@ -8,25 +8,13 @@ use std::time::Duration;
 use helpim_bot::room::Status;
 use support::*;
 
-/// A config file for the binary with time limits long enough not to interfere.
-fn write_config(dir: &std::path::Path, prosody: &Prosody, db: &TestDb) -> std::path::PathBuf {
-    let text = bot_config_text(prosody, db)
-        .replace("claim = \"3s\"", "claim = \"60s\"")
-        .replace("rejoin_grace = \"3s\"", "rejoin_grace = \"60s\"")
-        .replace("closing = \"3s\"", "closing = \"60s\"")
-        .replace("idle = \"4s\"", "idle = \"120s\"");
-    let path = dir.join("bot.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_kill_9_a_restarted_bot_reconciles_every_room_and_chats_go_on() {
     let prosody = Prosody::start();
     let db = TestDb::sqlite();
     let store = db.store().await;
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &prosody, &db);
+    let config = patient_config(dir.path(), &prosody, &db);
     let log = dir.path().join("bot.log");
     let bot = BotProcess::start(&config, log.clone(), &[]);
 
@@ -119,7 +107,7 @@ async fn after_a_prosody_restart_no_row_points_at_a_vanished_room() {
     let db = TestDb::sqlite();
     let store = db.store().await;
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &prosody, &db);
+    let config = patient_config(dir.path(), &prosody, &db);
     let bot = BotProcess::start(&config, dir.path().join("bot.log"), &[]);
     let mut staff = Person::connect(&prosody, "staff").await;
     let mut client = Person::connect(&prosody, "client").await;
@@ -157,7 +145,7 @@ async fn sigterm_keeps_chats_destroys_unclaimed_rooms_and_leaves_no_session() {
     let db = TestDb::sqlite();
     let store = db.store().await;
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &prosody, &db);
+    let config = patient_config(dir.path(), &prosody, &db);
     // Even at the most verbose level, no room password may reach the log.
     let bot = BotProcess::start(
         &config,
@@ -202,7 +190,7 @@ async fn a_second_bot_on_the_same_sqlite_file_refuses_to_start() {
     let db = TestDb::sqlite();
     let store = db.store().await;
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &prosody, &db);
+    let config = patient_config(dir.path(), &prosody, &db);
     let mut first = BotProcess::start(&config, dir.path().join("first.log"), &[]);
     wait_ready_rooms(&store, 2).await;
     let (code, _, err) = run_cli(&["-c", config.to_str().unwrap(), "run"], &[]);

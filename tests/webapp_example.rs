@@ -25,6 +25,15 @@ async fn reference_webapp_claims_follows_and_reads_the_transcript() {
     } else {
         "python3"
     };
+    let has_psycopg2 = Command::new(python)
+        .args(["-c", "import psycopg2"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        has_psycopg2,
+        "{python} cannot import psycopg2: apt-get install python3-psycopg2 (scripts/test.sh does it)"
+    );
     let mut app = Command::new(python)
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/webapp.py"))
         .arg(&db.url)

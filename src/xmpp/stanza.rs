@@ -10,6 +10,8 @@ use xmpp_parsers::minidom::rxml::NcName;
 use xmpp_parsers::minidom::{Element, ElementBuilder};
 use xmpp_parsers::presence::{Presence, Type as PresenceType};
 
+use crate::room::Event;
+
 /// XEP-0045 base namespace (joining).
 pub const NS_MUC: &str = "http://jabber.org/protocol/muc";
 /// XEP-0045 occupant namespace (presence payloads).
@@ -35,6 +37,8 @@ pub const STATUS_CREATED: u16 = 201;
 pub const STATUS_NICK_CHANGE: u16 = 303;
 /// Status code: kicked.
 pub const STATUS_KICKED: u16 = 307;
+/// Status code: removed because a stanza to the occupant bounced (a ghost of a lost session).
+pub const STATUS_GHOST: u16 = 333;
 
 fn name(s: &str) -> NcName {
     NcName::try_from(s).expect("attribute names used here are valid")
@@ -323,6 +327,56 @@ pub fn room_presence(p: &Presence) -> Option<RoomPresence> {
     Some(out)
 }
 
+/// What a room presence means to the room's state machine; `None` when nothing.
+///
+/// `own_nick` is the bot's nick (a presence about the bot that is not an ordinary update means it
+/// lost the room) and `clean_exit` the status text of a deliberate leave.
+pub fn presence_event(p: &RoomPresence, own_nick: &str, clean_exit: &str) -> Option<Event> {
+    if p.is_self() || p.nick == own_nick && p.kind != PresenceKind::Available {
+        let lost = match &p.kind {
+            PresenceKind::Unavailable => true,
+            PresenceKind::Available => p.affiliation.as_deref().is_some_and(|a| a != "owner"),
+            PresenceKind::Error(_) => false,
+        };
+        return lost.then_some(Event::Lost);
+    }
+    match &p.kind {
+        PresenceKind::Available => Some(Event::Joined {
+            nick: p.nick.clone(),
+        }),
+        PresenceKind::Unavailable if p.has(STATUS_NICK_CHANGE) => {
+            p.new_nick.as_ref().map(|new| Event::NickChanged {
+                old: p.nick.clone(),
+                new: new.clone(),
+            })
+        }
+        PresenceKind::Unavailable if p.destroyed => None,
+        PresenceKind::Unavailable => Some(Event::Left {
+            nick: p.nick.clone(),
+            clean: p.status_text.as_deref() == Some(clean_exit),
+        }),
+        PresenceKind::Error(_) => None,
+    }
+}
+
+/// Reads any stanza off the wire the way the bot does and returns the room event it would cause.
+/// For the fuzz target and tests: a hostile stanza must give `None` or an event, never a panic.
+pub fn wire_event(xml: &str, own_nick: &str, clean_exit: &str) -> Option<Event> {
+    let element: Element = xml.parse().ok()?;
+    if element.name() == "presence" {
+        let p = Presence::try_from(element).ok()?;
+        presence_event(&room_presence(&p)?, own_nick, clean_exit)
+    } else if element.name() == "message" {
+        let m = room_message(&Message::try_from(element).ok()?)?;
+        (!m.delayed && m.nick != own_nick).then_some(Event::Message {
+            nick: m.nick,
+            body: m.body,
+        })
+    } else {
+        None
+    }
+}
+
 /// The defined condition of the `<error/>` among `payloads`, or `undefined-condition`.
 pub fn error_condition(payloads: &[Element]) -> String {
     payloads
@@ -544,5 +598,98 @@ mod tests {
                 .parse()
                 .unwrap();
         assert_eq!(room_message(&Message::try_from(m).unwrap()), None);
+    }
+
+    fn event(xml: &str) -> Option<Event> {
+        wire_event(xml, "helpim-bot", "Clean Exit")
+    }
+
+    const ROOM: &str = "helpim-abc@conference.localhost";
+
+    #[test]
+    fn presences_become_room_events() {
+        let join = format!("<presence xmlns='jabber:client' from='{ROOM}/Zoë ☃ Ωμέγα'><x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='none' role='participant'/></x></presence>");
+        assert_eq!(
+            event(&join),
+            Some(Event::Joined {
+                nick: "Zoë ☃ Ωμέγα".into()
+            })
+        );
+        let clean = format!("<presence xmlns='jabber:client' type='unavailable' from='{ROOM}/s'><status>Clean Exit</status></presence>");
+        assert_eq!(
+            event(&clean),
+            Some(Event::Left {
+                nick: "s".into(),
+                clean: true
+            })
+        );
+        // A ghost removed by the server (333) left uncleanly.
+        let ghost = format!("<presence xmlns='jabber:client' type='unavailable' from='{ROOM}/c'><x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='none' role='none'/><status code='333'/></x></presence>");
+        assert_eq!(
+            event(&ghost),
+            Some(Event::Left {
+                nick: "c".into(),
+                clean: false
+            })
+        );
+        let renamed = format!("<presence xmlns='jabber:client' type='unavailable' from='{ROOM}/a'><x xmlns='http://jabber.org/protocol/muc#user'><item nick='b'/><status code='303'/></x></presence>");
+        assert_eq!(
+            event(&renamed),
+            Some(Event::NickChanged {
+                old: "a".into(),
+                new: "b".into()
+            })
+        );
+        // A nick change without the new nick says nothing usable.
+        let broken = format!("<presence xmlns='jabber:client' type='unavailable' from='{ROOM}/a'><x xmlns='http://jabber.org/protocol/muc#user'><status code='303'/></x></presence>");
+        assert_eq!(event(&broken), None);
+    }
+
+    #[test]
+    fn presences_about_the_bot_itself() {
+        let own = format!("<presence xmlns='jabber:client' from='{ROOM}/helpim-bot'><x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='owner' role='moderator'/><status code='110'/></x></presence>");
+        assert_eq!(event(&own), None);
+        let demoted = own.replace("'owner'", "'member'");
+        assert_eq!(event(&demoted), Some(Event::Lost));
+        let kicked = format!("<presence xmlns='jabber:client' type='unavailable' from='{ROOM}/helpim-bot'><x xmlns='http://jabber.org/protocol/muc#user'><item role='none'/><status code='307'/></x></presence>");
+        assert_eq!(event(&kicked), Some(Event::Lost));
+        // Someone else cannot appear under the bot's nick; if a server let them, their join is
+        // an ordinary (unclaimed) join, never taken for the bot.
+        let other = format!("<presence xmlns='jabber:client' from='{ROOM}/helpim-bot'/>");
+        assert_eq!(
+            event(&other),
+            Some(Event::Joined {
+                nick: "helpim-bot".into()
+            })
+        );
+    }
+
+    #[test]
+    fn hostile_and_malformed_stanzas_give_no_event() {
+        for xml in [
+            "",
+            "<",
+            "not xml",
+            "<presence/>",
+            "<presence xmlns='jabber:client'/>",
+            "<presence xmlns='jabber:client' from='@@@'/>",
+            "<presence xmlns='jabber:client' from='a@b/c' type='bogus'/>",
+            "<presence xmlns='jabber:client' from='a@b/c' type='subscribe'/>",
+            "<presence xmlns='jabber:client' type='error' from='a@b/c'><error type='cancel'/></presence>",
+            // Newer Unicode than the stringprep tables know (an emoji) is refused by the JID
+            // parser: the stanza is dropped, not mistaken for something else.
+            "<presence xmlns='jabber:client' from='a@b/🌷'/>",
+            "<message xmlns='jabber:client' from='a@b/c' type='chat'><body>private</body></message>",
+            "<message xmlns='jabber:client' from='a@b' type='groupchat'><body>from the room itself</body></message>",
+            "<message xmlns='jabber:client' from='a@b/c' type='groupchat'/>",
+            "<message xmlns='jabber:client' from='a@b/helpim-bot' type='groupchat'><body>own echo</body></message>",
+            "<iq xmlns='jabber:client' from='stranger@evil/x' type='get' id='1'><query xmlns='jabber:iq:version'/></iq>",
+            "<stream:features xmlns:stream='http://etherx.jabber.org/streams'/>",
+        ] {
+            assert_eq!(event(xml), None, "{xml}");
+        }
+        // Unknown status codes are kept, not refused as xmpp-parsers' MucUser does.
+        let odd = "<presence xmlns='jabber:client' from='a@b/c'><x xmlns='http://jabber.org/protocol/muc#user'><status code='999'/><status code='99999999999'/></x></presence>";
+        assert_eq!(event(odd), Some(Event::Joined { nick: "c".into() }));
     }
 }

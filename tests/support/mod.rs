@@ -409,6 +409,19 @@ poll_interval = "200ms"
     )
 }
 
+/// A config file for the binary, in `dir`, with time limits long enough not to interfere with a
+/// test of restarts.
+pub fn patient_config(dir: &Path, prosody: &Prosody, db: &TestDb) -> PathBuf {
+    let text = bot_config_text(prosody, db)
+        .replace("claim = \"3s\"", "claim = \"60s\"")
+        .replace("rejoin_grace = \"3s\"", "rejoin_grace = \"60s\"")
+        .replace("closing = \"3s\"", "closing = \"60s\"")
+        .replace("idle = \"4s\"", "idle = \"120s\"");
+    let path = dir.join("bot.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 /// The bot binary running as its own process, killed when dropped.
 pub struct BotProcess {
     child: Child,
