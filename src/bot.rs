@@ -426,13 +426,6 @@ impl Bot {
                 // The room had vanished and the join just created a new, empty one: remove it.
                 tracing::error!(room = %jid, "room had vanished from the server; closing it");
                 entry.inside = true;
-                let session = self.session.clone();
-                let room = jid.clone();
-                tokio::spawn(async move {
-                    let _ = session
-                        .iq(stanza::destroy(&room, String::new(), Reason::Lost.as_str()))
-                        .await;
-                });
                 self.feed(&jid, Event::Lost, None);
             }
             Ok(joined) if joined.own.affiliation.as_deref() != Some("owner") => {
@@ -681,17 +674,7 @@ impl Bot {
             }
             Action::Destroy { reason } => {
                 let (session, jid) = (self.session.clone(), jid.clone());
-                tokio::spawn(async move {
-                    match session
-                        .iq(stanza::destroy(&jid, String::new(), reason.as_str()))
-                        .await
-                    {
-                        Ok(_) => tracing::info!(room = %jid, %reason, "room destroyed"),
-                        Err(e) => {
-                            tracing::error!(room = %jid, error = %e, "destroying the room failed")
-                        }
-                    }
-                });
+                tokio::spawn(destroy_with_retries(session, jid, reason));
             }
             Action::RecordMessage { nick, role, body } => {
                 let at = Utc::now();
@@ -756,6 +739,37 @@ impl Bot {
         }
         self.session.close().await;
         tracing::info!("stopped");
+    }
+}
+
+/// Destroys a room whose row is closed. A lost connection or a timeout is retried for about a
+/// minute (the row is closed already, so nothing else would remove the room); an error answer is
+/// final: the server says the room is gone or not the bot's.
+async fn destroy_with_retries(session: Session, jid: BareJid, reason: Reason) {
+    let mut delay = Duration::from_secs(1);
+    for attempt in 1.. {
+        match session
+            .iq(stanza::destroy(&jid, String::new(), reason.as_str()))
+            .await
+        {
+            Ok(_) => {
+                tracing::info!(room = %jid, %reason, "room destroyed");
+                return;
+            }
+            Err(IqError::Error(condition)) => {
+                tracing::warn!(room = %jid, %condition, "the server refused to destroy the room");
+                return;
+            }
+            Err(e) if attempt < 8 => {
+                tracing::warn!(room = %jid, error = %e, retry_in_ms = delay.as_millis() as u64, "destroying the room failed; will try again");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(15));
+            }
+            Err(e) => {
+                tracing::error!(room = %jid, error = %e, "destroying the room failed; giving up");
+                return;
+            }
+        }
     }
 }
 

@@ -729,9 +729,10 @@ impl Room {
     ) {
         self.transition(Status::Closed, reason, nick, now, actions);
         self.unverified.clear();
-        if reason != Reason::Lost {
-            actions.push(Action::Destroy { reason });
-        }
+        // Even a lost room may still be on the server (a persistent room after a server restart,
+        // say): destroy it, or nothing would. A room that is gone or no longer the bot's answers
+        // with an error, and that is all.
+        actions.push(Action::Destroy { reason });
     }
 
     fn transition(
@@ -1146,11 +1147,11 @@ mod tests {
     }
 
     #[test]
-    fn lost_closes_without_destroy_from_any_state() {
+    fn lost_closes_and_destroys_from_any_state() {
         for mut r in [Room::new(t(0)), staffed(), busy()] {
             let a = r.handle(Event::Lost, t(9), &LIMITS);
             assert_eq!(transitions(&a), [(Status::Closed, Reason::Lost, None)]);
-            assert!(destroys(&a).is_empty());
+            assert_eq!(destroys(&a), [Reason::Lost]);
         }
     }
 

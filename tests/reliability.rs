@@ -208,3 +208,121 @@ async fn a_second_bot_on_the_same_sqlite_file_refuses_to_start() {
     let (code, _) = second.terminate();
     assert_eq!(code, Some(0));
 }
+
+/// An administrator makes `room` persistent, so that Prosody keeps it, with its occupants, across
+/// a clean restart.
+async fn make_persistent(admin: &Person, room: &str) {
+    let form: xmpp_parsers::minidom::Element =
+        "<query xmlns='http://jabber.org/protocol/muc#owner'>\
+        <x xmlns='jabber:x:data' type='submit'>\
+        <field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#roomconfig</value></field>\
+        <field var='muc#roomconfig_persistentroom'><value>1</value></field></x></query>"
+            .parse()
+            .unwrap();
+    let iq = xmpp_parsers::iq::Iq::Set {
+        from: None,
+        to: Some(room.parse().unwrap()),
+        id: String::new(),
+        payload: form,
+    };
+    admin.session.iq(iq).await.expect("configure the room");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clean_server_restart_closes_the_chat_and_leaves_no_room_behind() {
+    let mut prosody = Prosody::start();
+    let db = TestDb::sqlite();
+    let store = db.store().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = patient_config(dir.path(), &prosody, &db);
+    let bot = BotProcess::start(&config, dir.path().join("bot.log"), &[]);
+    let mut staff = Person::connect(&prosody, "staff").await;
+    let mut client = Person::connect(&prosody, "client").await;
+    let (room, _) = staff_in(&store, &mut staff, "S").await;
+    client_in(&store, &mut client, &room, "C").await;
+    // Made persistent by an administrator, the room outlives the restart: only the bot can
+    // remove it then.
+    let inspector = Person::connect(&prosody, "inspector").await;
+    make_persistent(&inspector, &room.jid).await;
+    drop(inspector);
+
+    // On a clean shutdown Prosody disconnects everyone and the bot closes the row, but the server
+    // is gone before the destroy is answered. The bot tries again once it is back.
+    prosody.restart_gracefully();
+    // Whoever Prosody disconnects first decides the reason: both people (`all_left`) or the bot
+    // (`lost`).
+    let row = wait_status(&store, &room.jid, Status::Closed).await;
+    assert!(
+        matches!(row.close_reason.as_deref(), Some("all_left" | "lost")),
+        "{row:?}"
+    );
+    let inspector = Person::connect(&prosody, "inspector").await;
+    wait_for(Duration::from_secs(20), "the room to be destroyed", || {
+        let (inspector, jid) = (&inspector, room.jid.clone());
+        async move { (!room_exists(inspector, &jid).await).then_some(()) }
+    })
+    .await;
+    wait_ready_rooms(&store, 2).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_rows_match_server(&store, &inspector).await;
+    let (code, _) = bot.terminate();
+    assert_eq!(code, Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_server_is_noticed_within_60_s_and_the_bot_comes_back() {
+    let prosody = Prosody::start();
+    let db = TestDb::sqlite();
+    let store = db.store().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = patient_config(dir.path(), &prosody, &db);
+    let bot = BotProcess::start(&config, dir.path().join("bot.log"), &[]);
+    let mut staff = Person::connect(&prosody, "staff").await;
+    let (room, _) = staff_in(&store, &mut staff, "S").await;
+    wait_ready_rooms(&store, 2).await;
+
+    // SIGSTOP: the TCP connection stays up and nothing answers, as when a network path dies
+    // without a reset. Only the bot's keepalive can tell: after 20 s of silence the stream asks
+    // the server for an answer (and the bot sends XEP-0199 pings every 20 s), and 10 s without
+    // one ends the connection.
+    prosody.freeze();
+    let frozen = std::time::Instant::now();
+    wait_for(
+        Duration::from_secs(65),
+        "the bot to notice the dead link",
+        || {
+            let noticed = bot.log().contains("XMPP connection lost");
+            async move { noticed.then_some(()) }
+        },
+    )
+    .await;
+    let noticed = frozen.elapsed();
+    println!("dead link noticed {noticed:?} after the server froze");
+    assert!(noticed < Duration::from_secs(60), "{noticed:?}");
+    prosody.thaw();
+
+    // Back: the chat's room is still the staff member's, and every row matches the server.
+    wait_for(
+        Duration::from_secs(60),
+        "the bot to be online again",
+        || {
+            let log = bot.log();
+            let after = log.split("XMPP connection lost").last().unwrap_or_default();
+            let back =
+                after.contains("XMPP session established") || after.contains("XMPP stream resumed");
+            async move { back.then_some(()) }
+        },
+    )
+    .await;
+    wait_ready_rooms(&store, 2).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let inspector = Person::connect(&prosody, "inspector").await;
+    assert_rows_match_server(&store, &inspector).await;
+    let row = store.room(&room.jid).await.unwrap().unwrap();
+    assert!(
+        matches!(row.status, Status::Staffed | Status::Closed),
+        "{row:?}"
+    );
+    let (code, _) = bot.terminate();
+    assert_eq!(code, Some(0));
+}

@@ -145,6 +145,38 @@ Component "conference.localhost" "muc"
         );
     }
 
+    /// Stops Prosody as its init script does (SIGTERM, a clean shutdown that saves persistent
+    /// rooms) and starts it again on the same port.
+    pub fn restart_gracefully(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            signal(c.id(), "-TERM");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while matches!(c.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let prosody = which("prosody").expect("prosody");
+        self.spawn(&prosody);
+        assert!(
+            self.wait_listening(),
+            "Prosody did not come back:\n{}",
+            self.log()
+        );
+    }
+
+    /// Freezes Prosody (SIGSTOP): its sockets stay open and nothing answers, like a hung server
+    /// or a dead network path.
+    pub fn freeze(&self) {
+        signal(self.child.as_ref().expect("running").id(), "-STOP");
+    }
+
+    /// Lets a frozen Prosody go on (SIGCONT).
+    pub fn thaw(&self) {
+        signal(self.child.as_ref().expect("running").id(), "-CONT");
+    }
+
     fn spawn(&mut self, prosody: &Path) {
         let config = self.dir.path().join("prosody.cfg.lua");
         std::fs::write(&config, self.config_text()).unwrap();
@@ -226,6 +258,14 @@ impl Drop for Prosody {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+fn signal(pid: u32, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "kill {sig} {pid} failed");
 }
 
 fn write_account(dir: &Path, user: &str, password: &str) {
