@@ -5,7 +5,8 @@
 #  - PostgreSQL: $DATABASE_URL if set; else the server on 127.0.0.1:5432 if one answers; else a
 #    throwaway cluster made with the installed initdb (PostgreSQL is installed if missing; the
 #    database-outage test always needs initdb, for a cluster it can stop and start).
-# Then rustfmt and clippy, every test, and a short run of scripts/demo.sh.
+# Then rustfmt and clippy, every test, a short run of scripts/demo.sh and a bounded fuzzing run
+# (scripts/fuzz.sh, $HELPIM_FUZZ_SECONDS, default 60).
 #
 #   scripts/test.sh                      # everything
 #   HELPIM_TEST_PG=throwaway scripts/test.sh   # force the throwaway PostgreSQL cluster
@@ -95,3 +96,13 @@ if [ "$demo_status" -ne 0 ] || ! grep -q "the pool is filled: 3 rooms ready" <<<
     exit 1
 fi
 echo "demo: the pool filled and the bot stopped cleanly"
+
+echo "==> scripts/fuzz.sh ${HELPIM_FUZZ_SECONDS:-60}"
+fuzz_log=$(mktemp)
+if ! scripts/fuzz.sh "${HELPIM_FUZZ_SECONDS:-60}" >"$fuzz_log" 2>&1; then
+    tail -60 "$fuzz_log"
+    echo "the fuzz target found a crash: see fuzz/artifacts/stanza" >&2
+    exit 1
+fi
+grep '^stat::\|^Done' "$fuzz_log"
+rm -f "$fuzz_log"
