@@ -114,7 +114,8 @@ s2s_ports = {{ }}
 http_ports = {{ }}
 https_ports = {{ }}
 c2s_direct_tls_ports = {{ }}
-modules_enabled = {{ "roster"; "saslauth"; {tls_module}"disco"; "ping"; "smacks" }}
+modules_enabled = {{ "roster"; "saslauth"; {tls_module}"disco"; "ping"; "smacks"; "admin_shell" }}
+admin_socket = "{d}/data/prosody.sock"
 modules_disabled = {{ "s2s" }}
 authentication = "internal_plain"
 storage = "internal"
@@ -164,6 +165,28 @@ Component "conference.localhost" "muc"
             "Prosody did not come back:\n{}",
             self.log()
         );
+    }
+
+    /// Every room on the MUC service, as Prosody's admin shell lists them (hidden ones too).
+    pub fn rooms(&self) -> Vec<String> {
+        let config = self.dir.path().join("prosody.cfg.lua");
+        let out = Command::new("prosodyctl")
+            .arg("--config")
+            .arg(&config)
+            .args(["shell", "muc:list('conference.localhost')"])
+            .output()
+            .expect("prosodyctl");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && text.contains("OK:"),
+            "prosodyctl shell muc:list failed: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text.lines()
+            .map(str::trim)
+            .filter(|l| l.ends_with("@conference.localhost"))
+            .map(str::to_string)
+            .collect()
     }
 
     /// Freezes Prosody (SIGSTOP): its sockets stay open and nothing answers, like a hung server
