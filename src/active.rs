@@ -61,8 +61,10 @@ async fn try_take(url: &str) -> Result<Option<PgConnection>, sqlx::Error> {
 
 impl ActiveLock {
     /// Waits until this instance holds the lock; `None` when `shutdown` comes first.
+    /// `standing_by` is called each time the lock is asked for in vain.
     pub async fn acquire(
         url: &str,
+        mut standing_by: impl FnMut(),
         mut shutdown: Pin<&mut impl Future<Output = ()>>,
     ) -> Option<ActiveLock> {
         let mut announced = false;
@@ -80,6 +82,7 @@ impl ActiveLock {
                 }
                 Ok(Ok(None)) => {
                     failing = false;
+                    standing_by();
                     if !announced {
                         announced = true;
                         tracing::info!(

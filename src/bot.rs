@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
@@ -18,10 +19,13 @@ use xmpp_parsers::jid::BareJid;
 
 use crate::active::Leadership;
 use crate::config::Config;
+use crate::metrics::{metrics, Health, KickLabel, StatusLabel, TransitionLabels};
+use crate::notify::Notifier;
 use crate::pool::{self, CreateError, CreateSettings, CreatedRoom};
 use crate::room::{Action, Claims, Event, KickReason, Limits, Reason, Room, Status};
 use crate::store::{RoomRow, Store};
 use crate::writer::{Write, WriteQueue};
+use crate::xmpp::session::PING_INTERVAL;
 use crate::xmpp::stanza::{
     self, PresenceKind, RoomPresence, STATUS_CREATED, STATUS_GHOST, STATUS_KICKED,
 };
@@ -71,6 +75,8 @@ pub struct Bot {
     rejoins_running: usize,
     done_tx: mpsc::UnboundedSender<Done>,
     done_rx: mpsc::UnboundedReceiver<Done>,
+    health: Arc<Health>,
+    notifier: Notifier,
 }
 
 /// Runs the bot until `shutdown` completes: connect, pick up the rooms of an earlier run, keep the
@@ -80,7 +86,8 @@ pub async fn run(
     store: Store,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    run_active(config, store, None, shutdown).await
+    let health = Arc::new(Health::new(config.pool.size as usize, PING_INTERVAL));
+    run_active(config, store, None, health, shutdown).await
 }
 
 /// [`run`] for an instance that holds the active lock (high availability on PostgreSQL): it
@@ -90,6 +97,7 @@ pub async fn run_active(
     config: Config,
     store: Store,
     mut leadership: Option<watch::Receiver<Leadership>>,
+    health: Arc<Health>,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let settings = ConnectSettings::from_config(&config)?;
@@ -127,10 +135,13 @@ pub async fn run_active(
         rejoins_running: 0,
         done_tx,
         done_rx,
+        health,
+        notifier: Notifier::from_env(),
     };
     bot.load_rooms().await?;
     match bot.main_loop(&mut events, shutdown, &mut leadership).await {
         Ended::Shutdown => {
+            bot.notifier.stopping();
             bot.shut_down().await;
             Ok(())
         }
@@ -251,7 +262,10 @@ impl Bot {
         // Retention runs at start and then every hour.
         let mut prune = tokio::time::interval(Duration::from_secs(3600));
         prune.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut stall = debug_stall_signal();
         let mut online = true;
+        self.health.set_online(true);
+        self.health.pong();
         loop {
             tokio::select! {
                 _ = &mut shutdown => return Ended::Shutdown,
@@ -260,6 +274,9 @@ impl Bot {
                     None => { tracing::error!("the XMPP session task ended"); return Ended::Shutdown; }
                     Some(SessionEvent::Online { fresh, .. }) => {
                         online = true;
+                        self.health.set_online(true);
+                        self.health.pong();
+                        metrics().xmpp_reconnects.inc();
                         if fresh {
                             // Every room presence of the old session is gone: rejoin them all.
                             for entry in self.rooms.values_mut() {
@@ -268,8 +285,12 @@ impl Bot {
                             }
                         }
                     }
-                    Some(SessionEvent::Offline) => online = false,
-                    Some(SessionEvent::ConnectFailed { .. }) | Some(SessionEvent::Pong(_)) => {}
+                    Some(SessionEvent::Offline) => {
+                        online = false;
+                        self.health.set_online(false);
+                    }
+                    Some(SessionEvent::Pong(_)) => self.health.pong(),
+                    Some(SessionEvent::ConnectFailed { .. }) => {}
                     Some(SessionEvent::RoomPresence(p)) => self.on_presence(p),
                     Some(SessionEvent::Message(m)) => self.on_message(m),
                 },
@@ -280,9 +301,16 @@ impl Bot {
                         self.start_rejoins();
                         self.refill();
                     }
+                    self.report();
                 }
                 _ = poll.tick() => self.poll_claims(),
                 _ = prune.tick() => self.prune_transcripts(),
+                Some(()) = stall.recv() => {
+                    // Debug builds only: a stuck main loop, for the test of /livez and the
+                    // watchdog. A blocking sleep holds this task as a deadlock would.
+                    tracing::warn!("SIGUSR2: stalling the main loop for 15 s (debug build)");
+                    std::thread::sleep(Duration::from_secs(15));
+                }
             }
         }
     }
@@ -345,6 +373,7 @@ impl Bot {
                     Ok(created) => {
                         let now = Utc::now();
                         tracing::info!(room = %created.jid, "room created and ready");
+                        metrics().rooms_created.inc();
                         self.writes.push(Write::InsertRoom {
                             jid: created.jid.to_string(),
                             password: created.password.clone(),
@@ -364,6 +393,7 @@ impl Bot {
                         self.create_paused_until = None;
                     }
                     Err(e) => {
+                        metrics().room_create_failures.inc();
                         tracing::error!(error = %e, retry_in_ms = self.create_backoff.as_millis() as u64, "creating a room failed");
                         self.create_paused_until = Some(Instant::now() + self.create_backoff);
                         self.create_backoff = (self.create_backoff * 2).min(MAX_CREATE_BACKOFF);
@@ -384,6 +414,7 @@ impl Bot {
                 self.polling = false;
                 match result {
                     Ok(rows) => {
+                        self.health.set_database(true);
                         if std::mem::take(&mut self.poll_failing) {
                             tracing::info!("the database answers again");
                         }
@@ -396,10 +427,14 @@ impl Bot {
                         }
                     }
                     Err(e) if !self.poll_failing => {
+                        metrics().db_errors.inc();
+                        self.health.set_database(false);
                         self.poll_failing = true;
                         tracing::warn!(error = %e, "cannot read claims from the database; XMPP goes on, writes are queued");
                     }
-                    Err(_) => {}
+                    Err(_) => {
+                        metrics().db_errors.inc();
+                    }
                 }
             }
             Done::Rotated(jid, Some(password)) => {
@@ -459,6 +494,52 @@ impl Bot {
                 entry.needs_rejoin = true;
             }
         }
+    }
+
+    /// Tells `/livez`, `/readyz`, `/metrics` and systemd how things are; called on every tick of
+    /// the main loop, so that a loop that is stuck stops petting the watchdog.
+    fn report(&mut self) {
+        self.health.loop_turned();
+        let mut by_status = [0i64; 4];
+        for entry in self.rooms.values() {
+            let i = match entry.room.status() {
+                Status::Available => 0,
+                Status::Staffed => 1,
+                Status::Busy => 2,
+                Status::Closing | Status::Closed => 3,
+            };
+            by_status[i] += 1;
+        }
+        let statuses = [
+            Status::Available,
+            Status::Staffed,
+            Status::Busy,
+            Status::Closing,
+        ];
+        for (status, n) in statuses.iter().zip(by_status) {
+            metrics()
+                .rooms
+                .get_or_create(&StatusLabel {
+                    status: status.as_str(),
+                })
+                .set(n);
+        }
+        // A room of an earlier session counts once the bot is back inside it.
+        let ready = self
+            .rooms
+            .values()
+            .filter(|e| e.inside && e.room.is_ready())
+            .count();
+        self.health.set_ready_rooms(ready);
+        let status = format!(
+            "{ready} rooms ready, {} staffed, {} busy, {} closing",
+            by_status[1], by_status[2], by_status[3]
+        );
+        if ready >= self.config.pool.size as usize {
+            self.notifier.ready(&status);
+        }
+        self.notifier.status(&status);
+        self.notifier.pet();
     }
 
     /// After a restart of the bot or of the server, an occupant the room lists may be a ghost
@@ -604,13 +685,29 @@ impl Bot {
         let room = jid.to_string();
         match action {
             Action::Transition(t) => {
-                tracing::info!(room = %room, from = ?t.from.map(Status::as_str), to = %t.to, reason = %t.reason, nick = ?t.nick, "status changed");
+                metrics()
+                    .transitions
+                    .get_or_create(&TransitionLabels {
+                        to: t.to.as_str(),
+                        reason: t.reason.as_str(),
+                    })
+                    .inc();
+                tracing::info!(room = %room, from = t.from.map_or("", Status::as_str), status = %t.to, reason = %t.reason, nick = ?t.nick, "status changed");
                 self.writes.push(Write::Transition {
                     jid: room,
                     transition: t,
                 });
             }
             Action::Kick { nick, reason } => {
+                let label = match reason {
+                    KickReason::NoClaim => "no_claim",
+                    KickReason::ThirdPerson => "third_person",
+                    KickReason::Timeout => "timeout",
+                };
+                metrics()
+                    .kicks
+                    .get_or_create(&KickLabel { reason: label })
+                    .inc();
                 match reason {
                     KickReason::NoClaim => {
                         tracing::warn!(target: "helpim_bot::security", room = %room, nick = %nick, jid = ?real_jid, "kicking someone who joined without a claim")
@@ -740,6 +837,25 @@ impl Bot {
         self.session.close().await;
         tracing::info!("stopped");
     }
+}
+
+/// SIGUSR2 in a debug build; never in a release build.
+fn debug_stall_signal() -> mpsc::UnboundedReceiver<()> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    if cfg!(debug_assertions) {
+        if let Ok(mut usr2) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined2())
+        {
+            tokio::spawn(async move {
+                while usr2.recv().await.is_some() {
+                    if tx.send(()).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    }
+    rx
 }
 
 /// Destroys a room whose row is closed. A lost connection or a timeout is retried for about a

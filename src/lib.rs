@@ -10,6 +10,9 @@
 pub mod active;
 pub mod bot;
 pub mod config;
+pub mod http;
+pub mod metrics;
+pub mod notify;
 pub mod pool;
 pub mod room;
 pub mod store;

@@ -3,12 +3,16 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use chrono::Utc;
 use clap::{Parser, Subcommand, ValueEnum};
 use helpim_bot::active::ActiveLock;
 use helpim_bot::config::{Config, LogFormat};
+use helpim_bot::metrics::Health;
+use helpim_bot::notify::Notifier;
 use helpim_bot::store::{ClaimKind, Store};
+use helpim_bot::xmpp::session::PING_INTERVAL;
 
 /// Exit status for a configuration that cannot be used (sysexits' EX_CONFIG); the systemd unit
 /// does not restart on it.
@@ -239,6 +243,12 @@ fn init_logging(config: &Config) {
 
 async fn run(config: Config) -> anyhow::Result<()> {
     let _instance = Store::lock_single_instance(&config.database.url)?;
+    let health = Arc::new(Health::new(config.pool.size as usize, PING_INTERVAL));
+    if !config.http.listen.is_empty() {
+        let listener = helpim_bot::http::bind(&config.http.listen).await?;
+        tracing::info!(listen = %config.http.listen, "serving /livez, /readyz and /metrics");
+        helpim_bot::http::serve(listener, health.clone());
+    }
     let store = Store::connect(&config.database.url)
         .await
         .map_err(|e| anyhow::anyhow!("cannot open the database (database.url): {e}"))?;
@@ -249,19 +259,30 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let leadership = match store {
         Store::Sqlite(_) => None,
         Store::Postgres(_) => {
-            match ActiveLock::acquire(&config.database.url, shutdown.as_mut()).await {
+            // A standby tells systemd it is up (and pets the watchdog) while it waits.
+            let mut notifier = Notifier::from_env();
+            let standing_by = || {
+                health.set_standby(true);
+                health.loop_turned();
+                notifier.ready("standby: another instance is active");
+                notifier.pet();
+            };
+            let lock = ActiveLock::acquire(&config.database.url, standing_by, shutdown.as_mut());
+            match lock.await {
                 Some(lock) => {
+                    health.set_standby(false);
                     tracing::info!("this instance is active");
                     Some(lock.keep())
                 }
                 None => {
+                    Notifier::from_env().stopping();
                     tracing::info!("stopped while standing by");
                     return Ok(());
                 }
             }
         }
     };
-    helpim_bot::bot::run_active(config, store.clone(), leadership, shutdown).await?;
+    helpim_bot::bot::run_active(config, store.clone(), leadership, health, shutdown).await?;
     store.close().await;
     Ok(())
 }

@@ -6,8 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
 
 use crate::active::Leadership;
+use crate::metrics::metrics;
 use crate::room::{Role, Time, Transition};
 use crate::store::Store;
 
@@ -101,7 +103,7 @@ impl Write {
 /// The sending side of the queue.
 #[derive(Clone)]
 pub struct WriteQueue {
-    tx: mpsc::UnboundedSender<Write>,
+    tx: mpsc::UnboundedSender<(Instant, Write)>,
     pending: Arc<AtomicUsize>,
 }
 
@@ -117,8 +119,9 @@ impl WriteQueue {
 
     /// Queues a write.
     pub fn push(&self, write: Write) {
-        self.pending.fetch_add(1, Ordering::SeqCst);
-        if self.tx.send(write).is_err() {
+        let queued = self.pending.fetch_add(1, Ordering::SeqCst) + 1;
+        metrics().write_queue.set(queued as i64);
+        if self.tx.send((Instant::now(), write)).is_err() {
             self.pending.fetch_sub(1, Ordering::SeqCst);
             tracing::error!("the write queue has stopped; a write was not queued");
         }
@@ -160,11 +163,11 @@ async fn may_write(gate: &mut Option<watch::Receiver<Leadership>>) -> bool {
 
 async fn run(
     store: Store,
-    mut rx: mpsc::UnboundedReceiver<Write>,
+    mut rx: mpsc::UnboundedReceiver<(Instant, Write)>,
     pending: Arc<AtomicUsize>,
     mut gate: Option<watch::Receiver<Leadership>>,
 ) {
-    while let Some(write) = rx.recv().await {
+    while let Some((queued_at, write)) = rx.recv().await {
         let mut delay = Duration::from_millis(100);
         loop {
             if !may_write(&mut gate).await {
@@ -175,14 +178,21 @@ async fn run(
                 return;
             }
             match write.apply(&store).await {
-                Ok(()) => break,
+                Ok(()) => {
+                    metrics()
+                        .commit_latency
+                        .observe(queued_at.elapsed().as_secs_f64());
+                    break;
+                }
                 Err(e) => {
+                    metrics().db_errors.inc();
                     tracing::warn!(error = %e, queued = pending.load(Ordering::SeqCst), retry_in_ms = delay.as_millis() as u64, "database write failed; will retry");
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(Duration::from_secs(5));
                 }
             }
         }
-        pending.fetch_sub(1, Ordering::SeqCst);
+        let left = pending.fetch_sub(1, Ordering::SeqCst) - 1;
+        metrics().write_queue.set(left as i64);
     }
 }

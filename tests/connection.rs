@@ -40,6 +40,9 @@ size = 1
 
 [database]
 url = "{db_url}"
+
+[http]
+listen = ""
 "#
         ),
     )

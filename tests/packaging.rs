@@ -72,3 +72,29 @@ fn systemd_unit_is_hardened() {
         assert!(unit.contains(setting), "{setting} missing");
     }
 }
+
+#[test]
+fn systemd_unit_uses_notify_the_watchdog_and_a_credential() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/systemd/helpim-bot.service"
+    ))
+    .unwrap();
+    let settings: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with('#'))
+        .collect();
+    for expected in [
+        "Type=notify",
+        "NotifyAccess=main",
+        "WatchdogSec=30s",
+        "LoadCredential=xmpp-password:/etc/helpim-bot/xmpp-password",
+        "RestartPreventExitStatus=78",
+    ] {
+        assert!(
+            settings.contains(&expected),
+            "{expected} missing from the unit"
+        );
+    }
+}

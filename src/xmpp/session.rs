@@ -34,6 +34,9 @@ use xmpp_parsers::stanza_error::{DefinedCondition, ErrorType, StanzaError};
 use super::stanza::{self, PresenceKind, RoomPresence};
 use crate::config::{Config, TlsMode};
 
+/// How often the bot pings the server when it runs (XEP-0199).
+pub const PING_INTERVAL: Duration = Duration::from_secs(20);
+
 /// How to reach and log into the server.
 #[derive(Clone)]
 pub struct ConnectSettings {
@@ -66,7 +69,7 @@ impl ConnectSettings {
                 .and_then(crate::config::split_host_port),
             tls: config.xmpp.tls,
             iq_timeout: config.xmpp.iq_timeout,
-            ping_interval: Duration::from_secs(20),
+            ping_interval: PING_INTERVAL,
         })
     }
 }
@@ -185,7 +188,10 @@ impl Session {
         match tokio::time::timeout(self.iq_timeout, answer).await {
             Ok(Ok(result)) => result,
             Ok(Err(_)) => Err(IqError::Disconnected),
-            Err(_) => Err(IqError::Timeout),
+            Err(_) => {
+                crate::metrics::metrics().iq_timeouts.inc();
+                Err(IqError::Timeout)
+            }
         }
     }
 
@@ -198,7 +204,10 @@ impl Session {
         match tokio::time::timeout(self.iq_timeout, answer).await {
             Ok(Ok(result)) => result,
             Ok(Err(_)) => Err(IqError::Disconnected),
-            Err(_) => Err(IqError::Timeout),
+            Err(_) => {
+                crate::metrics::metrics().iq_timeouts.inc();
+                Err(IqError::Timeout)
+            }
         }
     }
 

@@ -222,6 +222,11 @@ Component "conference.localhost" "muc"
             .collect()
     }
 
+    /// Prosody's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
     /// Freezes Prosody (SIGSTOP): its sockets stay open and nothing answers, like a hung server
     /// or a dead network path.
     pub fn freeze(&self) {
@@ -499,6 +504,9 @@ idle = "4s"
 [database]
 url = "{url}"
 poll_interval = "200ms"
+
+[http]
+listen = ""
 "#,
         addr = prosody.addr(),
         url = db.url
@@ -532,7 +540,16 @@ impl BotProcess {
             .append(true)
             .open(&log)
             .unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_helpim-bot"));
+        let bin = env!("CARGO_BIN_EXE_helpim-bot");
+        // With a watchdog, systemd names the process it expects pets from (WATCHDOG_PID): the
+        // shell learns its own pid and becomes the bot with exec.
+        let mut command = if env.iter().any(|(k, _)| *k == "WATCHDOG_USEC") {
+            let mut c = Command::new("sh");
+            c.args(["-c", "WATCHDOG_PID=$$ exec \"$0\" \"$@\"", bin]);
+            c
+        } else {
+            Command::new(bin)
+        };
         for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("HELPIM_")) {
             command.env_remove(key);
         }
@@ -754,8 +771,13 @@ pub struct Person {
 impl Person {
     /// Logs `user` in on `prosody`.
     pub async fn connect(prosody: &Prosody, user: &str) -> Person {
+        Person::connect_as(prosody, user, "test").await
+    }
+
+    /// Logs `user` in on `prosody` with `resource` (one account, several connections).
+    pub async fn connect_as(prosody: &Prosody, user: &str, resource: &str) -> Person {
         let settings = ConnectSettings {
-            jid: FullJid::new(&format!("{user}@localhost/test")).unwrap(),
+            jid: FullJid::new(&format!("{user}@localhost/{resource}")).unwrap(),
             password: PASSWORD.into(),
             server: Some(("127.0.0.1".into(), prosody.port)),
             tls: helpim_bot::config::TlsMode::Plain,
