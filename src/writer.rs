@@ -1,6 +1,11 @@
-//! The write queue: every change the bot records goes through one task, in order, and is retried
-//! until the database takes it. A database outage delays writes; it never drops or reorders them.
+//! The write queue: every change the bot records is queued, written in order and retried until
+//! the database takes it. A database outage delays writes; it never drops or reorders them.
+//!
+//! Order matters within a room (its creation, then each status change and message). So every
+//! room's writes go through one lane, a task of its own; PostgreSQL gets [`POSTGRES_LANES`] lanes,
+//! so that commits of different rooms overlap, SQLite one (it has one writer anyway).
 
+use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -65,7 +70,21 @@ pub enum Write {
     },
 }
 
+/// Lanes on PostgreSQL: commits that may be in flight at once.
+pub const POSTGRES_LANES: usize = 4;
+
 impl Write {
+    /// The room this write is about.
+    fn room(&self) -> &str {
+        match self {
+            Write::InsertRoom { jid, .. }
+            | Write::Transition { jid, .. }
+            | Write::Message { jid, .. }
+            | Write::MessageAt { jid, .. }
+            | Write::RotatePassword { jid, .. } => jid,
+        }
+    }
+
     async fn apply(&self, store: &Store) -> sqlx::Result<()> {
         match self {
             Write::InsertRoom { jid, password, at } => store.insert_room(jid, password, *at).await,
@@ -103,7 +122,7 @@ impl Write {
 /// The sending side of the queue.
 #[derive(Clone)]
 pub struct WriteQueue {
-    tx: mpsc::UnboundedSender<(Instant, Write)>,
+    lanes: Arc<[mpsc::UnboundedSender<(Instant, Write)>]>,
     pending: Arc<AtomicUsize>,
 }
 
@@ -111,17 +130,29 @@ impl WriteQueue {
     /// Starts the writer task on `store`. With a `gate` (high availability), it writes only while
     /// this instance holds the active lock, and stops for good once deposed.
     pub fn start(store: Store, gate: Option<watch::Receiver<Leadership>>) -> WriteQueue {
-        let (tx, rx) = mpsc::unbounded_channel();
+        let n = match store {
+            Store::Sqlite(_) => 1,
+            Store::Postgres(_) => POSTGRES_LANES,
+        };
         let pending = Arc::new(AtomicUsize::new(0));
-        tokio::spawn(run(store, rx, pending.clone(), gate));
-        WriteQueue { tx, pending }
+        let lanes = (0..n)
+            .map(|_| {
+                let (tx, rx) = mpsc::unbounded_channel();
+                tokio::spawn(run(store.clone(), rx, pending.clone(), gate.clone()));
+                tx
+            })
+            .collect();
+        WriteQueue { lanes, pending }
     }
 
     /// Queues a write.
     pub fn push(&self, write: Write) {
         let queued = self.pending.fetch_add(1, Ordering::SeqCst) + 1;
         metrics().write_queue.set(queued as i64);
-        if self.tx.send((Instant::now(), write)).is_err() {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        write.room().hash(&mut hasher);
+        let lane = &self.lanes[hasher.finish() as usize % self.lanes.len()];
+        if lane.send((Instant::now(), write)).is_err() {
             self.pending.fetch_sub(1, Ordering::SeqCst);
             tracing::error!("the write queue has stopped; a write was not queued");
         }
