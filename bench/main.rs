@@ -1,0 +1,510 @@
+//! Benchmarks of helpim-bot against a real local Prosody, on SQLite and PostgreSQL.
+//!
+//!   cargo bench --bench helpim                  # all of them (about 5 minutes)
+//!   cargo bench --bench helpim -- fill latency  # some: fill, latency, chats, scale
+//!
+//! Each part prints a Markdown table; bench/RESULTS.md keeps the last results.
+//! PostgreSQL comes from $DATABASE_URL (else 127.0.0.1:5432), as for the tests.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use helpim_bot::pool::{self, CreateSettings};
+use helpim_bot::room::Status;
+use helpim_bot::store::{ClaimKind, Store};
+use helpim_bot::xmpp::{stanza, SessionEvent};
+use support::*;
+use xmpp_parsers::jid::BareJid;
+
+fn main() {
+    let names: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let want = |name: &str| names.is_empty() || names.iter().any(|n| n == name);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        println!(
+            "helpim-bot benchmarks, {} cores, Prosody 0.12 on loopback, release build\n",
+            std::thread::available_parallelism().map_or(0, |n| n.get())
+        );
+        if want("fill") {
+            fill().await;
+        }
+        if want("latency") {
+            latency().await;
+        }
+        if want("chats") {
+            chats().await;
+        }
+        if want("scale") {
+            scale().await;
+        }
+    });
+}
+
+/// The databases to run on.
+async fn databases() -> Vec<(&'static str, TestDb)> {
+    vec![
+        ("SQLite", TestDb::sqlite()),
+        ("PostgreSQL", TestDb::postgres().await),
+    ]
+}
+
+/// A config for the in-process bot: long time limits, `pool` rooms ready, `parallel` creations.
+fn config(
+    prosody: &Prosody,
+    db: &TestDb,
+    pool: usize,
+    parallel: usize,
+) -> helpim_bot::config::Config {
+    let text = bot_config_text(prosody, db)
+        .replace(
+            "size = 2",
+            &format!("size = {pool}\nparallel_creations = {parallel}"),
+        )
+        .replace("max_rooms = 20", &format!("max_rooms = {}", pool * 4))
+        .replace("claim = \"3s\"", "claim = \"600s\"")
+        .replace("rejoin_grace = \"3s\"", "rejoin_grace = \"60s\"")
+        .replace("closing = \"3s\"", "closing = \"60s\"")
+        .replace("idle = \"4s\"", "idle = \"600s\"");
+    helpim_bot::config::Config::from_parts("bench.toml", &text, &[]).expect("bench config")
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1000.0)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pool fill
+
+const FILL_ROOMS: usize = 400;
+
+/// Rooms per second for a client that only runs the creation procedure (join, 201, owner form,
+/// submit): the server's own limit, with no event loop and no database.
+async fn raw_fill(in_flight: usize) -> f64 {
+    let prosody = Prosody::start();
+    let client = Person::connect_as(&prosody, "bot", "raw").await;
+    let settings = CreateSettings {
+        service: "conference.localhost".into(),
+        nick: "raw".into(),
+        prefix: "raw".into(),
+        history: 0,
+        owner: BareJid::new("bot@localhost").unwrap(),
+    };
+    let next = Arc::new(AtomicUsize::new(0));
+    let done = Arc::new(std::sync::Mutex::new(Vec::with_capacity(FILL_ROOMS)));
+    let mut workers = Vec::new();
+    for _ in 0..in_flight {
+        let (session, settings, next, done) = (
+            client.session.clone(),
+            settings.clone(),
+            next.clone(),
+            done.clone(),
+        );
+        workers.push(tokio::spawn(async move {
+            while next.fetch_add(1, Ordering::SeqCst) < FILL_ROOMS {
+                pool::create_room(&session, &settings)
+                    .await
+                    .expect("raw creation");
+                done.lock().unwrap().push(Instant::now());
+            }
+        }));
+    }
+    for w in workers {
+        w.await.unwrap();
+    }
+    let mut done = done.lock().unwrap().clone();
+    done.sort();
+    (FILL_ROOMS - 1) as f64 / (done[FILL_ROOMS - 1] - done[0]).as_secs_f64()
+}
+
+/// Rooms per second for the bot: created, configured and committed to the database, from the
+/// first room's creation to the moment all of them are in the table.
+async fn bot_fill(db: &TestDb, parallel: usize) -> f64 {
+    let prosody = Prosody::start();
+    let store = db.store().await;
+    clear(&store).await;
+    let bot = RunningBot::start(config(&prosody, db, FILL_ROOMS, parallel), store.clone());
+    // A cheap count, so that watching costs the bot's process little.
+    let finished = loop {
+        if count_rooms(&store).await >= FILL_ROOMS as i64 {
+            break chrono::Utc::now();
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    let rows = store.rooms(false).await.unwrap();
+    let first = rows.iter().map(|r| r.created_at).min().unwrap();
+    bot.stop().await.unwrap();
+    (FILL_ROOMS - 1) as f64 / (finished - first).to_std().unwrap().as_secs_f64()
+}
+
+/// Rows in `rooms`.
+async fn count_rooms(store: &Store) -> i64 {
+    const SQL: &str = "SELECT COUNT(*) FROM rooms";
+    match store {
+        Store::Sqlite(pool) => sqlx::query_scalar(SQL).fetch_one(pool).await.unwrap(),
+        Store::Postgres(pool) => sqlx::query_scalar(SQL).fetch_one(pool).await.unwrap(),
+    }
+}
+
+/// Empties the tables, so that each run starts alike.
+async fn clear(store: &Store) {
+    for table in ["messages", "room_events", "rooms"] {
+        let sql = format!("DELETE FROM {table}");
+        match store {
+            Store::Sqlite(pool) => {
+                sqlx::query(&sql).execute(pool).await.unwrap();
+            }
+            Store::Postgres(pool) => {
+                sqlx::query(&sql).execute(pool).await.unwrap();
+            }
+        }
+    }
+}
+
+async fn fill() {
+    println!("## Pool fill: {FILL_ROOMS} rooms created, configured (and, by the bot, recorded)\n");
+    println!("| rooms in flight | raw client (rooms/s) | bot on SQLite (rooms/s) | ratio | bot on PostgreSQL (rooms/s) | ratio |");
+    println!("|---:|---:|---:|---:|---:|---:|");
+    let dbs = databases().await;
+    for parallel in [1, 20] {
+        let raw = raw_fill(parallel).await;
+        let sqlite = bot_fill(&dbs[0].1, parallel).await;
+        let pg = bot_fill(&dbs[1].1, parallel).await;
+        println!(
+            "| {parallel} | {raw:.0} | {sqlite:.0} | {:.2} | {pg:.0} | {:.2} |",
+            sqlite / raw,
+            pg / raw
+        );
+    }
+    println!();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Presence to commit
+
+const LATENCY_TRIALS: usize = 300;
+
+/// Polls the room's row in a thread of its own every 100 µs (tokio's timers tick in
+/// milliseconds) until it is `staffed`; returns when that was seen.
+async fn seen_staffed(store: &Store, jid: &str) -> Instant {
+    let (store, jid) = (store.clone(), jid.to_string());
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || loop {
+        let row = handle.block_on(store.room(&jid)).unwrap();
+        if row.is_some_and(|r| r.status == Status::Staffed) {
+            return Instant::now();
+        }
+        std::thread::sleep(Duration::from_micros(100));
+    })
+    .await
+    .unwrap()
+}
+
+async fn latency() {
+    println!("## Presence to commit: a staff member joins; when is the row `staffed`?\n");
+    println!("{LATENCY_TRIALS} joins, one at a time. *Server round trip*: join sent → own presence back (what the server takes). *Join to commit*: join sent → row `staffed` in the database (polled every 0.1 ms). *Bot adds*: own presence back → row `staffed`: reading the presence, the state machine, the write queue and the commit. *A bare commit*: one `UPDATE` and its commit on the same database, timed alone afterwards.\n");
+    println!("| database | server round trip p50 / p99 (ms) | join to commit p50 / p99 (ms) | bot adds p50 / p99 (ms) | of which a bare commit p50 / p99 (ms) |");
+    println!("|---|---:|---:|---:|---:|");
+    for (name, db) in databases().await {
+        let prosody = Prosody::start();
+        let store = db.store().await;
+        let bot = RunningBot::start(config(&prosody, &db, 5, 4), store.clone());
+        wait_ready_rooms(&store, 5).await;
+        let mut staff = Person::connect(&prosody, "staff").await;
+        let (mut server, mut total, mut added) = (Vec::new(), Vec::new(), Vec::new());
+        for i in 0..LATENCY_TRIALS {
+            let room = claim(&store, ClaimKind::Staff, &format!("l{i}")).await;
+            let nick = format!("S{i}");
+            let sent = Instant::now();
+            let committed = {
+                let watch = seen_staffed(&store, &room.jid);
+                let join = staff.join(&room.jid, &nick, &room.password);
+                let (committed, joined) = tokio::join!(watch, async {
+                    join.await.expect("join");
+                    Instant::now()
+                });
+                server.push(joined - sent);
+                added.push(committed.saturating_duration_since(joined));
+                committed
+            };
+            total.push(committed - sent);
+            staff.leave(&room.jid, &nick, "Clean Exit");
+        }
+        bot.stop().await.unwrap();
+        // The database's own share: one status-like update and its commit, alone.
+        let mut commit = Vec::new();
+        for i in 0..LATENCY_TRIALS {
+            let start = Instant::now();
+            match &store {
+                Store::Sqlite(pool) => {
+                    let mut tx = pool.begin().await.unwrap();
+                    sqlx::query("UPDATE rooms SET staff_nick = $1 WHERE id = 1")
+                        .bind(format!("x{i}"))
+                        .execute(&mut *tx)
+                        .await
+                        .unwrap();
+                    tx.commit().await.unwrap();
+                }
+                Store::Postgres(pool) => {
+                    let mut tx = pool.begin().await.unwrap();
+                    sqlx::query("UPDATE rooms SET staff_nick = $1 WHERE id = 1")
+                        .bind(format!("x{i}"))
+                        .execute(&mut *tx)
+                        .await
+                        .unwrap();
+                    tx.commit().await.unwrap();
+                }
+            }
+            commit.push(start.elapsed());
+        }
+        for v in [&mut server, &mut total, &mut added, &mut commit] {
+            v.sort();
+        }
+        println!(
+            "| {name} | {} / {} | {} / {} | {} / {} | {} / {} |",
+            ms(percentile(&server, 0.5)),
+            ms(percentile(&server, 0.99)),
+            ms(percentile(&total, 0.5)),
+            ms(percentile(&total, 0.99)),
+            ms(percentile(&added, 0.5)),
+            ms(percentile(&added, 0.99)),
+            ms(percentile(&commit, 0.5)),
+            ms(percentile(&commit, 0.99)),
+        );
+    }
+    println!();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Full chats
+
+/// Waits for `body` from anyone in `room`; false after 20 s.
+async fn hears(person: &mut Person, room: &str, body: &str) -> bool {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        match tokio::time::timeout_at(deadline, person.events.recv()).await {
+            Ok(Some(SessionEvent::Message(m))) => {
+                if let Some(msg) = stanza::room_message(&m) {
+                    if msg.room.as_str() == room && msg.body == body {
+                        return true;
+                    }
+                }
+            }
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => return false,
+        }
+    }
+}
+
+/// A claim, retried every 10 ms until the pool or a staffed room has one (as a web application
+/// would poll).
+async fn claim_now(store: &Store, kind: ClaimKind, label: &str) -> helpim_bot::store::ClaimedRoom {
+    loop {
+        if let Some(room) = store.claim(kind, label).await.unwrap() {
+            return room;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// `chats` full chats with `concurrency` staff members and as many clients; chats per second,
+/// from the first claim to the last row `closed`.
+async fn run_chats(db: &TestDb, concurrency: usize, chats: usize) -> f64 {
+    let prosody = Prosody::start();
+    let store = db.store().await;
+    clear(&store).await;
+    let pool = concurrency.max(5) + 5;
+    let bot = RunningBot::start(config(&prosody, db, pool, 20), store.clone());
+    wait_ready_rooms(&store, pool).await;
+    let (staff_next, client_next) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let mut workers = Vec::new();
+    let started = Instant::now();
+    for w in 0..concurrency {
+        let mut staff = Person::connect_as(&prosody, "staff", &format!("w{w}")).await;
+        let mut client = Person::connect_as(&prosody, "client", &format!("w{w}")).await;
+        let (store_s, next) = (store.clone(), staff_next.clone());
+        workers.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                if i >= chats {
+                    break;
+                }
+                let room = claim_now(&store_s, ClaimKind::Staff, &format!("s{i}")).await;
+                let nick = format!("S{i}");
+                staff
+                    .join(&room.jid, &nick, &room.password)
+                    .await
+                    .expect("staff joins");
+                assert!(
+                    hears(&mut staff, &room.jid, "hello").await,
+                    "staff heard no hello"
+                );
+                // As in a real chat, the bot has taken the client in (checked the claim) before
+                // the staff member says goodbye.
+                while store_s.room(&room.jid).await.unwrap().unwrap().status != Status::Busy {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                staff.say(&room.jid, "goodbye");
+                staff.leave(&room.jid, &nick, "Clean Exit");
+            }
+        }));
+        let (store_c, next) = (store.clone(), client_next.clone());
+        workers.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                if i >= chats {
+                    break;
+                }
+                let room = claim_now(&store_c, ClaimKind::Client, &format!("c{i}")).await;
+                let nick = format!("C{i}");
+                client
+                    .join(&room.jid, &nick, &room.password)
+                    .await
+                    .expect("client joins");
+                client.say(&room.jid, "hello");
+                assert!(
+                    hears(&mut client, &room.jid, "goodbye").await,
+                    "client heard no goodbye"
+                );
+                client.leave(&room.jid, &nick, "Clean Exit");
+            }
+        }));
+    }
+    for w in workers {
+        w.await.unwrap();
+    }
+    let finished = loop {
+        let closed = store
+            .rooms(true)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|r| r.status == Status::Closed && r.close_reason.as_deref() == Some("all_left"))
+            .count();
+        if closed >= chats {
+            break started.elapsed();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "only {closed} of {chats} chats closed as all_left"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    bot.stop().await.unwrap();
+    chats as f64 / finished.as_secs_f64()
+}
+
+async fn chats() {
+    println!("## Full chats: claim, staff joins, client claims and joins, two messages, both leave, room destroyed, row `closed`\n");
+    println!("| chats at once | chats | SQLite (chats/s) | PostgreSQL (chats/s) |");
+    println!("|---:|---:|---:|---:|");
+    let dbs = databases().await;
+    for (concurrency, chats) in [(1, 100), (10, 300), (100, 600)] {
+        let sqlite = run_chats(&dbs[0].1, concurrency, chats).await;
+        let pg = run_chats(&dbs[1].1, concurrency, chats).await;
+        println!("| {concurrency} | {chats} | {sqlite:.1} | {pg:.1} |");
+    }
+    println!();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scale
+
+const SCALE_ROOMS: usize = 10_000;
+
+/// Resident memory (KiB) and CPU time (user + system) of a process.
+fn usage(pid: u32) -> (u64, Duration) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let rss = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the command name (which may hold spaces): utime and stime are 14 and 15.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    (rss, Duration::from_millis(ticks * 10))
+}
+
+async fn scale() {
+    println!("## Scale: {SCALE_ROOMS} rooms alive at once (the bot's binary, SQLite)\n");
+    let prosody = Prosody::start();
+    let db = TestDb::sqlite();
+    let store = db.store().await;
+    let dir = tempfile::tempdir().unwrap();
+    let text = bot_config_text(&prosody, &db)
+        .replace(
+            "size = 2",
+            &format!("size = {SCALE_ROOMS}\nparallel_creations = 20"),
+        )
+        .replace("max_rooms = 20", &format!("max_rooms = {SCALE_ROOMS}"));
+    let path = dir.path().join("bot.toml");
+    std::fs::write(&path, text).unwrap();
+    let (prosody_rss0, prosody_cpu0) = usage(prosody.pid());
+    let started = Instant::now();
+    let bot = BotProcess::start(
+        &path,
+        dir.path().join("bot.log"),
+        &[("HELPIM_LOG_LEVEL", "warn")],
+    );
+    loop {
+        let n = store.rooms(false).await.unwrap().len();
+        if n >= SCALE_ROOMS {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(600),
+            "only {n} rooms after 10 minutes"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let filled = started.elapsed();
+    // A minute with every room alive: the bot's timers and pings keep running.
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    let (bot_rss, bot_cpu) = usage(bot.pid());
+    let (prosody_rss, prosody_cpu) = usage(prosody.pid());
+    let prosody_cpu = prosody_cpu - prosody_cpu0;
+    println!(
+        "Filled in {:.1} s ({:.0} rooms/s), then 30 s with all of them alive.\n",
+        filled.as_secs_f64(),
+        SCALE_ROOMS as f64 / filled.as_secs_f64()
+    );
+    println!("| process | resident memory (MB) | CPU time (s) |");
+    println!("|---|---:|---:|");
+    println!(
+        "| helpim-bot | {:.1} | {:.2} |",
+        bot_rss as f64 / 1024.0,
+        bot_cpu.as_secs_f64()
+    );
+    println!(
+        "| Prosody | {:.1} (was {:.1} empty) | {:.2} |",
+        prosody_rss as f64 / 1024.0,
+        prosody_rss0 as f64 / 1024.0,
+        prosody_cpu.as_secs_f64()
+    );
+    println!(
+        "\nThe bot's CPU time is {:.2} of Prosody's.\n",
+        bot_cpu.as_secs_f64() / prosody_cpu.as_secs_f64()
+    );
+    let _ = bot.terminate();
+}
