@@ -38,6 +38,7 @@ pids+=($!)
 wait_port "$port" 10 || { echo "Prosody did not start:"; cat "$dir/prosody/"*.log; exit 1; }
 echo "==> Prosody is listening on 127.0.0.1:$port (data in $dir/prosody)"
 
+http_port=$(free_port)
 cat > "$dir/bot.toml" <<TOML
 [xmpp]
 jid = "bot@localhost"
@@ -55,7 +56,7 @@ size = 3
 url = "sqlite://$dir/helpim-bot.db"
 
 [http]
-listen = ""
+listen = "127.0.0.1:$http_port"
 TOML
 
 echo "==> starting helpim-bot (config $dir/bot.toml)"
@@ -76,6 +77,7 @@ echo
 echo "Try it: hand a room to a staff member as the web application would:"
 echo "    $bot claim staff --claim me --database-url sqlite://$dir/helpim-bot.db"
 echo "then join it with an XMPP client as staff@localhost (password demo) on 127.0.0.1:$port."
+echo "Health and metrics: curl http://127.0.0.1:$http_port/readyz   curl http://127.0.0.1:$http_port/metrics"
 echo
 
 if [ "$seconds" -gt 0 ]; then

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs helpim-bot's whole test suite, installing and starting what it needs:
-#  - Debian's prosody (each test starts its own on a free loopback port), openssl (a test
-#    certificate for STARTTLS) and systemd's systemd-analyze (the unit's checks);
+#  - Debian's prosody and ejabberd (each test starts its own server on a free loopback port; the
+#    integration tests run against each), openssl (a test certificate for STARTTLS) and systemd's
+#    systemd-analyze (the unit's checks);
 #  - PostgreSQL: $DATABASE_URL if set; else the server on 127.0.0.1:5432 if one answers; else a
 #    throwaway cluster made with the installed initdb (PostgreSQL is installed if missing; the
 #    database-outage test always needs initdb, for a cluster it can stop and start).
@@ -15,7 +16,7 @@ cd "$(dirname "$0")/.."
 . scripts/common.sh
 
 command -v cargo >/dev/null || { echo "cargo is needed: install Rust from https://rustup.rs" >&2; exit 1; }
-apt_install prosody openssl systemd postgresql-client python3 python3-psycopg2
+apt_install prosody ejabberd openssl systemd postgresql-client python3 python3-psycopg2
 
 pg_dir=""
 cleanup() {
@@ -84,8 +85,11 @@ if cargo clippy --version >/dev/null 2>&1; then
     cargo clippy --quiet --all-targets -- -D warnings
 fi
 
-echo "==> cargo test"
+echo "==> cargo test (against Prosody)"
 cargo test
+
+echo "==> cargo test (the integration tests again, against ejabberd)"
+HELPIM_TEST_XMPP=ejabberd cargo test --tests
 
 echo "==> scripts/demo.sh"
 demo_status=0

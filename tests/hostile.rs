@@ -71,16 +71,18 @@ async fn strangers_and_odd_stanzas_are_ignored_and_the_chat_goes_on() {
 <iq to='{bot_jid}' type='result' id='forged-answer'/>
 <iq to='{bot_jid}' type='error' id='forged-error'><error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>
 <presence to='bot@localhost' type='subscribe'/>
-<presence to='{jid}/🌷 intruder' id='j1'><x xmlns='http://jabber.org/protocol/muc'><password>{password}</password></x></presence>
 <presence to='{jid}/helpim-bot' id='j2'><x xmlns='http://jabber.org/protocol/muc'><password>{password}</password></x></presence>
 <presence to='{jid}/Zoë ☃ Ωμέγα' id='j3'><x xmlns='http://jabber.org/protocol/muc'><password>{password}</password></x></presence>
 #sleep 2
 <message to='{jid}' type='groupchat'><body>still here?</body></message>
+<presence to='{jid}/🌷 intruder' id='j1'><x xmlns='http://jabber.org/protocol/muc'><password>{password}</password></x></presence>
+#sleep 1
 <iq type='get' id='bogus><'/>
 #sleep 1
 "
     );
-    let answers = raw_client(&prosody, "eve", &stanzas);
+    // ejabberd writes attributes in double quotes, Prosody in single ones.
+    let answers = raw_client(&prosody, "eve", &stanzas).replace('"', "'");
     let log = bot.log();
     assert!(bot.running(), "{log}");
     let answer = |id: &str| {
@@ -99,12 +101,15 @@ async fn strangers_and_odd_stanzas_are_ignored_and_the_chat_goes_on() {
             "{a}"
         );
     }
-    // Prosody itself refuses a nick outside its stringprep tables and the bot's own nick.
-    assert!(
-        answers.contains("Nickname must pass strict validation"),
-        "{answers}"
-    );
+    // The server refuses the bot's own nick to anyone else; Prosody also refuses a nick outside
+    // its stringprep tables (ejabberd ends the stream of whoever sends such a JID).
     assert!(answers.contains("<conflict"), "{answers}");
+    if !ejabberd_wanted() {
+        assert!(
+            answers.contains("Nickname must pass strict validation"),
+            "{answers}"
+        );
+    }
     // The stranger who knew the password and chose an exotic nick is kicked: no client claim.
     assert!(
         log.contains("kicking a third person")

@@ -81,23 +81,35 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// A Prosody server of its own, stopped when dropped.
+/// True when the tests run against ejabberd (`HELPIM_TEST_XMPP=ejabberd`) instead of Prosody.
+pub fn ejabberd_wanted() -> bool {
+    std::env::var("HELPIM_TEST_XMPP").is_ok_and(|v| v == "ejabberd")
+}
+
+/// The XMPP server of a test, stopped when dropped: Debian's Prosody, or Debian's ejabberd with
+/// `HELPIM_TEST_XMPP=ejabberd`. Either way on a free loopback port with its config and data in a
+/// temp folder, with the accounts of [`ACCOUNTS`] and a MUC service `conference.localhost` where
+/// only `bot` and `inspector` may create rooms.
 pub struct Prosody {
     pub dir: tempfile::TempDir,
     pub port: u16,
     child: Option<Child>,
     tls: bool,
+    ejabberd: bool,
 }
 
 impl Prosody {
-    /// Starts Prosody with plain TCP allowed.
+    /// Starts the server with plain TCP allowed.
     pub fn start() -> Prosody {
         Prosody::start_with(false)
     }
 
-    /// Starts Prosody; with `tls`, a self-signed certificate for `localhost` is made and TLS is
-    /// required.
+    /// Starts the server; with `tls`, a self-signed certificate for `localhost` is made and TLS
+    /// is required.
     pub fn start_with(tls: bool) -> Prosody {
+        if ejabberd_wanted() {
+            return Prosody::start_ejabberd(tls);
+        }
         let prosody = which("prosody").unwrap_or_else(|| {
             panic!("Prosody is not installed: run `apt-get install prosody` (scripts/test.sh does it for you)")
         });
@@ -120,9 +132,130 @@ impl Prosody {
             dir,
             child: None,
             tls,
+            ejabberd: false,
         };
         p.launch(&prosody);
         p
+    }
+
+    fn start_ejabberd(tls: bool) -> Prosody {
+        let ejabberdctl = Path::new(EJABBERDCTL);
+        assert!(
+            ejabberdctl.exists(),
+            "ejabberd is not installed: run `apt-get install ejabberd` (scripts/test.sh does it for you)"
+        );
+        let dir = tempfile::Builder::new()
+            .prefix("helpim-ejabberd-")
+            .tempdir()
+            .unwrap();
+        let d = dir.path();
+        for sub in ["logs", "spool", "certs"] {
+            std::fs::create_dir_all(d.join(sub)).unwrap();
+        }
+        // Every account exists, with the test password (ejabberd's external authentication).
+        let extauth = d.join("extauth.py");
+        std::fs::write(&extauth, EXTAUTH).unwrap();
+        std::fs::write(d.join("ejabberdctl.cfg"), "").unwrap();
+        if tls {
+            make_certificate(&d.join("certs"));
+            let pem = std::fs::read_to_string(d.join("certs/localhost.crt")).unwrap()
+                + &std::fs::read_to_string(d.join("certs/localhost.key")).unwrap();
+            std::fs::write(d.join("certs/localhost.pem"), pem).unwrap();
+        }
+        // ejabberdctl runs the server as the `ejabberd` user.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(&extauth, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let owned = Command::new("chown")
+            .args(["-R", "ejabberd:ejabberd"])
+            .arg(d)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(owned, "cannot hand {} to the ejabberd user", d.display());
+        let mut p = Prosody {
+            port: 0,
+            dir,
+            child: None,
+            tls,
+            ejabberd: true,
+        };
+        p.launch(ejabberdctl);
+        p
+    }
+
+    fn ejabberd_node(&self) -> String {
+        format!("helpim{}@localhost", self.port)
+    }
+
+    fn ejabberd_config_text(&self) -> String {
+        let d = self.dir.path().display();
+        let tls = if self.tls {
+            format!("certfiles:\n  - \"{d}/certs/localhost.pem\"\n")
+        } else {
+            "certfiles: []\n".into()
+        };
+        format!(
+            r#"# Written by the helpim-bot test harness.
+hosts:
+  - localhost
+loglevel: info
+log_rotate_count: 0
+{tls}listen:
+  -
+    port: {port}
+    ip: "127.0.0.1"
+    module: ejabberd_c2s
+    starttls_required: {required}
+    max_stanza_size: 1048576
+    shaper: none
+    access: all
+auth_method: external
+extauth_program: "{d}/extauth.py"
+auth_use_cache: false
+acl:
+  admin:
+    user:
+      - "bot@localhost"
+      - "inspector@localhost"
+access_rules:
+  muc_create:
+    allow: admin
+  muc_admin:
+    allow: admin
+shaper_rules: {{}}
+modules:
+  mod_disco: {{}}
+  mod_roster: {{}}
+  mod_ping: {{}}
+  mod_stream_mgmt: {{}}
+  mod_muc_admin: {{}}
+  mod_muc:
+    host: "conference.localhost"
+    access: all
+    access_create: muc_create
+    access_persistent: muc_create
+    access_admin: muc_admin
+    history_size: 0
+    max_users: 1000
+    max_rooms_discoitems: 0
+    default_room_options:
+      persistent: false
+      public: false
+"#,
+            port = self.port,
+            required = self.tls,
+        )
+    }
+
+    fn ejabberdctl(&self, args: &[&str]) -> std::process::Output {
+        let d = self.dir.path();
+        Command::new(EJABBERDCTL)
+            .arg("--ctl-config")
+            .arg(d.join("ejabberdctl.cfg"))
+            .args(["--node", &self.ejabberd_node()])
+            .args(args)
+            .output()
+            .expect("ejabberdctl")
     }
 
     fn config_text(&self) -> String {
@@ -170,8 +303,7 @@ Component "conference.localhost" "muc"
     /// Stops Prosody (SIGKILL) and starts it again on the same port: every room is gone.
     pub fn restart(&mut self) {
         self.kill();
-        let prosody = which("prosody").expect("prosody");
-        self.spawn(&prosody);
+        self.respawn();
         assert!(
             self.wait_listening(),
             "Prosody did not come back:\n{}",
@@ -183,7 +315,11 @@ Component "conference.localhost" "muc"
     /// rooms) and starts it again on the same port.
     pub fn restart_gracefully(&mut self) {
         if let Some(mut c) = self.child.take() {
-            signal(c.id(), "-TERM");
+            if self.ejabberd {
+                let _ = self.ejabberdctl(&["stop"]);
+            } else {
+                signal(c.id(), "-TERM");
+            }
             let deadline = Instant::now() + Duration::from_secs(10);
             while matches!(c.try_wait(), Ok(None)) && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(20));
@@ -191,8 +327,7 @@ Component "conference.localhost" "muc"
             let _ = c.kill();
             let _ = c.wait();
         }
-        let prosody = which("prosody").expect("prosody");
-        self.spawn(&prosody);
+        self.respawn();
         assert!(
             self.wait_listening(),
             "Prosody did not come back:\n{}",
@@ -202,6 +337,20 @@ Component "conference.localhost" "muc"
 
     /// Every room on the MUC service, as Prosody's admin shell lists them (hidden ones too).
     pub fn rooms(&self) -> Vec<String> {
+        if self.ejabberd {
+            let out = self.ejabberdctl(&["muc_online_rooms", "global"]);
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                out.status.success(),
+                "ejabberdctl muc_online_rooms failed: {text}"
+            );
+            return text
+                .lines()
+                .map(str::trim)
+                .filter(|l| l.ends_with("@conference.localhost"))
+                .map(str::to_string)
+                .collect();
+        }
         let config = self.dir.path().join("prosody.cfg.lua");
         let out = Command::new("prosodyctl")
             .arg("--config")
@@ -230,15 +379,38 @@ Component "conference.localhost" "muc"
     /// Freezes Prosody (SIGSTOP): its sockets stay open and nothing answers, like a hung server
     /// or a dead network path.
     pub fn freeze(&self) {
-        signal(self.child.as_ref().expect("running").id(), "-STOP");
+        self.signal_all("-STOP");
+    }
+
+    fn signal_all(&self, sig: &str) {
+        if self.ejabberd {
+            self.signal_ejabberd(sig);
+        } else {
+            signal(self.child.as_ref().expect("running").id(), sig);
+        }
+    }
+
+    /// Signals every process of this ejabberd: `su` starts the Erlang VM in a session of its
+    /// own, so the VM is found by its node name.
+    fn signal_ejabberd(&self, sig: &str) {
+        let pattern = format!("-sname {}", self.ejabberd_node());
+        let ok = Command::new("pkill")
+            .arg(sig)
+            .args(["-f", "--", &pattern])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "pkill {sig} -f {pattern:?} found no process");
     }
 
     /// Lets a frozen Prosody go on (SIGCONT).
     pub fn thaw(&self) {
-        signal(self.child.as_ref().expect("running").id(), "-CONT");
+        self.signal_all("-CONT");
     }
 
     fn spawn(&mut self, prosody: &Path) {
+        if self.ejabberd {
+            return self.spawn_ejabberd();
+        }
         let config = self.dir.path().join("prosody.cfg.lua");
         std::fs::write(&config, self.config_text()).unwrap();
         let _ = std::fs::remove_file(self.dir.path().join("prosody.pid"));
@@ -256,6 +428,45 @@ Component "conference.localhost" "muc"
             .stderr(out)
             .spawn()
             .expect("start prosody");
+        self.child = Some(child);
+    }
+
+    fn respawn(&mut self) {
+        let program = if self.ejabberd {
+            PathBuf::from(EJABBERDCTL)
+        } else {
+            which("prosody").expect("prosody")
+        };
+        self.spawn(&program);
+    }
+
+    fn spawn_ejabberd(&mut self) {
+        use std::os::unix::process::CommandExt;
+        let d = self.dir.path().to_path_buf();
+        let config = d.join("ejabberd.yml");
+        std::fs::write(&config, self.ejabberd_config_text()).unwrap();
+        let out = std::fs::File::options()
+            .create(true)
+            .append(true)
+            .open(d.join("stdout.log"))
+            .unwrap();
+        // Its own process group: ejabberdctl, su and the Erlang VM go down together.
+        let child = Command::new(EJABBERDCTL)
+            .arg("--config")
+            .arg(&config)
+            .arg("--ctl-config")
+            .arg(d.join("ejabberdctl.cfg"))
+            .arg("--logs")
+            .arg(d.join("logs"))
+            .arg("--spool")
+            .arg(d.join("spool"))
+            .args(["--node", &self.ejabberd_node(), "foreground"])
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .expect("start ejabberd");
         self.child = Some(child);
     }
 
@@ -297,7 +508,12 @@ Component "conference.localhost" "muc"
 
     /// Prosody's own log.
     pub fn log(&self) -> String {
-        let a = std::fs::read_to_string(self.dir.path().join("prosody.log")).unwrap_or_default();
+        let name = if self.ejabberd {
+            "logs/ejabberd.log"
+        } else {
+            "prosody.log"
+        };
+        let a = std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default();
         let b = std::fs::read_to_string(self.dir.path().join("stdout.log")).unwrap_or_default();
         format!("{a}{b}")
     }
@@ -309,11 +525,36 @@ Component "conference.localhost" "muc"
 
     fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
+            if self.ejabberd {
+                let pattern = format!("-sname {}", self.ejabberd_node());
+                let _ = Command::new("pkill")
+                    .args(["-KILL", "-f", "--", &pattern])
+                    .status();
+            }
             let _ = c.kill();
             let _ = c.wait();
         }
     }
 }
+
+const EJABBERDCTL: &str = "/usr/sbin/ejabberdctl";
+
+/// ejabberd's external authentication for the tests: every account exists, with [`PASSWORD`].
+const EXTAUTH: &str = r#"#!/usr/bin/python3
+import struct, sys
+inp, out = sys.stdin.buffer, sys.stdout.buffer
+while True:
+    head = inp.read(2)
+    if len(head) < 2:
+        break
+    parts = inp.read(struct.unpack(">H", head)[0]).decode().split(":")
+    if parts[0] == "auth":
+        ok = ":".join(parts[3:]) == "test-password"
+    else:
+        ok = parts[0] == "isuser"
+    out.write(struct.pack(">HH", 2, 1 if ok else 0))
+    out.flush()
+"#;
 
 impl Drop for Prosody {
     fn drop(&mut self) {
@@ -889,9 +1130,10 @@ impl Person {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             match tokio::time::timeout_at(deadline.into(), self.events.recv()).await {
+                // ejabberd's presence for a destroyed room carries no 110.
                 Ok(Some(SessionEvent::RoomPresence(p)))
                     if p.room == room
-                        && p.has(STATUS_SELF)
+                        && (p.has(STATUS_SELF) || p.destroyed)
                         && p.kind == stanza::PresenceKind::Unavailable =>
                 {
                     return p

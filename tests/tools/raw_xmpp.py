@@ -41,7 +41,10 @@ for line in sys.stdin:
     if line.startswith("#sleep "):
         time.sleep(float(line.split()[1]))
     elif line:
-        s.sendall(line.encode())
+        try:
+            s.sendall(line.encode())
+        except OSError:
+            break  # the server ended the stream (what it sent is printed below)
 time.sleep(1)
 s.settimeout(0.5)
 out = b""
@@ -51,8 +54,11 @@ try:
         if not chunk:
             break
         out += chunk
-except socket.timeout:
+except OSError:  # a timeout: nothing more came; or the server closed the connection
     pass
 sys.stdout.write(out.decode("utf-8", "replace"))
-s.sendall(b"</stream:stream>")
+try:
+    s.sendall(b"</stream:stream>")
+except OSError:
+    pass
 s.close()
