@@ -6,6 +6,7 @@
 //! (see [`DbTime`]). `docs/database.md` documents the same statements; a test checks that it does.
 
 use std::str::FromStr;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use chrono::SecondsFormat;
@@ -231,6 +232,34 @@ fn transition_sql(to: Status) -> &'static str {
 }
 
 /// Appends one `room_events` row; a retried write that already landed is not added twice.
+/// A status change on PostgreSQL as one statement: the update of [`transition_sql`], the history
+/// row of [`INSERT_EVENT`] and, only when that row is new, the notification of [`NOTIFY_STATUS`].
+/// Parameters: jid, at, the status's third value (as in `transition_sql`), from, to, reason, nick.
+fn pg_transition_sql(to: Status) -> &'static str {
+    static SQL: LazyLock<[String; 4]> = LazyLock::new(|| {
+        [Status::Staffed, Status::Busy, Status::Closed, Status::Closing].map(|status| {
+            format!(
+                "WITH up AS ({} RETURNING id, jid, status),
+ev AS (INSERT INTO room_events (room_id, at, from_status, to_status, reason, nick)
+  SELECT id, $2, $4::text, $5::text, $6::text, $7::text FROM up
+  WHERE NOT EXISTS (SELECT 1 FROM room_events e WHERE e.room_id = up.id AND e.at = $2 AND e.to_status = $5::text)
+  RETURNING room_id)
+SELECT pg_notify('helpim_rooms', json_build_object(
+    'room_id', up.id, 'jid', up.jid, 'status', up.status, 'from', $4::text, 'reason', $6::text,
+    'nick', $7::text, 'at', $2::timestamptz)::text)
+FROM up JOIN ev ON ev.room_id = up.id",
+                transition_sql(status)
+            )
+        })
+    });
+    match to {
+        Status::Staffed => &SQL[0],
+        Status::Busy => &SQL[1],
+        Status::Closed => &SQL[2],
+        Status::Available | Status::Closing => &SQL[3],
+    }
+}
+
 const INSERT_EVENT: &str = "INSERT INTO room_events (room_id, at, from_status, to_status, reason, nick)
 SELECT id, $2, $3, $4, $5, $6 FROM rooms WHERE jid = $1
   AND NOT EXISTS (SELECT 1 FROM room_events e WHERE e.room_id = rooms.id AND e.at = $2 AND e.to_status = $4)";
@@ -378,44 +407,50 @@ impl Store {
         })
     }
 
-    /// Records a status change in `rooms` and `room_events`, in one transaction.
+    /// Records a status change in `rooms` and `room_events`, in one transaction (on PostgreSQL
+    /// also announced to `LISTEN helpim_rooms`). A retried write that had landed already adds no
+    /// second history row and announces nothing new.
     pub async fn record_transition(&self, jid: &str, t: &Transition) -> sqlx::Result<()> {
         let third = match t.to {
             Status::Staffed | Status::Busy => t.nick.clone(),
             Status::Closed => Some(t.reason.as_str().to_string()),
             Status::Available | Status::Closing => Some(t.to.as_str().to_string()),
         };
-        on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            sqlx::query(transition_sql(t.to))
-                .bind(jid)
-                .bind(DbTime(t.at))
-                .bind(third.clone())
-                .execute(&mut *tx)
-                .await?;
-            let added = sqlx::query(INSERT_EVENT)
-                .bind(jid)
-                .bind(DbTime(t.at))
-                .bind(t.from.map(Status::as_str))
-                .bind(t.to.as_str())
-                .bind(t.reason.as_str())
-                .bind(t.nick.clone())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            // A retried write that had landed already announces nothing new.
-            if added == 1 && self.kind() == "postgres" {
-                sqlx::query(NOTIFY_STATUS)
+        match self {
+            Store::Postgres(pool) => {
+                // One statement, one round trip: a status change costs mostly round trips.
+                sqlx::query(pg_transition_sql(t.to))
                     .bind(jid)
+                    .bind(DbTime(t.at))
+                    .bind(third)
                     .bind(t.from.map(Status::as_str))
+                    .bind(t.to.as_str())
                     .bind(t.reason.as_str())
                     .bind(t.nick.clone())
+                    .execute(pool)
+                    .await?;
+                Ok(())
+            }
+            Store::Sqlite(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query(transition_sql(t.to))
+                    .bind(jid)
                     .bind(DbTime(t.at))
+                    .bind(third)
                     .execute(&mut *tx)
                     .await?;
+                sqlx::query(INSERT_EVENT)
+                    .bind(jid)
+                    .bind(DbTime(t.at))
+                    .bind(t.from.map(Status::as_str))
+                    .bind(t.to.as_str())
+                    .bind(t.reason.as_str())
+                    .bind(t.nick.clone())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await
             }
-            tx.commit().await
-        })
+        }
     }
 
     /// Stores chat message number `seq` of a room and sets `last_message_at`; storing the same
