@@ -217,7 +217,7 @@ async fn seen_staffed(store: &Store, jid: &str) -> Instant {
 async fn latency() {
     println!("## Presence to commit: a staff member joins; when is the row `staffed`?\n");
     println!("{LATENCY_TRIALS} joins, one at a time. *Server round trip*: join sent → own presence back (what the server takes). *Join to commit*: join sent → row `staffed` in the database (polled every 0.1 ms). *Bot adds*: own presence back → row `staffed`: reading the presence, the state machine, the write queue and the commit. *A bare commit*: one `UPDATE` and its commit on the same database, timed alone afterwards.\n");
-    println!("| database | server round trip p50 / p99 (ms) | join to commit p50 / p99 (ms) | bot adds p50 / p99 (ms) | of which a bare commit p50 / p99 (ms) |");
+    println!("| database | server round trip p50 / p99 (ms) | join to commit p50 / p99 (ms) | bot adds p50 / p99 (ms) | a bare commit alone p50 / p99 (ms) |");
     println!("|---|---:|---:|---:|---:|");
     for (name, db) in databases().await {
         let prosody = Prosody::start();
