@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 use helpim_bot::pool::{self, CreateSettings};
 use helpim_bot::room::Status;
 use helpim_bot::store::{ClaimKind, Store};
-use helpim_bot::xmpp::{stanza, SessionEvent};
 use support::*;
 use xmpp_parsers::jid::BareJid;
 
@@ -292,24 +291,6 @@ async fn latency() {
 // ---------------------------------------------------------------------------------------------
 // Full chats
 
-/// Waits for `body` from anyone in `room`; false after 20 s.
-async fn hears(person: &mut Person, room: &str, body: &str) -> bool {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        match tokio::time::timeout_at(deadline, person.events.recv()).await {
-            Ok(Some(SessionEvent::Message(m))) => {
-                if let Some(msg) = stanza::room_message(&m) {
-                    if msg.room.as_str() == room && msg.body == body {
-                        return true;
-                    }
-                }
-            }
-            Ok(Some(_)) => {}
-            Ok(None) | Err(_) => return false,
-        }
-    }
-}
-
 /// A claim, retried every 10 ms until the pool or a staffed room has one (as a web application
 /// would poll).
 async fn claim_now(store: &Store, kind: ClaimKind, label: &str) -> helpim_bot::store::ClaimedRoom {
@@ -350,7 +331,9 @@ async fn run_chats(db: &TestDb, concurrency: usize, chats: usize) -> f64 {
                     .await
                     .expect("staff joins");
                 assert!(
-                    hears(&mut staff, &room.jid, "hello").await,
+                    staff
+                        .hears_within(&room.jid, "hello", Duration::from_secs(20))
+                        .await,
                     "staff heard no hello"
                 );
                 // As in a real chat, the bot has taken the client in (checked the claim) before
@@ -377,7 +360,9 @@ async fn run_chats(db: &TestDb, concurrency: usize, chats: usize) -> f64 {
                     .expect("client joins");
                 client.say(&room.jid, "hello");
                 assert!(
-                    hears(&mut client, &room.jid, "goodbye").await,
+                    client
+                        .hears_within(&room.jid, "goodbye", Duration::from_secs(20))
+                        .await,
                     "client heard no goodbye"
                 );
                 client.leave(&room.jid, &nick, "Clean Exit");

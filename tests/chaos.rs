@@ -19,8 +19,6 @@ use std::time::{Duration, Instant};
 
 use helpim_bot::room::Status;
 use helpim_bot::store::{ClaimKind, ClaimedRoom, Store};
-use helpim_bot::xmpp::stanza;
-use helpim_bot::xmpp::SessionEvent;
 use support::*;
 use tokio::sync::Mutex;
 
@@ -73,24 +71,6 @@ async fn status_within(store: &Store, jid: &str, status: Status, limit: Duration
     false
 }
 
-/// Waits for `person` to hear `body` in `room`; false after `limit`.
-async fn hears(person: &mut Person, room: &str, body: &str, limit: Duration) -> bool {
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        match tokio::time::timeout_at(deadline, person.events.recv()).await {
-            Ok(Some(SessionEvent::Message(m))) => {
-                if let Some(msg) = stanza::room_message(&m) {
-                    if msg.room.as_str() == room && msg.body == body {
-                        return true;
-                    }
-                }
-            }
-            Ok(Some(_)) => {}
-            Ok(None) | Err(_) => return false,
-        }
-    }
-}
-
 /// One chat from claim to goodbye. The staff claim, the join and the client claim are done under
 /// `pairing`, so that the client claim (the longest-waiting staffed room) is this chat's room.
 async fn chat(
@@ -141,9 +121,9 @@ async fn chat(
         return Outcome::Interrupted;
     }
     staff.say(jid, &format!("hello {i}"));
-    let heard = hears(client, jid, &format!("hello {i}"), limit).await;
+    let heard = client.hears_within(jid, &format!("hello {i}"), limit).await;
     client.say(jid, &format!("thanks {i}"));
-    let answered = heard && hears(staff, jid, &format!("thanks {i}"), limit).await;
+    let answered = heard && staff.hears_within(jid, &format!("thanks {i}"), limit).await;
     goodbye(staff, client);
     if answered {
         Outcome::Completed

@@ -1086,6 +1086,25 @@ impl Person {
         }
     }
 
+    /// Waits for `body` from anyone in `room`; false after `limit` (for tests that count what
+    /// failed rather than stop at it).
+    pub async fn hears_within(&mut self, room: &str, body: &str, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            match tokio::time::timeout_at(deadline, self.events.recv()).await {
+                Ok(Some(SessionEvent::Message(m))) => {
+                    if let Some(msg) = stanza::room_message(&m) {
+                        if msg.room.as_str() == room && msg.body == body {
+                            return true;
+                        }
+                    }
+                }
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => return false,
+            }
+        }
+    }
+
     /// Forgets every event received so far.
     pub fn drain(&mut self) {
         while self.events.try_recv().is_ok() {}
