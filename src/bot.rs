@@ -500,7 +500,10 @@ impl Bot {
     /// the main loop, so that a loop that is stuck stops petting the watchdog.
     fn report(&mut self) {
         self.health.loop_turned();
+        // One pass over the rooms: counts by status, and the rooms ready for a staff member (a
+        // room of an earlier session counts once the bot is back inside it).
         let mut by_status = [0i64; 4];
+        let mut ready = 0;
         for entry in self.rooms.values() {
             let i = match entry.room.status() {
                 Status::Available => 0,
@@ -509,6 +512,9 @@ impl Bot {
                 Status::Closing | Status::Closed => 3,
             };
             by_status[i] += 1;
+            if entry.inside && entry.room.is_ready() {
+                ready += 1;
+            }
         }
         let statuses = [
             Status::Available,
@@ -524,12 +530,6 @@ impl Bot {
                 })
                 .set(n);
         }
-        // A room of an earlier session counts once the bot is back inside it.
-        let ready = self
-            .rooms
-            .values()
-            .filter(|e| e.inside && e.room.is_ready())
-            .count();
         self.health.set_ready_rooms(ready);
         let status = format!(
             "{ready} rooms ready, {} staffed, {} busy, {} closing",
