@@ -13,9 +13,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use helpim_bot::pool::{self, CreateSettings};
 use helpim_bot::room::Status;
 use helpim_bot::store::{ClaimKind, Store};
+use helpim_bot::xmpp::stanza::{self, RoomSettings};
+use helpim_bot::xmpp::Session;
 use support::*;
 use xmpp_parsers::jid::BareJid;
 
@@ -96,28 +97,14 @@ const FILL_ROOMS: usize = 400;
 async fn raw_fill(in_flight: usize) -> f64 {
     let prosody = Prosody::start();
     let client = Person::connect_as(&prosody, "bot", "raw").await;
-    let settings = CreateSettings {
-        service: "conference.localhost".into(),
-        nick: "raw".into(),
-        prefix: "raw".into(),
-        history: 0,
-        owner: BareJid::new("bot@localhost").unwrap(),
-    };
     let next = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(std::sync::Mutex::new(Vec::with_capacity(FILL_ROOMS)));
     let mut workers = Vec::new();
     for _ in 0..in_flight {
-        let (session, settings, next, done) = (
-            client.session.clone(),
-            settings.clone(),
-            next.clone(),
-            done.clone(),
-        );
+        let (session, next, done) = (client.session.clone(), next.clone(), done.clone());
         workers.push(tokio::spawn(async move {
             while next.fetch_add(1, Ordering::SeqCst) < FILL_ROOMS {
-                pool::create_room(&session, &settings)
-                    .await
-                    .expect("raw creation");
+                raw_create(&session).await;
                 done.lock().unwrap().push(Instant::now());
             }
         }));
@@ -128,6 +115,38 @@ async fn raw_fill(in_flight: usize) -> f64 {
     let mut done = done.lock().unwrap().clone();
     done.sort();
     (FILL_ROOMS - 1) as f64 / (done[FILL_ROOMS - 1] - done[0]).as_secs_f64()
+}
+
+/// The creation procedure alone, as a minimal client does it: join (insisting on 201), fetch the
+/// owner form, submit the settings.
+async fn raw_create(session: &Session) {
+    let room = BareJid::new(&format!(
+        "{}@conference.localhost",
+        helpim_bot::secrets::new_room_name("raw")
+    ))
+    .unwrap();
+    let password = helpim_bot::secrets::new_password();
+    let join = stanza::join(&room, "raw", &password, None).unwrap();
+    let joined = session.join(room.clone(), join).await.expect("raw join");
+    assert!(joined.own.has(stanza::STATUS_CREATED));
+    let form = session
+        .iq(stanza::config_request(&room))
+        .await
+        .expect("raw form");
+    let offered = form
+        .as_ref()
+        .map(stanza::offered_fields)
+        .unwrap_or_default();
+    let owner = BareJid::new("bot@localhost").unwrap();
+    let settings = RoomSettings {
+        password: &password,
+        history: 0,
+        owner: &owner,
+    };
+    session
+        .iq(stanza::config_submit(&room, &offered, &settings))
+        .await
+        .expect("raw submit");
 }
 
 /// Rooms per second for the bot: created, configured and committed to the database, from the

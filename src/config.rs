@@ -159,7 +159,7 @@ impl Default for Pool {
     }
 }
 
-/// `[timeouts]`: time limits of the room life cycle (SPEC §2).
+/// `[timeouts]`: time limits of the room life cycle (docs/room-states.md).
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Timeouts {

@@ -2,19 +2,21 @@
 //! room through `available → staffed → busy → closing → closed` in a SQL table shared with the
 //! help line's web application.
 //!
-//! The path of an event: [`xmpp::session`] owns the XMPP stream and hands presences to [`bot`],
-//! which feeds them to the pure state machine in [`room`] and carries out its actions: stanzas
-//! through the session, SQL through [`writer`] into [`store`]. [`pool`] creates rooms; [`config`]
-//! reads `bot.toml`.
+//! The path of an event: [`xmpp::session`] owns the XMPP stream and reads each stanza; the
+//! [`driver`] feeds it to the pure [`core`] (every room's state machine, the pool, rejoining,
+//! timers by deadline) and carries out the effects that come back: stanzas through the session,
+//! SQL through [`writer`] into [`store`]. [`config`] reads `bot.toml`.
 
 pub mod active;
-pub mod bot;
 pub mod config;
+pub mod core;
+pub mod driver;
 pub mod http;
 pub mod metrics;
 pub mod notify;
-pub mod pool;
-pub mod room;
+pub mod secrets;
 pub mod store;
 pub mod writer;
 pub mod xmpp;
+
+pub use crate::core::room;

@@ -282,7 +282,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
             }
         }
     };
-    helpim_bot::bot::run_active(config, store.clone(), leadership, health, shutdown).await?;
+    helpim_bot::driver::run_active(config, store.clone(), leadership, health, shutdown).await?;
     store.close().await;
     Ok(())
 }

@@ -31,7 +31,7 @@ pub struct TransitionLabels {
 /// Labels: why someone was kicked.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct KickLabel {
-    /// `no_claim`, `third_person` or `timeout`.
+    /// `no_claim`, `third_person`, `impostor` or `timeout`.
     pub reason: &'static str,
 }
 

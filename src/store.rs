@@ -1,4 +1,4 @@
-//! The database: migrations and the SQL contract with the web application (SPEC §4).
+//! The database: migrations and the SQL contract with the web application (docs/database.md).
 //!
 //! One [`Store`] serves SQLite and PostgreSQL. The statements are written once with `$N`
 //! placeholders, which both drivers understand; only the two claims differ, because they use the
@@ -14,7 +14,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::{Postgres, Row, Sqlite};
 
-use crate::room::{Claims, Role, Status, Time, Transition};
+use crate::core::room::{Claims, Role, Status, Time, Transition};
 
 /// Staff claim on PostgreSQL: one `available`, unclaimed room, oldest first; `SKIP LOCKED` lets
 /// concurrent claims pass each other instead of taking the same row.
@@ -138,6 +138,14 @@ pub struct RoomRow {
     pub close_reason: Option<String>,
     /// The time of the last chat message.
     pub last_message_at: Option<Time>,
+    /// The staff member's real bare JID.
+    pub staff_jid: Option<String>,
+    /// The client's real bare JID.
+    pub client_jid: Option<String>,
+    /// When the staff claim was made.
+    pub staff_claimed_at: Option<Time>,
+    /// When the client claim was made.
+    pub client_claimed_at: Option<Time>,
 }
 
 /// A row of `room_events`.
@@ -213,28 +221,53 @@ impl sqlx::Encode<'_, Postgres> for DbTime {
 }
 
 /// The statement that moves a room to `to`; `$1` jid, `$2` time, `$3` the nick for `staffed` and
-/// `busy`, the reason for `closed`, the status itself otherwise.
-fn transition_sql(to: Status) -> &'static str {
+/// `busy`, the reason for `closed`, the status itself otherwise; `role_jid` names the parameter
+/// of the real JID a role is bound to (`staffed`, and `busy` when the client's JID is new).
+fn transition_sql(to: Status, role_jid: &str) -> String {
     match to {
-        Status::Staffed => {
-            "UPDATE rooms SET status = 'staffed', status_changed_at = $2, staff_nick = $3, staffed_at = $2 WHERE jid = $1"
-        }
-        Status::Busy => {
-            "UPDATE rooms SET status = 'busy', status_changed_at = $2, client_nick = COALESCE(client_nick, $3), busy_at = COALESCE(busy_at, $2) WHERE jid = $1"
-        }
+        Status::Staffed => format!(
+            "UPDATE rooms SET status = 'staffed', status_changed_at = $2, staff_nick = $3, staffed_at = $2, staff_jid = {role_jid} WHERE jid = $1"
+        ),
+        Status::Busy => format!(
+            "UPDATE rooms SET status = 'busy', status_changed_at = $2, client_nick = COALESCE(client_nick, $3), busy_at = COALESCE(busy_at, $2), client_jid = COALESCE({role_jid}, client_jid) WHERE jid = $1"
+        ),
         Status::Closed => {
-            "UPDATE rooms SET status = 'closed', status_changed_at = $2, closed_at = $2, close_reason = $3 WHERE jid = $1"
+            "UPDATE rooms SET status = 'closed', status_changed_at = $2, closed_at = $2, close_reason = $3 WHERE jid = $1".into()
         }
         Status::Available | Status::Closing => {
-            "UPDATE rooms SET status = $3, status_changed_at = $2 WHERE jid = $1"
+            "UPDATE rooms SET status = $3, status_changed_at = $2 WHERE jid = $1".into()
         }
+    }
+}
+
+/// [`transition_sql`] for SQLite: the role's JID is `$4`.
+fn sqlite_transition_sql(to: Status) -> &'static str {
+    static SQL: LazyLock<[String; 4]> = LazyLock::new(|| {
+        [
+            Status::Staffed,
+            Status::Busy,
+            Status::Closed,
+            Status::Closing,
+        ]
+        .map(|status| transition_sql(status, "$4"))
+    });
+    &SQL[sql_slot(to)]
+}
+
+fn sql_slot(to: Status) -> usize {
+    match to {
+        Status::Staffed => 0,
+        Status::Busy => 1,
+        Status::Closed => 2,
+        Status::Available | Status::Closing => 3,
     }
 }
 
 /// Appends one `room_events` row; a retried write that already landed is not added twice.
 /// A status change on PostgreSQL as one statement: the update of [`transition_sql`], the history
 /// row of [`INSERT_EVENT`] and, only when that row is new, the notification of [`NOTIFY_STATUS`].
-/// Parameters: jid, at, the status's third value (as in `transition_sql`), from, to, reason, nick.
+/// Parameters: jid, at, the status's third value (as in `transition_sql`), from, to, reason, nick,
+/// the role's JID.
 fn pg_transition_sql(to: Status) -> &'static str {
     static SQL: LazyLock<[String; 4]> = LazyLock::new(|| {
         [Status::Staffed, Status::Busy, Status::Closed, Status::Closing].map(|status| {
@@ -248,16 +281,11 @@ SELECT pg_notify('helpim_rooms', json_build_object(
     'room_id', up.id, 'jid', up.jid, 'status', up.status, 'from', $4::text, 'reason', $6::text,
     'nick', $7::text, 'at', $2::timestamptz)::text)
 FROM up JOIN ev ON ev.room_id = up.id",
-                transition_sql(status)
+                transition_sql(status, "$8::text")
             )
         })
     });
-    match to {
-        Status::Staffed => &SQL[0],
-        Status::Busy => &SQL[1],
-        Status::Closed => &SQL[2],
-        Status::Available | Status::Closing => &SQL[3],
-    }
+    &SQL[sql_slot(to)]
 }
 
 const INSERT_EVENT: &str = "INSERT INTO room_events (room_id, at, from_status, to_status, reason, nick)
@@ -269,7 +297,8 @@ VALUES ($1, $2, 'available', $3, $3) ON CONFLICT (jid) DO NOTHING";
 
 const SELECT_ROOMS: &str =
     "SELECT id, jid, password, status, created_at, status_changed_at, staff_claim, client_claim,
-       staff_nick, client_nick, closed_at, close_reason, last_message_at FROM rooms";
+       staff_nick, client_nick, closed_at, close_reason, last_message_at, staff_jid, client_jid,
+       staff_claimed_at, client_claimed_at FROM rooms";
 
 impl Store {
     /// Connects to `url` (`sqlite://FILE`, created if missing, or `postgres://…`).
@@ -379,7 +408,7 @@ impl Store {
 
     /// Records a newly created, configured room as `available`, with its creation event.
     pub async fn insert_room(&self, jid: &str, password: &str, at: Time) -> sqlx::Result<()> {
-        let created = crate::room::Room::created(at);
+        let created = crate::core::room::Room::created(at);
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             sqlx::query(INSERT_ROOM).bind(jid).bind(password).bind(DbTime(at)).execute(&mut *tx).await?;
@@ -427,18 +456,21 @@ impl Store {
                     .bind(t.to.as_str())
                     .bind(t.reason.as_str())
                     .bind(t.nick.clone())
+                    .bind(t.jid.clone())
                     .execute(pool)
                     .await?;
                 Ok(())
             }
             Store::Sqlite(pool) => {
                 let mut tx = pool.begin().await?;
-                sqlx::query(transition_sql(t.to))
+                let mut update = sqlx::query(sqlite_transition_sql(t.to))
                     .bind(jid)
                     .bind(DbTime(t.at))
-                    .bind(third)
-                    .execute(&mut *tx)
-                    .await?;
+                    .bind(third);
+                if matches!(t.to, Status::Staffed | Status::Busy) {
+                    update = update.bind(t.jid.clone());
+                }
+                update.execute(&mut *tx).await?;
                 sqlx::query(INSERT_EVENT)
                     .bind(jid)
                     .bind(DbTime(t.at))
@@ -495,6 +527,23 @@ impl Store {
         })
     }
 
+    /// The last few messages (up to ten) of every room that is not closed: room JID, time, nick
+    /// and body, oldest first within a room. A rejoin asks the room for its history from just
+    /// before the latest, and these tell which replayed lines are stored already.
+    pub async fn recent_messages(&self) -> sqlx::Result<Vec<(String, Time, String, String)>> {
+        const SQL: &str =
+            "SELECT r.jid, m.at, m.nick, m.body FROM rooms r JOIN messages m ON m.room_id = r.id
+            WHERE r.status <> 'closed' AND m.body IS NOT NULL
+              AND m.seq > (SELECT MAX(seq) FROM messages WHERE room_id = r.id) - 10
+            ORDER BY r.id, m.seq";
+        on_pool!(self, pool => {
+            let rows = sqlx::query(SQL).fetch_all(pool).await?;
+            rows.iter()
+                .map(|r| Ok((r.try_get("jid")?, r.try_get("at")?, r.try_get("nick")?, r.try_get("body")?)))
+                .collect()
+        })
+    }
+
     /// The id of a room given by id or JID.
     pub async fn room_id(&self, room: &str) -> sqlx::Result<Option<i64>> {
         const SQL: &str = "SELECT id FROM rooms WHERE jid = $1";
@@ -507,7 +556,7 @@ impl Store {
         })
     }
 
-    /// The messages of room `room_id` with `seq` above `after`, in order (SPEC §4 point 4).
+    /// The messages of room `room_id` with `seq` above `after`, in order (docs/database.md).
     pub async fn transcript(&self, room_id: i64, after: i64) -> sqlx::Result<Vec<MessageRow>> {
         on_pool!(self, pool => {
             let rows = sqlx::query(TRANSCRIPT_AFTER).bind(room_id).bind(after).fetch_all(pool).await?;
@@ -586,7 +635,7 @@ impl Store {
         })
     }
 
-    /// The web application's claim (SPEC §4 points 1 and 2), atomically; `None` when no room is free.
+    /// The web application's claim (docs/database.md), atomically; `None` when no room is free.
     pub async fn claim(&self, kind: ClaimKind, label: &str) -> sqlx::Result<Option<ClaimedRoom>> {
         let sql = match (self, kind) {
             (Store::Sqlite(_), ClaimKind::Staff) => CLAIM_STAFF_SQLITE,
@@ -650,26 +699,30 @@ impl Store {
 
 fn room_row<R: Row>(r: &R) -> sqlx::Result<RoomRow>
 where
-    usize: sqlx::ColumnIndex<R>,
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
     for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
     for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
     for<'a> Time: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
 {
-    let status: String = r.try_get(3)?;
+    let status: String = r.try_get("status")?;
     Ok(RoomRow {
-        id: r.try_get(0)?,
-        jid: r.try_get(1)?,
-        password: r.try_get(2)?,
+        id: r.try_get("id")?,
+        jid: r.try_get("jid")?,
+        password: r.try_get("password")?,
         status: Status::parse(&status)
             .ok_or_else(|| sqlx::Error::Decode(format!("unknown status {status:?}").into()))?,
-        created_at: r.try_get(4)?,
-        status_changed_at: r.try_get(5)?,
-        staff_claim: r.try_get(6)?,
-        client_claim: r.try_get(7)?,
-        staff_nick: r.try_get(8)?,
-        client_nick: r.try_get(9)?,
-        closed_at: r.try_get(10)?,
-        close_reason: r.try_get(11)?,
-        last_message_at: r.try_get(12)?,
+        created_at: r.try_get("created_at")?,
+        status_changed_at: r.try_get("status_changed_at")?,
+        staff_claim: r.try_get("staff_claim")?,
+        client_claim: r.try_get("client_claim")?,
+        staff_nick: r.try_get("staff_nick")?,
+        client_nick: r.try_get("client_nick")?,
+        closed_at: r.try_get("closed_at")?,
+        close_reason: r.try_get("close_reason")?,
+        last_message_at: r.try_get("last_message_at")?,
+        staff_jid: r.try_get("staff_jid")?,
+        client_jid: r.try_get("client_jid")?,
+        staff_claimed_at: r.try_get("staff_claimed_at")?,
+        client_claimed_at: r.try_get("client_claimed_at")?,
     })
 }

@@ -14,8 +14,8 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use crate::active::Leadership;
+use crate::core::room::{Role, Time, Transition};
 use crate::metrics::metrics;
-use crate::room::{Role, Time, Transition};
 use crate::store::Store;
 
 /// One change to record.

@@ -1,6 +1,6 @@
 //! Chaos: many staff/client chats through a real Prosody and a PostgreSQL cluster of the test's
 //! own, while the bot is killed with SIGKILL three times, Prosody is killed and restarted once and
-//! PostgreSQL is stopped and started once. Then the invariants of SPEC §6:
+//! PostgreSQL is stopped and started once. Then the invariants the README promises:
 //!
 //! - every chat either completed or its room is closed with a reason;
 //! - no room on the server without a row that is not closed, and no such row without its room;

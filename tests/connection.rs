@@ -311,8 +311,11 @@ fn sigterm_while_waiting_for_the_server_stops_at_once() {
     );
 }
 
+/// The bot tells a room it created from one that existed by status 201 on its own presence
+/// (what it then does is the core's `a_room_name_that_already_existed_is_left_and_another_is_tried`).
+/// This shows the server fact it relies on: joining a room that exists gives no 201.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_room_that_already_exists_is_left_not_taken_over() {
+async fn joining_a_room_that_already_exists_gives_no_status_201() {
     let prosody = Prosody::start();
     // Someone else (an admin) made this room first.
     let mut inspector = Person::connect(&prosody, "inspector").await;
@@ -323,7 +326,6 @@ async fn a_room_that_already_exists_is_left_not_taken_over() {
         .session
         .iq(helpim_bot::xmpp::stanza::config_submit(
             &BareJid::from_str(jid).unwrap(),
-            String::new(),
             &[],
             &stanza::RoomSettings {
                 password: "",
@@ -333,36 +335,13 @@ async fn a_room_that_already_exists_is_left_not_taken_over() {
         ))
         .await
         .unwrap();
-
-    let bot = Person::connect(&prosody, "bot").await;
-    let settings = helpim_bot::pool::CreateSettings {
-        service: "conference.localhost".into(),
-        nick: "helpim-bot".into(),
-        prefix: "test".into(),
-        history: 0,
-        owner: BareJid::from_str("bot@localhost").unwrap(),
-    };
-    let created =
-        helpim_bot::pool::try_create(&bot.session, &settings, BareJid::from_str(jid).unwrap())
-            .await
-            .unwrap();
+    let mut bot = Person::connect(&prosody, "bot").await;
+    let joined = bot.join(jid, "helpim-bot", "").await.unwrap();
+    assert!(joined.own.is_self());
     assert!(
-        created.is_none(),
-        "the bot must not take over a room it did not create"
-    );
-    // The bot left again: the inspector sees its join and its leave.
-    let mut saw_leave = false;
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !saw_leave && Instant::now() < deadline {
-        if let Ok(Some(helpim_bot::xmpp::SessionEvent::RoomPresence(p))) =
-            tokio::time::timeout(Duration::from_millis(200), inspector.events.recv()).await
-        {
-            saw_leave = p.nick == "helpim-bot" && p.kind == stanza::PresenceKind::Unavailable;
-        }
-    }
-    assert!(
-        saw_leave,
-        "the bot did not leave the room it found existing"
+        !joined.own.has(stanza::STATUS_CREATED),
+        "a join of an existing room must not look like a creation: {:?}",
+        joined.own.codes
     );
 }
 
@@ -385,7 +364,6 @@ async fn a_room_destroyed_by_someone_else_is_closed_as_lost() {
         .session
         .iq(stanza::destroy(
             &BareJid::from_str(&room.jid).unwrap(),
-            String::new(),
             "admin",
         ))
         .await

@@ -1,4 +1,4 @@
-//! The SQL contract with the web application (SPEC §4): the claims under concurrency on real
+//! The SQL contract with the web application (docs/database.md): the claims under concurrency on real
 //! PostgreSQL and SQLite, the CLI commands, and the documentation of the exact statements.
 
 mod support;
@@ -70,6 +70,7 @@ async fn concurrent_claims(db: TestDb) {
             to: Status::Staffed,
             reason: Reason::StaffJoined,
             nick: Some(format!("staff{i}")),
+            jid: None,
             at: base + Span::seconds(10 - i as i64),
         };
         web1.record_transition(jid, &t).await.unwrap();
@@ -113,6 +114,7 @@ async fn history_is_one_row_per_status_change_and_retries_do_not_duplicate() {
             to: Status::Closed,
             reason: Reason::ClaimTimeout,
             nick: None,
+            jid: None,
             at: at + Span::seconds(1),
         };
         store.record_transition(jid, &t).await.unwrap();

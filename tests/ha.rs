@@ -1,4 +1,4 @@
-//! SPEC §6 "High availability": two instances of the binary on one PostgreSQL database. One holds
+//! High availability: two instances of the binary on one PostgreSQL database. One holds
 //! the advisory lock and runs the rooms; the other stands by and takes over when the first dies.
 
 mod support;

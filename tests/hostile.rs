@@ -1,4 +1,4 @@
-//! SPEC §6 "Bad input": strangers and odd stanzas sent over a real connection, with a raw client
+//! Bad input: strangers and odd stanzas sent over a real connection, with a raw client
 //! (tests/tools/raw_xmpp.py) that can send what the typed XMPP libraries refuse to build.
 
 mod support;

@@ -1,4 +1,4 @@
-//! The room life cycle of SPEC §2 end to end: the bot, a real Prosody, real XMPP clients for the
+//! The room life cycle of docs/room-states.md end to end: the bot, a real Prosody, real XMPP clients for the
 //! staff member, the client and strangers, and a real database.
 
 mod support;
@@ -411,4 +411,59 @@ async fn a_stopped_bot_does_not_leave_its_rooms_on_the_server() {
     for r in rooms {
         assert_room_gone(&mut inspector, &r.jid).await;
     }
+}
+
+/// A role belongs to the person who took it: after the counsellor's connection drops, another
+/// account that knows the password and takes the counsellor's nick is kicked, not seated; the
+/// counsellor still comes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejoin_from_another_account_with_the_staff_nick_is_kicked_not_seated() {
+    let prosody = Prosody::start();
+    let db = TestDb::sqlite();
+    let store = db.store().await;
+    let mut config = bot_config(&prosody, &db);
+    config.timeouts.rejoin_grace = Duration::from_secs(30);
+    config.timeouts.closing = Duration::from_secs(30);
+    config.timeouts.idle = Duration::from_secs(60);
+    let bot = RunningBot::start(config, store.clone());
+    let mut staff = Person::connect(&prosody, "staff").await;
+    let mut client = Person::connect(&prosody, "client").await;
+    let (room, _) = staff_in(&store, &mut staff, "Counsellor").await;
+    let row = client_in(&store, &mut client, &room, "Visitor").await;
+    assert_eq!(row.staff_jid.as_deref(), Some("staff@localhost"));
+    assert_eq!(row.client_jid.as_deref(), Some("client@localhost"));
+
+    staff.leave(&room.jid, "Counsellor", "Disconnected: connection reset");
+    wait_status(&store, &room.jid, Status::Closing).await;
+    let mut eve = Person::connect(&prosody, "eve").await;
+    eve.join(&room.jid, "Counsellor", &row.password)
+        .await
+        .expect("the server lets her in: the password is right");
+    // The kick shows the bot has decided about her join.
+    assert!(eve.removed_from(&room.jid).await.has(STATUS_KICKED));
+    let reasons = |events: Vec<helpim_bot::store::EventRow>| -> Vec<String> {
+        events.into_iter().map(|e| e.reason).collect()
+    };
+    assert_eq!(
+        reasons(store.events(&room.jid).await.unwrap())
+            .last()
+            .map(String::as_str),
+        Some("left_unclean"),
+        "the impostor was not taken for the counsellor"
+    );
+    assert_eq!(
+        store.room(&room.jid).await.unwrap().unwrap().status,
+        Status::Closing
+    );
+
+    staff
+        .join(&room.jid, "Counsellor", &row.password)
+        .await
+        .expect("the counsellor comes back");
+    wait_status(&store, &room.jid, Status::Busy).await;
+    assert_eq!(
+        reasons(store.events(&room.jid).await.unwrap())[3..],
+        ["left_unclean", "rejoined"]
+    );
+    bot.stop().await.unwrap();
 }

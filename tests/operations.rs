@@ -1,4 +1,4 @@
-//! SPEC §7: `/livez`, `/readyz` and `/metrics` over real HTTP, the systemd notify protocol
+//! Operations: `/livez`, `/readyz` and `/metrics` over real HTTP, the systemd notify protocol
 //! (READY, STATUS, WATCHDOG, STOPPING) on a socket of the test's own, and JSON logs.
 
 mod support;

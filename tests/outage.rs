@@ -1,4 +1,4 @@
-//! SPEC §6, database loss: with PostgreSQL stopped for 30 s while chats start and end, the bot keeps
+//! Database loss: with PostgreSQL stopped for 30 s while chats start and end, the bot keeps
 //! serving XMPP and writes every change, in order, once the database is back.
 
 mod support;

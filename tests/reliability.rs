@@ -1,4 +1,4 @@
-//! SPEC §6: the bot killed with SIGKILL and restarted, Prosody restarted under the bot, and a
+//! Restarts: the bot killed with SIGKILL and restarted, Prosody restarted under the bot, and a
 //! clean SIGTERM. The bot runs as its own process here, so that killing it is real.
 
 mod support;

@@ -1,4 +1,4 @@
-//! Web application integration (SPEC §4 points 3 and 4, retention): transcripts, reading from a
+//! Web application integration (docs/database.md: following a room, reading a transcript, retention): transcripts, reading from a
 //! position, LISTEN/NOTIFY on PostgreSQL, and pruning old bodies.
 
 mod support;
@@ -384,4 +384,69 @@ async fn old_bodies_are_erased_by_prune_and_by_the_running_bot() {
         assert_eq!(rows[2].body.as_deref(), Some("recent"));
         bot.stop().await.unwrap();
     }
+}
+
+/// What staff member and client say while the bot is down reaches the transcript once, in
+/// order, with the server's time: the bot asks the room for its history since the last line it
+/// stored when it rejoins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lines_said_while_the_bot_is_killed_are_stored_once_after_the_restart() {
+    let prosody = Prosody::start();
+    let db = TestDb::sqlite();
+    let store = db.store().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = patient_config(dir.path(), &prosody, &db);
+    let log = dir.path().join("bot.log");
+    let bot = BotProcess::start(&config, log.clone(), &[]);
+    let (mut staff, client, jid) = busy_chat(&prosody, &store).await;
+    client.say(&jid, "before");
+    wait_transcript(&store, &jid, 1).await;
+
+    bot.kill9();
+    let away = [
+        ("staff", "said while the bot was away"),
+        ("client", "me too ✓"),
+        ("staff", "same words twice"),
+        ("staff", "same words twice"),
+    ];
+    // One line at a time, each handled by the server before the next is said (so that the
+    // order is known) and all of them before the bot comes back.
+    for (who, line) in away {
+        match who {
+            "staff" => staff.say(&jid, line),
+            _ => client.say(&jid, line),
+        }
+        staff.heard(&jid, line).await;
+    }
+    let restarted_at = chrono::Utc::now();
+    let bot = BotProcess::start(&config, log, &[]);
+    staff.sees_enter(&jid, "helpim-bot").await;
+    client.say(&jid, "after");
+    let rows = wait_transcript(&store, &jid, 6).await;
+    let lines: Vec<(i64, &str, &str)> = rows
+        .iter()
+        .map(|r| (r.seq, r.nick.as_str(), r.body.as_deref().unwrap()))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            (1, "Visitor", "before"),
+            (2, "Counsellor", "said while the bot was away"),
+            (3, "Visitor", "me too ✓"),
+            (4, "Counsellor", "same words twice"),
+            (5, "Counsellor", "same words twice"),
+            (6, "Visitor", "after"),
+        ],
+        "every line once, in order; {}",
+        bot.log()
+    );
+    // The replayed lines keep the server's time, which is before the restart.
+    for r in &rows[1..5] {
+        assert!(r.at <= restarted_at, "{r:?} after {restarted_at}");
+    }
+    client.say(&jid, "and the last");
+    let rows = wait_transcript(&store, &jid, 7).await;
+    assert_eq!(rows.len(), 7, "no line stored twice: {rows:?}");
+    let (code, _) = bot.terminate();
+    assert_eq!(code, Some(0));
 }

@@ -1,23 +1,58 @@
-//! Fuzz target: whatever a server or a stranger sends, read the way the bot reads it, and the
-//! resulting events fed to rooms in every state. Input: stanzas separated by NUL bytes.
+//! Fuzz target: whatever a server or a stranger sends, read the way the session reads it
+//! (`read_inbound`), then fed to the bot's core — the same translator and state machines the
+//! running bot uses — holding rooms in every state, with the clock moving and deadlines firing.
+//! Input: stanzas separated by NUL bytes; a chunk that is a single byte moves the clock instead.
 //!
 //! Run: `scripts/fuzz.sh [seconds]` (cargo fuzz on the stable toolchain).
 
 #![no_main]
 
+use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
-use helpim_bot::room::{Claims, Event, Limits, Room, Status};
-use helpim_bot::xmpp::stanza::wire_event;
+use helpim_bot::core::pool::Secrets;
+use helpim_bot::core::room::{Claims, Limits, Room, Seat, Status};
+use helpim_bot::core::{Core, Effect, Input, Restored, Settings};
+use helpim_bot::xmpp::stanza::{read_inbound, Inbound, PresenceKind, RoomPresence};
+use helpim_bot::xmpp::{Answer, Joined, Request};
 use libfuzzer_sys::fuzz_target;
+use xmpp_parsers::jid::BareJid;
 
-const LIMITS: Limits = Limits {
-    claim: Duration::from_secs(60),
-    rejoin_grace: Duration::from_secs(30),
-    closing: Duration::from_secs(60),
-    idle: Duration::from_secs(600),
-};
+struct Fixed(u64);
+
+impl Secrets for Fixed {
+    fn room_name(&mut self, prefix: &str) -> String {
+        self.0 += 1;
+        format!("{prefix}-{}", self.0)
+    }
+    fn password(&mut self) -> String {
+        "pw".into()
+    }
+}
+
+fn settings() -> Settings {
+    Settings {
+        service: "conference.localhost".into(),
+        nick: "helpim-bot".into(),
+        prefix: "helpim".into(),
+        history: 20,
+        owner: BareJid::from_str("bot@localhost").unwrap(),
+        clean_exit: "Clean Exit".into(),
+        limits: Limits {
+            claim: Duration::from_secs(60),
+            rejoin_grace: Duration::from_secs(30),
+            closing: Duration::from_secs(60),
+            idle: Duration::from_secs(600),
+        },
+        pool_size: 2,
+        max_rooms: 10,
+        parallel_creations: 2,
+        poll_interval: Duration::from_secs(2),
+        transcripts: true,
+        keep_days: 30,
+    }
+}
 
 fuzz_target!(|data: &[u8]| {
     let t0 = Utc.timestamp_opt(1_800_000_000, 0).unwrap();
@@ -25,34 +60,86 @@ fuzz_target!(|data: &[u8]| {
         staff_at: Some(t0),
         client_at: Some(t0),
     };
-    let mut rooms = vec![Room::new(t0)];
-    for status in [
+    let seat = |nick: &str| {
+        Some(Seat {
+            nick: nick.into(),
+            jid: Some(format!("{nick}@localhost")),
+            claim: Some(t0),
+        })
+    };
+    let mut core = Core::new(settings(), Box::new(Fixed(0)));
+    let rooms = [
         Status::Available,
         Status::Staffed,
         Status::Busy,
         Status::Closing,
-    ] {
-        rooms.push(Room::restore(
-            status,
-            t0,
-            claims,
-            Some("staff".into()),
-            Some("client".into()),
-            t0,
-        ));
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(i, status)| Restored {
+        jid: BareJid::from_str(&format!("helpim-{i}@conference.localhost")).unwrap(),
+        password: "pw".into(),
+        room: Room::restore(status, t0, claims, seat("staff"), seat("client"), t0),
+        last_seq: 0,
+        history_since: t0,
+        recent: Vec::new(),
+    })
+    .collect();
+    core.restore(rooms);
+    let now = t0;
+    // The bot rejoins each room and finds staff member and client inside.
+    let occupant = |room: &BareJid, nick: &str, codes: Vec<u16>, affiliation: &str| RoomPresence {
+        room: room.clone(),
+        nick: nick.into(),
+        kind: PresenceKind::Available,
+        codes,
+        real_jid: Some(format!("{nick}@localhost/web")),
+        affiliation: Some(affiliation.into()),
+        status_text: None,
+        new_nick: None,
+        destroyed: false,
+    };
+    for effect in core.handle(Input::Online { fresh: true }, now) {
+        if let Effect::Request {
+            id,
+            request: Request::Join { room, .. },
+        } = effect
+        {
+            let joined = Joined {
+                own: occupant(&room, "helpim-bot", vec![110], "owner"),
+                occupants: vec![
+                    occupant(&room, "staff", vec![], "none"),
+                    occupant(&room, "client", vec![], "none"),
+                ],
+            };
+            core.handle(
+                Input::Answer {
+                    id,
+                    result: Ok(Answer::Joined(joined)),
+                },
+                now,
+            );
+        }
     }
-    let mut now = t0;
+    let mut now = now;
     for chunk in data.split(|b| *b == 0) {
+        if let [step] = chunk {
+            now += chrono::Duration::seconds(i64::from(*step));
+            core.handle(Input::Timer, now);
+            continue;
+        }
         let Ok(xml) = std::str::from_utf8(chunk) else {
             continue;
         };
-        let Some(event) = wire_event(xml, "helpim-bot", "Clean Exit") else {
+        let Ok(element) = xml.parse() else {
             continue;
         };
-        now += chrono::Duration::seconds(1);
-        for room in &mut rooms {
-            room.handle(event.clone(), now, &LIMITS);
-            room.handle(Event::Claims(claims), now, &LIMITS);
-        }
+        let input = match read_inbound(element) {
+            Some(Inbound::Presence(p)) => Input::Presence(p),
+            Some(Inbound::Message(m)) => Input::Message(m),
+            None => continue,
+        };
+        core.handle(input, now);
+        let _ = core.next_deadline();
     }
 });

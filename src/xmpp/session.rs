@@ -1,78 +1,33 @@
 //! The one task that owns the XMPP stream.
 //!
-//! It owns a `tokio_xmpp::stanzastream::StanzaStream` (not `Client`, which loses wake-ups, see
-//! XMPP-NOTES.md) and `select!`s over incoming stanzas, commands from the rest of the bot, a ping
-//! timer and shutdown. It matches IQ responses to requests (each request has a timeout), answers
-//! the server's pings, collects the presences of a room being joined until the bot's own
-//! presence arrives, and forwards everything else to the bot as [`SessionEvent`]s.
-//!
-//! Connections are made by our own connector: TCP with `TCP_NODELAY` (without it every
-//! request/response costs ~44 ms on loopback), STARTTLS or plain TCP, then SASL. Its failures are
-//! reported as [`SessionEvent::ConnectFailed`], because tokio-xmpp only logs them.
+//! It owns a `tokio_xmpp::stanzastream::StanzaStream` (not `Client`, whose receivers lose
+//! wake-ups; see docs/xmpp-servers.md) and `select!`s over incoming stanzas, commands from the
+//! rest of the bot, a ping timer and shutdown. It reads every stanza once
+//! ([`stanza::room_presence`], [`stanza::room_message`]), answers the server's pings, and sends
+//! requests: an IQ, or a join (which is answered by the room's presences up to the bot's own).
+//! Every request has a time limit, and its answer — or why there is none — goes back the way the
+//! caller chose: on the event channel, tagged with the caller's id (the driver), or to a waiting
+//! future ([`Session::ask`], for tools and tests). Connections are made by [`super::connect`].
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use sasl::common::{ChannelBinding, Credentials};
-use tokio::io::BufStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
-use tokio_xmpp::connect::{AsyncReadAndWrite, DnsConfig};
-use tokio_xmpp::stanzastream::{
-    Connection, Event as StreamEvent, StanzaStream, StreamEvent as Link,
-};
-use tokio_xmpp::xmlstream::{initiate_stream, StreamHeader, Timeouts};
+use tokio_xmpp::stanzastream::{Event as StreamEvent, StanzaStream, StreamEvent as Link};
 use tokio_xmpp::Stanza;
 use xmpp_parsers::iq::Iq;
-use xmpp_parsers::jid::{BareJid, FullJid, Jid};
+use xmpp_parsers::jid::{BareJid, Jid};
 use xmpp_parsers::minidom::Element;
-use xmpp_parsers::presence::Presence;
 use xmpp_parsers::stanza_error::{DefinedCondition, ErrorType, StanzaError};
 
-use super::stanza::{self, PresenceKind, RoomPresence};
-use crate::config::{Config, TlsMode};
+use super::connect::{connector, ConnectSettings};
+use super::stanza::{self, PresenceKind, RoomMessage, RoomPresence};
+use super::{Answer, IqError, Joined, Request};
 
 /// How often the bot pings the server when it runs (XEP-0199).
 pub const PING_INTERVAL: Duration = Duration::from_secs(20);
-
-/// How to reach and log into the server.
-#[derive(Clone)]
-pub struct ConnectSettings {
-    /// The full JID to log in as (the resource is requested at bind time).
-    pub jid: FullJid,
-    /// The account's password.
-    pub password: String,
-    /// `host:port` instead of the SRV lookup of the JID's domain.
-    pub server: Option<(String, u16)>,
-    /// STARTTLS or plain.
-    pub tls: TlsMode,
-    /// How long any request may wait for its answer.
-    pub iq_timeout: Duration,
-    /// How often the bot pings the server to see that the link is alive.
-    pub ping_interval: Duration,
-}
-
-impl ConnectSettings {
-    /// The settings of `config`'s `[xmpp]` section.
-    pub fn from_config(config: &Config) -> anyhow::Result<ConnectSettings> {
-        let jid = FullJid::new(&config.full_jid())
-            .map_err(|e| anyhow::anyhow!("xmpp.jid/resource: {e}"))?;
-        Ok(ConnectSettings {
-            jid,
-            password: config.password().to_string(),
-            server: config
-                .xmpp
-                .server
-                .as_deref()
-                .and_then(crate::config::split_host_port),
-            tls: config.xmpp.tls,
-            iq_timeout: config.xmpp.iq_timeout,
-            ping_interval: PING_INTERVAL,
-        })
-    }
-}
 
 /// What the session tells the bot.
 #[derive(Debug)]
@@ -96,43 +51,30 @@ pub enum SessionEvent {
     },
     /// A presence from a room occupant (outside of a join the bot is waiting for).
     RoomPresence(RoomPresence),
-    /// A groupchat message.
-    Message(xmpp_parsers::message::Message),
+    /// A groupchat message with a body from a room occupant.
+    Message(RoomMessage),
+    /// The answer to [`Session::request`] `id`.
+    Answer {
+        /// The caller's id.
+        id: u64,
+        /// The answer, or why there is none.
+        result: Result<Answer, IqError>,
+    },
     /// The answer to the bot's last ping came back after this long.
     Pong(Duration),
 }
 
-/// Why a request got no useful answer.
-#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
-pub enum IqError {
-    /// No answer in time.
-    #[error("no answer within the time limit")]
-    Timeout,
-    /// The server answered with an error.
-    #[error("error response: {0}")]
-    Error(String),
-    /// The session was reset or closed before the answer came.
-    #[error("the XMPP session ended before the answer came")]
-    Disconnected,
-}
-
-/// The result of joining a room.
-#[derive(Debug, Clone)]
-pub struct Joined {
-    /// The bot's own presence (status codes 110, maybe 201).
-    pub own: RoomPresence,
-    /// The presences of the occupants already inside, received before the bot's own.
-    pub occupants: Vec<RoomPresence>,
+/// Where an answer goes.
+enum Reply {
+    /// On the event channel, as [`SessionEvent::Answer`] with this id.
+    Event(u64),
+    /// To a waiting future.
+    Wait(oneshot::Sender<Result<Answer, IqError>>),
 }
 
 enum Command {
     Send(Box<Stanza>),
-    Iq(Box<Iq>, oneshot::Sender<Result<Option<Element>, IqError>>),
-    Join(
-        Box<Presence>,
-        BareJid,
-        oneshot::Sender<Result<Joined, IqError>>,
-    ),
+    Request(Box<Request>, Reply),
     Close(oneshot::Sender<()>),
 }
 
@@ -157,10 +99,7 @@ impl Session {
             commands: rx,
             events: events_tx,
             pending: HashMap::new(),
-            joins: HashMap::new(),
             next_id: 0,
-            iq_timeout: settings.iq_timeout,
-            ping_interval: settings.ping_interval,
             domain,
             connected: false,
         };
@@ -179,35 +118,45 @@ impl Session {
         let _ = self.tx.send(Command::Send(Box::new(stanza.into())));
     }
 
-    /// Sends an IQ (its id is set here) and waits for the answer, at most `iq_timeout`.
-    pub async fn iq(&self, iq: Iq) -> Result<Option<Element>, IqError> {
+    /// Sends a request; its answer comes as [`SessionEvent::Answer`] with `id`, within the time
+    /// limit (else a [`IqError::Timeout`] answer).
+    pub fn request(&self, id: u64, request: Request) {
+        let _ = self
+            .tx
+            .send(Command::Request(Box::new(request), Reply::Event(id)));
+    }
+
+    /// Sends a request and waits for its answer, at most the time limit.
+    pub async fn ask(&self, request: Request) -> Result<Answer, IqError> {
         let (reply, answer) = oneshot::channel();
         self.tx
-            .send(Command::Iq(Box::new(iq), reply))
+            .send(Command::Request(Box::new(request), Reply::Wait(reply)))
             .map_err(|_| IqError::Disconnected)?;
-        match tokio::time::timeout(self.iq_timeout, answer).await {
+        // The task times requests out itself; this bound only guards against a stuck task.
+        match tokio::time::timeout(self.iq_timeout * 2, answer).await {
             Ok(Ok(result)) => result,
             Ok(Err(_)) => Err(IqError::Disconnected),
-            Err(_) => {
-                crate::metrics::metrics().iq_timeouts.inc();
-                Err(IqError::Timeout)
-            }
+            Err(_) => Err(IqError::Timeout),
         }
     }
 
-    /// Joins `room` with `presence` and waits for the bot's own presence, at most `iq_timeout`.
-    pub async fn join(&self, room: BareJid, presence: Presence) -> Result<Joined, IqError> {
-        let (reply, answer) = oneshot::channel();
-        self.tx
-            .send(Command::Join(Box::new(presence), room, reply))
-            .map_err(|_| IqError::Disconnected)?;
-        match tokio::time::timeout(self.iq_timeout, answer).await {
-            Ok(Ok(result)) => result,
-            Ok(Err(_)) => Err(IqError::Disconnected),
-            Err(_) => {
-                crate::metrics::metrics().iq_timeouts.inc();
-                Err(IqError::Timeout)
-            }
+    /// Sends an IQ (its id is set here) and waits for the answer's payload.
+    pub async fn iq(&self, iq: Iq) -> Result<Option<Element>, IqError> {
+        match self.ask(Request::iq(iq)).await? {
+            Answer::Iq(payload) => Ok(payload),
+            Answer::Joined(_) => unreachable!("an IQ is answered by an IQ"),
+        }
+    }
+
+    /// Joins `room` with `presence` and waits for the bot's own presence.
+    pub async fn join(
+        &self,
+        room: BareJid,
+        presence: xmpp_parsers::presence::Presence,
+    ) -> Result<Joined, IqError> {
+        match self.ask(Request::Join { room, presence }).await? {
+            Answer::Joined(joined) => Ok(joined),
+            Answer::Iq(_) => unreachable!("a join is answered by a presence"),
         }
     }
 
@@ -220,19 +169,29 @@ impl Session {
     }
 }
 
-struct PendingIq {
-    to: Option<Jid>,
-    reply: oneshot::Sender<Result<Option<Element>, IqError>>,
+/// What an answer is matched by: an IQ's id, or the room a join went to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Iq(String),
+    Join(BareJid),
 }
 
-struct PendingJoin {
+/// A request waiting for its answer.
+struct Pending {
+    /// Whom an IQ went to: its answer must come from there.
+    to: Option<Jid>,
+    /// For a join: the presences of the occupants, received before the bot's own.
     occupants: Vec<RoomPresence>,
-    reply: oneshot::Sender<Result<Joined, IqError>>,
+    deadline: Instant,
+    reply: Reply,
 }
 
 /// How many connections in a row may die before a session is established, before the stream is
 /// rebuilt without its resumption state.
 const MAX_FAILED_RESUMPTIONS: u32 = 3;
+
+/// How often requests are checked against their time limit.
+const SWEEP: Duration = Duration::from_millis(250);
 
 fn new_stream(
     settings: &ConnectSettings,
@@ -248,11 +207,8 @@ struct Task {
     failed_resumptions: u32,
     commands: mpsc::UnboundedReceiver<Command>,
     events: mpsc::UnboundedSender<SessionEvent>,
-    pending: HashMap<String, PendingIq>,
-    joins: HashMap<BareJid, PendingJoin>,
+    pending: HashMap<Key, Pending>,
     next_id: u64,
-    iq_timeout: Duration,
-    ping_interval: Duration,
     domain: Jid,
     /// A stream is up (not connecting, not suspended).
     connected: bool,
@@ -260,9 +216,10 @@ struct Task {
 
 impl Task {
     async fn run(mut self) {
-        let mut ping = tokio::time::interval(self.ping_interval);
+        let mut ping = tokio::time::interval(self.settings.ping_interval);
         ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut sweep = tokio::time::interval(Duration::from_secs(1));
+        let mut sweep = tokio::time::interval(SWEEP);
+        sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut ping_sent: Option<(String, Instant)> = None;
         loop {
             tokio::select! {
@@ -288,20 +245,20 @@ impl Task {
                         let _ = done.send(());
                         return;
                     }
-                    Some(cmd) => self.on_command(cmd).await,
+                    Some(Command::Send(stanza)) => { self.stream.send(stanza).await; }
+                    Some(Command::Request(request, reply)) => self.send_request(*request, reply).await,
                 },
                 _ = ping.tick() => {
                     let id = self.new_id();
-                    let iq = stanza::ping(self.domain.clone(), id.clone());
+                    let mut iq = stanza::ping(self.domain.clone());
+                    *iq.id_mut() = id.clone();
                     ping_sent = Some((id, Instant::now()));
                     self.stream.send(Box::new(iq.into())).await;
                 }
                 _ = sweep.tick() => {
-                    // Requests whose caller gave up (timed out) are forgotten.
-                    self.pending.retain(|_, p| !p.reply.is_closed());
-                    self.joins.retain(|_, p| !p.reply.is_closed());
+                    self.time_out(Instant::now());
                     if let Some((_, at)) = &ping_sent {
-                        if at.elapsed() > self.iq_timeout {
+                        if at.elapsed() > self.settings.iq_timeout {
                             tracing::warn!(waited_ms = at.elapsed().as_millis() as u64, "the server did not answer the bot's ping");
                             ping_sent = None;
                         }
@@ -317,12 +274,64 @@ impl Task {
         format!("hb{}", self.next_id)
     }
 
-    fn fail_all(&mut self) {
-        for (_, p) in self.pending.drain() {
-            let _ = p.reply.send(Err(IqError::Disconnected));
+    async fn send_request(&mut self, request: Request, reply: Reply) {
+        let deadline = Instant::now() + self.settings.iq_timeout;
+        let (key, to, stanza): (Key, Option<Jid>, Stanza) = match request {
+            Request::Iq(mut iq) => {
+                let id = self.new_id();
+                *iq.id_mut() = id.clone();
+                let to = iq.to().cloned();
+                (Key::Iq(id), to, (*iq).into())
+            }
+            Request::Join { room, presence } => (Key::Join(room), None, presence.into()),
+        };
+        let pending = Pending {
+            to,
+            occupants: Vec::new(),
+            deadline,
+            reply,
+        };
+        if let Some(old) = self.pending.insert(key, pending) {
+            // A second join of the same room replaces the first; the first gets no answer.
+            self.deliver(old.reply, Err(IqError::Disconnected));
         }
-        for (_, j) in self.joins.drain() {
-            let _ = j.reply.send(Err(IqError::Disconnected));
+        self.stream.send(Box::new(stanza)).await;
+    }
+
+    fn deliver(&self, reply: Reply, result: Result<Answer, IqError>) {
+        match reply {
+            Reply::Event(id) => {
+                let _ = self.events.send(SessionEvent::Answer { id, result });
+            }
+            Reply::Wait(tx) => {
+                let _ = tx.send(result);
+            }
+        }
+    }
+
+    fn answer(&mut self, key: &Key, result: Result<Answer, IqError>) {
+        if let Some(pending) = self.pending.remove(key) {
+            self.deliver(pending.reply, result);
+        }
+    }
+
+    /// Requests past their time limit are answered with [`IqError::Timeout`].
+    fn time_out(&mut self, now: Instant) {
+        let late: Vec<Key> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.deadline <= now)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in late {
+            crate::metrics::metrics().iq_timeouts.inc();
+            self.answer(&key, Err(IqError::Timeout));
+        }
+    }
+
+    fn fail_all(&mut self) {
+        for (_, p) in std::mem::take(&mut self.pending) {
+            self.deliver(p.reply, Err(IqError::Disconnected));
         }
     }
 
@@ -373,32 +382,6 @@ impl Task {
         }
     }
 
-    async fn on_command(&mut self, command: Command) {
-        match command {
-            Command::Send(stanza) => {
-                self.stream.send(stanza).await;
-            }
-            Command::Iq(mut iq, reply) => {
-                let id = self.new_id();
-                *iq.id_mut() = id.clone();
-                let to = iq.to().cloned();
-                self.pending.insert(id, PendingIq { to, reply });
-                self.stream.send(Box::new((*iq).into())).await;
-            }
-            Command::Join(presence, room, reply) => {
-                self.joins.insert(
-                    room,
-                    PendingJoin {
-                        occupants: Vec::new(),
-                        reply,
-                    },
-                );
-                self.stream.send(Box::new((*presence).into())).await;
-            }
-            Command::Close(_) => unreachable!("handled in run"),
-        }
-    }
-
     /// Routes one stanza; returns the round trip when it answers the bot's own ping.
     async fn on_stanza(
         &mut self,
@@ -412,28 +395,34 @@ impl Task {
                     tracing::debug!(from = ?p.from.as_ref().map(|j| j.to_string()), "ignoring a presence that is not from a room occupant");
                     return None;
                 };
-                if let Some(join) = self.joins.get_mut(&rp.room) {
-                    let done = rp.is_self() || matches!(rp.kind, PresenceKind::Error(_));
-                    if !done {
-                        join.occupants.push(rp);
-                        return None;
-                    }
-                    let join = self.joins.remove(&rp.room).expect("present");
+                let key = Key::Join(rp.room.clone());
+                if let Some(join) = self.pending.get_mut(&key) {
+                    // The room's answer to a join: the occupants, then the bot's own presence
+                    // (or an error).
                     let result = match &rp.kind {
                         PresenceKind::Error(condition) => Err(IqError::Error(condition.clone())),
-                        _ => Ok(Joined {
+                        _ if rp.is_self() => Ok(Answer::Joined(Joined {
                             own: rp,
-                            occupants: join.occupants,
-                        }),
+                            occupants: std::mem::take(&mut join.occupants),
+                        })),
+                        _ => {
+                            join.occupants.push(rp);
+                            return None;
+                        }
                     };
-                    let _ = join.reply.send(result);
+                    self.answer(&key, result);
                     return None;
                 }
                 let _ = self.events.send(SessionEvent::RoomPresence(rp));
             }
-            Stanza::Message(m) => {
-                let _ = self.events.send(SessionEvent::Message(m));
-            }
+            Stanza::Message(m) => match stanza::room_message(&m) {
+                Some(message) => {
+                    let _ = self.events.send(SessionEvent::Message(message));
+                }
+                None => {
+                    tracing::debug!(from = ?m.from.as_ref().map(|j| j.to_string()), kind = ?m.type_, "ignoring a message that is not a room chat message")
+                }
+            },
         }
         None
     }
@@ -485,7 +474,7 @@ impl Task {
                         return Some(rtt);
                     }
                 }
-                self.answer(id, from, Ok(payload));
+                self.iq_answer(id, from, Ok(Answer::Iq(payload)));
                 None
             }
             Iq::Error {
@@ -497,15 +486,16 @@ impl Task {
                     return rtt;
                 }
                 let condition = format!("{:?}", error.defined_condition);
-                self.answer(id, from, Err(IqError::Error(kebab(&condition))));
+                self.iq_answer(id, from, Err(IqError::Error(kebab(&condition))));
                 None
             }
         }
     }
 
-    fn answer(&mut self, id: String, from: Option<Jid>, result: Result<Option<Element>, IqError>) {
-        let Some(pending) = self.pending.get(&id) else {
-            tracing::debug!(%id, "ignoring an answer to no request of ours");
+    fn iq_answer(&mut self, id: String, from: Option<Jid>, result: Result<Answer, IqError>) {
+        let key = Key::Iq(id);
+        let Some(pending) = self.pending.get(&key) else {
+            tracing::debug!(id = ?key, "ignoring an answer to no request of ours");
             return;
         };
         // An answer must come from whom the request went to (or, for the server, from nobody).
@@ -514,11 +504,10 @@ impl Task {
             (None, _) | (Some(_), None) => true,
         };
         if !expected {
-            tracing::warn!(%id, from = ?from.map(|j| j.to_string()), "ignoring an answer from the wrong sender");
+            tracing::warn!(target: "helpim_bot::security", id = ?key, from = ?from.map(|j| j.to_string()), "ignoring an answer from the wrong sender");
             return;
         }
-        let pending = self.pending.remove(&id).expect("present");
-        let _ = pending.reply.send(result);
+        self.answer(&key, result);
     }
 }
 
@@ -536,144 +525,4 @@ fn kebab(camel: &str) -> String {
         }
     }
     out
-}
-
-/// The reconnector handed to the `StanzaStream`: it connects with backoff until it succeeds,
-/// reporting every failure to the bot.
-fn connector(
-    settings: ConnectSettings,
-    events: mpsc::UnboundedSender<SessionEvent>,
-) -> impl FnMut(Option<String>, oneshot::Sender<Connection>) + Send + 'static {
-    move |_location, slot| {
-        let settings = settings.clone();
-        let events = events.clone();
-        tokio::spawn(async move {
-            let mut delay = Duration::from_millis(500);
-            loop {
-                match connect_once(&settings).await {
-                    Ok(connection) => {
-                        let _ = slot.send(connection);
-                        return;
-                    }
-                    Err(e) => {
-                        // Retrying does not fix a refused password or a server without TLS.
-                        let fatal = matches!(
-                            e,
-                            tokio_xmpp::Error::Auth(_)
-                                | tokio_xmpp::Error::Protocol(
-                                    tokio_xmpp::error::ProtocolError::NoTls
-                                )
-                        );
-                        let error = describe(&e, &settings);
-                        tracing::warn!(error = %error, retry_in_ms = delay.as_millis() as u64, "XMPP connection failed");
-                        // Nobody listening to events is no reason to stop: dropping the slot
-                        // would make the stream worker panic. It closes when the stream is gone.
-                        let _ = events.send(SessionEvent::ConnectFailed { error, fatal });
-                        if slot.is_closed() {
-                            return;
-                        }
-                        tokio::time::sleep(delay).await;
-                        delay = (delay * 2).min(Duration::from_secs(30));
-                    }
-                }
-            }
-        });
-    }
-}
-
-fn describe(e: &tokio_xmpp::Error, s: &ConnectSettings) -> String {
-    let target = match &s.server {
-        Some((host, port)) => format!("{host}:{port}"),
-        None => format!("{} (DNS SRV)", s.jid.domain()),
-    };
-    match e {
-        tokio_xmpp::Error::Auth(a) => {
-            format!("login as {} refused by the server: {a}", s.jid.to_bare())
-        }
-        tokio_xmpp::Error::Protocol(tokio_xmpp::error::ProtocolError::NoTls) => {
-            format!("{target} offers no STARTTLS, and xmpp.tls = \"starttls\" requires TLS")
-        }
-        tokio_xmpp::Error::Io(io)
-            if io
-                .get_ref()
-                .is_some_and(|inner| inner.is::<tokio_xmpp::rustls::Error>()) =>
-        {
-            format!("TLS with {target} failed: {io}")
-        }
-        tokio_xmpp::Error::Io(io) => format!("cannot reach {target}: {io}"),
-        other => format!("connecting to {target}: {other}"),
-    }
-}
-
-/// One connection: TCP (with TCP_NODELAY), STARTTLS if configured, SASL, stream restart.
-async fn connect_once(s: &ConnectSettings) -> Result<Connection, tokio_xmpp::Error> {
-    let domain = s.jid.domain().as_str().to_string();
-    let dns = match &s.server {
-        Some((host, port)) => match host.parse::<std::net::IpAddr>() {
-            Ok(ip) => DnsConfig::Addr {
-                addr: std::net::SocketAddr::new(ip, *port).to_string(),
-            },
-            Err(_) => DnsConfig::NoSrv {
-                host: host.clone(),
-                port: *port,
-                resolver: None,
-            },
-        },
-        None => DnsConfig::UseSrv {
-            host: domain.clone(),
-            srv: "_xmpp-client._tcp".into(),
-            fallback_port: 5222,
-            resolver: None,
-        },
-    };
-    let tcp = tokio::time::timeout(Duration::from_secs(10), dns.resolve())
-        .await
-        .map_err(|_| {
-            std::io::Error::new(std::io::ErrorKind::TimedOut, "TCP connect timed out")
-        })??;
-    tcp.set_nodelay(true)?;
-    let timeouts = Timeouts {
-        read_timeout: Duration::from_secs(20),
-        response_timeout: Duration::from_secs(10),
-    };
-    let header = || StreamHeader {
-        to: Some(Cow::Owned(domain.clone())),
-        from: None,
-        id: None,
-    };
-    let io: Box<dyn AsyncReadAndWrite + Send + 'static> = match s.tls {
-        TlsMode::Plain => Box::new(BufStream::new(tcp)),
-        TlsMode::Starttls => {
-            let stream = initiate_stream(
-                BufStream::new(tcp),
-                xmpp_parsers::ns::JABBER_CLIENT,
-                header(),
-                timeouts,
-            )
-            .await?;
-            let (features, stream) = stream.recv_features().await?;
-            if !features.can_starttls() {
-                return Err(tokio_xmpp::Error::Protocol(
-                    tokio_xmpp::error::ProtocolError::NoTls,
-                ));
-            }
-            let (tls, _binding) = tokio_xmpp::connect::starttls::starttls(stream, &domain).await?;
-            Box::new(BufStream::new(tls))
-        }
-    };
-    let stream = initiate_stream(io, xmpp_parsers::ns::JABBER_CLIENT, header(), timeouts).await?;
-    let (features, stream) = stream.recv_features().await?;
-    let node = s.jid.node().map(|n| n.as_str()).unwrap_or_default();
-    let creds = Credentials::default()
-        .with_username(node)
-        .with_password(s.password.clone())
-        .with_channel_binding(ChannelBinding::None);
-    let stream = tokio_xmpp::client_login(stream, features.sasl_mechanisms, creds).await?;
-    let stream = stream.send_header(header()).await?;
-    let (features, stream) = stream.recv_features().await?;
-    Ok(Connection {
-        stream,
-        features,
-        identity: Jid::from(s.jid.clone()),
-    })
 }

@@ -637,7 +637,7 @@ impl TestDb {
     /// A new, empty PostgreSQL database on the server of `$DATABASE_URL` (else 127.0.0.1:5432).
     pub async fn postgres() -> TestDb {
         let admin = pg_admin_url();
-        let name = format!("helpim_test_{}", helpim_bot::pool::new_password());
+        let name = format!("helpim_test_{}", helpim_bot::secrets::new_password());
         let pool = sqlx::PgPool::connect(&admin).await.unwrap_or_else(|e| {
             panic!(
                 "PostgreSQL is not reachable at {admin}: {e}.\n\
@@ -907,7 +907,7 @@ impl RunningBot {
     pub fn start(config: Config, store: Store) -> RunningBot {
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            helpim_bot::bot::run(config, store, async {
+            helpim_bot::driver::run(config, store, async {
                 let _ = stopped.await;
             })
             .await
@@ -1055,7 +1055,7 @@ impl Person {
     ) -> Result<Joined, IqError> {
         while self.events.try_recv().is_ok() {}
         let room = BareJid::from_str(room).unwrap();
-        let presence = stanza::join(&room, nick, password).unwrap();
+        let presence = stanza::join(&room, nick, password, None).unwrap();
         self.session.join(room, presence).await
     }
 
@@ -1073,11 +1073,9 @@ impl Person {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             match tokio::time::timeout_at(deadline.into(), self.events.recv()).await {
-                Ok(Some(SessionEvent::Message(m))) => {
-                    if let Some(msg) = stanza::room_message(&m) {
-                        if msg.room == room && msg.body == body {
-                            return;
-                        }
+                Ok(Some(SessionEvent::Message(msg))) => {
+                    if msg.room == room && msg.body == body {
+                        return;
                     }
                 }
                 Ok(Some(_)) => {}
@@ -1092,11 +1090,9 @@ impl Person {
         let deadline = tokio::time::Instant::now() + limit;
         loop {
             match tokio::time::timeout_at(deadline, self.events.recv()).await {
-                Ok(Some(SessionEvent::Message(m))) => {
-                    if let Some(msg) = stanza::room_message(&m) {
-                        if msg.room.as_str() == room && msg.body == body {
-                            return true;
-                        }
+                Ok(Some(SessionEvent::Message(msg))) => {
+                    if msg.room.as_str() == room && msg.body == body {
+                        return true;
                     }
                 }
                 Ok(Some(_)) => {}

@@ -1,4 +1,4 @@
-//! The room life cycle of SPEC §2 as a pure state machine: `(room, event, now) → actions`.
+//! The room life cycle of docs/room-states.md as a pure state machine: `(room, event, now) → actions`.
 //!
 //! Nothing here does I/O. The XMPP layer turns presences and messages into [`Event`]s, the bot
 //! feeds them in with the current time, and carries out the [`Action`]s that come back: kicks,
@@ -7,7 +7,7 @@
 //! told about, and asks for a fresh read ([`Action::CheckClaims`]) before it kicks anybody for
 //! joining without one.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
@@ -150,6 +150,9 @@ pub enum KickReason {
     ThirdPerson,
     /// The chat was closed by a timeout.
     Timeout,
+    /// Came back in the seat of someone who dropped out, from another account, with no fresh
+    /// claim vouching for them (a security event).
+    Impostor,
 }
 
 impl KickReason {
@@ -159,6 +162,7 @@ impl KickReason {
             KickReason::NoClaim => "This room was not handed to you.",
             KickReason::ThirdPerson => "This room is for two people only.",
             KickReason::Timeout => "This chat has ended.",
+            KickReason::Impostor => "This seat belongs to someone else.",
         }
     }
 }
@@ -172,7 +176,7 @@ pub struct Claims {
     pub client_at: Option<Time>,
 }
 
-/// The time limits of SPEC §2 (`[timeouts]`).
+/// The time limits of docs/room-states.md (`[timeouts]`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Limits {
     /// A claim nobody acted on expires after this.
@@ -196,14 +200,21 @@ impl From<&crate::config::Timeouts> for Limits {
     }
 }
 
+/// A person inside a room as the bot sees them: their nick and, when the room shows it to the
+/// bot (it is a moderator), their real bare JID.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Occupant {
+    /// The occupant's nick.
+    pub nick: String,
+    /// The occupant's real bare JID.
+    pub jid: Option<String>,
+}
+
 /// Something that happened to a room.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    /// A person (not the bot) entered the room with this nick.
-    Joined {
-        /// The occupant's nick.
-        nick: String,
-    },
+    /// A person (not the bot) entered the room.
+    Joined(Occupant),
     /// A person left; `clean` when the status text was the configured clean-exit text.
     Left {
         /// The occupant's nick.
@@ -218,12 +229,22 @@ pub enum Event {
         /// The nick after.
         new: String,
     },
-    /// A groupchat message from a person (not history, not the bot).
+    /// A live groupchat message from a person (not the bot).
     Message {
         /// The sender's nick.
         nick: String,
         /// The text.
         body: String,
+    },
+    /// A message the room replayed from its history when the bot rejoined it, said at `at`
+    /// (the server's stamp) while the bot was away.
+    Replayed {
+        /// The sender's nick at the time.
+        nick: String,
+        /// The text.
+        body: String,
+        /// When the server received it.
+        at: Time,
     },
     /// A fresh read of the claims from the database.
     Claims(Claims),
@@ -233,7 +254,7 @@ pub enum Event {
     PasswordRotated,
     /// Setting a new password failed; it will be tried again.
     RotationFailed,
-    /// Time passed: check the time limits.
+    /// The room's deadline ([`Room::deadline`]) has come: check the time limits.
     Tick,
     /// The room vanished, or the bot was kicked from it or lost its ownership.
     Lost,
@@ -242,8 +263,8 @@ pub enum Event {
     /// The bot (re)joined the room after a restart or a new XMPP session, and found these people
     /// inside: the status is corrected from who is really there.
     Rejoined {
-        /// The nicks of the people inside (not the bot).
-        present: Vec<String>,
+        /// The people inside (not the bot).
+        present: Vec<Occupant>,
     },
 }
 
@@ -258,6 +279,9 @@ pub struct Transition {
     pub reason: Reason,
     /// The person whose presence caused it, if any.
     pub nick: Option<String>,
+    /// The real bare JID a role was bound to by this change (a join after a claim, or a rejoin
+    /// a fresh claim vouched for), to be stored with the role.
+    pub jid: Option<String>,
     /// When.
     pub at: Time,
 }
@@ -295,7 +319,20 @@ pub enum Action {
         role: Role,
         /// The text.
         body: String,
+        /// When it was said.
+        at: Time,
     },
+}
+
+/// A role taken: by whom (nick and real bare JID) and on which claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seat {
+    /// The nick the person uses.
+    pub nick: String,
+    /// Their real bare JID; `None` for a seat restored from a row written before JIDs were kept.
+    pub jid: Option<String>,
+    /// The claim the seat was taken on; a later claim for the same role vouches for a new JID.
+    pub claim: Option<Time>,
 }
 
 /// Someone who left a `busy` room.
@@ -307,20 +344,30 @@ struct Departure {
     clean: bool,
 }
 
+/// How long the bot waits before asking the database again, or setting a password again, after
+/// a failure: short enough that a person waits little, long enough not to spin.
+const RETRY: Duration = Duration::from_secs(1);
+
 /// One room's state: status, who is who, who is inside, and the claims last seen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Room {
     status: Status,
     status_since: Time,
     claims: Claims,
-    staff: Option<String>,
-    client: Option<String>,
-    present: BTreeSet<String>,
+    staff: Option<Seat>,
+    client: Option<Seat>,
+    /// Nick → real bare JID of everyone inside (not the bot).
+    present: BTreeMap<String, Option<String>>,
+    /// People inside whose right to be there waits for a fresh read of the claims.
     unverified: Vec<String>,
     checking_claims: bool,
+    /// After a failed claims read, when to ask again.
+    recheck_at: Option<Time>,
     departure: Option<Departure>,
     last_activity: Time,
     rotating: bool,
+    /// After a failed password change, when to try again.
+    rotate_retry_at: Option<Time>,
     retired_client_claim: Option<Time>,
 }
 
@@ -333,12 +380,14 @@ impl Room {
             claims: Claims::default(),
             staff: None,
             client: None,
-            present: BTreeSet::new(),
+            present: BTreeMap::new(),
             unverified: Vec::new(),
             checking_claims: false,
+            recheck_at: None,
             departure: None,
             last_activity: now,
             rotating: false,
+            rotate_retry_at: None,
             retired_client_claim: None,
         }
     }
@@ -350,6 +399,7 @@ impl Room {
             to: Status::Available,
             reason: Reason::Created,
             nick: None,
+            jid: None,
             at: now,
         }
     }
@@ -359,16 +409,16 @@ impl Room {
         status: Status,
         status_since: Time,
         claims: Claims,
-        staff_nick: Option<String>,
-        client_nick: Option<String>,
+        staff: Option<Seat>,
+        client: Option<Seat>,
         last_activity: Time,
     ) -> Room {
         Room {
             status,
             status_since,
             claims,
-            staff: staff_nick,
-            client: client_nick,
+            staff,
+            client,
             last_activity,
             ..Room::new(status_since)
         }
@@ -391,28 +441,68 @@ impl Room {
 
     /// The nick of the staff member, once one has joined.
     pub fn staff_nick(&self) -> Option<&str> {
-        self.staff.as_deref()
+        self.staff.as_ref().map(|s| s.nick.as_str())
     }
 
     /// The nick of the client, once one has joined.
     pub fn client_nick(&self) -> Option<&str> {
-        self.client.as_deref()
+        self.client.as_ref().map(|s| s.nick.as_str())
     }
 
     /// The people (not the bot) inside the room.
     pub fn present(&self) -> impl Iterator<Item = &str> {
-        self.present.iter().map(String::as_str)
+        self.present.keys().map(String::as_str)
     }
 
-    /// The role of the person with this nick, if they have one.
+    /// The role whose seat carries this nick, if any (whoever uses the nick now).
     pub fn role_of(&self, nick: &str) -> Option<Role> {
-        if self.staff.as_deref() == Some(nick) {
+        if self.staff_nick() == Some(nick) {
             Some(Role::Staff)
-        } else if self.client.as_deref() == Some(nick) {
+        } else if self.client_nick() == Some(nick) {
             Some(Role::Client)
         } else {
             None
         }
+    }
+
+    /// The role of `nick` when the person using it inside now is the one who took the seat (the
+    /// same real JID, or a seat that has no JID on record).
+    fn seated_role(&self, nick: &str) -> Option<Role> {
+        let role = self.role_of(nick)?;
+        let seat = self.seat(role).as_ref()?;
+        let jid = self.present.get(nick)?;
+        (seat.jid.is_none() || seat.jid == *jid).then_some(role)
+    }
+
+    fn seat(&self, role: Role) -> &Option<Seat> {
+        match role {
+            Role::Staff => &self.staff,
+            Role::Client => &self.client,
+        }
+    }
+
+    /// When this room next needs [`Event::Tick`]: the earliest of its claim, idle and closing
+    /// limits and its retries; `None` when no time limit runs. A room asks for nothing while
+    /// nothing can happen to it by time alone.
+    pub fn deadline(&self, limits: &Limits) -> Option<Time> {
+        let limit = match self.status {
+            Status::Available if self.present.is_empty() => {
+                self.claims.staff_at.map(|at| past(at, limits.claim))
+            }
+            Status::Available => None,
+            Status::Staffed if self.rotating => None,
+            Status::Staffed => self.claims.client_at.map(|at| {
+                let due = past(at, limits.claim);
+                self.rotate_retry_at.map_or(due, |retry| due.max(retry))
+            }),
+            Status::Busy => Some(past(self.last_activity, limits.idle)),
+            Status::Closing => Some(past(self.status_since, limits.closing)),
+            Status::Closed => return None,
+        };
+        let recheck = (!self.unverified.is_empty() && !self.checking_claims)
+            .then_some(self.recheck_at)
+            .flatten();
+        [limit, recheck].into_iter().flatten().min()
     }
 
     /// Feeds one event in at time `now`; returns what the bot must do, in order.
@@ -422,19 +512,40 @@ impl Room {
             return actions;
         }
         match event {
-            Event::Joined { nick } => self.on_join(nick, now, limits, &mut actions),
+            Event::Joined(occupant) => self.on_join(occupant, now, limits, &mut actions),
             Event::Left { nick, clean } => self.on_leave(nick, clean, now, &mut actions),
             Event::NickChanged { old, new } => self.on_nick_change(&old, new),
             Event::Message { nick, body } => {
-                if let Some(role) = self.role_of(&nick) {
+                if let Some(role) = self.seated_role(&nick) {
                     if matches!(self.status, Status::Busy | Status::Closing) {
                         self.last_activity = now;
-                        actions.push(Action::RecordMessage { nick, role, body });
+                        actions.push(Action::RecordMessage {
+                            nick,
+                            role,
+                            body,
+                            at: now,
+                        });
+                    }
+                }
+            }
+            Event::Replayed { nick, body, at } => {
+                // Said while the bot was away: the sender may have left since, so the nick of
+                // the seat at the time is what counts.
+                if let Some(role) = self.role_of(&nick) {
+                    if matches!(self.status, Status::Busy | Status::Closing) {
+                        self.last_activity = self.last_activity.max(at);
+                        actions.push(Action::RecordMessage {
+                            nick,
+                            role,
+                            body,
+                            at,
+                        });
                     }
                 }
             }
             Event::Claims(claims) => {
                 self.checking_claims = false;
+                self.recheck_at = None;
                 self.claims = Claims {
                     staff_at: claims.staff_at,
                     // A claim this room already expired may still be reported by a read that
@@ -444,18 +555,30 @@ impl Room {
                         .filter(|at| self.retired_client_claim.is_none_or(|old| *at > old)),
                 };
                 for nick in std::mem::take(&mut self.unverified) {
-                    if self.present.contains(&nick) {
+                    if !self.present.contains_key(&nick) {
+                        continue;
+                    }
+                    if self.status == Status::Closing {
+                        self.closing_join(nick, now, limits, true, &mut actions);
+                    } else {
                         self.assign_or_kick(nick, now, limits, &mut actions);
                     }
                 }
             }
-            Event::ClaimsUnavailable => self.checking_claims = false,
+            Event::ClaimsUnavailable => {
+                self.checking_claims = false;
+                self.recheck_at = Some(now + chrono_of(RETRY));
+            }
             Event::PasswordRotated => {
                 self.rotating = false;
+                self.rotate_retry_at = None;
                 self.retired_client_claim = self.claims.client_at;
                 self.claims.client_at = None;
             }
-            Event::RotationFailed => self.rotating = false,
+            Event::RotationFailed => {
+                self.rotating = false;
+                self.rotate_retry_at = Some(now + chrono_of(RETRY));
+            }
             Event::Tick => self.on_tick(now, limits, &mut actions),
             Event::Lost => self.close(Reason::Lost, None, now, &mut actions),
             Event::Shutdown => {
@@ -470,7 +593,7 @@ impl Room {
 
     fn on_rejoin(
         &mut self,
-        present: Vec<String>,
+        present: Vec<Occupant>,
         now: Time,
         limits: &Limits,
         actions: &mut Vec<Action>,
@@ -478,12 +601,17 @@ impl Room {
         self.present.clear();
         self.unverified.clear();
         self.checking_claims = false;
-        let inside = |nick: &Option<String>| nick.as_ref().is_some_and(|n| present.contains(n));
+        // A seat counts as occupied only by the person who took it, not by someone using the nick.
+        let holds = |seat: &Option<Seat>, o: &Occupant| {
+            seat.as_ref()
+                .is_some_and(|s| s.nick == o.nick && (s.jid.is_none() || s.jid == o.jid))
+        };
+        let inside = |seat: &Option<Seat>| present.iter().any(|o| holds(seat, o));
         let (staff_in, client_in) = (inside(&self.staff), inside(&self.client));
         match self.status {
             Status::Available => {}
             Status::Staffed if !staff_in => {
-                let nick = self.staff.clone();
+                let nick = self.staff_nick().map(str::to_string);
                 return self.close(Reason::StaffLeft, nick, now, actions);
             }
             Status::Staffed => {}
@@ -492,18 +620,18 @@ impl Room {
                 (true, true) if self.status == Status::Closing => {
                     self.departure = None;
                     self.last_activity = now;
-                    self.transition(Status::Busy, Reason::Rejoined, None, now, actions);
+                    self.transition(Status::Busy, Reason::Rejoined, None, None, now, actions);
                 }
                 (true, true) => {}
                 (staff_in, _) if self.status == Status::Busy => {
                     // Whoever is missing left while the bot was away: treat it as a dropped
                     // connection, so they may still come back within the grace period.
-                    let (nick, role) = if staff_in {
-                        (self.client.clone(), Role::Client)
-                    } else {
-                        (self.staff.clone(), Role::Staff)
-                    };
-                    let nick = nick.unwrap_or_default();
+                    let role = if staff_in { Role::Client } else { Role::Staff };
+                    let nick = self
+                        .seat(role)
+                        .as_ref()
+                        .map(|s| s.nick.clone())
+                        .unwrap_or_default();
                     self.departure = Some(Departure {
                         nick: nick.clone(),
                         role,
@@ -514,6 +642,7 @@ impl Room {
                         Status::Closing,
                         Reason::LeftUnclean,
                         Some(nick),
+                        None,
                         now,
                         actions,
                     );
@@ -523,19 +652,21 @@ impl Room {
             Status::Closed => return,
         }
         // Everyone else is treated as a fresh join: checked against the claims, or kicked.
-        for nick in present {
-            if self.role_of(&nick).is_some() {
-                self.present.insert(nick);
+        for occupant in present {
+            if holds(&self.staff, &occupant) || holds(&self.client, &occupant) {
+                self.present.insert(occupant.nick, occupant.jid);
             } else {
-                self.on_join(nick, now, limits, actions);
+                self.on_join(occupant, now, limits, actions);
             }
         }
     }
 
-    fn on_join(&mut self, nick: String, now: Time, limits: &Limits, actions: &mut Vec<Action>) {
-        if !self.present.insert(nick.clone()) {
+    fn on_join(&mut self, who: Occupant, now: Time, limits: &Limits, actions: &mut Vec<Action>) {
+        if self.present.contains_key(&who.nick) {
             return; // a presence update from someone already inside
         }
+        let nick = who.nick;
+        self.present.insert(nick.clone(), who.jid);
         match self.status {
             Status::Available | Status::Staffed => {
                 if self.claim_open(self.next_role(), now, limits) && self.unverified.is_empty() {
@@ -543,27 +674,84 @@ impl Room {
                 } else {
                     // The cached claims may be older than the web app's claim: read them again
                     // before deciding.
-                    self.unverified.push(nick);
-                    if !self.checking_claims {
-                        self.checking_claims = true;
-                        actions.push(Action::CheckClaims);
-                    }
+                    self.verify(nick, actions);
                 }
             }
-            Status::Closing => {
-                let back = self.departure.as_ref().is_some_and(|d| {
-                    d.nick == nick && !d.clean && now - d.at <= chrono_of(limits.rejoin_grace)
-                });
-                if back {
-                    self.departure = None;
-                    self.last_activity = now;
-                    self.transition(Status::Busy, Reason::Rejoined, Some(nick), now, actions);
-                } else {
-                    self.kick(nick, KickReason::ThirdPerson, actions);
-                }
-            }
+            Status::Closing => self.closing_join(nick, now, limits, false, actions),
             Status::Busy => self.kick(nick, KickReason::ThirdPerson, actions),
             Status::Closed => {}
+        }
+    }
+
+    /// Puts `nick` aside until a fresh read of the claims decides about them.
+    fn verify(&mut self, nick: String, actions: &mut Vec<Action>) {
+        self.unverified.push(nick);
+        if !self.checking_claims {
+            self.checking_claims = true;
+            actions.push(Action::CheckClaims);
+        }
+    }
+
+    /// A join while `closing`: the person who dropped out may come back within the grace, as the
+    /// same person (the same real JID) or as a new JID that a fresh claim for the role vouches
+    /// for; `checked` once the claims were read again for this join. Anyone else is a third
+    /// person.
+    fn closing_join(
+        &mut self,
+        nick: String,
+        now: Time,
+        limits: &Limits,
+        checked: bool,
+        actions: &mut Vec<Action>,
+    ) {
+        let Some(departure) = self
+            .departure
+            .as_ref()
+            .filter(|d| d.nick == nick && !d.clean && now - d.at <= chrono_of(limits.rejoin_grace))
+        else {
+            return self.kick(nick, KickReason::ThirdPerson, actions);
+        };
+        let role = departure.role;
+        let jid = self.present.get(&nick).cloned().flatten();
+        let seat = self.seat(role).clone().unwrap_or(Seat {
+            nick: nick.clone(),
+            jid: None,
+            claim: None,
+        });
+        let same_person = seat.jid.is_none() || seat.jid == jid;
+        let claim = match role {
+            Role::Staff => self.claims.staff_at,
+            Role::Client => self.claims.client_at,
+        };
+        let vouched = self.claim_open(role, now, limits)
+            && claim.is_some_and(|c| seat.claim.is_none_or(|used| c > used));
+        if same_person || vouched {
+            let rebound = (!same_person).then(|| jid.clone()).flatten();
+            if !same_person {
+                let new_seat = Some(Seat {
+                    nick: nick.clone(),
+                    jid,
+                    claim,
+                });
+                match role {
+                    Role::Staff => self.staff = new_seat,
+                    Role::Client => self.client = new_seat,
+                }
+            }
+            self.departure = None;
+            self.last_activity = now;
+            self.transition(
+                Status::Busy,
+                Reason::Rejoined,
+                Some(nick),
+                rebound,
+                now,
+                actions,
+            );
+        } else if !checked {
+            self.verify(nick, actions);
+        } else {
+            self.kick(nick, KickReason::Impostor, actions);
         }
     }
 
@@ -575,21 +763,38 @@ impl Room {
         limits: &Limits,
         actions: &mut Vec<Action>,
     ) {
+        let jid = self.present.get(&nick).cloned().flatten();
         match self.status {
             Status::Available if self.claim_open(Role::Staff, now, limits) => {
-                self.staff = Some(nick.clone());
+                self.staff = Some(Seat {
+                    nick: nick.clone(),
+                    jid: jid.clone(),
+                    claim: self.claims.staff_at,
+                });
                 self.transition(
                     Status::Staffed,
                     Reason::StaffJoined,
                     Some(nick),
+                    jid,
                     now,
                     actions,
                 );
             }
             Status::Staffed if self.claim_open(Role::Client, now, limits) => {
-                self.client = Some(nick.clone());
+                self.client = Some(Seat {
+                    nick: nick.clone(),
+                    jid: jid.clone(),
+                    claim: self.claims.client_at,
+                });
                 self.last_activity = now;
-                self.transition(Status::Busy, Reason::ClientJoined, Some(nick), now, actions);
+                self.transition(
+                    Status::Busy,
+                    Reason::ClientJoined,
+                    Some(nick),
+                    jid,
+                    now,
+                    actions,
+                );
             }
             Status::Available | Status::Staffed => self.kick(nick, KickReason::NoClaim, actions),
             _ => self.kick(nick, KickReason::ThirdPerson, actions),
@@ -597,11 +802,12 @@ impl Room {
     }
 
     fn on_leave(&mut self, nick: String, clean: bool, now: Time, actions: &mut Vec<Action>) {
-        if !self.present.remove(&nick) {
+        let role = self.seated_role(&nick);
+        if self.present.remove(&nick).is_none() {
             return;
         }
         self.unverified.retain(|n| *n != nick);
-        let Some(role) = self.role_of(&nick) else {
+        let Some(role) = role else {
             return; // somebody kicked, or a stranger leaving
         };
         match self.status {
@@ -620,13 +826,14 @@ impl Room {
                     at: now,
                     clean,
                 });
-                self.transition(Status::Closing, reason, Some(nick), now, actions);
+                self.transition(Status::Closing, reason, Some(nick), None, now, actions);
             }
             Status::Closing => {
-                let anyone_left = [&self.staff, &self.client]
-                    .into_iter()
-                    .flatten()
-                    .any(|n| self.present.contains(n));
+                let anyone_left = [Role::Staff, Role::Client].into_iter().any(|r| {
+                    self.seat(r)
+                        .as_ref()
+                        .is_some_and(|s| self.seated_role(&s.nick) == Some(r))
+                });
                 if !anyone_left {
                     self.close(Reason::AllLeft, Some(nick), now, actions);
                 }
@@ -636,18 +843,30 @@ impl Room {
     }
 
     fn on_nick_change(&mut self, old: &str, new: String) {
-        if !self.present.remove(old) {
+        let Some(jid) = self.present.remove(old) else {
             return;
-        }
-        self.present.insert(new.clone());
-        for slot in [&mut self.staff, &mut self.client] {
-            if slot.as_deref() == Some(old) {
-                *slot = Some(new.clone());
+        };
+        let seated = self.seated_role_with(old, &jid);
+        self.present.insert(new.clone(), jid);
+        if let Some(role) = seated {
+            let seat = match role {
+                Role::Staff => &mut self.staff,
+                Role::Client => &mut self.client,
+            };
+            if let Some(seat) = seat {
+                seat.nick = new.clone();
             }
         }
         for n in self.unverified.iter_mut().filter(|n| *n == old) {
             *n = new.clone();
         }
+    }
+
+    /// [`Room::seated_role`] for someone whose JID is already known (not looked up inside).
+    fn seated_role_with(&self, nick: &str, jid: &Option<String>) -> Option<Role> {
+        let role = self.role_of(nick)?;
+        let seat = self.seat(role).as_ref()?;
+        (seat.jid.is_none() || seat.jid == *jid).then_some(role)
     }
 
     fn on_tick(&mut self, now: Time, limits: &Limits, actions: &mut Vec<Action>) {
@@ -663,7 +882,8 @@ impl Room {
             }
             Status::Staffed => {
                 if let Some(at) = self.claims.client_at {
-                    if now - at > chrono_of(limits.claim) && !self.rotating {
+                    let may_retry = self.rotate_retry_at.is_none_or(|retry| now >= retry);
+                    if now - at > chrono_of(limits.claim) && !self.rotating && may_retry {
                         self.rotating = true;
                         actions.push(Action::RotatePassword {
                             client_claimed_at: at,
@@ -685,8 +905,10 @@ impl Room {
             }
             Status::Closed => {}
         }
-        if !self.unverified.is_empty() && !self.checking_claims {
+        let may_recheck = self.recheck_at.is_none_or(|at| now >= at);
+        if !self.unverified.is_empty() && !self.checking_claims && may_recheck {
             self.checking_claims = true;
+            self.recheck_at = None;
             actions.push(Action::CheckClaims);
         }
     }
@@ -712,7 +934,7 @@ impl Room {
     }
 
     fn kick_everyone(&mut self, actions: &mut Vec<Action>) {
-        for nick in self.present.iter() {
+        for nick in self.present.keys() {
             actions.push(Action::Kick {
                 nick: nick.clone(),
                 reason: KickReason::Timeout,
@@ -727,7 +949,7 @@ impl Room {
         now: Time,
         actions: &mut Vec<Action>,
     ) {
-        self.transition(Status::Closed, reason, nick, now, actions);
+        self.transition(Status::Closed, reason, nick, None, now, actions);
         self.unverified.clear();
         // Even a lost room may still be on the server (a persistent room after a server restart,
         // say): destroy it, or nothing would. A room that is gone or no longer the bot's answers
@@ -740,6 +962,7 @@ impl Room {
         to: Status,
         reason: Reason,
         nick: Option<String>,
+        jid: Option<String>,
         now: Time,
         actions: &mut Vec<Action>,
     ) {
@@ -751,6 +974,7 @@ impl Room {
             to,
             reason,
             nick,
+            jid,
             at: now,
         }));
     }
@@ -758,6 +982,13 @@ impl Room {
 
 fn chrono_of(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+/// The first moment after `limit` has passed since `at` (limits expire when strictly exceeded).
+fn past(at: Time, limit: Duration) -> Time {
+    at.checked_add_signed(chrono_of(limit))
+        .and_then(|t| t.checked_add_signed(chrono::Duration::milliseconds(1)))
+        .unwrap_or(chrono::DateTime::<Utc>::MAX_UTC)
 }
 
 #[cfg(test)]
@@ -776,8 +1007,23 @@ mod tests {
         Utc.timestamp_opt(1_800_000_000 + secs, 0).unwrap()
     }
 
+    /// Everyone's real JID is their nick at localhost, unless a test says otherwise.
+    fn occupant(nick: &str) -> Occupant {
+        Occupant {
+            nick: nick.into(),
+            jid: Some(format!("{nick}@localhost")),
+        }
+    }
+
     fn join(nick: &str) -> Event {
-        Event::Joined { nick: nick.into() }
+        Event::Joined(occupant(nick))
+    }
+
+    fn join_as(nick: &str, jid: &str) -> Event {
+        Event::Joined(Occupant {
+            nick: nick.into(),
+            jid: Some(jid.into()),
+        })
     }
 
     fn leave(nick: &str, clean: bool) -> Event {
@@ -1082,6 +1328,7 @@ mod tests {
                 nick: "client".into(),
                 role: Role::Client,
                 body: "hi".into(),
+                at: t(100),
             }]
         );
         assert!(r.handle(Event::Tick, t(700), &LIMITS).is_empty());
@@ -1196,6 +1443,14 @@ mod tests {
         }
     }
 
+    fn seat(nick: &str, claim: i64) -> Seat {
+        Seat {
+            nick: nick.into(),
+            jid: Some(format!("{nick}@localhost")),
+            claim: Some(t(claim)),
+        }
+    }
+
     fn restored(status: Status) -> Room {
         Room::restore(
             status,
@@ -1204,15 +1459,15 @@ mod tests {
                 staff_at: Some(t(0)),
                 client_at: Some(t(1)),
             },
-            Some("staff".into()),
-            (status != Status::Staffed).then(|| "client".to_string()),
+            Some(seat("staff", 0)),
+            (status != Status::Staffed).then(|| seat("client", 1)),
             t(0),
         )
     }
 
     fn rejoined(present: &[&str]) -> Event {
         Event::Rejoined {
-            present: present.iter().map(|s| s.to_string()).collect(),
+            present: present.iter().map(|s| occupant(s)).collect(),
         }
     }
 
@@ -1280,5 +1535,173 @@ mod tests {
         let mut r = busy();
         assert!(r.handle(join("staff"), t(5), &LIMITS).is_empty());
         assert_eq!(r.status(), Status::Busy);
+    }
+
+    #[test]
+    fn a_rejoin_from_another_account_is_an_impostor_and_is_kicked() {
+        let mut r = busy();
+        r.handle(leave("staff", false), t(10), &LIMITS);
+        // Someone who knows the password takes the counsellor's nick from another account.
+        let a = r.handle(join_as("staff", "mallory@localhost"), t(12), &LIMITS);
+        assert_eq!(
+            a,
+            [Action::CheckClaims],
+            "a fresh claim might vouch: read first"
+        );
+        let a = r.handle(both_claims(1, 3), t(12), &LIMITS);
+        assert_eq!(kicks(&a), [("staff".to_string(), KickReason::Impostor)]);
+        assert!(transitions(&a).is_empty());
+        assert_eq!(r.status(), Status::Closing);
+        // The impostor's leave after the kick is not the seat holder's.
+        assert!(r.handle(leave("staff", false), t(13), &LIMITS).is_empty());
+        // The real staff member still comes back within the grace.
+        let a = r.handle(join("staff"), t(20), &LIMITS);
+        assert_eq!(
+            transitions(&a),
+            [(Status::Busy, Reason::Rejoined, Some("staff".into()))]
+        );
+    }
+
+    #[test]
+    fn a_fresh_client_claim_vouches_for_a_new_jid_within_the_grace() {
+        let mut r = busy();
+        r.handle(leave("client", false), t(10), &LIMITS);
+        // The anonymous visitor refreshed its page: a new JID, and the web app re-claimed the
+        // room for the same visitor.
+        let a = r.handle(join_as("client", "anon-2@guest"), t(12), &LIMITS);
+        assert_eq!(a, [Action::CheckClaims]);
+        let a = r.handle(both_claims(1, 11), t(12), &LIMITS);
+        assert_eq!(
+            a,
+            [Action::Transition(Transition {
+                from: Some(Status::Closing),
+                to: Status::Busy,
+                reason: Reason::Rejoined,
+                nick: Some("client".into()),
+                jid: Some("anon-2@guest".into()),
+                at: t(12),
+            })]
+        );
+        // The seat is the new JID's now: its messages are recorded.
+        let a = r.handle(
+            Event::Message {
+                nick: "client".into(),
+                body: "back".into(),
+            },
+            t(13),
+            &LIMITS,
+        );
+        assert_eq!(a.len(), 1);
+    }
+
+    #[test]
+    fn a_rejoin_on_restart_by_another_account_is_not_the_seat_holder() {
+        let mut r = restored(Status::Busy);
+        let a = r.handle(
+            Event::Rejoined {
+                present: vec![
+                    occupant("staff"),
+                    Occupant {
+                        nick: "client".into(),
+                        jid: Some("mallory@localhost".into()),
+                    },
+                ],
+            },
+            t(5),
+            &LIMITS,
+        );
+        assert_eq!(
+            transitions(&a),
+            [(Status::Closing, Reason::LeftUnclean, Some("client".into()))]
+        );
+        assert_eq!(a.last(), Some(&Action::CheckClaims));
+    }
+
+    #[test]
+    fn an_impostors_message_is_not_recorded_as_the_staff_members() {
+        let mut r = busy();
+        r.handle(leave("staff", false), t(10), &LIMITS);
+        r.handle(join_as("staff", "mallory@localhost"), t(11), &LIMITS);
+        let a = r.handle(
+            Event::Message {
+                nick: "staff".into(),
+                body: "trust me".into(),
+            },
+            t(11),
+            &LIMITS,
+        );
+        assert!(a.is_empty());
+    }
+
+    #[test]
+    fn deadlines_follow_the_time_limits() {
+        let ms = chrono::Duration::milliseconds(1);
+        let mut r = Room::new(t(0));
+        assert_eq!(
+            r.deadline(&LIMITS),
+            None,
+            "an unclaimed room waits for nothing"
+        );
+        r.handle(staff_claim(10), t(10), &LIMITS);
+        assert_eq!(r.deadline(&LIMITS), Some(t(70) + ms));
+        let mut r = busy();
+        assert_eq!(r.deadline(&LIMITS), Some(t(604) + ms), "idle limit");
+        r.handle(
+            Event::Message {
+                nick: "staff".into(),
+                body: "hello".into(),
+            },
+            t(50),
+            &LIMITS,
+        );
+        assert_eq!(r.deadline(&LIMITS), Some(t(650) + ms));
+        r.handle(leave("client", false), t(60), &LIMITS);
+        assert_eq!(r.deadline(&LIMITS), Some(t(180) + ms), "closing limit");
+        // At its deadline the room closes; a moment before, nothing happens.
+        assert!(r.handle(Event::Tick, t(180), &LIMITS).is_empty());
+        let a = r.handle(Event::Tick, t(180) + ms, &LIMITS);
+        assert_eq!(
+            transitions(&a),
+            [(Status::Closed, Reason::ClosingTimeout, None)]
+        );
+        assert_eq!(r.deadline(&LIMITS), None);
+    }
+
+    #[test]
+    fn retries_wait_a_second_and_are_deadlines_too() {
+        let mut r = Room::new(t(0));
+        r.handle(join("x"), t(1), &LIMITS);
+        r.handle(Event::ClaimsUnavailable, t(1), &LIMITS);
+        assert_eq!(r.deadline(&LIMITS), Some(t(2)));
+        let mut r = staffed();
+        r.handle(both_claims(1, 10), t(10), &LIMITS);
+        assert_eq!(r.handle(Event::Tick, t(71), &LIMITS).len(), 1);
+        assert_eq!(r.deadline(&LIMITS), None, "nothing to do while rotating");
+        r.handle(Event::RotationFailed, t(72), &LIMITS);
+        assert_eq!(r.deadline(&LIMITS), Some(t(73)));
+        assert!(r.handle(Event::Tick, t(72), &LIMITS).is_empty());
+    }
+
+    #[test]
+    fn replayed_history_is_recorded_with_the_servers_time() {
+        let mut r = busy();
+        let a = r.handle(
+            Event::Replayed {
+                nick: "client".into(),
+                body: "while you were away".into(),
+                at: t(20),
+            },
+            t(30),
+            &LIMITS,
+        );
+        assert_eq!(
+            a,
+            [Action::RecordMessage {
+                nick: "client".into(),
+                role: Role::Client,
+                body: "while you were away".into(),
+                at: t(20),
+            }]
+        );
     }
 }

@@ -1,0 +1,927 @@
+//! The whole bot on a simulated clock: every input is made here, every effect read back, and
+//! time moves only when a test moves it.
+
+use std::str::FromStr;
+
+use chrono::TimeZone;
+
+use super::*;
+use crate::xmpp::stanza::RoomPresence;
+
+fn t(ms: i64) -> Time {
+    Utc.timestamp_millis_opt(1_800_000_000_000 + ms).unwrap()
+}
+
+fn secs(s: i64) -> Time {
+    t(s * 1000)
+}
+
+use chrono::Utc;
+
+/// Names `room-1`, `room-2` … and passwords `pw-1`, `pw-2` …
+#[derive(Default)]
+struct Counter(u32, u32);
+
+impl Secrets for Counter {
+    fn room_name(&mut self, prefix: &str) -> String {
+        self.0 += 1;
+        format!("{prefix}-{}", self.0)
+    }
+    fn password(&mut self) -> String {
+        self.1 += 1;
+        format!("pw-{}", self.1)
+    }
+}
+
+fn settings() -> Settings {
+    Settings {
+        service: "conference.localhost".into(),
+        nick: "helpim-bot".into(),
+        prefix: "room".into(),
+        history: 20,
+        owner: BareJid::from_str("bot@localhost").unwrap(),
+        clean_exit: "Clean Exit".into(),
+        limits: Limits {
+            claim: Duration::from_secs(60),
+            rejoin_grace: Duration::from_secs(30),
+            closing: Duration::from_secs(120),
+            idle: Duration::from_secs(600),
+        },
+        pool_size: 3,
+        max_rooms: 10,
+        parallel_creations: 2,
+        poll_interval: Duration::from_secs(2),
+        transcripts: true,
+        keep_days: 30,
+    }
+}
+
+fn core_with(settings: Settings) -> Core {
+    Core::new(settings, Box::new(Counter::default()))
+}
+
+fn jid(s: &str) -> BareJid {
+    BareJid::from_str(s).unwrap()
+}
+
+fn room_jid(n: u32) -> BareJid {
+    jid(&format!("room-{n}@conference.localhost"))
+}
+
+/// A presence from `room/nick`.
+fn presence(room: &BareJid, nick: &str, kind: PresenceKind, codes: &[u16]) -> RoomPresence {
+    RoomPresence {
+        room: room.clone(),
+        nick: nick.into(),
+        kind,
+        codes: codes.to_vec(),
+        real_jid: Some(format!("{nick}@localhost/web")),
+        affiliation: Some("none".into()),
+        status_text: None,
+        new_nick: None,
+        destroyed: false,
+    }
+}
+
+/// The bot's own presence in answer to a join.
+fn own(room: &BareJid, codes: &[u16], affiliation: &str) -> RoomPresence {
+    RoomPresence {
+        affiliation: Some(affiliation.into()),
+        real_jid: Some("bot@localhost/helpim".into()),
+        ..presence(room, "helpim-bot", PresenceKind::Available, codes)
+    }
+}
+
+fn joined(own: RoomPresence, occupants: Vec<RoomPresence>) -> Result<Answer, IqError> {
+    Ok(Answer::Joined(Joined { own, occupants }))
+}
+
+/// The joins among `effects`: (id, room, the join presence as XML).
+fn joins(effects: &[Effect]) -> Vec<(RequestId, BareJid, String)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Request {
+                id,
+                request: Request::Join { room, presence },
+            } => Some((
+                *id,
+                room.clone(),
+                String::from(&Element::from(presence.clone())),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The IQs among `effects`: (id, the IQ as XML).
+fn iqs(effects: &[Effect]) -> Vec<(RequestId, String)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Request {
+                id,
+                request: Request::Iq(iq),
+            } => Some((*id, String::from(&Element::from((**iq).clone())))),
+            _ => None,
+        })
+        .collect()
+}
+
+fn writes(effects: &[Effect]) -> Vec<&Write> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Write(w) => Some(w),
+            _ => None,
+        })
+        .collect()
+}
+
+fn transitions(effects: &[Effect]) -> Vec<(String, Status, Reason)> {
+    writes(effects)
+        .into_iter()
+        .filter_map(|w| match w {
+            Write::Transition { jid, transition } => {
+                Some((jid.clone(), transition.to, transition.reason))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn reads(effects: &[Effect]) -> Vec<(RequestId, Read)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Read { id, read } => Some((*id, read.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+const FORM: &str = "<query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='form'><field var='muc#roomconfig_roomsecret' type='text-private'/><field var='muc#roomconfig_persistentroom' type='boolean'/></x></query>";
+
+fn form() -> Result<Answer, IqError> {
+    Ok(Answer::Iq(Some(FORM.parse().unwrap())))
+}
+
+fn answer(
+    core: &mut Core,
+    id: RequestId,
+    result: Result<Answer, IqError>,
+    now: Time,
+) -> Vec<Effect> {
+    core.handle(Input::Answer { id, result }, now)
+}
+
+/// Runs one creation through join (201), form and submit; returns the effects of the submit's
+/// answer.
+fn create(core: &mut Core, join_id: RequestId, room: &BareJid, now: Time) -> Vec<Effect> {
+    let e = answer(
+        core,
+        join_id,
+        joined(own(room, &[110, 201], "owner"), vec![]),
+        now,
+    );
+    let (form_id, xml) = iqs(&e).pop().expect("a form request");
+    assert!(
+        xml.contains("muc#owner") && xml.contains("type=\"get\"") || xml.contains("type='get'"),
+        "{xml}"
+    );
+    let e = answer(core, form_id, form(), now);
+    let (submit_id, xml) = iqs(&e).pop().expect("a submit");
+    assert!(xml.contains("muc#roomconfig_roomsecret"), "{xml}");
+    answer(core, submit_id, Ok(Answer::Iq(None)), now)
+}
+
+/// A core online with a full pool of three rooms, room-1 to room-3.
+fn full_pool() -> Core {
+    let mut core = core_with(settings());
+    let e = core.handle(Input::Online { fresh: true }, t(0));
+    let mut waiting = joins(&e);
+    while let Some((id, room, _)) = waiting.pop() {
+        let e = create(&mut core, id, &room, t(0));
+        waiting.extend(joins(&e));
+    }
+    assert_eq!(core.counts().ready, 3);
+    core
+}
+
+#[test]
+fn startup_fills_the_pool_with_as_many_creations_at_once_as_allowed() {
+    let mut core = core_with(settings());
+    let e = core.handle(Input::Online { fresh: true }, t(0));
+    let j = joins(&e);
+    assert_eq!(j.len(), 2, "parallel_creations = 2");
+    assert!(
+        j[0].2.contains("maxstanzas='0'") || j[0].2.contains("maxstanzas=\"0\""),
+        "a new room wants no history: {}",
+        j[0].2
+    );
+    assert!(j[0].2.contains("pw-1"), "{}", j[0].2);
+    // The first room is made: its row is written and the third creation starts.
+    let e = create(&mut core, j[0].0, &j[0].1, t(10));
+    assert!(
+        matches!(writes(&e)[..], [Write::InsertRoom { jid, password, .. }] if jid == "room-1@conference.localhost" && password == "pw-1")
+    );
+    assert_eq!(joins(&e).len(), 1);
+    assert_eq!(core.counts().ready, 1);
+}
+
+#[test]
+fn a_room_name_that_already_existed_is_left_and_another_is_tried() {
+    let mut core = core_with(Settings {
+        parallel_creations: 1,
+        ..settings()
+    });
+    let e = core.handle(Input::Online { fresh: true }, t(0));
+    let (id, room, _) = joins(&e)[0].clone();
+    let e = answer(
+        &mut core,
+        id,
+        joined(own(&room, &[110], "owner"), vec![]),
+        t(1),
+    );
+    assert!(
+        matches!(&e[0], Effect::Send(p) if p.type_ == xmpp_parsers::presence::Type::Unavailable),
+        "the bot leaves a room it did not create: {e:?}"
+    );
+    let next = joins(&e);
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].1, room_jid(2));
+    assert!(writes(&e).is_empty());
+}
+
+#[test]
+fn failed_creations_back_off_doubling_and_a_success_resets_the_wait() {
+    let mut core = core_with(Settings {
+        parallel_creations: 1,
+        ..settings()
+    });
+    let e = core.handle(Input::Online { fresh: true }, t(0));
+    let (id, _, _) = joins(&e)[0].clone();
+    let e = answer(
+        &mut core,
+        id,
+        Err(IqError::Error("not-allowed".into())),
+        t(0),
+    );
+    assert!(joins(&e).is_empty(), "no new creation during the pause");
+    assert_eq!(core.next_deadline(), Some(t(500)));
+    assert!(joins(&core.handle(Input::Timer, t(499))).is_empty());
+    let e = core.handle(Input::Timer, t(500));
+    let (id, _, _) = joins(&e)[0].clone();
+    answer(&mut core, id, Err(IqError::Timeout), t(500));
+    assert_eq!(core.next_deadline(), Some(t(1500)), "the wait doubled");
+    let e = core.handle(Input::Timer, t(1500));
+    let (id, room, _) = joins(&e)[0].clone();
+    let e = create(&mut core, id, &room, t(1600));
+    let (id, _, _) = joins(&e)[0].clone();
+    answer(&mut core, id, Err(IqError::Timeout), t(1700));
+    assert_eq!(
+        core.next_deadline(),
+        Some(t(2200)),
+        "a success reset the wait to 500 ms"
+    );
+}
+
+#[test]
+fn a_room_made_but_not_configured_is_destroyed_again() {
+    let mut core = core_with(Settings {
+        parallel_creations: 1,
+        ..settings()
+    });
+    let e = core.handle(Input::Online { fresh: true }, t(0));
+    let (id, room, _) = joins(&e)[0].clone();
+    let e = answer(
+        &mut core,
+        id,
+        joined(own(&room, &[110, 201], "owner"), vec![]),
+        t(1),
+    );
+    let (form_id, _) = iqs(&e)[0].clone();
+    let e = answer(&mut core, form_id, Err(IqError::Timeout), t(2));
+    let destroys: Vec<_> = iqs(&e)
+        .into_iter()
+        .filter(|(_, x)| x.contains("<destroy"))
+        .collect();
+    assert_eq!(destroys.len(), 1, "{e:?}");
+    assert!(
+        writes(&e).is_empty(),
+        "no row for a room that never was ready"
+    );
+}
+
+#[test]
+fn the_pool_never_has_more_live_rooms_than_max_rooms() {
+    let mut core = core_with(Settings {
+        pool_size: 5,
+        max_rooms: 2,
+        parallel_creations: 5,
+        ..settings()
+    });
+    let e = core.handle(Input::Online { fresh: true }, t(0));
+    assert_eq!(joins(&e).len(), 2);
+}
+
+fn restored(n: u32, status: Status, last_message: Option<Time>) -> Restored {
+    let seat = |nick: &str| {
+        Some(Seat {
+            nick: nick.into(),
+            jid: Some(format!("{nick}@localhost")),
+            claim: Some(secs(0)),
+        })
+    };
+    let busy = matches!(status, Status::Busy | Status::Closing);
+    Restored {
+        jid: room_jid(n),
+        password: format!("old-{n}"),
+        room: Room::restore(
+            status,
+            secs(0),
+            Claims {
+                staff_at: Some(secs(0)),
+                client_at: busy.then(|| secs(0)),
+            },
+            (status != Status::Available)
+                .then(|| seat("staff"))
+                .flatten(),
+            busy.then(|| seat("client")).flatten(),
+            last_message.unwrap_or(secs(0)),
+        ),
+        last_seq: 4,
+        history_since: last_message.unwrap_or(secs(0)),
+        recent: last_message
+            .map(|at| vec![(at, "client".to_string(), "last line".to_string())])
+            .unwrap_or_default(),
+    }
+}
+
+#[test]
+fn rooms_of_an_earlier_run_are_rejoined_with_their_history_since_the_last_stored_line() {
+    let mut core = core_with(Settings {
+        pool_size: 0,
+        ..settings()
+    });
+    core.restore(vec![restored(1, Status::Busy, Some(t(100_750)))]);
+    let e = core.handle(Input::Online { fresh: true }, secs(200));
+    let j = joins(&e);
+    assert_eq!(j.len(), 1);
+    assert!(
+        j[0].2.contains("old-1"),
+        "with the stored password: {}",
+        j[0].2
+    );
+    assert!(
+        j[0].2.contains("since=\"2027-01-15T08:01:39Z\"")
+            || j[0].2.contains("since='2027-01-15T08:01:39Z'"),
+        "a second before the last line, whole seconds: {}",
+        j[0].2
+    );
+}
+
+#[test]
+fn rejoins_run_at_most_four_times_parallel_creations_at_once() {
+    let mut core = core_with(Settings {
+        pool_size: 0,
+        parallel_creations: 2,
+        ..settings()
+    });
+    core.restore(
+        (1..=20)
+            .map(|n| restored(n, Status::Staffed, None))
+            .collect(),
+    );
+    let e = core.handle(Input::Online { fresh: true }, secs(1));
+    let first = joins(&e);
+    assert_eq!(first.len(), 8);
+    // Each answer lets the next one go.
+    let e = answer(
+        &mut core,
+        first[0].0,
+        joined(
+            own(&first[0].1, &[110], "owner"),
+            vec![presence(&first[0].1, "staff", PresenceKind::Available, &[])],
+        ),
+        secs(2),
+    );
+    assert_eq!(joins(&e).len(), 1);
+}
+
+#[test]
+fn a_rejoin_that_times_out_is_tried_again_a_second_later() {
+    let mut core = core_with(Settings {
+        pool_size: 0,
+        ..settings()
+    });
+    core.restore(vec![restored(1, Status::Staffed, None)]);
+    let e = core.handle(Input::Online { fresh: true }, secs(1));
+    let (id, _, _) = joins(&e)[0].clone();
+    let e = answer(&mut core, id, Err(IqError::Timeout), secs(2));
+    assert!(joins(&e).is_empty());
+    assert_eq!(core.next_deadline(), Some(secs(3)));
+    assert_eq!(joins(&core.handle(Input::Timer, secs(3))).len(), 1);
+}
+
+#[test]
+fn a_room_that_vanished_refused_the_bot_or_changed_owner_is_closed_as_lost() {
+    let cases: [(&str, Result<Answer, IqError>); 3] = [
+        (
+            "vanished",
+            joined(own(&room_jid(1), &[110, 201], "owner"), vec![]),
+        ),
+        ("refused", Err(IqError::Error("not-authorized".into()))),
+        (
+            "not owner",
+            joined(own(&room_jid(1), &[110], "member"), vec![]),
+        ),
+    ];
+    for (case, result) in cases {
+        let mut core = core_with(Settings {
+            pool_size: 0,
+            ..settings()
+        });
+        core.restore(vec![restored(1, Status::Busy, None)]);
+        let e = core.handle(Input::Online { fresh: true }, secs(1));
+        let (id, _, _) = joins(&e)[0].clone();
+        let e = answer(&mut core, id, result, secs(2));
+        assert_eq!(
+            transitions(&e),
+            [(room_jid(1).to_string(), Status::Closed, Reason::Lost)],
+            "{case}"
+        );
+        assert!(
+            iqs(&e).iter().any(|(_, x)| x.contains("<destroy")),
+            "{case}: destroyed too"
+        );
+        assert_eq!(core.rooms(), 0, "{case}");
+    }
+}
+
+#[test]
+fn rejoining_probes_every_occupant_and_corrects_the_status() {
+    let mut core = core_with(Settings {
+        pool_size: 0,
+        ..settings()
+    });
+    core.restore(vec![restored(1, Status::Busy, None)]);
+    let e = core.handle(Input::Online { fresh: true }, secs(1));
+    let (id, room, _) = joins(&e)[0].clone();
+    let e = answer(
+        &mut core,
+        id,
+        joined(
+            own(&room, &[110], "owner"),
+            vec![presence(&room, "staff", PresenceKind::Available, &[])],
+        ),
+        secs(2),
+    );
+    let pings: Vec<_> = iqs(&e)
+        .into_iter()
+        .filter(|(_, x)| x.contains("urn:xmpp:ping"))
+        .collect();
+    assert_eq!(pings.len(), 1);
+    assert!(
+        pings[0].1.contains("room-1@conference.localhost/staff"),
+        "{}",
+        pings[0].1
+    );
+    // The client left while the bot was away: an unclean leave, so they may still come back.
+    assert_eq!(
+        transitions(&e),
+        [(room.to_string(), Status::Closing, Reason::LeftUnclean)]
+    );
+}
+
+#[test]
+fn a_fresh_session_rejoins_every_room_and_a_resumed_one_does_not() {
+    let mut core = full_pool();
+    assert!(joins(&core.handle(Input::Online { fresh: false }, secs(1))).is_empty());
+    assert_eq!(core.counts().ready, 3);
+    let e = core.handle(Input::Online { fresh: true }, secs(2));
+    assert_eq!(joins(&e).len(), 3);
+    assert_eq!(core.counts().ready, 0, "not inside until rejoined");
+    assert_eq!(core.counts().ready_rejoining, 3);
+}
+
+#[test]
+fn a_join_without_a_claim_is_checked_against_the_database_then_kicked() {
+    let mut core = full_pool();
+    let room = room_jid(1);
+    let e = core.handle(
+        Input::Presence(presence(&room, "mallory", PresenceKind::Available, &[])),
+        secs(1),
+    );
+    let r = reads(&e);
+    assert_eq!(r, [(r[0].0, Read::Claims(room.to_string()))]);
+    let e = core.handle(
+        Input::ReadDone {
+            id: r[0].0,
+            result: Ok(ReadResult::Claims(Some(Claims::default()))),
+        },
+        secs(1),
+    );
+    let kicks: Vec<_> = iqs(&e)
+        .into_iter()
+        .filter(|(_, x)| x.contains("muc#admin"))
+        .collect();
+    assert_eq!(kicks.len(), 1);
+    assert!(
+        kicks[0].1.contains("nick=\"mallory\"") || kicks[0].1.contains("nick='mallory'"),
+        "{}",
+        kicks[0].1
+    );
+}
+
+#[test]
+fn a_failed_claims_read_is_asked_again_a_second_later() {
+    let mut core = full_pool();
+    let room = room_jid(1);
+    let e = core.handle(
+        Input::Presence(presence(&room, "staff", PresenceKind::Available, &[])),
+        secs(1),
+    );
+    let (id, _) = reads(&e)[0].clone();
+    let e = core.handle(
+        Input::ReadDone {
+            id,
+            result: Err("connection refused".into()),
+        },
+        secs(1),
+    );
+    assert!(reads(&e).is_empty());
+    let e = core.handle(Input::Timer, secs(2));
+    assert_eq!(
+        reads(&e)
+            .iter()
+            .filter(|(_, r)| matches!(r, Read::Claims(_)))
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn the_claims_poll_runs_every_interval_and_a_staff_claim_found_makes_the_join_count() {
+    let mut core = full_pool();
+    // The poll started when the bot came online; its answer brings a staff claim for room-1.
+    let e = core.handle(Input::Timer, secs(0));
+    assert!(reads(&e).is_empty(), "one poll at a time");
+    let poll = core
+        .pending
+        .iter()
+        .find(|(_, p)| matches!(p, Pending::Poll))
+        .map(|(id, _)| *id)
+        .expect("a poll is running");
+    let claims = Claims {
+        staff_at: Some(secs(1)),
+        client_at: None,
+    };
+    core.handle(
+        Input::ReadDone {
+            id: poll,
+            result: Ok(ReadResult::OpenClaims(vec![(
+                room_jid(1).to_string(),
+                claims,
+            )])),
+        },
+        secs(1),
+    );
+    assert_eq!(core.counts().ready, 2, "a claimed room is no longer ready");
+    assert_eq!(
+        core.next_deadline(),
+        Some(secs(3)),
+        "the next poll, poll_interval later"
+    );
+    let e = core.handle(
+        Input::Presence(presence(
+            &room_jid(1),
+            "staff",
+            PresenceKind::Available,
+            &[],
+        )),
+        secs(2),
+    );
+    assert_eq!(
+        transitions(&e),
+        [(
+            room_jid(1).to_string(),
+            Status::Staffed,
+            Reason::StaffJoined
+        )]
+    );
+    assert!(
+        matches!(writes(&e)[0], Write::Transition { transition, .. } if transition.jid.as_deref() == Some("staff@localhost"))
+    );
+    assert_eq!(
+        reads(&core.handle(Input::Timer, secs(3))),
+        [(core.next_id, Read::OpenClaims)]
+    );
+}
+
+#[test]
+fn a_destroy_that_meets_a_lost_connection_is_retried_with_growing_waits_and_an_error_is_final() {
+    let mut core = full_pool();
+    let room = room_jid(1);
+    // The bot is kicked out of its room.
+    let e = core.handle(
+        Input::Presence(RoomPresence {
+            kind: PresenceKind::Unavailable,
+            ..own(&room, &[110, 307], "none")
+        }),
+        secs(1),
+    );
+    assert_eq!(
+        transitions(&e),
+        [(room.to_string(), Status::Closed, Reason::Lost)]
+    );
+    let (id, _) = iqs(&e)
+        .into_iter()
+        .find(|(_, x)| x.contains("<destroy"))
+        .unwrap();
+    let mut now = secs(1);
+    let mut id = id;
+    let mut waits = Vec::new();
+    for _ in 0..3 {
+        answer(&mut core, id, Err(IqError::Disconnected), now);
+        let due = core.next_deadline().unwrap();
+        waits.push((due - now).num_seconds());
+        now = due;
+        let e = core.handle(Input::Timer, now);
+        id = iqs(&e)
+            .into_iter()
+            .find(|(_, x)| x.contains("<destroy"))
+            .unwrap()
+            .0;
+    }
+    assert_eq!(waits, [1, 2, 4]);
+    let e = answer(&mut core, id, Err(IqError::Error("forbidden".into())), now);
+    assert!(iqs(&e).is_empty());
+    assert!(core.destroy_retries.is_empty());
+}
+
+#[test]
+fn an_idle_chat_closes_at_its_deadline_and_not_a_moment_before() {
+    let mut core = core_with(Settings {
+        pool_size: 0,
+        ..settings()
+    });
+    core.restore(vec![restored(1, Status::Busy, None)]);
+    let e = core.handle(Input::Online { fresh: true }, secs(0));
+    let (id, room, _) = joins(&e)[0].clone();
+    let both = vec![
+        presence(&room, "staff", PresenceKind::Available, &[]),
+        presence(&room, "client", PresenceKind::Available, &[]),
+    ];
+    let e = answer(
+        &mut core,
+        id,
+        joined(own(&room, &[110], "owner"), both),
+        secs(0),
+    );
+    assert!(transitions(&e).is_empty());
+    // The idle limit runs from the last activity restored from the row (t = 0).
+    let idle = secs(600) + chrono::Duration::milliseconds(1);
+    assert_eq!(core.deadlines.earliest(), Some(idle));
+    assert!(transitions(&core.handle(Input::Timer, secs(600))).is_empty());
+    let e = core.handle(Input::Timer, idle);
+    assert_eq!(
+        transitions(&e),
+        [(room.to_string(), Status::Closed, Reason::IdleTimeout)]
+    );
+    assert_eq!(
+        iqs(&e)
+            .iter()
+            .filter(|(_, x)| x.contains("muc#admin"))
+            .count(),
+        2,
+        "both kicked"
+    );
+}
+
+#[test]
+fn nothing_runs_while_nothing_is_due_even_with_many_rooms() {
+    let mut core = core_with(Settings {
+        pool_size: 0,
+        parallel_creations: 250,
+        ..settings()
+    });
+    core.restore(
+        (1..=1000)
+            .map(|n| restored(n, Status::Busy, None))
+            .collect(),
+    );
+    let e = core.handle(Input::Online { fresh: true }, secs(0));
+    let mut pending: Vec<_> = joins(&e);
+    while let Some((id, room, _)) = pending.pop() {
+        let both = vec![
+            presence(&room, "staff", PresenceKind::Available, &[]),
+            presence(&room, "client", PresenceKind::Available, &[]),
+        ];
+        let e = answer(
+            &mut core,
+            id,
+            joined(own(&room, &[110], "owner"), both),
+            secs(1),
+        );
+        pending.extend(joins(&e));
+    }
+    assert_eq!(core.counts().by_status[2], 1000);
+    // Timers between now and the first idle limit do nothing at all (the claims poll aside).
+    for s in [5, 60, 300, 599] {
+        let e = core.handle(Input::Timer, secs(s));
+        assert!(
+            e.iter().all(|e| matches!(
+                e,
+                Effect::Read {
+                    read: Read::OpenClaims,
+                    ..
+                }
+            )),
+            "at {s} s: {e:?}"
+        );
+    }
+    assert_eq!(core.deadlines.len(), 1000);
+}
+
+#[test]
+fn history_replayed_on_a_rejoin_is_stored_once_in_order_with_the_servers_time() {
+    let mut core = core_with(Settings {
+        pool_size: 0,
+        ..settings()
+    });
+    core.restore(vec![restored(1, Status::Busy, Some(secs(100)))]);
+    let e = core.handle(Input::Online { fresh: true }, secs(200));
+    let (id, room, _) = joins(&e)[0].clone();
+    let both = vec![
+        presence(&room, "staff", PresenceKind::Available, &[]),
+        presence(&room, "client", PresenceKind::Available, &[]),
+    ];
+    answer(
+        &mut core,
+        id,
+        joined(own(&room, &[110], "owner"), both),
+        secs(200),
+    );
+    let line = |nick: &str, body: &str, at: Option<Time>| {
+        Input::Message(RoomMessage {
+            room: room.clone(),
+            nick: nick.into(),
+            body: body.into(),
+            delayed: at,
+        })
+    };
+    let mut stored = Vec::new();
+    for input in [
+        line("client", "last line", Some(secs(100))), // stored before the bot went away
+        line("staff", "said while the bot was away", Some(secs(150))),
+        line("client", "me too", Some(secs(151))),
+        line("staff", "me too", Some(secs(151))),
+        line("staff", "me too", Some(secs(151))),
+        line("staff", "live again", None),
+    ] {
+        for w in writes(&core.handle(input, secs(201))) {
+            if let Write::Message {
+                seq,
+                at,
+                nick,
+                body,
+                ..
+            } = w
+            {
+                stored.push((*seq, *at, nick.clone(), body.clone()));
+            }
+        }
+    }
+    assert_eq!(
+        stored,
+        [
+            (
+                5,
+                secs(150),
+                "staff".into(),
+                "said while the bot was away".into()
+            ),
+            (6, secs(151), "client".into(), "me too".into()),
+            (7, secs(151), "staff".into(), "me too".into()),
+            (8, secs(151), "staff".into(), "me too".into()),
+            (9, secs(201), "staff".into(), "live again".into()),
+        ]
+    );
+}
+
+#[test]
+fn an_expired_client_claim_gets_a_new_password_that_the_next_rejoin_uses() {
+    let mut core = core_with(Settings {
+        pool_size: 0,
+        ..settings()
+    });
+    let mut r = restored(1, Status::Staffed, None);
+    r.room = Room::restore(
+        Status::Staffed,
+        secs(0),
+        Claims {
+            staff_at: Some(secs(0)),
+            client_at: Some(secs(10)),
+        },
+        Some(Seat {
+            nick: "staff".into(),
+            jid: Some("staff@localhost".into()),
+            claim: Some(secs(0)),
+        }),
+        None,
+        secs(0),
+    );
+    core.restore(vec![r]);
+    let e = core.handle(Input::Online { fresh: true }, secs(1));
+    let (id, room, _) = joins(&e)[0].clone();
+    answer(
+        &mut core,
+        id,
+        joined(
+            own(&room, &[110], "owner"),
+            vec![presence(&room, "staff", PresenceKind::Available, &[])],
+        ),
+        secs(1),
+    );
+    let due = core.next_deadline().unwrap();
+    assert_eq!(due, secs(70) + chrono::Duration::milliseconds(1));
+    let e = core.handle(Input::Timer, due);
+    let (form_id, _) = iqs(&e)[0].clone();
+    let e = answer(&mut core, form_id, form(), due);
+    let (submit_id, xml) = iqs(&e)[0].clone();
+    assert!(xml.contains("pw-1"), "{xml}");
+    let e = answer(&mut core, submit_id, Ok(Answer::Iq(None)), due);
+    assert!(
+        matches!(writes(&e)[..], [Write::RotatePassword { password, .. }] if password == "pw-1")
+    );
+    let e = core.handle(Input::Online { fresh: true }, secs(100));
+    assert!(joins(&e)[0].2.contains("pw-1"));
+}
+
+#[test]
+fn shutdown_destroys_unclaimed_rooms_keeps_the_rest_and_starts_nothing_new() {
+    let mut core = full_pool();
+    core.handle(
+        Input::Presence(presence(&room_jid(1), "x", PresenceKind::Available, &[])),
+        secs(1),
+    );
+    let e = core.shutdown(secs(2));
+    let closed: Vec<_> = transitions(&e)
+        .into_iter()
+        .map(|(j, _, r)| (j, r))
+        .collect();
+    assert_eq!(closed.len(), 2, "room-1 has someone inside: {closed:?}");
+    assert!(closed.iter().all(|(_, r)| *r == Reason::Shutdown));
+    assert_eq!(core.destroys_pending(), 2);
+    assert_eq!(core.rooms(), 1);
+    // Nothing new starts: no refill although the pool is short, no poll.
+    let e = core.handle(Input::Timer, secs(10));
+    assert!(joins(&e).is_empty() && reads(&e).is_empty(), "{e:?}");
+}
+
+#[test]
+fn a_late_answer_to_a_rejoin_of_an_old_session_is_ignored() {
+    let mut core = core_with(Settings {
+        pool_size: 0,
+        ..settings()
+    });
+    core.restore(vec![restored(1, Status::Staffed, None)]);
+    let e = core.handle(Input::Online { fresh: true }, secs(1));
+    let (old, _, _) = joins(&e)[0].clone();
+    // A new session before the answer: the room is queued again and joined anew.
+    let e = core.handle(Input::Online { fresh: true }, secs(2));
+    let (new, room, _) = joins(&e)[0].clone();
+    assert_ne!(old, new);
+    let e = answer(&mut core, old, Err(IqError::Disconnected), secs(2));
+    assert!(joins(&e).is_empty(), "not queued a second time");
+    let e = answer(
+        &mut core,
+        new,
+        joined(
+            own(&room, &[110], "owner"),
+            vec![presence(&room, "staff", PresenceKind::Available, &[])],
+        ),
+        secs(3),
+    );
+    assert!(transitions(&e).is_empty());
+    assert_eq!(core.counts().by_status[1], 1);
+}
+
+#[test]
+fn retention_runs_at_start_and_then_every_hour() {
+    let mut core = full_pool();
+    let prunes = |e: &[Effect]| {
+        e.iter()
+            .filter_map(|e| match e {
+                Effect::Prune { before } => Some(*before),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    assert!(prunes(&core.handle(Input::Timer, secs(3599))).is_empty());
+    assert_eq!(
+        prunes(&core.handle(Input::Timer, secs(3600))),
+        [secs(3600) - chrono::Duration::days(30)]
+    );
+}

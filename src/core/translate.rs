@@ -1,0 +1,185 @@
+//! The one translation from what a room says over XMPP (presences and messages, already read by
+//! [`crate::xmpp::stanza`]) to what it means for the room's state machine ([`Event`]).
+
+use super::room::{Event, Occupant};
+use crate::xmpp::stanza::{PresenceKind, RoomMessage, RoomPresence, STATUS_NICK_CHANGE};
+
+/// What a room presence means to the room's state machine; `None` when nothing.
+///
+/// `own_nick` is the bot's nick (a presence about the bot that is not an ordinary update means it
+/// lost the room) and `clean_exit` the status text of a deliberate leave.
+pub fn presence_event(p: &RoomPresence, own_nick: &str, clean_exit: &str) -> Option<Event> {
+    if p.is_self() || p.nick == own_nick && p.kind != PresenceKind::Available {
+        let lost = match &p.kind {
+            PresenceKind::Unavailable => true,
+            PresenceKind::Available => p.affiliation.as_deref().is_some_and(|a| a != "owner"),
+            PresenceKind::Error(_) => false,
+        };
+        return lost.then_some(Event::Lost);
+    }
+    match &p.kind {
+        PresenceKind::Available => Some(Event::Joined(occupant(p))),
+        PresenceKind::Unavailable if p.has(STATUS_NICK_CHANGE) => {
+            p.new_nick.as_ref().map(|new| Event::NickChanged {
+                old: p.nick.clone(),
+                new: new.clone(),
+            })
+        }
+        PresenceKind::Unavailable if p.destroyed => None,
+        PresenceKind::Unavailable => Some(Event::Left {
+            nick: p.nick.clone(),
+            clean: p.status_text.as_deref() == Some(clean_exit),
+        }),
+        PresenceKind::Error(_) => None,
+    }
+}
+
+/// The occupant a presence is about: nick and real bare JID.
+pub fn occupant(p: &RoomPresence) -> Occupant {
+    Occupant {
+        nick: p.nick.clone(),
+        jid: p.real_bare_jid(),
+    }
+}
+
+/// What a groupchat message means: a live message, or a line of history the room replays on a
+/// join (it carries the server's stamp); `None` for the bot's own messages.
+pub fn message_event(m: &RoomMessage, own_nick: &str) -> Option<Event> {
+    if m.nick == own_nick {
+        return None;
+    }
+    Some(match m.delayed {
+        None => Event::Message {
+            nick: m.nick.clone(),
+            body: m.body.clone(),
+        },
+        Some(at) => Event::Replayed {
+            nick: m.nick.clone(),
+            body: m.body.clone(),
+            at,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::xmpp::stanza::{read_inbound, Inbound};
+
+    /// A stanza read as the session reads it, then translated.
+    fn event(xml: &str) -> Option<Event> {
+        match read_inbound(xml.parse().ok()?)? {
+            Inbound::Presence(p) => presence_event(&p, "helpim-bot", "Clean Exit"),
+            Inbound::Message(m) => message_event(&m, "helpim-bot"),
+        }
+    }
+
+    const ROOM: &str = "helpim-abc@conference.localhost";
+
+    fn joined(nick: &str, jid: Option<&str>) -> Option<Event> {
+        Some(Event::Joined(Occupant {
+            nick: nick.into(),
+            jid: jid.map(str::to_string),
+        }))
+    }
+
+    #[test]
+    fn presences_become_room_events() {
+        let join = format!("<presence xmlns='jabber:client' from='{ROOM}/Zoë ☃ Ωμέγα'><x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='none' role='participant' jid='zoe@localhost/web-1'/></x></presence>");
+        assert_eq!(event(&join), joined("Zoë ☃ Ωμέγα", Some("zoe@localhost")));
+        let clean = format!("<presence xmlns='jabber:client' type='unavailable' from='{ROOM}/s'><status>Clean Exit</status></presence>");
+        assert_eq!(
+            event(&clean),
+            Some(Event::Left {
+                nick: "s".into(),
+                clean: true
+            })
+        );
+        // A ghost removed by the server (333) left uncleanly.
+        let ghost = format!("<presence xmlns='jabber:client' type='unavailable' from='{ROOM}/c'><x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='none' role='none'/><status code='333'/></x></presence>");
+        assert_eq!(
+            event(&ghost),
+            Some(Event::Left {
+                nick: "c".into(),
+                clean: false
+            })
+        );
+        let renamed = format!("<presence xmlns='jabber:client' type='unavailable' from='{ROOM}/a'><x xmlns='http://jabber.org/protocol/muc#user'><item nick='b'/><status code='303'/></x></presence>");
+        assert_eq!(
+            event(&renamed),
+            Some(Event::NickChanged {
+                old: "a".into(),
+                new: "b".into()
+            })
+        );
+        // A nick change without the new nick says nothing usable.
+        let broken = format!("<presence xmlns='jabber:client' type='unavailable' from='{ROOM}/a'><x xmlns='http://jabber.org/protocol/muc#user'><status code='303'/></x></presence>");
+        assert_eq!(event(&broken), None);
+    }
+
+    #[test]
+    fn presences_about_the_bot_itself() {
+        let own = format!("<presence xmlns='jabber:client' from='{ROOM}/helpim-bot'><x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='owner' role='moderator'/><status code='110'/></x></presence>");
+        assert_eq!(event(&own), None);
+        let demoted = own.replace("'owner'", "'member'");
+        assert_eq!(event(&demoted), Some(Event::Lost));
+        let kicked = format!("<presence xmlns='jabber:client' type='unavailable' from='{ROOM}/helpim-bot'><x xmlns='http://jabber.org/protocol/muc#user'><item role='none'/><status code='307'/></x></presence>");
+        assert_eq!(event(&kicked), Some(Event::Lost));
+        // Someone else cannot appear under the bot's nick; if a server let them, their join is
+        // an ordinary (unclaimed) join, never taken for the bot.
+        let other = format!("<presence xmlns='jabber:client' from='{ROOM}/helpim-bot'/>");
+        assert_eq!(event(&other), joined("helpim-bot", None));
+    }
+
+    #[test]
+    fn live_messages_and_replayed_history_are_told_apart() {
+        let live = format!("<message xmlns='jabber:client' type='groupchat' from='{ROOM}/staff'><body>hi</body></message>");
+        assert_eq!(
+            event(&live),
+            Some(Event::Message {
+                nick: "staff".into(),
+                body: "hi".into()
+            })
+        );
+        let replayed = format!("<message xmlns='jabber:client' type='groupchat' from='{ROOM}/staff'><body>hi</body><delay xmlns='urn:xmpp:delay' stamp='2026-11-26T10:00:00Z'/></message>");
+        assert_eq!(
+            event(&replayed),
+            Some(Event::Replayed {
+                nick: "staff".into(),
+                body: "hi".into(),
+                at: chrono::DateTime::parse_from_rfc3339("2026-11-26T10:00:00Z")
+                    .unwrap()
+                    .into(),
+            })
+        );
+    }
+
+    #[test]
+    fn hostile_and_malformed_stanzas_give_no_event() {
+        for xml in [
+            "",
+            "<",
+            "not xml",
+            "<presence/>",
+            "<presence xmlns='jabber:client'/>",
+            "<presence xmlns='jabber:client' from='@@@'/>",
+            "<presence xmlns='jabber:client' from='a@b/c' type='bogus'/>",
+            "<presence xmlns='jabber:client' from='a@b/c' type='subscribe'/>",
+            "<presence xmlns='jabber:client' type='error' from='a@b/c'><error type='cancel'/></presence>",
+            // Newer Unicode than the stringprep tables know (an emoji) is refused by the JID
+            // parser: the stanza is dropped, not mistaken for something else.
+            "<presence xmlns='jabber:client' from='a@b/🌷'/>",
+            "<message xmlns='jabber:client' from='a@b/c' type='chat'><body>private</body></message>",
+            "<message xmlns='jabber:client' from='a@b' type='groupchat'><body>from the room itself</body></message>",
+            "<message xmlns='jabber:client' from='a@b/c' type='groupchat'/>",
+            "<message xmlns='jabber:client' from='a@b/helpim-bot' type='groupchat'><body>own echo</body></message>",
+            "<iq xmlns='jabber:client' from='stranger@evil/x' type='get' id='1'><query xmlns='jabber:iq:version'/></iq>",
+            "<stream:features xmlns:stream='http://etherx.jabber.org/streams'/>",
+        ] {
+            assert_eq!(event(xml), None, "{xml}");
+        }
+        // Unknown status codes are kept, not refused as xmpp-parsers' MucUser does.
+        let odd = "<presence xmlns='jabber:client' from='a@b/c'><x xmlns='http://jabber.org/protocol/muc#user'><status code='999'/><status code='99999999999'/></x></presence>";
+        assert_eq!(event(odd), joined("c", None));
+    }
+}

@@ -1,0 +1,433 @@
+//! The driver: the thin shell around the [`Core`] that does its I/O.
+//!
+//! It owns the XMPP [`Session`], the database ([`Store`] and the [`WriteQueue`]) and one sleep
+//! until the core's next deadline. Everything that happens — a session event, a database read
+//! that finished, the deadline — becomes one [`Input`] to the core with the current time, and
+//! each [`Effect`] that comes back is carried out: stanzas through the session, reads on a task
+//! whose result comes back as an input, writes into the queue. It also tells `/livez`,
+//! `/readyz`, `/metrics` and systemd how things are.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use chrono::Utc;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+use xmpp_parsers::jid::BareJid;
+
+use crate::active::Leadership;
+use crate::config::Config;
+use crate::core::room::{Claims, Room, Status, Time};
+use crate::core::{self, Core, Effect, Input, Read, ReadResult, Restored, Settings};
+use crate::metrics::{metrics, Health, StatusLabel, TransitionLabels};
+use crate::notify::Notifier;
+use crate::secrets::OsSecrets;
+use crate::store::{RoomRow, Store};
+use crate::writer::{Write, WriteQueue};
+use crate::xmpp::session::PING_INTERVAL;
+use crate::xmpp::{ConnectSettings, Session, SessionEvent};
+
+/// How often health and systemd hear from the loop (and how late a stuck loop is noticed).
+const REPORT_EVERY: Duration = Duration::from_millis(250);
+/// How long a database read may take before it counts as failed.
+const READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Runs the bot until `shutdown` completes: connect, pick up the rooms of an earlier run, keep the
+/// pool filled and follow every room. Errors when the first login fails or times out.
+pub async fn run(
+    config: Config,
+    store: Store,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let health = Arc::new(Health::new(config.pool.size as usize, PING_INTERVAL));
+    run_active(config, store, None, health, shutdown).await
+}
+
+/// [`run`] for an instance that holds the active lock (high availability on PostgreSQL): it
+/// writes only while it holds the lock, and stops at once, leaving the rooms to the instance that
+/// took over, if it is deposed.
+pub async fn run_active(
+    config: Config,
+    store: Store,
+    mut leadership: Option<watch::Receiver<Leadership>>,
+    health: Arc<Health>,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let settings = ConnectSettings::from_config(&config)?;
+    let (session, mut events) = Session::start(settings);
+    tokio::pin!(shutdown);
+    tokio::select! {
+        online = wait_online(&config, &session, &mut events) => online?,
+        _ = &mut shutdown => {
+            tracing::info!("stopped before the first login");
+            session.close().await;
+            return Ok(());
+        }
+    }
+    let mut core = Core::new(Settings::from_config(&config)?, Box::new(OsSecrets));
+    core.restore(load_rooms(&store).await?);
+    let (reads_tx, reads_rx) = mpsc::unbounded_channel();
+    let mut driver = Driver {
+        core,
+        writes: WriteQueue::start(store.clone(), leadership.clone()),
+        pool_size: config.pool.size as usize,
+        session,
+        store,
+        reads_tx,
+        reads_rx,
+        health,
+        notifier: Notifier::from_env(),
+    };
+    // The session was online before the core existed.
+    driver.input(Input::Online { fresh: true });
+    match driver
+        .main_loop(&mut events, shutdown, &mut leadership)
+        .await
+    {
+        Ended::Shutdown => {
+            driver.notifier.stopping();
+            driver.shut_down(&mut events).await;
+            Ok(())
+        }
+        Ended::Deposed => bail!(
+            "another instance took over while this one had lost its database connection; \
+             stopping without touching the rooms ({} writes not applied)",
+            driver.writes.len()
+        ),
+    }
+}
+
+/// Why the main loop ended.
+enum Ended {
+    /// SIGTERM, or the session task ended.
+    Shutdown,
+    /// Another instance holds the active lock now.
+    Deposed,
+}
+
+/// Completes when this instance is deposed; never without high availability.
+async fn deposed(leadership: &mut Option<watch::Receiver<Leadership>>) {
+    match leadership {
+        Some(l) => {
+            let _ = l.wait_for(|l| *l == Leadership::Deposed).await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// Waits for the first login, failing fast on a refused password and after `connect_timeout`.
+async fn wait_online(
+    config: &Config,
+    session: &Session,
+    events: &mut mpsc::UnboundedReceiver<SessionEvent>,
+) -> anyhow::Result<()> {
+    let deadline = Instant::now() + config.xmpp.connect_timeout;
+    let mut last_error = None;
+    loop {
+        match tokio::time::timeout_at(deadline, events.recv()).await {
+            Ok(Some(SessionEvent::Online { .. })) => return Ok(()),
+            Ok(Some(SessionEvent::ConnectFailed { error, fatal: true })) => {
+                session.close().await;
+                bail!("cannot log into XMPP: {error}");
+            }
+            Ok(Some(SessionEvent::ConnectFailed { error, .. })) => last_error = Some(error),
+            Ok(Some(_)) => {}
+            Ok(None) => bail!("the XMPP session stopped before it was online"),
+            Err(_) => {
+                session.close().await;
+                bail!(
+                    "not online with XMPP after {:?} (xmpp.connect_timeout): {}",
+                    config.xmpp.connect_timeout,
+                    last_error.unwrap_or_else(|| "no answer from the server".into())
+                );
+            }
+        }
+    }
+}
+
+/// Reads the rooms an earlier run left running, with their claims and last messages.
+async fn load_rooms(store: &Store) -> anyhow::Result<Vec<Restored>> {
+    let context = "reading the rooms of an earlier run";
+    let rows = store.rooms(false).await.context(context)?;
+    let last_seqs: std::collections::HashMap<String, i64> = store
+        .last_seqs()
+        .await
+        .context(context)?
+        .into_iter()
+        .collect();
+    let mut recent: std::collections::HashMap<String, Vec<(Time, String, String)>> =
+        std::collections::HashMap::new();
+    for (jid, at, nick, body) in store.recent_messages().await.context(context)? {
+        recent.entry(jid).or_default().push((at, nick, body));
+    }
+    let mut rooms = Vec::with_capacity(rows.len());
+    for row in rows {
+        let Ok(jid) = BareJid::new(&row.jid) else {
+            tracing::error!(room = %row.jid, "a room row has an invalid JID; leaving it alone");
+            continue;
+        };
+        rooms.push(Restored {
+            room: restore(&row),
+            last_seq: last_seqs.get(&row.jid).copied().unwrap_or(0),
+            history_since: row.last_message_at.unwrap_or(row.created_at),
+            recent: recent.remove(&row.jid).unwrap_or_default(),
+            password: row.password,
+            jid,
+        });
+    }
+    if !rooms.is_empty() {
+        tracing::info!(
+            rooms = rooms.len(),
+            "picking up the rooms of an earlier run"
+        );
+    }
+    Ok(rooms)
+}
+
+/// The state machine of a room read back from its row.
+fn restore(row: &RoomRow) -> Room {
+    Room::restore(
+        row.status,
+        row.status_changed_at,
+        Claims {
+            staff_at: row.staff_claimed_at,
+            client_at: row.client_claimed_at,
+        },
+        core::seat(
+            row.staff_nick.clone(),
+            row.staff_jid.clone(),
+            row.staff_claimed_at,
+        ),
+        core::seat(
+            row.client_nick.clone(),
+            row.client_jid.clone(),
+            row.client_claimed_at,
+        ),
+        row.last_message_at.unwrap_or(row.status_changed_at),
+    )
+}
+
+/// The running bot: the core and the I/O it needs.
+struct Driver {
+    core: Core,
+    session: Session,
+    store: Store,
+    writes: WriteQueue,
+    pool_size: usize,
+    reads_tx: mpsc::UnboundedSender<Input>,
+    reads_rx: mpsc::UnboundedReceiver<Input>,
+    health: Arc<Health>,
+    notifier: Notifier,
+}
+
+impl Driver {
+    async fn main_loop(
+        &mut self,
+        events: &mut mpsc::UnboundedReceiver<SessionEvent>,
+        mut shutdown: std::pin::Pin<&mut impl Future<Output = ()>>,
+        leadership: &mut Option<watch::Receiver<Leadership>>,
+    ) -> Ended {
+        let mut stall = debug_stall_signal();
+        let mut next_report = Instant::now();
+        self.health.set_online(true);
+        self.health.pong();
+        loop {
+            let wake = self
+                .core
+                .next_deadline()
+                .map(instant_of)
+                .map_or(next_report, |d| d.min(next_report));
+            tokio::select! {
+                _ = &mut shutdown => return Ended::Shutdown,
+                _ = deposed(leadership) => return Ended::Deposed,
+                event = events.recv() => match event {
+                    None => {
+                        tracing::error!("the XMPP session task ended");
+                        return Ended::Shutdown;
+                    }
+                    Some(event) => self.on_session_event(event),
+                },
+                Some(input) = self.reads_rx.recv() => self.input(input),
+                _ = tokio::time::sleep_until(wake) => self.input(Input::Timer),
+                Some(()) = stall.recv() => {
+                    // Debug builds only: a stuck main loop, for the test of /livez and the
+                    // watchdog. A blocking sleep holds this task as a deadlock would.
+                    tracing::warn!("SIGUSR2: stalling the main loop for 15 s (debug build)");
+                    std::thread::sleep(Duration::from_secs(15));
+                }
+            }
+            if Instant::now() >= next_report {
+                self.report();
+                next_report = Instant::now() + REPORT_EVERY;
+            }
+        }
+    }
+
+    fn on_session_event(&mut self, event: SessionEvent) {
+        let input = match event {
+            SessionEvent::Online { fresh, .. } => {
+                self.health.set_online(true);
+                self.health.pong();
+                metrics().xmpp_reconnects.inc();
+                Input::Online { fresh }
+            }
+            SessionEvent::Offline => {
+                self.health.set_online(false);
+                Input::Offline
+            }
+            SessionEvent::Pong(_) => return self.health.pong(),
+            SessionEvent::ConnectFailed { .. } => return,
+            SessionEvent::RoomPresence(p) => Input::Presence(p),
+            SessionEvent::Message(m) => Input::Message(m),
+            SessionEvent::Answer { id, result } => Input::Answer { id, result },
+        };
+        self.input(input);
+    }
+
+    /// Feeds one input to the core and carries out what it asks for.
+    fn input(&mut self, input: Input) {
+        let effects = self.core.handle(input, Utc::now());
+        self.carry_out(effects);
+    }
+
+    fn carry_out(&mut self, effects: Vec<Effect>) {
+        for effect in effects {
+            match effect {
+                Effect::Send(presence) => self.session.send(*presence),
+                Effect::Request { id, request } => self.session.request(id, request),
+                Effect::Read { id, read } => self.read(id, read),
+                Effect::Write(write) => {
+                    if let Write::Transition { transition: t, .. } = &write {
+                        metrics()
+                            .transitions
+                            .get_or_create(&TransitionLabels {
+                                to: t.to.as_str(),
+                                reason: t.reason.as_str(),
+                            })
+                            .inc();
+                    }
+                    self.writes.push(write);
+                }
+                Effect::Prune { before } => self.prune(before),
+            }
+        }
+    }
+
+    fn read(&self, id: core::RequestId, read: Read) {
+        let (store, done) = (self.store.clone(), self.reads_tx.clone());
+        tokio::spawn(async move {
+            let result = tokio::time::timeout(READ_TIMEOUT, async {
+                match &read {
+                    Read::Claims(jid) => store.claims(jid).await.map(ReadResult::Claims),
+                    Read::OpenClaims => store.open_claims().await.map(ReadResult::OpenClaims),
+                }
+            })
+            .await;
+            let result = match result {
+                Ok(r) => r.map_err(|e| e.to_string()),
+                Err(_) => Err("timed out".into()),
+            };
+            let _ = done.send(Input::ReadDone { id, result });
+        });
+    }
+
+    fn prune(&self, before: Time) {
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            match store.prune(before).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(erased = n, "erased old message bodies"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "erasing old message bodies failed; will try again in an hour")
+                }
+            }
+        });
+    }
+
+    /// Tells `/livez`, `/readyz`, `/metrics` and systemd how things are; called from the main
+    /// loop, so that a loop that is stuck stops petting the watchdog. The core keeps the counts,
+    /// so this costs the same with ten rooms or a hundred thousand.
+    fn report(&mut self) {
+        self.health.loop_turned();
+        self.health.set_database(self.core.database_ok());
+        let counts = self.core.counts();
+        let statuses = [
+            Status::Available,
+            Status::Staffed,
+            Status::Busy,
+            Status::Closing,
+        ];
+        for (status, n) in statuses.iter().zip(counts.by_status) {
+            metrics()
+                .rooms
+                .get_or_create(&StatusLabel {
+                    status: status.as_str(),
+                })
+                .set(n as i64);
+        }
+        self.health.set_ready_rooms(counts.ready);
+        let [_, staffed, busy, closing] = counts.by_status;
+        let status = format!(
+            "{} rooms ready, {staffed} staffed, {busy} busy, {closing} closing",
+            counts.ready
+        );
+        if counts.ready >= self.pool_size {
+            self.notifier.ready(&status);
+        }
+        self.notifier.status(&status);
+        self.notifier.pet();
+    }
+
+    /// SIGTERM: destroy the unclaimed `available` rooms, leave the rest running, write everything
+    /// down, end the XMPP stream cleanly.
+    async fn shut_down(&mut self, events: &mut mpsc::UnboundedReceiver<SessionEvent>) {
+        let effects = self.core.shutdown(Utc::now());
+        self.carry_out(effects);
+        // The destroys' answers come on the event channel: wait for them, a few seconds at most.
+        let deadline = Instant::now() + Duration::from_secs(4);
+        while self.core.destroys_pending() > 0 {
+            match tokio::time::timeout_at(deadline, events.recv()).await {
+                Ok(Some(SessionEvent::Answer { id, result })) => {
+                    self.input(Input::Answer { id, result })
+                }
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => break,
+            }
+        }
+        if !self.writes.flush(Duration::from_secs(3)).await {
+            tracing::error!(
+                queued = self.writes.len(),
+                "the database did not take every write before shutdown"
+            );
+        }
+        self.session.close().await;
+        tracing::info!("stopped");
+    }
+}
+
+/// The tokio instant of a wall-clock deadline.
+fn instant_of(deadline: Time) -> Instant {
+    let wait = (deadline - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+    Instant::now() + wait
+}
+
+/// SIGUSR2 in a debug build; never in a release build.
+fn debug_stall_signal() -> mpsc::UnboundedReceiver<()> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    if cfg!(debug_assertions) {
+        if let Ok(mut usr2) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined2())
+        {
+            tokio::spawn(async move {
+                while usr2.recv().await.is_some() {
+                    if tx.send(()).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    }
+    rx
+}
