@@ -369,6 +369,10 @@ pub struct Room {
     /// After a failed password change, when to try again.
     rotate_retry_at: Option<Time>,
     retired_client_claim: Option<Time>,
+    /// Messages said in a `staffed` room while someone who joined waits for the claims check:
+    /// if they turn out to be the client, the chat began with their join, and these are its
+    /// first lines (nick, body, time).
+    held: Vec<(String, String, Time)>,
 }
 
 impl Room {
@@ -389,6 +393,7 @@ impl Room {
             rotating: false,
             rotate_retry_at: None,
             retired_client_claim: None,
+            held: Vec::new(),
         }
     }
 
@@ -516,8 +521,9 @@ impl Room {
             Event::Left { nick, clean } => self.on_leave(nick, clean, now, &mut actions),
             Event::NickChanged { old, new } => self.on_nick_change(&old, new),
             Event::Message { nick, body } => {
-                if let Some(role) = self.seated_role(&nick) {
-                    if matches!(self.status, Status::Busy | Status::Closing) {
+                let busy = matches!(self.status, Status::Busy | Status::Closing);
+                match self.seated_role(&nick) {
+                    Some(role) if busy => {
                         self.last_activity = now;
                         actions.push(Action::RecordMessage {
                             nick,
@@ -526,6 +532,13 @@ impl Room {
                             at: now,
                         });
                     }
+                    _ if self.status == Status::Staffed
+                        && !self.unverified.is_empty()
+                        && self.present.contains_key(&nick) =>
+                    {
+                        self.held.push((nick, body, now));
+                    }
+                    _ => {}
                 }
             }
             Event::Replayed { nick, body, at } => {
@@ -564,6 +577,8 @@ impl Room {
                         self.assign_or_kick(nick, now, limits, &mut actions);
                     }
                 }
+                // Nobody waits any more: what was held is recorded (the chat began) or dropped.
+                self.release_held(&mut actions);
             }
             Event::ClaimsUnavailable => {
                 self.checking_claims = false;
@@ -755,6 +770,29 @@ impl Room {
         }
     }
 
+    /// Records the held messages of the staff member and the client once the room is `busy`;
+    /// drops them otherwise (the joiner was not the client).
+    fn release_held(&mut self, actions: &mut Vec<Action>) {
+        if !self.unverified.is_empty() {
+            return;
+        }
+        let held = std::mem::take(&mut self.held);
+        if self.status != Status::Busy {
+            return;
+        }
+        for (nick, body, at) in held {
+            if let Some(role) = self.seated_role(&nick) {
+                self.last_activity = self.last_activity.max(at);
+                actions.push(Action::RecordMessage {
+                    nick,
+                    role,
+                    body,
+                    at,
+                });
+            }
+        }
+    }
+
     /// Gives `nick` the next role if its claim is open, else kicks them.
     fn assign_or_kick(
         &mut self,
@@ -807,6 +845,7 @@ impl Room {
             return;
         }
         self.unverified.retain(|n| *n != nick);
+        self.release_held(actions);
         let Some(role) = role else {
             return; // somebody kicked, or a stranger leaving
         };
@@ -1703,5 +1742,65 @@ mod tests {
                 at: t(20),
             }]
         );
+    }
+
+    #[test]
+    fn lines_said_while_the_clients_join_is_checked_are_the_chats_first_lines() {
+        let mut r = staffed();
+        // The client's claim is not in the cached claims yet: the join is checked first.
+        assert_eq!(
+            r.handle(join("client"), t(4), &LIMITS),
+            [Action::CheckClaims]
+        );
+        let said = |nick: &str, body: &str| Event::Message {
+            nick: nick.into(),
+            body: body.into(),
+        };
+        assert!(r.handle(said("staff", "hello"), t(5), &LIMITS).is_empty());
+        assert!(r.handle(said("client", "hi"), t(6), &LIMITS).is_empty());
+        let a = r.handle(both_claims(1, 3), t(7), &LIMITS);
+        assert_eq!(
+            transitions(&a),
+            [(Status::Busy, Reason::ClientJoined, Some("client".into()))]
+        );
+        let recorded: Vec<_> = a
+            .iter()
+            .filter_map(|a| match a {
+                Action::RecordMessage { nick, body, at, .. } => {
+                    Some((nick.as_str(), body.as_str(), *at))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(recorded, [("staff", "hello", t(5)), ("client", "hi", t(6))]);
+    }
+
+    #[test]
+    fn lines_held_for_a_joiner_who_is_kicked_are_dropped() {
+        let mut r = staffed();
+        r.handle(join("eve"), t(4), &LIMITS);
+        r.handle(
+            Event::Message {
+                nick: "staff".into(),
+                body: "who is this?".into(),
+            },
+            t(5),
+            &LIMITS,
+        );
+        let a = r.handle(staff_claim(1), t(6), &LIMITS);
+        assert_eq!(kicks(&a), [("eve".to_string(), KickReason::NoClaim)]);
+        assert!(!a.iter().any(|a| matches!(a, Action::RecordMessage { .. })));
+        // Later chatter in the staffed room is not recorded either.
+        r.handle(leave("eve", false), t(7), &LIMITS);
+        assert!(r
+            .handle(
+                Event::Message {
+                    nick: "staff".into(),
+                    body: "alone again".into()
+                },
+                t(8),
+                &LIMITS
+            )
+            .is_empty());
     }
 }
