@@ -12,6 +12,7 @@ pub mod config;
 pub mod core;
 pub mod driver;
 pub mod http;
+pub mod lock;
 pub mod metrics;
 pub mod notify;
 pub mod secrets;

@@ -242,7 +242,7 @@ fn init_logging(config: &Config) {
 }
 
 async fn run(config: Config) -> anyhow::Result<()> {
-    let _instance = Store::lock_single_instance(&config.database.url)?;
+    let _instance = helpim_bot::lock::lock_single_instance(&config.database.url)?;
     let health = Arc::new(Health::new(config.pool.size as usize, PING_INTERVAL));
     if !config.http.listen.is_empty() {
         let listener = helpim_bot::http::bind(&config.http.listen).await?;

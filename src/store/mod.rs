@@ -1,0 +1,555 @@
+//! The database: connections, migrations, and the SQL contract with the web application
+//! (docs/database.md) as a Rust API for the bot and the CLI.
+//!
+//! One [`Store`] serves SQLite (the embedded default) and PostgreSQL (shared with the web
+//! application). Every statement lives in [`sql`], its SQLite and PostgreSQL texts side by side;
+//! this module runs them and reads rows by column name. Times are `TIMESTAMPTZ` on PostgreSQL
+//! and ISO-8601 UTC text on SQLite ([`DbTime`]).
+
+pub mod sql;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::SecondsFormat;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::{Postgres, Row, Sqlite};
+
+use crate::core::room::{Claims, Role, Status, Time, Transition};
+pub use sql::{
+    CLAIM_CLIENT_POSTGRES, CLAIM_CLIENT_SQLITE, CLAIM_STAFF_POSTGRES, CLAIM_STAFF_SQLITE,
+    NOTIFY_CHANNEL, RECLAIM_CLIENT_POSTGRES, RECLAIM_CLIENT_SQLITE, ROOM_STATUS, TRANSCRIPT_AFTER,
+};
+
+/// A database, SQLite or PostgreSQL.
+#[derive(Debug, Clone)]
+pub enum Store {
+    /// The embedded default.
+    Sqlite(SqlitePool),
+    /// The production database shared with the web application.
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to whichever pool the store holds; with `$sql`, also with
+/// `$text` bound to that statement's text in the store's dialect.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            Store::Sqlite($pool) => $body,
+            Store::Postgres($pool) => $body,
+        }
+    };
+    ($store:expr, $sql:expr, $pool:ident, $text:ident => $body:expr) => {
+        match $store {
+            Store::Sqlite($pool) => {
+                let $text = $sql.sqlite;
+                $body
+            }
+            Store::Postgres($pool) => {
+                let $text = $sql.postgres;
+                $body
+            }
+        }
+    };
+}
+
+/// Which role a claim is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimKind {
+    /// A staff member takes an `available` room.
+    Staff,
+    /// A client takes a `staffed` room.
+    Client,
+}
+
+/// What a claim hands to the web application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedRoom {
+    /// `rooms.id`.
+    pub id: i64,
+    /// The room's JID.
+    pub jid: String,
+    /// The room's password.
+    pub password: String,
+}
+
+/// A row of `rooms`, as the CLI and the tests read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomRow {
+    /// `rooms.id`.
+    pub id: i64,
+    /// The room's JID.
+    pub jid: String,
+    /// The room's password.
+    pub password: String,
+    /// Its status.
+    pub status: Status,
+    /// When it was created.
+    pub created_at: Time,
+    /// When its status last changed.
+    pub status_changed_at: Time,
+    /// The web application's staff claim label.
+    pub staff_claim: Option<String>,
+    /// The web application's client claim label.
+    pub client_claim: Option<String>,
+    /// The staff member's nick.
+    pub staff_nick: Option<String>,
+    /// The client's nick.
+    pub client_nick: Option<String>,
+    /// When it was closed.
+    pub closed_at: Option<Time>,
+    /// Why it was closed.
+    pub close_reason: Option<String>,
+    /// The time of the last chat message.
+    pub last_message_at: Option<Time>,
+    /// The staff member's real bare JID.
+    pub staff_jid: Option<String>,
+    /// The client's real bare JID.
+    pub client_jid: Option<String>,
+    /// When the staff claim was made.
+    pub staff_claimed_at: Option<Time>,
+    /// When the client claim was made.
+    pub client_claimed_at: Option<Time>,
+}
+
+/// A row of `room_events`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRow {
+    /// When.
+    pub at: Time,
+    /// The status before (none for the creation).
+    pub from_status: Option<String>,
+    /// The status after.
+    pub to_status: String,
+    /// Why.
+    pub reason: String,
+    /// Whose presence caused it.
+    pub nick: Option<String>,
+}
+
+/// A row of `messages`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRow {
+    /// 1, 2, 3 … within the room.
+    pub seq: i64,
+    /// When the bot received it.
+    pub at: Time,
+    /// The sender's nick.
+    pub nick: String,
+    /// `staff` or `client`.
+    pub role: String,
+    /// The text; `None` once erased by retention.
+    pub body: Option<String>,
+}
+
+/// A time as the database stores it: `TIMESTAMPTZ` on PostgreSQL, ISO-8601 text on SQLite.
+#[derive(Debug, Clone, Copy)]
+pub struct DbTime(pub Time);
+
+impl DbTime {
+    /// The SQLite text form: `2026-11-22T10:00:00.123Z`, the same as
+    /// `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`.
+    pub fn sqlite_text(&self) -> String {
+        self.0.to_rfc3339_opts(SecondsFormat::Millis, true)
+    }
+}
+
+impl sqlx::Type<Sqlite> for DbTime {
+    fn type_info() -> sqlx::sqlite::SqliteTypeInfo {
+        <String as sqlx::Type<Sqlite>>::type_info()
+    }
+}
+
+impl<'q> sqlx::Encode<'q, Sqlite> for DbTime {
+    fn encode_by_ref(
+        &self,
+        buf: &mut Vec<sqlx::sqlite::SqliteArgumentValue<'q>>,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        <String as sqlx::Encode<'q, Sqlite>>::encode(self.sqlite_text(), buf)
+    }
+}
+
+impl sqlx::Type<Postgres> for DbTime {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <Time as sqlx::Type<Postgres>>::type_info()
+    }
+}
+
+impl sqlx::Encode<'_, Postgres> for DbTime {
+    fn encode_by_ref(
+        &self,
+        buf: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        <Time as sqlx::Encode<'_, Postgres>>::encode_by_ref(&self.0, buf)
+    }
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://FILE`, created if missing, or `postgres://…`).
+    pub async fn connect(url: &str) -> anyhow::Result<Store> {
+        if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .busy_timeout(Duration::from_secs(10));
+            // Switching a new file to WAL needs it to itself: when another process (the web
+            // app, `helpim-bot rooms`) opens it at the same moment, SQLite answers "database is
+            // locked" at once instead of waiting. Wait and try again.
+            let mut attempt = 0u32;
+            loop {
+                let opened = SqlitePoolOptions::new()
+                    .max_connections(4)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options.clone())
+                    .await;
+                match opened {
+                    Ok(pool) => return Ok(Store::Sqlite(pool)),
+                    Err(sqlx::Error::Database(e))
+                        if e.code().as_deref() == Some("5") && attempt < 50 =>
+                    {
+                        attempt += 1;
+                        tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt.min(10))))
+                            .await;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        } else {
+            let pool = PgPoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(Duration::from_secs(5))
+                .connect(url)
+                .await?;
+            Ok(Store::Postgres(pool))
+        }
+    }
+
+    /// Brings the schema up to date (the migrations in `migrations/`).
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        match self {
+            Store::Sqlite(pool) => {
+                // sqlx takes no lock on SQLite, so two processes starting together (the bot and
+                // `helpim-bot migrate`, say) can race. Each migration is one transaction: the
+                // loser's fails whole, and on a second look it finds the winner's applied.
+                let mut attempt = 0;
+                loop {
+                    match sqlx::migrate!("migrations/sqlite").run(pool).await {
+                        Ok(()) => break,
+                        Err(e) if attempt < 5 => {
+                            attempt += 1;
+                            tracing::debug!(error = %e, attempt, "migration raced another process; looking again");
+                            tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
+            // On PostgreSQL sqlx holds an advisory lock while it migrates.
+            Store::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Which database this is: `sqlite` or `postgres`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Records a newly created, configured room as `available`, with its creation event (on
+    /// PostgreSQL also announced to `LISTEN helpim_rooms`).
+    pub async fn insert_room(&self, jid: &str, password: &str, at: Time) -> sqlx::Result<()> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for statement in sql::INSERT_ROOM.iter() {
+                let text = match self {
+                    Store::Sqlite(_) => statement.sqlite,
+                    Store::Postgres(_) => statement.postgres,
+                };
+                sqlx::query(text).bind(jid).bind(password).bind(DbTime(at)).execute(&mut *tx).await?;
+            }
+            tx.commit().await
+        })
+    }
+
+    /// Records a status change in `rooms` and `room_events`, in one transaction (on PostgreSQL
+    /// also announced to `LISTEN helpim_rooms`). A retried write that had landed already adds no
+    /// second history row and announces nothing new.
+    pub async fn record_transition(&self, jid: &str, t: &Transition) -> sqlx::Result<()> {
+        let third = match t.to {
+            Status::Staffed | Status::Busy => t.nick.clone(),
+            Status::Closed => Some(t.reason.as_str().to_string()),
+            Status::Available | Status::Closing => Some(t.to.as_str().to_string()),
+        };
+        let (sqlite, postgres) = sql::transition(t.to);
+        on_pool!(self, pool => {
+            let statements = match self {
+                Store::Sqlite(_) => sqlite,
+                Store::Postgres(_) => postgres,
+            };
+            let mut tx = pool.begin().await?;
+            for text in statements {
+                sqlx::query(text)
+                    .bind(jid)
+                    .bind(DbTime(t.at))
+                    .bind(third.clone())
+                    .bind(t.from.map(Status::as_str))
+                    .bind(t.to.as_str())
+                    .bind(t.reason.as_str())
+                    .bind(t.nick.clone())
+                    .bind(t.jid.clone())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await
+        })
+    }
+
+    /// Stores chat message number `seq` of a room and sets `last_message_at`; storing the same
+    /// `seq` again (a retried write) changes nothing.
+    pub async fn record_message(
+        &self,
+        jid: &str,
+        seq: i64,
+        at: Time,
+        nick: &str,
+        role: Role,
+        body: &str,
+    ) -> sqlx::Result<()> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for statement in &sql::RECORD_MESSAGE {
+                let text = match self {
+                    Store::Sqlite(_) => statement.sqlite,
+                    Store::Postgres(_) => statement.postgres,
+                };
+                sqlx::query(text)
+                    .bind(jid)
+                    .bind(seq)
+                    .bind(DbTime(at))
+                    .bind(nick)
+                    .bind(role.as_str())
+                    .bind(body)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await
+        })
+    }
+
+    /// The highest message `seq` of every room that is not closed.
+    pub async fn last_seqs(&self) -> sqlx::Result<Vec<(String, i64)>> {
+        on_pool!(self, sql::LAST_SEQS, pool, text => {
+            let rows = sqlx::query(text).fetch_all(pool).await?;
+            rows.iter().map(|r| Ok((r.try_get("jid")?, r.try_get("last_seq")?))).collect()
+        })
+    }
+
+    /// The last few messages (up to ten) of every room that is not closed: room JID, time, nick
+    /// and body, oldest first within a room. A rejoin asks the room for its history from just
+    /// before the latest, and these tell which replayed lines are stored already.
+    pub async fn recent_messages(&self) -> sqlx::Result<Vec<(String, Time, String, String)>> {
+        on_pool!(self, sql::RECENT_MESSAGES, pool, text => {
+            let rows = sqlx::query(text).fetch_all(pool).await?;
+            rows.iter()
+                .map(|r| Ok((r.try_get("jid")?, r.try_get("at")?, r.try_get("nick")?, r.try_get("body")?)))
+                .collect()
+        })
+    }
+
+    /// The id of a room given by id or JID.
+    pub async fn room_id(&self, room: &str) -> sqlx::Result<Option<i64>> {
+        if let Ok(id) = room.parse::<i64>() {
+            return Ok(Some(id));
+        }
+        on_pool!(self, sql::ROOM_ID, pool, text => {
+            let row = sqlx::query(text).bind(room).fetch_optional(pool).await?;
+            row.map(|r| r.try_get("id")).transpose()
+        })
+    }
+
+    /// The messages of room `room_id` with `seq` above `after`, in order (docs/database.md).
+    pub async fn transcript(&self, room_id: i64, after: i64) -> sqlx::Result<Vec<MessageRow>> {
+        on_pool!(self, pool => {
+            let rows = sqlx::query(TRANSCRIPT_AFTER).bind(room_id).bind(after).fetch_all(pool).await?;
+            rows.iter()
+                .map(|r| Ok(MessageRow {
+                    seq: r.try_get("seq")?,
+                    at: r.try_get("at")?,
+                    nick: r.try_get("nick")?,
+                    role: r.try_get("role")?,
+                    body: r.try_get("body")?,
+                }))
+                .collect()
+        })
+    }
+
+    /// Erases the bodies of messages received before `cutoff`; rows, `seq` and times stay.
+    /// Returns how many bodies were erased.
+    pub async fn prune(&self, cutoff: Time) -> sqlx::Result<u64> {
+        on_pool!(self, sql::PRUNE, pool, text => {
+            Ok(sqlx::query(text).bind(DbTime(cutoff)).execute(pool).await?.rows_affected())
+        })
+    }
+
+    /// Sets `last_message_at`.
+    pub async fn record_message_time(&self, jid: &str, at: Time) -> sqlx::Result<()> {
+        on_pool!(self, sql::MESSAGE_TIME, pool, text => {
+            sqlx::query(text).bind(jid).bind(DbTime(at)).execute(pool).await.map(|_| ())
+        })
+    }
+
+    /// Stores a new password and clears the client claim, if the claim is still `claimed_at`.
+    pub async fn rotate_password(
+        &self,
+        jid: &str,
+        password: &str,
+        claimed_at: Time,
+    ) -> sqlx::Result<bool> {
+        on_pool!(self, sql::ROTATE_PASSWORD, pool, text => sqlx::query(text)
+            .bind(jid)
+            .bind(password)
+            .bind(DbTime(claimed_at))
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected() == 1))
+    }
+
+    /// The claims of one room, or `None` when there is no such row.
+    pub async fn claims(&self, jid: &str) -> sqlx::Result<Option<Claims>> {
+        on_pool!(self, sql::CLAIMS, pool, text => {
+            let row = sqlx::query(text).bind(jid).fetch_optional(pool).await?;
+            row.map(|r| Ok(Claims {
+                staff_at: r.try_get("staff_claimed_at")?,
+                client_at: r.try_get("client_claimed_at")?,
+            }))
+            .transpose()
+        })
+    }
+
+    /// The claims of every `available` or `staffed` room that has one.
+    pub async fn open_claims(&self) -> sqlx::Result<Vec<(String, Claims)>> {
+        on_pool!(self, sql::OPEN_CLAIMS, pool, text => {
+            let rows = sqlx::query(text).fetch_all(pool).await?;
+            rows.iter()
+                .map(|r| Ok((r.try_get("jid")?, Claims {
+                    staff_at: r.try_get("staff_claimed_at")?,
+                    client_at: r.try_get("client_claimed_at")?,
+                })))
+                .collect()
+        })
+    }
+
+    /// The web application's claim (docs/database.md), atomically; `None` when no room is free.
+    pub async fn claim(&self, kind: ClaimKind, label: &str) -> sqlx::Result<Option<ClaimedRoom>> {
+        let statement = match kind {
+            ClaimKind::Staff => sql::CLAIM_STAFF,
+            ClaimKind::Client => sql::CLAIM_CLIENT,
+        };
+        on_pool!(self, statement, pool, text => {
+            let row = sqlx::query(text).bind(label).fetch_optional(pool).await?;
+            row.map(|r| Ok(ClaimedRoom {
+                id: r.try_get("id")?,
+                jid: r.try_get("jid")?,
+                password: r.try_get("password")?,
+            }))
+            .transpose()
+        })
+    }
+
+    /// The web application's re-claim (docs/database.md): the client of the chat in room `jid`,
+    /// claimed with `label`, comes back with a new JID; the fresh claim lets the bot seat that
+    /// JID within the grace. `None` when the room is not a chat of that label.
+    pub async fn reclaim_client(
+        &self,
+        jid: &str,
+        label: &str,
+    ) -> sqlx::Result<Option<ClaimedRoom>> {
+        on_pool!(self, sql::RECLAIM_CLIENT, pool, text => {
+            let row = sqlx::query(text).bind(jid).bind(label).fetch_optional(pool).await?;
+            row.map(|r| Ok(ClaimedRoom {
+                id: r.try_get("id")?,
+                jid: r.try_get("jid")?,
+                password: r.try_get("password")?,
+            }))
+            .transpose()
+        })
+    }
+
+    /// Every room, newest first; closed ones only with `include_closed`.
+    pub async fn rooms(&self, include_closed: bool) -> sqlx::Result<Vec<RoomRow>> {
+        let select = sql::SELECT_ROOMS;
+        let query = if include_closed {
+            format!("{select} ORDER BY id DESC")
+        } else {
+            format!("{select} WHERE status <> 'closed' ORDER BY id DESC")
+        };
+        on_pool!(self, pool => {
+            let rows = sqlx::query(&query).fetch_all(pool).await?;
+            rows.iter().map(room_row).collect()
+        })
+    }
+
+    /// One room by JID.
+    pub async fn room(&self, jid: &str) -> sqlx::Result<Option<RoomRow>> {
+        let query = format!("{} WHERE jid = $1", sql::SELECT_ROOMS);
+        on_pool!(self, pool => {
+            let row = sqlx::query(&query).bind(jid).fetch_optional(pool).await?;
+            row.as_ref().map(room_row).transpose()
+        })
+    }
+
+    /// The history of one room, oldest first.
+    pub async fn events(&self, jid: &str) -> sqlx::Result<Vec<EventRow>> {
+        on_pool!(self, sql::EVENTS, pool, text => {
+            let rows = sqlx::query(text).bind(jid).fetch_all(pool).await?;
+            rows.iter()
+                .map(|r| Ok(EventRow {
+                    at: r.try_get("at")?,
+                    from_status: r.try_get("from_status")?,
+                    to_status: r.try_get("to_status")?,
+                    reason: r.try_get("reason")?,
+                    nick: r.try_get("nick")?,
+                }))
+                .collect()
+        })
+    }
+
+    /// Closes the connections.
+    pub async fn close(&self) {
+        on_pool!(self, pool => pool.close().await)
+    }
+}
+
+fn room_row<R: Row>(r: &R) -> sqlx::Result<RoomRow>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Time: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    let status: String = r.try_get("status")?;
+    Ok(RoomRow {
+        id: r.try_get("id")?,
+        jid: r.try_get("jid")?,
+        password: r.try_get("password")?,
+        status: Status::parse(&status)
+            .ok_or_else(|| sqlx::Error::Decode(format!("unknown status {status:?}").into()))?,
+        created_at: r.try_get("created_at")?,
+        status_changed_at: r.try_get("status_changed_at")?,
+        staff_claim: r.try_get("staff_claim")?,
+        client_claim: r.try_get("client_claim")?,
+        staff_nick: r.try_get("staff_nick")?,
+        client_nick: r.try_get("client_nick")?,
+        closed_at: r.try_get("closed_at")?,
+        close_reason: r.try_get("close_reason")?,
+        last_message_at: r.try_get("last_message_at")?,
+        staff_jid: r.try_get("staff_jid")?,
+        client_jid: r.try_get("client_jid")?,
+        staff_claimed_at: r.try_get("staff_claimed_at")?,
+        client_claimed_at: r.try_get("client_claimed_at")?,
+    })
+}
