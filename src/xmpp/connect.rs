@@ -1,21 +1,27 @@
 //! Making one XMPP connection: TCP with `TCP_NODELAY` (without it every request/response costs
 //! ~44 ms on loopback: Nagle and delayed ACKs), STARTTLS or plain TCP, then SASL; and the
 //! reconnector that the stream calls whenever it needs a new connection. Failures are reported
-//! as [`SessionEvent::ConnectFailed`], because tokio-xmpp only logs them.
+//! to an [`OnFailure`] callback, because tokio-xmpp only logs them.
 
 use std::borrow::Cow;
 use std::time::Duration;
 
 use sasl::common::{ChannelBinding, Credentials};
 use tokio::io::BufStream;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio_xmpp::connect::{AsyncReadAndWrite, DnsConfig};
 use tokio_xmpp::stanzastream::Connection;
 use tokio_xmpp::xmlstream::{initiate_stream, StreamHeader, Timeouts};
 use xmpp_parsers::jid::{FullJid, Jid};
 
-use super::session::{SessionEvent, PING_INTERVAL};
 use crate::config::{Config, TlsMode};
+
+/// How often the bot pings the server when it runs (XEP-0199).
+pub const PING_INTERVAL: Duration = Duration::from_secs(20);
+
+/// Told about every failed connection attempt: what went wrong, and whether retrying is
+/// pointless (a refused password, a server without TLS when TLS is required).
+pub type OnFailure = std::sync::Arc<dyn Fn(String, bool) + Send + Sync>;
 
 /// How to reach and log into the server.
 #[derive(Clone)]
@@ -58,11 +64,11 @@ impl ConnectSettings {
 /// reporting every failure to the bot.
 pub(super) fn connector(
     settings: ConnectSettings,
-    events: mpsc::UnboundedSender<SessionEvent>,
+    on_failure: OnFailure,
 ) -> impl FnMut(Option<String>, oneshot::Sender<Connection>) + Send + 'static {
     move |_location, slot| {
         let settings = settings.clone();
-        let events = events.clone();
+        let on_failure = on_failure.clone();
         tokio::spawn(async move {
             let mut delay = Duration::from_millis(500);
             loop {
@@ -82,9 +88,9 @@ pub(super) fn connector(
                         );
                         let error = describe(&e, &settings);
                         tracing::warn!(error = %error, retry_in_ms = delay.as_millis() as u64, "XMPP connection failed");
-                        // Nobody listening to events is no reason to stop: dropping the slot
-                        // would make the stream worker panic. It closes when the stream is gone.
-                        let _ = events.send(SessionEvent::ConnectFailed { error, fatal });
+                        // Nobody listening is no reason to stop: dropping the slot would make
+                        // the stream worker panic. It closes when the stream is gone.
+                        on_failure(error, fatal);
                         if slot.is_closed() {
                             return;
                         }
@@ -174,6 +180,7 @@ async fn connect_once(s: &ConnectSettings) -> Result<Connection, tokio_xmpp::Err
                 ));
             }
             let (tls, _binding) = tokio_xmpp::connect::starttls::starttls(stream, &domain).await?;
+            tracing::info!(server = %domain, "TLS established (STARTTLS)");
             Box::new(BufStream::new(tls))
         }
     };

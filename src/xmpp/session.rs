@@ -22,12 +22,10 @@ use xmpp_parsers::jid::{BareJid, Jid};
 use xmpp_parsers::minidom::Element;
 use xmpp_parsers::stanza_error::{DefinedCondition, ErrorType, StanzaError};
 
+pub use super::connect::PING_INTERVAL;
 use super::connect::{connector, ConnectSettings};
 use super::stanza::{self, PresenceKind, RoomMessage, RoomPresence};
 use super::{Answer, IqError, Joined, Request};
-
-/// How often the bot pings the server when it runs (XEP-0199).
-pub const PING_INTERVAL: Duration = Duration::from_secs(20);
 
 /// What the session tells the bot.
 #[derive(Debug)]
@@ -197,7 +195,11 @@ fn new_stream(
     settings: &ConnectSettings,
     events: &mpsc::UnboundedSender<SessionEvent>,
 ) -> StanzaStream {
-    StanzaStream::new(Box::new(connector(settings.clone(), events.clone())), 256)
+    let events = events.clone();
+    let on_failure = std::sync::Arc::new(move |error: String, fatal: bool| {
+        let _ = events.send(SessionEvent::ConnectFailed { error, fatal });
+    });
+    StanzaStream::new(Box::new(connector(settings.clone(), on_failure)), 256)
 }
 
 struct Task {

@@ -10,7 +10,8 @@ use xmpp_parsers::minidom::rxml::NcName;
 use xmpp_parsers::minidom::{Element, ElementBuilder};
 use xmpp_parsers::presence::{Presence, Type as PresenceType};
 
-use crate::core::room::Time;
+/// A point in time (UTC), as the server stamps history.
+pub type Time = chrono::DateTime<chrono::Utc>;
 
 /// XEP-0045 base namespace (joining).
 pub const NS_MUC: &str = "http://jabber.org/protocol/muc";
