@@ -1,7 +1,8 @@
 //! Benchmarks of helpim-bot against a real local Prosody, on SQLite and PostgreSQL.
 //!
-//!   cargo bench --bench helpim                  # all of them (about 5 minutes)
+//!   cargo bench --bench helpim                  # all of them (about 20 minutes: scale fills 100,000 rooms)
 //!   cargo bench --bench helpim -- fill latency  # some: fill, latency, chats, scale
+//!   HELPIM_SCALE_ROOMS=10000 cargo bench --bench helpim -- scale   # a smaller scale run
 //!
 //! Each part prints a Markdown table; bench/RESULTS.md keeps the last results.
 //! PostgreSQL comes from $DATABASE_URL (else 127.0.0.1:5432), as for the tests.
@@ -60,7 +61,7 @@ async fn databases() -> Vec<(&'static str, TestDb)> {
 
 /// A config for the in-process bot: long time limits, `pool` rooms ready, `parallel` creations.
 fn config(
-    prosody: &Prosody,
+    prosody: &XmppServer,
     db: &TestDb,
     pool: usize,
     parallel: usize,
@@ -95,7 +96,7 @@ const FILL_ROOMS: usize = 400;
 /// Rooms per second for a client that only runs the creation procedure (join, 201, owner form,
 /// submit): the server's own limit, with no event loop and no database.
 async fn raw_fill(in_flight: usize) -> f64 {
-    let prosody = Prosody::start();
+    let prosody = XmppServer::start();
     let client = Person::connect_as(&prosody, "bot", "raw").await;
     let next = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(std::sync::Mutex::new(Vec::with_capacity(FILL_ROOMS)));
@@ -152,7 +153,7 @@ async fn raw_create(session: &Session) {
 /// Rooms per second for the bot: created, configured and committed to the database, from the
 /// first room's creation to the moment all of them are in the table.
 async fn bot_fill(db: &TestDb, parallel: usize) -> f64 {
-    let prosody = Prosody::start();
+    let prosody = XmppServer::start();
     let store = db.store().await;
     clear(&store).await;
     let bot = RunningBot::start(config(&prosody, db, FILL_ROOMS, parallel), store.clone());
@@ -238,7 +239,7 @@ async fn latency() {
     println!("| database | server round trip p50 / p99 (ms) | join to commit p50 / p99 (ms) | bot adds p50 / p99 (ms) | a bare commit alone p50 / p99 (ms) |");
     println!("|---|---:|---:|---:|---:|");
     for (name, db) in databases().await {
-        let prosody = Prosody::start();
+        let prosody = XmppServer::start();
         let store = db.store().await;
         let bot = RunningBot::start(config(&prosody, &db, 5, 4), store.clone());
         wait_ready_rooms(&store, 5).await;
@@ -324,7 +325,7 @@ async fn claim_now(store: &Store, kind: ClaimKind, label: &str) -> helpim_bot::s
 /// `chats` full chats with `concurrency` staff members and as many clients; chats per second,
 /// from the first claim to the last row `closed`.
 async fn run_chats(db: &TestDb, concurrency: usize, chats: usize) -> f64 {
-    let prosody = Prosody::start();
+    let prosody = XmppServer::start();
     let store = db.store().await;
     clear(&store).await;
     let pool = concurrency.max(5) + 5;
@@ -428,7 +429,16 @@ async fn chats() {
 // ---------------------------------------------------------------------------------------------
 // Scale
 
-const SCALE_ROOMS: usize = 10_000;
+/// Live rooms for the scale part: `HELPIM_SCALE_ROOMS`, default 100,000.
+fn scale_rooms() -> usize {
+    std::env::var("HELPIM_SCALE_ROOMS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000)
+}
+
+/// How long the scale part watches the bot with every room alive and nothing happening.
+const IDLE: Duration = Duration::from_secs(60);
 
 /// Resident memory (KiB) and CPU time (user + system) of a process.
 fn usage(pid: u32) -> (u64, Duration) {
@@ -451,17 +461,18 @@ fn usage(pid: u32) -> (u64, Duration) {
 }
 
 async fn scale() {
-    println!("## Scale: {SCALE_ROOMS} rooms alive at once (the bot's binary, SQLite)\n");
-    let prosody = Prosody::start();
+    let rooms = scale_rooms();
+    println!("## Scale: {rooms} rooms alive at once (the bot's binary, SQLite)\n");
+    let prosody = XmppServer::start();
     let db = TestDb::sqlite();
     let store = db.store().await;
     let dir = tempfile::tempdir().unwrap();
     let text = bot_config_text(&prosody, &db)
         .replace(
             "size = 2",
-            &format!("size = {SCALE_ROOMS}\nparallel_creations = 20"),
+            &format!("size = {rooms}\nparallel_creations = 20"),
         )
-        .replace("max_rooms = 20", &format!("max_rooms = {SCALE_ROOMS}"));
+        .replace("max_rooms = 20", &format!("max_rooms = {rooms}"));
     let path = dir.path().join("bot.toml");
     std::fs::write(&path, text).unwrap();
     let (prosody_rss0, prosody_cpu0) = usage(prosody.pid());
@@ -472,43 +483,59 @@ async fn scale() {
         &[("HELPIM_LOG_LEVEL", "warn")],
     );
     loop {
-        let n = store.rooms(false).await.unwrap().len();
-        if n >= SCALE_ROOMS {
+        // A cheap count, once a second: the watcher costs the bot's database little.
+        let n = count_rooms(&store).await as usize;
+        if n >= rooms {
             break;
         }
         assert!(
-            started.elapsed() < Duration::from_secs(600),
-            "only {n} rooms after 10 minutes"
+            started.elapsed() < Duration::from_secs(3600),
+            "only {n} rooms after an hour"
         );
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
     let filled = started.elapsed();
-    // A minute with every room alive: the bot's timers and pings keep running.
-    tokio::time::sleep(Duration::from_secs(30)).await;
+    let (bot_rss_filled, bot_cpu_filled) = usage(bot.pid());
+    let (prosody_rss_filled, prosody_cpu_filled) = usage(prosody.pid());
+    // Every room alive and nothing happening: no time limit runs (no claims), so the bot
+    // should do next to nothing; Prosody keeps its rooms.
+    tokio::time::sleep(IDLE).await;
     let (bot_rss, bot_cpu) = usage(bot.pid());
     let (prosody_rss, prosody_cpu) = usage(prosody.pid());
-    let prosody_cpu = prosody_cpu - prosody_cpu0;
+    let fill_prosody = prosody_cpu_filled - prosody_cpu0;
+    let idle_bot = bot_cpu - bot_cpu_filled;
+    let idle_prosody = prosody_cpu - prosody_cpu_filled;
     println!(
-        "Filled in {:.1} s ({:.0} rooms/s), then 30 s with all of them alive.\n",
+        "Filled in {:.1} s ({:.0} rooms/s), then {} s with all of them alive and nothing happening.\n",
         filled.as_secs_f64(),
-        SCALE_ROOMS as f64 / filled.as_secs_f64()
+        rooms as f64 / filled.as_secs_f64(),
+        IDLE.as_secs()
     );
-    println!("| process | resident memory (MB) | CPU time (s) |");
-    println!("|---|---:|---:|");
+    println!("| | helpim-bot | Prosody | bot / Prosody |");
+    println!("|---|---:|---:|---:|");
     println!(
-        "| helpim-bot | {:.1} | {:.2} |",
+        "| resident memory when filled (MB) | {:.1} | {:.1} (was {:.1} empty) | |",
+        bot_rss_filled as f64 / 1024.0,
+        prosody_rss_filled as f64 / 1024.0,
+        prosody_rss0 as f64 / 1024.0
+    );
+    println!(
+        "| resident memory after the idle minute (MB) | {:.1} | {:.1} | |",
         bot_rss as f64 / 1024.0,
-        bot_cpu.as_secs_f64()
+        prosody_rss as f64 / 1024.0
     );
     println!(
-        "| Prosody | {:.1} (was {:.1} empty) | {:.2} |",
-        prosody_rss as f64 / 1024.0,
-        prosody_rss0 as f64 / 1024.0,
-        prosody_cpu.as_secs_f64()
+        "| CPU time over the fill (s) | {:.2} | {:.2} | {:.3} |",
+        bot_cpu_filled.as_secs_f64(),
+        fill_prosody.as_secs_f64(),
+        bot_cpu_filled.as_secs_f64() / fill_prosody.as_secs_f64()
     );
     println!(
-        "\nThe bot's CPU time is {:.2} of Prosody's.\n",
-        bot_cpu.as_secs_f64() / prosody_cpu.as_secs_f64()
+        "| CPU time over the idle {} s (s) | {:.3} | {:.3} | |",
+        IDLE.as_secs(),
+        idle_bot.as_secs_f64(),
+        idle_prosody.as_secs_f64()
     );
+    println!();
     let _ = bot.terminate();
 }

@@ -76,14 +76,17 @@ psql "$DATABASE_URL" -qAtc 'SELECT 1' >/dev/null || {
     exit 1
 }
 
-if cargo fmt --version >/dev/null 2>&1; then
-    echo "==> cargo fmt --check"
-    cargo fmt --check
+# rustfmt and clippy always run: installed with rustup when missing, and a failure to install
+# them fails the run (they are never skipped).
+if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+    echo "==> installing rustfmt and clippy"
+    command -v rustup >/dev/null || { echo "rustfmt and clippy are needed: install them with rustup (rustup component add rustfmt clippy)" >&2; exit 1; }
+    rustup component add rustfmt clippy
 fi
-if cargo clippy --version >/dev/null 2>&1; then
-    echo "==> cargo clippy"
-    cargo clippy --quiet --all-targets -- -D warnings
-fi
+echo "==> cargo fmt --check"
+cargo fmt --check
+echo "==> cargo clippy (every target: the library, the binary, the tests and the benchmark)"
+cargo clippy --quiet --all-targets -- -D warnings
 
 echo "==> cargo test (against Prosody)"
 cargo test

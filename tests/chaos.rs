@@ -73,30 +73,31 @@ async fn status_within(store: &Store, jid: &str, status: Status, limit: Duration
 
 /// One chat from claim to goodbye. The staff claim, the join and the client claim are done under
 /// `pairing`, so that the client claim (the longest-waiting staffed room) is this chat's room.
+/// Returns the outcome, and the room of a chat that completed.
 async fn chat(
     i: usize,
     store: &Store,
     staff: &mut Person,
     client: &mut Person,
     pairing: &Mutex<()>,
-) -> Outcome {
+) -> (Outcome, Option<String>) {
     let limit = Duration::from_secs(20);
     let (staff_nick, client_nick) = (format!("S{i}"), format!("C{i}"));
     let (room, client_room) = {
         let _turn = pairing.lock().await;
         let Some(room) = claim_within(store, ClaimKind::Staff, &staff_nick, limit).await else {
-            return Outcome::NotStarted;
+            return (Outcome::NotStarted, None);
         };
         if staff
             .join(&room.jid, &staff_nick, &room.password)
             .await
             .is_err()
         {
-            return Outcome::NotStarted;
+            return (Outcome::NotStarted, None);
         }
         if !status_within(store, &room.jid, Status::Staffed, limit).await {
             staff.leave(&room.jid, &staff_nick, "Clean Exit");
-            return Outcome::Interrupted;
+            return (Outcome::Interrupted, None);
         }
         let client_room = claim_within(store, ClaimKind::Client, &client_nick, limit).await;
         (room, client_room)
@@ -110,7 +111,7 @@ async fn chat(
     // gives up and that room times out.
     let Some(client_room) = client_room.filter(|c| c.jid == room.jid) else {
         goodbye(staff, client);
-        return Outcome::Interrupted;
+        return (Outcome::Interrupted, None);
     };
     if client
         .join(jid, &client_nick, &client_room.password)
@@ -118,7 +119,7 @@ async fn chat(
         .is_err()
     {
         goodbye(staff, client);
-        return Outcome::Interrupted;
+        return (Outcome::Interrupted, None);
     }
     staff.say(jid, &format!("hello {i}"));
     let heard = client.hears_within(jid, &format!("hello {i}"), limit).await;
@@ -126,10 +127,29 @@ async fn chat(
     let answered = heard && staff.hears_within(jid, &format!("thanks {i}"), limit).await;
     goodbye(staff, client);
     if answered {
-        Outcome::Completed
+        (Outcome::Completed, Some(room.jid))
     } else {
-        Outcome::Interrupted
+        (Outcome::Interrupted, None)
     }
+}
+
+/// Waits until the bot's log shows a session more than `before`; returns when the bot is surely
+/// back inside its rooms: then plus a second for the rejoins.
+async fn back_inside(
+    bot: &BotProcess,
+    before: usize,
+    sessions: &impl Fn(&BotProcess) -> usize,
+) -> Instant {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while sessions(bot) <= before {
+        assert!(
+            Instant::now() < deadline,
+            "the bot never came back:\n{}",
+            bot.log()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Instant::now() + Duration::from_secs(1)
 }
 
 /// The disruptions, each started once this many chats have begun (in eighths of the total).
@@ -154,7 +174,7 @@ async fn chats_survive_killed_bots_and_restarted_servers() {
     let workers = env_usize("CHAOS_WORKERS", 10).clamp(1, 16);
     let started_at = Instant::now();
 
-    let mut prosody = Prosody::start();
+    let mut prosody = XmppServer::start();
     let pg = PgCluster::start();
     let db = TestDb::at(pg.url());
     let store = db.store().await;
@@ -186,7 +206,9 @@ async fn chats_survive_killed_bots_and_restarted_servers() {
                 if i >= total {
                     break;
                 }
-                outcomes.push(chat(i, &store, &mut staff, &mut client, &pairing).await);
+                let began = Instant::now();
+                let (outcome, room) = chat(i, &store, &mut staff, &mut client, &pairing).await;
+                outcomes.push((outcome, room.map(|r| (i, r, began, Instant::now()))));
             }
             outcomes
         }));
@@ -194,19 +216,32 @@ async fn chats_survive_killed_bots_and_restarted_servers() {
 
     // The disruptions, as the chats go on.
     let mut done = Vec::new();
+    // When the bot could not follow the rooms: from the kill (or the server's restart) until
+    // it has a new XMPP session, plus a second for its rejoins (twenty rooms take ~0.1 s).
+    let mut away: Vec<(Instant, Instant)> = Vec::new();
+    const SESSION: &str = "XMPP session established";
+    let sessions = |bot: &BotProcess| bot.log().matches(SESSION).count();
     for (eighth, disruption) in SCHEDULE {
         while next.load(Ordering::SeqCst) < total * eighth / 8 {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         match disruption {
             Disruption::KillBot => {
+                let (from, before) = (Instant::now(), sessions(&bot));
                 bot.kill9();
+                // The bot stays away half a second: time passing, not a wait for it.
                 tokio::time::sleep(Duration::from_millis(500)).await;
                 bot = BotProcess::start(&config, log.clone(), &[]);
+                away.push((from, back_inside(&bot, before, &sessions).await));
             }
-            Disruption::RestartProsody => prosody.restart(),
+            Disruption::RestartProsody => {
+                let (from, before) = (Instant::now(), sessions(&bot));
+                prosody.restart();
+                away.push((from, back_inside(&bot, before, &sessions).await));
+            }
             Disruption::RestartPostgres => {
                 pg.stop_server();
+                // PostgreSQL stays away 5 s: time passing, not a wait for it.
                 tokio::time::sleep(Duration::from_secs(5)).await;
                 pg.start_server();
             }
@@ -217,9 +252,11 @@ async fn chats_survive_killed_bots_and_restarted_servers() {
         ));
     }
     let mut outcomes: BTreeMap<Outcome, usize> = BTreeMap::new();
+    let mut completed: Vec<(usize, String, Instant, Instant)> = Vec::new();
     for task in tasks {
-        for outcome in task.await.expect("a chat worker panicked") {
+        for (outcome, room) in task.await.expect("a chat worker panicked") {
             *outcomes.entry(outcome).or_default() += 1;
+            completed.extend(room);
         }
     }
     let chats_took = started_at.elapsed();
@@ -244,18 +281,84 @@ async fn chats_survive_killed_bots_and_restarted_servers() {
     )
     .await;
     let settled_in = settle.elapsed();
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let rows = store.rooms(true).await.unwrap_or(rows);
 
-    // The server and the table agree.
-    let on_server: HashSet<String> = prosody.rooms().into_iter().collect();
-    let open: HashSet<String> = rows
-        .iter()
-        .filter(|r| r.status != Status::Closed)
-        .map(|r| r.jid.clone())
-        .collect();
-    let orphans: Vec<_> = on_server.difference(&open).collect();
-    let vanished: Vec<_> = open.difference(&on_server).collect();
+    // The server and the table agree (a room whose row was just closed is destroyed a moment
+    // later: agreement is waited for, 10 s at most).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let (rows, on_server, open, orphans, vanished) = loop {
+        let rows = store.rooms(true).await.unwrap_or_else(|_| rows.clone());
+        let on_server: HashSet<String> = prosody.rooms().into_iter().collect();
+        let open: HashSet<String> = rows
+            .iter()
+            .filter(|r| r.status != Status::Closed)
+            .map(|r| r.jid.clone())
+            .collect();
+        let orphans: Vec<String> = on_server.difference(&open).cloned().collect();
+        let vanished: Vec<String> = open.difference(&on_server).cloned().collect();
+        if (orphans.is_empty() && vanished.is_empty()) || Instant::now() > deadline {
+            break (rows, on_server, open, orphans, vanished);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+
+    // Every completed chat that ran while the bot followed its room: the room went through
+    // busy, and ended with both leaving (all_left) with the two lines in its transcript, once
+    // each, in order. A chat that overlapped a time the bot was away (killed, or Prosody
+    // restarted) may have vanished (lost) or passed unseen; its rows must still agree (below).
+    let mut full_chats = 0;
+    let mut lost_chats = Vec::new();
+    let mut broken_chats = Vec::new();
+    let mut while_away = 0;
+    for (i, jid, began, ended) in &completed {
+        if away.iter().any(|(from, to)| began < to && from < ended) {
+            while_away += 1;
+            if rows
+                .iter()
+                .any(|r| &r.jid == jid && r.close_reason.as_deref() == Some("lost"))
+            {
+                lost_chats.push(jid.clone());
+            }
+            continue;
+        }
+        let row = rows
+            .iter()
+            .find(|r| &r.jid == jid)
+            .expect("a completed chat has a row");
+        let reasons: Vec<String> = store
+            .events(jid)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| format!("{}:{}", e.to_status, e.reason))
+            .collect();
+        match row.close_reason.as_deref() {
+            Some("all_left") => {
+                let id = store.room_id(jid).await.unwrap().unwrap();
+                let lines: Vec<(String, String)> = store
+                    .transcript(id, 0)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|m| (m.nick, m.body.unwrap_or_default()))
+                    .collect();
+                let want = vec![
+                    (format!("S{i}"), format!("hello {i}")),
+                    (format!("C{i}"), format!("thanks {i}")),
+                ];
+                let busy = reasons.iter().any(|r| r == "busy:client_joined");
+                if busy && lines == want {
+                    full_chats += 1;
+                } else {
+                    broken_chats.push((jid.clone(), reasons, lines));
+                }
+            }
+            other => broken_chats.push((
+                jid.clone(),
+                reasons,
+                vec![("close_reason".into(), format!("{other:?}"))],
+            )),
+        }
+    }
 
     // The history agrees with the rows.
     let mut events_total = 0;
@@ -301,6 +404,13 @@ async fn chats_survive_killed_bots_and_restarted_servers() {
         on_server.len()
     );
     println!(
+        "completed chats: {} went through busy and hold both lines, {} overlapped a time the bot was away ({} of them lost), {} otherwise",
+        full_chats,
+        while_away,
+        lost_chats.len(),
+        broken_chats.len()
+    );
+    println!(
         "invariants: {} rooms on the server without an open row, {} open rows without a room, \
          {} rooms whose room_events disagree ({events_total} events)",
         orphans.len(),
@@ -333,7 +443,22 @@ async fn chats_survive_killed_bots_and_restarted_servers() {
             "{r:?}"
         );
     }
-    assert!(claimed.len() >= outcomes.get(&Outcome::Completed).copied().unwrap_or(0));
+    assert_eq!(
+        completed.len(),
+        outcomes.get(&Outcome::Completed).copied().unwrap_or(0)
+    );
+    assert!(
+        broken_chats.is_empty(),
+        "completed chats without busy, without every line, or closed otherwise: {broken_chats:#?}"
+    );
+    assert_eq!(full_chats + while_away, completed.len());
+    // Most chats ran while the bot followed them (a bot that never recorded busy, or lost
+    // lines, has failed above already; this keeps the exemption from swallowing the test).
+    assert!(
+        full_chats * 2 >= completed.len(),
+        "only {full_chats} of {} completed chats ran while the bot followed them",
+        completed.len()
+    );
     assert!(
         !bot.log().contains("panicked"),
         "the bot panicked:\n{}",

@@ -52,7 +52,7 @@ listen = ""
 
 #[test]
 fn run_fails_fast_on_a_wrong_password() {
-    let prosody = Prosody::start();
+    let prosody = XmppServer::start();
     let db = TestDb::sqlite();
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &prosody.addr(), &db.url, "tls = \"plain\"");
@@ -96,7 +96,7 @@ fn run_fails_after_connect_timeout_when_the_server_is_unreachable() {
 #[test]
 fn starttls_is_required_by_default() {
     // This server offers no TLS: the bot refuses to log in in the clear.
-    let prosody = Prosody::start();
+    let prosody = XmppServer::start();
     let db = TestDb::sqlite();
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(
@@ -112,7 +112,7 @@ fn starttls_is_required_by_default() {
 
 #[test]
 fn runs_over_starttls_and_stops_on_sigterm() {
-    let prosody = Prosody::start_with(true);
+    let prosody = XmppServer::start_with(true);
     let db = TestDb::sqlite();
     let dir = tempfile::tempdir().unwrap();
     // The server's name must match the certificate, so connect by name.
@@ -142,8 +142,9 @@ fn runs_over_starttls_and_stops_on_sigterm() {
         prosody.log()
     );
     assert_eq!(status.code(), Some(0), "{err}");
-    // ejabberd logs no TLS sessions; it is configured with starttls_required, so a session
-    // there was encrypted.
+    // The bot's side, on both servers: the stream it logged in on was encrypted.
+    assert!(err.contains("TLS established (STARTTLS)"), "{err}");
+    // Prosody's side (ejabberd logs no TLS sessions: README, "Or ejabberd").
     if !ejabberd_wanted() {
         assert!(
             prosody.log().contains("Stream encrypted"),
@@ -155,7 +156,7 @@ fn runs_over_starttls_and_stops_on_sigterm() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pool_keeps_size_ready_rooms_within_max_rooms() {
-    let prosody = Prosody::start();
+    let prosody = XmppServer::start();
     let db = TestDb::sqlite();
     let store = db.store().await;
     let mut config = bot_config(&prosody, &db);
@@ -174,19 +175,40 @@ async fn pool_keeps_size_ready_rooms_within_max_rooms() {
         assert!(r.password.len() >= 26, "at least 128 bits");
     }
     // Three claims: the pool wants three ready rooms again, but only one more fits in max_rooms.
+    let mut claimed = Vec::new();
     for i in 0..3 {
-        claim(&store, ClaimKind::Staff, &format!("s{i}")).await;
+        claimed.push(claim(&store, ClaimKind::Staff, &format!("s{i}")).await);
     }
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let live = store.rooms(false).await.unwrap();
-    assert_eq!(live.len(), 4, "never more than pool.max_rooms: {live:?}");
-    assert_eq!(live.iter().filter(|r| r.staff_claim.is_none()).count(), 1);
+    // The pool makes the one room that fits.
+    let live = wait_for(Duration::from_secs(10), "a fourth room", || {
+        let store = store.clone();
+        async move {
+            let live = store.rooms(false).await.unwrap();
+            (live.len() >= 4).then_some(live)
+        }
+    })
+    .await;
+    // A later change proves the bot had decided about the claims long before: a staff member
+    // joins a claimed room (the claims poll runs every 200 ms, creations take milliseconds).
+    let mut staff = Person::connect(&prosody, "staff").await;
+    staff
+        .join(&claimed[0].jid, "S", &claimed[0].password)
+        .await
+        .unwrap();
+    wait_status(&store, &claimed[0].jid, Status::Staffed).await;
+    let after = store.rooms(false).await.unwrap();
+    assert_eq!(after.len(), 4, "never more than pool.max_rooms: {after:?}");
+    assert_eq!(
+        after.iter().map(|r| &r.jid).collect::<Vec<_>>(),
+        live.iter().map(|r| &r.jid).collect::<Vec<_>>()
+    );
+    assert_eq!(after.iter().filter(|r| r.staff_claim.is_none()).count(), 1);
     bot.stop().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rooms_are_hidden_temporary_password_protected_and_owned_by_the_bot() {
-    let prosody = Prosody::start();
+    let prosody = XmppServer::start();
     let db = TestDb::sqlite();
     let store = db.store().await;
     let bot = RunningBot::start(bot_config(&prosody, &db), store.clone());
@@ -291,13 +313,22 @@ fn sigterm_while_waiting_for_the_server_stops_at_once() {
         &db.url,
         "tls = \"plain\"\nconnect_timeout = \"60s\"",
     );
+    let log = dir.path().join("bot.log");
     let mut bot = Command::new(env!("CARGO_BIN_EXE_helpim-bot"))
         .args(["-c", &config, "run"])
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    // It is waiting for the server once it has failed to reach it.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("XMPP connection failed")
+    {
+        assert!(Instant::now() < deadline, "the bot never tried to connect");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let sent = Instant::now();
     let _ = Command::new("kill")
         .args(["-TERM", &bot.id().to_string()])
@@ -316,7 +347,7 @@ fn sigterm_while_waiting_for_the_server_stops_at_once() {
 /// This shows the server fact it relies on: joining a room that exists gives no 201.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn joining_a_room_that_already_exists_gives_no_status_201() {
-    let prosody = Prosody::start();
+    let prosody = XmppServer::start();
     // Someone else (an admin) made this room first.
     let mut inspector = Person::connect(&prosody, "inspector").await;
     let jid = "test-taken@conference.localhost";
@@ -347,7 +378,7 @@ async fn joining_a_room_that_already_exists_gives_no_status_201() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_room_destroyed_by_someone_else_is_closed_as_lost() {
-    let prosody = Prosody::start();
+    let prosody = XmppServer::start();
     let db = TestDb::sqlite();
     let store = db.store().await;
     let bot = RunningBot::start(bot_config(&prosody, &db), store.clone());

@@ -197,6 +197,8 @@ fn database_doc_shows_the_exact_claim_statements() {
         ("CLAIM_CLIENT_SQLITE", store::CLAIM_CLIENT_SQLITE),
         ("ROOM_STATUS", store::ROOM_STATUS),
         ("TRANSCRIPT_AFTER", store::TRANSCRIPT_AFTER),
+        ("RECLAIM_CLIENT_POSTGRES", store::RECLAIM_CLIENT_POSTGRES),
+        ("RECLAIM_CLIENT_SQLITE", store::RECLAIM_CLIENT_SQLITE),
     ] {
         assert!(
             doc.contains(sql),
@@ -216,6 +218,8 @@ fn database_doc_shows_the_exact_claim_statements() {
         "client_claim",
         "staff_nick",
         "client_nick",
+        "staff_jid",
+        "client_jid",
         "staffed_at",
         "busy_at",
         "closed_at",

@@ -13,7 +13,7 @@ use support::*;
 
 /// Prosody, a database, the bot, and the people of a chat.
 struct Chat {
-    prosody: Prosody,
+    prosody: XmppServer,
     db: TestDb,
     store: Store,
     bot: RunningBot,
@@ -24,7 +24,7 @@ struct Chat {
 
 impl Chat {
     async fn start(db: TestDb) -> Chat {
-        let prosody = Prosody::start();
+        let prosody = XmppServer::start();
         let store = db.store().await;
         let bot = RunningBot::start(bot_config(&prosody, &db), store.clone());
         let staff = Person::connect(&prosody, "staff").await;
@@ -117,7 +117,6 @@ async fn full_chat(db: TestDb) {
         ])
     );
     // The room is destroyed on the server: a fresh join creates a new one.
-    tokio::time::sleep(Duration::from_millis(300)).await;
     assert_room_gone(&mut chat.inspector, &room.jid).await;
     chat.finish().await;
 }
@@ -135,8 +134,9 @@ async fn full_chat_on_postgres() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn join_without_claim_is_kicked_and_room_stays_available() {
     let mut chat = Chat::start(TestDb::sqlite()).await;
-    let rooms = wait_ready_rooms(&chat.store, 1).await;
-    let room = &rooms[0];
+    // The oldest ready room: the next staff claim takes it.
+    let rooms = wait_ready_rooms(&chat.store, 2).await;
+    let room = rooms.iter().min_by_key(|r| (r.created_at, r.id)).unwrap();
     // Eve somehow has the password but no claim was made.
     let mut eve = Person::connect(&chat.prosody, "eve").await;
     eve.join(&room.jid, "eve", &room.password)
@@ -144,20 +144,20 @@ async fn join_without_claim_is_kicked_and_room_stays_available() {
         .expect("password is right");
     let kicked = eve.removed_from(&room.jid).await;
     assert!(kicked.has(STATUS_KICKED), "{:?}", kicked.codes);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let row = chat.store.room(&room.jid).await.unwrap().unwrap();
-    assert_eq!(row.status, Status::Available);
-    assert_eq!(
-        chat.history(&room.jid).await,
-        h(&[("available", "created")])
-    );
     // The room still works for a real claim.
     let claimed = claim(&chat.store, ClaimKind::Staff, "s").await;
+    assert_eq!(claimed.jid, room.jid);
     chat.staff
         .join(&claimed.jid, "Counsellor", &claimed.password)
         .await
         .unwrap();
     wait_status(&chat.store, &claimed.jid, Status::Staffed).await;
+    // A room's changes are written in order: Eve's join, handled before the staff member's,
+    // changed nothing.
+    assert_eq!(
+        chat.history(&room.jid).await,
+        h(&[("available", "created"), ("staffed", "staff_joined")])
+    );
     chat.finish().await;
 }
 
@@ -184,10 +184,16 @@ async fn staffed_join_without_client_claim_is_kicked() {
     let mut eve = Person::connect(&chat.prosody, "eve").await;
     eve.join(&room.jid, "eve", &room.password).await.unwrap();
     assert!(eve.removed_from(&room.jid).await.has(STATUS_KICKED));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // A later change of the same room shows that Eve's join, handled before it, changed nothing.
+    chat.staff.leave(&room.jid, "Counsellor", "Clean Exit");
+    wait_status(&chat.store, &room.jid, Status::Closed).await;
     assert_eq!(
-        chat.store.room(&room.jid).await.unwrap().unwrap().status,
-        Status::Staffed
+        chat.history(&room.jid).await,
+        h(&[
+            ("available", "created"),
+            ("staffed", "staff_joined"),
+            ("closed", "staff_left"),
+        ])
     );
     chat.finish().await;
 }
@@ -199,10 +205,17 @@ async fn third_person_is_kicked_from_a_chat() {
     let mut eve = Person::connect(&chat.prosody, "eve").await;
     eve.join(&room.jid, "eve", &room.password).await.unwrap();
     assert!(eve.removed_from(&room.jid).await.has(STATUS_KICKED));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // A later change of the same room shows that Eve's join, handled before it, changed nothing.
+    chat.client.leave(&room.jid, "Visitor", "Clean Exit");
+    wait_status(&chat.store, &room.jid, Status::Closing).await;
     assert_eq!(
-        chat.store.room(&room.jid).await.unwrap().unwrap().status,
-        Status::Busy
+        chat.history(&room.jid).await,
+        h(&[
+            ("available", "created"),
+            ("staffed", "staff_joined"),
+            ("busy", "client_joined"),
+            ("closing", "left_clean"),
+        ])
     );
     chat.finish().await;
 }
@@ -214,7 +227,6 @@ async fn staff_leaving_a_staffed_room_closes_it() {
     chat.staff.leave(&room.jid, "Counsellor", "Clean Exit");
     let row = wait_status(&chat.store, &room.jid, Status::Closed).await;
     assert_eq!(row.close_reason.as_deref(), Some("staff_left"));
-    tokio::time::sleep(Duration::from_millis(300)).await;
     assert_room_gone(&mut chat.inspector, &room.jid).await;
     chat.finish().await;
 }
@@ -260,7 +272,6 @@ async fn clean_leave_cannot_come_back_and_closing_times_out() {
     );
     let row = wait_status(&chat.store, &room.jid, Status::Closed).await;
     assert_eq!(row.close_reason.as_deref(), Some("closing_timeout"));
-    tokio::time::sleep(Duration::from_millis(300)).await;
     assert_room_gone(&mut chat.inspector, &room.jid).await;
     chat.finish().await;
 }
@@ -286,14 +297,25 @@ async fn silent_chat_closes_at_idle_timeout() {
 async fn messages_keep_a_chat_from_idling() {
     let mut chat = Chat::start(TestDb::sqlite()).await;
     let room = chat.busy().await;
-    // idle is 4 s: talk for 6 s, every second.
-    for i in 0..6 {
+    // idle is 4 s: talk for 6 s, a message every second, each one recorded before the next.
+    let id = chat.store.room_id(&room.jid).await.unwrap().unwrap();
+    for i in 1..=6 {
+        tokio::time::sleep(Duration::from_secs(1)).await; // time passing, not a wait for the bot
         chat.client.say(&room.jid, &format!("message {i}"));
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        wait_for(Duration::from_secs(10), "the message recorded", || {
+            let store = chat.store.clone();
+            async move { (store.transcript(id, 0).await.unwrap().len() == i).then_some(()) }
+        })
+        .await;
     }
+    // The sixth message was recorded in a busy room, 6 s after the chat began: no idle limit ran.
     assert_eq!(
-        chat.store.room(&room.jid).await.unwrap().unwrap().status,
-        Status::Busy
+        chat.history(&room.jid).await,
+        h(&[
+            ("available", "created"),
+            ("staffed", "staff_joined"),
+            ("busy", "client_joined"),
+        ])
     );
     chat.finish().await;
 }
@@ -304,7 +326,6 @@ async fn unused_staff_claim_times_out_and_room_is_not_reused() {
     let room = claim(&chat.store, ClaimKind::Staff, "s").await;
     let row = wait_status(&chat.store, &room.jid, Status::Closed).await;
     assert_eq!(row.close_reason.as_deref(), Some("claim_timeout"));
-    tokio::time::sleep(Duration::from_millis(300)).await;
     assert_room_gone(&mut chat.inspector, &room.jid).await;
     chat.finish().await;
 }
@@ -353,7 +374,7 @@ async fn expired_client_claim_changes_the_password() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_destroys_unclaimed_rooms_and_restart_picks_up_the_rest() {
-    let prosody = Prosody::start();
+    let prosody = XmppServer::start();
     let db = TestDb::sqlite();
     let store = db.store().await;
     let mut config = bot_config(&prosody, &db);
@@ -401,7 +422,7 @@ async fn shutdown_destroys_unclaimed_rooms_and_restart_picks_up_the_rest() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_bot_does_not_leave_its_rooms_on_the_server() {
-    let prosody = Prosody::start();
+    let prosody = XmppServer::start();
     let db = TestDb::sqlite();
     let store = db.store().await;
     let bot = RunningBot::start(bot_config(&prosody, &db), store.clone());
@@ -413,23 +434,62 @@ async fn a_stopped_bot_does_not_leave_its_rooms_on_the_server() {
     }
 }
 
+/// A chat in progress with time limits long enough for a rejoin to be decided by who rejoins,
+/// not by the clock (grace and closing 30 s, idle 60 s).
+struct GraceChat {
+    prosody: XmppServer,
+    db: TestDb,
+    store: Store,
+    bot: RunningBot,
+    staff: Person,
+    client: Person,
+    room: ClaimedRoom,
+    /// The `busy` row.
+    row: helpim_bot::store::RoomRow,
+}
+
+impl GraceChat {
+    async fn start(db: TestDb) -> GraceChat {
+        let prosody = XmppServer::start();
+        let store = db.store().await;
+        let mut config = bot_config(&prosody, &db);
+        config.timeouts.rejoin_grace = Duration::from_secs(30);
+        config.timeouts.closing = Duration::from_secs(30);
+        config.timeouts.idle = Duration::from_secs(60);
+        let bot = RunningBot::start(config, store.clone());
+        let mut staff = Person::connect(&prosody, "staff").await;
+        let mut client = Person::connect(&prosody, "client").await;
+        let (room, _) = staff_in(&store, &mut staff, "Counsellor").await;
+        let row = client_in(&store, &mut client, &room, "Visitor").await;
+        GraceChat {
+            prosody,
+            db,
+            store,
+            bot,
+            staff,
+            client,
+            room,
+            row,
+        }
+    }
+}
+
 /// A role belongs to the person who took it: after the counsellor's connection drops, another
 /// account that knows the password and takes the counsellor's nick is kicked, not seated; the
 /// counsellor still comes back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rejoin_from_another_account_with_the_staff_nick_is_kicked_not_seated() {
-    let prosody = Prosody::start();
-    let db = TestDb::sqlite();
-    let store = db.store().await;
-    let mut config = bot_config(&prosody, &db);
-    config.timeouts.rejoin_grace = Duration::from_secs(30);
-    config.timeouts.closing = Duration::from_secs(30);
-    config.timeouts.idle = Duration::from_secs(60);
-    let bot = RunningBot::start(config, store.clone());
-    let mut staff = Person::connect(&prosody, "staff").await;
-    let mut client = Person::connect(&prosody, "client").await;
-    let (room, _) = staff_in(&store, &mut staff, "Counsellor").await;
-    let row = client_in(&store, &mut client, &room, "Visitor").await;
+    // Every field bound: what is not named would be dropped at once (the database, the client).
+    let GraceChat {
+        prosody,
+        db: _db,
+        store,
+        bot,
+        mut staff,
+        client: _client,
+        room,
+        row,
+    } = GraceChat::start(TestDb::sqlite()).await;
     assert_eq!(row.staff_jid.as_deref(), Some("staff@localhost"));
     assert_eq!(row.client_jid.as_deref(), Some("client@localhost"));
 
@@ -466,4 +526,62 @@ async fn a_rejoin_from_another_account_with_the_staff_nick_is_kicked_not_seated(
         ["left_unclean", "rejoined"]
     );
     bot.stop().await.unwrap();
+}
+
+/// A visitor whose page was refreshed comes back with a new JID: without a fresh claim that is
+/// someone else; with the web application's re-claim for the same label, it is the client again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reclaim_lets_the_client_back_in_with_a_new_jid() {
+    for db in [TestDb::sqlite(), TestDb::postgres().await] {
+        let GraceChat {
+            prosody,
+            db: _db,
+            store,
+            bot,
+            staff: _staff,
+            client,
+            room,
+            row,
+        } = GraceChat::start(db).await;
+        client.leave(&room.jid, "Visitor", "Disconnected: page refreshed");
+        wait_status(&store, &room.jid, Status::Closing).await;
+
+        // The refreshed page logs in anew: another JID (here another account).
+        let mut refreshed = Person::connect(&prosody, "client2").await;
+        let label = row.client_claim.clone().unwrap();
+        assert!(
+            store
+                .reclaim_client(&room.jid, "someone else")
+                .await
+                .unwrap()
+                .is_none(),
+            "a re-claim needs the label of the first claim"
+        );
+        let again = store
+            .reclaim_client(&room.jid, &label)
+            .await
+            .unwrap()
+            .expect("the chat's own label re-claims it");
+        refreshed
+            .join(&room.jid, "Visitor", &again.password)
+            .await
+            .unwrap();
+        let row = wait_status(&store, &room.jid, Status::Busy).await;
+        assert_eq!(
+            row.client_jid.as_deref(),
+            Some("client2@localhost"),
+            "{}",
+            store.kind()
+        );
+        assert_eq!(
+            store
+                .events(&room.jid)
+                .await
+                .unwrap()
+                .last()
+                .map(|e| e.reason.clone()),
+            Some("rejoined".to_string())
+        );
+        bot.stop().await.unwrap();
+    }
 }

@@ -96,6 +96,22 @@ impl NotifySocket {
         }
     }
 
+    /// Waits until `line` has come `n` times since `since`; fails once `limit` after `since` has
+    /// passed without.
+    async fn wait_count(&mut self, line: &str, n: usize, since: Instant, limit: Duration) {
+        loop {
+            let got = self.count_since(line, since);
+            if got >= n {
+                return;
+            }
+            assert!(
+                since.elapsed() < limit,
+                "{got} {line:?} within {limit:?}, expected at least {n}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     fn count_since(&mut self, line: &str, since: Instant) -> usize {
         self.read();
         self.received
@@ -105,7 +121,12 @@ impl NotifySocket {
     }
 }
 
-fn config_with_http(dir: &Path, prosody: &Prosody, db: &TestDb, port: u16) -> std::path::PathBuf {
+fn config_with_http(
+    dir: &Path,
+    prosody: &XmppServer,
+    db: &TestDb,
+    port: u16,
+) -> std::path::PathBuf {
     let config = patient_config(dir, prosody, db);
     let text = std::fs::read_to_string(&config)
         .unwrap()
@@ -116,7 +137,7 @@ fn config_with_http(dir: &Path, prosody: &Prosody, db: &TestDb, port: u16) -> st
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_metrics_and_systemd_notifications() {
-    let mut prosody = Prosody::start();
+    let mut prosody = XmppServer::start();
     let db = TestDb::sqlite();
     let store = db.store().await;
     let dir = tempfile::tempdir().unwrap();
@@ -151,9 +172,9 @@ async fn health_metrics_and_systemd_notifications() {
 
     // The watchdog is petted from the main loop: at least every half second with a 2 s limit.
     let since = Instant::now();
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let pets = notify.count_since("WATCHDOG=1", since);
-    assert!(pets >= 4, "{pets} watchdog notifications in 3 s");
+    notify
+        .wait_count("WATCHDOG=1", 4, since, Duration::from_secs(3))
+        .await;
 
     // A chat and an intruder show in the metrics.
     let mut staff = Person::connect(&prosody, "staff").await;
@@ -162,10 +183,7 @@ async fn health_metrics_and_systemd_notifications() {
     eve.join(&room.jid, "eve", &room.password).await.unwrap();
     eve.removed_from(&room.jid).await;
     wait_ready_rooms(&store, 2).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let (code, metrics) = get(port, "/metrics").unwrap();
-    assert_eq!(code, 200);
-    for (name, at_least) in [
+    let wanted = [
         (r#"helpim_rooms{status="available"}"#, 2.0),
         (r#"helpim_rooms{status="staffed"}"#, 1.0),
         ("helpim_rooms_created_total", 3.0),
@@ -175,10 +193,25 @@ async fn health_metrics_and_systemd_notifications() {
         ),
         (r#"helpim_kicks_total{reason="no_claim"}"#, 1.0),
         ("helpim_event_commit_seconds_count", 4.0),
-    ] {
-        let value = sample(&metrics, name).unwrap_or_else(|| panic!("no {name} in\n{metrics}"));
-        assert!(value >= at_least, "{name} = {value}\n{metrics}");
-    }
+    ];
+    // The metrics are reported a moment after the change: wait for all of them (5 s at most).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let metrics = loop {
+        let (code, metrics) = get(port, "/metrics").unwrap();
+        assert_eq!(code, 200);
+        let short: Vec<_> = wanted
+            .iter()
+            .filter(|(name, at_least)| sample(&metrics, name).is_none_or(|v| v < *at_least))
+            .collect();
+        if short.is_empty() {
+            break metrics;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{short:?} not reached in\n{metrics}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     for name in [
         "helpim_write_queue_length",
         "helpim_iq_timeouts_total",
@@ -191,11 +224,20 @@ async fn health_metrics_and_systemd_notifications() {
 
     // Without XMPP the bot is alive but not ready, and says why; then it is back.
     prosody.restart();
-    let why = wait_http(port, "/readyz", 503, Duration::from_secs(10)).await;
-    assert!(
-        why.contains("XMPP is not connected") || why.contains("pool rooms ready"),
-        "{why}"
-    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let answer = get(port, "/readyz");
+        if let Some((503, why)) = &answer {
+            if why.contains("XMPP is not connected") {
+                break;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "/readyz never said that XMPP is not connected; last: {answer:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert_eq!(get(port, "/livez").unwrap().0, 200);
     wait_http(port, "/readyz", 200, Duration::from_secs(30)).await;
     // The rooms Prosody lost with its restart are closed as `lost`.
@@ -234,7 +276,7 @@ async fn health_metrics_and_systemd_notifications() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stuck_main_loop_fails_livez_and_stops_petting_the_watchdog() {
-    let prosody = Prosody::start();
+    let prosody = XmppServer::start();
     let db = TestDb::sqlite();
     let store = db.store().await;
     let dir = tempfile::tempdir().unwrap();
@@ -252,12 +294,10 @@ async fn a_stuck_main_loop_fails_livez_and_stops_petting_the_watchdog() {
     notify.wait_for("READY=1", Duration::from_secs(20)).await;
     wait_ready_rooms(&store, 2).await;
     wait_http(port, "/livez", 200, Duration::from_secs(5)).await;
-    let since = Instant::now();
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    assert!(
-        notify.count_since("WATCHDOG=1", since) >= 1,
-        "petted while healthy"
-    );
+    // Petted while healthy.
+    notify
+        .wait_count("WATCHDOG=1", 1, Instant::now(), Duration::from_secs(1))
+        .await;
 
     // Debug builds stall the main loop for 15 s on SIGUSR2, as a deadlock would.
     assert!(std::process::Command::new("kill")
@@ -265,7 +305,9 @@ async fn a_stuck_main_loop_fails_livez_and_stops_petting_the_watchdog() {
         .status()
         .unwrap()
         .success());
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Stuck from the moment it says so (the log line comes right before the stall).
+    bot.logs_within("SIGUSR2: stalling the main loop", Duration::from_secs(5))
+        .await;
     let stalled = Instant::now();
     let why = wait_http(port, "/livez", 503, Duration::from_secs(14)).await;
     assert!(why.contains("main loop has not turned"), "{why}");
@@ -276,16 +318,17 @@ async fn a_stuck_main_loop_fails_livez_and_stops_petting_the_watchdog() {
     );
     // Once it turns again, it is alive again and pets the watchdog.
     wait_http(port, "/livez", 200, Duration::from_secs(15)).await;
-    let since = Instant::now();
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    assert!(notify.count_since("WATCHDOG=1", since) >= 1, "petted again");
+    // Petted again.
+    notify
+        .wait_count("WATCHDOG=1", 1, Instant::now(), Duration::from_secs(1))
+        .await;
     let (code, _) = bot.terminate();
     assert_eq!(code, Some(0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_logs_have_one_object_a_line_with_room_and_status_and_no_password() {
-    let prosody = Prosody::start();
+    let prosody = XmppServer::start();
     let db = TestDb::sqlite();
     let store = db.store().await;
     let dir = tempfile::tempdir().unwrap();

@@ -11,7 +11,7 @@ use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_outage_delays_writes_and_loses_none() {
-    let prosody = Prosody::start();
+    let prosody = XmppServer::start();
     let pg = PgCluster::start();
     let db = TestDb::at(pg.url());
     let store = db.store().await;
@@ -26,8 +26,30 @@ async fn a_database_outage_delays_writes_and_loses_none() {
     // A chat in progress, and a claim made just before the outage.
     let (busy, _) = staff_in(&store, &mut staff2, "S2").await;
     client_in(&store, &mut client2, &busy, "C2").await;
+    // The pool is full (2 ready of 3 rooms) before the claim...
+    let rooms_before = wait_for(Duration::from_secs(10), "a full pool", || {
+        let store = store.clone();
+        async move {
+            let rows = store.rooms(true).await.unwrap();
+            let ready = rows
+                .iter()
+                .filter(|r| r.status == Status::Available && r.staff_claim.is_none())
+                .count();
+            (ready == 2 && rows.len() == 3).then_some(rows.len())
+        }
+    })
+    .await;
     let claimed = claim(&store, ClaimKind::Staff, "S1").await;
-    tokio::time::sleep(Duration::from_secs(1)).await; // the bot reads claims every 200 ms
+    // ...and the bot has read the claim when it makes a room to replace the claimed one.
+    wait_for(
+        Duration::from_secs(10),
+        "a room for the claimed one",
+        || {
+            let store = store.clone();
+            async move { (store.rooms(true).await.unwrap().len() > rooms_before).then_some(()) }
+        },
+    )
+    .await;
 
     pg.stop_server();
     let down = Instant::now();
@@ -39,9 +61,9 @@ async fn a_database_outage_delays_writes_and_loses_none() {
     client2.say(&busy.jid, "are you there?");
     staff2.heard(&busy.jid, "are you there?").await;
     client2.leave(&busy.jid, "C2", "Clean Exit");
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // The server (and so the bot) has the client's leave before the staff member's.
+    staff2.sees_leave(&busy.jid, "C2").await;
     staff2.leave(&busy.jid, "S2", "Clean Exit");
-    tokio::time::sleep(Duration::from_secs(1)).await;
     staff.leave(&claimed.jid, "S1", "Clean Exit");
     let inspector = Person::connect(&prosody, "inspector").await;
     // The rooms were destroyed on the server although nothing could be written.
@@ -57,6 +79,7 @@ async fn a_database_outage_delays_writes_and_loses_none() {
         },
     )
     .await;
+    // The outage lasts 30 s: time passing, not a wait for the bot.
     tokio::time::sleep(Duration::from_secs(30).saturating_sub(down.elapsed())).await;
     pg.start_server();
 

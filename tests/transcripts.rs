@@ -11,7 +11,7 @@ use helpim_bot::store::{ClaimKind, MessageRow, Store};
 use support::*;
 
 /// A chat in progress: (staff, client, room jid).
-async fn busy_chat(prosody: &Prosody, store: &Store) -> (Person, Person, String) {
+async fn busy_chat(prosody: &XmppServer, store: &Store) -> (Person, Person, String) {
     let mut staff = Person::connect(prosody, "staff").await;
     let mut client = Person::connect(prosody, "client").await;
     let (room, _) = staff_in(store, &mut staff, "Counsellor").await;
@@ -21,22 +21,22 @@ async fn busy_chat(prosody: &Prosody, store: &Store) -> (Person, Person, String)
 
 async fn wait_transcript(store: &Store, jid: &str, n: usize) -> Vec<MessageRow> {
     let id = store.room_id(jid).await.unwrap().unwrap();
-    wait_for(
-        Duration::from_secs(15),
-        &format!("{n} messages in {jid}"),
-        || {
-            let store = store.clone();
-            async move {
-                let rows = store.transcript(id, 0).await.unwrap();
-                (rows.len() >= n).then_some(rows)
-            }
-        },
-    )
-    .await
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let rows = store.transcript(id, 0).await.unwrap();
+        if rows.len() >= n {
+            return rows;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not {n} messages in {jid} after 15 s: {rows:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 async fn chat_is_transcribed(db: TestDb) {
-    let prosody = Prosody::start();
+    let prosody = XmppServer::start();
     let store = db.store().await;
     let bot = RunningBot::start(bot_config(&prosody, &db), store.clone());
     let mut staff = Person::connect(&prosody, "staff").await;
@@ -130,7 +130,7 @@ async fn chat_is_transcribed_exactly_on_postgres() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transcript_numbers_go_on_across_a_restart() {
-    let prosody = Prosody::start();
+    let prosody = XmppServer::start();
     let db = TestDb::sqlite();
     let store = db.store().await;
     let config = bot_config(&prosody, &db);
@@ -163,7 +163,7 @@ async fn transcript_numbers_go_on_across_a_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disabled_transcripts_store_nothing() {
-    let prosody = Prosody::start();
+    let prosody = XmppServer::start();
     let db = TestDb::sqlite();
     let store = db.store().await;
     let mut config = bot_config(&prosody, &db);
@@ -268,7 +268,7 @@ async fn transcript_is_read_from_a_position_by_api_and_cli() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_notifies_every_status_change_in_order() {
-    let prosody = Prosody::start();
+    let prosody = XmppServer::start();
     let db = TestDb::postgres().await;
     let store = db.store().await;
     let mut listener = sqlx::postgres::PgListener::connect(&db.url).await.unwrap();
@@ -368,7 +368,7 @@ async fn old_bodies_are_erased_by_prune_and_by_the_running_bot() {
         assert_eq!(rows[0].nick, "Visitor");
 
         // The running bot prunes on start (and hourly) with transcripts.keep_days.
-        let prosody = Prosody::start();
+        let prosody = XmppServer::start();
         let mut config = bot_config(&prosody, &db);
         config.transcripts.keep_days = 30;
         let bot = RunningBot::start(config, store.clone());
@@ -391,16 +391,12 @@ async fn old_bodies_are_erased_by_prune_and_by_the_running_bot() {
 /// stored when it rejoins.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lines_said_while_the_bot_is_killed_are_stored_once_after_the_restart() {
-    let prosody = Prosody::start();
-    let db = TestDb::sqlite();
-    let store = db.store().await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = patient_config(dir.path(), &prosody, &db);
-    let log = dir.path().join("bot.log");
-    let bot = BotProcess::start(&config, log.clone(), &[]);
-    let (mut staff, client, jid) = busy_chat(&prosody, &store).await;
+    let setup = Setup::patient(TestDb::sqlite()).await;
+    let store = &setup.store;
+    let bot = setup.start_bot(&[]);
+    let (mut staff, client, jid) = busy_chat(&setup.server, store).await;
     client.say(&jid, "before");
-    wait_transcript(&store, &jid, 1).await;
+    wait_transcript(store, &jid, 1).await;
 
     bot.kill9();
     let away = [
@@ -419,10 +415,10 @@ async fn lines_said_while_the_bot_is_killed_are_stored_once_after_the_restart() 
         staff.heard(&jid, line).await;
     }
     let restarted_at = chrono::Utc::now();
-    let bot = BotProcess::start(&config, log, &[]);
+    let bot = setup.start_bot(&[]);
     staff.sees_enter(&jid, "helpim-bot").await;
     client.say(&jid, "after");
-    let rows = wait_transcript(&store, &jid, 6).await;
+    let rows = wait_transcript(store, &jid, 6).await;
     let lines: Vec<(i64, &str, &str)> = rows
         .iter()
         .map(|r| (r.seq, r.nick.as_str(), r.body.as_deref().unwrap()))
@@ -445,7 +441,7 @@ async fn lines_said_while_the_bot_is_killed_are_stored_once_after_the_restart() 
         assert!(r.at <= restarted_at, "{r:?} after {restarted_at}");
     }
     client.say(&jid, "and the last");
-    let rows = wait_transcript(&store, &jid, 7).await;
+    let rows = wait_transcript(store, &jid, 7).await;
     assert_eq!(rows.len(), 7, "no line stored twice: {rows:?}");
     let (code, _) = bot.terminate();
     assert_eq!(code, Some(0));

@@ -13,7 +13,7 @@ use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reference_webapp_claims_follows_and_reads_the_transcript() {
-    let prosody = Prosody::start();
+    let prosody = XmppServer::start();
     let db = TestDb::postgres().await;
     let store = db.store().await;
     let bot = RunningBot::start(bot_config(&prosody, &db), store.clone());
@@ -79,7 +79,8 @@ async fn reference_webapp_claims_follows_and_reads_the_transcript() {
     }
     wait_status(&store, &jid, Status::Busy).await;
     staff.say(&jid, "Hello, I am listening.");
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The client answers what it heard: the two lines are in this order in the room.
+    client.heard(&jid, "Hello, I am listening.").await;
     client.say(&jid, "Thank you 🙏");
     wait_for(Duration::from_secs(10), "two messages", || {
         let store = store.clone();

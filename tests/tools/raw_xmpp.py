@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A raw XMPP client for tests: logs in over plain TCP (the test server has no TLS), then sends
 every line of stdin as it is (stanzas the typed libraries refuse to build), and prints what the
-server sends back. Usage: raw_xmpp.py HOST PORT USER PASSWORD < stanzas"""
+server sends back. Directives: `#sleep S` waits S seconds; `#await TEXT` reads until the server
+has sent TEXT (20 s at most). Usage: raw_xmpp.py HOST PORT USER PASSWORD < stanzas"""
 import base64
 import socket
 import sys
@@ -36,10 +37,23 @@ s.sendall(b"<iq type='set' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bi
           b"<resource>raw</resource></bind></iq>")
 read_until("</iq>")
 s.sendall(b"<presence/>")
+received = b""
 for line in sys.stdin:
     line = line.strip()
     if line.startswith("#sleep "):
         time.sleep(float(line.split()[1]))
+    elif line.startswith("#await "):
+        wanted = line[len("#await "):].encode()
+        deadline = time.time() + 20
+        while wanted not in received:
+            if time.time() > deadline:
+                raise SystemExit(f"no {wanted!r} from the server; got {received!r}")
+            s.settimeout(max(0.1, deadline - time.time()))
+            chunk = s.recv(65536)
+            if not chunk:
+                raise SystemExit(f"the server closed the stream before {wanted!r}")
+            received += chunk
+        s.settimeout(5)
     elif line:
         try:
             s.sendall(line.encode())
@@ -47,7 +61,7 @@ for line in sys.stdin:
             break  # the server ended the stream (what it sent is printed below)
 time.sleep(1)
 s.settimeout(0.5)
-out = b""
+out = received
 try:
     while True:
         chunk = s.recv(65536)

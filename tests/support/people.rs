@@ -1,0 +1,246 @@
+//! People with XMPP clients: staff members, clients, strangers, and the admin who inspects
+//! the server; and the two steps of a chat that many tests take (staff in, client in).
+
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use helpim_bot::store::{ClaimKind, ClaimedRoom, RoomRow, Store};
+use helpim_bot::xmpp::stanza::{self, RoomPresence, STATUS_SELF};
+use helpim_bot::xmpp::{ConnectSettings, IqError, Joined, Session, SessionEvent};
+use tokio::sync::mpsc;
+use xmpp_parsers::jid::{BareJid, FullJid, Jid};
+use xmpp_parsers::message::Message;
+use xmpp_parsers::presence::{Presence, Type as PresenceType};
+
+use super::{claim, wait_status, XmppServer, PASSWORD};
+use helpim_bot::room::Status;
+
+/// A person with an XMPP client: staff member, client, or stranger.
+pub struct Person {
+    pub session: Session,
+    pub events: mpsc::UnboundedReceiver<SessionEvent>,
+    pub user: String,
+}
+
+impl Person {
+    /// Logs `user` in on `prosody`.
+    pub async fn connect(prosody: &XmppServer, user: &str) -> Person {
+        Person::connect_as(prosody, user, "test").await
+    }
+
+    /// Logs `user` in on `prosody` with `resource` (one account, several connections).
+    pub async fn connect_as(prosody: &XmppServer, user: &str, resource: &str) -> Person {
+        let settings = ConnectSettings {
+            jid: FullJid::new(&format!("{user}@localhost/{resource}")).unwrap(),
+            password: PASSWORD.into(),
+            server: Some(("127.0.0.1".into(), prosody.port)),
+            tls: helpim_bot::config::TlsMode::Plain,
+            iq_timeout: Duration::from_secs(5),
+            ping_interval: Duration::from_secs(30),
+        };
+        let (session, mut events) = Session::start(settings);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match tokio::time::timeout_at(deadline.into(), events.recv()).await {
+                Ok(Some(SessionEvent::Online { .. })) => break,
+                Ok(Some(SessionEvent::ConnectFailed { error, fatal: true })) => {
+                    panic!("{user} cannot log in: {error}")
+                }
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => {
+                    panic!("{user} did not get online; Prosody log:\n{}", prosody.log())
+                }
+            }
+        }
+        Person {
+            session,
+            events,
+            user: user.into(),
+        }
+    }
+
+    /// Joins `room` as `nick` with `password`; events from before the join are dropped.
+    pub async fn join(
+        &mut self,
+        room: &str,
+        nick: &str,
+        password: &str,
+    ) -> Result<Joined, IqError> {
+        while self.events.try_recv().is_ok() {}
+        let room = BareJid::from_str(room).unwrap();
+        let presence = stanza::join(&room, nick, password, None).unwrap();
+        self.session.join(room, presence).await
+    }
+
+    /// Sends a groupchat message.
+    pub fn say(&self, room: &str, text: &str) {
+        let m = Message::groupchat(Jid::from_str(room).unwrap())
+            .with_body(xmpp_parsers::message::Lang::default(), text.into());
+        self.session.send(m);
+    }
+
+    /// Waits until the room echoes `body` back: the server has then handled the message, and
+    /// everyone in the room got it before anything the server handles later.
+    pub async fn heard(&mut self, room: &str, body: &str) {
+        let room = BareJid::from_str(room).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            match tokio::time::timeout_at(deadline.into(), self.events.recv()).await {
+                Ok(Some(SessionEvent::Message(msg))) => {
+                    if msg.room == room && msg.body == body {
+                        return;
+                    }
+                }
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => panic!("{} never heard {body:?} in {room}", self.user),
+            }
+        }
+    }
+
+    /// Waits for `body` from anyone in `room`; false after `limit` (for tests that count what
+    /// failed rather than stop at it).
+    pub async fn hears_within(&mut self, room: &str, body: &str, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            match tokio::time::timeout_at(deadline, self.events.recv()).await {
+                Ok(Some(SessionEvent::Message(msg))) => {
+                    if msg.room.as_str() == room && msg.body == body {
+                        return true;
+                    }
+                }
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => return false,
+            }
+        }
+    }
+
+    /// Forgets every event received so far.
+    pub fn drain(&mut self) {
+        while self.events.try_recv().is_ok() {}
+    }
+
+    /// Waits until `nick` is seen leaving `room`.
+    pub async fn sees_leave(&mut self, room: &str, nick: &str) {
+        self.sees(room, nick, stanza::PresenceKind::Unavailable, "leave")
+            .await
+    }
+
+    /// Waits until `nick` is seen (re)entering `room`.
+    pub async fn sees_enter(&mut self, room: &str, nick: &str) {
+        self.sees(room, nick, stanza::PresenceKind::Available, "enter")
+            .await
+    }
+
+    /// Waits (20 s at most) for a presence of `kind` from `room/nick`.
+    async fn sees(&mut self, room: &str, nick: &str, kind: stanza::PresenceKind, what: &str) {
+        let room = BareJid::from_str(room).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            match tokio::time::timeout_at(deadline.into(), self.events.recv()).await {
+                Ok(Some(SessionEvent::RoomPresence(p)))
+                    if p.room == room && p.nick == nick && p.kind == kind =>
+                {
+                    return
+                }
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => panic!("{} never saw {nick} {what} {room}", self.user),
+            }
+        }
+    }
+
+    /// Leaves `room` with the presence status text `status`.
+    pub fn leave(&self, room: &str, nick: &str, status: &str) {
+        let mut p = Presence::new(PresenceType::Unavailable);
+        p.to = Some(Jid::from(
+            BareJid::from_str(room)
+                .unwrap()
+                .with_resource_str(nick)
+                .unwrap(),
+        ));
+        p.statuses
+            .insert(xmpp_parsers::message::Lang::default(), status.into());
+        self.session.send(p);
+    }
+
+    /// Waits for the room to remove this person (kick or destroy); returns that presence.
+    pub async fn removed_from(&mut self, room: &str) -> RoomPresence {
+        let room = BareJid::from_str(room).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            match tokio::time::timeout_at(deadline.into(), self.events.recv()).await {
+                // ejabberd's presence for a destroyed room carries no 110.
+                Ok(Some(SessionEvent::RoomPresence(p)))
+                    if p.room == room
+                        && (p.has(STATUS_SELF) || p.destroyed)
+                        && p.kind == stanza::PresenceKind::Unavailable =>
+                {
+                    return p
+                }
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => panic!("{} was not removed from {room}", self.user),
+            }
+        }
+    }
+
+    /// Waits until this person's client notices that its link is dead.
+    pub async fn goes_offline(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(40);
+        loop {
+            match tokio::time::timeout_at(deadline.into(), self.events.recv()).await {
+                Ok(Some(SessionEvent::Offline)) => return,
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => panic!("{} never noticed its link was dead", self.user),
+            }
+        }
+    }
+
+    /// After the link was lost: waits until this person's session is online again; true when
+    /// it is a new session (room presences gone), false when the stream was resumed.
+    pub async fn back_online(&mut self) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            match tokio::time::timeout_at(deadline.into(), self.events.recv()).await {
+                Ok(Some(SessionEvent::Online { fresh, .. })) => return fresh,
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => panic!("{} never came back online", self.user),
+            }
+        }
+    }
+
+    /// Ends the session.
+    pub async fn quit(self) {
+        self.session.close().await;
+    }
+}
+
+/// Claims a room for `staff` as the web app does (label `claim-<nick>`) and lets them in as
+/// `nick`; returns the room and its `staffed` row.
+pub async fn staff_in(store: &Store, staff: &mut Person, nick: &str) -> (ClaimedRoom, RoomRow) {
+    let room = claim(store, ClaimKind::Staff, &format!("claim-{nick}")).await;
+    staff
+        .join(&room.jid, nick, &room.password)
+        .await
+        .expect("staff joins");
+    let row = wait_status(store, &room.jid, Status::Staffed).await;
+    (room, row)
+}
+
+/// Claims the longest-waiting staffed room for `client` (label `claim-<nick>`), checks it is
+/// `room`, lets them in as `nick`; returns the `busy` row.
+pub async fn client_in(
+    store: &Store,
+    client: &mut Person,
+    room: &ClaimedRoom,
+    nick: &str,
+) -> RoomRow {
+    let c = claim(store, ClaimKind::Client, &format!("claim-{nick}")).await;
+    assert_eq!(
+        c.jid, room.jid,
+        "the client gets the longest-waiting staffed room"
+    );
+    client
+        .join(&c.jid, nick, &c.password)
+        .await
+        .expect("client joins");
+    wait_status(store, &room.jid, Status::Busy).await
+}
