@@ -369,11 +369,18 @@ pub struct Room {
     /// After a failed password change, when to try again.
     rotate_retry_at: Option<Time>,
     retired_client_claim: Option<Time>,
-    /// Messages said in a `staffed` room while someone who joined waits for the claims check:
-    /// if they turn out to be the client, the chat began with their join, and these are its
-    /// first lines (nick, body, time).
-    held: Vec<(String, String, Time)>,
+    /// What happened in the room while a joiner waited for the claims check, with its time: the
+    /// room decides nothing until it knows who the joiner is, then replays these in order (a
+    /// whole short chat, the staff member's greeting, or a leave may come before the answer).
+    deferred: Vec<(Event, Time)>,
+    /// True while the deferred events are replayed right after a claims read: joins among them
+    /// are decided with those claims, not checked again.
+    replaying: bool,
 }
+
+/// At most this many events wait for a claims check (the database may be away for long); past
+/// it the room decides without waiting.
+const MAX_DEFERRED: usize = 10_000;
 
 impl Room {
     /// A room that has just been created and configured: `available`, nobody inside.
@@ -393,7 +400,8 @@ impl Room {
             rotating: false,
             rotate_retry_at: None,
             retired_client_claim: None,
-            held: Vec::new(),
+            deferred: Vec::new(),
+            replaying: false,
         }
     }
 
@@ -516,15 +524,26 @@ impl Room {
         if self.status == Status::Closed {
             return actions;
         }
+        let happened_inside = matches!(
+            event,
+            Event::Joined(_)
+                | Event::Left { .. }
+                | Event::NickChanged { .. }
+                | Event::Message { .. }
+                | Event::Replayed { .. }
+        );
+        if happened_inside && self.awaiting_claims() && self.deferred.len() < MAX_DEFERRED {
+            self.deferred.push((event, now));
+            return actions;
+        }
         match event {
             Event::Joined(occupant) => self.on_join(occupant, now, limits, &mut actions),
             Event::Left { nick, clean } => self.on_leave(nick, clean, now, &mut actions),
             Event::NickChanged { old, new } => self.on_nick_change(&old, new),
             Event::Message { nick, body } => {
-                let busy = matches!(self.status, Status::Busy | Status::Closing);
-                match self.seated_role(&nick) {
-                    Some(role) if busy => {
-                        self.last_activity = now;
+                if let Some(role) = self.seated_role(&nick) {
+                    if matches!(self.status, Status::Busy | Status::Closing) {
+                        self.last_activity = self.last_activity.max(now);
                         actions.push(Action::RecordMessage {
                             nick,
                             role,
@@ -532,13 +551,6 @@ impl Room {
                             at: now,
                         });
                     }
-                    _ if self.status == Status::Staffed
-                        && !self.unverified.is_empty()
-                        && self.present.contains_key(&nick) =>
-                    {
-                        self.held.push((nick, body, now));
-                    }
-                    _ => {}
                 }
             }
             Event::Replayed { nick, body, at } => {
@@ -577,8 +589,12 @@ impl Room {
                         self.assign_or_kick(nick, now, limits, &mut actions);
                     }
                 }
-                // Nobody waits any more: what was held is recorded (the chat began) or dropped.
-                self.release_held(&mut actions);
+                // Now that the joiners are decided, what happened meanwhile, in order.
+                self.replaying = true;
+                for (event, at) in std::mem::take(&mut self.deferred) {
+                    actions.extend(self.handle(event, at, limits));
+                }
+                self.replaying = false;
             }
             Event::ClaimsUnavailable => {
                 self.checking_claims = false;
@@ -684,7 +700,8 @@ impl Room {
         self.present.insert(nick.clone(), who.jid);
         match self.status {
             Status::Available | Status::Staffed => {
-                if self.claim_open(self.next_role(), now, limits) && self.unverified.is_empty() {
+                let decidable = self.claim_open(self.next_role(), now, limits) || self.replaying;
+                if decidable && self.unverified.is_empty() {
                     self.assign_or_kick(nick, now, limits, actions);
                 } else {
                     // The cached claims may be older than the web app's claim: read them again
@@ -692,7 +709,7 @@ impl Room {
                     self.verify(nick, actions);
                 }
             }
-            Status::Closing => self.closing_join(nick, now, limits, false, actions),
+            Status::Closing => self.closing_join(nick, now, limits, self.replaying, actions),
             Status::Busy => self.kick(nick, KickReason::ThirdPerson, actions),
             Status::Closed => {}
         }
@@ -770,27 +787,10 @@ impl Room {
         }
     }
 
-    /// Records the held messages of the staff member and the client once the room is `busy`;
-    /// drops them otherwise (the joiner was not the client).
-    fn release_held(&mut self, actions: &mut Vec<Action>) {
-        if !self.unverified.is_empty() {
-            return;
-        }
-        let held = std::mem::take(&mut self.held);
-        if self.status != Status::Busy {
-            return;
-        }
-        for (nick, body, at) in held {
-            if let Some(role) = self.seated_role(&nick) {
-                self.last_activity = self.last_activity.max(at);
-                actions.push(Action::RecordMessage {
-                    nick,
-                    role,
-                    body,
-                    at,
-                });
-            }
-        }
+    /// True while someone who joined an `available` or `staffed` room waits for the claims
+    /// check that decides what they are.
+    fn awaiting_claims(&self) -> bool {
+        matches!(self.status, Status::Available | Status::Staffed) && !self.unverified.is_empty()
     }
 
     /// Gives `nick` the next role if its claim is open, else kicks them.
@@ -845,7 +845,6 @@ impl Room {
             return;
         }
         self.unverified.retain(|n| *n != nick);
-        self.release_held(actions);
         let Some(role) = role else {
             return; // somebody kicked, or a stranger leaving
         };
@@ -1745,9 +1744,10 @@ mod tests {
     }
 
     #[test]
-    fn lines_said_while_the_clients_join_is_checked_are_the_chats_first_lines() {
+    fn a_whole_chat_during_the_clients_claims_check_is_replayed_in_order() {
         let mut r = staffed();
-        // The client's claim is not in the cached claims yet: the join is checked first.
+        // The client's claim is not in the cached claims yet: the join is checked first, and
+        // the chat is over before the answer comes.
         assert_eq!(
             r.handle(join("client"), t(4), &LIMITS),
             [Action::CheckClaims]
@@ -1756,13 +1756,16 @@ mod tests {
             nick: nick.into(),
             body: body.into(),
         };
-        assert!(r.handle(said("staff", "hello"), t(5), &LIMITS).is_empty());
-        assert!(r.handle(said("client", "hi"), t(6), &LIMITS).is_empty());
-        let a = r.handle(both_claims(1, 3), t(7), &LIMITS);
-        assert_eq!(
-            transitions(&a),
-            [(Status::Busy, Reason::ClientJoined, Some("client".into()))]
-        );
+        for (event, at) in [
+            (said("staff", "hello"), 5),
+            (said("client", "hi"), 6),
+            (leave("client", true), 7),
+            (leave("staff", true), 8),
+        ] {
+            assert!(r.handle(event, t(at), &LIMITS).is_empty(), "deferred");
+        }
+        assert_eq!(r.status(), Status::Staffed);
+        let a = r.handle(both_claims(1, 3), t(9), &LIMITS);
         let recorded: Vec<_> = a
             .iter()
             .filter_map(|a| match a {
@@ -1773,34 +1776,45 @@ mod tests {
             })
             .collect();
         assert_eq!(recorded, [("staff", "hello", t(5)), ("client", "hi", t(6))]);
+        let changes: Vec<_> = a
+            .iter()
+            .filter_map(|a| match a {
+                Action::Transition(tr) => Some((tr.to, tr.reason, tr.at)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            changes,
+            [
+                (Status::Busy, Reason::ClientJoined, t(9)),
+                (Status::Closing, Reason::LeftClean, t(7)),
+                (Status::Closed, Reason::AllLeft, t(8)),
+            ]
+        );
     }
 
     #[test]
-    fn lines_held_for_a_joiner_who_is_kicked_are_dropped() {
+    fn what_happens_while_a_stranger_is_checked_waits_and_is_decided_after_the_kick() {
         let mut r = staffed();
         r.handle(join("eve"), t(4), &LIMITS);
-        r.handle(
-            Event::Message {
-                nick: "staff".into(),
-                body: "who is this?".into(),
-            },
-            t(5),
-            &LIMITS,
-        );
-        let a = r.handle(staff_claim(1), t(6), &LIMITS);
-        assert_eq!(kicks(&a), [("eve".to_string(), KickReason::NoClaim)]);
-        assert!(!a.iter().any(|a| matches!(a, Action::RecordMessage { .. })));
-        // Later chatter in the staffed room is not recorded either.
-        r.handle(leave("eve", false), t(7), &LIMITS);
         assert!(r
             .handle(
                 Event::Message {
                     nick: "staff".into(),
-                    body: "alone again".into()
+                    body: "who is this?".into(),
                 },
-                t(8),
-                &LIMITS
+                t(5),
+                &LIMITS,
             )
             .is_empty());
+        assert!(r.handle(leave("staff", true), t(6), &LIMITS).is_empty());
+        let a = r.handle(staff_claim(1), t(7), &LIMITS);
+        assert_eq!(kicks(&a), [("eve".to_string(), KickReason::NoClaim)]);
+        assert!(!a.iter().any(|a| matches!(a, Action::RecordMessage { .. })));
+        // The staff member's leave, replayed after the kick, closes the room.
+        assert_eq!(
+            transitions(&a),
+            [(Status::Closed, Reason::StaffLeft, Some("staff".into()))]
+        );
     }
 }

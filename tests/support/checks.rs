@@ -62,6 +62,14 @@ pub async fn claim(store: &Store, kind: ClaimKind, label: &str) -> ClaimedRoom {
 
 /// True when `room` exists on the server (disco#info answers), false on `item-not-found`.
 pub async fn room_exists(inspector: &Person, room: &str) -> bool {
+    room_answer(inspector, room)
+        .await
+        .unwrap_or_else(|e| panic!("disco#info on {room} failed: {e}"))
+}
+
+/// [`room_exists`], with the error when the room gave no answer (ejabberd leaves a room that is
+/// being destroyed unanswered).
+pub async fn room_answer(inspector: &Person, room: &str) -> Result<bool, IqError> {
     let iq = xmpp_parsers::iq::Iq::Get {
         from: None,
         to: Some(Jid::from_str(room).unwrap()),
@@ -73,9 +81,9 @@ pub async fn room_exists(inspector: &Person, room: &str) -> bool {
         .build(),
     };
     match inspector.session.iq(iq).await {
-        Ok(_) => true,
-        Err(IqError::Error(condition)) if condition == "item-not-found" => false,
-        Err(e) => panic!("disco#info on {room} failed: {e}"),
+        Ok(_) => Ok(true),
+        Err(IqError::Error(condition)) if condition == "item-not-found" => Ok(false),
+        Err(e) => Err(e),
     }
 }
 
@@ -117,15 +125,15 @@ pub async fn rows_not_matching_server(store: &Store, inspector: &Person) -> Vec<
     out
 }
 
-/// Waits (a few seconds at most: the bot destroys the room right after it writes the row) until
+/// Waits (15 s at most: the bot destroys the room right after it writes the row) until
 /// `room` is gone from the server, then checks with a fresh join by an admin that it no longer
 /// exists: the join creates it anew (status 201). The new room is removed again.
 pub async fn assert_room_gone(inspector: &mut Person, room: &str) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while room_exists(inspector, room).await {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while room_answer(inspector, room).await != Ok(false) {
         assert!(
             Instant::now() < deadline,
-            "{room} is still on the server after 5 s"
+            "{room} is still on the server after 15 s"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
