@@ -34,6 +34,8 @@ pub struct Config {
     pub database: Database,
     /// Whether and how long chat transcripts are kept.
     pub transcripts: Transcripts,
+    /// The waiting queue of visitors.
+    pub queue: Queue,
     /// Health and metrics endpoint.
     pub http: Http,
     /// Logging.
@@ -223,6 +225,44 @@ impl Default for Transcripts {
         Transcripts {
             enabled: true,
             keep_days: 90,
+        }
+    }
+}
+
+/// How waiting visitors get a staff member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Assign {
+    /// The first waiting visitor gets the staffed room whose staff member has waited longest.
+    #[default]
+    Auto,
+    /// Staff members choose from the waiting visitors.
+    Pick,
+}
+
+/// `[queue]`: the waiting queue.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Queue {
+    /// `auto` or `pick`.
+    pub assign: Assign,
+    /// At most this many visitors wait; more are told the help line is busy.
+    pub max_length: u32,
+    /// A visitor who waited this long gives way (`expired`).
+    #[serde(with = "humantime_serde")]
+    pub max_wait: Duration,
+    /// A visitor queued over SQL whose `last_seen_at` is older than this has left.
+    #[serde(with = "humantime_serde")]
+    pub visitor_timeout: Duration,
+}
+
+impl Default for Queue {
+    fn default() -> Self {
+        Queue {
+            assign: Assign::Auto,
+            max_length: 100,
+            max_wait: Duration::from_secs(60 * 60),
+            visitor_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -490,6 +530,22 @@ impl Config {
         }
         if self.transcripts.keep_days == 0 {
             return err("transcripts", "keep_days", "expected at least 1".into());
+        }
+        let q = &self.queue;
+        if q.max_length == 0 {
+            return err("queue", "max_length", "expected at least 1".into());
+        }
+        for (key, value) in [
+            ("max_wait", q.max_wait),
+            ("visitor_timeout", q.visitor_timeout),
+        ] {
+            if value.is_zero() {
+                return err(
+                    "queue",
+                    key,
+                    "expected a duration above zero, e.g. \"1m\"".into(),
+                );
+            }
         }
         if !self.http.listen.is_empty() && self.http.listen.parse::<std::net::SocketAddr>().is_err()
         {

@@ -20,7 +20,7 @@ use xmpp_parsers::jid::BareJid;
 use crate::active::Leadership;
 use crate::config::Config;
 use crate::core::room::{Claims, Room, Status, Time};
-use crate::core::{self, Core, Effect, Input, Read, ReadResult, Restored, Settings};
+use crate::core::{self, Assigned, Core, Effect, Input, Read, ReadResult, Restored, Settings};
 use crate::metrics::{metrics, Health, StatusLabel, TransitionLabels};
 use crate::notify::Notifier;
 use crate::secrets::OsSecrets;
@@ -322,6 +322,21 @@ impl Driver {
                 match &read {
                     Read::Claims(jid) => store.claims(jid).await.map(ReadResult::Claims),
                     Read::OpenClaims => store.open_claims().await.map(ReadResult::OpenClaims),
+                    Read::Assign => store.assign_next().await.map(|a| {
+                        ReadResult::Assigned(a.map(|a| Assigned {
+                            queue_id: a.queue_id,
+                            visitor_jid: a.visitor_jid,
+                            room: a.room_jid,
+                            client_claimed_at: a.client_claimed_at,
+                        }))
+                    }),
+                    Read::SweepQueue {
+                        max_wait,
+                        visitor_timeout,
+                    } => store
+                        .sweep_queue(*max_wait, *visitor_timeout)
+                        .await
+                        .map(ReadResult::Waiting),
                 }
             })
             .await;

@@ -78,6 +78,34 @@ enum Command {
         #[command(flatten)]
         db: Db,
     },
+    /// List the visitors in the queue: waiting (first in line first), then assigned.
+    Queue {
+        #[command(flatten)]
+        db: Db,
+    },
+    /// Block a visitor label: their requests are refused, their place in the queue is taken.
+    Block {
+        /// The visitor label (the web application's visitor id, or the hash of a page's key).
+        visitor: String,
+        /// Why (kept with the block).
+        #[arg(long)]
+        reason: String,
+        /// For how long, e.g. "7d" or "12h"; for good without it.
+        #[arg(long, value_parser = humantime_serde::re::humantime::parse_duration)]
+        r#for: Option<std::time::Duration>,
+        /// Who blocks (kept with the block).
+        #[arg(long, default_value = "cli")]
+        by: String,
+        #[command(flatten)]
+        db: Db,
+    },
+    /// Lift the blocks of a visitor label.
+    Unblock {
+        /// The visitor label.
+        visitor: String,
+        #[command(flatten)]
+        db: Db,
+    },
     /// Claim a room as the web application does, and print its JID and password.
     Claim {
         /// For whom.
@@ -134,6 +162,37 @@ fn main() -> ExitCode {
             let store = open_store(&cli.config, &db).await?;
             store.migrate().await?;
             println!("database schema is up to date ({})", store.kind());
+            Ok(())
+        })),
+        Command::Queue { db } => finish(runtime().block_on(async {
+            let store = open_store(&cli.config, &db).await?;
+            print_queue(&store).await
+        })),
+        Command::Block {
+            visitor,
+            reason,
+            r#for,
+            by,
+            db,
+        } => finish(runtime().block_on(async {
+            let store = open_store(&cli.config, &db).await?;
+            let until = r#for
+                .map(|d| chrono::Duration::from_std(d).map(|d| Utc::now() + d))
+                .transpose()?;
+            store.block(&visitor, until, &reason, &by).await?;
+            match until {
+                Some(until) => println!("blocked until {}", until.format("%Y-%m-%d %H:%M:%S UTC")),
+                None => println!("blocked"),
+            }
+            Ok(())
+        })),
+        Command::Unblock { visitor, db } => finish(runtime().block_on(async {
+            let store = open_store(&cli.config, &db).await?;
+            if store.unblock(&visitor).await? {
+                println!("unblocked");
+            } else {
+                println!("no block in force for that visitor");
+            }
             Ok(())
         })),
         Command::Rooms { all, db } => finish(runtime().block_on(async {
@@ -336,6 +395,28 @@ async fn print_rooms(store: &Store, all: bool) -> anyhow::Result<()> {
         );
     }
     println!("{} room(s)", rows.len());
+    Ok(())
+}
+
+async fn print_queue(store: &Store) -> anyhow::Result<()> {
+    let rows = store.open_queue().await?;
+    let now = Utc::now();
+    println!(
+        "{:>6}  {:<8}  {:>8}  {:<20}  {:<24}  ROOM",
+        "ID", "STATUS", "WAITING", "NICK", "TOPIC"
+    );
+    for r in &rows {
+        println!(
+            "{:>6}  {:<8}  {:>8}  {:<20}  {:<24}  {}",
+            r.id,
+            r.status,
+            age(now - r.enqueued_at),
+            r.nick,
+            r.topic.as_deref().unwrap_or("-"),
+            r.room_jid.as_deref().unwrap_or("-"),
+        );
+    }
+    println!("{} visitor(s)", rows.len());
     Ok(())
 }
 

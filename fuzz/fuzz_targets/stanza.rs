@@ -51,6 +51,9 @@ fn settings() -> Settings {
         poll_interval: Duration::from_secs(2),
         transcripts: true,
         keep_days: 30,
+        queue_auto: true,
+        max_wait: Duration::from_secs(3600),
+        visitor_timeout: Duration::from_secs(60),
     }
 }
 

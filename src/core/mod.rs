@@ -15,6 +15,7 @@
 
 pub mod deadlines;
 pub mod pool;
+pub mod queue;
 pub mod room;
 pub mod translate;
 
@@ -34,6 +35,7 @@ use crate::xmpp::stanza::{
 use crate::xmpp::{Answer, IqError, Joined, Request};
 use deadlines::Deadlines;
 use pool::{Backoff, Secrets};
+use queue::Queue;
 use room::{Action, Claims, Event, KickReason, Limits, Reason, Room, Seat, Status, Time};
 
 /// Names a request or read, so that its answer finds its way back.
@@ -80,6 +82,12 @@ pub struct Settings {
     pub transcripts: bool,
     /// Message bodies older than this many days are erased.
     pub keep_days: u32,
+    /// The bot gives waiting visitors staffed rooms itself (`queue.assign = "auto"`).
+    pub queue_auto: bool,
+    /// A visitor who waited this long expires.
+    pub max_wait: Duration,
+    /// A visitor queued over SQL and not kept alive this long has left.
+    pub visitor_timeout: Duration,
 }
 
 impl Settings {
@@ -99,6 +107,9 @@ impl Settings {
             poll_interval: config.database.poll_interval,
             transcripts: config.transcripts.enabled,
             keep_days: config.transcripts.keep_days,
+            queue_auto: config.queue.assign == crate::config::Assign::Auto,
+            max_wait: config.queue.max_wait,
+            visitor_timeout: config.queue.visitor_timeout,
         })
     }
 }
@@ -143,6 +154,29 @@ pub enum Read {
     Claims(String),
     /// The claims of every room that has an open one.
     OpenClaims,
+    /// Give the first waiting visitor the longest-waiting staffed room without a client claim.
+    Assign,
+    /// Expire visitors who waited `max_wait`, let go of those not kept alive for
+    /// `visitor_timeout`, and count who waits.
+    SweepQueue {
+        /// `queue.max_wait`.
+        max_wait: Duration,
+        /// `queue.visitor_timeout`.
+        visitor_timeout: Duration,
+    },
+}
+
+/// A waiting visitor given a staffed room (the row is `assigned`, the room's client claim set).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assigned {
+    /// `queue.id`.
+    pub queue_id: i64,
+    /// The visitor's full JID when they came over XMPP.
+    pub visitor_jid: Option<String>,
+    /// The room's JID.
+    pub room: String,
+    /// The room's new client claim.
+    pub client_claimed_at: Time,
 }
 
 /// What a [`Read`] found.
@@ -152,6 +186,10 @@ pub enum ReadResult {
     Claims(Option<Claims>),
     /// For [`Read::OpenClaims`]: room JID and claims.
     OpenClaims(Vec<(String, Claims)>),
+    /// For [`Read::Assign`]: the assignment made, or none.
+    Assigned(Option<Assigned>),
+    /// For [`Read::SweepQueue`]: how many visitors wait.
+    Waiting(i64),
 }
 
 /// Something to do, from [`Core::handle`].
@@ -209,32 +247,40 @@ pub struct Counts {
     pub ready: usize,
     /// Rooms of an earlier run or session that will be ready once the bot is back inside.
     pub ready_rejoining: usize,
+    /// `staffed` rooms the bot is in whose staff member waits for a client (no client claim):
+    /// the rooms a waiting visitor can get.
+    pub open_staffed: usize,
 }
 
 impl Counts {
-    fn slot(entry: &Entry) -> (usize, bool, bool) {
-        let i = match entry.room.status() {
+    fn slot(entry: &Entry) -> (usize, [bool; 3]) {
+        let status = entry.room.status();
+        let i = match status {
             Status::Available => 0,
             Status::Staffed => 1,
             Status::Busy => 2,
             Status::Closing | Status::Closed => 3,
         };
         let ready = entry.room.is_ready();
-        (i, ready && entry.inside, ready && !entry.inside)
+        let open =
+            status == Status::Staffed && entry.inside && entry.room.claims().client_at.is_none();
+        (i, [ready && entry.inside, ready && !entry.inside, open])
     }
 
     fn add(&mut self, entry: &Entry) {
-        let (i, ready, rejoining) = Counts::slot(entry);
+        let (i, [ready, rejoining, open]) = Counts::slot(entry);
         self.by_status[i] += 1;
         self.ready += usize::from(ready);
         self.ready_rejoining += usize::from(rejoining);
+        self.open_staffed += usize::from(open);
     }
 
     fn remove(&mut self, entry: &Entry) {
-        let (i, ready, rejoining) = Counts::slot(entry);
+        let (i, [ready, rejoining, open]) = Counts::slot(entry);
         self.by_status[i] -= 1;
         self.ready -= usize::from(ready);
         self.ready_rejoining -= usize::from(rejoining);
+        self.open_staffed -= usize::from(open);
     }
 }
 
@@ -314,6 +360,8 @@ enum Pending {
         room: BareJid,
     },
     Poll,
+    Assign,
+    Sweep,
 }
 
 /// A destroy to send again later.
@@ -345,6 +393,7 @@ pub struct Core {
     next_poll: Option<Time>,
     poll_failing: bool,
     next_prune: Option<Time>,
+    queue: Queue,
     counts: Counts,
     effects: Vec<Effect>,
 }
@@ -353,6 +402,7 @@ impl Core {
     /// A bot with no rooms yet, offline.
     pub fn new(settings: Settings, secrets: Box<dyn Secrets>) -> Core {
         Core {
+            queue: Queue::new(settings.queue_auto, settings.poll_interval),
             settings,
             secrets,
             rooms: HashMap::new(),
@@ -437,6 +487,7 @@ impl Core {
                 .then_some(self.next_poll)
                 .flatten(),
             (!self.stopping).then_some(self.next_prune).flatten(),
+            (!self.stopping).then(|| self.queue.deadline()).flatten(),
             refill,
             rejoin,
         ]
@@ -472,6 +523,7 @@ impl Core {
         self.online = true;
         self.next_poll.get_or_insert(now);
         self.next_prune.get_or_insert(now);
+        self.queue.start(now);
         if !fresh {
             return;
         }
@@ -683,7 +735,7 @@ impl Core {
                     tracing::info!(room = %room, nick = %nick, error = %e, "occupant did not answer a probe")
                 }
             },
-            Pending::Claims { .. } | Pending::Poll => {
+            Pending::Claims { .. } | Pending::Poll | Pending::Assign | Pending::Sweep => {
                 tracing::warn!(id, "a database read was answered as a request");
             }
         }
@@ -696,7 +748,7 @@ impl Core {
                     // No row yet (the insert is still queued): nobody can hold a claim.
                     self.feed(&room, Event::Claims(claims.unwrap_or_default()), now)
                 }
-                Ok(ReadResult::OpenClaims(_)) => unreachable!("answer to a claims read"),
+                Ok(_) => unreachable!("answer to a claims read"),
                 Err(e) => {
                     tracing::warn!(room = %room, error = %e, "reading claims failed; will ask again");
                     self.feed(&room, Event::ClaimsUnavailable, now);
@@ -719,7 +771,7 @@ impl Core {
                             }
                         }
                     }
-                    Ok(ReadResult::Claims(_)) => unreachable!("answer to the claims poll"),
+                    Ok(_) => unreachable!("answer to the claims poll"),
                     Err(e) => {
                         metrics().db_errors.inc();
                         if !std::mem::replace(&mut self.poll_failing, true) {
@@ -728,6 +780,37 @@ impl Core {
                     }
                 }
             }
+            Some(Pending::Sweep) => match result {
+                Ok(ReadResult::Waiting(n)) => self.queue.swept(Some(n), now),
+                Ok(_) => unreachable!("answer to the queue sweep"),
+                Err(e) => {
+                    metrics().db_errors.inc();
+                    tracing::warn!(error = %e, "sweeping the queue failed; will try again");
+                    self.queue.swept(None, now);
+                }
+            },
+            Some(Pending::Assign) => match result {
+                Ok(ReadResult::Assigned(Some(a))) => {
+                    self.queue.assigned(Some(true));
+                    tracing::info!(queue_id = a.queue_id, room = %a.room, over_xmpp = a.visitor_jid.is_some(), "a waiting visitor got a room");
+                    if let Ok(room) = BareJid::new(&a.room) {
+                        if let Some(entry) = self.rooms.get(&room) {
+                            let claims = Claims {
+                                staff_at: entry.room.claims().staff_at,
+                                client_at: Some(a.client_claimed_at),
+                            };
+                            self.feed(&room, Event::Claims(claims), now);
+                        }
+                    }
+                }
+                Ok(ReadResult::Assigned(None)) => self.queue.assigned(Some(false)),
+                Ok(_) => unreachable!("answer to an assignment"),
+                Err(e) => {
+                    metrics().db_errors.inc();
+                    tracing::warn!(error = %e, "assigning a waiting visitor failed; will try again");
+                    self.queue.assigned(None);
+                }
+            },
             Some(other) => {
                 tracing::warn!(id, what = ?other, "a request was answered as a database read");
             }
@@ -765,6 +848,25 @@ impl Core {
             self.next_prune = Some(now + chrono_of(PRUNE_EVERY));
             self.effects.push(Effect::Prune {
                 before: now - chrono::Duration::days(self.settings.keep_days.into()),
+            });
+        }
+        if self.queue.sweep_due(now) {
+            let id = self.new_id();
+            self.pending.insert(id, Pending::Sweep);
+            self.effects.push(Effect::Read {
+                id,
+                read: Read::SweepQueue {
+                    max_wait: self.settings.max_wait,
+                    visitor_timeout: self.settings.visitor_timeout,
+                },
+            });
+        }
+        if self.queue.assignment_due(self.counts.open_staffed) {
+            let id = self.new_id();
+            self.pending.insert(id, Pending::Assign);
+            self.effects.push(Effect::Read {
+                id,
+                read: Read::Assign,
             });
         }
         if self.online {

@@ -53,6 +53,9 @@ fn settings() -> Settings {
         poll_interval: Duration::from_secs(2),
         transcripts: true,
         keep_days: 30,
+        queue_auto: true,
+        max_wait: Duration::from_secs(3600),
+        visitor_timeout: Duration::from_secs(60),
     }
 }
 
@@ -924,4 +927,140 @@ fn retention_runs_at_start_and_then_every_hour() {
         prunes(&core.handle(Input::Timer, secs(3600))),
         [secs(3600) - chrono::Duration::days(30)]
     );
+}
+
+/// The sweep of the queue that is on its way, answered with `waiting` visitors.
+fn sweep_answer(core: &mut Core, waiting: i64, now: Time) -> Vec<Effect> {
+    let id = core
+        .pending
+        .iter()
+        .find(|(_, p)| matches!(p, Pending::Sweep))
+        .map(|(id, _)| *id)
+        .expect("a sweep is on its way");
+    core.handle(
+        Input::ReadDone {
+            id,
+            result: Ok(ReadResult::Waiting(waiting)),
+        },
+        now,
+    )
+}
+
+/// A full pool with room-1 staffed by `staff@localhost` (the staff claim read by the poll).
+fn staffed_pool() -> Core {
+    let mut core = full_pool();
+    let poll = core
+        .pending
+        .iter()
+        .find(|(_, p)| matches!(p, Pending::Poll))
+        .map(|(id, _)| *id)
+        .unwrap();
+    let claims = Claims {
+        staff_at: Some(secs(1)),
+        client_at: None,
+    };
+    core.handle(
+        Input::ReadDone {
+            id: poll,
+            result: Ok(ReadResult::OpenClaims(vec![(
+                room_jid(1).to_string(),
+                claims,
+            )])),
+        },
+        secs(1),
+    );
+    core.handle(
+        Input::Presence(presence(
+            &room_jid(1),
+            "staff",
+            PresenceKind::Available,
+            &[],
+        )),
+        secs(1),
+    );
+    assert_eq!(core.counts().open_staffed, 1);
+    core
+}
+
+#[test]
+fn a_waiting_visitor_gets_the_free_staffed_room_and_joins_it_without_a_second_check() {
+    let mut core = staffed_pool();
+    let e = sweep_answer(&mut core, 2, secs(2));
+    let assign: Vec<_> = reads(&e)
+        .into_iter()
+        .filter(|(_, r)| *r == Read::Assign)
+        .collect();
+    assert_eq!(assign.len(), 1, "{e:?}");
+    let e = core.handle(
+        Input::ReadDone {
+            id: assign[0].0,
+            result: Ok(ReadResult::Assigned(Some(Assigned {
+                queue_id: 7,
+                visitor_jid: None,
+                room: room_jid(1).to_string(),
+                client_claimed_at: secs(2),
+            }))),
+        },
+        secs(2),
+    );
+    // One visitor still waits, but no room is free: nothing more to assign.
+    assert!(reads(&e).iter().all(|(_, r)| *r != Read::Assign), "{e:?}");
+    assert_eq!(core.counts().open_staffed, 0);
+    assert_eq!(core.queue.waiting(), 1);
+    // The visitor's join is decided at once: the room knows the claim.
+    let e = core.handle(
+        Input::Presence(presence(
+            &room_jid(1),
+            "visitor",
+            PresenceKind::Available,
+            &[],
+        )),
+        secs(3),
+    );
+    assert!(
+        !reads(&e).iter().any(|(_, r)| matches!(r, Read::Claims(_))),
+        "no claims check: {e:?}"
+    );
+    assert_eq!(
+        transitions(&e),
+        [(room_jid(1).to_string(), Status::Busy, Reason::ClientJoined)]
+    );
+}
+
+#[test]
+fn nobody_is_assigned_without_a_free_staffed_room_or_in_pick_mode() {
+    let mut core = full_pool();
+    let e = sweep_answer(&mut core, 3, secs(2));
+    assert!(reads(&e).iter().all(|(_, r)| *r != Read::Assign), "{e:?}");
+    let mut picking = {
+        let mut core = core_with(Settings {
+            queue_auto: false,
+            ..settings()
+        });
+        core.handle(Input::Online { fresh: true }, secs(0));
+        core
+    };
+    let e = sweep_answer(&mut picking, 3, secs(2));
+    assert!(reads(&e).iter().all(|(_, r)| *r != Read::Assign));
+}
+
+#[test]
+fn the_queue_is_swept_every_poll_interval() {
+    let mut core = full_pool();
+    sweep_answer(&mut core, 0, secs(1));
+    assert!(core.handle(Input::Timer, secs(2)).iter().all(|e| !matches!(
+        e,
+        Effect::Read {
+            read: Read::SweepQueue { .. },
+            ..
+        }
+    )));
+    let e = core.handle(Input::Timer, secs(3));
+    assert!(e.iter().any(|e| matches!(
+        e,
+        Effect::Read {
+            read: Read::SweepQueue { max_wait, visitor_timeout },
+            ..
+        } if *max_wait == Duration::from_secs(3600) && *visitor_timeout == Duration::from_secs(60)
+    )));
 }

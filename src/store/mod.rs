@@ -143,6 +143,81 @@ pub struct MessageRow {
     pub body: Option<String>,
 }
 
+/// What became of a request to queue a visitor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enqueued {
+    /// Queued as this row.
+    Queued(i64),
+    /// The visitor label had an open (waiting or assigned) row already: this one.
+    AlreadyQueued(i64),
+    /// The visitor label is blocked.
+    Blocked,
+    /// The queue is full (`queue.max_length`).
+    Full,
+}
+
+/// A queue row as its visitor sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueState {
+    /// `waiting`, `assigned`, `served`, `left`, `expired` or `missed`.
+    pub status: String,
+    /// The place in line among the waiting (1 is next), while waiting.
+    pub position: i64,
+    /// Once assigned: the room's JID.
+    pub room_jid: Option<String>,
+    /// Once assigned: the room's password.
+    pub room_password: Option<String>,
+}
+
+/// A waiting visitor, for staff.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaitingVisitor {
+    /// `queue.id`.
+    pub id: i64,
+    /// The visitor label.
+    pub visitor: String,
+    /// The nick they gave.
+    pub nick: String,
+    /// What they want to talk about, if they said.
+    pub topic: Option<String>,
+    /// Since when they wait.
+    pub enqueued_at: Time,
+}
+
+/// A waiting visitor given a staffed room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignment {
+    /// `queue.id`.
+    pub queue_id: i64,
+    /// The visitor label (now the room's client claim).
+    pub visitor: String,
+    /// The visitor's full JID, when they came over XMPP.
+    pub visitor_jid: Option<String>,
+    /// The room's JID.
+    pub room_jid: String,
+    /// The room's new client claim time.
+    pub client_claimed_at: Time,
+}
+
+/// An open queue row, as the CLI lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueRow {
+    /// `queue.id`.
+    pub id: i64,
+    /// The visitor label.
+    pub visitor: String,
+    /// The nick they gave.
+    pub nick: String,
+    /// Their topic, if any.
+    pub topic: Option<String>,
+    /// `waiting` or `assigned`.
+    pub status: String,
+    /// Since when they wait.
+    pub enqueued_at: Time,
+    /// The room they were given, once assigned.
+    pub room_jid: Option<String>,
+}
+
 /// A time as the database stores it: `TIMESTAMPTZ` on PostgreSQL, ISO-8601 text on SQLite.
 #[derive(Debug, Clone, Copy)]
 pub struct DbTime(pub Time);
@@ -186,6 +261,14 @@ impl sqlx::Encode<'_, Postgres> for DbTime {
 }
 
 impl Store {
+    /// The text of `statement` in this store's dialect.
+    fn text(&self, statement: sql::Sql) -> &'static str {
+        match self {
+            Store::Sqlite(_) => statement.sqlite,
+            Store::Postgres(_) => statement.postgres,
+        }
+    }
+
     /// Connects to `url` (`sqlite://FILE`, created if missing, or `postgres://…`).
     pub async fn connect(url: &str) -> anyhow::Result<Store> {
         if url.starts_with("sqlite:") {
@@ -265,11 +348,7 @@ impl Store {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             for statement in sql::INSERT_ROOM.iter() {
-                let text = match self {
-                    Store::Sqlite(_) => statement.sqlite,
-                    Store::Postgres(_) => statement.postgres,
-                };
-                sqlx::query(text).bind(jid).bind(password).bind(DbTime(at)).execute(&mut *tx).await?;
+                sqlx::query(self.text(*statement)).bind(jid).bind(password).bind(DbTime(at)).execute(&mut *tx).await?;
             }
             tx.commit().await
         })
@@ -321,12 +400,8 @@ impl Store {
     ) -> sqlx::Result<()> {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            for statement in &sql::RECORD_MESSAGE {
-                let text = match self {
-                    Store::Sqlite(_) => statement.sqlite,
-                    Store::Postgres(_) => statement.postgres,
-                };
-                sqlx::query(text)
+            for statement in sql::RECORD_MESSAGE {
+                sqlx::query(self.text(statement))
                     .bind(jid)
                     .bind(seq)
                     .bind(DbTime(at))
@@ -402,20 +477,28 @@ impl Store {
         })
     }
 
-    /// Stores a new password and clears the client claim, if the claim is still `claimed_at`.
+    /// Stores a new password and clears the client claim, if the claim is still `claimed_at`; the
+    /// visitor the room was assigned to has then `missed` it.
     pub async fn rotate_password(
         &self,
         jid: &str,
         password: &str,
         claimed_at: Time,
     ) -> sqlx::Result<bool> {
-        on_pool!(self, sql::ROTATE_PASSWORD, pool, text => sqlx::query(text)
-            .bind(jid)
-            .bind(password)
-            .bind(DbTime(claimed_at))
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected() == 1))
+        on_pool!(self, sql::ROTATE_PASSWORD, pool, text => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(self.text(sql::MISSED)).bind(jid).execute(&mut *tx).await?;
+            let rotated = sqlx::query(text)
+                .bind(jid)
+                .bind(password)
+                .bind(DbTime(claimed_at))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1;
+            tx.commit().await?;
+            Ok(rotated)
+        })
     }
 
     /// The claims of one room, or `None` when there is no such row.
@@ -476,6 +559,202 @@ impl Store {
                 password: r.try_get("password")?,
             }))
             .transpose()
+        })
+    }
+
+    /// Queues a visitor (the web application's or the bot's enqueue, docs/database.md):
+    /// `visitor` its label, `jid` its full JID when it came over XMPP; refused when the label
+    /// is blocked or the queue holds `max_length` waiting visitors.
+    pub async fn enqueue(
+        &self,
+        visitor: &str,
+        jid: Option<&str>,
+        nick: &str,
+        topic: Option<&str>,
+        max_length: u32,
+    ) -> sqlx::Result<Enqueued> {
+        on_pool!(self, sql::ENQUEUE, pool, text => {
+            let row = sqlx::query(text)
+                .bind(visitor)
+                .bind(jid)
+                .bind(nick)
+                .bind(topic)
+                .bind(i64::from(max_length))
+                .fetch_optional(pool)
+                .await?;
+            if let Some(row) = row {
+                return Ok(Enqueued::Queued(row.try_get("id")?));
+            }
+            let row = sqlx::query(self.text(sql::ENQUEUE_REFUSAL)).bind(visitor).fetch_one(pool).await?;
+            let open: Option<i64> = row.try_get("open_id")?;
+            let blocked: bool = row.try_get("blocked")?;
+            Ok(match (open, blocked) {
+                (_, true) => Enqueued::Blocked,
+                (Some(id), false) => Enqueued::AlreadyQueued(id),
+                (None, false) => Enqueued::Full,
+            })
+        })
+    }
+
+    /// A queue row as its visitor sees it; `None` when there is no such row.
+    pub async fn queue_state(&self, id: i64) -> sqlx::Result<Option<QueueState>> {
+        on_pool!(self, sql::QUEUE_POSITION, pool, text => {
+            let row = sqlx::query(text).bind(id).fetch_optional(pool).await?;
+            row.map(|r| Ok(QueueState {
+                status: r.try_get("status")?,
+                position: r.try_get("position")?,
+                room_jid: r.try_get("room_jid")?,
+                room_password: r.try_get("room_password")?,
+            }))
+            .transpose()
+        })
+    }
+
+    /// The web application keeps a visitor it queued alive; false when the row is not open.
+    pub async fn keep_alive(&self, id: i64) -> sqlx::Result<bool> {
+        on_pool!(self, sql::KEEP_ALIVE, pool, text => {
+            Ok(sqlx::query(text).bind(id).execute(pool).await?.rows_affected() == 1)
+        })
+    }
+
+    /// A visitor leaves the queue; false when the row was not open.
+    pub async fn leave_queue(&self, id: i64) -> sqlx::Result<bool> {
+        on_pool!(self, sql::LEAVE_QUEUE, pool, text => {
+            Ok(sqlx::query(text).bind(id).execute(pool).await?.rows_affected() == 1)
+        })
+    }
+
+    /// The waiting visitors, first in line first.
+    pub async fn waiting(&self) -> sqlx::Result<Vec<WaitingVisitor>> {
+        on_pool!(self, sql::WAITING, pool, text => {
+            let rows = sqlx::query(text).fetch_all(pool).await?;
+            rows.iter()
+                .map(|r| Ok(WaitingVisitor {
+                    id: r.try_get("id")?,
+                    visitor: r.try_get("visitor")?,
+                    nick: r.try_get("nick")?,
+                    topic: r.try_get("topic")?,
+                    enqueued_at: r.try_get("enqueued_at")?,
+                }))
+                .collect()
+        })
+    }
+
+    /// Gives the first waiting visitor the longest-waiting staffed room without a client claim,
+    /// atomically (two bots, or a bot and a web application, never give one room or one visitor
+    /// twice); `None` when there is no such pair.
+    pub async fn assign_next(&self) -> sqlx::Result<Option<Assignment>> {
+        match self {
+            Store::Postgres(pool) => {
+                let row = sqlx::query(sql::ASSIGN_NEXT_POSTGRES)
+                    .fetch_optional(pool)
+                    .await?;
+                row.map(|r| {
+                    Ok(Assignment {
+                        queue_id: r.try_get("queue_id")?,
+                        visitor: r.try_get("visitor")?,
+                        visitor_jid: r.try_get("visitor_jid")?,
+                        room_jid: r.try_get("room_jid")?,
+                        client_claimed_at: r.try_get("client_claimed_at")?,
+                    })
+                })
+                .transpose()
+            }
+            Store::Sqlite(pool) => {
+                let mut tx = pool.begin().await?;
+                let Some(room) = sqlx::query(sql::ASSIGN_ROOM_SQLITE)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                else {
+                    return Ok(None);
+                };
+                let room_id: i64 = room.try_get("id")?;
+                let visitor = sqlx::query(sql::ASSIGN_VISITOR_SQLITE)
+                    .bind(room_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let assignment = Assignment {
+                    queue_id: visitor.try_get("queue_id")?,
+                    visitor: visitor.try_get("visitor")?,
+                    visitor_jid: visitor.try_get("visitor_jid")?,
+                    room_jid: room.try_get("room_jid")?,
+                    client_claimed_at: room.try_get("client_claimed_at")?,
+                };
+                tx.commit().await?;
+                Ok(Some(assignment))
+            }
+        }
+    }
+
+    /// The bot's sweep of the queue: visitors waiting longer than `max_wait` expire, visitors
+    /// queued over SQL and not kept alive for `visitor_timeout` have left. Returns how many wait.
+    pub async fn sweep_queue(
+        &self,
+        max_wait: Duration,
+        visitor_timeout: Duration,
+    ) -> sqlx::Result<i64> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for statement in sql::SWEEP_QUEUE {
+                sqlx::query(self.text(statement))
+                    .bind(max_wait.as_secs_f64())
+                    .bind(visitor_timeout.as_secs_f64())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let waiting: i64 = sqlx::query(self.text(sql::WAITING_COUNT)).fetch_one(&mut *tx).await?.try_get("waiting")?;
+            tx.commit().await?;
+            Ok(waiting)
+        })
+    }
+
+    /// Blocks a visitor label (until `until`, or for good), with a reason and who did it;
+    /// their open queue row is closed.
+    pub async fn block(
+        &self,
+        visitor: &str,
+        until: Option<Time>,
+        reason: &str,
+        by: &str,
+    ) -> sqlx::Result<()> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for statement in sql::BLOCK {
+                sqlx::query(self.text(statement))
+                    .bind(visitor)
+                    .bind(until.map(DbTime))
+                    .bind(reason)
+                    .bind(by)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await
+        })
+    }
+
+    /// Lifts the blocks of a visitor label; false when there was none in force.
+    pub async fn unblock(&self, visitor: &str) -> sqlx::Result<bool> {
+        on_pool!(self, sql::UNBLOCK, pool, text => {
+            Ok(sqlx::query(text).bind(visitor).execute(pool).await?.rows_affected() > 0)
+        })
+    }
+
+    /// Every open queue row (waiting first in line first, then assigned), for the CLI:
+    /// (id, visitor, nick, topic, status, enqueued_at, room JID).
+    pub async fn open_queue(&self) -> sqlx::Result<Vec<QueueRow>> {
+        on_pool!(self, sql::OPEN_QUEUE, pool, text => {
+            let rows = sqlx::query(text).fetch_all(pool).await?;
+            rows.iter()
+                .map(|r| Ok(QueueRow {
+                    id: r.try_get("id")?,
+                    visitor: r.try_get("visitor")?,
+                    nick: r.try_get("nick")?,
+                    topic: r.try_get("topic")?,
+                    status: r.try_get("status")?,
+                    enqueued_at: r.try_get("enqueued_at")?,
+                    room_jid: r.try_get("room_jid")?,
+                }))
+                .collect()
         })
     }
 

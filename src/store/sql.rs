@@ -180,20 +180,26 @@ SELECT id, $2, $4, $5, $6, $7 FROM rooms WHERE jid = $1
 /// statement (one round trip) with the update, the history row and, only when that row is new,
 /// the announcement.
 pub fn transition(to: Status) -> (&'static [&'static str], &'static [&'static str]) {
-    static SQL: LazyLock<[([&'static str; 2], [&'static str; 1]); 4]> = LazyLock::new(|| {
+    static SQL: LazyLock<[(&'static [&'static str], [&'static str; 1]); 4]> = LazyLock::new(|| {
         [Status::Staffed, Status::Busy, Status::Closed, Status::Closing].map(|status| {
             let update = update_status(status);
+            let (queue_sqlite, queue_postgres) = queue_follows(status);
             let postgres = leak(format!(
                 "WITH up AS ({} RETURNING id, jid, status),
 ev AS (INSERT INTO room_events (room_id, at, from_status, to_status, reason, nick)
   SELECT id, $2, $4::text, $5::text, $6::text, $7::text FROM up
   WHERE NOT EXISTS (SELECT 1 FROM room_events e WHERE e.room_id = up.id AND e.at = $2 AND e.to_status = $5::text)
   RETURNING room_id)
+{queue_postgres}
 SELECT {} FROM up r JOIN ev ON ev.room_id = r.id",
                 update.replace("$8", "$8::text"),
                 notify("$2", "$4", "$6", "$7")
             ));
-            ([update, INSERT_EVENT], [postgres])
+            let sqlite: &'static [&'static str] = match queue_sqlite {
+                Some(queue) => leak_all(vec![update, INSERT_EVENT, queue]),
+                None => leak_all(vec![update, INSERT_EVENT]),
+            };
+            (sqlite, [postgres])
         })
     });
     let (sqlite, postgres) = &SQL[match to {
@@ -204,6 +210,43 @@ SELECT {} FROM up r JOIN ev ON ev.room_id = r.id",
     }];
     (sqlite, postgres)
 }
+
+/// What a status change means for the queue row of the visitor the room was assigned to, as a
+/// SQLite statement and as a PostgreSQL CTE (joined to the update `up`; it starts with a comma):
+/// the client joined (`busy` after `client_joined`): `served`; the room closed before they came:
+/// back to `waiting`, with their place. Other changes touch no queue row.
+fn queue_follows(to: Status) -> (Option<&'static str>, &'static str) {
+    match to {
+        Status::Busy => (
+            Some("UPDATE queue SET status = 'served', status_changed_at = $2
+WHERE status = 'assigned' AND $6 = 'client_joined' AND room_id = (SELECT id FROM rooms WHERE jid = $1)"),
+            ",
+sv AS (UPDATE queue SET status = 'served', status_changed_at = $2 FROM up
+  WHERE queue.room_id = up.id AND queue.status = 'assigned' AND $6::text = 'client_joined'
+  RETURNING queue.id)",
+        ),
+        Status::Closed => (
+            Some("UPDATE queue SET status = 'waiting', room_id = NULL, status_changed_at = $2
+WHERE status = 'assigned' AND room_id = (SELECT id FROM rooms WHERE jid = $1)"),
+            ",
+rq AS (UPDATE queue SET status = 'waiting', room_id = NULL, status_changed_at = $2 FROM up
+  WHERE queue.room_id = up.id AND queue.status = 'assigned'
+  RETURNING queue.id)",
+        ),
+        Status::Available | Status::Staffed | Status::Closing => (None, ""),
+    }
+}
+
+/// The visitor assigned to room `$1` (its JID) did not join in time: `missed` (the room's
+/// client claim expired and its password changed).
+pub const MISSED: Sql = Sql {
+    sqlite: "UPDATE queue SET status = 'missed', reason = 'claim_timeout',
+    status_changed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+WHERE status = 'assigned' AND room_id = (SELECT id FROM rooms WHERE jid = $1)",
+    postgres:
+        "UPDATE queue SET status = 'missed', reason = 'claim_timeout', status_changed_at = now()
+WHERE status = 'assigned' AND room_id = (SELECT id FROM rooms WHERE jid = $1)",
+};
 
 /// Every room (`WHERE …` and `ORDER BY` appended by the caller).
 pub const SELECT_ROOMS: &str =
@@ -275,7 +318,176 @@ ORDER BY r.id, m.seq",
 /// Retention: the bodies of messages before `$1` are erased; rows and times stay.
 pub const PRUNE: Sql = both("UPDATE messages SET body = NULL WHERE at < $1 AND body IS NOT NULL");
 
+// ---------------------------------------------------------------------------------------------
+// The waiting queue (docs/database.md, "The waiting queue")
+
+/// Queue a visitor: `$1` the visitor label, `$2` their full JID (over XMPP) or NULL, `$3` nick,
+/// `$4` topic or NULL, `$5` the longest the queue may be → `id`. No row comes back when the label
+/// is blocked, the queue is full, or the label already has an open (waiting or assigned) row.
+pub const ENQUEUE: Sql = Sql {
+    sqlite: "INSERT INTO queue (visitor, jid, nick, topic, enqueued_at, last_seen_at, status, status_changed_at)
+SELECT $1, $2, $3, $4, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
+       'waiting', strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+WHERE NOT EXISTS (SELECT 1 FROM blocked b WHERE b.visitor = $1
+                  AND (b.until IS NULL OR b.until > strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))
+  AND (SELECT COUNT(*) FROM queue WHERE status = 'waiting') < $5
+ON CONFLICT (visitor) WHERE status IN ('waiting', 'assigned') DO NOTHING
+RETURNING id",
+    postgres: "INSERT INTO queue (visitor, jid, nick, topic, enqueued_at, last_seen_at, status, status_changed_at)
+SELECT $1, $2, $3, $4, now(), now(), 'waiting', now()
+WHERE NOT EXISTS (SELECT 1 FROM blocked b WHERE b.visitor = $1
+                  AND (b.until IS NULL OR b.until > now()))
+  AND (SELECT COUNT(*) FROM queue WHERE status = 'waiting') < $5
+ON CONFLICT (visitor) WHERE status IN ('waiting', 'assigned') DO NOTHING
+RETURNING id",
+};
+
+/// Why [`ENQUEUE`] queued nobody: `$1` the visitor label → `open_id` (their open row, if any),
+/// `blocked` (1 when blocked now).
+pub const ENQUEUE_REFUSAL: Sql = Sql {
+    sqlite: "SELECT (SELECT id FROM queue WHERE visitor = $1 AND status IN ('waiting', 'assigned')) AS open_id,
+       EXISTS (SELECT 1 FROM blocked b WHERE b.visitor = $1
+               AND (b.until IS NULL OR b.until > strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))) AS blocked",
+    postgres: "SELECT (SELECT id FROM queue WHERE visitor = $1 AND status IN ('waiting', 'assigned')) AS open_id,
+       EXISTS (SELECT 1 FROM blocked b WHERE b.visitor = $1
+               AND (b.until IS NULL OR b.until > now())) AS blocked",
+};
+
+/// A queue row as its visitor sees it: `$1` its id → `status`, `position` (1 for the next one,
+/// counted among the waiting), and once assigned the room's `room_jid` and `room_password`.
+pub const QUEUE_POSITION: Sql = both(
+    "SELECT q.status,
+       (SELECT COUNT(*) FROM queue w WHERE w.status = 'waiting'
+          AND (w.enqueued_at < q.enqueued_at OR (w.enqueued_at = q.enqueued_at AND w.id <= q.id))) AS position,
+       r.jid AS room_jid, r.password AS room_password
+FROM queue q LEFT JOIN rooms r ON r.id = q.room_id AND q.status = 'assigned'
+WHERE q.id = $1",
+);
+
+/// The web application keeps a visitor it queued alive: `$1` the row's id.
+pub const KEEP_ALIVE: Sql = Sql {
+    sqlite: "UPDATE queue SET last_seen_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+WHERE id = $1 AND status IN ('waiting', 'assigned')",
+    postgres:
+        "UPDATE queue SET last_seen_at = now() WHERE id = $1 AND status IN ('waiting', 'assigned')",
+};
+
+/// A visitor gives up: `$1` the row's id.
+pub const LEAVE_QUEUE: Sql = Sql {
+    sqlite: "UPDATE queue SET status = 'left', reason = 'left', status_changed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+WHERE id = $1 AND status IN ('waiting', 'assigned')",
+    postgres: "UPDATE queue SET status = 'left', reason = 'left', status_changed_at = now()
+WHERE id = $1 AND status IN ('waiting', 'assigned')",
+};
+
+/// The waiting visitors, first in line first: `id, visitor, nick, topic, enqueued_at`.
+pub const WAITING: Sql = both(
+    "SELECT id, visitor, nick, topic, enqueued_at FROM queue WHERE status = 'waiting' ORDER BY enqueued_at, id",
+);
+
+/// Assignment on PostgreSQL, one statement: the first waiting visitor gets the `staffed` room
+/// without a client claim whose staff member has waited longest; the room's client claim is the
+/// visitor's label. `SKIP LOCKED` lets two bots, or a bot and a web application's claim, pass
+/// each other. → `queue_id, visitor, visitor_jid, room_jid, client_claimed_at`.
+pub const ASSIGN_NEXT_POSTGRES: &str = "WITH v AS (
+    SELECT id, visitor FROM queue WHERE status = 'waiting'
+    ORDER BY enqueued_at, id LIMIT 1 FOR UPDATE SKIP LOCKED),
+r AS (
+    SELECT id FROM rooms WHERE status = 'staffed' AND client_claimed_at IS NULL
+    ORDER BY staffed_at, id LIMIT 1 FOR UPDATE SKIP LOCKED),
+room AS (
+    UPDATE rooms SET client_claimed_at = now(), client_claim = v.visitor
+    FROM r, v WHERE rooms.id = r.id
+    RETURNING rooms.id, rooms.jid, rooms.client_claimed_at),
+q AS (
+    UPDATE queue SET status = 'assigned', status_changed_at = now(), room_id = room.id
+    FROM v, room WHERE queue.id = v.id
+    RETURNING queue.id, queue.visitor, queue.jid)
+SELECT q.id AS queue_id, q.visitor, q.jid AS visitor_jid, room.jid AS room_jid, room.client_claimed_at
+FROM q, room";
+
+/// Assignment on SQLite, first of two statements in one transaction: the room (a write first, so
+/// that the transaction holds SQLite's one write lock from the start).
+pub const ASSIGN_ROOM_SQLITE: &str = "UPDATE rooms SET client_claimed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
+    client_claim = (SELECT visitor FROM queue WHERE status = 'waiting' ORDER BY enqueued_at, id LIMIT 1)
+WHERE id = (SELECT id FROM rooms WHERE status = 'staffed' AND client_claimed_at IS NULL
+            ORDER BY staffed_at, id LIMIT 1)
+  AND EXISTS (SELECT 1 FROM queue WHERE status = 'waiting')
+RETURNING id, jid AS room_jid, client_claimed_at";
+
+/// Assignment on SQLite, second statement: the visitor, `$1` the room's id.
+pub const ASSIGN_VISITOR_SQLITE: &str = "UPDATE queue SET status = 'assigned', room_id = $1,
+    status_changed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+WHERE id = (SELECT id FROM queue WHERE status = 'waiting' ORDER BY enqueued_at, id LIMIT 1)
+RETURNING id AS queue_id, visitor, jid AS visitor_jid";
+
+/// The bot's sweep, in one transaction: visitors waiting longer than `$1` seconds expire, and
+/// visitors queued over SQL (no JID) not kept alive for `$2` seconds have left. The times are
+/// the database's own, as the queue's are.
+pub const SWEEP_QUEUE: [Sql; 2] = [
+    Sql {
+        sqlite: "UPDATE queue SET status = 'expired', reason = 'max_wait',
+    status_changed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+WHERE status = 'waiting' AND (julianday('now') - julianday(enqueued_at)) * 86400.0 > $1",
+        postgres:
+            "UPDATE queue SET status = 'expired', reason = 'max_wait', status_changed_at = now()
+WHERE status = 'waiting' AND enqueued_at < now() - make_interval(secs => $1)",
+    },
+    Sql {
+        sqlite: "UPDATE queue SET status = 'left', reason = 'timeout',
+    status_changed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+WHERE status = 'waiting' AND jid IS NULL
+  AND (julianday('now') - julianday(last_seen_at)) * 86400.0 > $2",
+        postgres: "UPDATE queue SET status = 'left', reason = 'timeout', status_changed_at = now()
+WHERE status = 'waiting' AND jid IS NULL AND last_seen_at < now() - make_interval(secs => $2)",
+    },
+];
+
+/// Block a visitor label: `$1` the label, `$2` until when (NULL: for good), `$3` why, `$4` by
+/// whom; their open queue row, if any, is closed (`left`, reason `blocked`) in the same
+/// transaction.
+pub const BLOCK: [Sql; 2] = [
+    Sql {
+        sqlite: "INSERT INTO blocked (visitor, at, until, reason, by)
+VALUES ($1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), $2, $3, $4)",
+        postgres:
+            "INSERT INTO blocked (visitor, at, until, reason, by) VALUES ($1, now(), $2, $3, $4)",
+    },
+    Sql {
+        sqlite: "UPDATE queue SET status = 'left', reason = 'blocked',
+    status_changed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+WHERE visitor = $1 AND status IN ('waiting', 'assigned')",
+        postgres: "UPDATE queue SET status = 'left', reason = 'blocked', status_changed_at = now()
+WHERE visitor = $1 AND status IN ('waiting', 'assigned')",
+    },
+];
+
+/// Lift the blocks of a visitor label (`$1`) from now on; the rows stay for the record.
+pub const UNBLOCK: Sql = Sql {
+    sqlite: "UPDATE blocked SET until = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+WHERE visitor = $1 AND (until IS NULL OR until > strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+    postgres:
+        "UPDATE blocked SET until = now() WHERE visitor = $1 AND (until IS NULL OR until > now())",
+};
+
+/// Every open queue row (waiting, then assigned), for the CLI: `id, visitor, nick, topic,
+/// status, enqueued_at, room_jid`.
+pub const OPEN_QUEUE: Sql = both(
+    "SELECT q.id, q.visitor, q.nick, q.topic, q.status, q.enqueued_at, r.jid AS room_jid
+FROM queue q LEFT JOIN rooms r ON r.id = q.room_id
+WHERE q.status IN ('waiting', 'assigned') ORDER BY q.status DESC, q.enqueued_at, q.id",
+);
+
+/// How many visitors wait.
+pub const WAITING_COUNT: Sql =
+    both("SELECT COUNT(*) AS waiting FROM queue WHERE status = 'waiting'");
+
 /// A string that lives as long as the program: the statements built once at first use.
 fn leak(text: String) -> &'static str {
     Box::leak(text.into_boxed_str())
+}
+
+/// A list of statements that lives as long as the program.
+fn leak_all(texts: Vec<&'static str>) -> &'static [&'static str] {
+    Box::leak(texts.into_boxed_slice())
 }

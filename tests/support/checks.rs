@@ -61,10 +61,17 @@ pub async fn claim(store: &Store, kind: ClaimKind, label: &str) -> ClaimedRoom {
 }
 
 /// True when `room` exists on the server (disco#info answers), false on `item-not-found`.
+/// ejabberd leaves a disco#info to a room it is destroying unanswered: a timeout is asked again
+/// (three times at most).
 pub async fn room_exists(inspector: &Person, room: &str) -> bool {
-    room_answer(inspector, room)
-        .await
-        .unwrap_or_else(|e| panic!("disco#info on {room} failed: {e}"))
+    for _ in 0..3 {
+        match room_answer(inspector, room).await {
+            Ok(exists) => return exists,
+            Err(IqError::Timeout) => continue,
+            Err(e) => panic!("disco#info on {room} failed: {e}"),
+        }
+    }
+    panic!("disco#info on {room}: no answer three times")
 }
 
 /// [`room_exists`], with the error when the room gave no answer (ejabberd leaves a room that is

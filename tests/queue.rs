@@ -1,0 +1,301 @@
+//! The waiting queue over SQL (docs/database.md, "The waiting queue"): visitors queued by a web
+//! application get staffed rooms first come, first served; an assigned visitor who does not come
+//! has missed it; visitors not kept alive leave, visitors who wait too long expire; blocked
+//! labels are refused; two bots and the web application's own claims never give one room or one
+//! visitor twice.
+
+mod support;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use chrono::{Duration as Span, Utc};
+use helpim_bot::room::{Reason, Status, Transition};
+use helpim_bot::store::{ClaimKind, Enqueued, Store};
+use support::*;
+
+/// Waits until queue row `id` has `status`; returns its state.
+async fn wait_queue(store: &Store, id: i64, status: &str) -> helpim_bot::store::QueueState {
+    wait_for(
+        Duration::from_secs(15),
+        &format!("queue row {id} to be {status}"),
+        || {
+            let store = store.clone();
+            async move {
+                let state = store.queue_state(id).await.unwrap()?;
+                (state.status == status).then_some(state)
+            }
+        },
+    )
+    .await
+}
+
+async fn queued(store: &Store, visitor: &str, nick: &str) -> i64 {
+    match store
+        .enqueue(visitor, None, nick, Some("talk"), 100)
+        .await
+        .unwrap()
+    {
+        Enqueued::Queued(id) => id,
+        other => panic!("{visitor} not queued: {other:?}"),
+    }
+}
+
+async fn visitors_get_staffed_rooms_in_order(db: TestDb) {
+    let prosody = XmppServer::start();
+    let store = db.store().await;
+    let bot = RunningBot::start(bot_config(&prosody, &db), store.clone());
+    wait_ready_rooms(&store, 2).await;
+
+    let ana = queued(&store, "visitor-1", "Ana").await;
+    let ben = queued(&store, "visitor-2", "Ben").await;
+    let cem = queued(&store, "visitor-3", "Cem").await;
+    assert_eq!(
+        store
+            .enqueue("visitor-1", None, "Ana", None, 100)
+            .await
+            .unwrap(),
+        Enqueued::AlreadyQueued(ana),
+        "one open row per visitor"
+    );
+    for (id, place) in [(ana, 1), (ben, 2), (cem, 3)] {
+        let state = store.queue_state(id).await.unwrap().unwrap();
+        assert_eq!((state.status.as_str(), state.position), ("waiting", place));
+    }
+    let url = db.url.clone();
+    let (code, out, err) = run_cli(&["queue", "--database-url", &url], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("3 visitor(s)") && out.contains("Ana") && out.contains("talk"),
+        "{out}"
+    );
+
+    // A staff member comes: the first waiting visitor gets the room.
+    let mut staff = Person::connect(&prosody, "staff").await;
+    let (room, _) = staff_in(&store, &mut staff, "Counsellor").await;
+    let state = wait_queue(&store, ana, "assigned").await;
+    assert_eq!(state.room_jid.as_deref(), Some(room.jid.as_str()));
+    assert_eq!(state.room_password.as_deref(), Some(room.password.as_str()));
+    assert_eq!(store.queue_state(ben).await.unwrap().unwrap().position, 1);
+    assert_eq!(store.queue_state(cem).await.unwrap().unwrap().position, 2);
+    // The visitor's page reads the room from its row and joins it.
+    let mut client = Person::connect(&prosody, "client").await;
+    client.join(&room.jid, "Ana", &room.password).await.unwrap();
+    let row = wait_status(&store, &room.jid, Status::Busy).await;
+    assert_eq!(row.client_claim.as_deref(), Some("visitor-1"));
+    wait_queue(&store, ana, "served").await;
+
+    // The second staff member gets the second visitor, who never comes: missed, and the room
+    // gets a new password. Cem gave up meanwhile.
+    let mut staff2 = Person::connect(&prosody, "staff2").await;
+    let (room2, _) = staff_in(&store, &mut staff2, "Second").await;
+    let state = wait_queue(&store, ben, "assigned").await;
+    assert_eq!(state.room_jid.as_deref(), Some(room2.jid.as_str()));
+    assert!(store.leave_queue(cem).await.unwrap());
+    assert_eq!(
+        store.queue_state(cem).await.unwrap().unwrap().status,
+        "left"
+    );
+    wait_queue(&store, ben, "missed").await;
+    let row2 = store.room(&room2.jid).await.unwrap().unwrap();
+    assert_ne!(
+        row2.password, room2.password,
+        "the password that went out is void"
+    );
+    assert_eq!(row2.client_claim, None);
+    assert_eq!(
+        row2.status,
+        Status::Staffed,
+        "the staff member waits for the next one"
+    );
+
+    // Blocked labels are refused, by the API and by the CLI; a full queue refuses too.
+    store
+        .block("visitor-9", None, "abuse", "test")
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .enqueue("visitor-9", None, "Mallory", None, 100)
+            .await
+            .unwrap(),
+        Enqueued::Blocked
+    );
+    let (code, out, err) = run_cli(
+        &[
+            "block",
+            "visitor-8",
+            "--reason",
+            "spam",
+            "--for",
+            "1h",
+            "--database-url",
+            &url,
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("blocked until"), "{out}");
+    assert_eq!(
+        store
+            .enqueue("visitor-8", None, "Spam", None, 100)
+            .await
+            .unwrap(),
+        Enqueued::Blocked
+    );
+    let (code, out, _) = run_cli(&["unblock", "visitor-8", "--database-url", &url], &[]);
+    assert_eq!((code, out.trim()), (0, "unblocked"));
+    let dan = queued(&store, "visitor-8", "Dan").await;
+    assert_eq!(
+        store
+            .enqueue("visitor-10", None, "Eve", None, 1)
+            .await
+            .unwrap(),
+        Enqueued::Full
+    );
+    // Dan takes the free staffed room of the second staff member.
+    let state = wait_queue(&store, dan, "assigned").await;
+    assert_eq!(state.room_jid.as_deref(), Some(room2.jid.as_str()));
+    bot.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn visitors_get_staffed_rooms_in_order_on_sqlite() {
+    visitors_get_staffed_rooms_in_order(TestDb::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn visitors_get_staffed_rooms_in_order_on_postgres() {
+    visitors_get_staffed_rooms_in_order(TestDb::postgres().await).await;
+}
+
+/// A visitor the web application stops keeping alive has left; one who waits longer than
+/// `queue.max_wait` expires; one kept alive waits on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quiet_visitors_leave_and_long_waits_expire() {
+    let prosody = XmppServer::start();
+    let db = TestDb::sqlite();
+    let store = db.store().await;
+    let mut config = bot_config(&prosody, &db);
+    config.queue.visitor_timeout = Duration::from_secs(1);
+    config.queue.max_wait = Duration::from_secs(4);
+    let bot = RunningBot::start(config, store.clone());
+    let kept = queued(&store, "kept", "Kept").await;
+    let quiet = queued(&store, "quiet", "Quiet").await;
+    let started = std::time::Instant::now();
+    // Keep one alive; the other goes quiet.
+    let keeper = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            loop {
+                store.keep_alive(kept).await.unwrap();
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        })
+    };
+    wait_queue(&store, quiet, "left").await;
+    assert_eq!(
+        store.queue_state(kept).await.unwrap().unwrap().status,
+        "waiting"
+    );
+    wait_queue(&store, kept, "expired").await;
+    assert!(
+        started.elapsed() >= Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    keeper.abort();
+    assert!(
+        !store.keep_alive(kept).await.unwrap(),
+        "an expired row is not kept alive"
+    );
+    bot.stop().await.unwrap();
+}
+
+/// 50 visitors and 20 staffed rooms; two bots assign at once while a web application claims
+/// rooms for clients of its own: no room gets two visitors, no visitor two rooms, and the
+/// visitors assigned are the first in line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_bots_and_web_claims_never_give_one_room_or_one_visitor_twice() {
+    let db = TestDb::postgres().await;
+    let (bot1, bot2, web) = (db.store().await, db.store().await, db.store().await);
+    let base = Utc::now() - Span::seconds(100);
+    let mut rooms = Vec::new();
+    for i in 0..20 {
+        let jid = format!("test-q{i}@conference.localhost");
+        bot1.insert_room(&jid, "pw", base).await.unwrap();
+        let t = Transition {
+            from: Some(Status::Available),
+            to: Status::Staffed,
+            reason: Reason::StaffJoined,
+            nick: Some(format!("staff{i}")),
+            jid: None,
+            at: base + Span::seconds(i),
+        };
+        bot1.record_transition(&jid, &t).await.unwrap();
+        rooms.push(jid);
+    }
+    let mut visitors = Vec::new();
+    for i in 0..50 {
+        visitors.push(queued(&web, &format!("v{i:02}"), &format!("V{i}")).await);
+    }
+    let assign = |store: Store| {
+        tokio::spawn(async move {
+            let mut got = Vec::new();
+            while let Some(a) = store.assign_next().await.unwrap() {
+                got.push((a.queue_id, a.room_jid));
+            }
+            got
+        })
+    };
+    let claims = {
+        let web = web.clone();
+        tokio::spawn(async move {
+            let mut got = Vec::new();
+            for i in 0..5 {
+                if let Some(c) = web
+                    .claim(ClaimKind::Client, &format!("web-{i}"))
+                    .await
+                    .unwrap()
+                {
+                    got.push(c.jid);
+                }
+            }
+            got
+        })
+    };
+    let (a, b, c) = (assign(bot1.clone()), assign(bot2.clone()), claims);
+    let (a, b, web_rooms) = (a.await.unwrap(), b.await.unwrap(), c.await.unwrap());
+    let assigned: Vec<_> = a.iter().chain(&b).cloned().collect();
+    let by_visitor: HashSet<i64> = assigned.iter().map(|(v, _)| *v).collect();
+    let by_room: HashSet<&String> = assigned.iter().map(|(_, r)| r).collect();
+    assert_eq!(
+        by_visitor.len(),
+        assigned.len(),
+        "a visitor in two rooms: {assigned:?}"
+    );
+    assert_eq!(
+        by_room.len(),
+        assigned.len(),
+        "a room with two visitors: {assigned:?}"
+    );
+    assert!(
+        web_rooms.iter().all(|r| !by_room.contains(r)),
+        "a web claim's room given away"
+    );
+    assert_eq!(
+        assigned.len() + web_rooms.len(),
+        20,
+        "every staffed room went to someone"
+    );
+    // First come, first served: the visitors assigned are the first in line.
+    let mut ids: Vec<i64> = by_visitor.into_iter().collect();
+    ids.sort();
+    assert_eq!(ids, visitors[..assigned.len()].to_vec());
+    for id in &visitors[assigned.len()..] {
+        assert_eq!(
+            web.queue_state(*id).await.unwrap().unwrap().status,
+            "waiting"
+        );
+    }
+}
