@@ -21,7 +21,7 @@ use crate::active::Leadership;
 use crate::config::Config;
 use crate::core::room::{Claims, Room, Status, Time};
 use crate::core::{self, Assigned, Core, Effect, Input, Read, ReadResult, Restored, Settings};
-use crate::metrics::{metrics, Health, StatusLabel, TransitionLabels};
+use crate::metrics::{metrics, Health, HelpLine, StatusLabel, TransitionLabels};
 use crate::notify::Notifier;
 use crate::secrets::OsSecrets;
 use crate::store::{RoomRow, Store};
@@ -336,7 +336,7 @@ impl Driver {
                     } => store
                         .sweep_queue(*max_wait, *visitor_timeout)
                         .await
-                        .map(ReadResult::Waiting),
+                        .map(|(n, oldest)| ReadResult::Waiting(n, oldest)),
                 }
             })
             .await;
@@ -383,6 +383,14 @@ impl Driver {
                 .set(n as i64);
         }
         self.health.set_ready_rooms(counts.ready);
+        let (queue_length, oldest) = self.core.queue();
+        let staff_on_duty = counts.by_status[1] + counts.by_status[2];
+        self.health.set_help_line(HelpLine {
+            open: staff_on_duty > 0,
+            staff_on_duty,
+            queue_length,
+            oldest_wait_seconds: oldest.map(|t| (Utc::now() - t).num_seconds().max(0)),
+        });
         let [_, staffed, busy, closing] = counts.by_status;
         let status = format!(
             "{} rooms ready, {staffed} staffed, {busy} busy, {closing} closing",

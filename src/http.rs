@@ -1,4 +1,5 @@
-//! The HTTP endpoint for operators: `/livez`, `/readyz` and Prometheus `/metrics`.
+//! The HTTP endpoint: `/livez`, `/readyz` and Prometheus `/metrics` for operators, and
+//! `/status` (JSON, counts only) for a web site's "chat now" button.
 
 use std::sync::Arc;
 
@@ -24,6 +25,7 @@ pub fn serve(listener: TcpListener, health: Arc<Health>) {
         .route("/livez", get(livez))
         .route("/readyz", get(readyz))
         .route("/metrics", get(prometheus))
+        .route("/status", get(status))
         .with_state(health);
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
@@ -47,6 +49,19 @@ async fn readyz(State(health): State<Arc<Health>>) -> impl IntoResponse {
         Ok(()) => (StatusCode::OK, "ok\n".to_string()),
         Err(why) => (StatusCode::SERVICE_UNAVAILABLE, why.join("\n") + "\n"),
     }
+}
+
+/// `{"open": …, "staff_on_duty": …, "queue_length": …, "oldest_wait_seconds": …}`.
+async fn status(State(health): State<Arc<Health>>) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            // A page may ask from another origin (the help line's web site).
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        serde_json::to_string(&health.help_line()).unwrap_or_default(),
+    )
 }
 
 async fn prometheus() -> impl IntoResponse {

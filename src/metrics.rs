@@ -151,6 +151,21 @@ pub struct Health {
     ready_rooms: AtomicUsize,
     pool_size: usize,
     ping_interval: Duration,
+    /// What `/status` tells a web site: counts only, never a name.
+    help_line: std::sync::Mutex<HelpLine>,
+}
+
+/// The help line as a web site's "chat now" button sees it (`/status`): counts only.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct HelpLine {
+    /// True while at least one staff member is on duty.
+    pub open: bool,
+    /// Staff members on duty: rooms with a staff member inside (one in two chats counts twice).
+    pub staff_on_duty: usize,
+    /// Visitors waiting.
+    pub queue_length: i64,
+    /// How long the first in line has waited, in seconds; `None` when nobody waits.
+    pub oldest_wait_seconds: Option<i64>,
 }
 
 /// How long the main loop may go without turning before `/livez` fails.
@@ -169,7 +184,18 @@ impl Health {
             ready_rooms: AtomicUsize::new(0),
             pool_size,
             ping_interval,
+            help_line: std::sync::Mutex::new(HelpLine::default()),
         }
+    }
+
+    /// The help line's state for `/status`.
+    pub fn set_help_line(&self, help_line: HelpLine) {
+        *self.help_line.lock().unwrap_or_else(|e| e.into_inner()) = help_line;
+    }
+
+    /// What `/status` says.
+    pub fn help_line(&self) -> HelpLine {
+        *self.help_line.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn now_ms(&self) -> u64 {

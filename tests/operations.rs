@@ -3,7 +3,6 @@
 
 mod support;
 
-use std::io::{Read as _, Write as _};
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -11,28 +10,12 @@ use std::time::{Duration, Instant};
 use helpim_bot::room::Status;
 use support::*;
 
-/// `GET path` over HTTP/1.1; returns the status code and the body.
-fn get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = String::new();
-    s.read_to_string(&mut response).ok()?;
-    let code = response.split(' ').nth(1)?.parse().ok()?;
-    let body = response.split_once("\r\n\r\n")?.1.to_string();
-    Some((code, body))
-}
-
 /// Waits until `GET path` answers `code`; returns the body.
 async fn wait_http(port: u16, path: &str, code: u16, limit: Duration) -> String {
     let mut last = None;
     let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
-        last = get(port, path);
+        last = http_get(port, path);
         if let Some((c, body)) = &last {
             if *c == code {
                 return body.clone();
@@ -197,7 +180,7 @@ async fn health_metrics_and_systemd_notifications() {
     // The metrics are reported a moment after the change: wait for all of them (5 s at most).
     let deadline = Instant::now() + Duration::from_secs(5);
     let metrics = loop {
-        let (code, metrics) = get(port, "/metrics").unwrap();
+        let (code, metrics) = http_get(port, "/metrics").unwrap();
         assert_eq!(code, 200);
         let short: Vec<_> = wanted
             .iter()
@@ -219,14 +202,19 @@ async fn health_metrics_and_systemd_notifications() {
         "helpim_room_create_failures_total",
         "helpim_xmpp_reconnects_total",
     ] {
-        assert_eq!(sample(&metrics, name), Some(0.0), "{name}\n{metrics}");
+        assert_eq!(
+            sample(&metrics, name),
+            Some(0.0),
+            "{name}\n{metrics}\nthe bot's log:\n{}",
+            bot.log()
+        );
     }
 
     // Without XMPP the bot is alive but not ready, and says why; then it is back.
     prosody.restart();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let answer = get(port, "/readyz");
+        let answer = http_get(port, "/readyz");
         if let Some((503, why)) = &answer {
             if why.contains("XMPP is not connected") {
                 break;
@@ -238,12 +226,12 @@ async fn health_metrics_and_systemd_notifications() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(get(port, "/livez").unwrap().0, 200);
+    assert_eq!(http_get(port, "/livez").unwrap().0, 200);
     wait_http(port, "/readyz", 200, Duration::from_secs(30)).await;
     // The rooms Prosody lost with its restart are closed as `lost`.
     let deadline = Instant::now() + Duration::from_secs(10);
     let metrics = loop {
-        let (_, metrics) = get(port, "/metrics").unwrap();
+        let (_, metrics) = http_get(port, "/metrics").unwrap();
         let lost = sample(
             &metrics,
             r#"helpim_transitions_total{to="closed",reason="lost"}"#,

@@ -299,3 +299,57 @@ async fn two_bots_and_web_claims_never_give_one_room_or_one_visitor_twice() {
         );
     }
 }
+
+/// `/status` tells a web site's "chat now" button whether the help line is open and how many
+/// wait, counts only: closed while no staff member is on duty, open once one is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_says_whether_the_help_line_is_open_and_how_many_wait() {
+    let setup = Setup::patient(TestDb::sqlite()).await;
+    let port = free_port();
+    let text = std::fs::read_to_string(&setup.config)
+        .unwrap()
+        .replace("listen = \"\"", &format!("listen = \"127.0.0.1:{port}\""));
+    std::fs::write(&setup.config, text).unwrap();
+    let bot = setup.start_bot(&[]);
+    let store = &setup.store;
+    wait_ready_rooms(store, 2).await;
+    let status = |want: serde_json::Value| async move {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let got = http_get(port, "/status")
+                .and_then(|(code, body)| (code == 200).then_some(body))
+                .and_then(|body| serde_json::from_str::<serde_json::Value>(&body).ok());
+            if let Some(got) = &got {
+                let mut shown = got.clone();
+                shown["oldest_wait_seconds"] = serde_json::Value::Null;
+                if shown == want {
+                    return got.clone();
+                }
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "/status never said {want}; last: {got:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    status(serde_json::json!({
+        "open": false, "staff_on_duty": 0, "queue_length": 0, "oldest_wait_seconds": null
+    }))
+    .await;
+    queued(store, "visitor-1", "Ana").await;
+    queued(store, "visitor-2", "Ben").await;
+    let got = status(serde_json::json!({
+        "open": false, "staff_on_duty": 0, "queue_length": 2, "oldest_wait_seconds": null
+    }))
+    .await;
+    assert!(got["oldest_wait_seconds"].as_i64().is_some(), "{got}");
+    let mut staff = Person::connect(&setup.server, "staff").await;
+    staff_in(store, &mut staff, "Counsellor").await;
+    status(serde_json::json!({
+        "open": true, "staff_on_duty": 1, "queue_length": 1, "oldest_wait_seconds": null
+    }))
+    .await;
+    let (code, _) = bot.terminate();
+    assert_eq!(code, Some(0));
+}

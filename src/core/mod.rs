@@ -188,8 +188,8 @@ pub enum ReadResult {
     OpenClaims(Vec<(String, Claims)>),
     /// For [`Read::Assign`]: the assignment made, or none.
     Assigned(Option<Assigned>),
-    /// For [`Read::SweepQueue`]: how many visitors wait.
-    Waiting(i64),
+    /// For [`Read::SweepQueue`]: how many visitors wait, and since when the first does.
+    Waiting(i64, Option<Time>),
 }
 
 /// Something to do, from [`Core::handle`].
@@ -501,6 +501,11 @@ impl Core {
         self.counts
     }
 
+    /// Visitors waiting and since when the first does, as of the last sweep.
+    pub fn queue(&self) -> (i64, Option<Time>) {
+        (self.queue.waiting(), self.queue.oldest())
+    }
+
     /// False while the database cannot be read.
     pub fn database_ok(&self) -> bool {
         !self.poll_failing
@@ -781,7 +786,7 @@ impl Core {
                 }
             }
             Some(Pending::Sweep) => match result {
-                Ok(ReadResult::Waiting(n)) => self.queue.swept(Some(n), now),
+                Ok(ReadResult::Waiting(n, oldest)) => self.queue.swept(Some((n, oldest)), now),
                 Ok(_) => unreachable!("answer to the queue sweep"),
                 Err(e) => {
                     metrics().db_errors.inc();

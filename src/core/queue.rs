@@ -16,6 +16,8 @@ pub struct Queue {
     auto: bool,
     /// Visitors waiting, as of the last sweep and the assignments since.
     waiting: i64,
+    /// Since when the first in line waits, as of the last sweep.
+    oldest: Option<Time>,
     /// An assignment is on its way.
     assigning: bool,
     /// A sweep is on its way.
@@ -32,6 +34,7 @@ impl Queue {
         Queue {
             auto,
             waiting: 0,
+            oldest: None,
             assigning: false,
             sweeping: false,
             next_sweep: None,
@@ -51,13 +54,20 @@ impl Queue {
         due
     }
 
-    /// A sweep finished at `now`: `waiting` visitors wait (`None` when it failed).
-    pub fn swept(&mut self, waiting: Option<i64>, now: Time) {
+    /// A sweep finished at `now`: `waiting` visitors wait, the first since `oldest` (`None`
+    /// when it failed).
+    pub fn swept(&mut self, waiting: Option<(i64, Option<Time>)>, now: Time) {
         self.sweeping = false;
         self.next_sweep = Some(now + chrono::Duration::from_std(self.every).unwrap_or_default());
-        if let Some(n) = waiting {
+        if let Some((n, oldest)) = waiting {
             self.waiting = n;
+            self.oldest = oldest;
         }
+    }
+
+    /// Since when the first in line waits, as of the last sweep.
+    pub fn oldest(&self) -> Option<Time> {
+        self.oldest
     }
 
     /// True when an assignment should start now, with `open_rooms` staffed rooms that have no
@@ -108,7 +118,7 @@ mod tests {
         assert!(q.sweep_due(t(0)));
         assert!(!q.sweep_due(t(1)), "one at a time");
         assert_eq!(q.deadline(), None);
-        q.swept(Some(3), t(1));
+        q.swept(Some((3, None)), t(1));
         assert_eq!(q.deadline(), Some(t(3)));
         assert!(!q.sweep_due(t(2)));
         assert!(q.sweep_due(t(3)));
@@ -119,7 +129,7 @@ mod tests {
         let mut q = Queue::new(true, Duration::from_secs(2));
         q.start(t(0));
         assert!(!q.assignment_due(1), "nobody waits");
-        q.swept(Some(2), t(0));
+        q.swept(Some((2, None)), t(0));
         assert!(!q.assignment_due(0), "no free room");
         assert!(q.assignment_due(1));
         assert!(!q.assignment_due(1), "one at a time");
@@ -135,7 +145,7 @@ mod tests {
     fn in_pick_mode_the_bot_assigns_nobody() {
         let mut q = Queue::new(false, Duration::from_secs(2));
         q.start(t(0));
-        q.swept(Some(5), t(0));
+        q.swept(Some((5, None)), t(0));
         assert!(!q.assignment_due(3));
     }
 }

@@ -940,7 +940,7 @@ fn sweep_answer(core: &mut Core, waiting: i64, now: Time) -> Vec<Effect> {
     core.handle(
         Input::ReadDone {
             id,
-            result: Ok(ReadResult::Waiting(waiting)),
+            result: Ok(ReadResult::Waiting(waiting, None)),
         },
         now,
     )

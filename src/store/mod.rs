@@ -687,12 +687,13 @@ impl Store {
     }
 
     /// The bot's sweep of the queue: visitors waiting longer than `max_wait` expire, visitors
-    /// queued over SQL and not kept alive for `visitor_timeout` have left. Returns how many wait.
+    /// queued over SQL and not kept alive for `visitor_timeout` have left. Returns how many wait,
+    /// and since when the first does.
     pub async fn sweep_queue(
         &self,
         max_wait: Duration,
         visitor_timeout: Duration,
-    ) -> sqlx::Result<i64> {
+    ) -> sqlx::Result<(i64, Option<Time>)> {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             for statement in sql::SWEEP_QUEUE {
@@ -702,7 +703,8 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
-            let waiting: i64 = sqlx::query(self.text(sql::WAITING_COUNT)).fetch_one(&mut *tx).await?.try_get("waiting")?;
+            let row = sqlx::query(self.text(sql::WAITING_COUNT)).fetch_one(&mut *tx).await?;
+            let waiting = (row.try_get("waiting")?, row.try_get("oldest")?);
             tx.commit().await?;
             Ok(waiting)
         })

@@ -478,9 +478,10 @@ FROM queue q LEFT JOIN rooms r ON r.id = q.room_id
 WHERE q.status IN ('waiting', 'assigned') ORDER BY q.status DESC, q.enqueued_at, q.id",
 );
 
-/// How many visitors wait.
-pub const WAITING_COUNT: Sql =
-    both("SELECT COUNT(*) AS waiting FROM queue WHERE status = 'waiting'");
+/// How many visitors wait, and since when the first does.
+pub const WAITING_COUNT: Sql = both(
+    "SELECT COUNT(*) AS waiting, MIN(enqueued_at) AS oldest FROM queue WHERE status = 'waiting'",
+);
 
 /// A string that lives as long as the program: the statements built once at first use.
 fn leak(text: String) -> &'static str {
