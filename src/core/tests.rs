@@ -198,6 +198,30 @@ fn create(core: &mut Core, join_id: RequestId, room: &BareJid, now: Time) -> Vec
     answer(core, submit_id, Ok(Answer::Iq(None)), now)
 }
 
+/// Answers the claims poll that is on its way with a staff claim (made at 1 s) on room-1.
+fn poll_finds_a_staff_claim_on_room_1(core: &mut Core, now: Time) -> Vec<Effect> {
+    let poll = core
+        .pending
+        .iter()
+        .find(|(_, p)| matches!(p, Pending::Poll))
+        .map(|(id, _)| *id)
+        .expect("a poll is running");
+    let claims = Claims {
+        staff_at: Some(secs(1)),
+        client_at: None,
+    };
+    core.handle(
+        Input::ReadDone {
+            id: poll,
+            result: Ok(ReadResult::OpenClaims(vec![(
+                room_jid(1).to_string(),
+                claims,
+            )])),
+        },
+        now,
+    )
+}
+
 /// A core online with a full pool of three rooms, room-1 to room-3.
 fn full_pool() -> Core {
     let mut core = core_with(settings());
@@ -570,26 +594,7 @@ fn the_claims_poll_runs_every_interval_and_a_staff_claim_found_makes_the_join_co
     // The poll started when the bot came online; its answer brings a staff claim for room-1.
     let e = core.handle(Input::Timer, secs(0));
     assert!(reads(&e).is_empty(), "one poll at a time");
-    let poll = core
-        .pending
-        .iter()
-        .find(|(_, p)| matches!(p, Pending::Poll))
-        .map(|(id, _)| *id)
-        .expect("a poll is running");
-    let claims = Claims {
-        staff_at: Some(secs(1)),
-        client_at: None,
-    };
-    core.handle(
-        Input::ReadDone {
-            id: poll,
-            result: Ok(ReadResult::OpenClaims(vec![(
-                room_jid(1).to_string(),
-                claims,
-            )])),
-        },
-        secs(1),
-    );
+    poll_finds_a_staff_claim_on_room_1(&mut core, secs(1));
     assert_eq!(core.counts().ready, 2, "a claimed room is no longer ready");
     assert_eq!(
         core.next_deadline(),
@@ -949,26 +954,7 @@ fn sweep_answer(core: &mut Core, waiting: i64, now: Time) -> Vec<Effect> {
 /// A full pool with room-1 staffed by `staff@localhost` (the staff claim read by the poll).
 fn staffed_pool() -> Core {
     let mut core = full_pool();
-    let poll = core
-        .pending
-        .iter()
-        .find(|(_, p)| matches!(p, Pending::Poll))
-        .map(|(id, _)| *id)
-        .unwrap();
-    let claims = Claims {
-        staff_at: Some(secs(1)),
-        client_at: None,
-    };
-    core.handle(
-        Input::ReadDone {
-            id: poll,
-            result: Ok(ReadResult::OpenClaims(vec![(
-                room_jid(1).to_string(),
-                claims,
-            )])),
-        },
-        secs(1),
-    );
+    poll_finds_a_staff_claim_on_room_1(&mut core, secs(1));
     core.handle(
         Input::Presence(presence(
             &room_jid(1),

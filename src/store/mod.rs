@@ -534,12 +534,7 @@ impl Store {
         };
         on_pool!(self, statement, pool, text => {
             let row = sqlx::query(text).bind(label).fetch_optional(pool).await?;
-            row.map(|r| Ok(ClaimedRoom {
-                id: r.try_get("id")?,
-                jid: r.try_get("jid")?,
-                password: r.try_get("password")?,
-            }))
-            .transpose()
+            row.as_ref().map(claimed_room).transpose()
         })
     }
 
@@ -553,12 +548,7 @@ impl Store {
     ) -> sqlx::Result<Option<ClaimedRoom>> {
         on_pool!(self, sql::RECLAIM_CLIENT, pool, text => {
             let row = sqlx::query(text).bind(jid).bind(label).fetch_optional(pool).await?;
-            row.map(|r| Ok(ClaimedRoom {
-                id: r.try_get("id")?,
-                jid: r.try_get("jid")?,
-                password: r.try_get("password")?,
-            }))
-            .transpose()
+            row.as_ref().map(claimed_room).transpose()
         })
     }
 
@@ -803,6 +793,20 @@ impl Store {
     pub async fn close(&self) {
         on_pool!(self, pool => pool.close().await)
     }
+}
+
+/// A claim's answer: `id, jid, password`.
+fn claimed_room<R: Row>(r: &R) -> sqlx::Result<ClaimedRoom>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(ClaimedRoom {
+        id: r.try_get("id")?,
+        jid: r.try_get("jid")?,
+        password: r.try_get("password")?,
+    })
 }
 
 fn room_row<R: Row>(r: &R) -> sqlx::Result<RoomRow>
