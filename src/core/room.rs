@@ -632,6 +632,8 @@ impl Room {
         self.present.clear();
         self.unverified.clear();
         self.checking_claims = false;
+        // What the old session saw while a joiner was checked is superseded by who is inside now.
+        self.deferred.clear();
         // A seat counts as occupied only by the person who took it, not by someone using the nick.
         let holds = |seat: &Option<Seat>, o: &Occupant| {
             seat.as_ref()
@@ -1816,5 +1818,19 @@ mod tests {
             transitions(&a),
             [(Status::Closed, Reason::StaffLeft, Some("staff".into()))]
         );
+    }
+
+    #[test]
+    fn a_rejoin_forgets_what_waited_for_a_claims_check_in_the_old_session() {
+        let mut r = staffed();
+        r.handle(join("eve"), t(4), &LIMITS);
+        r.handle(leave("staff", true), t(5), &LIMITS);
+        // A new session: the staff member is inside, Eve is gone.
+        let a = r.handle(rejoined(&["staff"]), t(6), &LIMITS);
+        assert!(a.is_empty(), "{a:?}");
+        assert_eq!(r.status(), Status::Staffed);
+        // A later claims answer replays nothing from before.
+        assert!(r.handle(staff_claim(1), t(7), &LIMITS).is_empty());
+        assert_eq!(r.status(), Status::Staffed);
     }
 }
