@@ -16,6 +16,9 @@ pub struct XmppServer {
     pub port: u16,
     child: Option<Child>,
     tls: bool,
+    /// How long the server's two logs were when it was last started: what came after is its
+    /// latest start's.
+    log_marks: (usize, usize),
     /// Which server this is.
     pub kind: ServerKind,
 }
@@ -64,6 +67,7 @@ impl XmppServer {
             child: None,
             tls,
             kind: ServerKind::Prosody,
+            log_marks: (0, 0),
         };
         p.launch(&prosody);
         p
@@ -109,6 +113,7 @@ impl XmppServer {
             child: None,
             tls,
             kind: ServerKind::Ejabberd,
+            log_marks: (0, 0),
         };
         p.launch(ejabberdctl);
         p
@@ -337,6 +342,8 @@ Component "conference.localhost" "muc"
     }
 
     fn spawn(&mut self, program: &Path) {
+        let (a, b) = self.logs();
+        self.log_marks = (a.len(), b.len());
         match self.kind {
             ServerKind::Ejabberd => self.spawn_ejabberd(),
             ServerKind::Prosody => self.spawn_prosody(program),
@@ -402,10 +409,24 @@ Component "conference.localhost" "muc"
         self.child = Some(child);
     }
 
+    /// True once the server accepts connections on its port — its own: another process may
+    /// have taken the port between `free_port` and the server's start (then the server logs
+    /// that it could not bind, and something else answers a connect).
     fn wait_listening(&mut self) -> bool {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+            let log = self.log_since_start();
+            if log.contains("eaddrinuse") || log.contains("Failed to open server port") {
+                return false;
+            }
+            let connectable = std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok();
+            let bound = match self.kind {
+                // ejabberd binds its listener after it is up; it says so.
+                ServerKind::Ejabberd => log.contains("Start accepting"),
+                // Prosody binds its ports while it starts, before it accepts anything.
+                ServerKind::Prosody => true,
+            };
+            if connectable && bound {
                 return true;
             }
             if let Some(Ok(Some(_))) = self.child.as_mut().map(|c| c.try_wait()) {
@@ -440,13 +461,26 @@ Component "conference.localhost" "muc"
 
     /// Prosody's own log.
     pub fn log(&self) -> String {
+        let (a, b) = self.logs();
+        format!("{a}{b}")
+    }
+
+    /// What the server logged since it was last started.
+    fn log_since_start(&self) -> String {
+        let (a, b) = self.logs();
+        let (ma, mb) = self.log_marks;
+        format!("{}{}", a.get(ma..).unwrap_or(&a), b.get(mb..).unwrap_or(&b))
+    }
+
+    /// The server's own log and what it wrote to stdout and stderr.
+    fn logs(&self) -> (String, String) {
         let name = match self.kind {
             ServerKind::Ejabberd => "logs/ejabberd.log",
             ServerKind::Prosody => "prosody.log",
         };
         let a = std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default();
         let b = std::fs::read_to_string(self.dir.path().join("stdout.log")).unwrap_or_default();
-        format!("{a}{b}")
+        (a, b)
     }
 
     /// The CA file a client must trust for the TLS server (the self-signed certificate).
