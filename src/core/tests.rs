@@ -352,6 +352,18 @@ fn the_pool_never_has_more_live_rooms_than_max_rooms() {
     assert_eq!(joins(&e).len(), 2);
 }
 
+/// A core with no pool of its own, holding `rooms` of an earlier run, online at `now`: the
+/// effects of coming online (the rejoins) come back with it.
+fn rejoining(rooms: Vec<Restored>, now: Time) -> (Core, Vec<Effect>) {
+    let mut core = core_with(Settings {
+        pool_size: 0,
+        ..settings()
+    });
+    core.restore(rooms);
+    let e = core.handle(Input::Online { fresh: true }, now);
+    (core, e)
+}
+
 fn restored(n: u32, status: Status, last_message: Option<Time>) -> Restored {
     let seat = |nick: &str| {
         Some(Seat {
@@ -387,12 +399,7 @@ fn restored(n: u32, status: Status, last_message: Option<Time>) -> Restored {
 
 #[test]
 fn rooms_of_an_earlier_run_are_rejoined_with_their_history_since_the_last_stored_line() {
-    let mut core = core_with(Settings {
-        pool_size: 0,
-        ..settings()
-    });
-    core.restore(vec![restored(1, Status::Busy, Some(t(100_750)))]);
-    let e = core.handle(Input::Online { fresh: true }, secs(200));
+    let (_core, e) = rejoining(vec![restored(1, Status::Busy, Some(t(100_750)))], secs(200));
     let j = joins(&e);
     assert_eq!(j.len(), 1);
     assert!(
@@ -438,12 +445,7 @@ fn rejoins_run_at_most_four_times_parallel_creations_at_once() {
 
 #[test]
 fn a_rejoin_that_times_out_is_tried_again_a_second_later() {
-    let mut core = core_with(Settings {
-        pool_size: 0,
-        ..settings()
-    });
-    core.restore(vec![restored(1, Status::Staffed, None)]);
-    let e = core.handle(Input::Online { fresh: true }, secs(1));
+    let (mut core, e) = rejoining(vec![restored(1, Status::Staffed, None)], secs(1));
     let (id, _, _) = joins(&e)[0].clone();
     let e = answer(&mut core, id, Err(IqError::Timeout), secs(2));
     assert!(joins(&e).is_empty());
@@ -488,12 +490,7 @@ fn a_room_that_vanished_refused_the_bot_or_changed_owner_is_closed_as_lost() {
 
 #[test]
 fn rejoining_probes_every_occupant_and_corrects_the_status() {
-    let mut core = core_with(Settings {
-        pool_size: 0,
-        ..settings()
-    });
-    core.restore(vec![restored(1, Status::Busy, None)]);
-    let e = core.handle(Input::Online { fresh: true }, secs(1));
+    let (mut core, e) = rejoining(vec![restored(1, Status::Busy, None)], secs(1));
     let (id, room, _) = joins(&e)[0].clone();
     let e = answer(
         &mut core,
@@ -670,12 +667,7 @@ fn a_destroy_that_meets_a_lost_connection_is_retried_with_growing_waits_and_an_e
 
 #[test]
 fn an_idle_chat_closes_at_its_deadline_and_not_a_moment_before() {
-    let mut core = core_with(Settings {
-        pool_size: 0,
-        ..settings()
-    });
-    core.restore(vec![restored(1, Status::Busy, None)]);
-    let e = core.handle(Input::Online { fresh: true }, secs(0));
+    let (mut core, e) = rejoining(vec![restored(1, Status::Busy, None)], secs(0));
     let (id, room, _) = joins(&e)[0].clone();
     let both = vec![
         presence(&room, "staff", PresenceKind::Available, &[]),
@@ -754,12 +746,7 @@ fn nothing_runs_while_nothing_is_due_even_with_many_rooms() {
 
 #[test]
 fn history_replayed_on_a_rejoin_is_stored_once_in_order_with_the_servers_time() {
-    let mut core = core_with(Settings {
-        pool_size: 0,
-        ..settings()
-    });
-    core.restore(vec![restored(1, Status::Busy, Some(secs(100)))]);
-    let e = core.handle(Input::Online { fresh: true }, secs(200));
+    let (mut core, e) = rejoining(vec![restored(1, Status::Busy, Some(secs(100)))], secs(200));
     let (id, room, _) = joins(&e)[0].clone();
     let both = vec![
         presence(&room, "staff", PresenceKind::Available, &[]),
@@ -890,12 +877,7 @@ fn shutdown_destroys_unclaimed_rooms_keeps_the_rest_and_starts_nothing_new() {
 
 #[test]
 fn a_late_answer_to_a_rejoin_of_an_old_session_is_ignored() {
-    let mut core = core_with(Settings {
-        pool_size: 0,
-        ..settings()
-    });
-    core.restore(vec![restored(1, Status::Staffed, None)]);
-    let e = core.handle(Input::Online { fresh: true }, secs(1));
+    let (mut core, e) = rejoining(vec![restored(1, Status::Staffed, None)], secs(1));
     let (old, _, _) = joins(&e)[0].clone();
     // A new session before the answer: the room is queued again and joined anew.
     let e = core.handle(Input::Online { fresh: true }, secs(2));
