@@ -36,6 +36,10 @@ pub struct Config {
     pub transcripts: Transcripts,
     /// The waiting queue of visitors.
     pub queue: Queue,
+    /// Who may use the staff commands.
+    pub staff: Staff,
+    /// Who may use the visitor commands.
+    pub visitors: Visitors,
     /// Health and metrics endpoint.
     pub http: Http,
     /// Logging.
@@ -264,6 +268,54 @@ impl Default for Queue {
             max_wait: Duration::from_secs(60 * 60),
             visitor_timeout: Duration::from_secs(60),
         }
+    }
+}
+
+/// `[staff]`: the staff members' side of the bot's XMPP protocol (docs/protocol.md).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Staff {
+    /// Bare JIDs (`ann@example.org`) or whole domains (`*@staff.example.org`) of staff members.
+    pub jids: Vec<String>,
+    /// Open rooms a staff member may hold at once through the "take a chat" command.
+    pub max_chats: u32,
+}
+
+impl Default for Staff {
+    fn default() -> Self {
+        Staff {
+            jids: Vec::new(),
+            max_chats: 3,
+        }
+    }
+}
+
+impl Staff {
+    /// True when `bare` (a bare JID) is a staff member.
+    pub fn allows(&self, bare: &str) -> bool {
+        let domain = bare.rsplit_once('@').map_or(bare, |(_, d)| d);
+        self.jids
+            .iter()
+            .any(|pattern| match pattern.strip_prefix("*@") {
+                Some(d) => d.eq_ignore_ascii_case(domain) && bare.contains('@'),
+                None => pattern.eq_ignore_ascii_case(bare),
+            })
+    }
+}
+
+/// `[visitors]`: the visitors' side of the bot's XMPP protocol (docs/protocol.md).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Visitors {
+    /// XMPP domains whose users may ask for a chat, typically an anonymous host.
+    pub domains: Vec<String>,
+}
+
+impl Visitors {
+    /// True when `bare` (a bare JID) is on a visitors' domain.
+    pub fn allows(&self, bare: &str) -> bool {
+        let domain = bare.rsplit_once('@').map_or(bare, |(_, d)| d);
+        self.domains.iter().any(|d| d.eq_ignore_ascii_case(domain))
     }
 }
 
@@ -544,6 +596,30 @@ impl Config {
                     "queue",
                     key,
                     "expected a duration above zero, e.g. \"1m\"".into(),
+                );
+            }
+        }
+        if self.staff.max_chats == 0 {
+            return err("staff", "max_chats", "expected at least 1".into());
+        }
+        for pattern in &self.staff.jids {
+            let bare = pattern
+                .strip_prefix("*@")
+                .map_or(pattern.clone(), |d| format!("x@{d}"));
+            if xmpp_parsers::jid::BareJid::new(&bare).map_or(true, |j| j.node().is_none()) {
+                return err(
+                    "staff",
+                    "jids",
+                    format!("{pattern:?} is not a bare JID such as \"ann@example.org\" or a domain such as \"*@example.org\""),
+                );
+            }
+        }
+        for domain in &self.visitors.domains {
+            if domain.is_empty() || domain.contains('@') || domain.contains('/') {
+                return err(
+                    "visitors",
+                    "domains",
+                    format!("{domain:?} is not a domain such as \"anon.example.org\""),
                 );
             }
         }

@@ -20,11 +20,13 @@ use xmpp_parsers::jid::BareJid;
 use crate::active::Leadership;
 use crate::config::Config;
 use crate::core::room::{Claims, Room, Status, Time};
-use crate::core::{self, Assigned, Core, Effect, Input, Read, ReadResult, Restored, Settings};
+use crate::core::{
+    self, Assigned, Core, Effect, Input, Read, ReadResult, Restored, Settings, Waiter,
+};
 use crate::metrics::{metrics, Health, HelpLine, StatusLabel, TransitionLabels};
 use crate::notify::Notifier;
 use crate::secrets::OsSecrets;
-use crate::store::{RoomRow, Store};
+use crate::store::{Assignment, ClaimKind, Enqueued, RoomRow, Store};
 use crate::writer::{Write, WriteQueue};
 use crate::xmpp::session::PING_INTERVAL;
 use crate::xmpp::{ConnectSettings, Session, SessionEvent};
@@ -282,6 +284,7 @@ impl Driver {
             SessionEvent::RoomPresence(p) => Input::Presence(p),
             SessionEvent::Message(m) => Input::Message(m),
             SessionEvent::Answer { id, result } => Input::Answer { id, result },
+            SessionEvent::Request(request) => Input::Request(request),
         };
         self.input(input);
     }
@@ -295,7 +298,7 @@ impl Driver {
     fn carry_out(&mut self, effects: Vec<Effect>) {
         for effect in effects {
             match effect {
-                Effect::Send(presence) => self.session.send(*presence),
+                Effect::Send(stanza) => self.session.send(*stanza),
                 Effect::Request { id, request } => self.session.request(id, request),
                 Effect::Read { id, read } => self.read(id, read),
                 Effect::Write(write) => {
@@ -322,21 +325,71 @@ impl Driver {
                 match &read {
                     Read::Claims(jid) => store.claims(jid).await.map(ReadResult::Claims),
                     Read::OpenClaims => store.open_claims().await.map(ReadResult::OpenClaims),
-                    Read::Assign => store.assign_next().await.map(|a| {
-                        ReadResult::Assigned(a.map(|a| Assigned {
-                            queue_id: a.queue_id,
-                            visitor_jid: a.visitor_jid,
-                            room: a.room_jid,
-                            client_claimed_at: a.client_claimed_at,
-                        }))
-                    }),
+                    Read::Assign => store
+                        .assign_next()
+                        .await
+                        .map(|a| ReadResult::Assigned(a.map(assigned))),
                     Read::SweepQueue {
                         max_wait,
                         visitor_timeout,
                     } => store
                         .sweep_queue(*max_wait, *visitor_timeout)
                         .await
-                        .map(|(n, oldest)| ReadResult::Waiting(n, oldest)),
+                        .map(ReadResult::Swept),
+                    Read::Enqueue {
+                        label,
+                        jid,
+                        nick,
+                        topic,
+                        max_length,
+                    } => {
+                        let outcome = store
+                            .enqueue(label, Some(jid), nick, topic.as_deref(), *max_length)
+                            .await?;
+                        let position = match outcome {
+                            Enqueued::Queued(id) | Enqueued::AlreadyQueued(id) => store
+                                .queue_state(id)
+                                .await?
+                                .map_or(0, |state| state.position),
+                            Enqueued::Blocked | Enqueued::Full => 0,
+                        };
+                        Ok(ReadResult::Enqueued(outcome, position))
+                    }
+                    Read::LeaveQueue(jid) => {
+                        store.leave_queue_by_jid(jid).await.map(ReadResult::Left)
+                    }
+                    Read::Resume { label, jid } => {
+                        store.resume(label, jid).await.map(ReadResult::Room)
+                    }
+                    Read::TakeChat(label) => store
+                        .claim(ClaimKind::Staff, label)
+                        .await
+                        .map(|room| ReadResult::Room(room.map(|r| r.jid))),
+                    Read::WaitingList => store.waiting().await.map(|list| {
+                        ReadResult::WaitingList(
+                            list.into_iter()
+                                .map(|w| Waiter {
+                                    id: w.id,
+                                    nick: w.nick,
+                                    topic: w.topic,
+                                    since: w.enqueued_at,
+                                })
+                                .collect(),
+                        )
+                    }),
+                    Read::Pick { room, queue_id } => store
+                        .pick(room, *queue_id)
+                        .await
+                        .map(|a| ReadResult::Assigned(a.map(assigned))),
+                    Read::BlockVisitor {
+                        room,
+                        until,
+                        reason,
+                        by,
+                    } => store
+                        .block_room_visitor(room, *until, reason, by)
+                        .await
+                        .map(ReadResult::Blocked),
                 }
             })
             .await;
@@ -384,7 +437,7 @@ impl Driver {
         }
         self.health.set_ready_rooms(counts.ready);
         let (queue_length, oldest) = self.core.queue();
-        let staff_on_duty = counts.by_status[1] + counts.by_status[2];
+        let staff_on_duty = self.core.staff_on_duty();
         self.health.set_help_line(HelpLine {
             open: staff_on_duty > 0,
             staff_on_duty,
@@ -427,6 +480,16 @@ impl Driver {
         }
         self.session.close().await;
         tracing::info!("stopped");
+    }
+}
+
+/// An assignment as the core sees it.
+fn assigned(a: Assignment) -> Assigned {
+    Assigned {
+        queue_id: a.queue_id,
+        visitor_jid: a.visitor_jid,
+        room: a.room_jid,
+        client_claimed_at: a.client_claimed_at,
     }
 }
 

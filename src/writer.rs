@@ -68,6 +68,11 @@ pub enum Write {
         /// The claim that expired.
         client_claimed_at: Time,
     },
+    /// A visitor over XMPP whose session ended leaves the queue if they were waiting.
+    VisitorGone {
+        /// Their full JID.
+        visitor: String,
+    },
 }
 
 /// Lanes on PostgreSQL: commits that may be in flight at once.
@@ -82,6 +87,8 @@ impl Write {
             | Write::Message { jid, .. }
             | Write::MessageAt { jid, .. }
             | Write::RotatePassword { jid, .. } => jid,
+            // A visitor's writes keep their own order in the lane of their JID.
+            Write::VisitorGone { visitor } => visitor,
         }
     }
 
@@ -102,6 +109,7 @@ impl Write {
                     .await
             }
             Write::MessageAt { jid, at } => store.record_message_time(jid, *at).await,
+            Write::VisitorGone { visitor } => store.visitor_gone(visitor).await,
             Write::RotatePassword {
                 jid,
                 password,

@@ -1,5 +1,6 @@
-//! Fuzz target: whatever a server or a stranger sends, read the way the session reads it
-//! (`read_inbound`), then fed to the bot's core — the same translator and state machines the
+//! Fuzz target: whatever a server or a stranger sends (room presences and messages, directed
+//! presences, commands), read the way the session reads it (`read_inbound`), then fed to the
+//! bot's core — the same translator and state machines the
 //! running bot uses — holding rooms in every state, with the clock moving and deadlines firing.
 //! Input: stanzas separated by NUL bytes; a chunk that is a single byte moves the clock instead.
 //!
@@ -54,6 +55,14 @@ fn settings() -> Settings {
         queue_auto: true,
         max_wait: Duration::from_secs(3600),
         visitor_timeout: Duration::from_secs(60),
+        max_length: 100,
+        staff: helpim_bot::config::Staff {
+            jids: vec!["*@localhost".into()],
+            max_chats: 2,
+        },
+        visitors: helpim_bot::config::Visitors {
+            domains: vec!["anon.localhost".into()],
+        },
     }
 }
 
@@ -140,6 +149,7 @@ fuzz_target!(|data: &[u8]| {
         let input = match read_inbound(element) {
             Some(Inbound::Presence(p)) => Input::Presence(p),
             Some(Inbound::Message(m)) => Input::Message(m),
+            Some(Inbound::Request(r)) => Input::Request(r),
             None => continue,
         };
         core.handle(input, now);

@@ -15,6 +15,7 @@
 
 pub mod deadlines;
 pub mod pool;
+pub mod protocol;
 pub mod queue;
 pub mod room;
 pub mod translate;
@@ -22,12 +23,13 @@ pub mod translate;
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
+use tokio_xmpp::Stanza;
 use xmpp_parsers::jid::BareJid;
 use xmpp_parsers::minidom::Element;
-use xmpp_parsers::presence::Presence;
 
 use crate::metrics::{metrics, KickLabel};
 use crate::writer::Write;
+use crate::xmpp::adhoc::Incoming;
 use crate::xmpp::stanza::{
     self, PresenceKind, RoomMessage, RoomPresence, RoomSettings, STATUS_CREATED, STATUS_GHOST,
     STATUS_KICKED,
@@ -35,7 +37,8 @@ use crate::xmpp::stanza::{
 use crate::xmpp::{Answer, IqError, Joined, Request};
 use deadlines::Deadlines;
 use pool::{Backoff, Secrets};
-use queue::Queue;
+use protocol::{People, Question};
+use queue::{Enqueued, Queue, Swept};
 use room::{Action, Claims, Event, KickReason, Limits, Reason, Room, Seat, Status, Time};
 
 /// Names a request or read, so that its answer finds its way back.
@@ -88,6 +91,12 @@ pub struct Settings {
     pub max_wait: Duration,
     /// A visitor queued over SQL and not kept alive this long has left.
     pub visitor_timeout: Duration,
+    /// At most this many visitors wait (`queue.max_length`).
+    pub max_length: u32,
+    /// Who may use the staff commands, and how many chats each may hold.
+    pub staff: crate::config::Staff,
+    /// Who may use the visitor commands.
+    pub visitors: crate::config::Visitors,
 }
 
 impl Settings {
@@ -110,6 +119,9 @@ impl Settings {
             queue_auto: config.queue.assign == crate::config::Assign::Auto,
             max_wait: config.queue.max_wait,
             visitor_timeout: config.queue.visitor_timeout,
+            max_length: config.queue.max_length,
+            staff: config.staff.clone(),
+            visitors: config.visitors.clone(),
         })
     }
 }
@@ -143,6 +155,8 @@ pub enum Input {
         /// Its rows, or why not.
         result: Result<ReadResult, String>,
     },
+    /// A command (or the list of commands) asked of the bot itself (docs/protocol.md).
+    Request(Incoming),
     /// A deadline came ([`Core::next_deadline`]); nothing else happened.
     Timer,
 }
@@ -163,6 +177,50 @@ pub enum Read {
         max_wait: Duration,
         /// `queue.visitor_timeout`.
         visitor_timeout: Duration,
+    },
+    /// Queue a visitor who asked over XMPP, and read their place.
+    Enqueue {
+        /// The visitor label (a hash of their key).
+        label: String,
+        /// Their full JID.
+        jid: String,
+        /// The nick they gave.
+        nick: String,
+        /// What they want to talk about.
+        topic: Option<String>,
+        /// `queue.max_length`.
+        max_length: u32,
+    },
+    /// A visitor over XMPP (their full JID) leaves the queue.
+    LeaveQueue(String),
+    /// A new session (`jid`) of visitor `label` takes up their chat.
+    Resume {
+        /// The visitor label.
+        label: String,
+        /// The new session's full JID.
+        jid: String,
+    },
+    /// Claim an `available` room for a staff member (the label: `xmpp:` and their bare JID).
+    TakeChat(String),
+    /// The waiting visitors, first in line first.
+    WaitingList,
+    /// Pick mode: give the waiting visitor of row `queue_id` the staffed room `room`.
+    Pick {
+        /// The room's JID.
+        room: String,
+        /// `queue.id`.
+        queue_id: i64,
+    },
+    /// Block the visitor of room `room`.
+    BlockVisitor {
+        /// The room's JID.
+        room: String,
+        /// Until when (`None`: for good).
+        until: Option<Time>,
+        /// Why.
+        reason: String,
+        /// By whom (a bare JID).
+        by: String,
     },
 }
 
@@ -188,15 +246,38 @@ pub enum ReadResult {
     OpenClaims(Vec<(String, Claims)>),
     /// For [`Read::Assign`]: the assignment made, or none.
     Assigned(Option<Assigned>),
-    /// For [`Read::SweepQueue`]: how many visitors wait, and since when the first does.
-    Waiting(i64, Option<Time>),
+    /// For [`Read::SweepQueue`]: who waits, and the queue's pace.
+    Swept(Swept),
+    /// For [`Read::Enqueue`]: what became of the request, and the place in line.
+    Enqueued(Enqueued, i64),
+    /// For [`Read::LeaveQueue`]: whether there was an open row.
+    Left(bool),
+    /// For [`Read::Resume`] and [`Read::TakeChat`]: the room, or none.
+    Room(Option<String>),
+    /// For [`Read::WaitingList`].
+    WaitingList(Vec<Waiter>),
+    /// For [`Read::BlockVisitor`]: the label blocked, or none (the room had no client claim).
+    Blocked(Option<String>),
+}
+
+/// A waiting visitor, as staff see them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiter {
+    /// `queue.id`.
+    pub id: i64,
+    /// Their nick.
+    pub nick: String,
+    /// Their topic.
+    pub topic: Option<String>,
+    /// Since when they wait.
+    pub since: Time,
 }
 
 /// Something to do, from [`Core::handle`].
 #[derive(Debug)]
 pub enum Effect {
-    /// Send a stanza that gets no answer.
-    Send(Box<Presence>),
+    /// Send a stanza that gets no answer (a presence, an invitation, a command's answer).
+    Send(Box<Stanza>),
     /// Send a request; feed its answer back as [`Input::Answer`] with the same `id`.
     Request {
         /// The request's name.
@@ -284,6 +365,37 @@ impl Counts {
     }
 }
 
+/// The room counts, and the staffed and busy rooms of each staff member (by bare JID), kept up
+/// to date as rooms change.
+#[derive(Debug, Default)]
+struct Tally {
+    counts: Counts,
+    staff_rooms: HashMap<String, usize>,
+}
+
+impl Tally {
+    /// Counts `entry` in (`add`) or out.
+    fn count(&mut self, entry: &Entry, add: bool) {
+        let staff = matches!(entry.room.status(), Status::Staffed | Status::Busy)
+            .then(|| entry.room.staff_jid())
+            .flatten();
+        if add {
+            self.counts.add(entry);
+            if let Some(jid) = staff {
+                *self.staff_rooms.entry(jid.to_string()).or_default() += 1;
+            }
+        } else {
+            self.counts.remove(entry);
+            if let Some(n) = staff.and_then(|jid| self.staff_rooms.get_mut(jid)) {
+                *n -= 1;
+                if *n == 0 {
+                    self.staff_rooms.remove(staff.expect("found"));
+                }
+            }
+        }
+    }
+}
+
 /// Where a room is with rejoining.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Rejoin {
@@ -362,6 +474,10 @@ enum Pending {
     Poll,
     Assign,
     Sweep,
+    /// A database read (or a request) for a command; its answer goes to the asker.
+    Command(Question),
+    /// A ping to a waiting visitor over XMPP, after a new session: do they still exist?
+    VisitorProbe(xmpp_parsers::jid::FullJid),
 }
 
 /// A destroy to send again later.
@@ -394,7 +510,9 @@ pub struct Core {
     poll_failing: bool,
     next_prune: Option<Time>,
     queue: Queue,
-    counts: Counts,
+    tally: Tally,
+    /// Visitors and staff over XMPP ([`protocol`]).
+    people: People,
     effects: Vec<Effect>,
 }
 
@@ -421,7 +539,8 @@ impl Core {
             next_poll: None,
             poll_failing: false,
             next_prune: None,
-            counts: Counts::default(),
+            tally: Tally::default(),
+            people: People::default(),
             effects: Vec::new(),
         }
     }
@@ -439,7 +558,7 @@ impl Core {
                 recent: r.recent.into(),
                 replay_skip: Vec::new(),
             };
-            self.counts.add(&entry);
+            self.tally.count(&entry, true);
             self.rejoin_queue.push_back(r.jid.clone());
             self.rooms.insert(r.jid, entry);
         }
@@ -452,6 +571,7 @@ impl Core {
             Input::Offline => self.online = false,
             Input::Presence(p) => self.on_presence(p, now),
             Input::Message(m) => self.on_message(m, now),
+            Input::Request(r) => self.on_request(r, now),
             Input::Answer { id, result } => self.on_answer(id, result, now),
             Input::ReadDone { id, result } => self.on_read(id, result, now),
             Input::Timer => {}
@@ -498,7 +618,7 @@ impl Core {
 
     /// Rooms by status and ready rooms.
     pub fn counts(&self) -> Counts {
-        self.counts
+        self.tally.counts
     }
 
     /// Visitors waiting and since when the first does, as of the last sweep.
@@ -532,21 +652,27 @@ impl Core {
         if !fresh {
             return;
         }
+        // Visitors who went away while the bot had no session were never seen to leave.
+        self.people.probe_after_next_sweep();
         // Every room presence of the old session is gone: rejoin them all.
         self.rejoin_queue.clear();
         self.rejoin_paused_until = None;
         let jids: Vec<BareJid> = self.rooms.keys().cloned().collect();
         for jid in jids {
             let entry = self.rooms.get_mut(&jid).expect("listed");
-            self.counts.remove(entry);
+            self.tally.count(entry, false);
             entry.inside = false;
             entry.rejoin = Rejoin::Queued;
-            self.counts.add(entry);
+            self.tally.count(entry, true);
             self.rejoin_queue.push_back(jid);
         }
     }
 
     fn on_presence(&mut self, p: RoomPresence, now: Time) {
+        if p.room.domain().as_str() != self.settings.service {
+            // Not from a room: a person's presence directed at the bot (docs/protocol.md).
+            return self.on_direct_presence(p);
+        }
         let Some(entry) = self.rooms.get(&p.room) else {
             tracing::debug!(room = %p.room, nick = %p.nick, "presence from a room the bot does not follow");
             return;
@@ -740,6 +866,15 @@ impl Core {
                     tracing::info!(room = %room, nick = %nick, error = %e, "occupant did not answer a probe")
                 }
             },
+            Pending::VisitorProbe(jid) => {
+                if let Err(IqError::Error(condition)) = result {
+                    tracing::info!(visitor = %jid, %condition, "a waiting visitor's session is gone");
+                    self.effects.push(Effect::Write(Write::VisitorGone {
+                        visitor: jid.to_string(),
+                    }));
+                }
+            }
+            Pending::Command(question) => self.answered(question, result, now),
             Pending::Claims { .. } | Pending::Poll | Pending::Assign | Pending::Sweep => {
                 tracing::warn!(id, "a database read was answered as a request");
             }
@@ -786,7 +921,10 @@ impl Core {
                 }
             }
             Some(Pending::Sweep) => match result {
-                Ok(ReadResult::Waiting(n, oldest)) => self.queue.swept(Some((n, oldest)), now),
+                Ok(ReadResult::Swept(swept)) => {
+                    self.queue.swept(Some((swept.waiting, swept.oldest)), now);
+                    self.queue_swept(swept, now);
+                }
                 Ok(_) => unreachable!("answer to the queue sweep"),
                 Err(e) => {
                     metrics().db_errors.inc();
@@ -798,15 +936,7 @@ impl Core {
                 Ok(ReadResult::Assigned(Some(a))) => {
                     self.queue.assigned(Some(true));
                     tracing::info!(queue_id = a.queue_id, room = %a.room, over_xmpp = a.visitor_jid.is_some(), "a waiting visitor got a room");
-                    if let Ok(room) = BareJid::new(&a.room) {
-                        if let Some(entry) = self.rooms.get(&room) {
-                            let claims = Claims {
-                                staff_at: entry.room.claims().staff_at,
-                                client_at: Some(a.client_claimed_at),
-                            };
-                            self.feed(&room, Event::Claims(claims), now);
-                        }
-                    }
+                    self.hand_over(&a, now);
                 }
                 Ok(ReadResult::Assigned(None)) => self.queue.assigned(Some(false)),
                 Ok(_) => unreachable!("answer to an assignment"),
@@ -816,6 +946,7 @@ impl Core {
                     self.queue.assigned(None);
                 }
             },
+            Some(Pending::Command(question)) => self.read_for(question, result, now),
             Some(other) => {
                 tracing::warn!(id, what = ?other, "a request was answered as a database read");
             }
@@ -866,7 +997,7 @@ impl Core {
                 },
             });
         }
-        if self.queue.assignment_due(self.counts.open_staffed) {
+        if self.queue.assignment_due(self.tally.counts.open_staffed) {
             let id = self.new_id();
             self.pending.insert(id, Pending::Assign);
             self.effects.push(Effect::Read {
@@ -890,7 +1021,7 @@ impl Core {
             self.settings.pool_size,
             self.settings.max_rooms,
             self.settings.parallel_creations,
-            self.counts.ready + self.counts.ready_rejoining,
+            self.tally.counts.ready + self.tally.counts.ready_rejoining,
             self.rooms.len(),
             self.creating,
         );
@@ -951,7 +1082,7 @@ impl Core {
             recent: VecDeque::new(),
             replay_skip: Vec::new(),
         };
-        self.counts.add(&entry);
+        self.tally.count(&entry, true);
         self.rooms.insert(room, entry);
     }
 
@@ -1081,9 +1212,9 @@ impl Core {
 
     fn set_inside(&mut self, jid: &BareJid) {
         if let Some(entry) = self.rooms.get_mut(jid) {
-            self.counts.remove(entry);
+            self.tally.count(entry, false);
             entry.inside = true;
-            self.counts.add(entry);
+            self.tally.count(entry, true);
         }
     }
 
@@ -1097,9 +1228,9 @@ impl Core {
         let Some(entry) = self.rooms.get_mut(jid) else {
             return;
         };
-        self.counts.remove(entry);
+        self.tally.count(entry, false);
         let actions = entry.room.handle(event, now, &self.settings.limits);
-        self.counts.add(entry);
+        self.tally.count(entry, true);
         for action in actions {
             self.act(jid, action, who);
         }
@@ -1108,7 +1239,7 @@ impl Core {
         };
         if entry.room.status() == Status::Closed {
             let entry = self.rooms.remove(jid).expect("present");
-            self.counts.remove(&entry);
+            self.tally.count(&entry, false);
             self.deadlines.set(jid, None);
         } else {
             let deadline = entry.room.deadline(&self.settings.limits);
@@ -1232,7 +1363,7 @@ impl Core {
 
     fn leave(&mut self, room: &BareJid) {
         if let Ok(leave) = stanza::leave(room, &self.settings.nick) {
-            self.effects.push(Effect::Send(Box::new(leave)));
+            self.effects.push(Effect::Send(Box::new(leave.into())));
         }
     }
 

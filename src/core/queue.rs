@@ -9,6 +9,32 @@ use std::time::Duration;
 
 use super::room::Time;
 
+/// What became of a request to queue a visitor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enqueued {
+    /// Queued as this row.
+    Queued(i64),
+    /// The visitor label had an open (waiting or assigned) row already: this one.
+    AlreadyQueued(i64),
+    /// The visitor label is blocked.
+    Blocked,
+    /// The queue is full (`queue.max_length`).
+    Full,
+}
+
+/// The queue after the bot's sweep.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Swept {
+    /// How many visitors wait.
+    pub waiting: i64,
+    /// Since when the first in line waits.
+    pub oldest: Option<Time>,
+    /// The waiting visitors over XMPP: row id, full JID, place in line.
+    pub over_xmpp: Vec<(i64, String, i64)>,
+    /// Visitors given a room in the last half hour.
+    pub pace: i64,
+}
+
 /// The queue's state in the bot: what it last learnt from the database.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Queue {

@@ -457,6 +457,11 @@ impl Room {
         self.staff.as_ref().map(|s| s.nick.as_str())
     }
 
+    /// The real bare JID of the staff member, once one has joined.
+    pub fn staff_jid(&self) -> Option<&str> {
+        self.staff.as_ref().and_then(|s| s.jid.as_deref())
+    }
+
     /// The nick of the client, once one has joined.
     pub fn client_nick(&self) -> Option<&str> {
         self.client.as_ref().map(|s| s.nick.as_str())

@@ -7,6 +7,7 @@ use chrono::TimeZone;
 
 use super::*;
 use crate::xmpp::stanza::RoomPresence;
+use queue::{Enqueued, Swept};
 
 fn t(ms: i64) -> Time {
     Utc.timestamp_millis_opt(1_800_000_000_000 + ms).unwrap()
@@ -56,6 +57,14 @@ fn settings() -> Settings {
         queue_auto: true,
         max_wait: Duration::from_secs(3600),
         visitor_timeout: Duration::from_secs(60),
+        max_length: 100,
+        staff: crate::config::Staff {
+            jids: vec!["staff@localhost".into()],
+            max_chats: 2,
+        },
+        visitors: crate::config::Visitors {
+            domains: vec!["anon.localhost".into()],
+        },
     }
 }
 
@@ -271,7 +280,7 @@ fn a_room_name_that_already_existed_is_left_and_another_is_tried() {
         t(1),
     );
     assert!(
-        matches!(&e[0], Effect::Send(p) if p.type_ == xmpp_parsers::presence::Type::Unavailable),
+        matches!(&e[0], Effect::Send(p) if matches!(&**p, tokio_xmpp::Stanza::Presence(p) if p.type_ == xmpp_parsers::presence::Type::Unavailable)),
         "the bot leaves a room it did not create: {e:?}"
     );
     let next = joins(&e);
@@ -927,7 +936,12 @@ fn sweep_answer(core: &mut Core, waiting: i64, now: Time) -> Vec<Effect> {
     core.handle(
         Input::ReadDone {
             id,
-            result: Ok(ReadResult::Waiting(waiting, None)),
+            result: Ok(ReadResult::Swept(Swept {
+                waiting,
+                oldest: None,
+                over_xmpp: Vec::new(),
+                pace: 0,
+            })),
         },
         now,
     )
@@ -1031,4 +1045,438 @@ fn the_queue_is_swept_every_poll_interval() {
             ..
         } if *max_wait == Duration::from_secs(3600) && *visitor_timeout == Duration::from_secs(60)
     )));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The bot's own protocol (core/protocol.rs, docs/protocol.md)
+
+/// The stanzas sent (not requests) among `effects`, as XML.
+fn sent(effects: &[Effect]) -> Vec<String> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Send(s) => Some(match &**s {
+                tokio_xmpp::Stanza::Iq(iq) => String::from(&Element::from(iq.clone())),
+                tokio_xmpp::Stanza::Message(m) => String::from(&Element::from(m.clone())),
+                tokio_xmpp::Stanza::Presence(p) => String::from(&Element::from(p.clone())),
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A command from `from` (a full JID) as the session reads it.
+fn command(from: &str, node: &str, fields: &[(&str, &str)]) -> Input {
+    let form = if fields.is_empty() {
+        String::new()
+    } else {
+        let fields: String = fields
+            .iter()
+            .map(|(k, v)| format!("<field var='{k}'><value>{v}</value></field>"))
+            .collect();
+        format!("<x xmlns='jabber:x:data' type='submit'>{fields}</x>")
+    };
+    let xml = format!(
+        "<iq xmlns='jabber:client' type='set' id='q1' from='{from}' to='bot@localhost'>\
+         <command xmlns='http://jabber.org/protocol/commands' node='{node}' action='execute'>{form}</command></iq>"
+    );
+    let iq = xmpp_parsers::iq::Iq::try_from(xml.parse::<Element>().unwrap()).unwrap();
+    Input::Request(crate::xmpp::adhoc::read_request(&iq).expect("a command"))
+}
+
+/// A presence `from` (a full JID) sent to the bot itself.
+fn direct(from: &str, kind: PresenceKind) -> Input {
+    let (bare, resource) = from.split_once('/').unwrap();
+    Input::Presence(RoomPresence {
+        real_jid: None,
+        affiliation: None,
+        ..presence(&jid(bare), resource, kind, &[])
+    })
+}
+
+const VISITOR: &str = "v1@anon.localhost/web";
+const KEY: &str = "Yx3hXb0q9P2mZr7Lk4sNw8Tq";
+
+fn request_chat(core: &mut Core, now: Time) -> Vec<Effect> {
+    core.handle(
+        command(
+            VISITOR,
+            "request-chat",
+            &[("nick", "Sam"), ("topic", "exams"), ("key", KEY)],
+        ),
+        now,
+    )
+}
+
+#[test]
+fn a_stranger_is_refused_every_command_and_the_refusal_is_logged() {
+    let mut core = full_pool();
+    for (from, node) in [
+        ("mallory@evil.example/x", "request-chat"),
+        ("mallory@evil.example/x", "take-chat"),
+        (VISITOR, "take-chat"),
+        (VISITOR, "status"),
+        ("staff@localhost/c", "request-chat"),
+    ] {
+        let e = core.handle(command(from, node, &[]), secs(1));
+        assert!(reads(&e).is_empty(), "{from} {node}: {e:?}");
+        let out = sent(&e);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert!(
+            out[0].contains("type='error'") && out[0].contains("<forbidden"),
+            "{from} {node}: {}",
+            out[0]
+        );
+    }
+    // Each one sees only the commands it may run.
+    let list = |from: &str, core: &mut Core| {
+        let xml = format!("<iq xmlns='jabber:client' type='get' id='l' from='{from}'><query xmlns='http://jabber.org/protocol/disco#items' node='http://jabber.org/protocol/commands'/></iq>");
+        let iq = xmpp_parsers::iq::Iq::try_from(xml.parse::<Element>().unwrap()).unwrap();
+        let e = core.handle(
+            Input::Request(crate::xmpp::adhoc::read_request(&iq).unwrap()),
+            secs(1),
+        );
+        sent(&e)[0].clone()
+    };
+    let v = list(VISITOR, &mut core);
+    assert!(
+        v.contains("node='request-chat'") && !v.contains("node='take-chat'"),
+        "{v}"
+    );
+    let s = list("staff@localhost/c", &mut core);
+    assert!(
+        s.contains("node='take-chat'") && !s.contains("node='request-chat'"),
+        "{s}"
+    );
+    assert!(!list("mallory@evil.example/x", &mut core).contains("<item"));
+}
+
+#[test]
+fn a_visitor_hears_closed_while_nobody_is_on_duty_and_is_queued_once_someone_is() {
+    let mut core = full_pool();
+    let e = request_chat(&mut core, secs(1));
+    assert!(reads(&e).is_empty());
+    assert!(
+        sent(&e)[0].contains("<value>closed</value>"),
+        "{:?}",
+        sent(&e)
+    );
+    // A staff member's client tells the bot it is there: the help line is open.
+    core.handle(
+        direct("staff@localhost/console", PresenceKind::Available),
+        secs(2),
+    );
+    assert_eq!(core.staff_on_duty(), 1);
+    let e = request_chat(&mut core, secs(3));
+    let r = reads(&e);
+    let [(
+        id,
+        Read::Enqueue {
+            label,
+            jid,
+            nick,
+            topic,
+            max_length,
+        },
+    )] = &r[..]
+    else {
+        panic!("one enqueue: {e:?}")
+    };
+    // The key itself is never stored: the label is its hash.
+    assert_eq!(label, &protocol::visitor_label(KEY));
+    assert!(!label.contains(KEY) && label.starts_with("sha256:") && label.len() == 7 + 64);
+    assert_eq!(
+        (jid.as_str(), nick.as_str(), topic.as_deref(), *max_length),
+        (VISITOR, "Sam", Some("exams"), 100)
+    );
+    let e = core.handle(
+        Input::ReadDone {
+            id: *id,
+            result: Ok(ReadResult::Enqueued(Enqueued::Queued(41), 2)),
+        },
+        secs(3),
+    );
+    let out = sent(&e);
+    assert!(
+        out[0].contains("status='completed'") && out[0].contains("<value>queued</value>"),
+        "{out:?}"
+    );
+    assert!(
+        out[0].contains("You are number 2 in the queue."),
+        "{}",
+        out[0]
+    );
+    // Going off duty closes the help line again.
+    core.handle(
+        direct("staff@localhost/console", PresenceKind::Unavailable),
+        secs(4),
+    );
+    assert_eq!(core.staff_on_duty(), 0);
+}
+
+#[test]
+fn the_queue_full_and_a_blocked_key_are_told_apart_and_a_short_key_is_a_bad_request() {
+    let mut core = full_pool();
+    core.handle(
+        direct("staff@localhost/console", PresenceKind::Available),
+        secs(1),
+    );
+    for (outcome, status) in [(Enqueued::Full, "busy"), (Enqueued::Blocked, "blocked")] {
+        let e = request_chat(&mut core, secs(2));
+        let id = reads(&e)[0].0;
+        let e = core.handle(
+            Input::ReadDone {
+                id,
+                result: Ok(ReadResult::Enqueued(outcome, 0)),
+            },
+            secs(2),
+        );
+        assert!(
+            sent(&e)[0].contains(&format!("<value>{status}</value>")),
+            "{:?}",
+            sent(&e)
+        );
+    }
+    let e = core.handle(
+        command(
+            VISITOR,
+            "request-chat",
+            &[("nick", "Sam"), ("key", "short")],
+        ),
+        secs(3),
+    );
+    assert!(reads(&e).is_empty());
+    assert!(sent(&e)[0].contains("<bad-request"), "{:?}", sent(&e));
+}
+
+#[test]
+fn a_visitor_whose_session_ends_leaves_the_queue_at_once() {
+    let mut core = full_pool();
+    let e = core.handle(direct(VISITOR, PresenceKind::Unavailable), secs(1));
+    assert!(
+        matches!(&writes(&e)[..], [Write::VisitorGone { visitor }] if visitor == VISITOR),
+        "{e:?}"
+    );
+    // Someone off the visitors' domains is nobody's business.
+    let e = core.handle(
+        direct("someone@elsewhere.example/x", PresenceKind::Unavailable),
+        secs(1),
+    );
+    assert!(writes(&e).is_empty());
+}
+
+#[test]
+fn an_assigned_visitor_over_xmpp_is_invited_with_the_rooms_password() {
+    let mut core = staffed_pool();
+    let e = sweep_answer(&mut core, 1, secs(2));
+    let (id, _) = reads(&e)
+        .into_iter()
+        .find(|(_, r)| *r == Read::Assign)
+        .unwrap();
+    let e = core.handle(
+        Input::ReadDone {
+            id,
+            result: Ok(ReadResult::Assigned(Some(Assigned {
+                queue_id: 7,
+                visitor_jid: Some(VISITOR.into()),
+                room: room_jid(1).to_string(),
+                client_claimed_at: secs(2),
+            }))),
+        },
+        secs(2),
+    );
+    let out = sent(&e);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert!(out[0].contains(&format!("to='{VISITOR}'")), "{}", out[0]);
+    assert!(
+        out[0].contains(
+            "<x xmlns='jabber:x:conference' jid='room-1@conference.localhost' password='pw-1'"
+        ),
+        "{}",
+        out[0]
+    );
+}
+
+#[test]
+fn taking_a_chat_invites_the_staff_member_and_stops_at_max_chats() {
+    let mut core = staffed_pool(); // staff@localhost is in room-1
+    assert_eq!(
+        core.staff_on_duty(),
+        1,
+        "a staff member in a room is on duty"
+    );
+    let take = |core: &mut Core, room: u32, now: Time| {
+        let e = core.handle(command("staff@localhost/console", "take-chat", &[]), now);
+        let r = reads(&e);
+        let [(id, Read::TakeChat(label))] = &r[..] else {
+            return sent(&e);
+        };
+        assert_eq!(label, "xmpp:staff@localhost");
+        let e = core.handle(
+            Input::ReadDone {
+                id: *id,
+                result: Ok(ReadResult::Room(Some(room_jid(room).to_string()))),
+            },
+            now,
+        );
+        assert!(
+            reads(&e)
+                .iter()
+                .any(|(_, r)| *r == Read::Claims(room_jid(room).to_string())),
+            "the room learns of its claim: {e:?}"
+        );
+        sent(&e)
+    };
+    let out = take(&mut core, 2, secs(2));
+    assert!(
+        out.iter()
+            .any(|s| s.contains("to='staff@localhost/console'")
+                && s.contains("jabber:x:conference")
+                && s.contains("password='pw-2'")),
+        "{out:?}"
+    );
+    assert!(
+        out.iter().any(|s| s.contains("<value>taken</value>")),
+        "{out:?}"
+    );
+    // One room staffed, one claimed: max_chats = 2 is reached.
+    let out = take(&mut core, 3, secs(3));
+    assert!(out[0].contains("<value>limit</value>"), "{out:?}");
+}
+
+#[test]
+fn only_a_staff_member_in_the_room_can_block_its_visitor() {
+    let mut core = staffed_pool();
+    let e = core.handle(
+        command(
+            "staff@localhost/console",
+            "block-visitor",
+            &[("room", "room-2@conference.localhost"), ("reason", "abuse")],
+        ),
+        secs(2),
+    );
+    assert!(reads(&e).is_empty());
+    assert!(sent(&e)[0].contains("<forbidden"), "{:?}", sent(&e));
+    let e = core.handle(
+        command(
+            "staff@localhost/console",
+            "block-visitor",
+            &[("reason", "abuse"), ("duration", "7d")],
+        ),
+        secs(2),
+    );
+    let r = reads(&e);
+    let [(
+        _,
+        Read::BlockVisitor {
+            room,
+            until,
+            reason,
+            by,
+        },
+    )] = &r[..]
+    else {
+        panic!("{e:?}")
+    };
+    assert_eq!(
+        (room.as_str(), reason.as_str(), by.as_str()),
+        ("room-1@conference.localhost", "abuse", "staff@localhost")
+    );
+    assert_eq!(*until, Some(secs(2) + chrono::Duration::days(7)));
+}
+
+fn swept(over_xmpp: Vec<(i64, &str, i64)>, pace: i64) -> Result<ReadResult, String> {
+    Ok(ReadResult::Swept(Swept {
+        waiting: over_xmpp.len() as i64,
+        oldest: None,
+        over_xmpp: over_xmpp
+            .into_iter()
+            .map(|(i, j, p)| (i, j.to_string(), p))
+            .collect(),
+        pace,
+    }))
+}
+
+fn sweep_with(core: &mut Core, result: Result<ReadResult, String>, now: Time) -> Vec<Effect> {
+    let e = core.handle(Input::Timer, now);
+    let id = core
+        .pending
+        .iter()
+        .find(|(_, p)| matches!(p, Pending::Sweep))
+        .map(|(id, _)| *id)
+        .unwrap_or_else(|| panic!("a sweep is on its way: {e:?}"));
+    core.handle(Input::ReadDone { id, result }, now)
+}
+
+#[test]
+fn waiting_visitors_hear_their_place_when_it_changes_at_most_every_five_seconds() {
+    let mut core = full_pool();
+    let a = "a@anon.localhost/1";
+    let b = "b@anon.localhost/2";
+    // 30 visitors given a room in the last half hour: a minute each.
+    let e = sweep_with(&mut core, swept(vec![(1, a, 2), (2, b, 3)], 30), secs(0));
+    let out = sent(&e);
+    assert_eq!(out.len(), 2, "{out:?}");
+    assert!(
+        out[0].contains("estimate='120' position='2'") && out[0].contains("about 2 minutes"),
+        "{}",
+        out[0]
+    );
+    // Nothing changed: nothing is sent.
+    let e = sweep_with(&mut core, swept(vec![(1, a, 2), (2, b, 3)], 30), secs(2));
+    assert!(sent(&e).is_empty());
+    // They move up, but heard of their place under five seconds ago.
+    let e = sweep_with(&mut core, swept(vec![(1, a, 1), (2, b, 2)], 30), secs(4));
+    assert!(sent(&e).is_empty(), "{:?}", sent(&e));
+    let e = sweep_with(&mut core, swept(vec![(1, a, 1), (2, b, 2)], 0), secs(6));
+    let out = sent(&e);
+    assert_eq!(out.len(), 2);
+    assert!(
+        out[0].contains("<queue xmlns='urn:helpim:queue:0' position='1'/>")
+            && out[0].contains("You are next"),
+        "no estimate without a pace: {}",
+        out[0]
+    );
+}
+
+#[test]
+fn far_back_in_a_long_queue_a_small_move_waits_for_a_quiet_minute() {
+    let mut core = full_pool();
+    let v = "far@anon.localhost/1";
+    sweep_with(&mut core, swept(vec![(9, v, 500)], 0), secs(0));
+    let e = sweep_with(&mut core, swept(vec![(9, v, 499)], 0), secs(10));
+    assert!(sent(&e).is_empty(), "one place of 500 is not news");
+    let e = sweep_with(&mut core, swept(vec![(9, v, 440)], 0), secs(12));
+    assert_eq!(sent(&e).len(), 1, "a tenth of the way is");
+    let e = sweep_with(&mut core, swept(vec![(9, v, 439)], 0), secs(30));
+    assert!(sent(&e).is_empty());
+    let e = sweep_with(&mut core, swept(vec![(9, v, 438)], 0), secs(73));
+    assert_eq!(sent(&e).len(), 1, "after a quiet minute any change is");
+}
+
+#[test]
+fn after_a_new_session_each_waiting_visitor_is_pinged_once_and_a_bounce_lets_them_go() {
+    let mut core = full_pool();
+    core.handle(Input::Online { fresh: true }, secs(1));
+    let e = sweep_with(&mut core, swept(vec![(1, VISITOR, 1)], 0), secs(2));
+    let pings = iqs(&e);
+    let [(id, xml)] = &pings[..] else {
+        panic!("{e:?}")
+    };
+    assert!(
+        xml.contains(&format!("to='{VISITOR}'")) && xml.contains("urn:xmpp:ping"),
+        "{xml}"
+    );
+    let e = answer(
+        &mut core,
+        *id,
+        Err(IqError::Error("service-unavailable".into())),
+        secs(2),
+    );
+    assert!(
+        matches!(&writes(&e)[..], [Write::VisitorGone { visitor }] if visitor == VISITOR),
+        "{e:?}"
+    );
+    let e = sweep_with(&mut core, swept(vec![(1, VISITOR, 1)], 0), secs(4));
+    assert!(iqs(&e).is_empty(), "once");
 }

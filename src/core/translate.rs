@@ -71,6 +71,7 @@ mod tests {
         match read_inbound(xml.parse().ok()?)? {
             Inbound::Presence(p) => presence_event(&p, "helpim-bot", "Clean Exit"),
             Inbound::Message(m) => message_event(&m, "helpim-bot"),
+            Inbound::Request(_) => None,
         }
     }
 

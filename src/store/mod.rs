@@ -16,6 +16,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::{Postgres, Row, Sqlite};
 
+pub use crate::core::queue::{Enqueued, Swept};
 use crate::core::room::{Claims, Role, Status, Time, Transition};
 pub use sql::{
     CLAIM_CLIENT_POSTGRES, CLAIM_CLIENT_SQLITE, CLAIM_STAFF_POSTGRES, CLAIM_STAFF_SQLITE,
@@ -141,19 +142,6 @@ pub struct MessageRow {
     pub role: String,
     /// The text; `None` once erased by retention.
     pub body: Option<String>,
-}
-
-/// What became of a request to queue a visitor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Enqueued {
-    /// Queued as this row.
-    Queued(i64),
-    /// The visitor label had an open (waiting or assigned) row already: this one.
-    AlreadyQueued(i64),
-    /// The visitor label is blocked.
-    Blocked,
-    /// The queue is full (`queue.max_length`).
-    Full,
 }
 
 /// A queue row as its visitor sees it.
@@ -677,13 +665,13 @@ impl Store {
     }
 
     /// The bot's sweep of the queue: visitors waiting longer than `max_wait` expire, visitors
-    /// queued over SQL and not kept alive for `visitor_timeout` have left. Returns how many wait,
-    /// and since when the first does.
+    /// queued over SQL and not kept alive for `visitor_timeout` have left. Returns who waits and
+    /// the queue's pace.
     pub async fn sweep_queue(
         &self,
         max_wait: Duration,
         visitor_timeout: Duration,
-    ) -> sqlx::Result<(i64, Option<Time>)> {
+    ) -> sqlx::Result<Swept> {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             for statement in sql::SWEEP_QUEUE {
@@ -694,10 +682,111 @@ impl Store {
                     .await?;
             }
             let row = sqlx::query(self.text(sql::WAITING_COUNT)).fetch_one(&mut *tx).await?;
-            let waiting = (row.try_get("waiting")?, row.try_get("oldest")?);
+            let (waiting, oldest) = (row.try_get("waiting")?, row.try_get("oldest")?);
+            let over_xmpp = sqlx::query(self.text(sql::WAITING_OVER_XMPP))
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|r| Ok((r.try_get("id")?, r.try_get("jid")?, r.try_get("position")?)))
+                .collect::<sqlx::Result<Vec<_>>>()?;
+            let pace = sqlx::query(self.text(sql::PACE)).fetch_one(&mut *tx).await?.try_get("assigned")?;
             tx.commit().await?;
-            Ok(waiting)
+            Ok(Swept { waiting, oldest, over_xmpp, pace })
         })
+    }
+
+    /// A visitor over XMPP whose session ended leaves the queue (if they were waiting).
+    pub async fn visitor_gone(&self, jid: &str) -> sqlx::Result<()> {
+        on_pool!(self, sql::VISITOR_GONE, pool, text => {
+            sqlx::query(text).bind(jid).execute(pool).await.map(|_| ())
+        })
+    }
+
+    /// A visitor over XMPP leaves the queue; false when they had no open row.
+    pub async fn leave_queue_by_jid(&self, jid: &str) -> sqlx::Result<bool> {
+        on_pool!(self, sql::LEAVE_QUEUE_BY_JID, pool, text => {
+            Ok(sqlx::query(text).bind(jid).execute(pool).await?.rows_affected() > 0)
+        })
+    }
+
+    /// A new session (`jid`) of the visitor `label` takes up their chat: an `assigned` row just
+    /// moves to the new JID; a `served` one also gets a fresh client claim (the re-claim of
+    /// docs/database.md §5), which lets the bot seat the new JID within the grace. Returns the
+    /// room's JID, or `None` when the label has no open chat.
+    pub async fn resume(&self, label: &str, jid: &str) -> sqlx::Result<Option<String>> {
+        let row = on_pool!(self, sql::CHAT_OF_VISITOR, pool, text => {
+            sqlx::query(text).bind(label).fetch_optional(pool).await?
+                .map(|r| Ok::<_, sqlx::Error>((r.try_get::<i64, _>("id")?, r.try_get::<String, _>("status")?, r.try_get::<String, _>("room_jid")?)))
+                .transpose()?
+        });
+        let Some((id, status, room)) = row else {
+            return Ok(None);
+        };
+        if status == "served" && self.reclaim_client(&room, label).await?.is_none() {
+            return Ok(None);
+        }
+        on_pool!(self, sql::MOVE_VISITOR, pool, text => {
+            sqlx::query(text).bind(id).bind(jid).execute(pool).await?;
+        });
+        Ok(Some(room))
+    }
+
+    /// Pick mode: the waiting visitor of row `queue_id` gets the staffed room `room_jid` (which has
+    /// no client claim yet), both or neither; `None` when someone else took either first.
+    pub async fn pick(&self, room_jid: &str, queue_id: i64) -> sqlx::Result<Option<Assignment>> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let Some(room) = sqlx::query(self.text(sql::PICK_ROOM))
+                .bind(room_jid)
+                .bind(queue_id)
+                .fetch_optional(&mut *tx)
+                .await?
+            else {
+                return Ok(None);
+            };
+            let room_id: i64 = room.try_get("id")?;
+            let Some(visitor) = sqlx::query(self.text(sql::PICK_VISITOR))
+                .bind(room_id)
+                .bind(queue_id)
+                .fetch_optional(&mut *tx)
+                .await?
+            else {
+                // Taken by someone else between the two statements: undo the room's claim.
+                tx.rollback().await?;
+                return Ok(None);
+            };
+            let assignment = Assignment {
+                queue_id: visitor.try_get("queue_id")?,
+                visitor: visitor.try_get("visitor")?,
+                visitor_jid: visitor.try_get("visitor_jid")?,
+                room_jid: room.try_get("room_jid")?,
+                client_claimed_at: room.try_get("client_claimed_at")?,
+            };
+            tx.commit().await?;
+            Ok(Some(assignment))
+        })
+    }
+
+    /// Blocks the visitor whose label holds the client claim of room `room_jid` (see
+    /// [`Store::block`]); returns the label, or `None` when the room has no client claim.
+    pub async fn block_room_visitor(
+        &self,
+        room_jid: &str,
+        until: Option<Time>,
+        reason: &str,
+        by: &str,
+    ) -> sqlx::Result<Option<String>> {
+        let label: Option<String> = on_pool!(self, sql::ROOM_CLIENT_LABEL, pool, text => {
+            match sqlx::query(text).bind(room_jid).fetch_optional(pool).await? {
+                Some(r) => r.try_get("client_claim")?,
+                None => None,
+            }
+        });
+        let Some(label) = label else {
+            return Ok(None);
+        };
+        self.block(&label, until, reason, by).await?;
+        Ok(Some(label))
     }
 
     /// Blocks a visitor label (until `until`, or for good), with a reason and who did it;

@@ -483,6 +483,91 @@ pub const WAITING_COUNT: Sql = both(
     "SELECT COUNT(*) AS waiting, MIN(enqueued_at) AS oldest FROM queue WHERE status = 'waiting'",
 );
 
+// ---------------------------------------------------------------------------------------------
+// The bot's own protocol (docs/protocol.md): the queue as visitors and staff use it over XMPP
+
+/// A visitor over XMPP whose session ended (`$1` their full JID) leaves the queue at once.
+pub const VISITOR_GONE: Sql = Sql {
+    sqlite: "UPDATE queue SET status = 'left', reason = 'offline',
+    status_changed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+WHERE jid = $1 AND status = 'waiting'",
+    postgres: "UPDATE queue SET status = 'left', reason = 'offline', status_changed_at = now()
+WHERE jid = $1 AND status = 'waiting'",
+};
+
+/// A visitor over XMPP leaves the queue (`$1` their full JID).
+pub const LEAVE_QUEUE_BY_JID: Sql = Sql {
+    sqlite: "UPDATE queue SET status = 'left', reason = 'left',
+    status_changed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+WHERE jid = $1 AND status IN ('waiting', 'assigned')",
+    postgres: "UPDATE queue SET status = 'left', reason = 'left', status_changed_at = now()
+WHERE jid = $1 AND status IN ('waiting', 'assigned')",
+};
+
+/// The chat a visitor label (`$1`) has or is about to have: its latest `assigned` or `served`
+/// row whose room is still open → `id, status, room_jid`.
+pub const CHAT_OF_VISITOR: Sql = both(
+    "SELECT q.id, q.status, r.jid AS room_jid FROM queue q JOIN rooms r ON r.id = q.room_id
+WHERE q.visitor = $1 AND q.status IN ('assigned', 'served') AND r.status <> 'closed'
+ORDER BY q.id DESC LIMIT 1",
+);
+
+/// The visitor of queue row `$1` is now at full JID `$2` (a new session resumed the chat).
+pub const MOVE_VISITOR: Sql = both("UPDATE queue SET jid = $2 WHERE id = $1");
+
+/// Pick mode, first of two statements in one transaction: the staffed room `$1` (its JID, no
+/// client claim yet) gets the client claim of the waiting visitor of row `$2`
+/// → `id, room_jid, client_claimed_at`.
+pub const PICK_ROOM: Sql = Sql {
+    sqlite: "UPDATE rooms SET client_claimed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
+    client_claim = (SELECT visitor FROM queue WHERE id = $2 AND status = 'waiting')
+WHERE jid = $1 AND status = 'staffed' AND client_claimed_at IS NULL
+  AND EXISTS (SELECT 1 FROM queue WHERE id = $2 AND status = 'waiting')
+RETURNING id, jid AS room_jid, client_claimed_at",
+    postgres: "UPDATE rooms SET client_claimed_at = now(),
+    client_claim = (SELECT visitor FROM queue WHERE id = $2 AND status = 'waiting')
+WHERE jid = $1 AND status = 'staffed' AND client_claimed_at IS NULL
+  AND EXISTS (SELECT 1 FROM queue WHERE id = $2 AND status = 'waiting')
+RETURNING id, jid AS room_jid, client_claimed_at",
+};
+
+/// Pick mode, second statement: the visitor of row `$2` is `assigned` to room `$1` (its id),
+/// if nobody took them meanwhile → `queue_id, visitor, visitor_jid`.
+pub const PICK_VISITOR: Sql = Sql {
+    sqlite: "UPDATE queue SET status = 'assigned', room_id = $1,
+    status_changed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+WHERE id = $2 AND status = 'waiting'
+RETURNING id AS queue_id, visitor, jid AS visitor_jid",
+    postgres: "UPDATE queue SET status = 'assigned', room_id = $1, status_changed_at = now()
+WHERE id = $2 AND status = 'waiting'
+RETURNING id AS queue_id, visitor, jid AS visitor_jid",
+};
+
+/// The label of the client claim of room `$1` (its JID) → `client_claim`.
+pub const ROOM_CLIENT_LABEL: Sql = both("SELECT client_claim FROM rooms WHERE jid = $1");
+
+/// The waiting visitors over XMPP and their place in line among all who wait
+/// → `id, jid, position`.
+pub const WAITING_OVER_XMPP: Sql = both(
+    "SELECT id, jid, position FROM (
+    SELECT id, jid, ROW_NUMBER() OVER (ORDER BY enqueued_at, id) AS position
+    FROM queue WHERE status = 'waiting') w
+WHERE jid IS NOT NULL ORDER BY position",
+);
+
+/// The pace of the queue: visitors given a room in the last 30 minutes → `assigned`.
+pub const PACE: Sql = Sql {
+    sqlite: "SELECT COUNT(*) AS assigned FROM queue
+WHERE room_id IS NOT NULL AND status IN ('assigned', 'served', 'missed')
+  AND (julianday('now') - julianday(status_changed_at)) * 86400.0 < 1800",
+    postgres: "SELECT COUNT(*) AS assigned FROM queue
+WHERE room_id IS NOT NULL AND status IN ('assigned', 'served', 'missed')
+  AND status_changed_at > now() - interval '30 minutes'",
+};
+
+/// The window [`PACE`] counts over, in seconds.
+pub const PACE_WINDOW_SECS: i64 = 1800;
+
 /// A string that lives as long as the program: the statements built once at first use.
 fn leak(text: String) -> &'static str {
     Box::leak(text.into_boxed_str())

@@ -1,6 +1,8 @@
 //! XMPP: making a connection ([`connect`]), the session task that owns the stream
-//! ([`session`]), and building and reading the MUC stanzas ([`stanza`]).
+//! ([`session`]), building and reading the MUC stanzas ([`stanza`]) and those of the bot's own
+//! protocol ([`adhoc`]).
 
+pub mod adhoc;
 pub mod connect;
 pub mod session;
 pub mod stanza;

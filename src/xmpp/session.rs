@@ -3,7 +3,8 @@
 //! It owns a `tokio_xmpp::stanzastream::StanzaStream` (not `Client`, whose receivers lose
 //! wake-ups; see docs/xmpp-servers.md) and `select!`s over incoming stanzas, commands from the
 //! rest of the bot, a ping timer and shutdown. It reads every stanza once
-//! ([`stanza::room_presence`], [`stanza::room_message`]), answers the server's pings, and sends
+//! ([`stanza::room_presence`], [`stanza::room_message`], [`adhoc::read_request`]), answers pings
+//! and service discovery of the bot itself, passes commands on, and sends
 //! requests: an IQ, or a join (which is answered by the room's presences up to the bot's own).
 //! Every request has a time limit, and its answer — or why there is none — goes back the way the
 //! caller chose: on the event channel, tagged with the caller's id (the driver), or to a waiting
@@ -22,6 +23,7 @@ use xmpp_parsers::jid::{BareJid, Jid};
 use xmpp_parsers::minidom::Element;
 use xmpp_parsers::stanza_error::{DefinedCondition, ErrorType, StanzaError};
 
+use super::adhoc;
 pub use super::connect::PING_INTERVAL;
 use super::connect::{connector, ConnectSettings};
 use super::stanza::{self, PresenceKind, RoomMessage, RoomPresence};
@@ -60,6 +62,9 @@ pub enum SessionEvent {
     },
     /// The answer to the bot's last ping came back after this long.
     Pong(Duration),
+    /// A command (or the list of commands) asked of the bot itself; the answer is the caller's
+    /// to send.
+    Request(adhoc::Incoming),
 }
 
 /// Where an answer goes.
@@ -434,6 +439,10 @@ impl Task {
         iq: Iq,
         ping_sent: &mut Option<(String, Instant)>,
     ) -> Option<Duration> {
+        if let Some(request) = adhoc::read_request(&iq) {
+            let _ = self.events.send(SessionEvent::Request(request));
+            return None;
+        }
         match iq {
             Iq::Get {
                 from, id, payload, ..
@@ -447,6 +456,13 @@ impl Task {
                         to: from,
                         id,
                         payload: None,
+                    }
+                } else if let Some(info) = adhoc::disco_info(&payload) {
+                    Iq::Result {
+                        from: None,
+                        to: from,
+                        id,
+                        payload: Some(info),
                     }
                 } else {
                     tracing::debug!(from = ?from.as_ref().map(|j| j.to_string()), ns = %payload.ns(), "answering an unsupported request with an error");

@@ -45,7 +45,7 @@ fn name(s: &str) -> NcName {
     NcName::try_from(s).expect("attribute names used here are valid")
 }
 
-fn with_attr(b: ElementBuilder, key: &str, value: impl Into<String>) -> ElementBuilder {
+pub(crate) fn with_attr(b: ElementBuilder, key: &str, value: impl Into<String>) -> ElementBuilder {
     b.attr(name(key), value.into())
 }
 
@@ -399,14 +399,17 @@ pub enum Inbound {
     Presence(RoomPresence),
     /// A groupchat message with a body from a room occupant.
     Message(RoomMessage),
+    /// A command, or the list of commands, asked of the bot.
+    Request(super::adhoc::Incoming),
 }
 
-/// Reads a presence or message element the way the session reads what the server sends; `None`
-/// for anything that is neither a room presence nor a room message.
+/// Reads an element the way the session reads what the server sends; `None` for anything that
+/// is neither a room presence, a room message nor a request to the bot.
 pub fn read_inbound(element: Element) -> Option<Inbound> {
     match element.name() {
         "presence" => room_presence(&Presence::try_from(element).ok()?).map(Inbound::Presence),
         "message" => room_message(&Message::try_from(element).ok()?).map(Inbound::Message),
+        "iq" => super::adhoc::read_request(&Iq::try_from(element).ok()?).map(Inbound::Request),
         _ => None,
     }
 }
