@@ -280,6 +280,9 @@ impl Driver {
                 Input::Offline
             }
             SessionEvent::Pong(_) => return self.health.pong(),
+            SessionEvent::OtherMessage(m) => {
+                return tracing::debug!(from = ?m.from.as_ref().map(|j| j.to_string()), kind = ?m.type_, "ignoring a message that is not a room chat message");
+            }
             SessionEvent::ConnectFailed { .. } => return,
             SessionEvent::RoomPresence(p) => Input::Presence(p),
             SessionEvent::Message(m) => Input::Message(m),

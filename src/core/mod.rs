@@ -652,6 +652,10 @@ impl Core {
         if !fresh {
             return;
         }
+        // Available, so that the presences visitors and staff direct at the bot reach it.
+        self.effects.push(Effect::Send(Box::new(
+            xmpp_parsers::presence::Presence::available().into(),
+        )));
         // Visitors who went away while the bot had no session were never seen to leave.
         self.people.probe_after_next_sweep();
         // Every room presence of the old session is gone: rejoin them all.

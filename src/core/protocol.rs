@@ -728,6 +728,7 @@ impl Core {
             (Step::Pick, ReadResult::Assigned(assigned)) => match assigned {
                 Some(a) => {
                     tracing::info!(queue_id = a.queue_id, room = %a.room, "a staff member picked a waiting visitor");
+                    self.queue.picked();
                     self.hand_over(&a, now);
                     let form = outcome(which, "assigned").value("room", "Room", &a.room);
                     done(

@@ -116,6 +116,11 @@ impl Queue {
         }
     }
 
+    /// A staff member picked a waiting visitor (pick mode).
+    pub fn picked(&mut self) {
+        self.waiting = (self.waiting - 1).max(0);
+    }
+
     /// When the queue next needs the bot.
     pub fn deadline(&self) -> Option<Time> {
         (!self.sweeping).then_some(self.next_sweep).flatten()

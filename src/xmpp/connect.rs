@@ -191,7 +191,13 @@ async fn connect_once(s: &ConnectSettings) -> Result<Connection, tokio_xmpp::Err
         .with_username(node)
         .with_password(s.password.clone())
         .with_channel_binding(ChannelBinding::None);
-    let stream = tokio_xmpp::client_login(stream, features.sasl_mechanisms, creds).await?;
+    let mut mechanisms = features.sasl_mechanisms;
+    if s.jid.node().is_none() {
+        // A JID without a local part (`anon.example.org/web`) logs in anonymously; a server
+        // that also offers PLAIN there would otherwise be tried with an empty name first.
+        mechanisms.retain(|m| m == "ANONYMOUS");
+    }
+    let stream = tokio_xmpp::client_login(stream, mechanisms, creds).await?;
     let stream = stream.send_header(header()).await?;
     let (features, stream) = stream.recv_features().await?;
     Ok(Connection {

@@ -62,6 +62,9 @@ pub enum SessionEvent {
     },
     /// The answer to the bot's last ping came back after this long.
     Pong(Duration),
+    /// A message that is not a room's chat message (an invitation, a notice): the bot has no
+    /// use for them; a client has.
+    OtherMessage(Box<xmpp_parsers::message::Message>),
     /// A command (or the list of commands) asked of the bot itself; the answer is the caller's
     /// to send.
     Request(adhoc::Incoming),
@@ -427,7 +430,7 @@ impl Task {
                     let _ = self.events.send(SessionEvent::Message(message));
                 }
                 None => {
-                    tracing::debug!(from = ?m.from.as_ref().map(|j| j.to_string()), kind = ?m.type_, "ignoring a message that is not a room chat message")
+                    let _ = self.events.send(SessionEvent::OtherMessage(Box::new(m)));
                 }
             },
         }

@@ -47,6 +47,13 @@ idle = "4s"
 url = "{url}"
 poll_interval = "200ms"
 
+[staff]
+jids = ["staff@localhost", "staff2@localhost", "staff3@localhost", "staff4@localhost"]
+max_chats = 2
+
+[visitors]
+domains = ["anon.localhost"]
+
 [http]
 listen = ""
 "#,

@@ -5,11 +5,15 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use helpim_bot::store::{ClaimKind, ClaimedRoom, RoomRow, Store};
+use helpim_bot::xmpp::adhoc::{NS_COMMANDS, NS_CONFERENCE, NS_QUEUE};
+use helpim_bot::xmpp::stanza::NS_DATA;
 use helpim_bot::xmpp::stanza::{self, RoomPresence, STATUS_SELF};
 use helpim_bot::xmpp::{ConnectSettings, IqError, Joined, Session, SessionEvent};
 use tokio::sync::mpsc;
+use xmpp_parsers::iq::Iq;
 use xmpp_parsers::jid::{BareJid, FullJid, Jid};
 use xmpp_parsers::message::Message;
+use xmpp_parsers::minidom::Element;
 use xmpp_parsers::presence::{Presence, Type as PresenceType};
 
 use super::{claim, wait_status, XmppServer, PASSWORD};
@@ -20,6 +24,8 @@ pub struct Person {
     pub session: Session,
     pub events: mpsc::UnboundedReceiver<SessionEvent>,
     pub user: String,
+    /// The full JID the server bound (for an anonymous visitor: one it made up).
+    pub jid: Jid,
 }
 
 impl Person {
@@ -30,8 +36,20 @@ impl Person {
 
     /// Logs `user` in on `prosody` with `resource` (one account, several connections).
     pub async fn connect_as(prosody: &XmppServer, user: &str, resource: &str) -> Person {
+        let jid = FullJid::new(&format!("{user}@localhost/{resource}")).unwrap();
+        Person::connect_jid(prosody, jid, user).await
+    }
+
+    /// A visitor: an anonymous login (SASL ANONYMOUS) on the visitors' host `anon.localhost`,
+    /// with a JID the server makes up.
+    pub async fn visitor(server: &XmppServer, name: &str) -> Person {
+        let jid = FullJid::new("anon.localhost/web").unwrap();
+        Person::connect_jid(server, jid, name).await
+    }
+
+    async fn connect_jid(prosody: &XmppServer, jid: FullJid, user: &str) -> Person {
         let settings = ConnectSettings {
-            jid: FullJid::new(&format!("{user}@localhost/{resource}")).unwrap(),
+            jid,
             password: PASSWORD.into(),
             server: Some(("127.0.0.1".into(), prosody.port)),
             tls: helpim_bot::config::TlsMode::Plain,
@@ -40,22 +58,100 @@ impl Person {
         };
         let (session, mut events) = Session::start(settings);
         let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
+        let jid = loop {
             match tokio::time::timeout_at(deadline.into(), events.recv()).await {
-                Ok(Some(SessionEvent::Online { .. })) => break,
+                Ok(Some(SessionEvent::Online { jid, .. })) => break jid,
                 Ok(Some(SessionEvent::ConnectFailed { error, fatal: true })) => {
-                    panic!("{user} cannot log in: {error}")
+                    panic!(
+                        "{user} cannot log in: {error}; server log:\n{}",
+                        prosody.log()
+                    )
                 }
                 Ok(Some(_)) => {}
                 Ok(None) | Err(_) => {
                     panic!("{user} did not get online; Prosody log:\n{}", prosody.log())
                 }
             }
-        }
+        };
         Person {
             session,
             events,
             user: user.into(),
+            jid,
+        }
+    }
+
+    /// Tells the bot this session is there (directed presence): a staff member comes on duty; a
+    /// visitor's queue place then ends with the session.
+    pub fn present_to_bot(&self) {
+        let mut p = Presence::available();
+        p.to = Some(Jid::from_str(BOT).unwrap());
+        self.session.send(p);
+    }
+
+    /// Runs the bot's command `node` in one step, with a submitted form of `fields`; returns
+    /// the `<command/>` of the answer, or the error's condition.
+    pub async fn command(&self, node: &str, fields: &[(&str, &str)]) -> Result<Element, IqError> {
+        let mut command = Element::builder("command", NS_COMMANDS)
+            .attr(name("node"), node)
+            .attr(name("action"), "execute");
+        if !fields.is_empty() {
+            let mut x = Element::builder("x", NS_DATA).attr(name("type"), "submit");
+            for (var, value) in fields {
+                x = x.append(
+                    Element::builder("field", NS_DATA)
+                        .attr(name("var"), *var)
+                        .append(Element::builder("value", NS_DATA).append(value.to_string())),
+                );
+            }
+            command = command.append(x);
+        }
+        let iq = Iq::Set {
+            from: None,
+            to: Some(Jid::from_str(BOT).unwrap()),
+            id: String::new(),
+            payload: command.build(),
+        };
+        Ok(self
+            .session
+            .iq(iq)
+            .await?
+            .expect("a command answer has a payload"))
+    }
+
+    /// Waits for an XEP-0249 invitation; returns the room and its password.
+    pub async fn invited(&mut self) -> (String, String) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            match tokio::time::timeout_at(deadline.into(), self.events.recv()).await {
+                Ok(Some(SessionEvent::OtherMessage(m))) => {
+                    if let Some(x) = m.payloads.iter().find(|p| p.is("x", NS_CONFERENCE)) {
+                        return (
+                            x.attr("jid").unwrap().to_string(),
+                            x.attr("password").unwrap_or_default().to_string(),
+                        );
+                    }
+                }
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => panic!("{} was never invited", self.user),
+            }
+        }
+    }
+
+    /// Waits for a queue update from the bot; returns the place in line and the wait estimate.
+    pub async fn place_update(&mut self) -> (i64, Option<i64>) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            match tokio::time::timeout_at(deadline.into(), self.events.recv()).await {
+                Ok(Some(SessionEvent::OtherMessage(m))) => {
+                    if let Some(q) = m.payloads.iter().find(|p| p.is("queue", NS_QUEUE)) {
+                        let position = q.attr("position").unwrap().parse().unwrap();
+                        return (position, q.attr("estimate").map(|e| e.parse().unwrap()));
+                    }
+                }
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => panic!("{} never heard of a new place in line", self.user),
+            }
         }
     }
 
@@ -211,6 +307,32 @@ impl Person {
     pub async fn quit(self) {
         self.session.close().await;
     }
+}
+
+/// The bot's full JID in every test: commands go to a session, not to the account (an IQ to a
+/// bare JID is answered by the server itself).
+pub const BOT: &str = "bot@localhost/helpim-bot";
+
+fn name(s: &str) -> xmpp_parsers::minidom::rxml::NcName {
+    xmpp_parsers::minidom::rxml::NcName::try_from(s).unwrap()
+}
+
+/// The value of field `var` in the form of a command's answer.
+pub fn field(command: &Element, var: &str) -> Option<String> {
+    command
+        .get_child("x", NS_DATA)?
+        .children()
+        .find(|f| f.is("field", NS_DATA) && f.attr("var") == Some(var))?
+        .get_child("value", NS_DATA)
+        .map(Element::text)
+}
+
+/// The text of the note in a command's answer.
+pub fn note(command: &Element) -> String {
+    command
+        .get_child("note", NS_COMMANDS)
+        .map(Element::text)
+        .unwrap_or_default()
 }
 
 /// Claims a room for `staff` as the web app does (label `claim-<nick>`) and lets them in as

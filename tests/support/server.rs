@@ -134,6 +134,12 @@ impl XmppServer {
             r#"# Written by the helpim-bot test harness.
 hosts:
   - localhost
+  - anon.localhost
+host_config:
+  anon.localhost:
+    auth_method: [anonymous]
+    anonymous_protocol: sasl_anon
+    allow_multiple_connections: true
 loglevel: info
 log_rotate_count: 0
 {tls}listen:
@@ -164,19 +170,22 @@ modules:
   mod_roster: {{}}
   mod_ping: {{}}
   mod_stream_mgmt: {{}}
-  mod_muc_admin: {{}}
-  mod_muc:
-    host: "conference.localhost"
-    access: all
-    access_create: muc_create
-    access_persistent: muc_create
-    access_admin: muc_admin
-    history_size: 20
-    max_users: 1000
-    max_rooms_discoitems: 0
-    default_room_options:
-      persistent: false
-      public: false
+append_host_config:
+  localhost:
+    modules:
+      mod_muc_admin: {{}}
+      mod_muc:
+        host: "conference.localhost"
+        access: all
+        access_create: muc_create
+        access_persistent: muc_create
+        access_admin: muc_admin
+        history_size: 20
+        max_users: 1000
+        max_rooms_discoitems: 0
+        default_room_options:
+          persistent: false
+          public: false
 "#,
             port = self.port,
             required = self.tls,
@@ -224,6 +233,8 @@ storage = "internal"
 {tls}log = {{ {{ levels = {{ min = "info" }}, to = "file", filename = "{d}/prosody.log" }} }}
 admins = {{ "bot@localhost", "inspector@localhost" }}
 VirtualHost "localhost"
+VirtualHost "anon.localhost"
+    authentication = "anonymous"
 Component "conference.localhost" "muc"
     restrict_room_creation = true
     muc_room_default_persistent = false

@@ -1,0 +1,423 @@
+//! The bot's own XMPP protocol (docs/protocol.md) with real clients: visitors log in anonymously
+//! on `anon.localhost`, staff with their accounts, and everything goes through ad-hoc commands,
+//! invitations and directed presence, against the real server (Prosody, or ejabberd with
+//! `HELPIM_TEST_XMPP=ejabberd`) and the bot.
+
+mod support;
+
+use std::time::Duration;
+
+use helpim_bot::room::Status;
+use helpim_bot::store::Store;
+use helpim_bot::xmpp::IqError;
+use support::*;
+
+/// A visitor key as a page keeps one: 128 random bits, base64.
+const KEY: &str = "c2VjcmV0LWtleS1vZi1hbmE";
+const OTHER_KEY: &str = "YW5vdGhlci1rZXktb2YtYmVu";
+
+/// Waits until queue row `id` has `status`.
+async fn wait_row(store: &Store, id: &str, status: &str) {
+    let id: i64 = id.parse().unwrap();
+    wait_for(
+        Duration::from_secs(15),
+        &format!("queue row {id} to be {status}"),
+        || {
+            let store = store.clone();
+            async move {
+                let state = store.queue_state(id).await.unwrap()?;
+                (state.status == status).then_some(())
+            }
+        },
+    )
+    .await
+}
+
+/// A staff member on duty: logged in, present to the bot, with a room taken and joined as `nick`.
+async fn staff_with_room(
+    server: &XmppServer,
+    store: &Store,
+    user: &str,
+    nick: &str,
+) -> (Person, String) {
+    let mut staff = Person::connect(server, user).await;
+    staff.present_to_bot();
+    let answer = staff.command("take-chat", &[]).await.expect("take a chat");
+    assert_eq!(
+        field(&answer, "status").as_deref(),
+        Some("taken"),
+        "{}",
+        note(&answer)
+    );
+    let (room, password) = staff.invited().await;
+    assert_eq!(field(&answer, "room").as_deref(), Some(room.as_str()));
+    staff
+        .join(&room, nick, &password)
+        .await
+        .expect("staff joins with the invitation's password");
+    wait_status(store, &room, Status::Staffed).await;
+    (staff, room)
+}
+
+async fn a_visitor_is_queued_invited_and_chats(db: TestDb) {
+    let server = XmppServer::start();
+    let store = db.store().await;
+    let _bot = RunningBot::start(bot_config(&server, &db), store.clone());
+    wait_ready_rooms(&store, 2).await;
+
+    let mut ana = Person::visitor(&server, "Ana").await;
+    ana.present_to_bot();
+    // Nobody on duty: the help line is closed.
+    let answer = ana
+        .command("request-chat", &[("nick", "Ana"), ("key", KEY)])
+        .await
+        .unwrap();
+    assert_eq!(
+        field(&answer, "status").as_deref(),
+        Some("closed"),
+        "{}",
+        note(&answer)
+    );
+
+    let mut staff = Person::connect(&server, "staff").await;
+    staff.present_to_bot();
+    let answer = wait_for(Duration::from_secs(10), "the help line to open", || {
+        let ana = &ana;
+        async move {
+            let a = ana
+                .command(
+                    "request-chat",
+                    &[("nick", "Ana"), ("topic", "exams 😟"), ("key", KEY)],
+                )
+                .await
+                .unwrap();
+            (field(&a, "status").as_deref() == Some("queued")).then_some(a)
+        }
+    })
+    .await;
+    assert_eq!(field(&answer, "position").as_deref(), Some("1"));
+    assert_eq!(note(&answer), "You are next in the queue.");
+    let answer_queued = answer;
+    // The key is never stored: the row holds its hash.
+    let rows = store.open_queue().await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0].visitor.starts_with("sha256:") && !rows[0].visitor.contains(KEY));
+    assert_eq!(rows[0].topic.as_deref(), Some("exams 😟"));
+
+    // The staff member takes a chat; once inside, the waiting visitor is invited.
+    let answer = staff.command("take-chat", &[]).await.unwrap();
+    let (room, password) = staff.invited().await;
+    assert_eq!(field(&answer, "room").as_deref(), Some(room.as_str()));
+    staff.join(&room, "Counsellor", &password).await.unwrap();
+    let (invited_to, visitor_password) = ana.invited().await;
+    assert_eq!(invited_to, room);
+    ana.join(&room, "Ana", &visitor_password)
+        .await
+        .expect("the visitor joins");
+    let row = wait_status(&store, &room, Status::Busy).await;
+    assert_eq!(row.client_nick.as_deref(), Some("Ana"));
+    wait_row(
+        &store,
+        &field(&answer_queued, "queue-id").unwrap(),
+        "served",
+    )
+    .await;
+    ana.say(&room, "hello ✨");
+    staff.heard(&room, "hello ✨").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_is_queued_invited_and_chats_on_sqlite() {
+    a_visitor_is_queued_invited_and_chats(TestDb::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_is_queued_invited_and_chats_on_postgres() {
+    a_visitor_is_queued_invited_and_chats(TestDb::postgres().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn places_move_up_as_others_leave_or_go_offline() {
+    let server = XmppServer::start();
+    let db = TestDb::sqlite();
+    let store = db.store().await;
+    let _bot = RunningBot::start(bot_config(&server, &db), store.clone());
+    wait_ready_rooms(&store, 2).await;
+    let staff = Person::connect(&server, "staff").await;
+    staff.present_to_bot();
+
+    let mut visitors = Vec::new();
+    for (i, name) in ["Ana", "Ben", "Cem"].into_iter().enumerate() {
+        let v = Person::visitor(&server, name).await;
+        v.present_to_bot();
+        let key = format!("{name}-key-of-128-bits-at-least");
+        let answer = wait_for(Duration::from_secs(10), "a place in the queue", || {
+            let (v, key) = (&v, key.clone());
+            async move {
+                let a = v
+                    .command("request-chat", &[("nick", name), ("key", &key)])
+                    .await
+                    .unwrap();
+                (field(&a, "status").as_deref() == Some("queued")).then_some(a)
+            }
+        })
+        .await;
+        assert_eq!(field(&answer, "position"), Some((i + 1).to_string()));
+        visitors.push(v);
+    }
+    let mut cem = visitors.pop().unwrap();
+    let ben = visitors.pop().unwrap();
+    let ana = visitors.pop().unwrap();
+    // Ben leaves the queue: Cem hears he is second now.
+    let answer = ben.command("leave-queue", &[]).await.unwrap();
+    assert_eq!(field(&answer, "status").as_deref(), Some("left"));
+    assert_eq!(cem.place_update().await.0, 2);
+    // Ana closes her browser (the session ends): the server tells the bot, and Cem is next.
+    ana.quit().await;
+    assert_eq!(cem.place_update().await.0, 1);
+    let rows = store.open_queue().await.unwrap();
+    assert_eq!(rows.len(), 1, "only Cem still waits: {rows:?}");
+    let answer = ben.command("leave-queue", &[]).await.unwrap();
+    assert_eq!(field(&answer, "status").as_deref(), Some("not-queued"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strangers_are_refused_and_the_refusals_logged() {
+    let setup = Setup::patient(TestDb::sqlite()).await;
+    let bot = setup.start_bot(&[]);
+    wait_ready_rooms(&setup.store, 2).await;
+    let eve = Person::connect(&setup.server, "eve").await;
+    for node in ["request-chat", "take-chat", "status", "no-such-command"] {
+        let refused = eve.command(node, &[]).await;
+        let want = if node == "no-such-command" {
+            "item-not-found"
+        } else {
+            "forbidden"
+        };
+        assert_eq!(refused, Err(IqError::Error(want.into())), "{node}");
+    }
+    let visitor = Person::visitor(&setup.server, "Vic").await;
+    assert_eq!(
+        visitor.command("take-chat", &[]).await,
+        Err(IqError::Error("forbidden".into())),
+        "a visitor is not staff"
+    );
+    assert_eq!(
+        visitor
+            .command("request-chat", &[("nick", "Vic"), ("key", "too-short")])
+            .await,
+        Err(IqError::Error("bad-request".into()))
+    );
+    bot.logs_within(
+        "refusing a command to someone who may not use it",
+        Duration::from_secs(5),
+    )
+    .await;
+    assert!(
+        bot.log().contains("helpim_bot::security"),
+        "on the security target"
+    );
+    assert!(setup.store.open_queue().await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_staff_member_blocks_a_visitor_who_is_removed_and_refused_later() {
+    let server = XmppServer::start();
+    let db = TestDb::sqlite();
+    let store = db.store().await;
+    let _bot = RunningBot::start(bot_config(&server, &db), store.clone());
+    wait_ready_rooms(&store, 2).await;
+    let (staff, room) = staff_with_room(&server, &store, "staff", "Counsellor").await;
+    let mut vic = Person::visitor(&server, "Vic").await;
+    vic.present_to_bot();
+    let answer = vic
+        .command("request-chat", &[("nick", "Vic"), ("key", KEY)])
+        .await
+        .unwrap();
+    assert_eq!(
+        field(&answer, "status").as_deref(),
+        Some("queued"),
+        "{}",
+        note(&answer)
+    );
+    let (to, password) = vic.invited().await;
+    assert_eq!(to, room);
+    vic.join(&room, "Vic", &password).await.unwrap();
+    wait_status(&store, &room, Status::Busy).await;
+
+    // Another staff member cannot block the visitor of a chat they are not in.
+    let other = Person::connect(&server, "staff2").await;
+    let refused = other
+        .command("block-visitor", &[("room", &room), ("reason", "abuse")])
+        .await;
+    assert_eq!(refused, Err(IqError::Error("forbidden".into())));
+    let answer = staff
+        .command(
+            "block-visitor",
+            &[("room", &room), ("reason", "abuse"), ("duration", "7d")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        field(&answer, "status").as_deref(),
+        Some("blocked"),
+        "{}",
+        note(&answer)
+    );
+    let removed = vic.removed_from(&room).await;
+    assert!(
+        removed.has(helpim_bot::xmpp::stanza::STATUS_KICKED),
+        "{removed:?}"
+    );
+    // The same key from a new session is refused, neutrally.
+    let again = Person::visitor(&server, "Vic again").await;
+    again.present_to_bot();
+    let answer = again
+        .command("request-chat", &[("nick", "V"), ("key", KEY)])
+        .await
+        .unwrap();
+    assert_eq!(field(&answer, "status").as_deref(), Some("blocked"));
+    assert_eq!(note(&answer), "We cannot start a chat with you.");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_session_with_the_visitor_key_resumes_the_chat_and_a_wrong_key_does_not() {
+    let server = XmppServer::start();
+    let db = TestDb::sqlite();
+    let store = db.store().await;
+    let mut config = bot_config(&server, &db);
+    config.timeouts.rejoin_grace = Duration::from_secs(30);
+    let _bot = RunningBot::start(config, store.clone());
+    wait_ready_rooms(&store, 2).await;
+    let (mut staff, room) = staff_with_room(&server, &store, "staff", "Counsellor").await;
+    let mut ana = Person::visitor(&server, "Ana").await;
+    ana.present_to_bot();
+    ana.command("request-chat", &[("nick", "Ana"), ("key", KEY)])
+        .await
+        .unwrap();
+    let (_, password) = ana.invited().await;
+    ana.join(&room, "Ana", &password).await.unwrap();
+    wait_status(&store, &room, Status::Busy).await;
+
+    // The page is refreshed: the old session is gone without a clean exit.
+    ana.quit().await;
+    staff.sees_leave(&room, "Ana").await;
+    let mut again = Person::visitor(&server, "Ana after a refresh").await;
+    let wrong = again
+        .command("resume-chat", &[("key", OTHER_KEY)])
+        .await
+        .unwrap();
+    assert_eq!(field(&wrong, "status").as_deref(), Some("none"));
+    let answer = again.command("resume-chat", &[("key", KEY)]).await.unwrap();
+    assert_eq!(
+        field(&answer, "status").as_deref(),
+        Some("resumed"),
+        "{}",
+        note(&answer)
+    );
+    let (to, password) = again.invited().await;
+    assert_eq!(to, room);
+    again
+        .join(&room, "Ana", &password)
+        .await
+        .expect("the new session is let in");
+    staff.sees_enter(&room, "Ana").await;
+    again.say(&room, "I'm back");
+    staff.heard(&room, "I'm back").await;
+    let row = wait_status(&store, &room, Status::Busy).await;
+    assert_eq!(row.status, Status::Busy, "the chat went on");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_pick_mode_staff_choose_a_visitor_and_max_chats_holds() {
+    let server = XmppServer::start();
+    let db = TestDb::postgres().await;
+    let store = db.store().await;
+    let mut config = bot_config(&server, &db);
+    config.queue.assign = helpim_bot::config::Assign::Pick;
+    let _bot = RunningBot::start(config, store.clone());
+    wait_ready_rooms(&store, 2).await;
+    let (staff, room) = staff_with_room(&server, &store, "staff", "Counsellor").await;
+    let mut queued = Vec::new();
+    for (name, key) in [("Ana", KEY), ("Ben", OTHER_KEY)] {
+        let v = Person::visitor(&server, name).await;
+        v.present_to_bot();
+        let a = v
+            .command("request-chat", &[("nick", name), ("key", key)])
+            .await
+            .unwrap();
+        assert_eq!(field(&a, "status").as_deref(), Some("queued"));
+        queued.push((v, field(&a, "queue-id").unwrap()));
+    }
+    // The list, with a choice to make.
+    let list = staff.command("waiting-visitors", &[]).await.unwrap();
+    assert_eq!(list.attr("status"), Some("executing"));
+    assert_eq!(note(&list), "2 visitors are waiting.");
+    let xml = String::from(&list);
+    assert!(xml.contains("Ana") && xml.contains("Ben"), "{xml}");
+    // Ben is picked, not Ana who came first.
+    let (mut ben, ben_id) = queued.pop().unwrap();
+    let answer = staff
+        .command("waiting-visitors", &[("visitor", &ben_id)])
+        .await
+        .unwrap();
+    assert_eq!(
+        field(&answer, "status").as_deref(),
+        Some("assigned"),
+        "{}",
+        note(&answer)
+    );
+    let (to, password) = ben.invited().await;
+    assert_eq!(to, room);
+    ben.join(&room, "Ben", &password).await.unwrap();
+    wait_status(&store, &room, Status::Busy).await;
+    // Taken: Ben is off everyone's list; Ana still waits.
+    let list = staff.command("waiting-visitors", &[]).await.unwrap();
+    assert_eq!(note(&list), "1 visitor is waiting.");
+    // max_chats = 2: a second room is fine, a third is not.
+    let second = staff.command("take-chat", &[]).await.unwrap();
+    assert_eq!(field(&second, "status").as_deref(), Some("taken"));
+    let third = staff.command("take-chat", &[]).await.unwrap();
+    assert_eq!(
+        field(&third, "status").as_deref(),
+        Some("limit"),
+        "{}",
+        note(&third)
+    );
+    let status = staff.command("status", &[]).await.unwrap();
+    assert_eq!(field(&status, "open").as_deref(), Some("true"));
+    assert_eq!(field(&status, "busy").as_deref(), Some("1"));
+    assert_eq!(field(&status, "queue-length").as_deref(), Some("1"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_queue_answers_busy() {
+    let server = XmppServer::start();
+    let db = TestDb::sqlite();
+    let store = db.store().await;
+    let mut config = bot_config(&server, &db);
+    config.queue.max_length = 1;
+    let _bot = RunningBot::start(config, store.clone());
+    wait_ready_rooms(&store, 2).await;
+    let staff = Person::connect(&server, "staff").await;
+    staff.present_to_bot();
+    let ana = Person::visitor(&server, "Ana").await;
+    let ben = Person::visitor(&server, "Ben").await;
+    let a = wait_for(Duration::from_secs(10), "the help line to open", || {
+        let ana = &ana;
+        async move {
+            let a = ana
+                .command("request-chat", &[("nick", "Ana"), ("key", KEY)])
+                .await
+                .unwrap();
+            (field(&a, "status").as_deref() != Some("closed")).then_some(a)
+        }
+    })
+    .await;
+    assert_eq!(field(&a, "status").as_deref(), Some("queued"));
+    let b = ben
+        .command("request-chat", &[("nick", "Ben"), ("key", OTHER_KEY)])
+        .await
+        .unwrap();
+    assert_eq!(field(&b, "status").as_deref(), Some("busy"), "{}", note(&b));
+}
