@@ -1480,3 +1480,168 @@ fn after_a_new_session_each_waiting_visitor_is_pinged_once_and_a_bounce_lets_the
     let e = sweep_with(&mut core, swept(vec![(1, VISITOR, 1)], 0), secs(4));
     assert!(iqs(&e).is_empty(), "once");
 }
+
+/// The examples of docs/protocol.md, by name: `<!-- example: NAME -->` before a fenced block.
+fn doc_examples() -> HashMap<String, String> {
+    let doc = include_str!("../../docs/protocol.md");
+    let mut out = HashMap::new();
+    let mut rest = doc;
+    while let Some(i) = rest.find("<!-- example: ") {
+        rest = &rest[i + 14..];
+        let name = rest[..rest.find(" -->").unwrap()].to_string();
+        let start = rest.find("```xml\n").unwrap() + 7;
+        let end = start + rest[start..].find("```").unwrap();
+        out.insert(name, rest[start..end].to_string());
+        rest = &rest[end..];
+    }
+    out
+}
+
+/// An element as text without the whitespace between elements (the docs are indented).
+fn canonical(xml: &str) -> String {
+    fn strip(e: &Element) -> Element {
+        let mut b = Element::builder(e.name(), e.ns());
+        for ((_, k), v) in e.attrs() {
+            b = b.attr(k.clone(), v.clone());
+        }
+        for node in e.nodes() {
+            match node {
+                xmpp_parsers::minidom::Node::Element(c) => b = b.append(strip(c)),
+                xmpp_parsers::minidom::Node::Text(t) if !t.trim().is_empty() => {
+                    b = b.append(t.clone())
+                }
+                xmpp_parsers::minidom::Node::Text(_) => {}
+            }
+        }
+        b.build()
+    }
+    let e: Element = xml.trim().parse().unwrap_or_else(|e| panic!("{e}: {xml}"));
+    String::from(&strip(&e))
+}
+
+#[test]
+fn the_examples_of_the_protocol_documentation_are_what_the_bot_accepts_and_sends() {
+    let docs = doc_examples();
+    let doc = |name: &str| {
+        docs.get(name)
+            .unwrap_or_else(|| panic!("docs/protocol.md has no example {name}"))
+            .clone()
+    };
+    let request = |name: &str| {
+        let iq =
+            xmpp_parsers::iq::Iq::try_from(doc(name).trim().parse::<Element>().unwrap()).unwrap();
+        Input::Request(
+            crate::xmpp::adhoc::read_request(&iq)
+                .unwrap_or_else(|| panic!("{name} is not read as a request")),
+        )
+    };
+    let same = |name: &str, sent: &str| {
+        assert_eq!(
+            canonical(sent),
+            canonical(&doc(name)),
+            "docs/protocol.md, example {name}"
+        );
+    };
+    let mut core = staffed_pool();
+    // The visitor's directed presence is read as one.
+    let p = xmpp_parsers::presence::Presence::try_from(
+        doc("visitor-presence").trim().parse::<Element>().unwrap(),
+    )
+    .unwrap();
+    assert!(
+        p.to.is_some()
+            && crate::xmpp::stanza::room_presence(&xmpp_parsers::presence::Presence {
+                from: Some(xmpp_parsers::jid::Jid::new(VISITOR).unwrap()),
+                ..p
+            })
+            .is_some()
+    );
+    // Request a chat, queued.
+    let e = core.handle(request("request-chat"), secs(2));
+    let r = reads(&e);
+    let [(id, Read::Enqueue { nick, topic, .. })] = &r[..] else {
+        panic!("{e:?}")
+    };
+    assert_eq!((nick.as_str(), topic.as_deref()), ("Sam", Some("exams")));
+    let e = core.handle(
+        Input::ReadDone {
+            id: *id,
+            result: Ok(ReadResult::Enqueued(Enqueued::Queued(41), 2)),
+        },
+        secs(2),
+    );
+    same("request-chat-queued", &sent(&e)[0]);
+    // Closed, busy, blocked.
+    for (name, outcome) in [
+        ("request-chat-busy", Enqueued::Full),
+        ("request-chat-blocked", Enqueued::Blocked),
+    ] {
+        let e = core.handle(request("request-chat"), secs(2));
+        let id = reads(&e)[0].0;
+        let e = core.handle(
+            Input::ReadDone {
+                id,
+                result: Ok(ReadResult::Enqueued(outcome, 0)),
+            },
+            secs(2),
+        );
+        same(name, &sent(&e)[0]);
+    }
+    // A place in line pushed, with a pace of 30 assignments in the half hour.
+    let e = sweep_with(&mut core, swept(vec![(41, VISITOR, 1)], 30), secs(9));
+    same("queue-update", &sent(&e)[0]);
+    // The invitation.
+    let e = sweep_with(&mut core, swept(vec![(41, VISITOR, 1)], 30), secs(11));
+    let _ = e;
+    let id = core
+        .pending
+        .iter()
+        .find(|(_, p)| matches!(p, Pending::Assign))
+        .map(|(id, _)| *id);
+    let id = id.unwrap_or_else(|| {
+        let e = sweep_with(&mut core, swept(vec![(41, VISITOR, 1)], 30), secs(13));
+        reads(&e)
+            .into_iter()
+            .find(|(_, r)| *r == Read::Assign)
+            .expect("an assignment")
+            .0
+    });
+    let e = core.handle(
+        Input::ReadDone {
+            id,
+            result: Ok(ReadResult::Assigned(Some(Assigned {
+                queue_id: 41,
+                visitor_jid: Some(VISITOR.into()),
+                room: room_jid(1).to_string(),
+                client_claimed_at: secs(13),
+            }))),
+        },
+        secs(13),
+    );
+    same("invitation", &sent(&e)[0]);
+    // Leave, resume: read as the commands they are.
+    let e = core.handle(request("leave-queue"), secs(14));
+    assert!(matches!(&reads(&e)[..], [(_, Read::LeaveQueue(j))] if j == VISITOR));
+    let e = core.handle(request("resume-chat"), secs(14));
+    assert!(
+        matches!(&reads(&e)[..], [(_, Read::Resume { label, .. })] if *label == protocol::visitor_label(KEY))
+    );
+    // A stranger.
+    let e = core.handle(request("forbidden-request"), secs(14));
+    same("forbidden", &sent(&e)[0]);
+    // Staff: take a chat, the status.
+    let e = core.handle(request("take-chat"), secs(15));
+    let id = reads(&e)[0].0;
+    let e = core.handle(
+        Input::ReadDone {
+            id,
+            result: Ok(ReadResult::Room(Some(room_jid(2).to_string()))),
+        },
+        secs(15),
+    );
+    let out = sent(&e);
+    same("take-chat-invitation", &out[0]);
+    same("take-chat-taken", &out[1]);
+    let e = core.handle(request("status-request"), secs(16));
+    same("status", &sent(&e)[0]);
+}
