@@ -207,6 +207,7 @@ fn database_doc_shows_the_exact_claim_statements() {
         ("LEAVE_QUEUE (PostgreSQL)", store::sql::LEAVE_QUEUE.postgres),
         ("LEAVE_QUEUE (SQLite)", store::sql::LEAVE_QUEUE.sqlite),
         ("WAITING", store::sql::WAITING.sqlite),
+        ("PACE (PostgreSQL)", store::sql::PACE.postgres),
     ] {
         assert!(
             doc.contains(sql),

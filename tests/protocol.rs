@@ -421,3 +421,74 @@ async fn a_full_queue_answers_busy() {
         .unwrap();
     assert_eq!(field(&b, "status").as_deref(), Some("busy"), "{}", note(&b));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_kill_9_every_visitor_keeps_their_place_and_nobody_is_served_twice() {
+    let setup = Setup::patient(TestDb::sqlite()).await;
+    let (server, store) = (&setup.server, &setup.store);
+    let bot = setup.start_bot(&[]);
+    wait_ready_rooms(store, 2).await;
+    let (mut staff, room) = staff_with_room(server, store, "staff", "Counsellor").await;
+    // Ana chats; Ben and Cem wait, in that order.
+    let mut ana = Person::visitor(server, "Ana").await;
+    ana.present_to_bot();
+    ana.command("request-chat", &[("nick", "Ana"), ("key", KEY)])
+        .await
+        .unwrap();
+    let (_, password) = ana.invited().await;
+    ana.join(&room, "Ana", &password).await.unwrap();
+    wait_status(store, &room, Status::Busy).await;
+    let mut waiting = Vec::new();
+    for (name, key) in [("Ben", OTHER_KEY), ("Cem", "Q2VtLWtleS1vZi0xMjgtYml0cw")] {
+        let v = Person::visitor(server, name).await;
+        v.present_to_bot();
+        let a = v
+            .command("request-chat", &[("nick", name), ("key", key)])
+            .await
+            .unwrap();
+        assert_eq!(
+            field(&a, "status").as_deref(),
+            Some("queued"),
+            "{}",
+            note(&a)
+        );
+        waiting.push((v, field(&a, "queue-id").unwrap()));
+    }
+    bot.kill9();
+    ana.say(&room, "are you still there?");
+    staff.heard(&room, "are you still there?").await;
+    let bot = setup.start_bot(&[]);
+    wait_for(
+        Duration::from_secs(20),
+        "the restarted bot to answer",
+        || {
+            let staff = &staff;
+            async move { staff.command("status", &[]).await.ok() }
+        },
+    )
+    .await;
+    // The chat goes on, and both still wait in order (the new session pinged them: still there).
+    staff.say(&room, "yes");
+    ana.heard(&room, "yes").await;
+    let rows = store.open_queue().await.unwrap();
+    let ids: Vec<String> = rows.iter().map(|r| r.id.to_string()).collect();
+    assert_eq!(
+        ids,
+        [waiting[0].1.clone(), waiting[1].1.clone()],
+        "{rows:?}"
+    );
+    // The next staff member's room goes to Ben, who came first, and to nobody else.
+    let (_staff2, room2) = staff_with_room(server, store, "staff2", "Second").await;
+    let (ben, ben_id) = &mut waiting[0];
+    let (to, password) = ben.invited().await;
+    assert_eq!(to, room2);
+    ben.join(&room2, "Ben", &password).await.unwrap();
+    wait_row(store, ben_id, "served").await;
+    wait_status(store, &room2, Status::Busy).await;
+    let rows = store.open_queue().await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].id.to_string(), waiting[1].1, "Cem still waits");
+    assert_eq!(rows[0].status, "waiting");
+    let (code, _) = bot.terminate();
+    assert_eq!(code, Some(0));
+}

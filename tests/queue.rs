@@ -353,3 +353,40 @@ async fn status_says_whether_the_help_line_is_open_and_how_many_wait() {
     let (code, _) = bot.terminate();
     assert_eq!(code, Some(0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_change_of_a_queue_row_is_announced_on_postgres() {
+    let db = TestDb::postgres().await;
+    let store = db.store().await;
+    let mut listener = sqlx::postgres::PgListener::connect(&db.url).await.unwrap();
+    listener.listen("helpim_queue").await.unwrap();
+    let id = queued(&store, "visitor-1", "Ana").await;
+    assert!(store.leave_queue(id).await.unwrap());
+    for status in ["waiting", "left"] {
+        let n = tokio::time::timeout(Duration::from_secs(5), listener.recv())
+            .await
+            .expect("a notification within 5 s")
+            .unwrap();
+        let payload: serde_json::Value = serde_json::from_str(n.payload()).unwrap();
+        assert_eq!(payload["id"], id);
+        assert_eq!(payload["status"], status, "{payload}");
+    }
+    // Keeping a visitor alive changes no status: nothing is announced for it.
+    let other = queued(&store, "visitor-2", "Ben").await;
+    assert!(store.keep_alive(other).await.unwrap());
+    assert!(store.leave_queue(other).await.unwrap());
+    let mut statuses = Vec::new();
+    for _ in 0..2 {
+        let n = tokio::time::timeout(Duration::from_secs(5), listener.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        let payload: serde_json::Value = serde_json::from_str(n.payload()).unwrap();
+        statuses.push(payload["status"].as_str().unwrap().to_string());
+    }
+    assert_eq!(
+        statuses,
+        ["waiting", "left"],
+        "the keep-alive between them announced nothing"
+    );
+}
