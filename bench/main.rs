@@ -1,7 +1,7 @@
 //! Benchmarks of helpim-bot against a real local Prosody, on SQLite and PostgreSQL.
 //!
 //!   cargo bench --bench helpim                  # all of them (about 20 minutes: scale fills 100,000 rooms)
-//!   cargo bench --bench helpim -- fill latency  # some: fill, latency, chats, scale
+//!   cargo bench --bench helpim -- fill latency  # some: fill, latency, chats, scale, invite, queue
 //!   HELPIM_SCALE_ROOMS=10000 cargo bench --bench helpim -- scale   # a smaller scale run
 //!
 //! Each part prints a Markdown table; bench/RESULTS.md keeps the last results.
@@ -47,6 +47,12 @@ fn main() {
         }
         if want("scale") {
             scale().await;
+        }
+        if want("invite") {
+            invite().await;
+        }
+        if want("queue") {
+            queue().await;
         }
     });
 }
@@ -535,6 +541,187 @@ async fn scale() {
         IDLE.as_secs(),
         idle_bot.as_secs_f64(),
         idle_prosody.as_secs_f64()
+    );
+    println!();
+    let _ = bot.terminate();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The protocol: a staff member's join to the waiting visitor's invitation
+
+const INVITE_TRIALS: usize = 100;
+
+async fn invite() {
+    println!("## Staff joins → the waiting visitor is invited (XMPP protocol, auto mode)\n");
+    println!("{INVITE_TRIALS} trials, one at a time. A visitor (anonymous login) is queued with `request-chat`; the staff member runs `take-chat`, gets the invitation and joins. *Server round trip*: the staff member's join sent → own presence back. *Join to invitation*: join sent → the visitor holds the invitation with the password (the server relays the join to the bot, the bot seats the staff member, assigns the visitor in the database and sends the invitation, the server relays it).\n");
+    println!("| database | server round trip p50 / p99 (ms) | join to invitation p50 / p99 (ms) | ratio of the medians |");
+    println!("|---|---:|---:|---:|");
+    for (name, db) in databases().await {
+        let prosody = XmppServer::start();
+        let store = db.store().await;
+        let bot = RunningBot::start(config(&prosody, &db, 5, 4), store.clone());
+        wait_ready_rooms(&store, 5).await;
+        let mut staff = Person::connect(&prosody, "staff").await;
+        staff.present_to_bot();
+        let (mut server, mut invited) = (Vec::new(), Vec::new());
+        for i in 0..INVITE_TRIALS {
+            let mut visitor = Person::visitor(&prosody, "visitor").await;
+            visitor.present_to_bot();
+            let key = format!("bench-visitor-key-number-{i:08}");
+            loop {
+                let a = visitor
+                    .command("request-chat", &[("nick", "V"), ("key", &key)])
+                    .await
+                    .unwrap();
+                match field(&a, "status").as_deref() {
+                    Some("queued") => break,
+                    Some("closed") => tokio::time::sleep(Duration::from_millis(10)).await,
+                    other => panic!("request-chat: {other:?} {}", note(&a)),
+                }
+            }
+            let a = loop {
+                let a = staff.command("take-chat", &[]).await.unwrap();
+                if field(&a, "status").as_deref() == Some("taken") {
+                    break a;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            };
+            let (room, password) = staff.invited().await;
+            assert_eq!(field(&a, "room").as_deref(), Some(room.as_str()));
+            let nick = format!("S{i}");
+            let sent = Instant::now();
+            let join = staff.join(&room, &nick, &password);
+            let (joined, got) = tokio::join!(
+                async {
+                    join.await.expect("join");
+                    Instant::now()
+                },
+                async {
+                    let (to, _) = visitor.invited().await;
+                    assert_eq!(to, room);
+                    Instant::now()
+                }
+            );
+            server.push(joined - sent);
+            invited.push(got - sent);
+            staff.leave(&room, &nick, "Clean Exit");
+            visitor.quit().await;
+        }
+        bot.stop().await.unwrap();
+        server.sort();
+        invited.sort();
+        println!(
+            "| {name} | {} / {} | {} / {} | {:.2} |",
+            ms(percentile(&server, 0.5)),
+            ms(percentile(&server, 0.99)),
+            ms(percentile(&invited, 0.5)),
+            ms(percentile(&invited, 0.99)),
+            percentile(&invited, 0.5).as_secs_f64() / percentile(&server, 0.5).as_secs_f64()
+        );
+    }
+    println!();
+}
+
+// ---------------------------------------------------------------------------------------------
+// A long queue: 10,000 visitors over XMPP waiting
+
+fn queue_visitors() -> usize {
+    std::env::var("HELPIM_QUEUE_VISITORS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000)
+}
+
+async fn queue() {
+    let n = queue_visitors();
+    println!("## {n} visitors waiting over XMPP (the bot's binary, SQLite, `poll_interval` 1 s)\n");
+    let prosody = XmppServer::start();
+    let db = TestDb::sqlite();
+    let store = db.store().await;
+    let dir = tempfile::tempdir().unwrap();
+    let text = bot_config_text(&prosody, &db)
+        .replace("poll_interval = \"200ms\"", "poll_interval = \"1s\"")
+        .replace("claim = \"3s\"", "claim = \"600s\"")
+        .replace("idle = \"4s\"", "idle = \"600s\"");
+    let path = dir.path().join("bot.toml");
+    std::fs::write(&path, text).unwrap();
+    let bot = BotProcess::start(
+        &path,
+        dir.path().join("bot.log"),
+        &[("HELPIM_LOG_LEVEL", "warn")],
+    );
+    wait_ready_rooms(&store, 2).await;
+    let (rss_empty, _) = usage(bot.pid());
+    // The visitors, as rows of visitors who asked over XMPP (their sessions are made up: the
+    // server bounces the pushes, which the bot ignores).
+    let Store::Sqlite(pool) = &store else {
+        unreachable!()
+    };
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)
+         INSERT INTO queue (visitor, jid, nick, topic, enqueued_at, last_seen_at, status, status_changed_at)
+         SELECT 'bench-' || i, 'w' || i || '@anon.localhost/web', 'V' || i, NULL,
+                strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+' || i || ' seconds'),
+                strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 'waiting', strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+         FROM n",
+    )
+    .bind(n as i64)
+    .execute(pool)
+    .await
+    .unwrap();
+    // The first sweep tells every one their place; then a quiet half minute.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let (rss_queue, cpu0) = usage(bot.pid());
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    let (_, cpu1) = usage(bot.pid());
+    let idle = cpu1 - cpu0;
+    // One assignment: a staff member takes a chat and joins; the first visitor gets the room and
+    // everyone moves up (the first 20 hear of it at once; the rest later, at most once a minute).
+    let mut staff = Person::connect(&prosody, "staff").await;
+    staff.present_to_bot();
+    let (_, cpu2) = usage(bot.pid());
+    let (room, _) = staff_in(&store, &mut staff, "Counsellor").await;
+    let store2 = store.clone();
+    wait_for(
+        Duration::from_secs(30),
+        "the first visitor to be assigned",
+        || {
+            let store = store2.clone();
+            let jid = room.jid.clone();
+            async move {
+                store
+                    .room(&jid)
+                    .await
+                    .unwrap()
+                    .and_then(|r| r.client_claimed_at)
+            }
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (_, cpu3) = usage(bot.pid());
+    let assignment = cpu3 - cpu2;
+    println!("| | figure |");
+    println!("|---|---:|");
+    println!(
+        "| bot resident memory, empty queue (MB) | {:.1} |",
+        rss_empty as f64 / 1024.0
+    );
+    println!(
+        "| bot resident memory, {n} waiting (MB) | {:.1} |",
+        rss_queue as f64 / 1024.0
+    );
+    println!(
+        "| bot CPU over 30 quiet s with {n} waiting (s) | {:.3} |",
+        idle.as_secs_f64()
+    );
+    println!(
+        "| bot CPU for one assignment and the 2 s after it (s) | {:.3} |",
+        assignment.as_secs_f64()
+    );
+    println!(
+        "| ratio: those 2 s / 2 quiet s | {:.1} |",
+        assignment.as_secs_f64() / (idle.as_secs_f64() / 15.0).max(0.001)
     );
     println!();
     let _ = bot.terminate();

@@ -507,3 +507,169 @@ async fn chats_survive_killed_bots_and_restarted_servers() {
     let (code, _) = bot.terminate();
     assert_eq!(code, Some(0));
 }
+
+/// Waits until queue row `id` is `status` (reason `reason`, when given).
+async fn row_becomes(store: &Store, id: i64, status: &str, reason: Option<&str>) {
+    wait_for(
+        Duration::from_secs(30),
+        &format!("queue row {id} to be {status} ({reason:?})"),
+        || {
+            let store = store.clone();
+            async move {
+                let rows = store.queue_rows().await.ok()?;
+                rows.iter()
+                    .any(|r| {
+                        r.id == id
+                            && r.status == status
+                            && (reason.is_none() || r.reason.as_deref() == reason)
+                    })
+                    .then_some(())
+            }
+        },
+    )
+    .await
+}
+
+/// Visitors over XMPP and over SQL while the bot is killed, PostgreSQL stopped and Prosody
+/// restarted: everyone still there keeps their place and is served in order, once; whoever went
+/// away (their session ended, they left, they were no longer kept alive) never reaches a staff
+/// member; no room gets two visitors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn visitors_keep_their_places_through_killed_bots_and_restarted_servers() {
+    let mut prosody = XmppServer::start();
+    let pg = PgCluster::start();
+    let db = TestDb::at(pg.url());
+    let store = db.store().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = patient_config(dir.path(), &prosody, &db);
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("[staff]", "[queue]\nvisitor_timeout = \"20s\"\n\n[staff]");
+    std::fs::write(&config, text).unwrap();
+    let log = dir.path().join("bot.log");
+    let mut bot = BotProcess::start(&config, log.clone(), &[]);
+    wait_ready_rooms(&store, 2).await;
+    let staff = Person::connect(&prosody, "staff").await;
+    staff.present_to_bot();
+
+    // Four visitors over XMPP, three queued by the web application; two of those are kept alive.
+    let mut xmpp = Vec::new();
+    for i in 1..=4 {
+        let v = Person::visitor(&prosody, &format!("V{i}")).await;
+        v.present_to_bot();
+        let key = format!("visitor-{i}-key-of-128-bits-or-more");
+        let id: i64 = wait_for(Duration::from_secs(10), "a place in the queue", || {
+            let (v, key) = (&v, key.clone());
+            async move {
+                let a = v
+                    .command("request-chat", &[("nick", "V"), ("key", &key)])
+                    .await
+                    .ok()?;
+                (field(&a, "status").as_deref() == Some("queued"))
+                    .then(|| field(&a, "queue-id").unwrap().parse().unwrap())
+            }
+        })
+        .await;
+        xmpp.push((v, id));
+    }
+    let mut sql = Vec::new();
+    for i in 1..=3 {
+        match store
+            .enqueue(&format!("web-{i}"), None, "W", None, 100)
+            .await
+            .unwrap()
+        {
+            helpim_bot::store::Enqueued::Queued(id) => sql.push(id),
+            other => panic!("{other:?}"),
+        }
+    }
+    let kept = [sql[0], sql[1]];
+    let keeper = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            loop {
+                for id in kept {
+                    // The database may be away: the web application tries again next second.
+                    let _ = store.keep_alive(id).await;
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        })
+    };
+
+    // The bot is killed; meanwhile V3 closes the browser (the bot never sees it go).
+    bot.kill9();
+    let (v4, v4_id) = xmpp.pop().unwrap();
+    let (v3, v3_id) = xmpp.pop().unwrap();
+    let (v2, v2_id) = xmpp.pop().unwrap();
+    let (_v1, v1_id) = xmpp.pop().unwrap();
+    v3.quit().await;
+    bot = BotProcess::start(&config, log.clone(), &[]);
+    // The new session pings the waiting visitors: V3's bounces.
+    row_becomes(&store, v3_id, "left", Some("offline")).await;
+    let answer = wait_for(Duration::from_secs(20), "the bot to answer again", || {
+        let v2 = &v2;
+        async move { v2.command("leave-queue", &[]).await.ok() }
+    })
+    .await;
+    assert_eq!(field(&answer, "status").as_deref(), Some("left"));
+
+    // PostgreSQL away for 8 s (shorter than visitor_timeout: the kept-alive visitors stay).
+    pg.stop_server();
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    pg.start_server();
+    // The visitor nobody keeps alive has left; the others wait on.
+    row_becomes(&store, sql[2], "left", Some("timeout")).await;
+
+    // Prosody restarts: every XMPP session ends, so V1 and V4 (still waiting) are let go. (The
+    // staff member logs in again afterwards; the old client must not come back with the same
+    // resource.)
+    drop(v4);
+    staff.quit().await;
+    prosody.restart();
+    row_becomes(&store, v1_id, "left", Some("offline")).await;
+    row_becomes(&store, v4_id, "left", Some("offline")).await;
+    wait_ready_rooms(&store, 2).await;
+
+    // Two staffed rooms: the two kept-alive visitors get them, in order, one each.
+    let mut staff = Person::connect(&prosody, "staff").await;
+    staff.present_to_bot();
+    let mut rooms = Vec::new();
+    for nick in ["S1", "S2"] {
+        let a = wait_for(Duration::from_secs(15), "a room to take", || {
+            let staff = &staff;
+            async move {
+                let a = staff.command("take-chat", &[]).await.ok()?;
+                (field(&a, "status").as_deref() == Some("taken")).then_some(a)
+            }
+        })
+        .await;
+        let (room, password) = staff.invited().await;
+        assert_eq!(field(&a, "room").as_deref(), Some(room.as_str()));
+        staff.join(&room, nick, &password).await.unwrap();
+        row_becomes(
+            &store,
+            if nick == "S1" { sql[0] } else { sql[1] },
+            "assigned",
+            None,
+        )
+        .await;
+        rooms.push(room);
+    }
+    keeper.abort();
+    let rows = store.queue_rows().await.unwrap();
+    let assigned: Vec<_> = rows
+        .iter()
+        .filter(|r| r.status == "assigned" || r.status == "served")
+        .collect();
+    assert_eq!(assigned.len(), 2, "{rows:?}");
+    let room_ids: HashSet<_> = assigned.iter().map(|r| r.room_id).collect();
+    assert_eq!(room_ids.len(), 2, "one visitor per room: {rows:?}");
+    for id in [v1_id, v2_id, v3_id, v4_id, sql[2]] {
+        let row = rows.iter().find(|r| r.id == id).unwrap();
+        assert_eq!(row.status, "left", "{row:?}");
+        assert_eq!(row.room_id, None, "never given a room: {row:?}");
+    }
+    let (code, _) = bot.terminate();
+    assert_eq!(code, Some(0));
+}

@@ -492,3 +492,67 @@ async fn after_kill_9_every_visitor_keeps_their_place_and_nobody_is_served_twice
     let (code, _) = bot.terminate();
     assert_eq!(code, Some(0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_outage_delays_queue_writes_and_loses_none() {
+    let server = XmppServer::start();
+    let pg = PgCluster::start();
+    let db = TestDb::at(pg.url());
+    let store = db.store().await;
+    let _bot = RunningBot::start(bot_config(&server, &db), store.clone());
+    wait_ready_rooms(&store, 2).await;
+    let mut staff = Person::connect(&server, "staff").await;
+    staff.present_to_bot();
+    let mut visitors = Vec::new();
+    for (i, name) in ["Ana", "Ben", "Cem"].into_iter().enumerate() {
+        let v = Person::visitor(&server, name).await;
+        v.present_to_bot();
+        let key = format!("{name}-key-of-128-bits-at-least");
+        let id = wait_for(Duration::from_secs(10), "the help line to open", || {
+            let (v, key) = (&v, key.clone());
+            async move {
+                let a = v
+                    .command("request-chat", &[("nick", name), ("key", &key)])
+                    .await
+                    .unwrap();
+                (field(&a, "status").as_deref() == Some("queued"))
+                    .then(|| field(&a, "queue-id").unwrap())
+            }
+        })
+        .await;
+        assert_eq!(i, visitors.len());
+        visitors.push((v, id));
+    }
+    let (cem, cem_id) = visitors.pop().unwrap();
+    let (ben, ben_id) = visitors.pop().unwrap();
+    let (ana, ana_id) = visitors.pop().unwrap();
+
+    pg.stop_server();
+    // Ana closes her browser: the write that lets her go waits for the database.
+    ana.quit().await;
+    // A command that needs the database says so, and does nothing by halves.
+    assert_eq!(
+        ben.command("leave-queue", &[]).await,
+        Err(IqError::Error("internal-server-error".into()))
+    );
+    pg.start_server();
+
+    wait_row(&store, &ana_id, "left").await;
+    // Ben asks again once the database is back.
+    let answer = wait_for(Duration::from_secs(15), "Ben's leave to be taken", || {
+        let ben = &ben;
+        async move { ben.command("leave-queue", &[]).await.ok() }
+    })
+    .await;
+    assert_eq!(field(&answer, "status").as_deref(), Some("left"));
+    wait_row(&store, &ben_id, "left").await;
+    // Cem kept his place and is the one invited.
+    let mut cem = cem;
+    let answer = staff.command("take-chat", &[]).await.unwrap();
+    assert_eq!(field(&answer, "status").as_deref(), Some("taken"));
+    let (room, password) = staff.invited().await;
+    staff.join(&room, "Counsellor", &password).await.unwrap();
+    let (to, _) = cem.invited().await;
+    assert_eq!(to, room);
+    wait_row(&store, &cem_id, "assigned").await;
+}

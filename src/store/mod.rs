@@ -187,6 +187,21 @@ pub struct Assignment {
     pub client_claimed_at: Time,
 }
 
+/// A queue row, whatever its status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueRecord {
+    /// `queue.id`.
+    pub id: i64,
+    /// The visitor label.
+    pub visitor: String,
+    /// Its status.
+    pub status: String,
+    /// Why it is `left`, `expired` or `missed`.
+    pub reason: Option<String>,
+    /// The room it was given, if any.
+    pub room_id: Option<i64>,
+}
+
 /// An open queue row, as the CLI lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueRow {
@@ -817,6 +832,22 @@ impl Store {
     pub async fn unblock(&self, visitor: &str) -> sqlx::Result<bool> {
         on_pool!(self, sql::UNBLOCK, pool, text => {
             Ok(sqlx::query(text).bind(visitor).execute(pool).await?.rows_affected() > 0)
+        })
+    }
+
+    /// Every queue row, oldest first, whatever its status.
+    pub async fn queue_rows(&self) -> sqlx::Result<Vec<QueueRecord>> {
+        on_pool!(self, sql::QUEUE_ROWS, pool, text => {
+            let rows = sqlx::query(text).fetch_all(pool).await?;
+            rows.iter()
+                .map(|r| Ok(QueueRecord {
+                    id: r.try_get("id")?,
+                    visitor: r.try_get("visitor")?,
+                    status: r.try_get("status")?,
+                    reason: r.try_get("reason")?,
+                    room_id: r.try_get("room_id")?,
+                }))
+                .collect()
         })
     }
 

@@ -478,6 +478,10 @@ FROM queue q LEFT JOIN rooms r ON r.id = q.room_id
 WHERE q.status IN ('waiting', 'assigned') ORDER BY q.status DESC, q.enqueued_at, q.id",
 );
 
+/// Every queue row, oldest first: `id, visitor, status, reason, room_id` (tests and audits).
+pub const QUEUE_ROWS: Sql =
+    both("SELECT id, visitor, status, reason, room_id FROM queue ORDER BY id");
+
 /// How many visitors wait, and since when the first does.
 pub const WAITING_COUNT: Sql = both(
     "SELECT COUNT(*) AS waiting, MIN(enqueued_at) AS oldest FROM queue WHERE status = 'waiting'",

@@ -53,7 +53,7 @@ impl Person {
             password: PASSWORD.into(),
             server: Some(("127.0.0.1".into(), prosody.port)),
             tls: helpim_bot::config::TlsMode::Plain,
-            iq_timeout: Duration::from_secs(5),
+            iq_timeout: Duration::from_secs(10),
             ping_interval: Duration::from_secs(30),
         };
         let (session, mut events) = Session::start(settings);
