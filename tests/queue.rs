@@ -390,3 +390,71 @@ async fn every_change_of_a_queue_row_is_announced_on_postgres() {
         "the keep-alive between them announced nothing"
     );
 }
+
+/// Pick mode: 20 staff members, each with a staffed room, pick from 50 waiting visitors at once,
+/// several reaching for the same ones: no visitor in two rooms, no room
+/// with two visitors, and a visitor taken by one is gone from everyone else's list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_staff_picking_at_once_never_take_one_visitor_or_room_twice() {
+    let db = TestDb::postgres().await;
+    let store = db.store().await;
+    let base = Utc::now() - Span::seconds(100);
+    let mut rooms = Vec::new();
+    for i in 0..20 {
+        let jid = format!("test-p{i}@conference.localhost");
+        store.insert_room(&jid, "pw", base).await.unwrap();
+        let t = Transition {
+            from: Some(Status::Available),
+            to: Status::Staffed,
+            reason: Reason::StaffJoined,
+            nick: Some(format!("staff{i}")),
+            jid: None,
+            at: base + Span::seconds(i),
+        };
+        store.record_transition(&jid, &t).await.unwrap();
+        rooms.push(jid);
+    }
+    for i in 0..50 {
+        queued(&store, &format!("p{i:02}"), &format!("P{i}")).await;
+    }
+    let mut staff = Vec::new();
+    for (i, room) in rooms.into_iter().enumerate() {
+        let store = db.store().await;
+        staff.push(tokio::spawn(async move {
+            // Each tries the visitors at the top of their list, the way a person clicks the
+            // first name, until one pick goes through.
+            loop {
+                let list = store.waiting().await.unwrap();
+                let Some(v) = list.get(i % 3) else {
+                    return None;
+                };
+                if let Some(a) = store.pick(&room, v.id).await.unwrap() {
+                    assert_eq!(a.room_jid, room);
+                    return Some(a.queue_id);
+                }
+            }
+        }));
+    }
+    let mut picked = Vec::new();
+    for s in staff {
+        picked.extend(s.await.unwrap());
+    }
+    let unique: HashSet<i64> = picked.iter().copied().collect();
+    assert_eq!(
+        picked.len(),
+        20,
+        "every staff member got someone: {picked:?}"
+    );
+    assert_eq!(unique.len(), 20, "a visitor picked twice: {picked:?}");
+    let rows = store.queue_rows().await.unwrap();
+    let mut by_room: Vec<i64> = rows.iter().filter_map(|r| r.room_id).collect();
+    by_room.sort();
+    by_room.dedup();
+    assert_eq!(by_room.len(), 20, "one visitor per room");
+    let waiting = store.waiting().await.unwrap();
+    assert_eq!(waiting.len(), 30);
+    assert!(
+        waiting.iter().all(|w| !unique.contains(&w.id)),
+        "a taken visitor still listed"
+    );
+}
