@@ -425,9 +425,7 @@ async fn twenty_staff_picking_at_once_never_take_one_visitor_or_room_twice() {
             // first name, until one pick goes through.
             loop {
                 let list = store.waiting().await.unwrap();
-                let Some(v) = list.get(i % 3) else {
-                    return None;
-                };
+                let v = list.get(i % 3)?;
                 if let Some(a) = store.pick(&room, v.id).await.unwrap() {
                     assert_eq!(a.room_jid, room);
                     return Some(a.queue_id);
