@@ -476,8 +476,9 @@ enum Pending {
     Sweep,
     /// A database read (or a request) for a command; its answer goes to the asker.
     Command(Question),
-    /// A ping to a waiting visitor over XMPP, after a new session: do they still exist?
-    VisitorProbe(xmpp_parsers::jid::FullJid),
+    /// A ping, after a new session, to a waiting visitor or a staff member present before: is
+    /// that session still there?
+    PresenceProbe(xmpp_parsers::jid::FullJid),
 }
 
 /// A destroy to send again later.
@@ -656,8 +657,9 @@ impl Core {
         self.effects.push(Effect::Send(Box::new(
             xmpp_parsers::presence::Presence::available().into(),
         )));
-        // Visitors who went away while the bot had no session were never seen to leave.
+        // Visitors and staff who went away while the bot had no session were never seen to go.
         self.people.probe_after_next_sweep();
+        self.probe_staff();
         // Every room presence of the old session is gone: rejoin them all.
         self.rejoin_queue.clear();
         self.rejoin_paused_until = None;
@@ -870,12 +872,9 @@ impl Core {
                     tracing::info!(room = %room, nick = %nick, error = %e, "occupant did not answer a probe")
                 }
             },
-            Pending::VisitorProbe(jid) => {
+            Pending::PresenceProbe(jid) => {
                 if let Err(IqError::Error(condition)) = result {
-                    tracing::info!(visitor = %jid, %condition, "a waiting visitor's session is gone");
-                    self.effects.push(Effect::Write(Write::VisitorGone {
-                        visitor: jid.to_string(),
-                    }));
+                    self.session_gone(&jid, &condition);
                 }
             }
             Pending::Command(question) => self.answered(question, result, now),

@@ -248,6 +248,27 @@ impl Core {
         }
     }
 
+    /// After a new session: each staff session present before is pinged; one that bounces is gone.
+    pub(super) fn probe_staff(&mut self) {
+        let present: Vec<FullJid> = self.people.staff_present.iter().cloned().collect();
+        for jid in present {
+            let id = self.request(Request::iq(stanza::ping(jid.clone().into())));
+            self.pending.insert(id, Pending::PresenceProbe(jid));
+        }
+    }
+
+    /// A probed session bounced: a staff member is off duty, a waiting visitor has left.
+    pub(super) fn session_gone(&mut self, jid: &FullJid, condition: &str) {
+        if self.people.staff_present.remove(jid) {
+            tracing::info!(staff = %jid, %condition, "a staff member's session is gone");
+        } else {
+            tracing::info!(visitor = %jid, %condition, "a waiting visitor's session is gone");
+            self.effects.push(Effect::Write(Write::VisitorGone {
+                visitor: jid.to_string(),
+            }));
+        }
+    }
+
     /// A command, or the list of commands, asked of the bot.
     pub(super) fn on_request(&mut self, request: Incoming, now: Time) {
         let bare = request.from.to_bare().to_string();
@@ -949,7 +970,8 @@ impl Core {
             };
             if probe {
                 let rid = self.request(Request::iq(stanza::ping(jid.clone().into())));
-                self.pending.insert(rid, Pending::VisitorProbe(jid.clone()));
+                self.pending
+                    .insert(rid, Pending::PresenceProbe(jid.clone()));
             }
             let last = self.people.pushed.get(&id).copied();
             let due = match last {

@@ -1645,3 +1645,40 @@ fn the_examples_of_the_protocol_documentation_are_what_the_bot_accepts_and_sends
     let e = core.handle(request("status-request"), secs(16));
     same("status", &sent(&e)[0]);
 }
+
+#[test]
+fn after_a_new_session_a_staff_member_whose_session_bounces_is_off_duty() {
+    let mut core = full_pool();
+    core.handle(
+        direct("staff@localhost/console", PresenceKind::Available),
+        secs(1),
+    );
+    core.handle(
+        direct("staff@localhost/phone", PresenceKind::Available),
+        secs(1),
+    );
+    assert_eq!(core.staff_on_duty(), 1, "one person, two sessions");
+    let e = core.handle(Input::Online { fresh: true }, secs(2));
+    let pings: Vec<_> = iqs(&e)
+        .into_iter()
+        .filter(|(_, x)| x.contains("urn:xmpp:ping") && x.contains("staff@localhost/"))
+        .collect();
+    assert_eq!(pings.len(), 2, "{e:?}");
+    let (console, _) = pings.iter().find(|(_, x)| x.contains("/console")).unwrap();
+    let (phone, _) = pings.iter().find(|(_, x)| x.contains("/phone")).unwrap();
+    let e = answer(
+        &mut core,
+        *console,
+        Err(IqError::Error("service-unavailable".into())),
+        secs(2),
+    );
+    assert!(writes(&e).is_empty(), "a staff member is not a queue row");
+    assert_eq!(core.staff_on_duty(), 1, "the phone is still there");
+    answer(
+        &mut core,
+        *phone,
+        Err(IqError::Error("service-unavailable".into())),
+        secs(2),
+    );
+    assert_eq!(core.staff_on_duty(), 0);
+}
