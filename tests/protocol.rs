@@ -392,10 +392,21 @@ async fn in_pick_mode_staff_choose_a_visitor_and_max_chats_holds() {
         "{}",
         note(&third)
     );
-    let status = staff.command("status", &[]).await.unwrap();
+    // The status is as of the bot's last sweep of the queue (every `database.poll_interval`).
+    let status = wait_for(
+        Duration::from_secs(5),
+        "the status to show Ana waiting",
+        || {
+            let staff = &staff;
+            async move {
+                let s = staff.command("status", &[]).await.unwrap();
+                (field(&s, "queue-length").as_deref() == Some("1")).then_some(s)
+            }
+        },
+    )
+    .await;
     assert_eq!(field(&status, "open").as_deref(), Some("true"));
     assert_eq!(field(&status, "busy").as_deref(), Some("1"));
-    assert_eq!(field(&status, "queue-length").as_deref(), Some("1"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -647,6 +647,9 @@ impl Core {
         let reply = match (&question.step, result) {
             (Step::Enqueue, ReadResult::Enqueued(queued, position)) => {
                 use super::queue::Enqueued;
+                if let Enqueued::Queued(_) = queued {
+                    self.queue.joined();
+                }
                 match queued {
                     Enqueued::Queued(id) | Enqueued::AlreadyQueued(id) => {
                         let estimate = self.people.estimate(position);

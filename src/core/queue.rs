@@ -116,6 +116,11 @@ impl Queue {
         }
     }
 
+    /// A visitor was queued over XMPP (the count is exact again at the next sweep).
+    pub fn joined(&mut self) {
+        self.waiting += 1;
+    }
+
     /// A staff member picked a waiting visitor (pick mode).
     pub fn picked(&mut self) {
         self.waiting = (self.waiting - 1).max(0);
