@@ -68,7 +68,7 @@ pub enum Write {
         /// The claim that expired.
         client_claimed_at: Time,
     },
-    /// A visitor over XMPP whose session ended leaves the queue if they were waiting.
+    /// A visitor over XMPP whose session ended leaves the queue if they were waiting or assigned.
     VisitorGone {
         /// Their full JID.
         visitor: String,

@@ -580,3 +580,34 @@ async fn a_database_outage_delays_queue_writes_and_loses_none() {
     assert_eq!(to, room);
     wait_row(&store, &cem_id, "assigned").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_gone_before_joining_is_not_put_back_in_line() {
+    let server = XmppServer::start();
+    let db = TestDb::sqlite();
+    let store = db.store().await;
+    let _bot = RunningBot::start(bot_config(&server, &db), store.clone());
+    wait_ready_rooms(&store, 2).await;
+    let (staff, room) = staff_with_room(&server, &store, "staff", "Counsellor").await;
+    let mut ana = Person::visitor(&server, "Ana").await;
+    ana.present_to_bot();
+    let a = ana
+        .command("request-chat", &[("nick", "Ana"), ("key", KEY)])
+        .await
+        .unwrap();
+    let id = field(&a, "queue-id").unwrap();
+    let (to, _) = ana.invited().await;
+    assert_eq!(to, room);
+    // Ana closes the browser before joining; then the staff member leaves the room meant for her.
+    ana.quit().await;
+    wait_row(&store, &id, "left").await;
+    staff.leave(&room, "Counsellor", "Clean Exit");
+    wait_status(&store, &room, Status::Closed).await;
+    // The room's close would put an assigned visitor back in line; Ana has left for good.
+    let rows = store.queue_rows().await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        (rows[0].status.as_str(), rows[0].reason.as_deref()),
+        ("left", Some("offline"))
+    );
+}

@@ -710,7 +710,7 @@ impl Store {
         })
     }
 
-    /// A visitor over XMPP whose session ended leaves the queue (if they were waiting).
+    /// A visitor over XMPP whose session ended leaves the queue (if they were waiting or assigned).
     pub async fn visitor_gone(&self, jid: &str) -> sqlx::Result<()> {
         on_pool!(self, sql::VISITOR_GONE, pool, text => {
             sqlx::query(text).bind(jid).execute(pool).await.map(|_| ())

@@ -490,13 +490,15 @@ pub const WAITING_COUNT: Sql = both(
 // ---------------------------------------------------------------------------------------------
 // The bot's own protocol (docs/protocol.md): the queue as visitors and staff use it over XMPP
 
-/// A visitor over XMPP whose session ended (`$1` their full JID) leaves the queue at once.
+/// A visitor over XMPP whose session ended (`$1` their full JID) leaves the queue at once, also
+/// when a room was just given to them (else a staff member leaving that room would put them back
+/// in line).
 pub const VISITOR_GONE: Sql = Sql {
     sqlite: "UPDATE queue SET status = 'left', reason = 'offline',
     status_changed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-WHERE jid = $1 AND status = 'waiting'",
+WHERE jid = $1 AND status IN ('waiting', 'assigned')",
     postgres: "UPDATE queue SET status = 'left', reason = 'offline', status_changed_at = now()
-WHERE jid = $1 AND status = 'waiting'",
+WHERE jid = $1 AND status IN ('waiting', 'assigned')",
 };
 
 /// A visitor over XMPP leaves the queue (`$1` their full JID).
