@@ -323,8 +323,14 @@ impl Driver {
 
     fn read(&self, id: core::RequestId, read: Read) {
         let (store, done) = (self.store.clone(), self.reads_tx.clone());
+        // A visitor is given a room the bot has just seen staffed: the row must say so first.
+        let recorded =
+            matches!(read, Read::Assign | Read::Pick { .. }).then(|| self.writes.barrier());
         tokio::spawn(async move {
             let result = tokio::time::timeout(READ_TIMEOUT, async {
+                if let Some(recorded) = recorded {
+                    recorded.await;
+                }
                 match &read {
                     Read::Claims(jid) => store.claims(jid).await.map(ReadResult::Claims),
                     Read::OpenClaims => store.open_claims().await.map(ReadResult::OpenClaims),

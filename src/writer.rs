@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 use crate::active::Leadership;
@@ -127,10 +127,17 @@ impl Write {
     }
 }
 
+/// What a lane carries: a write, or a barrier that fires once every write before it is
+/// committed.
+enum Item {
+    Write(Instant, Write),
+    Barrier(oneshot::Sender<()>),
+}
+
 /// The sending side of the queue.
 #[derive(Clone)]
 pub struct WriteQueue {
-    lanes: Arc<[mpsc::UnboundedSender<(Instant, Write)>]>,
+    lanes: Arc<[mpsc::UnboundedSender<Item>]>,
     pending: Arc<AtomicUsize>,
 }
 
@@ -160,9 +167,27 @@ impl WriteQueue {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         write.room().hash(&mut hasher);
         let lane = &self.lanes[hasher.finish() as usize % self.lanes.len()];
-        if lane.send((Instant::now(), write)).is_err() {
+        if lane.send(Item::Write(Instant::now(), write)).is_err() {
             self.pending.fetch_sub(1, Ordering::SeqCst);
             tracing::error!("the write queue has stopped; a write was not queued");
+        }
+    }
+
+    /// Completes once every write queued before this call is committed (a read that must see
+    /// them waits for it: the assignment of a visitor to a room just recorded `staffed`).
+    pub fn barrier(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let waits: Vec<oneshot::Receiver<()>> = self
+            .lanes
+            .iter()
+            .filter_map(|lane| {
+                let (tx, rx) = oneshot::channel();
+                lane.send(Item::Barrier(tx)).ok().map(|_| rx)
+            })
+            .collect();
+        async move {
+            for wait in waits {
+                let _ = wait.await;
+            }
         }
     }
 
@@ -202,11 +227,18 @@ async fn may_write(gate: &mut Option<watch::Receiver<Leadership>>) -> bool {
 
 async fn run(
     store: Store,
-    mut rx: mpsc::UnboundedReceiver<(Instant, Write)>,
+    mut rx: mpsc::UnboundedReceiver<Item>,
     pending: Arc<AtomicUsize>,
     mut gate: Option<watch::Receiver<Leadership>>,
 ) {
-    while let Some((queued_at, write)) = rx.recv().await {
+    while let Some(item) = rx.recv().await {
+        let (queued_at, write) = match item {
+            Item::Write(at, write) => (at, write),
+            Item::Barrier(done) => {
+                let _ = done.send(());
+                continue;
+            }
+        };
         let mut delay = Duration::from_millis(100);
         loop {
             if !may_write(&mut gate).await {
