@@ -341,8 +341,9 @@ impl Driver {
                     Read::SweepQueue {
                         max_wait,
                         visitor_timeout,
+                        places,
                     } => store
-                        .sweep_queue(*max_wait, *visitor_timeout)
+                        .sweep_queue(*max_wait, *visitor_timeout, *places)
                         .await
                         .map(ReadResult::Swept),
                     Read::Enqueue {

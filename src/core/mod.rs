@@ -177,6 +177,9 @@ pub enum Read {
         max_wait: Duration,
         /// `queue.visitor_timeout`.
         visitor_timeout: Duration,
+        /// Also read the places of the visitors over XMPP and the queue's pace (at most every
+        /// [`protocol::PUSH_EVERY`]: the list is long in a long queue).
+        places: bool,
     },
     /// Queue a visitor who asked over XMPP, and read their place.
     Enqueue {
@@ -997,6 +1000,7 @@ impl Core {
                 read: Read::SweepQueue {
                     max_wait: self.settings.max_wait,
                     visitor_timeout: self.settings.visitor_timeout,
+                    places: self.people.places_due(now),
                 },
             });
         }

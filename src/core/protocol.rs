@@ -175,6 +175,8 @@ pub struct People {
     pace: i64,
     /// After a new session: ping the waiting visitors once.
     probe: bool,
+    /// When the places were last read.
+    places_read: Option<Time>,
     /// Command sessions started.
     sessions: u64,
 }
@@ -183,6 +185,19 @@ impl People {
     /// The next sweep's waiting visitors over XMPP are pinged (their end may have gone unseen).
     pub fn probe_after_next_sweep(&mut self) {
         self.probe = true;
+    }
+
+    /// True when the next sweep should read the places (and it is then counted as read): at
+    /// most every [`PUSH_EVERY`], and at once when the visitors are to be probed.
+    pub fn places_due(&mut self, now: Time) -> bool {
+        let due = self.probe
+            || self
+                .places_read
+                .is_none_or(|t| (now - t).to_std().unwrap_or_default() >= PUSH_EVERY);
+        if due {
+            self.places_read = Some(now);
+        }
+        due
     }
 
     /// The estimated wait, in seconds, of place `position`; none without a recent pace.
@@ -963,10 +978,13 @@ impl Core {
     /// After a sweep: waiting visitors over XMPP hear of their new place (rate-limited), and after
     /// a new session each is pinged once to see whether they are still there.
     pub(super) fn queue_swept(&mut self, swept: super::Swept, now: Time) {
-        self.people.pace = swept.pace;
+        let Some((over_xmpp, pace)) = swept.places else {
+            return;
+        };
+        self.people.pace = pace;
         let probe = std::mem::take(&mut self.people.probe);
-        let mut still: HashSet<i64> = HashSet::with_capacity(swept.over_xmpp.len());
-        for (id, jid, position) in swept.over_xmpp {
+        let mut still: HashSet<i64> = HashSet::with_capacity(over_xmpp.len());
+        for (id, jid, position) in over_xmpp {
             still.insert(id);
             let Ok(jid) = FullJid::new(&jid) else {
                 continue;

@@ -22,6 +22,9 @@ pub enum Enqueued {
     Full,
 }
 
+/// A waiting visitor over XMPP and their place: row id, full JID, place in line (1 is next).
+pub type Place = (i64, String, i64);
+
 /// The queue after the bot's sweep.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Swept {
@@ -29,10 +32,9 @@ pub struct Swept {
     pub waiting: i64,
     /// Since when the first in line waits.
     pub oldest: Option<Time>,
-    /// The waiting visitors over XMPP: row id, full JID, place in line.
-    pub over_xmpp: Vec<(i64, String, i64)>,
-    /// Visitors given a room in the last half hour.
-    pub pace: i64,
+    /// When asked for: the waiting visitors over XMPP (row id, full JID, place in line), and
+    /// how many visitors were given a room in the last half hour.
+    pub places: Option<(Vec<Place>, i64)>,
 }
 
 /// The queue's state in the bot: what it last learnt from the database.

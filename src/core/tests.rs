@@ -939,8 +939,7 @@ fn sweep_answer(core: &mut Core, waiting: i64, now: Time) -> Vec<Effect> {
             result: Ok(ReadResult::Swept(Swept {
                 waiting,
                 oldest: None,
-                over_xmpp: Vec::new(),
-                pace: 0,
+                places: Some((Vec::new(), 0)),
             })),
         },
         now,
@@ -1041,7 +1040,7 @@ fn the_queue_is_swept_every_poll_interval() {
     assert!(e.iter().any(|e| matches!(
         e,
         Effect::Read {
-            read: Read::SweepQueue { max_wait, visitor_timeout },
+            read: Read::SweepQueue { max_wait, visitor_timeout, .. },
             ..
         } if *max_wait == Duration::from_secs(3600) && *visitor_timeout == Duration::from_secs(60)
     )));
@@ -1389,11 +1388,13 @@ fn swept(over_xmpp: Vec<(i64, &str, i64)>, pace: i64) -> Result<ReadResult, Stri
     Ok(ReadResult::Swept(Swept {
         waiting: over_xmpp.len() as i64,
         oldest: None,
-        over_xmpp: over_xmpp
-            .into_iter()
-            .map(|(i, j, p)| (i, j.to_string(), p))
-            .collect(),
-        pace,
+        places: Some((
+            over_xmpp
+                .into_iter()
+                .map(|(i, j, p)| (i, j.to_string(), p))
+                .collect(),
+            pace,
+        )),
     }))
 }
 
@@ -1681,4 +1682,30 @@ fn after_a_new_session_a_staff_member_whose_session_bounces_is_off_duty() {
         secs(2),
     );
     assert_eq!(core.staff_on_duty(), 0);
+}
+
+#[test]
+fn the_places_in_line_are_read_at_most_every_five_seconds() {
+    let mut core = full_pool();
+    let mut asked = Vec::new();
+    for s in 0..12 {
+        let e = sweep_with(&mut core, swept(vec![], 0), secs(s * 2));
+        let _ = e;
+        let e = core.handle(Input::Timer, secs(s * 2 + 2));
+        for effect in &e {
+            if let Effect::Read {
+                read: Read::SweepQueue { places, .. },
+                ..
+            } = effect
+            {
+                asked.push((s * 2 + 2, *places));
+            }
+        }
+    }
+    let with_places: Vec<i64> = asked.iter().filter(|(_, p)| *p).map(|(t, _)| *t).collect();
+    assert!(
+        with_places.windows(2).all(|w| w[1] - w[0] >= 5),
+        "{asked:?}"
+    );
+    assert!(with_places.len() >= 3, "{asked:?}");
 }
