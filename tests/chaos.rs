@@ -558,18 +558,8 @@ async fn visitors_keep_their_places_through_killed_bots_and_restarted_servers() 
         let v = Person::visitor(&prosody, &format!("V{i}")).await;
         v.present_to_bot();
         let key = format!("visitor-{i}-key-of-128-bits-or-more");
-        let id: i64 = wait_for(Duration::from_secs(10), "a place in the queue", || {
-            let (v, key) = (&v, key.clone());
-            async move {
-                let a = v
-                    .command("request-chat", &[("nick", "V"), ("key", &key)])
-                    .await
-                    .ok()?;
-                (field(&a, "status").as_deref() == Some("queued"))
-                    .then(|| field(&a, "queue-id").unwrap().parse().unwrap())
-            }
-        })
-        .await;
+        let answer = v.queue_up(&[("nick", "V"), ("key", &key)]).await;
+        let id: i64 = field(&answer, "queue-id").unwrap().parse().unwrap();
         xmpp.push((v, id));
     }
     let mut sql = Vec::new();

@@ -16,21 +16,54 @@ use support::*;
 const KEY: &str = "c2VjcmV0LWtleS1vZi1hbmE";
 const OTHER_KEY: &str = "YW5vdGhlci1rZXktb2YtYmVu";
 
-/// Waits until queue row `id` has `status`.
+/// Waits until queue row `id` (as a command answered it) has `status`.
 async fn wait_row(store: &Store, id: &str, status: &str) {
-    let id: i64 = id.parse().unwrap();
-    wait_for(
-        Duration::from_secs(15),
-        &format!("queue row {id} to be {status}"),
-        || {
-            let store = store.clone();
-            async move {
-                let state = store.queue_state(id).await.unwrap()?;
-                (state.status == status).then_some(())
-            }
-        },
-    )
-    .await
+    wait_queue(store, id.parse().unwrap(), status).await;
+}
+
+/// A help line: a server, a database and the bot (in-process), with its pool ready.
+struct HelpLine {
+    server: XmppServer,
+    store: Store,
+    _db: TestDb,
+    _bot: RunningBot,
+}
+
+/// Starts a [`HelpLine`] on `db` with the test config, changed by `tweak`.
+async fn help_line(db: TestDb, tweak: impl FnOnce(&mut helpim_bot::config::Config)) -> HelpLine {
+    let server = XmppServer::start();
+    let store = db.store().await;
+    let mut config = bot_config(&server, &db);
+    tweak(&mut config);
+    let bot = RunningBot::start(config, store.clone());
+    wait_ready_rooms(&store, 2).await;
+    HelpLine {
+        server,
+        store,
+        _db: db,
+        _bot: bot,
+    }
+}
+
+/// A visitor who asks for a chat with `key`, is invited to `room` (the only staffed one) and
+/// joins it as `nick`: the room is then busy.
+async fn visitor_chatting(
+    server: &XmppServer,
+    store: &Store,
+    room: &str,
+    nick: &str,
+    key: &str,
+) -> Person {
+    let mut v = Person::visitor(server, nick).await;
+    v.present_to_bot();
+    v.queue_up(&[("nick", nick), ("key", key)]).await;
+    let (to, password) = v.invited().await;
+    assert_eq!(to, room);
+    v.join(room, nick, &password)
+        .await
+        .expect("the visitor joins");
+    wait_status(store, room, Status::Busy).await;
+    v
 }
 
 /// A staff member on duty: logged in, present to the bot, with a room taken and joined as `nick`.
@@ -62,12 +95,10 @@ async fn staff_with_room(
 }
 
 async fn a_visitor_is_queued_invited_and_chats(db: TestDb) {
-    let server = XmppServer::start();
-    let store = db.store().await;
-    let _bot = RunningBot::start(bot_config(&server, &db), store.clone());
-    wait_ready_rooms(&store, 2).await;
+    let line = help_line(db, |_| {}).await;
+    let (server, store) = (&line.server, &line.store);
 
-    let mut ana = Person::visitor(&server, "Ana").await;
+    let mut ana = Person::visitor(server, "Ana").await;
     ana.present_to_bot();
     // Nobody on duty: the help line is closed.
     let answer = ana
@@ -81,22 +112,11 @@ async fn a_visitor_is_queued_invited_and_chats(db: TestDb) {
         note(&answer)
     );
 
-    let mut staff = Person::connect(&server, "staff").await;
+    let mut staff = Person::connect(server, "staff").await;
     staff.present_to_bot();
-    let answer = wait_for(Duration::from_secs(10), "the help line to open", || {
-        let ana = &ana;
-        async move {
-            let a = ana
-                .command(
-                    "request-chat",
-                    &[("nick", "Ana"), ("topic", "exams 😟"), ("key", KEY)],
-                )
-                .await
-                .unwrap();
-            (field(&a, "status").as_deref() == Some("queued")).then_some(a)
-        }
-    })
-    .await;
+    let answer = ana
+        .queue_up(&[("nick", "Ana"), ("topic", "exams 😟"), ("key", KEY)])
+        .await;
     assert_eq!(field(&answer, "position").as_deref(), Some("1"));
     assert_eq!(note(&answer), "You are next in the queue.");
     let answer_queued = answer;
@@ -116,14 +136,9 @@ async fn a_visitor_is_queued_invited_and_chats(db: TestDb) {
     ana.join(&room, "Ana", &visitor_password)
         .await
         .expect("the visitor joins");
-    let row = wait_status(&store, &room, Status::Busy).await;
+    let row = wait_status(store, &room, Status::Busy).await;
     assert_eq!(row.client_nick.as_deref(), Some("Ana"));
-    wait_row(
-        &store,
-        &field(&answer_queued, "queue-id").unwrap(),
-        "served",
-    )
-    .await;
+    wait_row(store, &field(&answer_queued, "queue-id").unwrap(), "served").await;
     ana.say(&room, "hello ✨");
     staff.heard(&room, "hello ✨").await;
 }
@@ -140,30 +155,17 @@ async fn a_visitor_is_queued_invited_and_chats_on_postgres() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn places_move_up_as_others_leave_or_go_offline() {
-    let server = XmppServer::start();
-    let db = TestDb::sqlite();
-    let store = db.store().await;
-    let _bot = RunningBot::start(bot_config(&server, &db), store.clone());
-    wait_ready_rooms(&store, 2).await;
-    let staff = Person::connect(&server, "staff").await;
+    let line = help_line(TestDb::sqlite(), |_| {}).await;
+    let (server, store) = (&line.server, &line.store);
+    let staff = Person::connect(server, "staff").await;
     staff.present_to_bot();
 
     let mut visitors = Vec::new();
     for (i, name) in ["Ana", "Ben", "Cem"].into_iter().enumerate() {
-        let v = Person::visitor(&server, name).await;
+        let v = Person::visitor(server, name).await;
         v.present_to_bot();
         let key = format!("{name}-key-of-128-bits-at-least");
-        let answer = wait_for(Duration::from_secs(10), "a place in the queue", || {
-            let (v, key) = (&v, key.clone());
-            async move {
-                let a = v
-                    .command("request-chat", &[("nick", name), ("key", &key)])
-                    .await
-                    .unwrap();
-                (field(&a, "status").as_deref() == Some("queued")).then_some(a)
-            }
-        })
-        .await;
+        let answer = v.queue_up(&[("nick", name), ("key", &key)]).await;
         assert_eq!(field(&answer, "position"), Some((i + 1).to_string()));
         visitors.push(v);
     }
@@ -224,31 +226,13 @@ async fn strangers_are_refused_and_the_refusals_logged() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_staff_member_blocks_a_visitor_who_is_removed_and_refused_later() {
-    let server = XmppServer::start();
-    let db = TestDb::sqlite();
-    let store = db.store().await;
-    let _bot = RunningBot::start(bot_config(&server, &db), store.clone());
-    wait_ready_rooms(&store, 2).await;
-    let (staff, room) = staff_with_room(&server, &store, "staff", "Counsellor").await;
-    let mut vic = Person::visitor(&server, "Vic").await;
-    vic.present_to_bot();
-    let answer = vic
-        .command("request-chat", &[("nick", "Vic"), ("key", KEY)])
-        .await
-        .unwrap();
-    assert_eq!(
-        field(&answer, "status").as_deref(),
-        Some("queued"),
-        "{}",
-        note(&answer)
-    );
-    let (to, password) = vic.invited().await;
-    assert_eq!(to, room);
-    vic.join(&room, "Vic", &password).await.unwrap();
-    wait_status(&store, &room, Status::Busy).await;
+    let line = help_line(TestDb::sqlite(), |_| {}).await;
+    let (server, store) = (&line.server, &line.store);
+    let (staff, room) = staff_with_room(server, store, "staff", "Counsellor").await;
+    let mut vic = visitor_chatting(server, store, &room, "Vic", KEY).await;
 
     // Another staff member cannot block the visitor of a chat they are not in.
-    let other = Person::connect(&server, "staff2").await;
+    let other = Person::connect(server, "staff2").await;
     let refused = other
         .command("block-visitor", &[("room", &room), ("reason", "abuse")])
         .await;
@@ -272,7 +256,7 @@ async fn a_staff_member_blocks_a_visitor_who_is_removed_and_refused_later() {
         "{removed:?}"
     );
     // The same key from a new session is refused, neutrally.
-    let again = Person::visitor(&server, "Vic again").await;
+    let again = Person::visitor(server, "Vic again").await;
     again.present_to_bot();
     let answer = again
         .command("request-chat", &[("nick", "V"), ("key", KEY)])
@@ -284,27 +268,18 @@ async fn a_staff_member_blocks_a_visitor_who_is_removed_and_refused_later() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_session_with_the_visitor_key_resumes_the_chat_and_a_wrong_key_does_not() {
-    let server = XmppServer::start();
-    let db = TestDb::sqlite();
-    let store = db.store().await;
-    let mut config = bot_config(&server, &db);
-    config.timeouts.rejoin_grace = Duration::from_secs(30);
-    let _bot = RunningBot::start(config, store.clone());
-    wait_ready_rooms(&store, 2).await;
-    let (mut staff, room) = staff_with_room(&server, &store, "staff", "Counsellor").await;
-    let mut ana = Person::visitor(&server, "Ana").await;
-    ana.present_to_bot();
-    ana.command("request-chat", &[("nick", "Ana"), ("key", KEY)])
-        .await
-        .unwrap();
-    let (_, password) = ana.invited().await;
-    ana.join(&room, "Ana", &password).await.unwrap();
-    wait_status(&store, &room, Status::Busy).await;
+    let line = help_line(TestDb::sqlite(), |c| {
+        c.timeouts.rejoin_grace = Duration::from_secs(30);
+    })
+    .await;
+    let (server, store) = (&line.server, &line.store);
+    let (mut staff, room) = staff_with_room(server, store, "staff", "Counsellor").await;
+    let ana = visitor_chatting(server, store, &room, "Ana", KEY).await;
 
     // The page is refreshed: the old session is gone without a clean exit.
     ana.quit().await;
     staff.sees_leave(&room, "Ana").await;
-    let mut again = Person::visitor(&server, "Ana after a refresh").await;
+    let mut again = Person::visitor(server, "Ana after a refresh").await;
     let wrong = again
         .command("resume-chat", &[("key", OTHER_KEY)])
         .await
@@ -326,23 +301,21 @@ async fn a_new_session_with_the_visitor_key_resumes_the_chat_and_a_wrong_key_doe
     staff.sees_enter(&room, "Ana").await;
     again.say(&room, "I'm back");
     staff.heard(&room, "I'm back").await;
-    let row = wait_status(&store, &room, Status::Busy).await;
+    let row = wait_status(store, &room, Status::Busy).await;
     assert_eq!(row.status, Status::Busy, "the chat went on");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_pick_mode_staff_choose_a_visitor_and_max_chats_holds() {
-    let server = XmppServer::start();
-    let db = TestDb::postgres().await;
-    let store = db.store().await;
-    let mut config = bot_config(&server, &db);
-    config.queue.assign = helpim_bot::config::Assign::Pick;
-    let _bot = RunningBot::start(config, store.clone());
-    wait_ready_rooms(&store, 2).await;
-    let (staff, room) = staff_with_room(&server, &store, "staff", "Counsellor").await;
+    let line = help_line(TestDb::postgres().await, |c| {
+        c.queue.assign = helpim_bot::config::Assign::Pick;
+    })
+    .await;
+    let (server, store) = (&line.server, &line.store);
+    let (staff, room) = staff_with_room(server, store, "staff", "Counsellor").await;
     let mut queued = Vec::new();
     for (name, key) in [("Ana", KEY), ("Ben", OTHER_KEY)] {
-        let v = Person::visitor(&server, name).await;
+        let v = Person::visitor(server, name).await;
         v.present_to_bot();
         let a = v
             .command("request-chat", &[("nick", name), ("key", key)])
@@ -372,7 +345,7 @@ async fn in_pick_mode_staff_choose_a_visitor_and_max_chats_holds() {
     let (to, password) = ben.invited().await;
     assert_eq!(to, room);
     ben.join(&room, "Ben", &password).await.unwrap();
-    wait_status(&store, &room, Status::Busy).await;
+    wait_status(store, &room, Status::Busy).await;
     // Taken: Ben is off everyone's list; Ana still waits.
     let list = staff.command("waiting-visitors", &[]).await.unwrap();
     assert_eq!(note(&list), "1 visitor is waiting.");
@@ -411,29 +384,16 @@ async fn in_pick_mode_staff_choose_a_visitor_and_max_chats_holds() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_queue_answers_busy() {
-    let server = XmppServer::start();
-    let db = TestDb::sqlite();
-    let store = db.store().await;
-    let mut config = bot_config(&server, &db);
-    config.queue.max_length = 1;
-    let _bot = RunningBot::start(config, store.clone());
-    wait_ready_rooms(&store, 2).await;
-    let staff = Person::connect(&server, "staff").await;
-    staff.present_to_bot();
-    let ana = Person::visitor(&server, "Ana").await;
-    let ben = Person::visitor(&server, "Ben").await;
-    let a = wait_for(Duration::from_secs(10), "the help line to open", || {
-        let ana = &ana;
-        async move {
-            let a = ana
-                .command("request-chat", &[("nick", "Ana"), ("key", KEY)])
-                .await
-                .unwrap();
-            (field(&a, "status").as_deref() != Some("closed")).then_some(a)
-        }
+    let line = help_line(TestDb::sqlite(), |c| {
+        c.queue.max_length = 1;
     })
     .await;
-    assert_eq!(field(&a, "status").as_deref(), Some("queued"));
+    let server = &line.server;
+    let staff = Person::connect(server, "staff").await;
+    staff.present_to_bot();
+    let ana = Person::visitor(server, "Ana").await;
+    let ben = Person::visitor(server, "Ben").await;
+    ana.queue_up(&[("nick", "Ana"), ("key", KEY)]).await;
     let b = ben
         .command("request-chat", &[("nick", "Ben"), ("key", OTHER_KEY)])
         .await
@@ -449,14 +409,7 @@ async fn after_kill_9_every_visitor_keeps_their_place_and_nobody_is_served_twice
     wait_ready_rooms(store, 2).await;
     let (mut staff, room) = staff_with_room(server, store, "staff", "Counsellor").await;
     // Ana chats; Ben and Cem wait, in that order.
-    let mut ana = Person::visitor(server, "Ana").await;
-    ana.present_to_bot();
-    ana.command("request-chat", &[("nick", "Ana"), ("key", KEY)])
-        .await
-        .unwrap();
-    let (_, password) = ana.invited().await;
-    ana.join(&room, "Ana", &password).await.unwrap();
-    wait_status(store, &room, Status::Busy).await;
+    let mut ana = visitor_chatting(server, store, &room, "Ana", KEY).await;
     let mut waiting = Vec::new();
     for (name, key) in [("Ben", OTHER_KEY), ("Cem", "Q2VtLWtleS1vZi0xMjgtYml0cw")] {
         let v = Person::visitor(server, name).await;
@@ -519,31 +472,18 @@ async fn after_kill_9_every_visitor_keeps_their_place_and_nobody_is_served_twice
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_outage_delays_queue_writes_and_loses_none() {
-    let server = XmppServer::start();
     let pg = PgCluster::start();
-    let db = TestDb::at(pg.url());
-    let store = db.store().await;
-    let _bot = RunningBot::start(bot_config(&server, &db), store.clone());
-    wait_ready_rooms(&store, 2).await;
-    let mut staff = Person::connect(&server, "staff").await;
+    let line = help_line(TestDb::at(pg.url()), |_| {}).await;
+    let (server, store) = (&line.server, &line.store);
+    let mut staff = Person::connect(server, "staff").await;
     staff.present_to_bot();
     let mut visitors = Vec::new();
     for (i, name) in ["Ana", "Ben", "Cem"].into_iter().enumerate() {
-        let v = Person::visitor(&server, name).await;
+        let v = Person::visitor(server, name).await;
         v.present_to_bot();
         let key = format!("{name}-key-of-128-bits-at-least");
-        let id = wait_for(Duration::from_secs(10), "the help line to open", || {
-            let (v, key) = (&v, key.clone());
-            async move {
-                let a = v
-                    .command("request-chat", &[("nick", name), ("key", &key)])
-                    .await
-                    .unwrap();
-                (field(&a, "status").as_deref() == Some("queued"))
-                    .then(|| field(&a, "queue-id").unwrap())
-            }
-        })
-        .await;
+        let answer = v.queue_up(&[("nick", name), ("key", &key)]).await;
+        let id = field(&answer, "queue-id").unwrap();
         assert_eq!(i, visitors.len());
         visitors.push((v, id));
     }
@@ -561,7 +501,7 @@ async fn a_database_outage_delays_queue_writes_and_loses_none() {
     );
     pg.start_server();
 
-    wait_row(&store, &ana_id, "left").await;
+    wait_row(store, &ana_id, "left").await;
     // Ben asks again once the database is back.
     let answer = wait_for(Duration::from_secs(15), "Ben's leave to be taken", || {
         let ben = &ben;
@@ -569,7 +509,7 @@ async fn a_database_outage_delays_queue_writes_and_loses_none() {
     })
     .await;
     assert_eq!(field(&answer, "status").as_deref(), Some("left"));
-    wait_row(&store, &ben_id, "left").await;
+    wait_row(store, &ben_id, "left").await;
     // Cem kept his place and is the one invited.
     let mut cem = cem;
     let answer = staff.command("take-chat", &[]).await.unwrap();
@@ -578,18 +518,15 @@ async fn a_database_outage_delays_queue_writes_and_loses_none() {
     staff.join(&room, "Counsellor", &password).await.unwrap();
     let (to, _) = cem.invited().await;
     assert_eq!(to, room);
-    wait_row(&store, &cem_id, "assigned").await;
+    wait_row(store, &cem_id, "assigned").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_visitor_gone_before_joining_is_not_put_back_in_line() {
-    let server = XmppServer::start();
-    let db = TestDb::sqlite();
-    let store = db.store().await;
-    let _bot = RunningBot::start(bot_config(&server, &db), store.clone());
-    wait_ready_rooms(&store, 2).await;
-    let (staff, room) = staff_with_room(&server, &store, "staff", "Counsellor").await;
-    let mut ana = Person::visitor(&server, "Ana").await;
+    let line = help_line(TestDb::sqlite(), |_| {}).await;
+    let (server, store) = (&line.server, &line.store);
+    let (staff, room) = staff_with_room(server, store, "staff", "Counsellor").await;
+    let mut ana = Person::visitor(server, "Ana").await;
     ana.present_to_bot();
     let a = ana
         .command("request-chat", &[("nick", "Ana"), ("key", KEY)])
@@ -600,9 +537,9 @@ async fn a_visitor_gone_before_joining_is_not_put_back_in_line() {
     assert_eq!(to, room);
     // Ana closes the browser before joining; then the staff member leaves the room meant for her.
     ana.quit().await;
-    wait_row(&store, &id, "left").await;
+    wait_row(store, &id, "left").await;
     staff.leave(&room, "Counsellor", "Clean Exit");
-    wait_status(&store, &room, Status::Closed).await;
+    wait_status(store, &room, Status::Closed).await;
     // The room's close would put an assigned visitor back in line; Ana has left for good.
     let rows = store.queue_rows().await.unwrap();
     assert_eq!(rows.len(), 1);

@@ -14,22 +14,6 @@ use helpim_bot::room::{Reason, Status, Transition};
 use helpim_bot::store::{ClaimKind, Enqueued, Store};
 use support::*;
 
-/// Waits until queue row `id` has `status`; returns its state.
-async fn wait_queue(store: &Store, id: i64, status: &str) -> helpim_bot::store::QueueState {
-    wait_for(
-        Duration::from_secs(15),
-        &format!("queue row {id} to be {status}"),
-        || {
-            let store = store.clone();
-            async move {
-                let state = store.queue_state(id).await.unwrap()?;
-                (state.status == status).then_some(state)
-            }
-        },
-    )
-    .await
-}
-
 async fn queued(store: &Store, visitor: &str, nick: &str) -> i64 {
     match store
         .enqueue(visitor, None, nick, Some("talk"), 100)

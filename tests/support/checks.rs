@@ -11,6 +11,22 @@ use xmpp_parsers::jid::{BareJid, Jid};
 
 use super::{wait_for, Person};
 
+/// Waits until queue row `id` has `status`; returns its state.
+pub async fn wait_queue(store: &Store, id: i64, status: &str) -> helpim_bot::store::QueueState {
+    wait_for(
+        Duration::from_secs(15),
+        &format!("queue row {id} to be {status}"),
+        || {
+            let store = store.clone();
+            async move {
+                let state = store.queue_state(id).await.unwrap()?;
+                (state.status == status).then_some(state)
+            }
+        },
+    )
+    .await
+}
+
 /// Waits until the room `jid` has status `status`, returning its row.
 pub async fn wait_status(store: &Store, jid: &str, status: Status) -> RoomRow {
     wait_for(

@@ -119,6 +119,23 @@ impl Person {
             .expect("a command answer has a payload"))
     }
 
+    /// Asks the bot for a chat with `fields` (nick, key, topic) until the help line is open (a
+    /// staff member's presence may still be on its way); returns the answer, which must say
+    /// `queued`.
+    pub async fn queue_up(&self, fields: &[(&str, &str)]) -> Element {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let answer = self.command("request-chat", fields).await.unwrap();
+            match field(&answer, "status").as_deref() {
+                Some("queued") => return answer,
+                Some("closed") if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(20)).await
+                }
+                other => panic!("{} not queued: {other:?} ({})", self.user, note(&answer)),
+            }
+        }
+    }
+
     /// Waits for an XEP-0249 invitation; returns the room and its password.
     pub async fn invited(&mut self) -> (String, String) {
         let deadline = Instant::now() + Duration::from_secs(15);
