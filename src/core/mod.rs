@@ -880,8 +880,11 @@ impl Core {
                     self.session_gone(&jid, &condition);
                 }
             }
-            Pending::Command(question) => self.answered(question, result, now),
-            Pending::Claims { .. } | Pending::Poll | Pending::Assign | Pending::Sweep => {
+            Pending::Claims { .. }
+            | Pending::Poll
+            | Pending::Assign
+            | Pending::Sweep
+            | Pending::Command(_) => {
                 tracing::warn!(id, "a database read was answered as a request");
             }
         }
@@ -1288,14 +1291,7 @@ impl Core {
                         tracing::info!(room = %jid, nick = %nick, "kicking at a timeout")
                     }
                 }
-                let id = self.request(Request::iq(stanza::kick(jid, &nick, reason.text())));
-                self.pending.insert(
-                    id,
-                    Pending::Kick {
-                        room: jid.clone(),
-                        nick,
-                    },
-                );
+                self.kick(jid, nick, reason.text());
             }
             Action::CheckClaims => {
                 let id = self.new_id();
@@ -1366,6 +1362,13 @@ impl Core {
                 attempt,
             },
         );
+    }
+
+    /// Kicks `nick` out of `room`, telling them `text`.
+    fn kick(&mut self, room: &BareJid, nick: String, text: &str) {
+        let id = self.request(Request::iq(stanza::kick(room, &nick, text)));
+        let room = room.clone();
+        self.pending.insert(id, Pending::Kick { room, nick });
     }
 
     fn leave(&mut self, room: &BareJid) {

@@ -24,7 +24,7 @@ use crate::xmpp::adhoc::{
     NoteType,
 };
 use crate::xmpp::stanza::{self, PresenceKind, RoomPresence};
-use crate::xmpp::{Answer, IqError, Request};
+use crate::xmpp::Request;
 
 /// A waiting visitor hears of a new place at most this often.
 pub const PUSH_EVERY: Duration = Duration::from_secs(5);
@@ -821,16 +821,6 @@ impl Core {
         self.reply(&question, &reply);
     }
 
-    /// The answer to a request made for a command (none are made today).
-    pub(super) fn answered(
-        &mut self,
-        question: Question,
-        _result: Result<Answer, IqError>,
-        _now: Time,
-    ) {
-        tracing::warn!(step = ?question.step, "a command got an XMPP answer it did not ask for");
-    }
-
     fn waiting_reply(
         &self,
         session: String,
@@ -952,27 +942,15 @@ impl Core {
 
     /// Kicks the client of `room` (its visitor was blocked).
     fn remove_client(&mut self, room: &BareJid) {
-        let Some(nick) = self
-            .rooms
-            .get(room)
-            .and_then(|e| e.room.client_nick())
-            .filter(|n| self.rooms[room].room.present().any(|p| p == *n))
-            .map(str::to_string)
-        else {
+        let Some(entry) = self.rooms.get(room) else {
             return;
         };
-        let id = self.request(Request::iq(stanza::kick(
-            room,
-            &nick,
-            "This chat has ended.",
-        )));
-        self.pending.insert(
-            id,
-            Pending::Kick {
-                room: room.clone(),
-                nick,
-            },
-        );
+        let Some(nick) = entry.room.client_nick().map(str::to_string) else {
+            return;
+        };
+        if entry.room.present().any(|p| p == nick) {
+            self.kick(room, nick, "This chat has ended.");
+        }
     }
 
     /// After a sweep: waiting visitors over XMPP hear of their new place (rate-limited), and after
