@@ -66,6 +66,20 @@ async fn visitor_chatting(
     v
 }
 
+/// Ana, Ben and Cem ask for a chat in that order (places 1, 2, 3); each with their queue number.
+async fn ana_ben_cem_queued(server: &XmppServer) -> [(Person, String); 3] {
+    let mut visitors = Vec::new();
+    for (i, name) in ["Ana", "Ben", "Cem"].into_iter().enumerate() {
+        let v = Person::visitor(server, name).await;
+        v.present_to_bot();
+        let key = format!("{name}-key-of-128-bits-at-least");
+        let answer = v.queue_up(&[("nick", name), ("key", &key)]).await;
+        assert_eq!(field(&answer, "position"), Some((i + 1).to_string()));
+        visitors.push((v, field(&answer, "queue-id").unwrap()));
+    }
+    visitors.try_into().ok().expect("three visitors")
+}
+
 /// A staff member on duty: logged in, present to the bot, with a room taken and joined as `nick`.
 async fn staff_with_room(
     server: &XmppServer,
@@ -160,18 +174,7 @@ async fn places_move_up_as_others_leave_or_go_offline() {
     let staff = Person::connect(server, "staff").await;
     staff.present_to_bot();
 
-    let mut visitors = Vec::new();
-    for (i, name) in ["Ana", "Ben", "Cem"].into_iter().enumerate() {
-        let v = Person::visitor(server, name).await;
-        v.present_to_bot();
-        let key = format!("{name}-key-of-128-bits-at-least");
-        let answer = v.queue_up(&[("nick", name), ("key", &key)]).await;
-        assert_eq!(field(&answer, "position"), Some((i + 1).to_string()));
-        visitors.push(v);
-    }
-    let mut cem = visitors.pop().unwrap();
-    let ben = visitors.pop().unwrap();
-    let ana = visitors.pop().unwrap();
+    let [(ana, _), (ben, _), (mut cem, _)] = ana_ben_cem_queued(server).await;
     // Ben leaves the queue: Cem hears he is second now.
     let answer = ben.command("leave-queue", &[]).await.unwrap();
     assert_eq!(field(&answer, "status").as_deref(), Some("left"));
@@ -477,19 +480,7 @@ async fn a_database_outage_delays_queue_writes_and_loses_none() {
     let (server, store) = (&line.server, &line.store);
     let mut staff = Person::connect(server, "staff").await;
     staff.present_to_bot();
-    let mut visitors = Vec::new();
-    for (i, name) in ["Ana", "Ben", "Cem"].into_iter().enumerate() {
-        let v = Person::visitor(server, name).await;
-        v.present_to_bot();
-        let key = format!("{name}-key-of-128-bits-at-least");
-        let answer = v.queue_up(&[("nick", name), ("key", &key)]).await;
-        let id = field(&answer, "queue-id").unwrap();
-        assert_eq!(i, visitors.len());
-        visitors.push((v, id));
-    }
-    let (cem, cem_id) = visitors.pop().unwrap();
-    let (ben, ben_id) = visitors.pop().unwrap();
-    let (ana, ana_id) = visitors.pop().unwrap();
+    let [(ana, ana_id), (ben, ben_id), (cem, cem_id)] = ana_ben_cem_queued(server).await;
 
     pg.stop_server();
     // Ana closes her browser: the write that lets her go waits for the database.

@@ -14,6 +14,27 @@ use helpim_bot::room::{Reason, Status, Transition};
 use helpim_bot::store::{ClaimKind, Enqueued, Store};
 use support::*;
 
+/// 20 rooms recorded `staffed` (`test-<prefix><i>`), the first staff member waiting longest.
+async fn staffed_rooms(store: &Store, prefix: &str) -> Vec<String> {
+    let base = Utc::now() - Span::seconds(100);
+    let mut rooms = Vec::new();
+    for i in 0..20 {
+        let jid = format!("test-{prefix}{i}@conference.localhost");
+        store.insert_room(&jid, "pw", base).await.unwrap();
+        let t = Transition {
+            from: Some(Status::Available),
+            to: Status::Staffed,
+            reason: Reason::StaffJoined,
+            nick: Some(format!("staff{i}")),
+            jid: None,
+            at: base + Span::seconds(i),
+        };
+        store.record_transition(&jid, &t).await.unwrap();
+        rooms.push(jid);
+    }
+    rooms
+}
+
 async fn queued(store: &Store, visitor: &str, nick: &str) -> i64 {
     match store
         .enqueue(visitor, None, nick, Some("talk"), 100)
@@ -203,22 +224,7 @@ async fn quiet_visitors_leave_and_long_waits_expire() {
 async fn two_bots_and_web_claims_never_give_one_room_or_one_visitor_twice() {
     let db = TestDb::postgres().await;
     let (bot1, bot2, web) = (db.store().await, db.store().await, db.store().await);
-    let base = Utc::now() - Span::seconds(100);
-    let mut rooms = Vec::new();
-    for i in 0..20 {
-        let jid = format!("test-q{i}@conference.localhost");
-        bot1.insert_room(&jid, "pw", base).await.unwrap();
-        let t = Transition {
-            from: Some(Status::Available),
-            to: Status::Staffed,
-            reason: Reason::StaffJoined,
-            nick: Some(format!("staff{i}")),
-            jid: None,
-            at: base + Span::seconds(i),
-        };
-        bot1.record_transition(&jid, &t).await.unwrap();
-        rooms.push(jid);
-    }
+    staffed_rooms(&bot1, "q").await;
     let mut visitors = Vec::new();
     for i in 0..50 {
         visitors.push(queued(&web, &format!("v{i:02}"), &format!("V{i}")).await);
@@ -382,22 +388,7 @@ async fn every_change_of_a_queue_row_is_announced_on_postgres() {
 async fn twenty_staff_picking_at_once_never_take_one_visitor_or_room_twice() {
     let db = TestDb::postgres().await;
     let store = db.store().await;
-    let base = Utc::now() - Span::seconds(100);
-    let mut rooms = Vec::new();
-    for i in 0..20 {
-        let jid = format!("test-p{i}@conference.localhost");
-        store.insert_room(&jid, "pw", base).await.unwrap();
-        let t = Transition {
-            from: Some(Status::Available),
-            to: Status::Staffed,
-            reason: Reason::StaffJoined,
-            nick: Some(format!("staff{i}")),
-            jid: None,
-            at: base + Span::seconds(i),
-        };
-        store.record_transition(&jid, &t).await.unwrap();
-        rooms.push(jid);
-    }
+    let rooms = staffed_rooms(&store, "p").await;
     for i in 0..50 {
         queued(&store, &format!("p{i:02}"), &format!("P{i}")).await;
     }

@@ -1264,26 +1264,33 @@ fn a_visitor_whose_session_ends_leaves_the_queue_at_once() {
     assert!(writes(&e).is_empty());
 }
 
-#[test]
-fn an_assigned_visitor_over_xmpp_is_invited_with_the_rooms_password() {
-    let mut core = staffed_pool();
-    let e = sweep_answer(&mut core, 1, secs(2));
-    let (id, _) = reads(&e)
-        .into_iter()
-        .find(|(_, r)| *r == Read::Assign)
-        .unwrap();
-    let e = core.handle(
+/// Answers the assignment on its way: the visitor over XMPP of row `queue_id` gets room-1.
+fn visitor_assigned_room_1(core: &mut Core, queue_id: i64, now: Time) -> Vec<Effect> {
+    let id = core
+        .pending
+        .iter()
+        .find(|(_, p)| matches!(p, Pending::Assign))
+        .map(|(id, _)| *id)
+        .expect("an assignment is on its way");
+    core.handle(
         Input::ReadDone {
             id,
             result: Ok(ReadResult::Assigned(Some(Assigned {
-                queue_id: 7,
+                queue_id,
                 visitor_jid: Some(VISITOR.into()),
                 room: room_jid(1).to_string(),
-                client_claimed_at: secs(2),
+                client_claimed_at: now,
             }))),
         },
-        secs(2),
-    );
+        now,
+    )
+}
+
+#[test]
+fn an_assigned_visitor_over_xmpp_is_invited_with_the_rooms_password() {
+    let mut core = staffed_pool();
+    sweep_answer(&mut core, 1, secs(2));
+    let e = visitor_assigned_room_1(&mut core, 7, secs(2));
     let out = sent(&e);
     assert_eq!(out.len(), 1, "{out:?}");
     assert!(out[0].contains(&format!("to='{VISITOR}'")), "{}", out[0]);
@@ -1591,59 +1598,33 @@ fn the_examples_of_the_protocol_documentation_are_what_the_bot_accepts_and_sends
     // A place in line pushed, with a pace of 30 assignments in the half hour.
     let e = sweep_with(&mut core, swept(vec![(41, VISITOR, 1)], 30), secs(9));
     same("queue-update", &sent(&e)[0]);
-    // The invitation.
-    let e = sweep_with(&mut core, swept(vec![(41, VISITOR, 1)], 30), secs(11));
-    let _ = e;
-    let id = core
-        .pending
-        .iter()
-        .find(|(_, p)| matches!(p, Pending::Assign))
-        .map(|(id, _)| *id);
-    let id = id.unwrap_or_else(|| {
-        let e = sweep_with(&mut core, swept(vec![(41, VISITOR, 1)], 30), secs(13));
-        reads(&e)
-            .into_iter()
-            .find(|(_, r)| *r == Read::Assign)
-            .expect("an assignment")
-            .0
-    });
-    let e = core.handle(
-        Input::ReadDone {
-            id,
-            result: Ok(ReadResult::Assigned(Some(Assigned {
-                queue_id: 41,
-                visitor_jid: Some(VISITOR.into()),
-                room: room_jid(1).to_string(),
-                client_claimed_at: secs(13),
-            }))),
-        },
-        secs(13),
-    );
+    // The invitation: someone waits and room-1 is staffed, so an assignment is on its way.
+    let e = visitor_assigned_room_1(&mut core, 41, secs(9));
     same("invitation", &sent(&e)[0]);
     // Leave, resume: read as the commands they are.
-    let e = core.handle(request("leave-queue"), secs(14));
+    let e = core.handle(request("leave-queue"), secs(9));
     assert!(matches!(&reads(&e)[..], [(_, Read::LeaveQueue(j))] if j == VISITOR));
-    let e = core.handle(request("resume-chat"), secs(14));
+    let e = core.handle(request("resume-chat"), secs(9));
     assert!(
         matches!(&reads(&e)[..], [(_, Read::Resume { label, .. })] if *label == protocol::visitor_label(KEY))
     );
     // A stranger.
-    let e = core.handle(request("forbidden-request"), secs(14));
+    let e = core.handle(request("forbidden-request"), secs(9));
     same("forbidden", &sent(&e)[0]);
     // Staff: take a chat, the status.
-    let e = core.handle(request("take-chat"), secs(15));
+    let e = core.handle(request("take-chat"), secs(9));
     let id = reads(&e)[0].0;
     let e = core.handle(
         Input::ReadDone {
             id,
             result: Ok(ReadResult::Room(Some(room_jid(2).to_string()))),
         },
-        secs(15),
+        secs(9),
     );
     let out = sent(&e);
     same("take-chat-invitation", &out[0]);
     same("take-chat-taken", &out[1]);
-    let e = core.handle(request("status-request"), secs(16));
+    let e = core.handle(request("status-request"), secs(9));
     same("status", &sent(&e)[0]);
 }
 
