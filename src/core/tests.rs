@@ -209,12 +209,7 @@ fn create(core: &mut Core, join_id: RequestId, room: &BareJid, now: Time) -> Vec
 
 /// Answers the claims poll that is on its way with a staff claim (made at 1 s) on room-1.
 fn poll_finds_a_staff_claim_on_room_1(core: &mut Core, now: Time) -> Vec<Effect> {
-    let poll = core
-        .pending
-        .iter()
-        .find(|(_, p)| matches!(p, Pending::Poll))
-        .map(|(id, _)| *id)
-        .expect("a poll is running");
+    let poll = pending_id(core, |p| matches!(p, Pending::Poll), "a poll is running");
     let claims = Claims {
         staff_at: Some(secs(1)),
         client_at: None,
@@ -927,12 +922,11 @@ fn retention_runs_at_start_and_then_every_hour() {
 
 /// The sweep of the queue that is on its way, answered with `waiting` visitors.
 fn sweep_answer(core: &mut Core, waiting: i64, now: Time) -> Vec<Effect> {
-    let id = core
-        .pending
-        .iter()
-        .find(|(_, p)| matches!(p, Pending::Sweep))
-        .map(|(id, _)| *id)
-        .expect("a sweep is on its way");
+    let id = pending_id(
+        core,
+        |p| matches!(p, Pending::Sweep),
+        "a sweep is on its way",
+    );
     core.handle(
         Input::ReadDone {
             id,
@@ -944,6 +938,15 @@ fn sweep_answer(core: &mut Core, waiting: i64, now: Time) -> Vec<Effect> {
         },
         now,
     )
+}
+
+/// The id of the request or read on its way that `is` picks out; panics saying `what` when none.
+fn pending_id(core: &Core, is: impl Fn(&Pending) -> bool, what: &str) -> RequestId {
+    core.pending
+        .iter()
+        .find(|(_, p)| is(p))
+        .map(|(id, _)| *id)
+        .unwrap_or_else(|| panic!("{what}"))
 }
 
 /// A full pool with room-1 staffed by `staff@localhost` (the staff claim read by the poll).
@@ -1266,12 +1269,11 @@ fn a_visitor_whose_session_ends_leaves_the_queue_at_once() {
 
 /// Answers the assignment on its way: the visitor over XMPP of row `queue_id` gets room-1.
 fn visitor_assigned_room_1(core: &mut Core, queue_id: i64, now: Time) -> Vec<Effect> {
-    let id = core
-        .pending
-        .iter()
-        .find(|(_, p)| matches!(p, Pending::Assign))
-        .map(|(id, _)| *id)
-        .expect("an assignment is on its way");
+    let id = pending_id(
+        core,
+        |p| matches!(p, Pending::Assign),
+        "an assignment is on its way",
+    );
     core.handle(
         Input::ReadDone {
             id,
@@ -1407,12 +1409,11 @@ fn swept(over_xmpp: Vec<(i64, &str, i64)>, pace: i64) -> Result<ReadResult, Stri
 
 fn sweep_with(core: &mut Core, result: Result<ReadResult, String>, now: Time) -> Vec<Effect> {
     let e = core.handle(Input::Timer, now);
-    let id = core
-        .pending
-        .iter()
-        .find(|(_, p)| matches!(p, Pending::Sweep))
-        .map(|(id, _)| *id)
-        .unwrap_or_else(|| panic!("a sweep is on its way: {e:?}"));
+    let id = pending_id(
+        core,
+        |p| matches!(p, Pending::Sweep),
+        "a sweep is on its way",
+    );
     core.handle(Input::ReadDone { id, result }, now)
 }
 
