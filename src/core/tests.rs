@@ -1412,7 +1412,7 @@ fn sweep_with(core: &mut Core, result: Result<ReadResult, String>, now: Time) ->
     let id = pending_id(
         core,
         |p| matches!(p, Pending::Sweep),
-        "a sweep is on its way",
+        &format!("a sweep is on its way: {e:?}"),
     );
     core.handle(Input::ReadDone { id, result }, now)
 }
