@@ -43,13 +43,28 @@ wait_port() {
 }
 
 # Writes a throwaway Prosody setup into folder $1 listening on port $2, with accounts
-# bot, staff and client (password "$3"); bot may create rooms. Prints nothing.
+# bot, staff and client (password "$3"); bot may create rooms; visitors log in anonymously on
+# anon.localhost. With $4 (an HTTP port) and $5 (a folder), Prosody also serves that folder at
+# http://127.0.0.1:$4/ (mod_http_files) and XMPP over WebSocket at /xmpp-websocket
+# (mod_websocket): the web pages of web/. Prints nothing.
 write_prosody() {
-    local dir=$1 port=$2 password=$3
+    local dir=$1 port=$2 password=$3 http_port=${4:-} web=${5:-}
     mkdir -p "$dir/data/localhost/accounts" "$dir/certs"
     for user in bot staff client; do
         printf 'return {\n\t["password"] = "%s";\n};\n' "$password" > "$dir/data/localhost/accounts/$user.dat"
     done
+    local http_modules="" http_settings="http_ports = { }"
+    if [ -n "$http_port" ]; then
+        http_modules='; "websocket"; "http_files"'
+        # consider_websocket_secure: the loopback demo has no TLS; behind a TLS reverse proxy in
+        # production the WebSocket is secure for real (README).
+        http_settings="http_ports = { $http_port }
+http_interfaces = { \"127.0.0.1\" }
+http_default_host = \"localhost\"
+http_paths = { files = \"/\"; websocket = \"/xmpp-websocket\" }
+http_files_dir = \"$web\"
+consider_websocket_secure = true"
+    fi
     cat > "$dir/prosody.cfg.lua" <<LUA
 -- A throwaway Prosody for helpim-bot's demo: loopback only, plain TCP, data in $dir.
 run_as_root = true
@@ -59,10 +74,10 @@ certificates = "$dir/certs"
 interfaces = { "127.0.0.1" }
 c2s_ports = { $port }
 s2s_ports = { }
-http_ports = { }
+$http_settings
 https_ports = { }
 c2s_direct_tls_ports = { }
-modules_enabled = { "roster"; "saslauth"; "disco"; "ping"; "smacks" }
+modules_enabled = { "roster"; "saslauth"; "disco"; "ping"; "smacks"$http_modules }
 modules_disabled = { "s2s" }
 authentication = "internal_plain"
 storage = "internal"
@@ -71,6 +86,8 @@ allow_unencrypted_plain_auth = true
 log = { { levels = { min = "info" }, to = "file", filename = "$dir/prosody.log" } }
 admins = { "bot@localhost" }
 VirtualHost "localhost"
+VirtualHost "anon.localhost"
+    authentication = "anonymous"
 Component "conference.localhost" "muc"
     restrict_room_creation = true
     muc_room_default_persistent = false

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Runs helpim-bot for real against a throwaway local Prosody, with SQLite, and shows the pool fill.
+# Runs the help line for real: a throwaway local Prosody (serving the web pages of web/ and XMPP
+# over WebSocket), SQLite, and helpim-bot; prints the visitor page and the staff console.
 #
 #   scripts/demo.sh            # until Ctrl-C
 #   scripts/demo.sh --for 20   # stop by itself after 20 seconds
 #
-# Installs Debian's prosody if it is missing (with sudo when not root). Everything else lives in a
-# temp folder that is removed at the end. Accounts: staff@localhost and client@localhost, password
-# "demo", for trying the rooms with any XMPP client on 127.0.0.1:<port shown>.
+# Installs Debian's prosody (and npm, for web/'s one package) if missing (with sudo when not
+# root). Everything else lives in a temp folder that is removed at the end. Accounts:
+# staff@localhost and client@localhost, password "demo"; visitors need none (anonymous login).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/common.sh
@@ -16,6 +17,11 @@ seconds=0
 
 command -v cargo >/dev/null || { echo "cargo is needed: install Rust from https://rustup.rs" >&2; exit 1; }
 command -v prosody >/dev/null || apt_install prosody
+command -v npm >/dev/null || apt_install npm
+if [ ! -f web/node_modules/strophe.js/dist/strophe.umd.min.js ]; then
+    echo "==> installing web/'s package (npm ci)"
+    (cd web && npm ci --no-audit --no-fund --loglevel=error)
+fi
 
 echo "==> building helpim-bot"
 cargo build --quiet
@@ -32,7 +38,9 @@ trap cleanup EXIT
 trap 'exit 0' INT TERM
 
 port=$(free_port)
-write_prosody "$dir/prosody" "$port" demo
+web_port=$(free_port)
+while [ "$web_port" = "$port" ]; do web_port=$(free_port); done
+write_prosody "$dir/prosody" "$port" demo "$web_port" "$PWD/web"
 prosody --config "$dir/prosody/prosody.cfg.lua" -F > "$dir/prosody/stdout.log" 2>&1 &
 pids+=($!)
 wait_port "$port" 10 || { echo "Prosody did not start:"; cat "$dir/prosody/"*.log; exit 1; }
@@ -51,6 +59,12 @@ service = "conference.localhost"
 
 [pool]
 size = 3
+
+[staff]
+jids = ["staff@localhost"]
+
+[visitors]
+domains = ["anon.localhost"]
 
 [database]
 url = "sqlite://$dir/helpim-bot.db"
@@ -74,9 +88,12 @@ echo
 echo "==> the pool is filled: $ready rooms ready"
 "$bot" rooms --database-url "sqlite://$dir/helpim-bot.db"
 echo
-echo "Try it: hand a room to a staff member as the web application would:"
-echo "    $bot claim staff --claim me --database-url sqlite://$dir/helpim-bot.db"
-echo "then join it with an XMPP client as staff@localhost (password demo) on 127.0.0.1:$port."
+echo "Chat with yourself in two browser tabs:"
+echo "    staff console: http://127.0.0.1:$web_port/staff.html   (sign in as staff@localhost, password demo)"
+echo "    visitor page:  http://127.0.0.1:$web_port/"
+echo "Sign in on the console first (the help line is closed while nobody is on duty), start a chat"
+echo "as a visitor, then press \"Take next\" on the console."
+echo "XMPP clients: 127.0.0.1:$port (staff@localhost / demo; the bot's commands are on bot@localhost/helpim-bot)."
 echo "Health and metrics: curl http://127.0.0.1:$http_port/readyz   curl http://127.0.0.1:$http_port/metrics"
 echo
 

@@ -3,10 +3,15 @@
 #  - Debian's prosody and ejabberd (each test starts its own server on a free loopback port; the
 #    integration tests run against each), openssl (a test certificate for STARTTLS) and systemd's
 #    systemd-analyze (the unit's checks);
+#  - Debian's chromium (and fonts for emoji and CJK text in the screenshots), Node.js and npm, and
+#    the npm packages of web/ (strophe.js) and tests/browser/ (playwright-core, axe-core) with
+#    `npm ci`: the browser tests drive the pages in Chromium against Prosody and the bot;
+#  - cargo-deb 3.8.0 (the Debian package test builds the package and installs it with dpkg);
 #  - PostgreSQL: $DATABASE_URL if set; else the server on 127.0.0.1:5432 if one answers; else a
 #    throwaway cluster made with the installed initdb (PostgreSQL is installed if missing; the
 #    database-outage test always needs initdb, for a cluster it can stop and start).
-# Then rustfmt and clippy, every test, a short run of scripts/demo.sh and a bounded fuzzing run
+# Then rustfmt and clippy, every test, scripts/demo.sh with the browser scenario run against its
+# pages, and a bounded fuzzing run
 # (scripts/fuzz.sh, $HELPIM_FUZZ_SECONDS, default 60).
 #
 #   scripts/test.sh                      # everything
@@ -16,7 +21,19 @@ cd "$(dirname "$0")/.."
 . scripts/common.sh
 
 command -v cargo >/dev/null || { echo "cargo is needed: install Rust from https://rustup.rs" >&2; exit 1; }
-apt_install prosody ejabberd openssl systemd postgresql-client python3 python3-psycopg2
+apt_install prosody ejabberd openssl systemd postgresql-client python3 python3-psycopg2 \
+    chromium fonts-liberation fonts-noto-color-emoji fonts-wqy-microhei
+command -v npm >/dev/null || apt_install nodejs npm
+# The package test builds helpim-bot's .deb with cargo-deb (pinned: a newer one may refuse the
+# debug build the test packages) and installs it with dpkg (as root, or through sudo).
+if ! cargo deb --version 2>/dev/null | grep -q '3\.8\.0'; then
+    echo "==> installing cargo-deb 3.8.0"
+    cargo install cargo-deb --version 3.8.0 --locked --quiet
+fi
+for folder in web tests/browser; do
+    echo "==> npm ci in $folder"
+    (cd "$folder" && npm ci --no-audit --no-fund --loglevel=error)
+done
 
 pg_dir=""
 cleanup() {
@@ -91,18 +108,38 @@ cargo clippy --quiet --all-targets -- -D warnings
 echo "==> cargo test (against Prosody)"
 cargo test
 
-echo "==> cargo test (the integration tests again, against ejabberd)"
-HELPIM_TEST_XMPP=ejabberd cargo test --tests
+echo "==> cargo test (the integration tests again, against ejabberd; the browser tests are Prosody's)"
+HELPIM_TEST_XMPP=ejabberd cargo test --tests -- --skip browser_
+echo "browser screenshots: tests/browser/artifacts/"
 
-echo "==> scripts/demo.sh"
+echo "==> scripts/demo.sh, with the browser scenario run against it as a newcomer would"
+# The README's first command, for real: the pool fills, the two printed pages work together in
+# Chromium (tests/browser/helpline.test.mjs against the demo's own Prosody and bot), and the bot
+# stops cleanly when the time is up.
+demo_log=$(mktemp)
+scripts/demo.sh --for 60 >"$demo_log" 2>&1 &
+demo_pid=$!
+for _ in $(seq 1 1200); do
+    grep -q "visitor page:" "$demo_log" && break
+    kill -0 "$demo_pid" 2>/dev/null || break
+    sleep 0.5
+done
+demo_web=$(sed -n 's/.*visitor page: *\(http:[^ ]*\).*/\1/p' "$demo_log")
+scenario_status=0
+if [ -n "$demo_web" ]; then
+    (cd tests/browser && HELPIM_WEB="$demo_web" HELPIM_STAFF_JID=staff@localhost HELPIM_STAFF_PASSWORD=demo \
+        HELPIM_ARTIFACTS="$PWD/artifacts/demo" node --test --test-reporter=spec helpline.test.mjs) || scenario_status=$?
+fi
 demo_status=0
-demo=$(scripts/demo.sh --for 1 2>&1) || demo_status=$?
-if [ "$demo_status" -ne 0 ] || ! grep -q "the pool is filled: 3 rooms ready" <<<"$demo" || ! grep -q "stopped cleanly" <<<"$demo"; then
-    echo "$demo"
-    echo "scripts/demo.sh (exit $demo_status) did not fill the pool and stop cleanly" >&2
+wait "$demo_pid" || demo_status=$?
+if [ "$demo_status" -ne 0 ] || [ -z "$demo_web" ] || [ "$scenario_status" -ne 0 ] \
+    || ! grep -q "the pool is filled: 3 rooms ready" "$demo_log" || ! grep -q "stopped cleanly" "$demo_log"; then
+    cat "$demo_log"
+    echo "scripts/demo.sh (exit $demo_status, browser scenario exit $scenario_status) did not fill the pool, serve working pages and stop cleanly" >&2
     exit 1
 fi
-echo "demo: the pool filled and the bot stopped cleanly"
+rm -f "$demo_log"
+echo "demo: the pool filled, a visitor and a staff member chatted on its pages, the bot stopped cleanly"
 
 echo "==> scripts/fuzz.sh ${HELPIM_FUZZ_SECONDS:-60}"
 fuzz_log=$(mktemp)

@@ -21,6 +21,8 @@ pub struct XmppServer {
     log_marks: (usize, usize),
     /// Which server this is.
     pub kind: ServerKind,
+    /// With [`XmppServer::start_web`]: the folder served over HTTP and its port.
+    web: Option<(PathBuf, u16)>,
 }
 
 /// The two XMPP servers the tests run against.
@@ -44,6 +46,17 @@ impl XmppServer {
         if ejabberd_wanted() {
             return XmppServer::start_ejabberd(tls);
         }
+        XmppServer::start_prosody(tls, None)
+    }
+
+    /// Starts Prosody (whatever `HELPIM_TEST_XMPP` says: the pages are built for Prosody's
+    /// mod_websocket, SPEC §9) serving folder `web` over HTTP with mod_http_files, and XMPP over
+    /// WebSocket at `/xmpp-websocket`, as scripts/demo.sh does.
+    pub fn start_web(web: &Path) -> XmppServer {
+        XmppServer::start_prosody(false, Some(web))
+    }
+
+    fn start_prosody(tls: bool, web: Option<&Path>) -> XmppServer {
         let prosody = which("prosody").unwrap_or_else(|| {
             panic!("Prosody is not installed: run `apt-get install prosody` (scripts/test.sh does it for you)")
         });
@@ -51,8 +64,7 @@ impl XmppServer {
             .prefix("helpim-prosody-")
             .tempdir()
             .unwrap();
-        let data = dir.path().join("data");
-        let accounts = data.join("localhost").join("accounts");
+        let accounts = dir.path().join("data").join("localhost").join("accounts");
         std::fs::create_dir_all(&accounts).unwrap();
         std::fs::create_dir_all(dir.path().join("certs")).unwrap();
         for user in ACCOUNTS {
@@ -68,9 +80,16 @@ impl XmppServer {
             tls,
             kind: ServerKind::Prosody,
             log_marks: (0, 0),
+            web: web.map(|w| (w.to_path_buf(), 0)),
         };
         p.launch(&prosody);
         p
+    }
+
+    /// The address of the served pages, `http://127.0.0.1:<port>/` (with [`XmppServer::start_web`]).
+    pub fn web_url(&self) -> String {
+        let (_, port) = self.web.as_ref().expect("a server started with start_web");
+        format!("http://127.0.0.1:{port}/")
     }
 
     fn start_ejabberd(tls: bool) -> XmppServer {
@@ -114,6 +133,7 @@ impl XmppServer {
             tls,
             kind: ServerKind::Ejabberd,
             log_marks: (0, 0),
+            web: None,
         };
         p.launch(ejabberdctl);
         p
@@ -213,6 +233,19 @@ append_host_config:
             // Without mod_tls the server offers no STARTTLS at all.
             "c2s_require_encryption = false\nallow_unencrypted_plain_auth = true\n".to_string()
         };
+        let (http, http_modules) = match &self.web {
+            // consider_websocket_secure: loopback without TLS, as in scripts/demo.sh.
+            Some((folder, port)) => (
+                format!(
+                    "http_ports = {{ {port} }}\nhttp_interfaces = {{ \"127.0.0.1\" }}\nhttp_default_host = \"localhost\"\n\
+                     http_paths = {{ files = \"/\"; websocket = \"/xmpp-websocket\" }}\n\
+                     http_files_dir = \"{}\"\nconsider_websocket_secure = true\n",
+                    folder.display()
+                ),
+                "\"websocket\"; \"http_files\"; ",
+            ),
+            None => ("http_ports = { }\n".to_string(), ""),
+        };
         format!(
             r#"-- Written by the helpim-bot test harness.
 run_as_root = true
@@ -222,10 +255,9 @@ certificates = "{d}/certs"
 interfaces = {{ "127.0.0.1" }}
 c2s_ports = {{ {port} }}
 s2s_ports = {{ }}
-http_ports = {{ }}
-https_ports = {{ }}
+{http}https_ports = {{ }}
 c2s_direct_tls_ports = {{ }}
-modules_enabled = {{ "roster"; "saslauth"; {tls_module}"disco"; "ping"; "smacks"; "admin_shell" }}
+modules_enabled = {{ "roster"; "saslauth"; {tls_module}{http_modules}"disco"; "ping"; "smacks"; "admin_shell" }}
 admin_socket = "{d}/data/prosody.sock"
 modules_disabled = {{ "s2s" }}
 authentication = "internal_plain"
@@ -430,7 +462,10 @@ Component "conference.localhost" "muc"
             if log.contains("eaddrinuse") || log.contains("Failed to open server port") {
                 return false;
             }
-            let connectable = std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok();
+            let connectable = std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+                && self.web.as_ref().is_none_or(|(_, port)| {
+                    std::net::TcpStream::connect(("127.0.0.1", *port)).is_ok()
+                });
             let bound = match self.kind {
                 // ejabberd binds its listener after it is up; it says so.
                 ServerKind::Ejabberd => log.contains("Start accepting"),
@@ -451,6 +486,9 @@ Component "conference.localhost" "muc"
     fn launch(&mut self, prosody: &Path) {
         for attempt in 0..5 {
             self.port = free_port();
+            if let Some((_, port)) = self.web.as_mut() {
+                *port = free_port();
+            }
             self.spawn(prosody);
             if self.wait_listening() {
                 return;

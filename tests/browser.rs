@@ -1,0 +1,212 @@
+//! The visitor page and the staff console (`web/`) in a real browser: Debian's Chromium driven by
+//! Playwright (`tests/browser/`, `node --test`), against a real Prosody serving the pages and
+//! XMPP over WebSocket, and the real bot with SQLite. This file starts the server and the bot,
+//! runs one scenario file in Node, and then checks the rows the scenario left. Screenshots go to
+//! `tests/browser/artifacts/` (or `$HELPIM_ARTIFACTS`).
+//!
+//! Always against Prosody (the pages use its mod_websocket, SPEC §9); scripts/test.sh leaves these
+//! tests out of its ejabberd pass.
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use helpim_bot::config::{Assign, Config};
+use support::*;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Fails with what to install when Node, the pages' package or the tests' packages are missing.
+fn check_tools() {
+    assert!(
+        which("node").is_some(),
+        "node is not installed: run `apt-get install nodejs npm` (scripts/test.sh does it for you)"
+    );
+    for (folder, file) in [
+        ("web", "node_modules/strophe.js/dist/strophe.umd.min.js"),
+        ("tests/browser", "node_modules/playwright-core/package.json"),
+    ] {
+        assert!(
+            root().join(folder).join(file).exists(),
+            "{folder}'s npm packages are missing: run `npm ci` in {folder} (scripts/test.sh does it for you)"
+        );
+    }
+}
+
+/// A help line for the browser: Prosody serving web/, SQLite and the bot, with time limits long
+/// enough for a page refresh and a person's pace.
+struct BrowserLine {
+    server: XmppServer,
+    store: helpim_bot::store::Store,
+    _db: TestDb,
+    _bot: RunningBot,
+}
+
+async fn browser_line(tweak: impl FnOnce(&mut Config)) -> BrowserLine {
+    check_tools();
+    let server = XmppServer::start_web(&root().join("web"));
+    let db = TestDb::sqlite();
+    let store = db.store().await;
+    let mut config = bot_config(&server, &db);
+    config.timeouts.claim = Duration::from_secs(20);
+    config.timeouts.rejoin_grace = Duration::from_secs(30);
+    config.timeouts.closing = Duration::from_secs(30);
+    config.timeouts.idle = Duration::from_secs(120);
+    tweak(&mut config);
+    let bot = RunningBot::start(config, store.clone());
+    wait_ready_rooms(&store, 2).await;
+    BrowserLine {
+        server,
+        store,
+        _db: db,
+        _bot: bot,
+    }
+}
+
+/// Runs `tests/browser/<scenario>` with `node --test` against `line` and fails with its output
+/// when any of its checks fails.
+async fn run_scenario(line: &BrowserLine, scenario: &str) {
+    let artifacts = std::env::var_os("HELPIM_ARTIFACTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("tests/browser/artifacts"));
+    let dir = root().join("tests/browser");
+    let web = line.server.web_url();
+    let scenario = scenario.to_string();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .args(["--test", "--test-reporter=spec", &scenario])
+            .current_dir(&dir)
+            .env("HELPIM_WEB", web)
+            .env("HELPIM_STAFF_JID", "staff@localhost")
+            .env("HELPIM_STAFF_PASSWORD", PASSWORD)
+            .env("HELPIM_ARTIFACTS", &artifacts)
+            .output()
+            .expect("run node")
+    })
+    .await
+    .unwrap();
+    let text = output_text(&out);
+    println!("{text}");
+    assert!(
+        out.status.success(),
+        "the browser scenario failed:\n{text}\nProsody's log:\n{}",
+        tail(&line.server.log(), 60)
+    );
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn browser_auto_mode_queue_chat_refresh_block_and_end() {
+    let line = browser_line(|_| {}).await;
+    run_scenario(&line, "helpline.test.mjs").await;
+    // Ana, Ben and Cem were each served once, in rooms of their own; Ben's refresh while
+    // waiting ended his first row (offline) and queued him again; Ana's second try (blocked) left
+    // no row, and her refresh in the chat resumed it instead of queueing her again.
+    let rows = line.store.queue_rows().await.unwrap();
+    let statuses: Vec<(&str, Option<&str>)> = rows
+        .iter()
+        .map(|r| (r.status.as_str(), r.reason.as_deref()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("served", None),
+            ("left", Some("offline")),
+            ("served", None),
+            ("served", None)
+        ],
+        "{rows:?}"
+    );
+    let served: Vec<_> = rows.iter().filter(|r| r.status == "served").collect();
+    let mut rooms: Vec<_> = served.iter().map(|r| r.room_id).collect();
+    rooms.sort();
+    rooms.dedup();
+    assert_eq!(rooms.len(), 3, "one room each: {rows:?}");
+    assert!(
+        rows.iter().all(|r| r.visitor.starts_with("sha256:")),
+        "only a hash of the key is stored: {rows:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn browser_pick_mode_staff_choose_a_visitor() {
+    let line = browser_line(|c| {
+        c.queue.assign = Assign::Pick;
+        c.queue.max_length = 2;
+    })
+    .await;
+    run_scenario(&line, "pick.test.mjs").await;
+    let rows = line.store.queue_rows().await.unwrap();
+    let statuses: Vec<&str> = rows.iter().map(|r| r.status.as_str()).collect();
+    // Ana waited first but Kim chose Ben; Ana then left the queue. Neither Ana's try while the
+    // line was closed nor Cem's at a full queue left a row.
+    assert_eq!(statuses, ["left", "served"], "{rows:?}");
+}
+
+/// The compressed weight the README states for each page (HTML, scripts and style, `gzip -9`).
+const PAGE_WEIGHT_BOUND: usize = 35_000;
+
+/// The files `page` (in web/) loads: itself, every local `src` and `href` it names, and the
+/// modules its scripts import.
+fn page_files(page: &str) -> Vec<PathBuf> {
+    let web = root().join("web");
+    let html = std::fs::read_to_string(web.join(page)).unwrap();
+    let mut files = vec![web.join(page)];
+    for attr in ["src=\"", "href=\""] {
+        for part in html.split(attr).skip(1) {
+            let target = &part[..part.find('"').unwrap()];
+            if !target.contains(':') {
+                files.push(web.join(target));
+            }
+        }
+    }
+    // Our own scripts (not strophe.js) import the shared module.
+    let scripts: Vec<PathBuf> = files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "js") && f.parent() == Some(web.as_path()))
+        .cloned()
+        .collect();
+    for script in scripts {
+        let text = std::fs::read_to_string(&script).unwrap();
+        for part in text.split("from \"./").skip(1) {
+            files.push(web.join(&part[..part.find('"').unwrap()]));
+        }
+    }
+    files
+}
+
+fn gzipped_size(file: &std::path::Path) -> usize {
+    let out = Command::new("gzip")
+        .args(["-9", "-c"])
+        .arg(file)
+        .output()
+        .expect("gzip");
+    assert!(out.status.success(), "gzip {}", file.display());
+    out.stdout.len()
+}
+
+#[test]
+fn browser_pages_weigh_less_than_the_readme_says() {
+    check_tools();
+    for page in ["index.html", "staff.html"] {
+        let files = page_files(page);
+        assert!(
+            files.len() >= 6,
+            "{page} loads its style, config, strophe.js, its script and helpline.js: {files:?}"
+        );
+        let weight: usize = files.iter().map(|f| gzipped_size(f)).sum();
+        println!("{page}: {weight} bytes compressed ({} files)", files.len());
+        assert!(
+            weight < PAGE_WEIGHT_BOUND,
+            "{page} weighs {weight} bytes compressed, more than the README's {PAGE_WEIGHT_BOUND}"
+        );
+    }
+}

@@ -1,0 +1,121 @@
+// What the browser tests share: Debian's Chromium through playwright-core, the pages under test
+// (served by the test's Prosody), an axe-core check, screenshots, and a watch on every request
+// a page makes. tests/browser.rs starts Prosody and the bot and sets the environment read here.
+
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import assert from "node:assert/strict";
+import { chromium } from "playwright-core";
+
+const require = createRequire(import.meta.url);
+
+/** The pages' address (`http://127.0.0.1:<port>/`), from tests/browser.rs. */
+export const WEB = need("HELPIM_WEB");
+/** The staff member's account and password. */
+export const STAFF = { jid: need("HELPIM_STAFF_JID"), password: need("HELPIM_STAFF_PASSWORD") };
+/** Where screenshots go. */
+export const ARTIFACTS = need("HELPIM_ARTIFACTS");
+/** How long a page may take to show what the bot did: generous, the machine is shared. */
+export const DEADLINE = 20000;
+
+const CHROMIUM = process.env.HELPIM_CHROMIUM || "/usr/bin/chromium";
+const AXE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+
+function need(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run the browser tests through \`cargo test --test browser\``);
+  return value;
+}
+
+/** Starts Debian's Chromium, headless. */
+export async function launch() {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install chromium; scripts/test.sh does it)`);
+  }
+  mkdirSync(ARTIFACTS, { recursive: true });
+  // --no-sandbox: the tests run as root in CI, where Chromium's sandbox refuses to start;
+  // --disable-dev-shm-usage: a container's /dev/shm may be too small for it.
+  return chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-dev-shm-usage"] });
+}
+
+/**
+ * A new person at a page (`path` under WEB) in their own browser context, so two visitors and a
+ * staff member share nothing. Every request and WebSocket the page opens is recorded in
+ * `page.requests`, and every console error (a Content-Security-Policy refusal, an exception) in
+ * `page.errors`.
+ */
+export async function open(browser, path, { droppable = false } = {}) {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+  const page = await context.newPage();
+  if (droppable) {
+    // The page's WebSocket goes through Playwright, so that `drop(page)` can cut it as a lost
+    // network would: both ends see it close, and Prosody ends the session.
+    page.sockets = [];
+    await page.routeWebSocket(/xmpp-websocket/, (ws) => {
+      page.sockets.push({ ws, server: ws.connectToServer() });
+    });
+  }
+  page.requests = [];
+  page.errors = [];
+  page.on("request", (r) => page.requests.push(r.url()));
+  page.on("websocket", (ws) => page.requests.push(ws.url()));
+  page.on("pageerror", (e) => page.errors.push(String(e)));
+  page.on("console", (m) => {
+    if (m.type() === "error") page.errors.push(m.text());
+  });
+  await page.goto(new URL(path, WEB).href);
+  return page;
+}
+
+/** Cuts the WebSocket of a page opened with `droppable`, as a lost connection would. */
+export async function drop(page) {
+  const { ws, server } = page.sockets.at(-1);
+  await server.close();
+  await ws.close();
+}
+
+/** Waits until `selector` shows `text` (a string it contains, or a RegExp). */
+export async function waitText(page, selector, text, timeout = DEADLINE) {
+  await page.locator(selector, { hasText: text }).first().waitFor({ state: "visible", timeout });
+}
+
+/** How many elements matching `selector` contain `text`. */
+export async function countText(page, selector, text) {
+  return page.locator(selector, { hasText: text }).count();
+}
+
+/** Writes a full-page screenshot `name`.png into the artifacts folder. */
+export async function screenshot(page, name) {
+  await page.screenshot({ path: `${ARTIFACTS}/${name}.png`, fullPage: true });
+}
+
+/**
+ * Runs axe-core in the page and returns its serious and critical violations, as
+ * `rule: target, …` lines (empty when there are none). Evaluated through the DevTools protocol,
+ * so the pages' Content-Security-Policy need not allow it.
+ */
+export async function axeViolations(page) {
+  await page.evaluate(AXE);
+  const violations = await page.evaluate(async () => {
+    const result = await globalThis.axe.run(document, { resultTypes: ["violations"] });
+    return result.violations
+      .filter((v) => v.impact === "serious" || v.impact === "critical")
+      .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  });
+  return violations;
+}
+
+/**
+ * Checks that no page made a request anywhere but the pages' own server (http and ws alike) and
+ * that none showed an error in its console (a Content-Security-Policy refusal would), but for
+ * the errors `expected` lists by page.
+ */
+export function assertQuiet(pages, expected = new Map()) {
+  const own = new URL(WEB).host;
+  for (const page of pages) {
+    const elsewhere = page.requests.filter((url) => new URL(url).host !== own);
+    assert.deepEqual(elsewhere, [], `${page.url()}: no request leaves the help line's own server`);
+    const errors = page.errors.filter((e) => !(expected.get(page) || []).includes(e));
+    assert.deepEqual(errors, [], `${page.url()}: no error in the console`);
+  }
+}

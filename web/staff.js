@@ -1,0 +1,470 @@
+// The staff console: a login with the staff member's own XMPP account, the help line's figures
+// and its waiting visitors (asked of the bot every few seconds), "Take next" or taking a chosen
+// visitor, and one pane per chat with unread marks, "End chat" and "Block visitor"
+// (docs/protocol.md). The console repeats its presence to the bot every minute, so that a
+// restarted bot knows again who is on duty. A dropped connection is taken up again by itself;
+// after a refresh, signing in again returns to the open chats (their rooms and passwords are
+// kept in this tab's sessionStorage; the staff member's password never is).
+
+import { Session, appendLine, bare, config, invitationFrom, joinWithAnotherNick, messageBox, notice, occupant, roomMessage, show, child } from "./helpline.js";
+
+const $ = (id) => document.getElementById(id);
+/** How often the figures and the waiting list are asked for (and at once after a change). */
+const REFRESH_EVERY_MS = 3000;
+const PRESENCE_EVERY_MS = 60000;
+
+/** The figures of the `status` command, in the order shown. */
+const FIGURES = [
+  ["open", "Open"],
+  ["staff-on-duty", "Staff on duty"],
+  ["queue-length", "Visitors waiting"],
+  ["oldest-wait", "Longest wait"],
+  ["available", "Rooms ready"],
+  ["staffed", "Staffed rooms waiting for a visitor"],
+  ["busy", "Chats"],
+  ["closing", "Chats ending"],
+];
+
+const session = new Session({ onMessage, onPresence, onLost });
+/** Own nick in rooms. */
+let myNick = "";
+/** The chats, by room JID: `{ jid, nick, password, joined, visitor, ended, unread, tab, pane, seen }`. */
+const chats = new Map();
+let selected = "";
+let timers = [];
+let lastWaiting = "";
+let paneCount = 0;
+/** Waiters for a room of one's own without a visitor (pick mode): resolved on the join. */
+let roomWaiters = [];
+/** The account signed in with, kept in memory only, to reconnect after a dropped connection. */
+let account = null;
+let reconnectDelay = 1000;
+const STORE = "helpim-staff";
+
+/** Remembers the open chats in this tab, so that a refresh can return to them. */
+function saveChats() {
+  if (!account) return;
+  const open = [...chats.values()].filter((c) => !c.gone).map((c) => ({ room: c.jid, password: c.password }));
+  sessionStorage.setItem(STORE, JSON.stringify({ jid: bare(account.jid), name: myNick, chats: open }));
+}
+
+function announce(text) {
+  $("announce").textContent = text;
+}
+
+let soonTimer = 0;
+/** Asks for the figures and the list again shortly: something changed in one's chats. */
+function refreshSoon() {
+  clearTimeout(soonTimer);
+  soonTimer = setTimeout(() => {
+    refreshStatus();
+    refreshWaiting();
+  }, 300);
+}
+
+$("login-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  let jid = $("jid").value.trim();
+  if (!jid.includes("@")) jid = `${jid}@${config.staffDomain}`;
+  myNick = $("name").value.trim() || jid.split("@")[0];
+  $("login-button").disabled = true;
+  notice("");
+  $("connection").textContent = "Signing in…";
+  const attempt = { jid: `${bare(jid)}/console-${Math.random().toString(36).slice(2, 8)}`, password: $("password").value };
+  try {
+    await session.connect(attempt.jid, attempt.password);
+  } catch (error) {
+    $("connection").textContent = "";
+    notice(error.condition === "not-authorized" ? "That address or password is wrong." : "We could not reach the server. Please try again.");
+    $("login-button").disabled = false;
+    return;
+  }
+  account = attempt;
+  $("password").value = "";
+  $("login-button").disabled = false;
+  $("connection").textContent = "";
+  $("me").textContent = bare(session.jid);
+  show($("login"), false);
+  show($("desk"));
+  onDuty();
+  timers = [
+    setInterval(() => {
+      refreshStatus();
+      refreshWaiting();
+    }, REFRESH_EVERY_MS),
+    setInterval(() => session.presenceToBot(), PRESENCE_EVERY_MS),
+  ];
+  // Back after a refresh: the chats this tab had open (for this account only).
+  const saved = JSON.parse(sessionStorage.getItem(STORE) || "null");
+  const mine = saved?.jid === bare(account.jid) ? saved.chats : [];
+  for (const { room, password } of mine) {
+    if (!chats.has(room)) addChat(room, password).restored = true;
+  }
+  saveChats();
+  $("take-next").focus();
+});
+
+/** Presence to the server and the bot, and fresh figures: on sign-in and after a reconnection. */
+function onDuty() {
+  session.send(globalThis.$pres());
+  session.presenceToBot();
+  refreshStatus();
+  refreshWaiting();
+}
+
+$("logout").addEventListener("click", () => {
+  for (const chat of chats.values()) if (!chat.gone) session.leave(chat.jid, chat.nick, config.cleanExit);
+  signedOut("You are signed out.");
+});
+
+function signedOut(words) {
+  timers.forEach(clearInterval);
+  timers = [];
+  account = null;
+  session.disconnect();
+  for (const chat of chats.values()) removeChat(chat);
+  sessionStorage.removeItem(STORE);
+  lastWaiting = "";
+  show($("desk"), false);
+  show($("login"));
+  notice(words);
+}
+
+function onLost() {
+  if (!account) return;
+  for (const chat of chats.values()) chat.joined = false;
+  notice("The connection to the server was lost. Reconnecting…");
+  setTimeout(reconnect, reconnectDelay);
+  reconnectDelay = Math.min(reconnectDelay * 2, 10000);
+}
+
+/** After a dropped connection: the same account again, back into every open chat. */
+async function reconnect() {
+  if (!account) return;
+  try {
+    await session.connect(account.jid, account.password);
+  } catch (error) {
+    if (error.condition === "not-authorized") return signedOut("Please sign in again.");
+    return onLost();
+  }
+  reconnectDelay = 1000;
+  notice("");
+  onDuty();
+  for (const chat of chats.values()) {
+    if (!chat.gone) session.join(chat.jid, chat.nick, chat.password);
+  }
+}
+
+async function refreshStatus() {
+  let reply;
+  try {
+    reply = await session.command("status");
+  } catch (error) {
+    return console.warn("status", error);
+  }
+  const dl = $("status");
+  dl.replaceChildren();
+  for (const [field, label] of FIGURES) {
+    let value = reply.fields.get(field) ?? "";
+    if (field === "open") value = value === "true" ? "yes" : "no";
+    if (field === "oldest-wait") value = !value ? "–" : Number(value) < 60 ? "under a minute" : `${Math.round(Number(value) / 60)} min`;
+    const dt = document.createElement("dt");
+    dt.textContent = label;
+    const dd = document.createElement("dd");
+    dd.textContent = value;
+    dd.dataset.field = field;
+    dl.append(dt, dd);
+  }
+}
+
+async function refreshWaiting() {
+  let reply;
+  try {
+    reply = await session.command("waiting-visitors");
+  } catch (error) {
+    return console.warn("waiting-visitors", error);
+  }
+  const pick = reply.options.size > 0;
+  const key = JSON.stringify([pick, reply.items]);
+  // Rebuilt only when it changed: a rebuild would take the keyboard focus away.
+  if (key === lastWaiting) return;
+  lastWaiting = key;
+  const body = $("waiting");
+  body.replaceChildren();
+  for (const row of reply.items) {
+    const tr = document.createElement("tr");
+    const since = new Date(row.waiting);
+    for (const text of [row.nick, row.topic || "–", since.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })]) {
+      const td = document.createElement("td");
+      td.textContent = text;
+      tr.append(td);
+    }
+    const action = document.createElement("td");
+    if (pick) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = `Take ${row.nick}`;
+      button.addEventListener("click", () => pickVisitor(row.id, row.nick, button));
+      action.append(button);
+    } else {
+      action.textContent = "next in turn";
+    }
+    tr.append(action);
+    body.append(tr);
+  }
+  show($("nobody"), reply.items.length === 0);
+  show($("waiting-table"), reply.items.length > 0);
+}
+
+/** Asks the bot for a room of one's own; the invitation then opens its pane. */
+async function takeChat() {
+  const reply = await session.command("take-chat");
+  if (reply.status === "taken") return true;
+  notice(
+    reply.status === "limit"
+      ? "You have as many open chats as you may have. End one first."
+      : "No chat room is ready yet. Please try again in a moment.",
+  );
+  return false;
+}
+
+$("take-next").addEventListener("click", async () => {
+  notice("");
+  $("take-next").disabled = true;
+  try {
+    await takeChat();
+  } catch (error) {
+    notice("The help line did not answer. Please try again.");
+  } finally {
+    $("take-next").disabled = false;
+  }
+});
+
+/** Pick mode: gives visitor `id` one's open room without a visitor (taking a room first if needed). */
+async function pickVisitor(id, nick, button) {
+  notice("");
+  button.disabled = true;
+  try {
+    if (![...chats.values()].some((c) => c.joined && !c.visitor && !c.ended && !c.picked)) {
+      const joined = new Promise((resolve) => roomWaiters.push(resolve));
+      if (!(await takeChat())) return;
+      await joined;
+    }
+    const reply = await session.command("waiting-visitors", { visitor: id });
+    if (reply.status === "assigned") {
+      const room = reply.fields.get("room");
+      const chat = chats.get(room) || [...chats.values()].find((c) => c.joined && !c.visitor && !c.ended && !c.picked);
+      if (chat) {
+        chat.picked = nick;
+        chat.pane.querySelector(".state").textContent = `${nick} is invited and should join in a moment.`;
+      }
+    } else if (reply.status === "taken") {
+      notice(`Another counsellor has already taken ${nick}.`);
+    } else {
+      notice(reply.note || "That did not work. Please try again.");
+    }
+  } catch (error) {
+    notice("The help line did not answer. Please try again.");
+  } finally {
+    button.disabled = false;
+    refreshWaiting();
+  }
+}
+
+/** A new pane and tab for the chat in `room`. */
+function addChat(room, password) {
+  paneCount += 1;
+  const n = paneCount;
+  const pane = $("pane-template").content.firstElementChild.cloneNode(true);
+  pane.id = `pane-${n}`;
+  pane.setAttribute("aria-labelledby", `tab-${n}`);
+  for (const el of pane.querySelectorAll("[data-id]")) el.id = `${el.dataset.id}-${n}`;
+  for (const el of pane.querySelectorAll("[data-for]")) el.htmlFor = `${el.dataset.for}-${n}`;
+  pane.querySelector(".log").setAttribute("aria-label", `Messages of chat ${n}`);
+  const tab = document.createElement("button");
+  tab.type = "button";
+  tab.id = `tab-${n}`;
+  tab.setAttribute("role", "tab");
+  tab.setAttribute("aria-controls", pane.id);
+  const chat = { jid: room, nick: myNick, password, joined: false, visitor: "", ended: false, unread: 0, tab, pane, seen: new Set(), tries: 0 };
+  chats.set(room, chat);
+  tab.addEventListener("click", () => select(room));
+  tab.addEventListener("keydown", (event) => {
+    // Arrow keys move between the tabs, as in any tab list.
+    if (event.key !== "ArrowRight" && event.key !== "ArrowLeft") return;
+    const rooms = [...chats.keys()];
+    const next = rooms[(rooms.indexOf(room) + (event.key === "ArrowRight" ? 1 : rooms.length - 1)) % rooms.length];
+    select(next);
+    chats.get(next).tab.focus();
+  });
+  $("tabs").append(tab);
+  $("panes").append(pane);
+  pane.querySelector(".state").textContent = "Joining the room…";
+  messageBox(session, pane.querySelector(".send"), pane.querySelector("textarea"), () => (chat.joined && !chat.ended ? room : null));
+  pane.querySelector(".end").addEventListener("click", () => {
+    if (!chat.gone) session.leave(room, chat.nick, config.cleanExit);
+    removeChat(chat);
+    announce("Chat ended.");
+  });
+  pane.querySelector(".block-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const reason = pane.querySelector("input[id^=reason]").value.trim();
+    const duration = pane.querySelector("select").value;
+    if (!reason) return;
+    try {
+      const reply = await session.command("block-visitor", { room, reason, duration });
+      appendLine(pane.querySelector(".messages"), { text: reply.note || `Blocked (${reply.status}).`, system: true });
+      pane.querySelector("details").open = false;
+    } catch (error) {
+      appendLine(pane.querySelector(".messages"), { text: "The block did not go through. Please try again.", system: true });
+    }
+  });
+  renderTab(chat);
+  show($("no-chats"), false);
+  select(room);
+  session.join(room, chat.nick, password);
+  saveChats();
+  return chat;
+}
+
+function removeChat(chat) {
+  chat.tab.remove();
+  chat.pane.remove();
+  chats.delete(chat.jid);
+  saveChats();
+  if (selected === chat.jid) {
+    selected = "";
+    const first = chats.keys().next();
+    if (!first.done) select(first.value);
+  }
+  show($("no-chats"), chats.size === 0);
+}
+
+function select(room) {
+  selected = room;
+  for (const chat of chats.values()) {
+    const on = chat.jid === room;
+    chat.tab.setAttribute("aria-selected", String(on));
+    chat.tab.tabIndex = on ? 0 : -1;
+    show(chat.pane, on);
+    if (on) chat.unread = 0;
+    renderTab(chat);
+  }
+}
+
+function renderTab(chat) {
+  const who = chat.visitor || chat.picked || "Waiting for a visitor";
+  chat.tab.textContent = chat.ended ? `${who} (ended)` : who;
+  if (chat.unread) {
+    const mark = document.createElement("span");
+    mark.className = "unread";
+    mark.textContent = `${chat.unread} unread`;
+    chat.tab.append(" ", mark);
+  }
+  chat.pane.querySelector(".who").textContent = chat.visitor || "a visitor";
+}
+
+function chatEnded(chat, words) {
+  chat.ended = true;
+  chat.pane.querySelector(".state").textContent = words;
+  appendLine(chat.pane.querySelector(".messages"), { text: words, system: true });
+  show(chat.pane.querySelector(".send"), false);
+  show(chat.pane.querySelector(".block"), false);
+  chat.pane.querySelector(".end").textContent = "Close";
+  chat.pane.querySelector(".typing").textContent = "";
+  renderTab(chat);
+}
+
+function onMessage(el) {
+  const invitation = invitationFrom(el);
+  if (invitation) {
+    if (!chats.has(invitation.room)) addChat(invitation.room, invitation.password);
+    announce("A chat room is ready for you.");
+    return;
+  }
+  if (el.getAttribute("type") !== "groupchat") return;
+  const m = roomMessage(el);
+  const chat = chats.get(m.room);
+  if (!chat || child(el, "subject")) return;
+  if (m.text === null) {
+    if (m.nick && m.nick === chat.visitor) {
+      chat.pane.querySelector(".typing").textContent = m.chatState === "composing" ? `${chat.visitor} is typing…` : "";
+    }
+    return;
+  }
+  if (chat.seen.has(m.key)) return;
+  chat.seen.add(m.key);
+  const mine = m.nick === chat.nick;
+  if (!m.nick) {
+    appendLine(chat.pane.querySelector(".messages"), { text: m.text, system: true });
+    return;
+  }
+  if (!mine) chat.pane.querySelector(".typing").textContent = "";
+  appendLine(chat.pane.querySelector(".messages"), { who: mine ? "You" : m.nick, text: m.text, stamp: m.stamp, mine });
+  if (!mine && (selected !== chat.jid || document.hidden)) {
+    chat.unread += 1;
+    renderTab(chat);
+    announce(`New message from ${m.nick}.`);
+  }
+}
+
+function onPresence(el) {
+  const o = occupant(el);
+  const chat = chats.get(o.room);
+  if (!chat || !o.inRoom && !o.error) return;
+  const state = chat.pane.querySelector(".state");
+  if (o.error) {
+    if (o.error === "conflict" && joinWithAnotherNick(session, chat, myNick)) return;
+    // The room is gone: its chat ended while this console was away.
+    chat.gone = true;
+    chatEnded(chat, chat.restored || chat.visitor ? "This chat ended while you were away." : "Could not join this room.");
+    saveChats();
+    return;
+  }
+  if (o.self) {
+    if (!o.gone && !chat.joined) {
+      chat.joined = true;
+      state.textContent = chat.visitor ? `${chat.visitor} is here.` : "Waiting for a visitor to join…";
+      roomWaiters.forEach((resolve) => resolve(chat));
+      roomWaiters = [];
+    } else if (o.gone && (o.kicked || o.destroyed)) {
+      chat.gone = true;
+      chatEnded(chat, "This chat is closed.");
+      saveChats();
+    }
+    return;
+  }
+  if (o.affiliation === "owner") return; // the bot
+  refreshSoon();
+  if (!o.gone) {
+    const back = chat.away && chat.visitor === o.nick;
+    chat.visitor = o.nick;
+    chat.away = false;
+    state.textContent = `${o.nick} is here.`;
+    if (chat.joined) appendLine(chat.pane.querySelector(".messages"), { text: back ? `${o.nick} is back.` : `${o.nick} has joined the chat.`, system: true });
+    renderTab(chat);
+    announce(`${o.nick} has joined a chat.`);
+  } else if (o.nick === chat.visitor) {
+    chat.pane.querySelector(".typing").textContent = "";
+    if (o.kicked) {
+      chatEnded(chat, `${o.nick} was removed from the chat.`);
+    } else if (o.status === config.cleanExit) {
+      chatEnded(chat, `${o.nick} has ended the chat.`);
+      session.leave(chat.jid, chat.nick, config.cleanExit);
+      chat.gone = true;
+      saveChats();
+    } else {
+      chat.away = true;
+      state.textContent = `${o.nick}'s connection dropped. They may come back in a moment.`;
+      appendLine(chat.pane.querySelector(".messages"), { text: state.textContent, system: true });
+    }
+  }
+}
+
+// After a refresh: the address and name again, and a word about the chats waiting.
+const before = JSON.parse(sessionStorage.getItem(STORE) || "null");
+if (before) {
+  $("jid").value = before.jid || "";
+  $("name").value = before.name || "";
+  if (before.chats?.length) notice("Sign in again to return to your open chats.");
+}
