@@ -16,6 +16,7 @@ pub mod lock;
 pub mod metrics;
 pub mod notify;
 pub mod secrets;
+pub mod stats;
 pub mod store;
 pub mod writer;
 pub mod xmpp;

@@ -106,6 +106,27 @@ enum Command {
         #[command(flatten)]
         db: Db,
     },
+    /// Statistics for a period, per day or hour: chats, visitors who left, expired or missed
+    /// their room, waiting times, chat durations, rooms closed by reason, blocks.
+    Stats {
+        /// From this time: RFC 3339, or a date (midnight UTC) [default: 30 days before --until].
+        #[arg(long, value_parser = parse_time)]
+        since: Option<chrono::DateTime<Utc>>,
+        /// Up to (not including) this time, in the same forms [default: now].
+        #[arg(long, value_parser = parse_time)]
+        until: Option<chrono::DateTime<Utc>>,
+        /// A row per day or per hour (UTC).
+        #[arg(long, value_enum, default_value = "day")]
+        per: helpim_bot::stats::Per,
+        /// One JSON document instead of a table.
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        /// CSV (durations in seconds) instead of a table, for spreadsheets.
+        #[arg(long)]
+        csv: bool,
+        #[command(flatten)]
+        db: Db,
+    },
     /// Claim a room as the web application does, and print its JID and password.
     Claim {
         /// For whom.
@@ -117,6 +138,17 @@ enum Command {
         #[command(flatten)]
         db: Db,
     },
+}
+
+/// A time on the command line: RFC 3339 (`2026-11-01T08:00:00Z`) or a date (`2026-11-01`,
+/// midnight UTC).
+fn parse_time(text: &str) -> Result<chrono::DateTime<Utc>, String> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc())
+        .map_err(|_| format!("`{text}` is neither a date (2026-11-01) nor an RFC 3339 time (2026-11-01T08:00:00Z)"))
 }
 
 #[derive(clap::Args)]
@@ -183,6 +215,28 @@ fn main() -> ExitCode {
             match until {
                 Some(until) => println!("blocked until {}", until.format("%Y-%m-%d %H:%M:%S UTC")),
                 None => println!("blocked"),
+            }
+            Ok(())
+        })),
+        Command::Stats {
+            since,
+            until,
+            per,
+            json,
+            csv,
+            db,
+        } => finish(runtime().block_on(async {
+            let store = open_store(&cli.config, &db).await?;
+            let until = until.unwrap_or_else(Utc::now);
+            let since = since.unwrap_or(until - chrono::Duration::days(30));
+            anyhow::ensure!(since < until, "--since must come before --until");
+            let report = helpim_bot::stats::Report::read(&store, since, until, per).await?;
+            if json {
+                println!("{}", report.json());
+            } else if csv {
+                print!("{}", report.csv());
+            } else {
+                print!("{}", report.text());
             }
             Ok(())
         })),

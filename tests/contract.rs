@@ -208,7 +208,20 @@ fn database_doc_shows_the_exact_claim_statements() {
         ("LEAVE_QUEUE (SQLite)", store::sql::LEAVE_QUEUE.sqlite),
         ("WAITING", store::sql::WAITING.sqlite),
         ("PACE (PostgreSQL)", store::sql::PACE.postgres),
-    ] {
+    ]
+    .into_iter()
+    .chain(
+        [
+            ("STATS_CHATS", store::sql::STATS_CHATS),
+            ("STATS_QUEUE_ENDS", store::sql::STATS_QUEUE_ENDS),
+            ("STATS_WAITS", store::sql::STATS_WAITS),
+            ("STATS_DURATIONS", store::sql::STATS_DURATIONS),
+            ("STATS_CLOSED", store::sql::STATS_CLOSED),
+            ("STATS_BLOCKS", store::sql::STATS_BLOCKS),
+        ]
+        .into_iter()
+        .flat_map(|(name, sql)| [(name, sql.postgres), (name, sql.sqlite)]),
+    ) {
         assert!(
             doc.contains(sql),
             "docs/database.md must show {name} exactly as the code runs it:\n{sql}"

@@ -1,6 +1,12 @@
-//! The systemd unit: `systemd-analyze verify` accepts it and its security exposure is "OK".
+//! The systemd unit (`systemd-analyze verify` accepts it and its security exposure is "OK") and
+//! the Debian package: built with cargo-deb, installed with `dpkg -i`, its files, user and config
+//! checked, then removed and purged.
+
+mod support;
 
 use std::process::Command;
+
+use support::output_text;
 
 /// The unit with `ExecStart` pointing at the binary just built (verify wants it to exist).
 fn unit_for_this_build(dir: &std::path::Path) -> std::path::PathBuf {
@@ -12,10 +18,7 @@ fn unit_for_this_build(dir: &std::path::Path) -> std::path::PathBuf {
     let path = dir.join("helpim-bot.service");
     std::fs::write(
         &path,
-        text.replace(
-            "/usr/local/bin/helpim-bot",
-            env!("CARGO_BIN_EXE_helpim-bot"),
-        ),
+        text.replace("/usr/bin/helpim-bot", env!("CARGO_BIN_EXE_helpim-bot")),
     )
     .unwrap();
     path
@@ -25,11 +28,7 @@ fn systemd_analyze(args: &[&str]) -> (bool, String) {
     let out = Command::new("systemd-analyze").args(args).output().unwrap_or_else(|e| {
         panic!("systemd-analyze is needed ({e}): apt-get install systemd (scripts/test.sh does it)")
     });
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = output_text(&out);
     (out.status.success(), text)
 }
 
@@ -95,4 +94,147 @@ fn systemd_unit_uses_notify_the_watchdog_and_a_credential() {
             "{expected} missing from the unit"
         );
     }
+}
+
+/// Runs `program` with `args` as root (directly when the tests run as root, else through
+/// `sudo -n`); the exit status's success and the output.
+fn as_root(program: &str, args: &[&str]) -> (bool, String) {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let mut command = if root {
+        Command::new(program)
+    } else {
+        let mut c = Command::new("sudo");
+        c.args(["-n", program]);
+        c
+    };
+    let out = command.args(args).output().unwrap_or_else(|e| {
+        panic!("cannot run {program} ({e}): the package test needs root or sudo")
+    });
+    (out.status.success(), output_text(&out))
+}
+
+/// Builds the package with cargo-deb from the debug build the tests already made (the package's
+/// files and scripts are what is tested; `cargo deb` alone builds it in release). Its path.
+fn build_package() -> std::path::PathBuf {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    assert!(
+        root.join("web/node_modules/strophe.js/dist/strophe.umd.min.js")
+            .exists(),
+        "web/'s npm package is missing: run `npm ci` in web (scripts/test.sh does it for you)"
+    );
+    let out_dir = tempfile::tempdir().unwrap().keep();
+    let out = Command::new("cargo")
+        .args(["deb", "--no-build", "--profile", "dev", "--output"])
+        .arg(&out_dir)
+        .current_dir(root)
+        .output()
+        .expect("run cargo");
+    let text = output_text(&out);
+    assert!(
+        out.status.success(),
+        "cargo deb failed (cargo-deb is needed: `cargo install cargo-deb --locked`, scripts/test.sh does it):\n{text}"
+    );
+    let version = env!("CARGO_PKG_VERSION");
+    let deb = out_dir.join(format!("helpim-bot_{version}_amd64.deb"));
+    assert!(
+        deb.exists(),
+        "no {} after cargo deb:\n{text}",
+        deb.display()
+    );
+    deb
+}
+
+fn installed(path: &str) -> bool {
+    std::path::Path::new(path).exists()
+}
+
+#[test]
+fn the_debian_package_installs_its_files_user_and_config_and_purges_them() {
+    let deb = build_package();
+    // A leftover of an earlier run would hide what this one installs.
+    as_root("dpkg", &["--purge", "helpim-bot"]);
+    let (ok, text) = as_root("dpkg", &["-i", deb.to_str().unwrap()]);
+    assert!(ok, "dpkg -i failed:\n{text}");
+
+    // The files, where an operator looks for them.
+    for path in [
+        "/usr/bin/helpim-bot",
+        "/etc/helpim-bot/bot.toml",
+        "/lib/systemd/system/helpim-bot.service",
+        "/usr/share/helpim-bot/web/index.html",
+        "/usr/share/helpim-bot/web/staff.html",
+        "/usr/share/helpim-bot/web/visitor.js",
+        "/usr/share/helpim-bot/web/config.js",
+        "/usr/share/helpim-bot/web/node_modules/strophe.js/dist/strophe.umd.min.js",
+        "/usr/share/doc/helpim-bot/README.md",
+        "/usr/share/doc/helpim-bot/protocol.md",
+    ] {
+        assert!(installed(path), "{path} is not installed");
+    }
+    let (_, conffiles) = as_root("dpkg-query", &["-W", "-f=${Conffiles}", "helpim-bot"]);
+    assert!(
+        conffiles.contains("/etc/helpim-bot/bot.toml"),
+        "bot.toml is not a conffile: {conffiles}"
+    );
+    let unit = std::fs::read_to_string("/lib/systemd/system/helpim-bot.service").unwrap();
+    assert!(unit.contains("ExecStart=/usr/bin/helpim-bot --config /etc/helpim-bot/bot.toml run"));
+
+    // The system user and its state directory.
+    let (ok, user) = as_root("getent", &["passwd", "helpim-bot"]);
+    assert!(ok, "no helpim-bot user");
+    assert!(user.contains(":/var/lib/helpim-bot:"), "{user}");
+    let (_, state) = as_root("stat", &["-c", "%U %G %a", "/var/lib/helpim-bot"]);
+    assert_eq!(state.trim(), "helpim-bot helpim-bot 750");
+
+    // check-config names what the operator must add (the password file), then accepts it.
+    let (ok, text) = as_root(
+        "/usr/bin/helpim-bot",
+        &["check-config", "/etc/helpim-bot/bot.toml"],
+    );
+    assert!(!ok && text.contains("xmpp.password_file"), "{text}");
+    let (ok, text) = as_root(
+        "sh",
+        &[
+            "-c",
+            "umask 077 && echo secret > /etc/helpim-bot/xmpp-password",
+        ],
+    );
+    assert!(ok, "{text}");
+    let (ok, text) = as_root(
+        "/usr/bin/helpim-bot",
+        &["check-config", "/etc/helpim-bot/bot.toml"],
+    );
+    assert!(ok && text.contains("OK"), "{text}");
+    as_root("rm", &["/etc/helpim-bot/xmpp-password"]);
+
+    // Remove: the program goes; the config, the user and the state stay.
+    let (ok, text) = as_root("dpkg", &["--remove", "helpim-bot"]);
+    assert!(ok, "dpkg --remove failed:\n{text}");
+    assert!(!installed("/usr/bin/helpim-bot"));
+    assert!(
+        installed("/etc/helpim-bot/bot.toml"),
+        "remove keeps the config"
+    );
+    assert!(installed("/var/lib/helpim-bot"), "remove keeps the state");
+    assert!(
+        as_root("getent", &["passwd", "helpim-bot"]).0,
+        "remove keeps the user"
+    );
+
+    // Purge: all of it goes.
+    let (ok, text) = as_root("dpkg", &["--purge", "helpim-bot"]);
+    assert!(ok, "dpkg --purge failed:\n{text}");
+    assert!(
+        !installed("/etc/helpim-bot/bot.toml"),
+        "purge removes the config"
+    );
+    assert!(!installed("/var/lib/helpim-bot"), "purge removes the state");
+    assert!(
+        !as_root("getent", &["passwd", "helpim-bot"]).0,
+        "purge removes the user"
+    );
+    std::fs::remove_dir_all(deb.parent().unwrap()).ok();
 }

@@ -65,6 +65,18 @@ impl TestDb {
         store.migrate().await.unwrap();
         store
     }
+
+    /// Migrates this database and runs `script` (any number of statements) on it: rows a test
+    /// or a benchmark starts from.
+    pub async fn run_script(&self, script: &str) {
+        let store = self.store().await;
+        match &store {
+            Store::Sqlite(pool) => sqlx::raw_sql(script).execute(pool).await.map(drop),
+            Store::Postgres(pool) => sqlx::raw_sql(script).execute(pool).await.map(drop),
+        }
+        .unwrap_or_else(|e| panic!("the script failed: {e}"));
+        store.close().await;
+    }
 }
 
 impl Drop for TestDb {

@@ -97,6 +97,15 @@ pub fn ejabberd_wanted() -> bool {
     std::env::var("HELPIM_TEST_XMPP").is_ok_and(|v| v == "ejabberd")
 }
 
+/// What a finished command printed: its standard output, then its standard error.
+pub fn output_text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
 /// The path of a program on PATH.
 pub fn which(program: &str) -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|paths| {
