@@ -1,7 +1,7 @@
 //! Benchmarks of helpim-bot against a real local Prosody, on SQLite and PostgreSQL.
 //!
 //!   cargo bench --bench helpim                  # all of them (about 20 minutes: scale fills 100,000 rooms)
-//!   cargo bench --bench helpim -- fill latency  # some: fill, latency, chats, scale, invite, queue
+//!   cargo bench --bench helpim -- fill latency  # some: fill, latency, chats, scale, invite, queue, stats
 //!   HELPIM_SCALE_ROOMS=10000 cargo bench --bench helpim -- scale   # a smaller scale run
 //!
 //! Each part prints a Markdown table; bench/RESULTS.md keeps the last results.
@@ -54,6 +54,9 @@ fn main() {
         if want("queue") {
             queue().await;
         }
+        if want("stats") {
+            stats().await;
+        }
     });
 }
 
@@ -100,18 +103,30 @@ fn ms(d: Duration) -> String {
 const FILL_ROOMS: usize = 400;
 
 /// Rooms per second for a client that only runs the creation procedure (join, 201, owner form,
-/// submit): the server's own limit, with no event loop and no database.
-async fn raw_fill(in_flight: usize) -> f64 {
+/// submit): the server's own limit, with no event loop and no database. With `learned`, it asks
+/// for the owner form once, before the clock starts, and submits it for every room without
+/// asking again, as the bot does (two round trips a room instead of three).
+async fn raw_fill(in_flight: usize, learned: bool) -> f64 {
     let prosody = XmppServer::start();
     let client = Person::connect_as(&prosody, "bot", "raw").await;
+    let form = if learned {
+        Some(Arc::new(learn_form(&client.session).await))
+    } else {
+        None
+    };
     let next = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(std::sync::Mutex::new(Vec::with_capacity(FILL_ROOMS)));
     let mut workers = Vec::new();
     for _ in 0..in_flight {
-        let (session, next, done) = (client.session.clone(), next.clone(), done.clone());
+        let (session, next, done, form) = (
+            client.session.clone(),
+            next.clone(),
+            done.clone(),
+            form.clone(),
+        );
         workers.push(tokio::spawn(async move {
             while next.fetch_add(1, Ordering::SeqCst) < FILL_ROOMS {
-                raw_create(&session).await;
+                raw_create(&session, form.as_deref()).await;
                 done.lock().unwrap().push(Instant::now());
             }
         }));
@@ -124,26 +139,45 @@ async fn raw_fill(in_flight: usize) -> f64 {
     (FILL_ROOMS - 1) as f64 / (done[FILL_ROOMS - 1] - done[0]).as_secs_f64()
 }
 
-/// The creation procedure alone, as a minimal client does it: join (insisting on 201), fetch the
-/// owner form, submit the settings.
-async fn raw_create(session: &Session) {
+/// The fields of the owner form, from a room made for the purpose.
+async fn learn_form(session: &Session) -> Vec<stanza::OfferedField> {
+    let room = raw_room(session, "pw").await;
+    room_form(session, &room).await
+}
+
+/// A new room with `password`, joined as its creator (insisting on status 201).
+async fn raw_room(session: &Session, password: &str) -> BareJid {
     let room = BareJid::new(&format!(
         "{}@conference.localhost",
         helpim_bot::secrets::new_room_name("raw")
     ))
     .unwrap();
-    let password = helpim_bot::secrets::new_password();
-    let join = stanza::join(&room, "raw", &password, None).unwrap();
+    let join = stanza::join(&room, "raw", password, None).unwrap();
     let joined = session.join(room.clone(), join).await.expect("raw join");
     assert!(joined.own.has(stanza::STATUS_CREATED));
+    room
+}
+
+/// The fields of `room`'s owner form.
+async fn room_form(session: &Session, room: &BareJid) -> Vec<stanza::OfferedField> {
     let form = session
-        .iq(stanza::config_request(&room))
+        .iq(stanza::config_request(room))
         .await
         .expect("raw form");
-    let offered = form
-        .as_ref()
+    form.as_ref()
         .map(stanza::offered_fields)
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// The creation procedure alone, as a minimal client does it: join (insisting on 201), fetch the
+/// owner form (unless `learned` is given), submit the settings.
+async fn raw_create(session: &Session, learned: Option<&Vec<stanza::OfferedField>>) {
+    let password = helpim_bot::secrets::new_password();
+    let room = raw_room(session, &password).await;
+    let offered = match learned {
+        Some(offered) => offered.clone(),
+        None => room_form(session, &room).await,
+    };
     let owner = BareJid::new("bot@localhost").unwrap();
     let settings = RoomSettings {
         password: &password,
@@ -200,19 +234,76 @@ async fn clear(store: &Store) {
     }
 }
 
+/// How many runs the fill part pairs up (`HELPIM_BENCH_RUNS`, default 5): each run measures the
+/// raw client and then the bot, and the ratio of the pair is the figure.
+fn bench_runs() -> usize {
+    std::env::var("HELPIM_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5)
+}
+
+/// The median, least and greatest of `values`.
+fn spread(values: &mut [f64]) -> (f64, f64, f64) {
+    values.sort_by(|a, b| a.total_cmp(b));
+    let n = values.len();
+    let median = if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    };
+    (median, values[0], values[n - 1])
+}
+
 async fn fill() {
-    println!("## Pool fill: {FILL_ROOMS} rooms created, configured (and, by the bot, recorded)\n");
-    println!("| rooms in flight | raw client (rooms/s) | bot on SQLite (rooms/s) | ratio | bot on PostgreSQL (rooms/s) | ratio |");
-    println!("|---:|---:|---:|---:|---:|---:|");
+    let runs = bench_runs();
+    let server = if ejabberd_wanted() {
+        "ejabberd"
+    } else {
+        "Prosody"
+    };
+    println!("## Pool fill on {server}: {FILL_ROOMS} rooms created, configured (and, by the bot, recorded)\n");
+    println!("Each run times the raw client both ways (asking for every room's form: three round trips a room; submitting the form learned from a first room: two, as the bot does), then the bot on SQLite and on PostgreSQL; a ratio is bot / raw client within one run: against the raw client asking every time (the procedure the bot followed until it learned the form), and against the raw client with the learned form (the bot's own overhead). Medians of {runs} runs (least–greatest).\n");
+    println!("| rooms in flight | raw, form each time (rooms/s) | raw, learned form (rooms/s) | bot on SQLite (rooms/s) | ratio to each raw | bot on PostgreSQL (rooms/s) | ratio to each raw |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|");
     let dbs = databases().await;
     for parallel in [1, 20] {
-        let raw = raw_fill(parallel).await;
-        let sqlite = bot_fill(&dbs[0].1, parallel).await;
-        let pg = bot_fill(&dbs[1].1, parallel).await;
+        let (mut asking, mut raw, mut sqlite, mut pg) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut sqlite_ratio, mut pg_ratio, mut sqlite_asking, mut pg_asking) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..runs {
+            let a = raw_fill(parallel, false).await;
+            let r = raw_fill(parallel, true).await;
+            let s = bot_fill(&dbs[0].1, parallel).await;
+            let p = bot_fill(&dbs[1].1, parallel).await;
+            asking.push(a);
+            raw.push(r);
+            sqlite.push(s);
+            pg.push(p);
+            sqlite_asking.push(s / a);
+            pg_asking.push(p / a);
+            sqlite_ratio.push(s / r);
+            pg_ratio.push(p / r);
+        }
+        let rate = |v: &mut Vec<f64>| {
+            let (m, lo, hi) = spread(v);
+            format!("{m:.0} ({lo:.0}–{hi:.0})")
+        };
+        let ratio = |v: &mut Vec<f64>| {
+            let (m, lo, hi) = spread(v);
+            format!("**{m:.2}** ({lo:.2}–{hi:.2})")
+        };
         println!(
-            "| {parallel} | {raw:.0} | {sqlite:.0} | {:.2} | {pg:.0} | {:.2} |",
-            sqlite / raw,
-            pg / raw
+            "| {parallel} | {} | {} | {} | {} / {} | {} | {} / {} |",
+            rate(&mut asking),
+            rate(&mut raw),
+            rate(&mut sqlite),
+            ratio(&mut sqlite_asking),
+            ratio(&mut sqlite_ratio),
+            rate(&mut pg),
+            ratio(&mut pg_asking),
+            ratio(&mut pg_ratio)
         );
     }
     println!();
@@ -244,6 +335,7 @@ async fn latency() {
     println!("{LATENCY_TRIALS} joins, one at a time. *Server round trip*: join sent → own presence back (what the server takes). *Join to commit*: join sent → row `staffed` in the database (polled every 0.1 ms). *Bot adds*: own presence back → row `staffed`: reading the presence, the state machine, the write queue and the commit. *A bare commit*: one `UPDATE` and its commit on the same database, timed alone afterwards.\n");
     println!("| database | server round trip p50 / p99 (ms) | join to commit p50 / p99 (ms) | bot adds p50 / p99 (ms) | a bare commit alone p50 / p99 (ms) |");
     println!("|---|---:|---:|---:|---:|");
+    let mut stages = Vec::new();
     for (name, db) in databases().await {
         let prosody = XmppServer::start();
         let store = db.store().await;
@@ -251,6 +343,7 @@ async fn latency() {
         wait_ready_rooms(&store, 5).await;
         let mut staff = Person::connect(&prosody, "staff").await;
         let (mut server, mut total, mut added) = (Vec::new(), Vec::new(), Vec::new());
+        let before = STAGES.map(buckets);
         for i in 0..LATENCY_TRIALS {
             let room = claim(&store, ClaimKind::Staff, &format!("l{i}")).await;
             let nick = format!("S{i}");
@@ -269,6 +362,8 @@ async fn latency() {
             total.push(committed - sent);
             staff.leave(&room.jid, &nick, "Clean Exit");
         }
+        let after = STAGES.map(buckets);
+        stages.push((name, before, after));
         bot.stop().await.unwrap();
         // The database's own share: one status-like update and its commit, alone.
         let mut commit = Vec::new();
@@ -311,7 +406,63 @@ async fn latency() {
             ms(percentile(&commit, 0.99)),
         );
     }
+    println!("\nInside the bot over the same joins (its own histograms, `/metrics`; bucket bounds, so \"≤\"): *core*: the state machine's handling of one input; *lane wait*: a write queued → its lane asks the database; *apply*: the database applying and committing it. What is left of *bot adds* is reading the presence off the socket and handing it to the main loop.\n");
+    println!(
+        "| database | core p50 / p99 (ms) | lane wait p50 / p99 (ms) | apply p50 / p99 (ms) |"
+    );
+    println!("|---|---:|---:|---:|");
+    for (name, before, after) in stages {
+        let cells: Vec<String> = (0..STAGES.len())
+            .map(|i| {
+                let (p50, p99) = stage_quantiles(&before[i], &after[i]);
+                format!("≤ {p50:.2} / ≤ {p99:.2}")
+            })
+            .collect();
+        println!("| {name} | {} |", cells.join(" | "));
+    }
     println!();
+}
+
+/// The bot's stage histograms the latency part reads.
+const STAGES: [&str; 3] = [
+    "helpim_core_seconds",
+    "helpim_write_wait_seconds",
+    "helpim_write_apply_seconds",
+];
+
+/// The cumulative bucket counts of histogram `name` in the bot's metrics: (upper bound, count).
+fn buckets(name: &str) -> Vec<(f64, u64)> {
+    let prefix = format!("{name}_bucket{{le=\"");
+    helpim_bot::metrics::metrics()
+        .encode()
+        .lines()
+        .filter_map(|l| l.strip_prefix(&prefix))
+        .filter_map(|rest| {
+            let (le, count) = rest.split_once("\"} ")?;
+            Some((
+                le.parse().unwrap_or(f64::INFINITY),
+                count.trim().parse().ok()?,
+            ))
+        })
+        .collect()
+}
+
+/// The p50 and p99 (upper bounds of their buckets, in ms) of what was observed between two
+/// readings of a histogram's buckets.
+fn stage_quantiles(before: &[(f64, u64)], after: &[(f64, u64)]) -> (f64, f64) {
+    let counts: Vec<(f64, u64)> = after
+        .iter()
+        .zip(before)
+        .map(|((le, a), (_, b))| (*le, a - b))
+        .collect();
+    let total = counts.last().map_or(0, |c| c.1);
+    let quantile = |q: f64| {
+        counts
+            .iter()
+            .find(|(_, n)| *n as f64 >= q * total as f64)
+            .map_or(f64::NAN, |(le, _)| le * 1000.0)
+    };
+    (quantile(0.5), quantile(0.99))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -725,4 +876,89 @@ async fn queue() {
     );
     println!();
     let _ = bot.terminate();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The statistics report over a year of rows
+
+/// Chats a day in the generated year.
+const STATS_CHATS_PER_DAY: i64 = 100;
+
+/// A year of a busy help line, generated in the database itself: 100 chats a day (rooms closed
+/// after 5 to 35 minutes, one in ten by the idle timeout), a queue row for each served visitor
+/// and one for every third that left, and 500 blocks.
+async fn fill_year(db: &TestDb) {
+    let chats = 365 * STATS_CHATS_PER_DAY;
+    let step = 86_400 / STATS_CHATS_PER_DAY;
+    let script = if db.url.starts_with("sqlite:") {
+        format!(
+            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {last})
+INSERT INTO rooms (jid, password, status, created_at, status_changed_at, busy_at, closed_at, close_reason)
+SELECT 'r' || i || '@c', 'p', 'closed', t, t, t,
+       strftime('%Y-%m-%dT%H:%M:%fZ', t, '+' || (300 + i % 1800) || ' seconds'),
+       CASE i % 10 WHEN 0 THEN 'idle_timeout' ELSE 'all_left' END
+FROM (SELECT i, strftime('%Y-%m-%dT%H:%M:%fZ', '2025-11-01', '+' || (i * {step}) || ' seconds') AS t FROM n);
+WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {last})
+INSERT INTO queue (visitor, nick, enqueued_at, last_seen_at, status, status_changed_at, room_id, reason)
+SELECT 'v' || i, 'n', strftime('%Y-%m-%dT%H:%M:%fZ', t, '-' || (i % 900) || ' seconds'), t,
+       CASE WHEN i % 3 = 0 THEN 'left' ELSE 'served' END, t, NULL, NULL
+FROM (SELECT i, strftime('%Y-%m-%dT%H:%M:%fZ', '2025-11-01', '+' || (i * {step}) || ' seconds') AS t FROM n);
+WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 499)
+INSERT INTO blocked (visitor, at, reason, by)
+SELECT 'b' || i, strftime('%Y-%m-%dT%H:%M:%fZ', '2025-11-01', '+' || (i * 63000) || ' seconds'), 'r', 'bench' FROM n;",
+            last = chats - 1
+        )
+    } else {
+        format!(
+            "INSERT INTO rooms (jid, password, status, created_at, status_changed_at, busy_at, closed_at, close_reason)
+SELECT 'r' || i || '@c', 'p', 'closed', t, t, t, t + (300 + i % 1800) * interval '1 second',
+       CASE i % 10 WHEN 0 THEN 'idle_timeout' ELSE 'all_left' END
+FROM (SELECT i, timestamptz '2025-11-01T00:00:00Z' + i * {step} * interval '1 second' AS t
+      FROM generate_series(0, {last}) AS i) g;
+INSERT INTO queue (visitor, nick, enqueued_at, last_seen_at, status, status_changed_at, room_id, reason)
+SELECT 'v' || i, 'n', t - (i % 900) * interval '1 second', t,
+       CASE WHEN i % 3 = 0 THEN 'left' ELSE 'served' END, t, NULL, NULL
+FROM (SELECT i, timestamptz '2025-11-01T00:00:00Z' + i * {step} * interval '1 second' AS t
+      FROM generate_series(0, {last}) AS i) g;
+INSERT INTO blocked (visitor, at, reason, by)
+SELECT 'b' || i, timestamptz '2025-11-01T00:00:00Z' + i * 63000 * interval '1 second', 'r', 'bench'
+FROM generate_series(0, 499) AS i;
+ANALYZE;",
+            last = chats - 1
+        )
+    };
+    db.run_script(&script).await;
+}
+
+async fn stats() {
+    use helpim_bot::stats::{Per, Report};
+    println!("## The statistics report over a year ({STATS_CHATS_PER_DAY} chats a day)\n");
+    println!("| database | rooms | queue rows | `stats` per day, 365 rows (ms) | per hour, 8,760 rows (ms) |");
+    println!("|---|---|---|---|---|");
+    let since: chrono::DateTime<chrono::Utc> = "2025-11-01T00:00:00Z".parse().unwrap();
+    let until = since + chrono::Duration::days(365);
+    for (name, db) in databases().await {
+        fill_year(&db).await;
+        let store = db.store().await;
+        let mut times = Vec::new();
+        for per in [Per::Day, Per::Hour] {
+            let mut runs = Vec::new();
+            for _ in 0..5 {
+                let t = Instant::now();
+                let report = Report::read(&store, since, until, per).await.unwrap();
+                runs.push(t.elapsed());
+                assert_eq!(report.total.chats, 365 * STATS_CHATS_PER_DAY);
+            }
+            runs.sort();
+            times.push(runs[2]);
+        }
+        println!(
+            "| {name} | {} | {} | {} | {} |",
+            365 * STATS_CHATS_PER_DAY,
+            365 * STATS_CHATS_PER_DAY,
+            ms(times[0]),
+            ms(times[1])
+        );
+    }
+    println!("\nMedians of 5 reports each; every report is 12 statements (6 figures, by period and in total).\n");
 }

@@ -294,7 +294,11 @@ impl Driver {
 
     /// Feeds one input to the core and carries out what it asks for.
     fn input(&mut self, input: Input) {
+        let started = Instant::now();
         let effects = self.core.handle(input, Utc::now());
+        metrics()
+            .core_seconds
+            .observe(started.elapsed().as_secs_f64());
         self.carry_out(effects);
     }
 
@@ -323,9 +327,14 @@ impl Driver {
 
     fn read(&self, id: core::RequestId, read: Read) {
         let (store, done) = (self.store.clone(), self.reads_tx.clone());
-        // A visitor is given a room the bot has just seen staffed: the row must say so first.
-        let recorded =
-            matches!(read, Read::Assign | Read::Pick { .. }).then(|| self.writes.barrier());
+        // A visitor is given a room the bot has just seen staffed: the row must say so first. A
+        // visitor asking again after a refresh is queued after their old session's end is
+        // recorded, not into the row that end is about to close.
+        let recorded = matches!(
+            read,
+            Read::Assign | Read::Pick { .. } | Read::Enqueue { .. }
+        )
+        .then(|| self.writes.barrier());
         tokio::spawn(async move {
             let result = tokio::time::timeout(READ_TIMEOUT, async {
                 if let Some(recorded) = recorded {

@@ -58,6 +58,17 @@ pub struct Metrics {
     pub write_queue: Gauge,
     /// From the event that caused a write to its commit.
     pub commit_latency: Histogram,
+    /// The core's handling of one input (a stanza, an answer, a read, a timer).
+    pub core_seconds: Histogram,
+    /// How long a write waited in its lane before the database was asked.
+    pub write_wait_seconds: Histogram,
+    /// The database applying one write (or a batch of room creations) and committing it.
+    pub write_apply_seconds: Histogram,
+}
+
+/// Buckets for the stages of the bot's work: 10 µs … 5 s.
+fn stage_buckets() -> Histogram {
+    Histogram::new(exponential_buckets(0.00001, 2.0, 20))
 }
 
 impl Metrics {
@@ -75,6 +86,9 @@ impl Metrics {
             write_queue: Gauge::default(),
             // 100 µs … 13 s.
             commit_latency: Histogram::new(exponential_buckets(0.0001, 2.0, 18)),
+            core_seconds: stage_buckets(),
+            write_wait_seconds: stage_buckets(),
+            write_apply_seconds: stage_buckets(),
             registry: Registry::default(),
         };
         registry.register("rooms", "Rooms not closed, by status", m.rooms.clone());
@@ -118,6 +132,21 @@ impl Metrics {
             "event_commit_seconds",
             "Time from the event that caused a database write to its commit",
             m.commit_latency.clone(),
+        );
+        registry.register(
+            "core_seconds",
+            "The core's handling of one input",
+            m.core_seconds.clone(),
+        );
+        registry.register(
+            "write_wait_seconds",
+            "How long a database write waited in its lane",
+            m.write_wait_seconds.clone(),
+        );
+        registry.register(
+            "write_apply_seconds",
+            "The database applying and committing one write (or a batch of room creations)",
+            m.write_apply_seconds.clone(),
         );
         Metrics { registry, ..m }
     }
@@ -324,6 +353,12 @@ mod tests {
             text.contains("helpim_event_commit_seconds_bucket"),
             "{text}"
         );
+        for stage in ["core", "write_wait", "write_apply"] {
+            assert!(
+                text.contains(&format!("helpim_{stage}_seconds_bucket{{le=\"0.00001\"}}")),
+                "{stage}: {text}"
+            );
+        }
         assert!(text.contains("# EOF"), "{text}");
     }
 }

@@ -225,20 +225,55 @@ async fn may_write(gate: &mut Option<watch::Receiver<Leadership>>) -> bool {
     }
 }
 
+/// The most room creations committed in one transaction.
+const MAX_INSERT_BATCH: usize = 64;
+
 async fn run(
     store: Store,
     mut rx: mpsc::UnboundedReceiver<Item>,
     pending: Arc<AtomicUsize>,
     mut gate: Option<watch::Receiver<Leadership>>,
 ) {
-    while let Some(item) = rx.recv().await {
-        let (queued_at, write) = match item {
+    // An item taken from the channel while gathering a batch, handled next.
+    let mut carried: Option<Item> = None;
+    loop {
+        let item = match carried.take() {
+            Some(item) => item,
+            None => match rx.recv().await {
+                Some(item) => item,
+                None => return,
+            },
+        };
+        let first = match item {
             Item::Write(at, write) => (at, write),
             Item::Barrier(done) => {
                 let _ = done.send(());
                 continue;
             }
         };
+        // Rooms created in a burst (a pool filling) are committed together: one commit for many
+        // rows. Only creations that are already queued, one after the other, so the order stays.
+        let mut batch = vec![first];
+        if matches!(batch[0].1, Write::InsertRoom { .. }) {
+            while batch.len() < MAX_INSERT_BATCH {
+                match rx.try_recv() {
+                    Ok(Item::Write(at, write @ Write::InsertRoom { .. })) => {
+                        batch.push((at, write))
+                    }
+                    Ok(other) => {
+                        carried = Some(other);
+                        break;
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+        let taken = Instant::now();
+        for (queued_at, _) in &batch {
+            metrics()
+                .write_wait_seconds
+                .observe((taken - *queued_at).as_secs_f64());
+        }
         let mut delay = Duration::from_millis(100);
         loop {
             if !may_write(&mut gate).await {
@@ -248,11 +283,18 @@ async fn run(
                 );
                 return;
             }
-            match write.apply(&store).await {
+            let started = Instant::now();
+            let applied = apply(&store, &batch).await;
+            metrics()
+                .write_apply_seconds
+                .observe(started.elapsed().as_secs_f64());
+            match applied {
                 Ok(()) => {
-                    metrics()
-                        .commit_latency
-                        .observe(queued_at.elapsed().as_secs_f64());
+                    for (queued_at, _) in &batch {
+                        metrics()
+                            .commit_latency
+                            .observe(queued_at.elapsed().as_secs_f64());
+                    }
                     break;
                 }
                 Err(e) => {
@@ -263,7 +305,72 @@ async fn run(
                 }
             }
         }
-        let left = pending.fetch_sub(1, Ordering::SeqCst) - 1;
+        let left = pending.fetch_sub(batch.len(), Ordering::SeqCst) - batch.len();
         metrics().write_queue.set(left as i64);
+    }
+}
+
+/// Applies one write, or a batch of room creations in one transaction.
+async fn apply(store: &Store, batch: &[(Instant, Write)]) -> sqlx::Result<()> {
+    if let [(_, write)] = batch {
+        return write.apply(store).await;
+    }
+    let rooms: Vec<(&str, &str, Time)> = batch
+        .iter()
+        .filter_map(|(_, w)| match w {
+            Write::InsertRoom { jid, password, at } => Some((jid.as_str(), password.as_str(), *at)),
+            _ => None,
+        })
+        .collect();
+    debug_assert_eq!(rooms.len(), batch.len(), "only creations are batched");
+    store.insert_rooms(&rooms).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn room_creations_in_a_burst_are_committed_together_and_the_order_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("writes.db").display());
+        let store = Store::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        let queue = WriteQueue::start(store.clone(), None);
+        let now = chrono::Utc::now();
+        let create = |i: usize| Write::InsertRoom {
+            jid: format!("room-{i}@conference.localhost"),
+            password: format!("pw-{i}"),
+            at: now,
+        };
+        // Creations queued faster than one commit each, a write of another kind in between (it
+        // must wait for the creation of its room, batched or not), and more creations.
+        for i in 0..100 {
+            queue.push(create(i));
+        }
+        queue.push(Write::MessageAt {
+            jid: "room-5@conference.localhost".into(),
+            at: now + chrono::Duration::seconds(1),
+        });
+        for i in 100..150 {
+            queue.push(create(i));
+        }
+        queue.barrier().await;
+        assert!(queue.is_empty());
+        let rooms = store.rooms(false).await.unwrap();
+        assert_eq!(rooms.len(), 150);
+        let five = rooms
+            .iter()
+            .find(|r| r.jid == "room-5@conference.localhost")
+            .unwrap();
+        assert_eq!(five.password, "pw-5");
+        assert!(
+            five.last_message_at.is_some(),
+            "the write after the burst landed"
+        );
+        for r in &rooms {
+            let events = store.events(&r.jid).await.unwrap();
+            assert_eq!(events.len(), 1, "{}: one creation event", r.jid);
+        }
     }
 }

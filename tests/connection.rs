@@ -212,34 +212,39 @@ async fn rooms_are_hidden_temporary_password_protected_and_owned_by_the_bot() {
     let db = TestDb::sqlite();
     let store = db.store().await;
     let bot = RunningBot::start(bot_config(&prosody, &db), store.clone());
-    let room = &wait_ready_rooms(&store, 1).await[0];
+    // Both rooms of the pool: the first configured from the form the server offered for it,
+    // the second from the same form without asking again.
+    let rooms = wait_ready_rooms(&store, 2).await;
     let inspector = Person::connect(&prosody, "inspector").await;
-    let info = inspector
-        .session
-        .iq(Iq::Get {
-            from: None,
-            to: Some(Jid::from_str(&room.jid).unwrap()),
-            id: String::new(),
-            payload: Element::builder("query", "http://jabber.org/protocol/disco#info").build(),
-        })
-        .await
-        .unwrap()
-        .unwrap();
-    let features: Vec<String> = info
-        .children()
-        .filter(|c| c.name() == "feature")
-        .filter_map(|c| c.attr("var").map(str::to_string))
-        .collect();
-    for wanted in [
-        "muc_passwordprotected",
-        "muc_hidden",
-        "muc_temporary",
-        "muc_open",
-    ] {
-        assert!(
-            features.iter().any(|f| f == wanted),
-            "{wanted} missing from {features:?}"
-        );
+    for room in &rooms {
+        let info = inspector
+            .session
+            .iq(Iq::Get {
+                from: None,
+                to: Some(Jid::from_str(&room.jid).unwrap()),
+                id: String::new(),
+                payload: Element::builder("query", "http://jabber.org/protocol/disco#info").build(),
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        let features: Vec<String> = info
+            .children()
+            .filter(|c| c.name() == "feature")
+            .filter_map(|c| c.attr("var").map(str::to_string))
+            .collect();
+        for wanted in [
+            "muc_passwordprotected",
+            "muc_hidden",
+            "muc_temporary",
+            "muc_open",
+        ] {
+            assert!(
+                features.iter().any(|f| f == wanted),
+                "{}: {wanted} missing from {features:?}",
+                room.jid
+            );
+        }
     }
     // The bot is the room's owner: a staff member who joins sees it so.
     let mut staff = Person::connect(&prosody, "staff").await;

@@ -189,6 +189,31 @@ async fn places_move_up_as_others_leave_or_go_offline() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_visitors_new_session_keeps_their_place_when_the_old_one_ends() {
+    let line = help_line(TestDb::sqlite(), |_| {}).await;
+    let (server, store) = (&line.server, &line.store);
+    let staff = Person::connect(server, "staff").await;
+    staff.present_to_bot();
+    let [(ana, ana_id), (ben, ben_id), _cem] = ana_ben_cem_queued(server).await;
+    // Ben's connection dropped without the server noticing yet; his page logs in again and asks
+    // with his key: the same row and place, now on the new session.
+    let mut ben_again = Person::visitor(server, "Ben").await;
+    ben_again.present_to_bot();
+    let answer = ben_again
+        .queue_up(&[("nick", "Ben"), ("key", "Ben-key-of-128-bits-at-least")])
+        .await;
+    assert_eq!(field(&answer, "queue-id"), Some(ben_id.clone()));
+    assert_eq!(field(&answer, "position").as_deref(), Some("2"));
+    // The old session ends, then Ana's: once Ana's row is left, Ben's old session's end was
+    // handled before it, and Ben still waits; the new session hears he is next.
+    ben.quit().await;
+    ana.quit().await;
+    wait_row(store, &ana_id, "left").await;
+    assert_eq!(ben_again.place_update().await.0, 1);
+    wait_row(store, &ben_id, "waiting").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn strangers_are_refused_and_the_refusals_logged() {
     let setup = Setup::patient(TestDb::sqlite()).await;
     let bot = setup.start_bot(&[]);

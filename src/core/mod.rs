@@ -444,6 +444,8 @@ enum Pending {
     CreateSubmit {
         room: BareJid,
         password: String,
+        /// Submitted with the form learned from an earlier room, without asking for this one's.
+        learned: bool,
     },
     Rejoin {
         room: BareJid,
@@ -504,6 +506,11 @@ pub struct Core {
     online: bool,
     stopping: bool,
     creating: usize,
+    /// The fields the MUC service's owner form offered for the first room of this session: every
+    /// room of one service gets the same form, so later creations submit it without asking (two
+    /// round trips a room instead of three). Forgotten with the session, and when a submission
+    /// based on it is refused.
+    room_form: Option<Vec<stanza::OfferedField>>,
     backoff: Backoff,
     rejoin_queue: VecDeque<BareJid>,
     rejoins_running: usize,
@@ -534,6 +541,7 @@ impl Core {
             online: false,
             stopping: false,
             creating: 0,
+            room_form: None,
             backoff: Backoff::default(),
             rejoin_queue: VecDeque::new(),
             rejoins_running: 0,
@@ -656,6 +664,8 @@ impl Core {
         if !fresh {
             return;
         }
+        // A new session may be a new or reconfigured server: learn its room form again.
+        self.room_form = None;
         // Available, so that the presences visitors and staff direct at the bot reach it.
         self.effects.push(Effect::Send(Box::new(
             xmpp_parsers::presence::Presence::available().into(),
@@ -755,9 +765,10 @@ impl Core {
                 attempt,
             } => match result {
                 Ok(Answer::Joined(joined)) if joined.own.has(STATUS_CREATED) => {
-                    let id = self.request(Request::iq(stanza::config_request(&room)));
-                    self.pending
-                        .insert(id, Pending::CreateForm { room, password });
+                    match self.room_form.clone() {
+                        Some(offered) => self.submit_room_form(room, password, &offered, true),
+                        None => self.ask_room_form(room, password),
+                    }
                 }
                 Ok(_) => {
                     tracing::warn!(room = %room, "room name already existed; leaving it and trying another");
@@ -778,10 +789,12 @@ impl Core {
             },
             Pending::CreateForm { room, password } => match result {
                 Ok(Answer::Iq(form)) => {
-                    let submit = self.config_submit(&room, &password, form.as_ref());
-                    let id = self.request(Request::iq(submit));
-                    self.pending
-                        .insert(id, Pending::CreateSubmit { room, password });
+                    let offered = form
+                        .as_ref()
+                        .map(stanza::offered_fields)
+                        .unwrap_or_default();
+                    self.room_form = Some(offered.clone());
+                    self.submit_room_form(room, password, &offered, false);
                 }
                 Ok(Answer::Joined(_)) => unreachable!("a form request is answered by an IQ"),
                 Err(e) => {
@@ -789,8 +802,18 @@ impl Core {
                     self.creation_failed(error, Some(room), now)
                 }
             },
-            Pending::CreateSubmit { room, password } => match result {
+            Pending::CreateSubmit {
+                room,
+                password,
+                learned,
+            } => match result {
                 Ok(_) => self.created(room, password, now),
+                Err(e) if learned => {
+                    // The server's form changed under us: ask for this room's own form.
+                    tracing::warn!(room = %room, error = %e, "the room form learned from an earlier room was refused; asking for this room's form");
+                    self.room_form = None;
+                    self.ask_room_form(room, password);
+                }
                 Err(e) => {
                     let error = format!("configuring {room} failed: {e}");
                     self.creation_failed(error, Some(room), now)
@@ -1377,6 +1400,34 @@ impl Core {
         }
     }
 
+    /// Asks for the owner form of the new `room`.
+    fn ask_room_form(&mut self, room: BareJid, password: String) {
+        let id = self.request(Request::iq(stanza::config_request(&room)));
+        self.pending
+            .insert(id, Pending::CreateForm { room, password });
+    }
+
+    /// Configures the new `room` with the fields `offered` (its own form's, or `learned` from an
+    /// earlier room's).
+    fn submit_room_form(
+        &mut self,
+        room: BareJid,
+        password: String,
+        offered: &[stanza::OfferedField],
+        learned: bool,
+    ) {
+        let submit = self.config_submit_offered(&room, &password, offered);
+        let id = self.request(Request::iq(submit));
+        self.pending.insert(
+            id,
+            Pending::CreateSubmit {
+                room,
+                password,
+                learned,
+            },
+        );
+    }
+
     fn config_submit(
         &self,
         room: &BareJid,
@@ -1384,6 +1435,15 @@ impl Core {
         form: Option<&Element>,
     ) -> xmpp_parsers::iq::Iq {
         let offered = form.map(stanza::offered_fields).unwrap_or_default();
+        self.config_submit_offered(room, password, &offered)
+    }
+
+    fn config_submit_offered(
+        &self,
+        room: &BareJid,
+        password: &str,
+        offered: &[stanza::OfferedField],
+    ) -> xmpp_parsers::iq::Iq {
         if !offered.iter().any(|f| f.var == "muc#roomconfig_roomsecret") {
             tracing::warn!(room = %room, "the server's room form has no password field; relying on the password given at creation");
         }
@@ -1392,7 +1452,7 @@ impl Core {
             history: self.settings.history,
             owner: &self.settings.owner,
         };
-        stanza::config_submit(room, &offered, &settings)
+        stanza::config_submit(room, offered, &settings)
     }
 
     fn new_id(&mut self) -> RequestId {

@@ -187,8 +187,8 @@ fn answer(
     core.handle(Input::Answer { id, result }, now)
 }
 
-/// Runs one creation through join (201), form and submit; returns the effects of the submit's
-/// answer.
+/// Runs one creation through join (201), form (the first of a session only: later ones submit
+/// the form learned) and submit; returns the effects of the submit's answer.
 fn create(core: &mut Core, join_id: RequestId, room: &BareJid, now: Time) -> Vec<Effect> {
     let e = answer(
         core,
@@ -196,15 +196,71 @@ fn create(core: &mut Core, join_id: RequestId, room: &BareJid, now: Time) -> Vec
         joined(own(room, &[110, 201], "owner"), vec![]),
         now,
     );
-    let (form_id, xml) = iqs(&e).pop().expect("a form request");
+    let (mut id, mut xml) = iqs(&e).pop().expect("a form request or a submit");
+    if is_form_request(&xml) {
+        let e = answer(core, id, form(), now);
+        (id, xml) = iqs(&e).pop().expect("a submit");
+    }
+    assert!(xml.contains("muc#roomconfig_roomsecret"), "{xml}");
+    answer(core, id, Ok(Answer::Iq(None)), now)
+}
+
+/// True for an IQ that asks for a room's owner form.
+fn is_form_request(xml: &str) -> bool {
+    xml.contains("muc#owner") && (xml.contains("type=\"get\"") || xml.contains("type='get'"))
+}
+
+#[test]
+fn rooms_after_the_first_are_configured_with_the_form_it_offered_until_the_server_refuses_it() {
+    let mut core = core_with(settings());
+    let e = core.handle(Input::Online { fresh: true }, t(0));
+    let j = joins(&e);
+    // The first room asks for the form.
+    let e = answer(
+        &mut core,
+        j[0].0,
+        joined(own(&j[0].1, &[110, 201], "owner"), vec![]),
+        t(1),
+    );
+    let (form_id, xml) = iqs(&e).pop().unwrap();
+    assert!(is_form_request(&xml), "{xml}");
+    let e = answer(&mut core, form_id, form(), t(1));
+    let (submit_id, _) = iqs(&e).pop().unwrap();
+    answer(&mut core, submit_id, Ok(Answer::Iq(None)), t(1));
+    // The second submits at once, with the same fields (and its own password).
+    let e = answer(
+        &mut core,
+        j[1].0,
+        joined(own(&j[1].1, &[110, 201], "owner"), vec![]),
+        t(2),
+    );
+    let (submit_id, xml) = iqs(&e).pop().unwrap();
     assert!(
-        xml.contains("muc#owner") && xml.contains("type=\"get\"") || xml.contains("type='get'"),
+        !is_form_request(&xml)
+            && xml.contains("pw-2")
+            && xml.contains("muc#roomconfig_persistentroom"),
         "{xml}"
     );
-    let e = answer(core, form_id, form(), now);
-    let (submit_id, xml) = iqs(&e).pop().expect("a submit");
-    assert!(xml.contains("muc#roomconfig_roomsecret"), "{xml}");
-    answer(core, submit_id, Ok(Answer::Iq(None)), now)
+    // The server refuses it (reconfigured meanwhile): the room's own form is asked for, and the
+    // creation goes on instead of failing.
+    let e = answer(
+        &mut core,
+        submit_id,
+        Err(IqError::Error("not-acceptable".into())),
+        t(3),
+    );
+    let (form_id, xml) = iqs(&e).pop().expect("the room's own form");
+    assert!(is_form_request(&xml), "{xml}");
+    let e = answer(&mut core, form_id, form(), t(3));
+    let (submit_id, _) = iqs(&e).pop().unwrap();
+    let e = answer(&mut core, submit_id, Ok(Answer::Iq(None)), t(3));
+    assert_eq!(core.counts().ready, 2);
+    assert!(matches!(writes(&e)[..], [Write::InsertRoom { .. }]));
+    // A new session (perhaps a reconfigured server) forgets the form.
+    assert!(core.room_form.is_some());
+    core.handle(Input::Offline, t(4));
+    core.handle(Input::Online { fresh: true }, t(5));
+    assert!(core.room_form.is_none());
 }
 
 /// Answers the claims poll that is on its way with a staff claim (made at 1 s) on room-1.

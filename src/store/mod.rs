@@ -202,6 +202,24 @@ pub struct QueueRecord {
     pub room_id: Option<i64>,
 }
 
+/// The figures of the statistics report as the statements give them, each list by period
+/// (`sql::STATS_*`); `stats::Report` puts them together.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StatsFigures {
+    /// `period, chats`.
+    pub chats: Vec<(String, i64)>,
+    /// `period, status, visitors` for `left`, `expired` and `missed`.
+    pub queue_ends: Vec<(String, String, i64)>,
+    /// `period, served, p50, p90, max` of the waiting times, in seconds.
+    pub waits: Vec<(String, i64, f64, f64, f64)>,
+    /// `period, ended, p50, p90` of the chats' durations, in seconds.
+    pub durations: Vec<(String, i64, f64, f64)>,
+    /// `period, reason, rooms` closed.
+    pub closed: Vec<(String, String, i64)>,
+    /// `period, blocks`.
+    pub blocks: Vec<(String, i64)>,
+}
+
 /// An open queue row, as the CLI lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueRow {
@@ -348,10 +366,18 @@ impl Store {
     /// Records a newly created, configured room as `available`, with its creation event (on
     /// PostgreSQL also announced to `LISTEN helpim_rooms`).
     pub async fn insert_room(&self, jid: &str, password: &str, at: Time) -> sqlx::Result<()> {
+        self.insert_rooms(&[(jid, password, at)]).await
+    }
+
+    /// Records new rooms (`jid`, `password`, created `at`) in one transaction: a pool filling
+    /// commits once for many rooms. As [`Store::insert_room`] for each.
+    pub async fn insert_rooms(&self, rooms: &[(&str, &str, Time)]) -> sqlx::Result<()> {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            for statement in sql::INSERT_ROOM.iter() {
-                sqlx::query(self.text(*statement)).bind(jid).bind(password).bind(DbTime(at)).execute(&mut *tx).await?;
+            for (jid, password, at) in rooms {
+                for statement in sql::INSERT_ROOM.iter() {
+                    sqlx::query(self.text(*statement)).bind(*jid).bind(*password).bind(DbTime(*at)).execute(&mut *tx).await?;
+                }
             }
             tx.commit().await
         })
@@ -557,7 +583,8 @@ impl Store {
 
     /// Queues a visitor (the web application's or the bot's enqueue, docs/database.md):
     /// `visitor` its label, `jid` its full JID when it came over XMPP; refused when the label
-    /// is blocked or the queue holds `max_length` waiting visitors.
+    /// is blocked or the queue holds `max_length` waiting visitors. A visitor already waiting
+    /// keeps their row and place; over XMPP the row then follows the new session.
     pub async fn enqueue(
         &self,
         visitor: &str,
@@ -583,7 +610,12 @@ impl Store {
             let blocked: bool = row.try_get("blocked")?;
             Ok(match (open, blocked) {
                 (_, true) => Enqueued::Blocked,
-                (Some(id), false) => Enqueued::AlreadyQueued(id),
+                (Some(id), false) => {
+                    if let Some(jid) = jid {
+                        sqlx::query(self.text(sql::REQUEUE_JID)).bind(id).bind(jid).execute(pool).await?;
+                    }
+                    Enqueued::AlreadyQueued(id)
+                }
                 (None, false) => Enqueued::Full,
             })
         })
@@ -838,6 +870,45 @@ impl Store {
     pub async fn unblock(&self, visitor: &str) -> sqlx::Result<bool> {
         on_pool!(self, sql::UNBLOCK, pool, text => {
             Ok(sqlx::query(text).bind(visitor).execute(pool).await?.rows_affected() > 0)
+        })
+    }
+
+    /// The statistics report's figures for times from `since` to before `until`, per period
+    /// named by `per` (`sql::STATS_PER_DAY`, `STATS_PER_HOUR` or `STATS_WHOLE`): one statement
+    /// per figure.
+    pub async fn stats(
+        &self,
+        since: Time,
+        until: Time,
+        per: sql::Sql,
+    ) -> sqlx::Result<StatsFigures> {
+        let (since, until) = (DbTime(since), DbTime(until));
+        let format = self.text(per);
+        on_pool!(self, pool => {
+            let run = |statement: sql::Sql| {
+                sqlx::query(self.text(statement)).bind(since).bind(until).bind(format).fetch_all(pool)
+            };
+            let period = |r: &_| -> sqlx::Result<String> { Row::try_get(r, "period") };
+            let mut f = StatsFigures::default();
+            for r in run(sql::STATS_CHATS).await? {
+                f.chats.push((period(&r)?, r.try_get("chats")?));
+            }
+            for r in run(sql::STATS_QUEUE_ENDS).await? {
+                f.queue_ends.push((period(&r)?, r.try_get("status")?, r.try_get("visitors")?));
+            }
+            for r in run(sql::STATS_WAITS).await? {
+                f.waits.push((period(&r)?, r.try_get("served")?, r.try_get("p50")?, r.try_get("p90")?, r.try_get("max")?));
+            }
+            for r in run(sql::STATS_DURATIONS).await? {
+                f.durations.push((period(&r)?, r.try_get("ended")?, r.try_get("p50")?, r.try_get("p90")?));
+            }
+            for r in run(sql::STATS_CLOSED).await? {
+                f.closed.push((period(&r)?, r.try_get("reason")?, r.try_get("rooms")?));
+            }
+            for r in run(sql::STATS_BLOCKS).await? {
+                f.blocks.push((period(&r)?, r.try_get("blocks")?));
+            }
+            Ok(f)
         })
     }
 

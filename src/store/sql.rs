@@ -353,6 +353,11 @@ pub const ENQUEUE_REFUSAL: Sql = Sql {
                AND (b.until IS NULL OR b.until > now())) AS blocked",
 };
 
+/// A waiting visitor asks again from a new XMPP session (a dropped connection the server has not
+/// noticed yet): `$1` the row's id, `$2` the new full JID. The row follows the new session, so
+/// that the old one's end does not take the visitor out of line, and pushes reach the new one.
+pub const REQUEUE_JID: Sql = both("UPDATE queue SET jid = $2 WHERE id = $1 AND status = 'waiting'");
+
 /// A queue row as its visitor sees it: `$1` its id → `status`, `position` (1 for the next one,
 /// counted among the waiting), and once assigned the room's `room_jid` and `room_password`.
 pub const QUEUE_POSITION: Sql = both(
@@ -388,13 +393,15 @@ pub const WAITING: Sql = both(
 /// Assignment on PostgreSQL, one statement: the first waiting visitor gets the `staffed` room
 /// without a client claim whose staff member has waited longest; the room's client claim is the
 /// visitor's label. `SKIP LOCKED` lets two bots, or a bot and a web application's claim, pass
-/// each other. → `queue_id, visitor, visitor_jid, room_jid, client_claimed_at`.
-pub const ASSIGN_NEXT_POSTGRES: &str = "WITH v AS (
-    SELECT id, visitor FROM queue WHERE status = 'waiting'
-    ORDER BY enqueued_at, id LIMIT 1 FOR UPDATE SKIP LOCKED),
-r AS (
+/// each other. The room is locked first and a visitor only with one: a statement that finds no
+/// free room must not hold the first visitor while another takes the second.
+/// → `queue_id, visitor, visitor_jid, room_jid, client_claimed_at`.
+pub const ASSIGN_NEXT_POSTGRES: &str = "WITH r AS (
     SELECT id FROM rooms WHERE status = 'staffed' AND client_claimed_at IS NULL
     ORDER BY staffed_at, id LIMIT 1 FOR UPDATE SKIP LOCKED),
+v AS (
+    SELECT id, visitor FROM queue WHERE status = 'waiting' AND EXISTS (SELECT 1 FROM r)
+    ORDER BY enqueued_at, id LIMIT 1 FOR UPDATE SKIP LOCKED),
 room AS (
     UPDATE rooms SET client_claimed_at = now(), client_claim = v.visitor
     FROM r, v WHERE rooms.id = r.id
@@ -583,3 +590,137 @@ fn leak(text: String) -> &'static str {
 fn leak_all(texts: Vec<&'static str>) -> &'static [&'static str] {
     Box::leak(texts.into_boxed_slice())
 }
+
+// ---------------------------------------------------------------------------------------------
+// The statistics report (`helpim-bot stats`, docs/database.md "Statistics"): one statement per
+// figure, grouped by period. `$1` and `$2` bound the period (from, to: a time at or after `$1`
+// and before `$2`), `$3` names the period of each row: a `strftime` format on SQLite, a
+// `to_char` format on PostgreSQL (both in UTC; see `stats::Per`). Percentiles are nearest-rank:
+// the smallest value at or above that share of the sorted values. On SQLite a duration is a
+// difference of `julianday`s, rounded to the millisecond (a julian day is a float).
+
+/// Chats: rooms that became `busy` (a staff member and a client met) → `period, chats`.
+pub const STATS_CHATS: Sql = Sql {
+    sqlite: "SELECT strftime($3, busy_at) AS period, COUNT(*) AS chats FROM rooms
+WHERE julianday(busy_at) >= julianday($1) AND julianday(busy_at) < julianday($2)
+GROUP BY 1 ORDER BY 1",
+    postgres:
+        "SELECT to_char(busy_at AT TIME ZONE 'UTC', $3) AS period, COUNT(*) AS chats FROM rooms
+WHERE busy_at >= $1 AND busy_at < $2
+GROUP BY 1 ORDER BY 1",
+};
+
+/// Visitors who did not reach a staff member: queue rows that ended `left`, `expired` or
+/// `missed` → `period, status, visitors`.
+pub const STATS_QUEUE_ENDS: Sql = Sql {
+    sqlite: "SELECT strftime($3, status_changed_at) AS period, status, COUNT(*) AS visitors FROM queue
+WHERE status IN ('left', 'expired', 'missed')
+  AND julianday(status_changed_at) >= julianday($1) AND julianday(status_changed_at) < julianday($2)
+GROUP BY 1, 2 ORDER BY 1, 2",
+    postgres: "SELECT to_char(status_changed_at AT TIME ZONE 'UTC', $3) AS period, status, COUNT(*) AS visitors FROM queue
+WHERE status IN ('left', 'expired', 'missed')
+  AND status_changed_at >= $1 AND status_changed_at < $2
+GROUP BY 1, 2 ORDER BY 1, 2",
+};
+
+/// Waiting times of the visitors served (from joining the queue to joining the chat), by when
+/// they were served → `period, served, p50, p90, max` (seconds).
+pub const STATS_WAITS: Sql = Sql {
+    sqlite: "WITH w AS (
+    SELECT strftime($3, status_changed_at) AS period,
+           ROUND((julianday(status_changed_at) - julianday(enqueued_at)) * 86400.0, 3) AS secs
+    FROM queue WHERE status = 'served'
+      AND julianday(status_changed_at) >= julianday($1) AND julianday(status_changed_at) < julianday($2)
+), r AS (
+    SELECT period, secs, ROW_NUMBER() OVER (PARTITION BY period ORDER BY secs) AS n,
+           COUNT(*) OVER (PARTITION BY period) AS total FROM w
+)
+SELECT period, COUNT(*) AS served,
+       MIN(CASE WHEN n >= 0.5 * total THEN secs END) AS p50,
+       MIN(CASE WHEN n >= 0.9 * total THEN secs END) AS p90,
+       MAX(secs) AS max
+FROM r GROUP BY period ORDER BY period",
+    postgres: "WITH w AS (
+    SELECT to_char(status_changed_at AT TIME ZONE 'UTC', $3) AS period,
+           EXTRACT(EPOCH FROM status_changed_at - enqueued_at)::float8 AS secs
+    FROM queue WHERE status = 'served'
+      AND status_changed_at >= $1 AND status_changed_at < $2
+), r AS (
+    SELECT period, secs, ROW_NUMBER() OVER (PARTITION BY period ORDER BY secs) AS n,
+           COUNT(*) OVER (PARTITION BY period) AS total FROM w
+)
+SELECT period, COUNT(*) AS served,
+       MIN(CASE WHEN n >= 0.5 * total THEN secs END) AS p50,
+       MIN(CASE WHEN n >= 0.9 * total THEN secs END) AS p90,
+       MAX(secs) AS max
+FROM r GROUP BY period ORDER BY period",
+};
+
+/// How long the chats lasted (from `busy` to `closed`), by when they began → `period, ended,
+/// p50, p90` (seconds). A chat still going is not counted.
+pub const STATS_DURATIONS: Sql = Sql {
+    sqlite: "WITH d AS (
+    SELECT strftime($3, busy_at) AS period,
+           ROUND((julianday(closed_at) - julianday(busy_at)) * 86400.0, 3) AS secs
+    FROM rooms WHERE closed_at IS NOT NULL
+      AND julianday(busy_at) >= julianday($1) AND julianday(busy_at) < julianday($2)
+), r AS (
+    SELECT period, secs, ROW_NUMBER() OVER (PARTITION BY period ORDER BY secs) AS n,
+           COUNT(*) OVER (PARTITION BY period) AS total FROM d
+)
+SELECT period, COUNT(*) AS ended,
+       MIN(CASE WHEN n >= 0.5 * total THEN secs END) AS p50,
+       MIN(CASE WHEN n >= 0.9 * total THEN secs END) AS p90
+FROM r GROUP BY period ORDER BY period",
+    postgres: "WITH d AS (
+    SELECT to_char(busy_at AT TIME ZONE 'UTC', $3) AS period,
+           EXTRACT(EPOCH FROM closed_at - busy_at)::float8 AS secs
+    FROM rooms WHERE closed_at IS NOT NULL
+      AND busy_at >= $1 AND busy_at < $2
+), r AS (
+    SELECT period, secs, ROW_NUMBER() OVER (PARTITION BY period ORDER BY secs) AS n,
+           COUNT(*) OVER (PARTITION BY period) AS total FROM d
+)
+SELECT period, COUNT(*) AS ended,
+       MIN(CASE WHEN n >= 0.5 * total THEN secs END) AS p50,
+       MIN(CASE WHEN n >= 0.9 * total THEN secs END) AS p90
+FROM r GROUP BY period ORDER BY period",
+};
+
+/// Rooms closed, by the reason of their closing → `period, reason, rooms`.
+pub const STATS_CLOSED: Sql = Sql {
+    sqlite: "SELECT strftime($3, closed_at) AS period, close_reason AS reason, COUNT(*) AS rooms FROM rooms
+WHERE julianday(closed_at) >= julianday($1) AND julianday(closed_at) < julianday($2)
+GROUP BY 1, 2 ORDER BY 1, 2",
+    postgres: "SELECT to_char(closed_at AT TIME ZONE 'UTC', $3) AS period, close_reason AS reason, COUNT(*) AS rooms FROM rooms
+WHERE closed_at >= $1 AND closed_at < $2
+GROUP BY 1, 2 ORDER BY 1, 2",
+};
+
+/// Blocks imposed → `period, blocks`.
+pub const STATS_BLOCKS: Sql = Sql {
+    sqlite: "SELECT strftime($3, at) AS period, COUNT(*) AS blocks FROM blocked
+WHERE julianday(at) >= julianday($1) AND julianday(at) < julianday($2)
+GROUP BY 1 ORDER BY 1",
+    postgres: "SELECT to_char(at AT TIME ZONE 'UTC', $3) AS period, COUNT(*) AS blocks FROM blocked
+WHERE at >= $1 AND at < $2
+GROUP BY 1 ORDER BY 1",
+};
+
+/// `$3` of the statistics statements for periods of a day, named like `2026-11-26` (UTC).
+pub const STATS_PER_DAY: Sql = Sql {
+    sqlite: "%Y-%m-%d",
+    postgres: "YYYY-MM-DD",
+};
+
+/// `$3` of the statistics statements for periods of an hour, named like `2026-11-26T14` (UTC).
+pub const STATS_PER_HOUR: Sql = Sql {
+    sqlite: "%Y-%m-%dT%H",
+    postgres: "YYYY-MM-DD\"T\"HH24",
+};
+
+/// `$3` of the statistics statements for the whole report in one period, named `total`.
+pub const STATS_WHOLE: Sql = Sql {
+    sqlite: "total",
+    postgres: "\"total\"",
+};
