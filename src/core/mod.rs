@@ -334,10 +334,13 @@ pub struct Counts {
     /// `staffed` rooms the bot is in whose staff member waits for a client (no client claim):
     /// the rooms a waiting visitor can get.
     pub open_staffed: usize,
+    /// `staffed` rooms without a client claim that the bot is not inside yet (rejoining): while
+    /// there are any, the database's oldest open room may be one the bot cannot vouch for.
+    pub open_staffed_rejoining: usize,
 }
 
 impl Counts {
-    fn slot(entry: &Entry) -> (usize, [bool; 3]) {
+    fn slot(entry: &Entry) -> (usize, [bool; 4]) {
         let status = entry.room.status();
         let i = match status {
             Status::Available => 0,
@@ -346,25 +349,35 @@ impl Counts {
             Status::Closing | Status::Closed => 3,
         };
         let ready = entry.room.is_ready();
-        let open =
-            status == Status::Staffed && entry.inside && entry.room.claims().client_at.is_none();
-        (i, [ready && entry.inside, ready && !entry.inside, open])
+        let open = status == Status::Staffed && entry.room.claims().client_at.is_none();
+        let inside = entry.inside;
+        (
+            i,
+            [
+                ready && inside,
+                ready && !inside,
+                open && inside,
+                open && !inside,
+            ],
+        )
     }
 
     fn add(&mut self, entry: &Entry) {
-        let (i, [ready, rejoining, open]) = Counts::slot(entry);
+        let (i, [ready, rejoining, open, open_rejoining]) = Counts::slot(entry);
         self.by_status[i] += 1;
         self.ready += usize::from(ready);
         self.ready_rejoining += usize::from(rejoining);
         self.open_staffed += usize::from(open);
+        self.open_staffed_rejoining += usize::from(open_rejoining);
     }
 
     fn remove(&mut self, entry: &Entry) {
-        let (i, [ready, rejoining, open]) = Counts::slot(entry);
+        let (i, [ready, rejoining, open, open_rejoining]) = Counts::slot(entry);
         self.by_status[i] -= 1;
         self.ready -= usize::from(ready);
         self.ready_rejoining -= usize::from(rejoining);
         self.open_staffed -= usize::from(open);
+        self.open_staffed_rejoining -= usize::from(open_rejoining);
     }
 }
 
@@ -1030,7 +1043,15 @@ impl Core {
                 },
             });
         }
-        if self.queue.assignment_due(self.tally.counts.open_staffed) {
+        // The statement takes the database's oldest open room: while one the bot is not back
+        // inside is open, it could be that one (gone with a restarted server), so wait.
+        let counts = &self.tally.counts;
+        let open = if counts.open_staffed_rejoining > 0 {
+            0
+        } else {
+            counts.open_staffed
+        };
+        if self.queue.assignment_due(open) {
             let id = self.new_id();
             self.pending.insert(id, Pending::Assign);
             self.effects.push(Effect::Read {

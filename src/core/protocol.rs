@@ -38,6 +38,8 @@ pub const MIN_KEY_LEN: usize = 22;
 /// The longest nick and topic accepted.
 const MAX_NICK: usize = 64;
 const MAX_TOPIC: usize = 300;
+/// What "take a chat" answers when no room can be handed out just now.
+const NO_ROOM_READY: &str = "No room is ready just now; please try again in a moment.";
 
 /// The commands of the protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -453,6 +455,18 @@ impl Core {
             );
             return self.reply(&question, &reply);
         }
+        if self.tally.counts.ready_rejoining > 0 {
+            // The statement claims the database's oldest available room, which may be one the
+            // bot is not back inside yet — gone, if the server restarted. Rejoins take seconds.
+            let reply = done(
+                which,
+                question.session.clone(),
+                NoteType::Warn,
+                NO_ROOM_READY,
+                outcome(which, "none"),
+            );
+            return self.reply(&question, &reply);
+        }
         self.ask(question, Step::Take, Read::TakeChat(staff_label(bare)));
     }
 
@@ -756,7 +770,7 @@ impl Core {
                         which,
                         session,
                         NoteType::Warn,
-                        "No room is ready just now; please try again in a moment.",
+                        NO_ROOM_READY,
                         outcome(which, "none"),
                     ),
                 }

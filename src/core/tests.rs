@@ -1409,6 +1409,62 @@ fn taking_a_chat_invites_the_staff_member_and_stops_at_max_chats() {
 }
 
 #[test]
+fn no_room_is_handed_out_or_assigned_until_the_bot_is_back_inside_after_a_new_session() {
+    let mut core = staffed_pool(); // staff@localhost is in room-1; rooms 2 and 3 are available
+    let e = core.handle(Input::Online { fresh: true }, secs(2));
+    let rejoins = joins(&e);
+    assert_eq!(rejoins.len(), 3);
+    // The database's oldest available room may be gone with a restarted server: take-chat is
+    // answered without a claim until the bot is back inside.
+    let e = core.handle(
+        command("staff@localhost/console", "take-chat", &[]),
+        secs(3),
+    );
+    assert!(
+        !reads(&e)
+            .iter()
+            .any(|(_, r)| matches!(r, Read::TakeChat(_))),
+        "no claim: {e:?}"
+    );
+    assert!(
+        sent(&e).iter().any(|s| s.contains("<value>none</value>")),
+        "{e:?}"
+    );
+    // The same for a waiting visitor and the staffed room-1.
+    let e = sweep_answer(&mut core, 1, secs(3));
+    assert!(reads(&e).iter().all(|(_, r)| *r != Read::Assign), "{e:?}");
+    let mut assigned = false;
+    for (id, room, _) in rejoins {
+        let occupants = if room == room_jid(1) {
+            vec![presence(&room, "staff", PresenceKind::Available, &[])]
+        } else {
+            vec![]
+        };
+        let e = answer(
+            &mut core,
+            id,
+            joined(own(&room, &[110], "owner"), occupants),
+            secs(4),
+        );
+        assigned |= reads(&e).iter().any(|(_, r)| *r == Read::Assign);
+    }
+    assert!(
+        assigned,
+        "the visitor's assignment goes ahead once every room is rejoined"
+    );
+    let e = core.handle(
+        command("staff@localhost/console", "take-chat", &[]),
+        secs(5),
+    );
+    assert!(
+        reads(&e)
+            .iter()
+            .any(|(_, r)| matches!(r, Read::TakeChat(_))),
+        "{e:?}"
+    );
+}
+
+#[test]
 fn only_a_staff_member_in_the_room_can_block_its_visitor() {
     let mut core = staffed_pool();
     let e = core.handle(
