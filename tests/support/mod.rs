@@ -83,13 +83,16 @@ pub const ACCOUNTS: &[&str] = &[
     "cc15",
 ];
 
-/// A free TCP port on 127.0.0.1.
+/// A free TCP port on 127.0.0.1, picked at random below the kernel's ephemeral range (32768
+/// and up by default): a port the kernel hands out for `:0` may be given to one of the many
+/// outgoing connections of the tests (to PostgreSQL, to the servers) before a server binds it.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind 127.0.0.1:0")
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::hash::BuildHasher;
+    let random = std::collections::hash_map::RandomState::new();
+    (0u32..10_000)
+        .map(|i| 10_000 + (random.hash_one(i) % 22_000) as u16)
+        .find(|port| TcpListener::bind(("127.0.0.1", *port)).is_ok())
+        .expect("a free port on 127.0.0.1 between 10000 and 32000")
 }
 
 /// True when the tests run against ejabberd (`HELPIM_TEST_XMPP=ejabberd`) instead of Prosody.
