@@ -60,7 +60,7 @@ pub struct Metrics {
     pub commit_latency: Histogram,
     /// The core's handling of one input (a stanza, an answer, a read, a timer).
     pub core_seconds: Histogram,
-    /// How long a write waited in its lane before the database was asked.
+    /// How long a write waited in the queue before the database was asked.
     pub write_wait_seconds: Histogram,
     /// The database applying one write (or a batch of room creations) and committing it.
     pub write_apply_seconds: Histogram,
@@ -140,7 +140,7 @@ impl Metrics {
         );
         registry.register(
             "write_wait_seconds",
-            "How long a database write waited in its lane",
+            "How long a database write waited in the queue before the database was asked",
             m.write_wait_seconds.clone(),
         );
         registry.register(

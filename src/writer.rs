@@ -1,16 +1,20 @@
 //! The write queue: every change the bot records is queued, written in order and retried until
 //! the database takes it. A database outage delays writes; it never drops or reorders them.
 //!
-//! Order matters within a room (its creation, then each status change and message). So every
-//! room's writes go through one lane, a task of its own; PostgreSQL gets [`POSTGRES_LANES`] lanes,
-//! so that commits of different rooms overlap, SQLite one (it has one writer anyway).
+//! Order matters within a room (its creation, then each status change and message) and within a
+//! visitor's writes: each room or visitor has its own line, with one write of it at the database
+//! at a time. Between lines, what people wait on goes first: a status change before a chat
+//! message, both before a new pool room's row (a burst of those, a pool filling, is committed
+//! in one transaction). SQLite takes one write at a time (it has one writer anyway);
+//! PostgreSQL [`POSTGRES_IN_FLIGHT`], so that commits of different rooms overlap.
 
-use std::hash::{Hash, Hasher};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::active::Leadership;
@@ -75,20 +79,33 @@ pub enum Write {
     },
 }
 
-/// Lanes on PostgreSQL: commits that may be in flight at once.
-pub const POSTGRES_LANES: usize = 4;
+/// Writes (of different rooms) at the database at once on PostgreSQL.
+pub const POSTGRES_IN_FLIGHT: usize = 4;
 
 impl Write {
-    /// The room this write is about.
-    fn room(&self) -> &str {
+    /// The line this write keeps its order in: its room's.
+    fn line(&self) -> &str {
         match self {
             Write::InsertRoom { jid, .. }
             | Write::Transition { jid, .. }
             | Write::Message { jid, .. }
             | Write::MessageAt { jid, .. }
             | Write::RotatePassword { jid, .. } => jid,
-            // A visitor's writes keep their own order in the lane of their JID.
+            // A visitor's writes keep their own order in the line of their JID.
             Write::VisitorGone { visitor } => visitor,
+        }
+    }
+
+    /// Which goes first between lines (lower first): changes people wait on (a status change
+    /// holds up a visitor's invitation, a session's end their next request), then messages,
+    /// then new pool rooms, which nobody waits for while the pool has others.
+    fn urgency(&self) -> u8 {
+        match self {
+            Write::Transition { .. } | Write::VisitorGone { .. } | Write::RotatePassword { .. } => {
+                0
+            }
+            Write::Message { .. } | Write::MessageAt { .. } => 1,
+            Write::InsertRoom { .. } => 2,
         }
     }
 
@@ -127,8 +144,8 @@ impl Write {
     }
 }
 
-/// What a lane carries: a write, or a barrier that fires once every write before it is
-/// committed.
+/// What the queue carries to the writer task: a write, or a barrier that fires once every
+/// write before it is committed.
 enum Item {
     Write(Instant, Write),
     Barrier(oneshot::Sender<()>),
@@ -137,7 +154,7 @@ enum Item {
 /// The sending side of the queue.
 #[derive(Clone)]
 pub struct WriteQueue {
-    lanes: Arc<[mpsc::UnboundedSender<Item>]>,
+    tx: mpsc::UnboundedSender<Item>,
     pending: Arc<AtomicUsize>,
 }
 
@@ -145,29 +162,21 @@ impl WriteQueue {
     /// Starts the writer task on `store`. With a `gate` (high availability), it writes only while
     /// this instance holds the active lock, and stops for good once deposed.
     pub fn start(store: Store, gate: Option<watch::Receiver<Leadership>>) -> WriteQueue {
-        let n = match store {
+        let in_flight = match store {
             Store::Sqlite(_) => 1,
-            Store::Postgres(_) => POSTGRES_LANES,
+            Store::Postgres(_) => POSTGRES_IN_FLIGHT,
         };
         let pending = Arc::new(AtomicUsize::new(0));
-        let lanes = (0..n)
-            .map(|_| {
-                let (tx, rx) = mpsc::unbounded_channel();
-                tokio::spawn(run(store.clone(), rx, pending.clone(), gate.clone()));
-                tx
-            })
-            .collect();
-        WriteQueue { lanes, pending }
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(run(store, rx, pending.clone(), gate, in_flight));
+        WriteQueue { tx, pending }
     }
 
     /// Queues a write.
     pub fn push(&self, write: Write) {
         let queued = self.pending.fetch_add(1, Ordering::SeqCst) + 1;
         metrics().write_queue.set(queued as i64);
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        write.room().hash(&mut hasher);
-        let lane = &self.lanes[hasher.finish() as usize % self.lanes.len()];
-        if lane.send(Item::Write(Instant::now(), write)).is_err() {
+        if self.tx.send(Item::Write(Instant::now(), write)).is_err() {
             self.pending.fetch_sub(1, Ordering::SeqCst);
             tracing::error!("the write queue has stopped; a write was not queued");
         }
@@ -176,17 +185,11 @@ impl WriteQueue {
     /// Completes once every write queued before this call is committed (a read that must see
     /// them waits for it: the assignment of a visitor to a room just recorded `staffed`).
     pub fn barrier(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
-        let waits: Vec<oneshot::Receiver<()>> = self
-            .lanes
-            .iter()
-            .filter_map(|lane| {
-                let (tx, rx) = oneshot::channel();
-                lane.send(Item::Barrier(tx)).ok().map(|_| rx)
-            })
-            .collect();
+        let (tx, rx) = oneshot::channel();
+        let sent = self.tx.send(Item::Barrier(tx)).is_ok();
         async move {
-            for wait in waits {
-                let _ = wait.await;
+            if sent {
+                let _ = rx.await;
             }
         }
     }
@@ -228,96 +231,218 @@ async fn may_write(gate: &mut Option<watch::Receiver<Leadership>>) -> bool {
 /// The most room creations committed in one transaction.
 const MAX_INSERT_BATCH: usize = 64;
 
+/// A queued write with its place in the order of arrival.
+struct Queued {
+    seq: u64,
+    at: Instant,
+    write: Write,
+}
+
+/// The writes not yet committed, line by line, and which may go next. Pure bookkeeping: the
+/// writer task does the waiting and the database work.
+#[derive(Default)]
+struct Lines {
+    next_seq: u64,
+    lines: HashMap<String, VecDeque<Queued>>,
+    /// The first write of every line that has none at the database: (urgency, seq, line).
+    ready: BTreeSet<(u8, u64, String)>,
+    /// Seqs queued and not yet committed.
+    open: BTreeSet<u64>,
+    /// Barriers, each with the first seq after it.
+    barriers: VecDeque<(u64, oneshot::Sender<()>)>,
+}
+
+impl Lines {
+    fn push(&mut self, at: Instant, write: Write) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.open.insert(seq);
+        let line = write.line().to_string();
+        let queue = self.lines.entry(line.clone()).or_default();
+        if queue.is_empty() {
+            self.ready.insert((write.urgency(), seq, line));
+        }
+        queue.push_back(Queued { seq, at, write });
+    }
+
+    fn barrier(&mut self, done: oneshot::Sender<()>) {
+        self.barriers.push_back((self.next_seq, done));
+        self.fire_barriers();
+    }
+
+    /// The next writes to apply together: the most urgent ready line's first write, with (for a
+    /// room creation) other lines' creations up to [`MAX_INSERT_BATCH`]. Their lines stay busy
+    /// until [`Lines::committed`].
+    fn take(&mut self) -> Option<Vec<(u64, Instant, Write)>> {
+        let first = self.ready.pop_first()?;
+        let mut batch = vec![self.head(&first.2)];
+        if first.0 == 2 {
+            while batch.len() < MAX_INSERT_BATCH {
+                let Some(next) = self.ready.pop_first() else {
+                    break;
+                };
+                batch.push(self.head(&next.2));
+            }
+        }
+        Some(batch)
+    }
+
+    /// A copy of the first write of `line` (it stays queued until committed).
+    fn head(&self, line: &str) -> (u64, Instant, Write) {
+        let q = self.lines[line].front().expect("a ready line has a write");
+        (q.seq, q.at, q.write.clone())
+    }
+
+    /// The writes `seqs` (each the first of its line) are committed.
+    fn committed(&mut self, writes: &[(u64, String)]) {
+        for (seq, line) in writes {
+            self.open.remove(seq);
+            let queue = self.lines.get_mut(line).expect("a line at the database");
+            let done = queue.pop_front().expect("its first write");
+            debug_assert_eq!(done.seq, *seq);
+            match queue.front() {
+                Some(next) => {
+                    self.ready
+                        .insert((next.write.urgency(), next.seq, line.clone()));
+                }
+                None => {
+                    self.lines.remove(line);
+                }
+            }
+        }
+        self.fire_barriers();
+    }
+
+    fn fire_barriers(&mut self) {
+        let first_open = self.open.first().copied().unwrap_or(u64::MAX);
+        while self
+            .barriers
+            .front()
+            .is_some_and(|(after, _)| *after <= first_open)
+        {
+            let (_, done) = self.barriers.pop_front().expect("checked");
+            let _ = done.send(());
+        }
+    }
+}
+
 async fn run(
     store: Store,
     mut rx: mpsc::UnboundedReceiver<Item>,
     pending: Arc<AtomicUsize>,
-    mut gate: Option<watch::Receiver<Leadership>>,
+    gate: Option<watch::Receiver<Leadership>>,
+    in_flight: usize,
 ) {
-    // An item taken from the channel while gathering a batch, handled next.
-    let mut carried: Option<Item> = None;
+    let mut lines = Lines::default();
+    let mut applying: JoinSet<Option<Vec<(u64, String)>>> = JoinSet::new();
+    let mut open = true;
     loop {
-        let item = match carried.take() {
-            Some(item) => item,
-            None => match rx.recv().await {
-                Some(item) => item,
-                None => return,
+        while applying.len() < in_flight {
+            let Some(batch) = lines.take() else {
+                break;
+            };
+            let taken = Instant::now();
+            for (_, queued_at, _) in &batch {
+                metrics()
+                    .write_wait_seconds
+                    .observe((taken - *queued_at).as_secs_f64());
+            }
+            applying.spawn(apply_until_committed(
+                store.clone(),
+                batch,
+                gate.clone(),
+                pending.clone(),
+            ));
+        }
+        if !open && applying.is_empty() {
+            return;
+        }
+        tokio::select! {
+            item = rx.recv(), if open => {
+                let Some(item) = item else {
+                    // Every sender is gone: what is queued is still written.
+                    open = false;
+                    continue;
+                };
+                // Everything already queued is seen before the next pick: a status change
+                // behind a burst of creations goes first, and the creations go together.
+                let mut next = Some(item);
+                while let Some(item) = next.take() {
+                    match item {
+                        Item::Write(at, write) => lines.push(at, write),
+                        Item::Barrier(done) => lines.barrier(done),
+                    }
+                    next = rx.try_recv().ok();
+                }
+            }
+            Some(done) = applying.join_next() => match done {
+                Ok(Some(writes)) => {
+                    lines.committed(&writes);
+                    let left = pending.fetch_sub(writes.len(), Ordering::SeqCst) - writes.len();
+                    metrics().write_queue.set(left as i64);
+                }
+                Ok(None) => {
+                    tracing::error!(
+                        queued = pending.load(Ordering::SeqCst),
+                        "this instance is no longer active: its queued writes are not applied"
+                    );
+                    return;
+                }
+                Err(e) => panic!("a database write panicked: {e}"),
             },
-        };
-        let first = match item {
-            Item::Write(at, write) => (at, write),
-            Item::Barrier(done) => {
-                let _ = done.send(());
-                continue;
-            }
-        };
-        // Rooms created in a burst (a pool filling) are committed together: one commit for many
-        // rows. Only creations that are already queued, one after the other, so the order stays.
-        let mut batch = vec![first];
-        if matches!(batch[0].1, Write::InsertRoom { .. }) {
-            while batch.len() < MAX_INSERT_BATCH {
-                match rx.try_recv() {
-                    Ok(Item::Write(at, write @ Write::InsertRoom { .. })) => {
-                        batch.push((at, write))
-                    }
-                    Ok(other) => {
-                        carried = Some(other);
-                        break;
-                    }
-                    Err(_) => break,
-                }
-            }
         }
-        let taken = Instant::now();
-        for (queued_at, _) in &batch {
-            metrics()
-                .write_wait_seconds
-                .observe((taken - *queued_at).as_secs_f64());
-        }
-        let mut delay = Duration::from_millis(100);
-        loop {
-            if !may_write(&mut gate).await {
-                tracing::error!(
-                    queued = pending.load(Ordering::SeqCst),
-                    "this instance is no longer active: its queued writes are not applied"
-                );
-                return;
-            }
-            let started = Instant::now();
-            let applied = apply(&store, &batch).await;
-            metrics()
-                .write_apply_seconds
-                .observe(started.elapsed().as_secs_f64());
-            match applied {
-                Ok(()) => {
-                    for (queued_at, _) in &batch {
-                        metrics()
-                            .commit_latency
-                            .observe(queued_at.elapsed().as_secs_f64());
-                    }
-                    break;
-                }
-                Err(e) => {
-                    metrics().db_errors.inc();
-                    tracing::warn!(error = %e, queued = pending.load(Ordering::SeqCst), retry_in_ms = delay.as_millis() as u64, "database write failed; will retry");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(5));
-                }
-            }
-        }
-        let left = pending.fetch_sub(batch.len(), Ordering::SeqCst) - batch.len();
-        metrics().write_queue.set(left as i64);
     }
 }
 
+/// Applies `batch`, retrying with growing waits until the database takes it; its (seq, line)
+/// pairs, or `None` once this instance is deposed.
+async fn apply_until_committed(
+    store: Store,
+    batch: Vec<(u64, Instant, Write)>,
+    mut gate: Option<watch::Receiver<Leadership>>,
+    pending: Arc<AtomicUsize>,
+) -> Option<Vec<(u64, String)>> {
+    let mut delay = Duration::from_millis(100);
+    loop {
+        if !may_write(&mut gate).await {
+            return None;
+        }
+        let started = Instant::now();
+        let applied = apply(&store, &batch).await;
+        metrics()
+            .write_apply_seconds
+            .observe(started.elapsed().as_secs_f64());
+        match applied {
+            Ok(()) => break,
+            Err(e) => {
+                metrics().db_errors.inc();
+                tracing::warn!(error = %e, queued = pending.load(Ordering::SeqCst), retry_in_ms = delay.as_millis() as u64, "database write failed; will retry");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+    Some(
+        batch
+            .into_iter()
+            .map(|(seq, queued_at, write)| {
+                metrics()
+                    .commit_latency
+                    .observe(queued_at.elapsed().as_secs_f64());
+                (seq, write.line().to_string())
+            })
+            .collect(),
+    )
+}
+
 /// Applies one write, or a batch of room creations in one transaction.
-async fn apply(store: &Store, batch: &[(Instant, Write)]) -> sqlx::Result<()> {
-    if let [(_, write)] = batch {
+async fn apply(store: &Store, batch: &[(u64, Instant, Write)]) -> sqlx::Result<()> {
+    if let [(_, _, write)] = batch {
         return write.apply(store).await;
     }
     let rooms: Vec<(&str, &str, Time)> = batch
         .iter()
-        .filter_map(|(_, w)| match w {
+        .filter_map(|(_, _, w)| match w {
             Write::InsertRoom { jid, password, at } => Some((jid.as_str(), password.as_str(), *at)),
             _ => None,
         })
@@ -329,6 +454,101 @@ async fn apply(store: &Store, batch: &[(Instant, Write)]) -> sqlx::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn room(i: usize) -> String {
+        format!("room-{i}@conference.localhost")
+    }
+
+    fn create(i: usize) -> Write {
+        Write::InsertRoom {
+            jid: room(i),
+            password: format!("pw-{i}"),
+            at: chrono::Utc::now(),
+        }
+    }
+
+    fn message(i: usize) -> Write {
+        Write::MessageAt {
+            jid: room(i),
+            at: chrono::Utc::now(),
+        }
+    }
+
+    fn gone(visitor: &str) -> Write {
+        Write::VisitorGone {
+            visitor: visitor.into(),
+        }
+    }
+
+    /// Takes the next batch and commits it at once: its lines, in order.
+    fn next(lines: &mut Lines) -> Vec<String> {
+        let batch = lines.take().expect("a write is ready");
+        let done: Vec<(u64, String)> = batch
+            .iter()
+            .map(|(seq, _, w)| (*seq, w.line().to_string()))
+            .collect();
+        lines.committed(&done);
+        done.into_iter().map(|(_, line)| line).collect()
+    }
+
+    #[test]
+    fn urgent_writes_of_other_lines_go_first_and_a_line_keeps_its_order() {
+        let mut lines = Lines::default();
+        let now = Instant::now();
+        lines.push(now, create(1));
+        lines.push(now, create(2));
+        lines.push(now, message(1)); // behind room-1's creation, in its line
+        lines.push(now, message(3));
+        lines.push(now, gone("v@anon.localhost/a"));
+        // The session's end first, then room-3's message, then the creations together, then
+        // room-1's message, which had to wait for its room's row.
+        assert_eq!(next(&mut lines), ["v@anon.localhost/a"]);
+        assert_eq!(next(&mut lines), [room(3)]);
+        assert_eq!(next(&mut lines), [room(1), room(2)]);
+        assert_eq!(next(&mut lines), [room(1)]);
+        assert!(lines.take().is_none());
+    }
+
+    #[test]
+    fn a_line_has_one_write_at_the_database_at_a_time() {
+        let mut lines = Lines::default();
+        let now = Instant::now();
+        lines.push(now, message(1));
+        lines.push(now, message(1));
+        lines.push(now, message(2));
+        let a = lines.take().unwrap();
+        let b = lines.take().unwrap();
+        assert_eq!(a[0].2.line(), room(1));
+        assert_eq!(b[0].2.line(), room(2));
+        assert!(
+            lines.take().is_none(),
+            "room-1's second waits for its first"
+        );
+        lines.committed(&[(a[0].0, room(1))]);
+        assert_eq!(lines.take().unwrap()[0].0, 1, "then room-1's second");
+    }
+
+    #[test]
+    fn a_barrier_fires_once_every_write_before_it_is_committed_and_not_for_later_ones() {
+        let mut lines = Lines::default();
+        let now = Instant::now();
+        let (early, mut early_rx) = oneshot::channel();
+        lines.barrier(early);
+        assert!(early_rx.try_recv().is_ok(), "nothing queued: at once");
+        lines.push(now, create(1));
+        lines.push(now, message(2));
+        let (tx, mut rx) = oneshot::channel();
+        lines.barrier(tx);
+        lines.push(now, gone("v@anon.localhost/a"));
+        assert_eq!(next(&mut lines), ["v@anon.localhost/a"]);
+        assert_eq!(next(&mut lines), [room(2)]);
+        assert!(
+            rx.try_recv().is_err(),
+            "room-1's creation is not committed yet"
+        );
+        assert_eq!(next(&mut lines), [room(1)]);
+        assert!(rx.try_recv().is_ok());
+    }
 
     #[tokio::test]
     async fn room_creations_in_a_burst_are_committed_together_and_the_order_holds() {
