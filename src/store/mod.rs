@@ -394,24 +394,22 @@ impl Store {
         };
         let (sqlite, postgres) = sql::transition(t.to);
         on_pool!(self, pool => {
-            let statements = match self {
+            let text = match self {
                 Store::Sqlite(_) => sqlite,
                 Store::Postgres(_) => postgres,
             };
             let mut tx = pool.begin().await?;
-            for text in statements {
-                sqlx::query(text)
-                    .bind(jid)
-                    .bind(DbTime(t.at))
-                    .bind(third.clone())
-                    .bind(t.from.map(Status::as_str))
-                    .bind(t.to.as_str())
-                    .bind(t.reason.as_str())
-                    .bind(t.nick.clone())
-                    .bind(t.jid.clone())
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            sqlx::query(text)
+                .bind(jid)
+                .bind(DbTime(t.at))
+                .bind(third)
+                .bind(t.from.map(Status::as_str))
+                .bind(t.to.as_str())
+                .bind(t.reason.as_str())
+                .bind(t.nick.clone())
+                .bind(t.jid.clone())
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await
         })
     }
