@@ -370,9 +370,9 @@ impl Observer {
 
 async fn latency() {
     println!("## Presence to commit: a staff member joins; when is the row `staffed`?\n");
-    println!("{LATENCY_TRIALS} joins, one at a time. *Server round trip*: join sent → own presence back (what the server takes). *Join to commit*: join sent → row `staffed` committed (seen on PostgreSQL by `LISTEN helpim_rooms`, on SQLite by a connection of its own reading the row every 0.1 ms). *Bot adds*: own presence back → row `staffed`: reading the presence, the state machine, the write queue and the commit. *A bare commit*: one `UPDATE` and its commit on the same database, timed alone afterwards.\n");
-    println!("| database | server round trip p50 / p99 (ms) | join to commit p50 / p99 (ms) | bot adds p50 / p99 (ms) | a bare commit alone p50 / p99 (ms) |");
-    println!("|---|---:|---:|---:|---:|");
+    println!("{LATENCY_TRIALS} joins, one at a time. *Server round trip*: join sent → own presence back (what the server takes). *Join to commit*: join sent → row `staffed` committed (seen on PostgreSQL by `LISTEN helpim_rooms`, on SQLite by a connection of its own reading the row every 0.1 ms). *Bot adds*: own presence back → row `staffed`: reading the presence, the state machine, the write queue and the commit. *A bare commit*: one `UPDATE` and its commit on the same database, timed alone afterwards. *The status change alone*: the bot's own write of a status change (the update, the history row and, on PostgreSQL, the announcement, in one transaction), timed alone afterwards through the same store: the database's share of *bot adds*.\n");
+    println!("| database | server round trip p50 / p99 (ms) | join to commit p50 / p99 (ms) | bot adds p50 / p99 (ms) | a bare commit alone p50 / p99 (ms) | the status change alone p50 / p99 (ms) |");
+    println!("|---|---:|---:|---:|---:|---:|");
     let mut stages = Vec::new();
     for (name, db) in databases().await {
         let prosody = XmppServer::start();
@@ -430,11 +430,30 @@ async fn latency() {
             }
             commit.push(start.elapsed());
         }
-        for v in [&mut server, &mut total, &mut added, &mut commit] {
+        // The database's share of what the bot does: the same status change (update, history
+        // row, announcement), written alone through the same store, fresh rooms each time.
+        let mut alone = Vec::new();
+        let base = chrono::Utc::now();
+        for i in 0..LATENCY_TRIALS {
+            let jid = format!("alone-{i}@conference.localhost");
+            store.insert_room(&jid, "pw", base).await.unwrap();
+            let t = helpim_bot::room::Transition {
+                from: Some(Status::Available),
+                to: Status::Staffed,
+                reason: helpim_bot::room::Reason::StaffJoined,
+                nick: Some(format!("S{i}")),
+                jid: Some("staff@localhost".into()),
+                at: base + chrono::Duration::milliseconds(i as i64 + 1),
+            };
+            let start = Instant::now();
+            store.record_transition(&jid, &t).await.unwrap();
+            alone.push(start.elapsed());
+        }
+        for v in [&mut server, &mut total, &mut added, &mut commit, &mut alone] {
             v.sort();
         }
         println!(
-            "| {name} | {} / {} | {} / {} | {} / {} | {} / {} |",
+            "| {name} | {} / {} | {} / {} | {} / {} | {} / {} | {} / {} |",
             ms(percentile(&server, 0.5)),
             ms(percentile(&server, 0.99)),
             ms(percentile(&total, 0.5)),
@@ -443,6 +462,8 @@ async fn latency() {
             ms(percentile(&added, 0.99)),
             ms(percentile(&commit, 0.5)),
             ms(percentile(&commit, 0.99)),
+            ms(percentile(&alone, 0.5)),
+            ms(percentile(&alone, 0.99)),
         );
     }
     println!("\nInside the bot over the same joins (its own histograms, `/metrics`; bucket bounds, so \"≤\"): *core*: the state machine's handling of one input; *lane wait*: a write queued → its lane asks the database; *apply*: the database applying and committing it. What is left of *bot adds* is reading the presence off the socket and handing it to the main loop.\n");
