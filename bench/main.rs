@@ -466,11 +466,11 @@ async fn latency() {
             ms(percentile(&alone, 0.99)),
         );
     }
-    println!("\nInside the bot over the same joins (its own histograms, `/metrics`; bucket bounds, so \"≤\"): *core*: the state machine's handling of one input; *lane wait*: a write queued → its lane asks the database; *apply*: the database applying and committing it. What is left of *bot adds* is reading the presence off the socket and handing it to the main loop.\n");
+    println!("\nInside the bot over the same joins (its own histograms, `/metrics`; bucket bounds, so \"≤\"): *core*: the state machine's handling of one input; *queue wait*: any write queued → handed to the database; *apply*: the database applying and committing any write; *status change*: a status change (the joins' and the previous chats' closes) from the state machine's decision to its commit. What is left of *bot adds* is reading the presence off the socket and handing it to the main loop.\n");
     println!(
-        "| database | core p50 / p99 (ms) | lane wait p50 / p99 (ms) | apply p50 / p99 (ms) |"
+        "| database | core p50 / p99 (ms) | queue wait p50 / p99 (ms) | apply p50 / p99 (ms) | status change p50 / p99 (ms) |"
     );
-    println!("|---|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|");
     for (name, before, after) in stages {
         let cells: Vec<String> = (0..STAGES.len())
             .map(|i| {
@@ -484,10 +484,11 @@ async fn latency() {
 }
 
 /// The bot's stage histograms the latency part reads.
-const STAGES: [&str; 3] = [
+const STAGES: [&str; 4] = [
     "helpim_core_seconds",
     "helpim_write_wait_seconds",
     "helpim_write_apply_seconds",
+    "helpim_status_commit_seconds",
 ];
 
 /// The cumulative bucket counts of histogram `name` in the bot's metrics: (upper bound, count).

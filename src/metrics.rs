@@ -64,6 +64,8 @@ pub struct Metrics {
     pub write_wait_seconds: Histogram,
     /// The database applying one write (or a batch of room creations) and committing it.
     pub write_apply_seconds: Histogram,
+    /// A status change: from the state machine's decision to its commit.
+    pub status_commit_seconds: Histogram,
 }
 
 /// Buckets for the stages of the bot's work: 10 µs … 5 s.
@@ -89,6 +91,7 @@ impl Metrics {
             core_seconds: stage_buckets(),
             write_wait_seconds: stage_buckets(),
             write_apply_seconds: stage_buckets(),
+            status_commit_seconds: stage_buckets(),
             registry: Registry::default(),
         };
         registry.register("rooms", "Rooms not closed, by status", m.rooms.clone());
@@ -147,6 +150,11 @@ impl Metrics {
             "write_apply_seconds",
             "The database applying and committing one write (or a batch of room creations)",
             m.write_apply_seconds.clone(),
+        );
+        registry.register(
+            "status_commit_seconds",
+            "A room status change: from the state machine's decision to its commit",
+            m.status_commit_seconds.clone(),
         );
         Metrics { registry, ..m }
     }

@@ -426,9 +426,11 @@ async fn apply_until_committed(
         batch
             .into_iter()
             .map(|(seq, queued_at, write)| {
-                metrics()
-                    .commit_latency
-                    .observe(queued_at.elapsed().as_secs_f64());
+                let took = queued_at.elapsed().as_secs_f64();
+                metrics().commit_latency.observe(took);
+                if let Write::Transition { .. } = write {
+                    metrics().status_commit_seconds.observe(took);
+                }
                 (seq, write.line().to_string())
             })
             .collect(),
