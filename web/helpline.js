@@ -104,11 +104,16 @@ export class Session {
     this.handlers = handlers;
     this.conn = null;
     this.closing = false;
+    // Logged in and bound. Until then nothing is sent: a stanza queued while the stream restarts
+    // after authentication would reach the server before the new stream header (which ends the
+    // session with `invalid-namespace`).
+    this.ready = false;
   }
 
   /** Logs in: `jid` and `password`, or a bare domain and no password for an anonymous login. */
   connect(jid, password) {
     this.closing = false;
+    this.ready = false;
     const conn = new Strophe.Connection(config.websocket);
     this.conn = conn;
     conn.addHandler((el) => (this.handlers.onMessage?.(el), true), null, "message");
@@ -119,6 +124,7 @@ export class Session {
         const S = Strophe.Status;
         if (status === S.CONNECTED) {
           settled = true;
+          if (this.conn === conn) this.ready = true;
           resolve(conn.jid);
         } else if (status === S.AUTHFAIL || status === S.CONNFAIL || status === S.ERROR) {
           if (!settled) {
@@ -126,6 +132,7 @@ export class Session {
             reject(new CommandError(status === S.AUTHFAIL ? "not-authorized" : "connection", condition));
           }
         } else if (status === S.DISCONNECTED) {
+          if (this.conn === conn) this.ready = false;
           if (!settled) {
             settled = true;
             reject(new CommandError("connection", condition));
@@ -141,6 +148,7 @@ export class Session {
   /** Ends the session (the server then tells the bot and the rooms). */
   disconnect() {
     this.closing = true;
+    this.ready = false;
     if (this.conn) {
       this.conn.flush();
       this.conn.disconnect();
@@ -150,7 +158,7 @@ export class Session {
 
   /** True while logged in. */
   get connected() {
-    return !!this.conn && this.conn.connected && this.conn.authenticated;
+    return !!this.conn && this.ready;
   }
 
   /** Own full JID. */
@@ -160,7 +168,7 @@ export class Session {
 
   /** Sends a stanza built with strophe's builders. */
   send(stanza) {
-    this.conn?.send(stanza);
+    if (this.ready) this.conn?.send(stanza);
   }
 
   /** Directed presence to the bot: it then hears when this session ends (docs/protocol.md). */
@@ -178,7 +186,7 @@ export class Session {
       }
     }
     return new Promise((resolve, reject) => {
-      if (!this.conn) return reject(new CommandError("connection"));
+      if (!this.conn || !this.ready) return reject(new CommandError("connection"));
       this.conn.sendIQ(
         iq,
         (answer) => resolve(new Reply(answer)),
