@@ -134,6 +134,8 @@ function ended(words) {
 function onMessage(el) {
   const invitation = invitationFrom(el);
   if (invitation) {
+    // Already in that room (an invitation repeated, say after a second resume): nothing to do.
+    if (room && room.joined && room.jid === invitation.room) return;
     room = { jid: invitation.room, nick: saved.nick, password: invitation.password, joined: false, tries: 0 };
     saved.room = invitation.room;
     save();
@@ -218,7 +220,8 @@ async function reconnect() {
     if (saved.room) {
       const reply = await session.command("resume-chat", { key: saved.key });
       if (reply.status === "resumed") {
-        connection("Rejoining your chat…");
+        // The invitation comes before this answer, and the join may be done already.
+        if (!room?.joined) connection("Rejoining your chat…");
         notice("");
       } else {
         saved.room = null;
