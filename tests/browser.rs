@@ -46,8 +46,24 @@ struct BrowserLine {
     _bot: RunningBot,
 }
 
+/// The bots' log (every bot of this test binary, debug level): a failed scenario shows its end.
+fn bot_log() -> &'static std::path::Path {
+    static LOG: std::sync::OnceLock<tempfile::TempPath> = std::sync::OnceLock::new();
+    LOG.get_or_init(|| {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let writer = std::sync::Mutex::new(file.reopen().unwrap());
+        tracing_subscriber::fmt()
+            .with_env_filter("helpim_bot=debug")
+            .with_ansi(false)
+            .with_writer(writer)
+            .init();
+        file.into_temp_path()
+    })
+}
+
 async fn browser_line(tweak: impl FnOnce(&mut Config)) -> BrowserLine {
     check_tools();
+    bot_log();
     let server = XmppServer::start_web(&root().join("web"));
     let db = TestDb::sqlite();
     let store = db.store().await;
@@ -93,8 +109,9 @@ async fn run_scenario(line: &BrowserLine, scenario: &str) {
     println!("{text}");
     assert!(
         out.status.success(),
-        "the browser scenario failed:\n{text}\nProsody's log:\n{}",
-        tail(&line.server.log(), 60)
+        "the browser scenario failed:\n{text}\nProsody's log:\n{}\nThe bots' log:\n{}",
+        tail(&line.server.log(), 60),
+        tail(&std::fs::read_to_string(bot_log()).unwrap_or_default(), 250)
     );
 }
 

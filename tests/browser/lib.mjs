@@ -76,7 +76,23 @@ export async function drop(page) {
 
 /** Waits until `selector` shows `text` (a string it contains, or a RegExp). */
 export async function waitText(page, selector, text, timeout = DEADLINE) {
-  await page.locator(selector, { hasText: text }).first().waitFor({ state: "visible", timeout });
+  try {
+    await page.locator(selector, { hasText: text }).first().waitFor({ state: "visible", timeout });
+  } catch (error) {
+    // What the page shows instead, for whoever reads the failure.
+    const shown = await page
+      .evaluate(
+        (sel) => ({
+          [sel]: [...document.querySelectorAll(sel)].map((e) => e.textContent).slice(-5),
+          notice: document.getElementById("notice")?.textContent ?? null,
+          connection: document.getElementById("connection")?.textContent ?? null,
+        }),
+        selector,
+      )
+      .catch(() => "(the page could not be read)");
+    error.message += `\nwaiting for ${JSON.stringify(String(text))} in ${selector}; the page shows ${JSON.stringify(shown)}`;
+    throw error;
+  }
 }
 
 /** How many elements matching `selector` contain `text`. */
