@@ -274,9 +274,10 @@ impl Lines {
     /// room creation) other lines' creations up to [`MAX_INSERT_BATCH`]. Their lines stay busy
     /// until [`Lines::committed`].
     fn take(&mut self) -> Option<Vec<(u64, Instant, Write)>> {
-        let first = self.ready.pop_first()?;
-        let mut batch = vec![self.head(&first.2)];
-        if first.0 == 2 {
+        let (_, _, line) = self.ready.pop_first()?;
+        let mut batch = vec![self.head(&line)];
+        // Creations are the least urgent: every ready line after this one starts with one.
+        if matches!(batch[0].2, Write::InsertRoom { .. }) {
             while batch.len() < MAX_INSERT_BATCH {
                 let Some(next) = self.ready.pop_first() else {
                     break;
