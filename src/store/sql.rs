@@ -174,9 +174,9 @@ const INSERT_EVENT: &str = "INSERT INTO room_events (room_id, at, from_status, t
 SELECT id, $2, $4, $5, $6, $7 FROM rooms WHERE jid = $1
   AND NOT EXISTS (SELECT 1 FROM room_events e WHERE e.room_id = rooms.id AND e.at = $2 AND e.to_status = $5)";
 
-/// A status change: the statements to run in one transaction, all with the same parameters
-/// (`$1` jid, `$2` time, `$3` as in [`update_status`], `$4` from, `$5` to, `$6` reason, `$7`
-/// nick, `$8` the role's JID). SQLite: the update, then the history row (and the queue row),
+/// A status change: the text to run in one transaction, the same parameters for each of its
+/// statements (`$1` jid, `$2` time, `$3` as in [`update_status`], `$4` from, `$5` to, `$6`
+/// reason, `$7` nick, `$8` the role's JID). SQLite: the update, then the history row (and the queue row),
 /// as one text of several statements — one trip to the connection's worker thread instead of
 /// one each, which is most of what a write costs there. PostgreSQL: one statement (one round
 /// trip) with the update, the history row and, only when that row is new, the announcement.
@@ -196,11 +196,8 @@ SELECT {} FROM up r JOIN ev ON ev.room_id = r.id",
                 update.replace("$8", "$8::text"),
                 notify("$2", "$4", "$6", "$7")
             ));
-            let sqlite = match queue_sqlite {
-                Some(queue) => [update, INSERT_EVENT, queue].join(";\n"),
-                None => [update, INSERT_EVENT].join(";\n"),
-            };
-            (leak(sqlite), postgres)
+            let sqlite: Vec<&str> = [update, INSERT_EVENT].into_iter().chain(queue_sqlite).collect();
+            (leak(sqlite.join(";\n")), postgres)
         })
     });
     let (sqlite, postgres) = SQL[match to {
