@@ -168,7 +168,7 @@ export class Session {
 
   /** Sends a stanza built with strophe's builders. */
   send(stanza) {
-    if (this.ready) this.conn?.send(stanza);
+    if (this.connected) this.conn.send(stanza);
   }
 
   /** Directed presence to the bot: it then hears when this session ends (docs/protocol.md). */
@@ -186,7 +186,7 @@ export class Session {
       }
     }
     return new Promise((resolve, reject) => {
-      if (!this.conn || !this.ready) return reject(new CommandError("connection"));
+      if (!this.connected) return reject(new CommandError("connection"));
       this.conn.sendIQ(
         iq,
         (answer) => resolve(new Reply(answer)),
