@@ -691,12 +691,7 @@ impl Core {
         self.rejoin_paused_until = None;
         let jids: Vec<BareJid> = self.rooms.keys().cloned().collect();
         for jid in jids {
-            let entry = self.rooms.get_mut(&jid).expect("listed");
-            self.tally.count(entry, false);
-            entry.inside = false;
-            entry.rejoin = Rejoin::Queued;
-            self.tally.count(entry, true);
-            self.rejoin_queue.push_back(jid);
+            self.queue_rejoin(jid);
         }
     }
 
@@ -711,6 +706,10 @@ impl Core {
         };
         if !entry.inside {
             return;
+        }
+        if translate::bot_out_without_cause(&p) {
+            tracing::warn!(room = %p.room, "the bot's place in the room ended without a kick (an earlier session of its JID left); joining it again");
+            return self.queue_rejoin(p.room);
         }
         let Some(event) =
             translate::presence_event(&p, &self.settings.nick, &self.settings.clean_exit)
@@ -1262,6 +1261,19 @@ impl Core {
         }
         self.set_inside(&jid);
         self.feed(&jid, Event::Rejoined { present }, now);
+    }
+
+    /// The bot is not inside `jid` (any more): join it again, with its history since the last
+    /// stored line, when the rejoins come to it.
+    fn queue_rejoin(&mut self, jid: BareJid) {
+        let Some(entry) = self.rooms.get_mut(&jid) else {
+            return;
+        };
+        self.tally.count(entry, false);
+        entry.inside = false;
+        entry.rejoin = Rejoin::Queued;
+        self.tally.count(entry, true);
+        self.rejoin_queue.push_back(jid);
     }
 
     fn set_inside(&mut self, jid: &BareJid) {

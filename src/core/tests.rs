@@ -589,6 +589,61 @@ fn a_fresh_session_rejoins_every_room_and_a_resumed_one_does_not() {
     assert_eq!(core.counts().ready_rejoining, 3);
 }
 
+/// ejabberd, after a restart: the new session's join is answered, then the old session's place
+/// under the same full JID ends and the room says the bot is out, without a kick. The chat goes
+/// on: the bot joins again instead of closing the room as lost.
+#[test]
+fn a_bot_put_out_of_a_room_without_a_kick_joins_again_and_the_chat_goes_on() {
+    let (mut core, e) = rejoining(vec![restored(1, Status::Busy, Some(secs(100)))], secs(200));
+    let (id, room, _) = joins(&e)[0].clone();
+    let both = || {
+        vec![
+            presence(&room, "staff", PresenceKind::Available, &[]),
+            presence(&room, "client", PresenceKind::Available, &[]),
+        ]
+    };
+    let e = answer(
+        &mut core,
+        id,
+        joined(own(&room, &[110], "owner"), both()),
+        secs(201),
+    );
+    assert_eq!(transitions(&e), []);
+    let out = RoomPresence {
+        kind: PresenceKind::Unavailable,
+        ..own(&room, &[110], "owner")
+    };
+    let e = core.handle(Input::Presence(out), secs(202));
+    assert_eq!(transitions(&e), [], "not lost");
+    assert!(iqs(&e).iter().all(|(_, x)| !x.contains("<destroy")));
+    let again = joins(&e);
+    assert_eq!(again.len(), 1, "joined again at once");
+    assert!(
+        again[0].2.contains("old-1") && again[0].2.contains("since="),
+        "with the password and the history since the last stored line: {}",
+        again[0].2
+    );
+    // Back inside with both: still busy, nothing written.
+    let e = answer(
+        &mut core,
+        again[0].0,
+        joined(own(&room, &[110], "owner"), both()),
+        secs(203),
+    );
+    assert_eq!(transitions(&e), []);
+    assert_eq!(core.counts().by_status, [0, 0, 1, 0]);
+    // Put out for a cause (a kick) is lost, as before.
+    let kicked = RoomPresence {
+        kind: PresenceKind::Unavailable,
+        ..own(&room, &[110, 307], "owner")
+    };
+    let e = core.handle(Input::Presence(kicked), secs(204));
+    assert_eq!(
+        transitions(&e),
+        [(room.to_string(), Status::Closed, Reason::Lost)]
+    );
+}
+
 #[test]
 fn a_join_without_a_claim_is_checked_against_the_database_then_kicked() {
     let mut core = full_pool();

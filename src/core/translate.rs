@@ -4,11 +4,31 @@
 use super::room::{Event, Occupant};
 use crate::xmpp::stanza::{PresenceKind, RoomMessage, RoomPresence, STATUS_NICK_CHANGE};
 
+/// Status codes with which a room puts an occupant out: banned (301), kicked (307), affiliation
+/// changed (321), not a member (322), the service shutting down (332).
+const PUT_OUT: [u16; 5] = [301, 307, 321, 322, 332];
+
+/// True when the presence says the bot is out of the room though nobody put it out: its own
+/// unavailable presence without a removal code and without the room's destruction. That is the
+/// end of an earlier place under the bot's full JID: after a restart, ejabberd ends the old
+/// session's place when the new session replaces it, and that can reach the room after the new
+/// session's join. The room and the chat in it go on; the bot joins again (the core does).
+pub fn bot_out_without_cause(p: &RoomPresence) -> bool {
+    p.is_self()
+        && p.kind == PresenceKind::Unavailable
+        && !p.destroyed
+        && !PUT_OUT.iter().any(|code| p.has(*code))
+}
+
 /// What a room presence means to the room's state machine; `None` when nothing.
 ///
 /// `own_nick` is the bot's nick (a presence about the bot that is not an ordinary update means it
-/// lost the room) and `clean_exit` the status text of a deliberate leave.
+/// lost the room, except [`bot_out_without_cause`], which the core answers by joining again)
+/// and `clean_exit` the status text of a deliberate leave.
 pub fn presence_event(p: &RoomPresence, own_nick: &str, clean_exit: &str) -> Option<Event> {
+    if bot_out_without_cause(p) {
+        return None;
+    }
     if p.is_self() || p.nick == own_nick && p.kind != PresenceKind::Available {
         let lost = match &p.kind {
             PresenceKind::Unavailable => true,
@@ -124,8 +144,25 @@ mod tests {
         assert_eq!(event(&own), None);
         let demoted = own.replace("'owner'", "'member'");
         assert_eq!(event(&demoted), Some(Event::Lost));
-        let kicked = format!("<presence xmlns='jabber:client' type='unavailable' from='{ROOM}/helpim-bot'><x xmlns='http://jabber.org/protocol/muc#user'><item role='none'/><status code='307'/></x></presence>");
+        let kicked = format!("<presence xmlns='jabber:client' type='unavailable' from='{ROOM}/helpim-bot'><x xmlns='http://jabber.org/protocol/muc#user'><item role='none'/><status code='110'/><status code='307'/></x></presence>");
         assert_eq!(event(&kicked), Some(Event::Lost));
+        for code in ["301", "321", "322", "332"] {
+            let put_out = kicked.replace("307", code);
+            assert_eq!(event(&put_out), Some(Event::Lost), "{code}");
+        }
+        let destroyed = format!("<presence xmlns='jabber:client' type='unavailable' from='{ROOM}/helpim-bot'><x xmlns='http://jabber.org/protocol/muc#user'><item role='none'/><status code='110'/><destroy/></x></presence>");
+        assert_eq!(event(&destroyed), Some(Event::Lost));
+        // Out without a cause: an earlier session's place ended; the core joins again.
+        let out = format!("<presence xmlns='jabber:client' type='unavailable' from='{ROOM}/helpim-bot'><x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='owner' role='none'/><status code='110'/></x></presence>");
+        let read = |xml: &str| match read_inbound(xml.parse().unwrap()) {
+            Some(Inbound::Presence(p)) => p,
+            other => panic!("not a room presence: {other:?}"),
+        };
+        assert!(bot_out_without_cause(&read(&out)));
+        assert_eq!(event(&out), None);
+        for put_out in [&kicked, &destroyed] {
+            assert!(!bot_out_without_cause(&read(put_out)), "{put_out}");
+        }
         // Someone else cannot appear under the bot's nick; if a server let them, their join is
         // an ordinary (unclaimed) join, never taken for the bot.
         let other = format!("<presence xmlns='jabber:client' from='{ROOM}/helpim-bot'/>");

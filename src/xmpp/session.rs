@@ -26,7 +26,7 @@ use xmpp_parsers::stanza_error::{DefinedCondition, ErrorType, StanzaError};
 use super::adhoc;
 pub use super::connect::PING_INTERVAL;
 use super::connect::{connector, ConnectSettings};
-use super::stanza::{self, PresenceKind, RoomMessage, RoomPresence};
+use super::stanza::{self, JoinStep, RoomMessage, RoomPresence};
 use super::{Answer, IqError, Joined, Request};
 
 /// What the session tells the bot.
@@ -409,14 +409,18 @@ impl Task {
                 if let Some(join) = self.pending.get_mut(&key) {
                     // The room's answer to a join: the occupants, then the bot's own presence
                     // (or an error).
-                    let result = match &rp.kind {
-                        PresenceKind::Error(condition) => Err(IqError::Error(condition.clone())),
-                        _ if rp.is_self() => Ok(Answer::Joined(Joined {
+                    let result = match rp.join_step() {
+                        JoinStep::Refused(condition) => Err(IqError::Error(condition)),
+                        JoinStep::Joined => Ok(Answer::Joined(Joined {
                             own: rp,
                             occupants: std::mem::take(&mut join.occupants),
                         })),
-                        _ => {
+                        JoinStep::Occupant => {
                             join.occupants.push(rp);
+                            return None;
+                        }
+                        JoinStep::EarlierPlaceEnded => {
+                            tracing::debug!(room = %rp.room, "an earlier session's place in the room ended while joining it; waiting for the join's answer");
                             return None;
                         }
                     };

@@ -283,10 +283,36 @@ pub struct RoomPresence {
     pub destroyed: bool,
 }
 
+/// What a room presence is to a join of that room still waiting for its answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JoinStep {
+    /// An occupant already inside: part of the answer, which goes on.
+    Occupant,
+    /// The bot's own available presence: the join is done.
+    Joined,
+    /// An error presence: the join was refused, for this condition.
+    Refused(String),
+    /// The bot's own *unavailable* presence: never the answer to a join, but the end of an
+    /// earlier place under the same full JID. After a restart, ejabberd ends the old session's
+    /// place when the new session replaces it, and delivers that leave to the new session,
+    /// possibly while its join is on the way; the join's answer still follows.
+    EarlierPlaceEnded,
+}
+
 impl RoomPresence {
     /// True when this presence is about the bot itself (status 110).
     pub fn is_self(&self) -> bool {
         self.codes.contains(&STATUS_SELF)
+    }
+
+    /// What this presence is to a join of its room that waits for its answer.
+    pub fn join_step(&self) -> JoinStep {
+        match &self.kind {
+            PresenceKind::Error(condition) => JoinStep::Refused(condition.clone()),
+            PresenceKind::Available if self.is_self() => JoinStep::Joined,
+            PresenceKind::Unavailable if self.is_self() => JoinStep::EarlierPlaceEnded,
+            _ => JoinStep::Occupant,
+        }
     }
 
     /// True when it carries status code `code`.
@@ -563,6 +589,30 @@ mod tests {
         let rp = room_presence(&Presence::try_from(p).unwrap()).unwrap();
         assert!(rp.is_self() && rp.has(STATUS_CREATED));
         assert_eq!(rp.affiliation.as_deref(), Some("owner"));
+    }
+
+    #[test]
+    fn only_the_bots_own_available_presence_or_an_error_answers_a_join() {
+        let read = |xml: &str| {
+            let p: Element = xml.parse().unwrap();
+            room_presence(&Presence::try_from(p).unwrap()).unwrap()
+        };
+        let from = "from='helpim-abc@conference.localhost/bot'";
+        let own = read(&format!("<presence xmlns='jabber:client' {from}><x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='owner' role='moderator'/><status code='110'/></x></presence>"));
+        assert_eq!(own.join_step(), JoinStep::Joined);
+        let other = read("<presence xmlns='jabber:client' from='helpim-abc@conference.localhost/staff'><x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='none' role='participant'/></x></presence>");
+        assert_eq!(other.join_step(), JoinStep::Occupant);
+        let gone = read("<presence xmlns='jabber:client' type='unavailable' from='helpim-abc@conference.localhost/staff'/>");
+        assert_eq!(gone.join_step(), JoinStep::Occupant);
+        // ejabberd, after a restart: the old session's place ends while the new one's join is
+        // on the way. Not the answer (taking it for one saw an empty room and closed a chat).
+        let earlier = read(&format!("<presence xmlns='jabber:client' type='unavailable' {from}><x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='owner' role='none'/><status code='110'/></x></presence>"));
+        assert_eq!(earlier.join_step(), JoinStep::EarlierPlaceEnded);
+        let refused = read(&format!("<presence xmlns='jabber:client' type='error' {from}><error type='auth'><not-authorized xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></presence>"));
+        assert_eq!(
+            refused.join_step(),
+            JoinStep::Refused("not-authorized".into())
+        );
     }
 
     #[test]
