@@ -191,7 +191,7 @@ async function refreshWaiting() {
   lastWaiting = key;
   const body = $("waiting");
   body.replaceChildren();
-  for (const row of reply.items) {
+  for (const [place, row] of reply.items.entries()) {
     const tr = document.createElement("tr");
     const since = new Date(row.waiting);
     for (const text of [row.nick, row.topic || "–", since.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })]) {
@@ -207,7 +207,8 @@ async function refreshWaiting() {
       button.addEventListener("click", () => pickVisitor(row.id, row.nick, button));
       action.append(button);
     } else {
-      action.textContent = "next in turn";
+      // "Take next" takes the first; the others follow in this order.
+      action.textContent = place === 0 ? "next in turn" : `number ${place + 1} in line`;
     }
     tr.append(action);
     body.append(tr);
