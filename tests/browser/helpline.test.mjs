@@ -69,7 +69,8 @@ test("visitors queue, a staff member chats with them, a refresh resumes, a block
 
   // The console lists both, live, first in line first.
   await waitText(staff, "#waiting tr:nth-child(2)", "Ben");
-  assert.match(await staff.textContent("#waiting tr:nth-child(1)"), /Ana.*exams 📚/);
+  assert.match(await staff.textContent("#waiting tr:nth-child(1)"), /Ana.*exams 📚.*next in turn/);
+  assert.match(await staff.textContent("#waiting tr:nth-child(2)"), /Ben.*number 2 in line/);
   await waitText(staff, "#status dd[data-field=queue-length]", "2");
   await accessible(staff, "the console with visitors waiting");
   await screenshot(staff, "staff-queue");
