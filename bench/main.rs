@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use helpim_bot::room::Status;
+use helpim_bot::core::types::Status;
 use helpim_bot::store::{ClaimKind, Store};
 use helpim_bot::xmpp::stanza::{self, RoomSettings};
 use helpim_bot::xmpp::Session;
@@ -437,10 +437,10 @@ async fn latency() {
         for i in 0..LATENCY_TRIALS {
             let jid = format!("alone-{i}@conference.localhost");
             store.insert_room(&jid, "pw", base).await.unwrap();
-            let t = helpim_bot::room::Transition {
+            let t = helpim_bot::core::types::Transition {
                 from: Some(Status::Available),
                 to: Status::Staffed,
-                reason: helpim_bot::room::Reason::StaffJoined,
+                reason: helpim_bot::core::types::Reason::StaffJoined,
                 nick: Some(format!("S{i}")),
                 jid: Some("staff@localhost".into()),
                 at: base + chrono::Duration::milliseconds(i as i64 + 1),

@@ -290,33 +290,12 @@ impl Default for Staff {
     }
 }
 
-impl Staff {
-    /// True when `bare` (a bare JID) is a staff member.
-    pub fn allows(&self, bare: &str) -> bool {
-        let domain = bare.rsplit_once('@').map_or(bare, |(_, d)| d);
-        self.jids
-            .iter()
-            .any(|pattern| match pattern.strip_prefix("*@") {
-                Some(d) => d.eq_ignore_ascii_case(domain) && bare.contains('@'),
-                None => pattern.eq_ignore_ascii_case(bare),
-            })
-    }
-}
-
 /// `[visitors]`: the visitors' side of the bot's XMPP protocol (docs/protocol.md).
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Visitors {
     /// XMPP domains whose users may ask for a chat, typically an anonymous host.
     pub domains: Vec<String>,
-}
-
-impl Visitors {
-    /// True when `bare` (a bare JID) is on a visitors' domain.
-    pub fn allows(&self, bare: &str) -> bool {
-        let domain = bare.rsplit_once('@').map_or(bare, |(_, d)| d);
-        self.domains.iter().any(|d| d.eq_ignore_ascii_case(domain))
-    }
 }
 
 /// `[http]`: health and metrics endpoint.

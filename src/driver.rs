@@ -19,15 +19,17 @@ use xmpp_parsers::jid::BareJid;
 
 use crate::active::Leadership;
 use crate::config::Config;
-use crate::core::room::{Claims, Room, Status, Time};
-use crate::core::{
-    self, Assigned, Core, Effect, Input, Read, ReadResult, Restored, Settings, Waiter,
-};
-use crate::metrics::{metrics, Health, HelpLine, StatusLabel, TransitionLabels};
+use crate::core::effects::{Effect, Input, Query, Restored, Write};
+use crate::core::room::Room;
+use crate::core::settings::{self, Settings};
+use crate::core::tally::Counters;
+use crate::core::types::{Claims, Limits, Status, Time};
+use crate::core::{self, Core};
+use crate::metrics::{metrics, Health, HelpLine, KickLabel, StatusLabel, TransitionLabels};
 use crate::notify::Notifier;
 use crate::secrets::OsSecrets;
-use crate::store::{Assignment, ClaimKind, Enqueued, RoomRow, Store};
-use crate::writer::{Write, WriteQueue};
+use crate::store::{RoomRow, Store};
+use crate::writer::WriteQueue;
 use crate::xmpp::session::PING_INTERVAL;
 use crate::xmpp::{ConnectSettings, Session, SessionEvent};
 
@@ -68,7 +70,7 @@ pub async fn run_active(
             return Ok(());
         }
     }
-    let mut core = Core::new(Settings::from_config(&config)?, Box::new(OsSecrets));
+    let mut core = Core::new(core_settings(&config)?, Box::new(OsSecrets));
     core.restore(load_rooms(&store).await?);
     let (reads_tx, reads_rx) = mpsc::unbounded_channel();
     let mut driver = Driver {
@@ -81,6 +83,7 @@ pub async fn run_active(
         reads_rx,
         health,
         notifier: Notifier::from_env(),
+        counted: Counters::default(),
     };
     // The session was online before the core existed.
     driver.input(Input::Online { fresh: true });
@@ -99,6 +102,42 @@ pub async fn run_active(
             driver.writes.len()
         ),
     }
+}
+
+/// The core's settings from the configuration file.
+pub fn core_settings(config: &Config) -> anyhow::Result<Settings> {
+    let t = &config.timeouts;
+    Ok(Settings {
+        service: config.muc.service.clone(),
+        nick: config.muc.nick.clone(),
+        prefix: config.muc.room_prefix.clone(),
+        history: config.muc.history,
+        owner: BareJid::new(&config.xmpp.jid).map_err(|e| anyhow::anyhow!("xmpp.jid: {e}"))?,
+        clean_exit: config.muc.clean_exit_status.clone(),
+        limits: Limits {
+            claim: t.claim,
+            rejoin_grace: t.rejoin_grace,
+            closing: t.closing,
+            idle: t.idle,
+        },
+        pool_size: config.pool.size,
+        max_rooms: config.pool.max_rooms,
+        parallel_creations: config.pool.parallel_creations,
+        poll_interval: config.database.poll_interval,
+        transcripts: config.transcripts.enabled,
+        keep_days: config.transcripts.keep_days,
+        queue_auto: config.queue.assign == crate::config::Assign::Auto,
+        max_wait: config.queue.max_wait,
+        visitor_timeout: config.queue.visitor_timeout,
+        max_length: config.queue.max_length,
+        staff: settings::Staff {
+            jids: config.staff.jids.clone(),
+            max_chats: config.staff.max_chats,
+        },
+        visitors: settings::Visitors {
+            domains: config.visitors.domains.clone(),
+        },
+    })
 }
 
 /// Why the main loop ended.
@@ -222,6 +261,8 @@ struct Driver {
     reads_rx: mpsc::UnboundedReceiver<Input>,
     health: Arc<Health>,
     notifier: Notifier,
+    /// The core's counters as last exported.
+    counted: Counters,
 }
 
 impl Driver {
@@ -307,7 +348,7 @@ impl Driver {
             match effect {
                 Effect::Send(stanza) => self.session.send(*stanza),
                 Effect::Request { id, request } => self.session.request(id, request),
-                Effect::Read { id, read } => self.read(id, read),
+                Effect::Query { id, query } => self.query(id, query),
                 Effect::Write(write) => {
                     if let Write::Transition { transition: t, .. } = &write {
                         metrics()
@@ -325,98 +366,23 @@ impl Driver {
         }
     }
 
-    fn read(&self, id: core::RequestId, read: Read) {
+    /// Asks the store; the answer comes back as an input.
+    fn query(&self, id: core::RequestId, query: Query) {
         let (store, done) = (self.store.clone(), self.reads_tx.clone());
-        // A visitor is given a room the bot has just seen staffed: the row must say so first. A
-        // visitor asking again after a refresh is queued after their old session's end is
-        // recorded, not into the row that end is about to close.
-        let recorded = matches!(
-            read,
-            Read::Assign | Read::Pick { .. } | Read::Enqueue { .. }
-        )
-        .then(|| self.writes.barrier());
+        let recorded = query.waits_for_writes().then(|| self.writes.barrier());
         tokio::spawn(async move {
             let result = tokio::time::timeout(READ_TIMEOUT, async {
                 if let Some(recorded) = recorded {
                     recorded.await;
                 }
-                match &read {
-                    Read::Claims(jid) => store.claims(jid).await.map(ReadResult::Claims),
-                    Read::OpenClaims => store.open_claims().await.map(ReadResult::OpenClaims),
-                    Read::Assign => store
-                        .assign_next()
-                        .await
-                        .map(|a| ReadResult::Assigned(a.map(assigned))),
-                    Read::SweepQueue {
-                        max_wait,
-                        visitor_timeout,
-                        places,
-                    } => store
-                        .sweep_queue(*max_wait, *visitor_timeout, *places)
-                        .await
-                        .map(ReadResult::Swept),
-                    Read::Enqueue {
-                        label,
-                        jid,
-                        nick,
-                        topic,
-                        max_length,
-                    } => {
-                        let outcome = store
-                            .enqueue(label, Some(jid), nick, topic.as_deref(), *max_length)
-                            .await?;
-                        let position = match outcome {
-                            Enqueued::Queued(id) | Enqueued::AlreadyQueued(id) => store
-                                .queue_state(id)
-                                .await?
-                                .map_or(0, |state| state.position),
-                            Enqueued::Blocked | Enqueued::Full => 0,
-                        };
-                        Ok(ReadResult::Enqueued(outcome, position))
-                    }
-                    Read::LeaveQueue(jid) => {
-                        store.leave_queue_by_jid(jid).await.map(ReadResult::Left)
-                    }
-                    Read::Resume { label, jid } => {
-                        store.resume(label, jid).await.map(ReadResult::Room)
-                    }
-                    Read::TakeChat(label) => store
-                        .claim(ClaimKind::Staff, label)
-                        .await
-                        .map(|room| ReadResult::Room(room.map(|r| r.jid))),
-                    Read::WaitingList => store.waiting().await.map(|list| {
-                        ReadResult::WaitingList(
-                            list.into_iter()
-                                .map(|w| Waiter {
-                                    id: w.id,
-                                    nick: w.nick,
-                                    topic: w.topic,
-                                    since: w.enqueued_at,
-                                })
-                                .collect(),
-                        )
-                    }),
-                    Read::Pick { room, queue_id } => store
-                        .pick(room, *queue_id)
-                        .await
-                        .map(|a| ReadResult::Assigned(a.map(assigned))),
-                    Read::BlockVisitor {
-                        room,
-                        until,
-                        reason,
-                        by,
-                    } => store
-                        .block_room_visitor(room, *until, reason, by)
-                        .await
-                        .map(ReadResult::Blocked),
-                }
+                store.query(&query).await
             })
             .await;
             let result = match result {
                 Ok(r) => r.map_err(|e| e.to_string()),
                 Err(_) => Err("timed out".into()),
             };
-            let _ = done.send(Input::ReadDone { id, result });
+            let _ = done.send(Input::QueryDone { id, result });
         });
     }
 
@@ -437,6 +403,7 @@ impl Driver {
     /// loop, so that a loop that is stuck stops petting the watchdog. The core keeps the counts,
     /// so this costs the same with ten rooms or a hundred thousand.
     fn report(&mut self) {
+        self.export_counters();
         self.health.loop_turned();
         self.health.set_database(self.core.database_ok());
         let counts = self.core.counts();
@@ -475,6 +442,24 @@ impl Driver {
         self.notifier.pet();
     }
 
+    /// Adds what the core counted since the last report to `/metrics`.
+    fn export_counters(&mut self) {
+        let now = self.core.counters();
+        let was = std::mem::replace(&mut self.counted, now);
+        let m = metrics();
+        m.rooms_created
+            .inc_by(now.rooms_created - was.rooms_created);
+        m.room_create_failures
+            .inc_by(now.room_create_failures - was.room_create_failures);
+        m.db_errors.inc_by(now.db_errors - was.db_errors);
+        for (i, (_, reason)) in Counters::KICK_REASONS.iter().enumerate() {
+            let n = now.kicks[i] - was.kicks[i];
+            if n > 0 {
+                m.kicks.get_or_create(&KickLabel { reason }).inc_by(n);
+            }
+        }
+    }
+
     /// SIGTERM: destroy the unclaimed `available` rooms, leave the rest running, write everything
     /// down, end the XMPP stream cleanly.
     async fn shut_down(&mut self, events: &mut mpsc::UnboundedReceiver<SessionEvent>) {
@@ -499,16 +484,6 @@ impl Driver {
         }
         self.session.close().await;
         tracing::info!("stopped");
-    }
-}
-
-/// An assignment as the core sees it.
-fn assigned(a: Assignment) -> Assigned {
-    Assigned {
-        queue_id: a.queue_id,
-        visitor_jid: a.visitor_jid,
-        room: a.room_jid,
-        client_claimed_at: a.client_claimed_at,
     }
 }
 

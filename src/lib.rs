@@ -20,5 +20,3 @@ pub mod stats;
 pub mod store;
 pub mod writer;
 pub mod xmpp;
-
-pub use crate::core::room;

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::core::room::Time;
+use crate::core::types::Time;
 use crate::store::{sql, StatsFigures, Store};
 
 /// How long each row of the report is.

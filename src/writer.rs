@@ -18,66 +18,10 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::active::Leadership;
-use crate::core::room::{Role, Time, Transition};
+use crate::core::effects::Write;
+use crate::core::types::Time;
 use crate::metrics::metrics;
 use crate::store::Store;
-
-/// One change to record.
-#[derive(Debug, Clone)]
-pub enum Write {
-    /// A room was created and configured.
-    InsertRoom {
-        /// The room's JID.
-        jid: String,
-        /// Its password.
-        password: String,
-        /// When.
-        at: Time,
-    },
-    /// A room changed status.
-    Transition {
-        /// The room's JID.
-        jid: String,
-        /// The change.
-        transition: Transition,
-    },
-    /// A chat message, stored in the transcript as number `seq` of its room.
-    Message {
-        /// The room's JID.
-        jid: String,
-        /// 1, 2, 3 … within the room.
-        seq: i64,
-        /// When it was received.
-        at: Time,
-        /// The sender's nick.
-        nick: String,
-        /// The sender's role.
-        role: Role,
-        /// The text.
-        body: String,
-    },
-    /// A chat message was sent at `at` (transcripts disabled: only the time is kept).
-    MessageAt {
-        /// The room's JID.
-        jid: String,
-        /// When.
-        at: Time,
-    },
-    /// The room got a new password and the expired client claim is cleared.
-    RotatePassword {
-        /// The room's JID.
-        jid: String,
-        /// The new password.
-        password: String,
-        /// The claim that expired.
-        client_claimed_at: Time,
-    },
-    /// A visitor over XMPP whose session ended leaves the queue if they were waiting or assigned.
-    VisitorGone {
-        /// Their full JID.
-        visitor: String,
-    },
-}
 
 /// Writes (of different rooms) at the database at once on PostgreSQL.
 pub const POSTGRES_IN_FLIGHT: usize = 4;

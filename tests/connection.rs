@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-use helpim_bot::room::Status;
+use helpim_bot::core::types::Status;
 use helpim_bot::store::ClaimKind;
 use helpim_bot::xmpp::stanza;
 use support::*;

@@ -6,7 +6,7 @@ mod support;
 use std::collections::HashSet;
 
 use chrono::{Duration as Span, Utc};
-use helpim_bot::room::{Reason, Status, Transition};
+use helpim_bot::core::types::{Reason, Status, Transition};
 use helpim_bot::store::{self, ClaimKind, ClaimedRoom, Store};
 use support::*;
 

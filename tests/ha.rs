@@ -6,7 +6,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use helpim_bot::active::LOCK_KEY;
-use helpim_bot::room::Status;
+use helpim_bot::core::types::Status;
 use support::*;
 
 /// The PostgreSQL backend that holds the active lock on this test's database, if any.

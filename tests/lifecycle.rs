@@ -5,7 +5,7 @@ mod support;
 
 use std::time::Duration;
 
-use helpim_bot::room::Status;
+use helpim_bot::core::types::Status;
 use helpim_bot::store::{ClaimKind, ClaimedRoom, Store};
 use helpim_bot::xmpp::stanza::STATUS_KICKED;
 use helpim_bot::xmpp::IqError;

@@ -5,7 +5,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use helpim_bot::room::Status;
+use helpim_bot::core::types::Status;
 use helpim_bot::store::ClaimKind;
 use support::*;
 

@@ -7,7 +7,7 @@ mod support;
 
 use std::time::Duration;
 
-use helpim_bot::room::Status;
+use helpim_bot::core::types::Status;
 use helpim_bot::store::Store;
 use helpim_bot::xmpp::IqError;
 use support::*;

@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use chrono::{Duration as Span, Utc};
-use helpim_bot::room::{Reason, Status, Transition};
+use helpim_bot::core::types::{Reason, Status, Transition};
 use helpim_bot::store::{ClaimKind, Enqueued, Store};
 use support::*;
 

@@ -5,7 +5,7 @@ mod support;
 
 use std::time::Duration;
 
-use helpim_bot::room::Status;
+use helpim_bot::core::types::Status;
 use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,7 +6,7 @@ mod support;
 use std::time::Duration;
 
 use chrono::{Duration as Span, Utc};
-use helpim_bot::room::{Role, Status};
+use helpim_bot::core::types::{Role, Status};
 use helpim_bot::store::{ClaimKind, MessageRow, Store};
 use support::*;
 

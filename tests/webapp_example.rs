@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use helpim_bot::room::Status;
+use helpim_bot::core::types::Status;
 use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use helpim_bot::core::pool::Secrets;
-use helpim_bot::core::room::{Claims, Limits, Room, Seat, Status};
+use helpim_bot::core::room::Room;
+use helpim_bot::core::types::{Claims, Limits, Seat, Status};
 use helpim_bot::core::{Core, Effect, Input, Restored, Settings};
 use helpim_bot::xmpp::stanza::{read_inbound, Inbound, PresenceKind, RoomPresence};
 use helpim_bot::xmpp::{Answer, Joined, Request};

@@ -9,7 +9,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::hash::Hash;
 
-use super::room::Time;
+use super::types::Time;
 
 /// Deadlines by key (a room's JID).
 #[derive(Debug)]

@@ -14,35 +14,38 @@
 //! deadlines in one heap ([`deadlines`]): nothing runs per room while nothing happens.
 
 pub mod deadlines;
+pub mod effects;
 pub mod pool;
 pub mod protocol;
 pub mod queue;
 pub mod room;
+pub mod settings;
+pub mod tally;
 pub mod translate;
+pub mod types;
 
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
-use tokio_xmpp::Stanza;
 use xmpp_parsers::jid::BareJid;
 use xmpp_parsers::minidom::Element;
 
-use crate::metrics::{metrics, KickLabel};
-use crate::writer::Write;
-use crate::xmpp::adhoc::Incoming;
 use crate::xmpp::stanza::{
     self, PresenceKind, RoomMessage, RoomPresence, RoomSettings, STATUS_CREATED, STATUS_GHOST,
     STATUS_KICKED,
 };
 use crate::xmpp::{Answer, IqError, Joined, Request};
 use deadlines::Deadlines;
+pub use effects::{
+    Assigned, Effect, Input, Query, QueryResult, RequestId, Restored, Waiter, Write,
+};
 use pool::{Backoff, Secrets};
 use protocol::{People, Question};
-use queue::{Enqueued, Queue, Swept};
-use room::{Action, Claims, Event, KickReason, Limits, Reason, Room, Seat, Status, Time};
-
-/// Names a request or read, so that its answer finds its way back.
-pub type RequestId = u64;
+use queue::{Queue, Swept};
+use room::{Action, Event, Room};
+pub use settings::Settings;
+use tally::{Counters, Counts, Tally};
+use types::{KickReason, Reason, Seat, Status, Time};
 
 /// How many names are tried before a creation fails (each one existed already).
 const NAME_ATTEMPTS: u32 = 5;
@@ -55,362 +58,6 @@ const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 /// Stored messages this close before the latest are remembered, so that the same line replayed
 /// by the room's history is not stored twice (history is asked for from a second earlier).
 const REPLAY_OVERLAP: Duration = Duration::from_secs(2);
-
-/// What the core needs from the configuration.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// The MUC service's domain.
-    pub service: String,
-    /// The bot's nick in every room.
-    pub nick: String,
-    /// The room name prefix.
-    pub prefix: String,
-    /// How many messages a room keeps as history.
-    pub history: u32,
-    /// The bot's bare JID (the only owner).
-    pub owner: BareJid,
-    /// The status text of a deliberate leave.
-    pub clean_exit: String,
-    /// The time limits of the room life cycle.
-    pub limits: Limits,
-    /// Ready rooms wanted.
-    pub pool_size: u32,
-    /// Live rooms at most.
-    pub max_rooms: u32,
-    /// Creations in flight at most (rejoins: four times as many).
-    pub parallel_creations: u32,
-    /// How often the open claims are read.
-    pub poll_interval: Duration,
-    /// Whether message bodies are stored.
-    pub transcripts: bool,
-    /// Message bodies older than this many days are erased.
-    pub keep_days: u32,
-    /// The bot gives waiting visitors staffed rooms itself (`queue.assign = "auto"`).
-    pub queue_auto: bool,
-    /// A visitor who waited this long expires.
-    pub max_wait: Duration,
-    /// A visitor queued over SQL and not kept alive this long has left.
-    pub visitor_timeout: Duration,
-    /// At most this many visitors wait (`queue.max_length`).
-    pub max_length: u32,
-    /// Who may use the staff commands, and how many chats each may hold.
-    pub staff: crate::config::Staff,
-    /// Who may use the visitor commands.
-    pub visitors: crate::config::Visitors,
-}
-
-impl Settings {
-    /// The settings of a configuration file.
-    pub fn from_config(config: &crate::config::Config) -> anyhow::Result<Settings> {
-        Ok(Settings {
-            service: config.muc.service.clone(),
-            nick: config.muc.nick.clone(),
-            prefix: config.muc.room_prefix.clone(),
-            history: config.muc.history,
-            owner: BareJid::new(&config.xmpp.jid).map_err(|e| anyhow::anyhow!("xmpp.jid: {e}"))?,
-            clean_exit: config.muc.clean_exit_status.clone(),
-            limits: Limits::from(&config.timeouts),
-            pool_size: config.pool.size,
-            max_rooms: config.pool.max_rooms,
-            parallel_creations: config.pool.parallel_creations,
-            poll_interval: config.database.poll_interval,
-            transcripts: config.transcripts.enabled,
-            keep_days: config.transcripts.keep_days,
-            queue_auto: config.queue.assign == crate::config::Assign::Auto,
-            max_wait: config.queue.max_wait,
-            visitor_timeout: config.queue.visitor_timeout,
-            max_length: config.queue.max_length,
-            staff: config.staff.clone(),
-            visitors: config.visitors.clone(),
-        })
-    }
-}
-
-/// Something that happened, for [`Core::handle`].
-#[derive(Debug)]
-pub enum Input {
-    /// Logged in: `fresh` for a new session (every room presence is gone: rejoin), not for a
-    /// resumed stream.
-    Online {
-        /// True for a new session.
-        fresh: bool,
-    },
-    /// The link is down (the session reconnects by itself).
-    Offline,
-    /// A presence from a room occupant.
-    Presence(RoomPresence),
-    /// A groupchat message from a room.
-    Message(RoomMessage),
-    /// The answer to [`Effect::Request`] `id` (or why there is none).
-    Answer {
-        /// The request.
-        id: RequestId,
-        /// Its answer.
-        result: Result<Answer, IqError>,
-    },
-    /// The result of [`Effect::Read`] `id`.
-    ReadDone {
-        /// The read.
-        id: RequestId,
-        /// Its rows, or why not.
-        result: Result<ReadResult, String>,
-    },
-    /// A command (or the list of commands) asked of the bot itself (docs/protocol.md).
-    Request(Incoming),
-    /// A deadline came ([`Core::next_deadline`]); nothing else happened.
-    Timer,
-}
-
-/// A database read the core asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Read {
-    /// The claims of one room.
-    Claims(String),
-    /// The claims of every room that has an open one.
-    OpenClaims,
-    /// Give the first waiting visitor the longest-waiting staffed room without a client claim.
-    Assign,
-    /// Expire visitors who waited `max_wait`, let go of those not kept alive for
-    /// `visitor_timeout`, and count who waits.
-    SweepQueue {
-        /// `queue.max_wait`.
-        max_wait: Duration,
-        /// `queue.visitor_timeout`.
-        visitor_timeout: Duration,
-        /// Also read the places of the visitors over XMPP and the queue's pace (at most every
-        /// [`protocol::PUSH_EVERY`]: the list is long in a long queue).
-        places: bool,
-    },
-    /// Queue a visitor who asked over XMPP, and read their place.
-    Enqueue {
-        /// The visitor label (a hash of their key).
-        label: String,
-        /// Their full JID.
-        jid: String,
-        /// The nick they gave.
-        nick: String,
-        /// What they want to talk about.
-        topic: Option<String>,
-        /// `queue.max_length`.
-        max_length: u32,
-    },
-    /// A visitor over XMPP (their full JID) leaves the queue.
-    LeaveQueue(String),
-    /// A new session (`jid`) of visitor `label` takes up their chat.
-    Resume {
-        /// The visitor label.
-        label: String,
-        /// The new session's full JID.
-        jid: String,
-    },
-    /// Claim an `available` room for a staff member (the label: `xmpp:` and their bare JID).
-    TakeChat(String),
-    /// The waiting visitors, first in line first.
-    WaitingList,
-    /// Pick mode: give the waiting visitor of row `queue_id` the staffed room `room`.
-    Pick {
-        /// The room's JID.
-        room: String,
-        /// `queue.id`.
-        queue_id: i64,
-    },
-    /// Block the visitor of room `room`.
-    BlockVisitor {
-        /// The room's JID.
-        room: String,
-        /// Until when (`None`: for good).
-        until: Option<Time>,
-        /// Why.
-        reason: String,
-        /// By whom (a bare JID).
-        by: String,
-    },
-}
-
-/// A waiting visitor given a staffed room (the row is `assigned`, the room's client claim set).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Assigned {
-    /// `queue.id`.
-    pub queue_id: i64,
-    /// The visitor's full JID when they came over XMPP.
-    pub visitor_jid: Option<String>,
-    /// The room's JID.
-    pub room: String,
-    /// The room's new client claim.
-    pub client_claimed_at: Time,
-}
-
-/// What a [`Read`] found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ReadResult {
-    /// For [`Read::Claims`]: `None` when the row is not written yet.
-    Claims(Option<Claims>),
-    /// For [`Read::OpenClaims`]: room JID and claims.
-    OpenClaims(Vec<(String, Claims)>),
-    /// For [`Read::Assign`]: the assignment made, or none.
-    Assigned(Option<Assigned>),
-    /// For [`Read::SweepQueue`]: who waits, and the queue's pace.
-    Swept(Swept),
-    /// For [`Read::Enqueue`]: what became of the request, and the place in line.
-    Enqueued(Enqueued, i64),
-    /// For [`Read::LeaveQueue`]: whether there was an open row.
-    Left(bool),
-    /// For [`Read::Resume`] and [`Read::TakeChat`]: the room, or none.
-    Room(Option<String>),
-    /// For [`Read::WaitingList`].
-    WaitingList(Vec<Waiter>),
-    /// For [`Read::BlockVisitor`]: the label blocked, or none (the room had no client claim).
-    Blocked(Option<String>),
-}
-
-/// A waiting visitor, as staff see them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Waiter {
-    /// `queue.id`.
-    pub id: i64,
-    /// Their nick.
-    pub nick: String,
-    /// Their topic.
-    pub topic: Option<String>,
-    /// Since when they wait.
-    pub since: Time,
-}
-
-/// Something to do, from [`Core::handle`].
-#[derive(Debug)]
-pub enum Effect {
-    /// Send a stanza that gets no answer (a presence, an invitation, a command's answer).
-    Send(Box<Stanza>),
-    /// Send a request; feed its answer back as [`Input::Answer`] with the same `id`.
-    Request {
-        /// The request's name.
-        id: RequestId,
-        /// What to send.
-        request: Request,
-    },
-    /// Read from the database; feed the result back as [`Input::ReadDone`].
-    Read {
-        /// The read's name.
-        id: RequestId,
-        /// What to read.
-        read: Read,
-    },
-    /// Record a change in the database (queued, in order, retried until it lands).
-    Write(Write),
-    /// Erase message bodies older than `before`.
-    Prune {
-        /// The cutoff.
-        before: Time,
-    },
-}
-
-/// A room of an earlier run, as its row and transcript say, for [`Core::restore`].
-#[derive(Debug, Clone)]
-pub struct Restored {
-    /// The room's JID.
-    pub jid: BareJid,
-    /// Its password.
-    pub password: String,
-    /// Its state machine, read back from the row.
-    pub room: Room,
-    /// The highest transcript number stored.
-    pub last_seq: i64,
-    /// The room's history is asked for from this time on (the last stored message, else the
-    /// room's creation).
-    pub history_since: Time,
-    /// The last messages stored (time, nick, body), oldest first.
-    pub recent: Vec<(Time, String, String)>,
-}
-
-/// How many rooms are in each state, for `/metrics`, `/readyz` and systemd.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counts {
-    /// Live rooms by status: available, staffed, busy, closing.
-    pub by_status: [usize; 4],
-    /// Rooms ready for a staff member: `available`, unclaimed, and the bot inside.
-    pub ready: usize,
-    /// Rooms of an earlier run or session that will be ready once the bot is back inside.
-    pub ready_rejoining: usize,
-    /// `staffed` rooms the bot is in whose staff member waits for a client (no client claim):
-    /// the rooms a waiting visitor can get.
-    pub open_staffed: usize,
-    /// `staffed` rooms without a client claim that the bot is not inside yet (rejoining): while
-    /// there are any, the database's oldest open room may be one the bot cannot vouch for.
-    pub open_staffed_rejoining: usize,
-}
-
-impl Counts {
-    fn slot(entry: &Entry) -> (usize, [bool; 4]) {
-        let status = entry.room.status();
-        let i = match status {
-            Status::Available => 0,
-            Status::Staffed => 1,
-            Status::Busy => 2,
-            Status::Closing | Status::Closed => 3,
-        };
-        let ready = entry.room.is_ready();
-        let open = status == Status::Staffed && entry.room.claims().client_at.is_none();
-        let inside = entry.inside;
-        (
-            i,
-            [
-                ready && inside,
-                ready && !inside,
-                open && inside,
-                open && !inside,
-            ],
-        )
-    }
-
-    fn add(&mut self, entry: &Entry) {
-        let (i, [ready, rejoining, open, open_rejoining]) = Counts::slot(entry);
-        self.by_status[i] += 1;
-        self.ready += usize::from(ready);
-        self.ready_rejoining += usize::from(rejoining);
-        self.open_staffed += usize::from(open);
-        self.open_staffed_rejoining += usize::from(open_rejoining);
-    }
-
-    fn remove(&mut self, entry: &Entry) {
-        let (i, [ready, rejoining, open, open_rejoining]) = Counts::slot(entry);
-        self.by_status[i] -= 1;
-        self.ready -= usize::from(ready);
-        self.ready_rejoining -= usize::from(rejoining);
-        self.open_staffed -= usize::from(open);
-        self.open_staffed_rejoining -= usize::from(open_rejoining);
-    }
-}
-
-/// The room counts, and the staffed and busy rooms of each staff member (by bare JID), kept up
-/// to date as rooms change.
-#[derive(Debug, Default)]
-struct Tally {
-    counts: Counts,
-    staff_rooms: HashMap<String, usize>,
-}
-
-impl Tally {
-    /// Counts `entry` in (`add`) or out.
-    fn count(&mut self, entry: &Entry, add: bool) {
-        let staff = matches!(entry.room.status(), Status::Staffed | Status::Busy)
-            .then(|| entry.room.staff_jid())
-            .flatten();
-        if add {
-            self.counts.add(entry);
-            if let Some(jid) = staff {
-                *self.staff_rooms.entry(jid.to_string()).or_default() += 1;
-            }
-        } else {
-            self.counts.remove(entry);
-            if let Some(n) = staff.and_then(|jid| self.staff_rooms.get_mut(jid)) {
-                *n -= 1;
-                if *n == 0 {
-                    self.staff_rooms.remove(staff.expect("found"));
-                }
-            }
-        }
-    }
-}
 
 /// Where a room is with rejoining.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -535,6 +182,7 @@ pub struct Core {
     next_prune: Option<Time>,
     queue: Queue,
     tally: Tally,
+    counters: Counters,
     /// Visitors and staff over XMPP ([`protocol`]).
     people: People,
     effects: Vec<Effect>,
@@ -565,6 +213,7 @@ impl Core {
             poll_failing: false,
             next_prune: None,
             tally: Tally::default(),
+            counters: Counters::default(),
             people: People::default(),
             effects: Vec::new(),
         }
@@ -583,7 +232,7 @@ impl Core {
                 recent: r.recent.into(),
                 replay_skip: Vec::new(),
             };
-            self.tally.count(&entry, true);
+            self.tally.count(&entry.room, entry.inside, true);
             self.rejoin_queue.push_back(r.jid.clone());
             self.rooms.insert(r.jid, entry);
         }
@@ -598,7 +247,7 @@ impl Core {
             Input::Message(m) => self.on_message(m, now),
             Input::Request(r) => self.on_request(r, now),
             Input::Answer { id, result } => self.on_answer(id, result, now),
-            Input::ReadDone { id, result } => self.on_read(id, result, now),
+            Input::QueryDone { id, result } => self.on_read(id, result, now),
             Input::Timer => {}
         }
         self.run_due(now);
@@ -639,6 +288,11 @@ impl Core {
         .into_iter()
         .flatten()
         .min()
+    }
+
+    /// Events counted since the start (for `/metrics`).
+    pub fn counters(&self) -> Counters {
+        self.counters
     }
 
     /// Rooms by status and ready rooms.
@@ -925,10 +579,10 @@ impl Core {
         }
     }
 
-    fn on_read(&mut self, id: RequestId, result: Result<ReadResult, String>, now: Time) {
+    fn on_read(&mut self, id: RequestId, result: Result<QueryResult, String>, now: Time) {
         match self.pending.remove(&id) {
             Some(Pending::Claims { room }) => match result {
-                Ok(ReadResult::Claims(claims)) => {
+                Ok(QueryResult::Claims(claims)) => {
                     // No row yet (the insert is still queued): nobody can hold a claim.
                     self.feed(&room, Event::Claims(claims.unwrap_or_default()), now)
                 }
@@ -942,7 +596,7 @@ impl Core {
                 self.polling = false;
                 self.next_poll = Some(now + chrono_of(self.settings.poll_interval));
                 match result {
-                    Ok(ReadResult::OpenClaims(rows)) => {
+                    Ok(QueryResult::OpenClaims(rows)) => {
                         if std::mem::take(&mut self.poll_failing) {
                             tracing::info!("the database answers again");
                         }
@@ -957,7 +611,7 @@ impl Core {
                     }
                     Ok(_) => unreachable!("answer to the claims poll"),
                     Err(e) => {
-                        metrics().db_errors.inc();
+                        self.counters.db_errors += 1;
                         if !std::mem::replace(&mut self.poll_failing, true) {
                             tracing::warn!(error = %e, "cannot read claims from the database; XMPP goes on, writes are queued");
                         }
@@ -965,27 +619,27 @@ impl Core {
                 }
             }
             Some(Pending::Sweep) => match result {
-                Ok(ReadResult::Swept(swept)) => {
+                Ok(QueryResult::Swept(swept)) => {
                     self.queue.swept(Some((swept.waiting, swept.oldest)), now);
                     self.queue_swept(swept, now);
                 }
                 Ok(_) => unreachable!("answer to the queue sweep"),
                 Err(e) => {
-                    metrics().db_errors.inc();
+                    self.counters.db_errors += 1;
                     tracing::warn!(error = %e, "sweeping the queue failed; will try again");
                     self.queue.swept(None, now);
                 }
             },
             Some(Pending::Assign) => match result {
-                Ok(ReadResult::Assigned(Some(a))) => {
+                Ok(QueryResult::Assigned(Some(a))) => {
                     self.queue.assigned(Some(true));
                     tracing::info!(queue_id = a.queue_id, room = %a.room, over_xmpp = a.visitor_jid.is_some(), "a waiting visitor got a room");
                     self.hand_over(&a, now);
                 }
-                Ok(ReadResult::Assigned(None)) => self.queue.assigned(Some(false)),
+                Ok(QueryResult::Assigned(None)) => self.queue.assigned(Some(false)),
                 Ok(_) => unreachable!("answer to an assignment"),
                 Err(e) => {
-                    metrics().db_errors.inc();
+                    self.counters.db_errors += 1;
                     tracing::warn!(error = %e, "assigning a waiting visitor failed; will try again");
                     self.queue.assigned(None);
                 }
@@ -1019,9 +673,9 @@ impl Core {
             self.polling = true;
             let id = self.new_id();
             self.pending.insert(id, Pending::Poll);
-            self.effects.push(Effect::Read {
+            self.effects.push(Effect::Query {
                 id,
-                read: Read::OpenClaims,
+                query: Query::OpenClaims,
             });
         }
         if self.next_prune.is_some_and(|t| t <= now) {
@@ -1033,9 +687,9 @@ impl Core {
         if self.queue.sweep_due(now) {
             let id = self.new_id();
             self.pending.insert(id, Pending::Sweep);
-            self.effects.push(Effect::Read {
+            self.effects.push(Effect::Query {
                 id,
-                read: Read::SweepQueue {
+                query: Query::SweepQueue {
                     max_wait: self.settings.max_wait,
                     visitor_timeout: self.settings.visitor_timeout,
                     places: self.people.places_due(now),
@@ -1053,9 +707,9 @@ impl Core {
         if self.queue.assignment_due(open) {
             let id = self.new_id();
             self.pending.insert(id, Pending::Assign);
-            self.effects.push(Effect::Read {
+            self.effects.push(Effect::Query {
                 id,
-                read: Read::Assign,
+                query: Query::Assign,
             });
         }
         if self.online {
@@ -1119,7 +773,7 @@ impl Core {
         self.creating -= 1;
         self.backoff.succeeded();
         tracing::info!(room = %room, "room created and ready");
-        metrics().rooms_created.inc();
+        self.counters.rooms_created += 1;
         self.effects.push(Effect::Write(Write::InsertRoom {
             jid: room.to_string(),
             password: password.clone(),
@@ -1135,14 +789,14 @@ impl Core {
             recent: VecDeque::new(),
             replay_skip: Vec::new(),
         };
-        self.tally.count(&entry, true);
+        self.tally.count(&entry.room, entry.inside, true);
         self.rooms.insert(room, entry);
     }
 
     /// A creation failed; a room that was made but not configured is destroyed again.
     fn creation_failed(&mut self, error: String, made: Option<BareJid>, now: Time) {
         self.creating -= 1;
-        metrics().room_create_failures.inc();
+        self.counters.room_create_failures += 1;
         let wait = self.backoff.failed(now);
         tracing::error!(%error, retry_in_ms = wait.as_millis() as u64, "creating a room failed");
         if let Some(room) = made {
@@ -1269,18 +923,18 @@ impl Core {
         let Some(entry) = self.rooms.get_mut(&jid) else {
             return;
         };
-        self.tally.count(entry, false);
+        self.tally.count(&entry.room, entry.inside, false);
         entry.inside = false;
         entry.rejoin = Rejoin::Queued;
-        self.tally.count(entry, true);
+        self.tally.count(&entry.room, entry.inside, true);
         self.rejoin_queue.push_back(jid);
     }
 
     fn set_inside(&mut self, jid: &BareJid) {
         if let Some(entry) = self.rooms.get_mut(jid) {
-            self.tally.count(entry, false);
+            self.tally.count(&entry.room, entry.inside, false);
             entry.inside = true;
-            self.tally.count(entry, true);
+            self.tally.count(&entry.room, entry.inside, true);
         }
     }
 
@@ -1294,9 +948,9 @@ impl Core {
         let Some(entry) = self.rooms.get_mut(jid) else {
             return;
         };
-        self.tally.count(entry, false);
+        self.tally.count(&entry.room, entry.inside, false);
         let actions = entry.room.handle(event, now, &self.settings.limits);
-        self.tally.count(entry, true);
+        self.tally.count(&entry.room, entry.inside, true);
         for action in actions {
             self.act(jid, action, who);
         }
@@ -1305,7 +959,7 @@ impl Core {
         };
         if entry.room.status() == Status::Closed {
             let entry = self.rooms.remove(jid).expect("present");
-            self.tally.count(&entry, false);
+            self.tally.count(&entry.room, entry.inside, false);
             self.deadlines.set(jid, None);
         } else {
             let deadline = entry.room.deadline(&self.settings.limits);
@@ -1323,16 +977,7 @@ impl Core {
                 }));
             }
             Action::Kick { nick, reason } => {
-                let label = match reason {
-                    KickReason::NoClaim => "no_claim",
-                    KickReason::ThirdPerson => "third_person",
-                    KickReason::Impostor => "impostor",
-                    KickReason::Timeout => "timeout",
-                };
-                metrics()
-                    .kicks
-                    .get_or_create(&KickLabel { reason: label })
-                    .inc();
+                self.counters.kicked(reason);
                 match reason {
                     KickReason::NoClaim => {
                         tracing::warn!(target: "helpim_bot::security", room = %jid, nick = %nick, jid = ?who, "kicking someone who joined without a claim")
@@ -1353,9 +998,9 @@ impl Core {
                 let id = self.new_id();
                 self.pending
                     .insert(id, Pending::Claims { room: jid.clone() });
-                self.effects.push(Effect::Read {
+                self.effects.push(Effect::Query {
                     id,
-                    read: Read::Claims(jid.to_string()),
+                    query: Query::Claims(jid.to_string()),
                 });
             }
             Action::RotatePassword { client_claimed_at } => {

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::room::Time;
+use super::types::Time;
 
 /// Where room names and passwords come from: the operating system's CSPRNG in the bot
 /// ([`crate::secrets::OsSecrets`]), a counter in tests.

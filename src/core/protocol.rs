@@ -15,10 +15,11 @@ use sha2::{Digest, Sha256};
 use xmpp_parsers::jid::{BareJid, FullJid};
 use xmpp_parsers::stanza_error::DefinedCondition;
 
-use super::room::{Event, Status, Time};
-use super::{chrono_of, Assigned, Core, Effect, Pending, Read, ReadResult, Waiter};
-use crate::store::sql::PACE_WINDOW_SECS;
-use crate::writer::Write;
+use super::effects::Write;
+use super::queue::PACE_WINDOW_SECS;
+use super::room::Event;
+use super::types::{Status, Time};
+use super::{chrono_of, Assigned, Core, Effect, Pending, Query, QueryResult, Waiter};
 use crate::xmpp::adhoc::{
     self, CommandReply, CommandRequest, CommandStatus, Form, FormField, Incoming, IncomingKind,
     NoteType,
@@ -347,11 +348,11 @@ impl Core {
             Command::RequestChat => self.request_chat(question, &command),
             Command::LeaveQueue => {
                 let jid = question.to.to_string();
-                self.ask(question, Step::Leave, Read::LeaveQueue(jid));
+                self.ask(question, Step::Leave, Query::LeaveQueue(jid));
             }
             Command::ResumeChat => match command.field("key") {
                 Some(key) => {
-                    let read = Read::Resume {
+                    let read = Query::Resume {
                         label: visitor_label(key),
                         jid: question.to.to_string(),
                     };
@@ -368,7 +369,7 @@ impl Core {
                 Some(id) if !self.settings.queue_auto => self.pick(question, &bare, id),
                 _ => {
                     let pick = !self.settings.queue_auto;
-                    self.ask(question, Step::Waiting { pick }, Read::WaitingList);
+                    self.ask(question, Step::Waiting { pick }, Query::WaitingList);
                 }
             },
             Command::BlockVisitor => self.block_visitor(question, &bare, &command, now),
@@ -428,7 +429,7 @@ impl Core {
         // Without a key the visitor cannot resume or be told apart later; their session is the
         // label then (still hashed: a JID is about a person too).
         let label = visitor_label(key.unwrap_or(&question.to.to_string()));
-        let read = Read::Enqueue {
+        let read = Query::Enqueue {
             label,
             jid: question.to.to_string(),
             nick: nick.to_string(),
@@ -467,7 +468,7 @@ impl Core {
             );
             return self.reply(&question, &reply);
         }
-        self.ask(question, Step::Take, Read::TakeChat(staff_label(bare)));
+        self.ask(question, Step::Take, Query::TakeChat(staff_label(bare)));
     }
 
     /// Rooms claimed by `bare` with "take a chat" that are still waiting for them.
@@ -531,7 +532,7 @@ impl Core {
             );
             return self.reply(&question, &reply);
         };
-        let read = Read::Pick {
+        let read = Query::Pick {
             room: room.to_string(),
             queue_id,
         };
@@ -613,7 +614,7 @@ impl Core {
                 }
             },
         };
-        let read = Read::BlockVisitor {
+        let read = Query::BlockVisitor {
             room: room.to_string(),
             until,
             reason: reason.to_string(),
@@ -655,7 +656,7 @@ impl Core {
     pub(super) fn read_for(
         &mut self,
         question: Question,
-        result: Result<ReadResult, String>,
+        result: Result<QueryResult, String>,
         now: Time,
     ) {
         let which = question.step.command();
@@ -674,7 +675,7 @@ impl Core {
             }
         };
         let reply = match (&question.step, result) {
-            (Step::Enqueue, ReadResult::Enqueued(queued, position)) => {
+            (Step::Enqueue, QueryResult::Enqueued(queued, position)) => {
                 use super::queue::Enqueued;
                 if let Enqueued::Queued(_) = queued {
                     self.queue.joined();
@@ -711,7 +712,7 @@ impl Core {
                     }
                 }
             }
-            (Step::Leave, ReadResult::Left(left)) => {
+            (Step::Leave, QueryResult::Left(left)) => {
                 let (status, text) = if left {
                     ("left", "You left the queue.")
                 } else {
@@ -719,7 +720,7 @@ impl Core {
                 };
                 done(which, session, NoteType::Info, text, outcome(which, status))
             }
-            (Step::Resume, ReadResult::Room(room)) => {
+            (Step::Resume, QueryResult::Room(room)) => {
                 let invited = room
                     .and_then(|r| BareJid::new(&r).ok())
                     .filter(|r| self.invite(&question.to, r, "Your chat continues here."));
@@ -740,7 +741,7 @@ impl Core {
                     ),
                 }
             }
-            (Step::Take, ReadResult::Room(room)) => {
+            (Step::Take, QueryResult::Room(room)) => {
                 match room.and_then(|r| BareJid::new(&r).ok()) {
                     Some(room) => {
                         let bare = question.to.to_bare().to_string();
@@ -775,10 +776,10 @@ impl Core {
                     ),
                 }
             }
-            (Step::Waiting { pick }, ReadResult::WaitingList(list)) => {
+            (Step::Waiting { pick }, QueryResult::WaitingList(list)) => {
                 self.waiting_reply(session, *pick, &list, now)
             }
-            (Step::Pick, ReadResult::Assigned(assigned)) => match assigned {
+            (Step::Pick, QueryResult::Assigned(assigned)) => match assigned {
                 Some(a) => {
                     tracing::info!(queue_id = a.queue_id, room = %a.room, "a staff member picked a waiting visitor");
                     self.queue.picked();
@@ -800,7 +801,7 @@ impl Core {
                     outcome(which, "taken"),
                 ),
             },
-            (Step::Block { room }, ReadResult::Blocked(label)) => match label {
+            (Step::Block { room }, QueryResult::Blocked(label)) => match label {
                 Some(_) => {
                     tracing::warn!(target: "helpim_bot::security", room = %room, by = %question.to, "a staff member blocked the visitor of a room");
                     let room = room.clone();
@@ -926,7 +927,7 @@ impl Core {
         let Some(entry) = self.rooms.get(&room) else {
             return;
         };
-        let claims = super::room::Claims {
+        let claims = super::types::Claims {
             staff_at: entry.room.claims().staff_at,
             client_at: Some(a.client_claimed_at),
         };
@@ -1007,11 +1008,11 @@ impl Core {
         self.people.pushed.retain(|id, _| still.contains(id));
     }
 
-    fn ask(&mut self, mut question: Question, step: Step, read: Read) {
+    fn ask(&mut self, mut question: Question, step: Step, read: Query) {
         question.step = step;
         let id = self.new_id();
         self.pending.insert(id, Pending::Command(question));
-        self.effects.push(Effect::Read { id, read });
+        self.effects.push(Effect::Query { id, query: read });
     }
 
     fn executing(&mut self, question: &Question, which: Command, form: Form) {

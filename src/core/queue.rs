@@ -7,7 +7,10 @@
 
 use std::time::Duration;
 
-use super::room::Time;
+use super::types::Time;
+
+/// The window the queue's pace (visitors given a room) is counted over, in seconds.
+pub const PACE_WINDOW_SECS: i64 = 1800;
 
 /// What became of a request to queue a visitor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,6 +8,7 @@ use chrono::TimeZone;
 use super::*;
 use crate::xmpp::stanza::RoomPresence;
 use queue::{Enqueued, Swept};
+use types::{Claims, Limits};
 
 fn t(ms: i64) -> Time {
     Utc.timestamp_millis_opt(1_800_000_000_000 + ms).unwrap()
@@ -58,11 +59,11 @@ fn settings() -> Settings {
         max_wait: Duration::from_secs(3600),
         visitor_timeout: Duration::from_secs(60),
         max_length: 100,
-        staff: crate::config::Staff {
+        staff: settings::Staff {
             jids: vec!["staff@localhost".into()],
             max_chats: 2,
         },
-        visitors: crate::config::Visitors {
+        visitors: settings::Visitors {
             domains: vec!["anon.localhost".into()],
         },
     }
@@ -162,11 +163,11 @@ fn transitions(effects: &[Effect]) -> Vec<(String, Status, Reason)> {
         .collect()
 }
 
-fn reads(effects: &[Effect]) -> Vec<(RequestId, Read)> {
+fn reads(effects: &[Effect]) -> Vec<(RequestId, Query)> {
     effects
         .iter()
         .filter_map(|e| match e {
-            Effect::Read { id, read } => Some((*id, read.clone())),
+            Effect::Query { id, query: read } => Some((*id, read.clone())),
             _ => None,
         })
         .collect()
@@ -271,9 +272,9 @@ fn poll_finds_a_staff_claim_on_room_1(core: &mut Core, now: Time) -> Vec<Effect>
         client_at: None,
     };
     core.handle(
-        Input::ReadDone {
+        Input::QueryDone {
             id: poll,
-            result: Ok(ReadResult::OpenClaims(vec![(
+            result: Ok(QueryResult::OpenClaims(vec![(
                 room_jid(1).to_string(),
                 claims,
             )])),
@@ -653,11 +654,11 @@ fn a_join_without_a_claim_is_checked_against_the_database_then_kicked() {
         secs(1),
     );
     let r = reads(&e);
-    assert_eq!(r, [(r[0].0, Read::Claims(room.to_string()))]);
+    assert_eq!(r, [(r[0].0, Query::Claims(room.to_string()))]);
     let e = core.handle(
-        Input::ReadDone {
+        Input::QueryDone {
             id: r[0].0,
-            result: Ok(ReadResult::Claims(Some(Claims::default()))),
+            result: Ok(QueryResult::Claims(Some(Claims::default()))),
         },
         secs(1),
     );
@@ -683,7 +684,7 @@ fn a_failed_claims_read_is_asked_again_a_second_later() {
     );
     let (id, _) = reads(&e)[0].clone();
     let e = core.handle(
-        Input::ReadDone {
+        Input::QueryDone {
             id,
             result: Err("connection refused".into()),
         },
@@ -694,7 +695,7 @@ fn a_failed_claims_read_is_asked_again_a_second_later() {
     assert_eq!(
         reads(&e)
             .iter()
-            .filter(|(_, r)| matches!(r, Read::Claims(_)))
+            .filter(|(_, r)| matches!(r, Query::Claims(_)))
             .count(),
         1
     );
@@ -735,7 +736,7 @@ fn the_claims_poll_runs_every_interval_and_a_staff_claim_found_makes_the_join_co
     );
     assert_eq!(
         reads(&core.handle(Input::Timer, secs(3))),
-        [(core.next_id, Read::OpenClaims)]
+        [(core.next_id, Query::OpenClaims)]
     );
 }
 
@@ -848,8 +849,8 @@ fn nothing_runs_while_nothing_is_due_even_with_many_rooms() {
         assert!(
             e.iter().all(|e| matches!(
                 e,
-                Effect::Read {
-                    read: Read::OpenClaims,
+                Effect::Query {
+                    query: Query::OpenClaims,
                     ..
                 }
             )),
@@ -1039,9 +1040,9 @@ fn sweep_answer(core: &mut Core, waiting: i64, now: Time) -> Vec<Effect> {
         "a sweep is on its way",
     );
     core.handle(
-        Input::ReadDone {
+        Input::QueryDone {
             id,
-            result: Ok(ReadResult::Swept(Swept {
+            result: Ok(QueryResult::Swept(Swept {
                 waiting,
                 oldest: None,
                 places: Some((Vec::new(), 0)),
@@ -1083,13 +1084,13 @@ fn a_waiting_visitor_gets_the_free_staffed_room_and_joins_it_without_a_second_ch
     let e = sweep_answer(&mut core, 2, secs(2));
     let assign: Vec<_> = reads(&e)
         .into_iter()
-        .filter(|(_, r)| *r == Read::Assign)
+        .filter(|(_, r)| *r == Query::Assign)
         .collect();
     assert_eq!(assign.len(), 1, "{e:?}");
     let e = core.handle(
-        Input::ReadDone {
+        Input::QueryDone {
             id: assign[0].0,
-            result: Ok(ReadResult::Assigned(Some(Assigned {
+            result: Ok(QueryResult::Assigned(Some(Assigned {
                 queue_id: 7,
                 visitor_jid: None,
                 room: room_jid(1).to_string(),
@@ -1099,7 +1100,7 @@ fn a_waiting_visitor_gets_the_free_staffed_room_and_joins_it_without_a_second_ch
         secs(2),
     );
     // One visitor still waits, but no room is free: nothing more to assign.
-    assert!(reads(&e).iter().all(|(_, r)| *r != Read::Assign), "{e:?}");
+    assert!(reads(&e).iter().all(|(_, r)| *r != Query::Assign), "{e:?}");
     assert_eq!(core.counts().open_staffed, 0);
     assert_eq!(core.queue.waiting(), 1);
     // The visitor's join is decided at once: the room knows the claim.
@@ -1113,7 +1114,7 @@ fn a_waiting_visitor_gets_the_free_staffed_room_and_joins_it_without_a_second_ch
         secs(3),
     );
     assert!(
-        !reads(&e).iter().any(|(_, r)| matches!(r, Read::Claims(_))),
+        !reads(&e).iter().any(|(_, r)| matches!(r, Query::Claims(_))),
         "no claims check: {e:?}"
     );
     assert_eq!(
@@ -1126,7 +1127,7 @@ fn a_waiting_visitor_gets_the_free_staffed_room_and_joins_it_without_a_second_ch
 fn nobody_is_assigned_without_a_free_staffed_room_or_in_pick_mode() {
     let mut core = full_pool();
     let e = sweep_answer(&mut core, 3, secs(2));
-    assert!(reads(&e).iter().all(|(_, r)| *r != Read::Assign), "{e:?}");
+    assert!(reads(&e).iter().all(|(_, r)| *r != Query::Assign), "{e:?}");
     let mut picking = {
         let mut core = core_with(Settings {
             queue_auto: false,
@@ -1136,7 +1137,7 @@ fn nobody_is_assigned_without_a_free_staffed_room_or_in_pick_mode() {
         core
     };
     let e = sweep_answer(&mut picking, 3, secs(2));
-    assert!(reads(&e).iter().all(|(_, r)| *r != Read::Assign));
+    assert!(reads(&e).iter().all(|(_, r)| *r != Query::Assign));
 }
 
 #[test]
@@ -1145,16 +1146,16 @@ fn the_queue_is_swept_every_poll_interval() {
     sweep_answer(&mut core, 0, secs(1));
     assert!(core.handle(Input::Timer, secs(2)).iter().all(|e| !matches!(
         e,
-        Effect::Read {
-            read: Read::SweepQueue { .. },
+        Effect::Query {
+            query: Query::SweepQueue { .. },
             ..
         }
     )));
     let e = core.handle(Input::Timer, secs(3));
     assert!(e.iter().any(|e| matches!(
         e,
-        Effect::Read {
-            read: Read::SweepQueue { max_wait, visitor_timeout, .. },
+        Effect::Query {
+            query: Query::SweepQueue { max_wait, visitor_timeout, .. },
             ..
         } if *max_wait == Duration::from_secs(3600) && *visitor_timeout == Duration::from_secs(60)
     )));
@@ -1284,7 +1285,7 @@ fn a_visitor_hears_closed_while_nobody_is_on_duty_and_is_queued_once_someone_is(
     let r = reads(&e);
     let [(
         id,
-        Read::Enqueue {
+        Query::Enqueue {
             label,
             jid,
             nick,
@@ -1303,9 +1304,9 @@ fn a_visitor_hears_closed_while_nobody_is_on_duty_and_is_queued_once_someone_is(
         (VISITOR, "Sam", Some("exams"), 100)
     );
     let e = core.handle(
-        Input::ReadDone {
+        Input::QueryDone {
             id: *id,
-            result: Ok(ReadResult::Enqueued(Enqueued::Queued(41), 2)),
+            result: Ok(QueryResult::Enqueued(Enqueued::Queued(41), 2)),
         },
         secs(3),
     );
@@ -1338,9 +1339,9 @@ fn the_queue_full_and_a_blocked_key_are_told_apart_and_a_short_key_is_a_bad_requ
         let e = request_chat(&mut core, secs(2));
         let id = reads(&e)[0].0;
         let e = core.handle(
-            Input::ReadDone {
+            Input::QueryDone {
                 id,
-                result: Ok(ReadResult::Enqueued(outcome, 0)),
+                result: Ok(QueryResult::Enqueued(outcome, 0)),
             },
             secs(2),
         );
@@ -1386,9 +1387,9 @@ fn visitor_assigned_room_1(core: &mut Core, queue_id: i64, now: Time) -> Vec<Eff
         "an assignment is on its way",
     );
     core.handle(
-        Input::ReadDone {
+        Input::QueryDone {
             id,
-            result: Ok(ReadResult::Assigned(Some(Assigned {
+            result: Ok(QueryResult::Assigned(Some(Assigned {
                 queue_id,
                 visitor_jid: Some(VISITOR.into()),
                 room: room_jid(1).to_string(),
@@ -1427,21 +1428,21 @@ fn taking_a_chat_invites_the_staff_member_and_stops_at_max_chats() {
     let take = |core: &mut Core, room: u32, now: Time| {
         let e = core.handle(command("staff@localhost/console", "take-chat", &[]), now);
         let r = reads(&e);
-        let [(id, Read::TakeChat(label))] = &r[..] else {
+        let [(id, Query::TakeChat(label))] = &r[..] else {
             return sent(&e);
         };
         assert_eq!(label, "xmpp:staff@localhost");
         let e = core.handle(
-            Input::ReadDone {
+            Input::QueryDone {
                 id: *id,
-                result: Ok(ReadResult::Room(Some(room_jid(room).to_string()))),
+                result: Ok(QueryResult::Room(Some(room_jid(room).to_string()))),
             },
             now,
         );
         assert!(
             reads(&e)
                 .iter()
-                .any(|(_, r)| *r == Read::Claims(room_jid(room).to_string())),
+                .any(|(_, r)| *r == Query::Claims(room_jid(room).to_string())),
             "the room learns of its claim: {e:?}"
         );
         sent(&e)
@@ -1478,7 +1479,7 @@ fn no_room_is_handed_out_or_assigned_until_the_bot_is_back_inside_after_a_new_se
     assert!(
         !reads(&e)
             .iter()
-            .any(|(_, r)| matches!(r, Read::TakeChat(_))),
+            .any(|(_, r)| matches!(r, Query::TakeChat(_))),
         "no claim: {e:?}"
     );
     assert!(
@@ -1487,7 +1488,7 @@ fn no_room_is_handed_out_or_assigned_until_the_bot_is_back_inside_after_a_new_se
     );
     // The same for a waiting visitor and the staffed room-1.
     let e = sweep_answer(&mut core, 1, secs(3));
-    assert!(reads(&e).iter().all(|(_, r)| *r != Read::Assign), "{e:?}");
+    assert!(reads(&e).iter().all(|(_, r)| *r != Query::Assign), "{e:?}");
     let mut assigned = false;
     for (id, room, _) in rejoins {
         let occupants = if room == room_jid(1) {
@@ -1501,7 +1502,7 @@ fn no_room_is_handed_out_or_assigned_until_the_bot_is_back_inside_after_a_new_se
             joined(own(&room, &[110], "owner"), occupants),
             secs(4),
         );
-        assigned |= reads(&e).iter().any(|(_, r)| *r == Read::Assign);
+        assigned |= reads(&e).iter().any(|(_, r)| *r == Query::Assign);
     }
     assert!(
         assigned,
@@ -1514,7 +1515,7 @@ fn no_room_is_handed_out_or_assigned_until_the_bot_is_back_inside_after_a_new_se
     assert!(
         reads(&e)
             .iter()
-            .any(|(_, r)| matches!(r, Read::TakeChat(_))),
+            .any(|(_, r)| matches!(r, Query::TakeChat(_))),
         "{e:?}"
     );
 }
@@ -1543,7 +1544,7 @@ fn only_a_staff_member_in_the_room_can_block_its_visitor() {
     let r = reads(&e);
     let [(
         _,
-        Read::BlockVisitor {
+        Query::BlockVisitor {
             room,
             until,
             reason,
@@ -1560,8 +1561,8 @@ fn only_a_staff_member_in_the_room_can_block_its_visitor() {
     assert_eq!(*until, Some(secs(2) + chrono::Duration::days(7)));
 }
 
-fn swept(over_xmpp: Vec<(i64, &str, i64)>, pace: i64) -> Result<ReadResult, String> {
-    Ok(ReadResult::Swept(Swept {
+fn swept(over_xmpp: Vec<(i64, &str, i64)>, pace: i64) -> Result<QueryResult, String> {
+    Ok(QueryResult::Swept(Swept {
         waiting: over_xmpp.len() as i64,
         oldest: None,
         places: Some((
@@ -1574,14 +1575,14 @@ fn swept(over_xmpp: Vec<(i64, &str, i64)>, pace: i64) -> Result<ReadResult, Stri
     }))
 }
 
-fn sweep_with(core: &mut Core, result: Result<ReadResult, String>, now: Time) -> Vec<Effect> {
+fn sweep_with(core: &mut Core, result: Result<QueryResult, String>, now: Time) -> Vec<Effect> {
     let e = core.handle(Input::Timer, now);
     let id = pending_id(
         core,
         |p| matches!(p, Pending::Sweep),
         &format!("a sweep is on its way: {e:?}"),
     );
-    core.handle(Input::ReadDone { id, result }, now)
+    core.handle(Input::QueryDone { id, result }, now)
 }
 
 #[test]
@@ -1735,14 +1736,14 @@ fn the_examples_of_the_protocol_documentation_are_what_the_bot_accepts_and_sends
     // Request a chat, queued.
     let e = core.handle(request("request-chat"), secs(2));
     let r = reads(&e);
-    let [(id, Read::Enqueue { nick, topic, .. })] = &r[..] else {
+    let [(id, Query::Enqueue { nick, topic, .. })] = &r[..] else {
         panic!("{e:?}")
     };
     assert_eq!((nick.as_str(), topic.as_deref()), ("Sam", Some("exams")));
     let e = core.handle(
-        Input::ReadDone {
+        Input::QueryDone {
             id: *id,
-            result: Ok(ReadResult::Enqueued(Enqueued::Queued(41), 2)),
+            result: Ok(QueryResult::Enqueued(Enqueued::Queued(41), 2)),
         },
         secs(2),
     );
@@ -1755,9 +1756,9 @@ fn the_examples_of_the_protocol_documentation_are_what_the_bot_accepts_and_sends
         let e = core.handle(request("request-chat"), secs(2));
         let id = reads(&e)[0].0;
         let e = core.handle(
-            Input::ReadDone {
+            Input::QueryDone {
                 id,
-                result: Ok(ReadResult::Enqueued(outcome, 0)),
+                result: Ok(QueryResult::Enqueued(outcome, 0)),
             },
             secs(2),
         );
@@ -1771,10 +1772,10 @@ fn the_examples_of_the_protocol_documentation_are_what_the_bot_accepts_and_sends
     same("invitation", &sent(&e)[0]);
     // Leave, resume: read as the commands they are.
     let e = core.handle(request("leave-queue"), secs(9));
-    assert!(matches!(&reads(&e)[..], [(_, Read::LeaveQueue(j))] if j == VISITOR));
+    assert!(matches!(&reads(&e)[..], [(_, Query::LeaveQueue(j))] if j == VISITOR));
     let e = core.handle(request("resume-chat"), secs(9));
     assert!(
-        matches!(&reads(&e)[..], [(_, Read::Resume { label, .. })] if *label == protocol::visitor_label(KEY))
+        matches!(&reads(&e)[..], [(_, Query::Resume { label, .. })] if *label == protocol::visitor_label(KEY))
     );
     // A stranger.
     let e = core.handle(request("forbidden-request"), secs(9));
@@ -1783,9 +1784,9 @@ fn the_examples_of_the_protocol_documentation_are_what_the_bot_accepts_and_sends
     let e = core.handle(request("take-chat"), secs(9));
     let id = reads(&e)[0].0;
     let e = core.handle(
-        Input::ReadDone {
+        Input::QueryDone {
             id,
-            result: Ok(ReadResult::Room(Some(room_jid(2).to_string()))),
+            result: Ok(QueryResult::Room(Some(room_jid(2).to_string()))),
         },
         secs(9),
     );
@@ -1842,8 +1843,8 @@ fn the_places_in_line_are_read_at_most_every_five_seconds() {
         let _ = e;
         let e = core.handle(Input::Timer, secs(s * 2 + 2));
         for effect in &e {
-            if let Effect::Read {
-                read: Read::SweepQueue { places, .. },
+            if let Effect::Query {
+                query: Query::SweepQueue { places, .. },
                 ..
             } = effect
             {

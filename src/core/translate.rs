@@ -1,7 +1,8 @@
 //! The one translation from what a room says over XMPP (presences and messages, already read by
 //! [`crate::xmpp::stanza`]) to what it means for the room's state machine ([`Event`]).
 
-use super::room::{Event, Occupant};
+use super::room::Event;
+use super::types::Occupant;
 use crate::xmpp::stanza::{PresenceKind, RoomMessage, RoomPresence, STATUS_NICK_CHANGE};
 
 /// Status codes with which a room puts an occupant out: banned (301), kicked (307), affiliation

@@ -6,6 +6,7 @@
 //! this module runs them and reads rows by column name. Times are `TIMESTAMPTZ` on PostgreSQL
 //! and ISO-8601 UTC text on SQLite ([`DbTime`]).
 
+mod query;
 pub mod sql;
 
 use std::str::FromStr;
@@ -17,7 +18,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::{Postgres, Row, Sqlite};
 
 pub use crate::core::queue::{Enqueued, Swept};
-use crate::core::room::{Claims, Role, Status, Time, Transition};
+use crate::core::types::{Claims, Role, Status, Time, Transition};
 pub use sql::{
     CLAIM_CLIENT_POSTGRES, CLAIM_CLIENT_SQLITE, CLAIM_STAFF_POSTGRES, CLAIM_STAFF_SQLITE,
     NOTIFY_CHANNEL, RECLAIM_CLIENT_POSTGRES, RECLAIM_CLIENT_SQLITE, ROOM_STATUS, TRANSCRIPT_AFTER,

@@ -9,7 +9,7 @@
 
 use std::sync::LazyLock;
 
-use crate::core::room::Status;
+use crate::core::types::Status;
 
 /// One statement in both dialects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -567,6 +567,7 @@ WHERE jid IS NOT NULL ORDER BY position",
 );
 
 /// The pace of the queue: visitors given a room in the last 30 minutes → `assigned`.
+/// Counts over [`crate::core::queue::PACE_WINDOW_SECS`].
 pub const PACE: Sql = Sql {
     sqlite: "SELECT COUNT(*) AS assigned FROM queue
 WHERE room_id IS NOT NULL AND status IN ('assigned', 'served', 'missed')
@@ -575,9 +576,6 @@ WHERE room_id IS NOT NULL AND status IN ('assigned', 'served', 'missed')
 WHERE room_id IS NOT NULL AND status IN ('assigned', 'served', 'missed')
   AND status_changed_at > now() - interval '30 minutes'",
 };
-
-/// The window [`PACE`] counts over, in seconds.
-pub const PACE_WINDOW_SECS: i64 = 1800;
 
 /// A string that lives as long as the program: the statements built once at first use.
 fn leak(text: String) -> &'static str {

@@ -3,7 +3,7 @@
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-use helpim_bot::room::Status;
+use helpim_bot::core::types::Status;
 use helpim_bot::store::{ClaimKind, ClaimedRoom, RoomRow, Store};
 use helpim_bot::xmpp::stanza;
 use helpim_bot::xmpp::IqError;

@@ -17,7 +17,7 @@ use xmpp_parsers::minidom::Element;
 use xmpp_parsers::presence::{Presence, Type as PresenceType};
 
 use super::{claim, wait_status, XmppServer, PASSWORD};
-use helpim_bot::room::Status;
+use helpim_bot::core::types::Status;
 
 /// A person with an XMPP client: staff member, client, or stranger.
 pub struct Person {

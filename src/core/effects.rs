@@ -1,0 +1,285 @@
+//! What goes into the core and what comes out: [`Input`]s (stanzas read, answers, query
+//! results, timers), [`Effect`]s (stanzas to send, requests, queries, writes), the [`Query`]s it
+//! asks of the store with their [`QueryResult`]s, and the [`Write`]s it asks to be recorded. The
+//! driver carries effects out; the store answers queries and applies writes.
+
+use std::time::Duration;
+
+use tokio_xmpp::Stanza;
+use xmpp_parsers::jid::BareJid;
+
+use super::queue::{Enqueued, Swept};
+use super::room::Room;
+use super::types::{Claims, Role, Time, Transition};
+use crate::xmpp::adhoc::Incoming;
+use crate::xmpp::stanza::{RoomMessage, RoomPresence};
+use crate::xmpp::{Answer, IqError, Request};
+
+/// Names a request or query, so that its answer finds its way back.
+pub type RequestId = u64;
+
+/// Something that happened, for [`super::Core::handle`].
+#[derive(Debug)]
+pub enum Input {
+    /// Logged in: `fresh` for a new session (every room presence is gone: rejoin), not for a
+    /// resumed stream.
+    Online {
+        /// True for a new session.
+        fresh: bool,
+    },
+    /// The link is down (the session reconnects by itself).
+    Offline,
+    /// A presence from a room occupant.
+    Presence(RoomPresence),
+    /// A groupchat message from a room.
+    Message(RoomMessage),
+    /// The answer to [`Effect::Request`] `id` (or why there is none).
+    Answer {
+        /// The request.
+        id: RequestId,
+        /// Its answer.
+        result: Result<Answer, IqError>,
+    },
+    /// The result of [`Effect::Query`] `id`.
+    QueryDone {
+        /// The query.
+        id: RequestId,
+        /// Its rows, or why not.
+        result: Result<QueryResult, String>,
+    },
+    /// A command (or the list of commands) asked of the bot itself (docs/protocol.md).
+    Request(Incoming),
+    /// A deadline came ([`super::Core::next_deadline`]); nothing else happened.
+    Timer,
+}
+
+/// A database query (a read, or a statement whose answer the core waits for) the core asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Query {
+    /// The claims of one room.
+    Claims(String),
+    /// The claims of every room that has an open one.
+    OpenClaims,
+    /// Give the first waiting visitor the longest-waiting staffed room without a client claim.
+    Assign,
+    /// Expire visitors who waited `max_wait`, let go of those not kept alive for
+    /// `visitor_timeout`, and count who waits.
+    SweepQueue {
+        /// `queue.max_wait`.
+        max_wait: Duration,
+        /// `queue.visitor_timeout`.
+        visitor_timeout: Duration,
+        /// Also read the places of the visitors over XMPP and the queue's pace (at most every
+        /// [`super::protocol::PUSH_EVERY`]: the list is long in a long queue).
+        places: bool,
+    },
+    /// Queue a visitor who asked over XMPP, and read their place.
+    Enqueue {
+        /// The visitor label (a hash of their key).
+        label: String,
+        /// Their full JID.
+        jid: String,
+        /// The nick they gave.
+        nick: String,
+        /// What they want to talk about.
+        topic: Option<String>,
+        /// `queue.max_length`.
+        max_length: u32,
+    },
+    /// A visitor over XMPP (their full JID) leaves the queue.
+    LeaveQueue(String),
+    /// A new session (`jid`) of visitor `label` takes up their chat.
+    Resume {
+        /// The visitor label.
+        label: String,
+        /// The new session's full JID.
+        jid: String,
+    },
+    /// Claim an `available` room for a staff member (the label: `xmpp:` and their bare JID).
+    TakeChat(String),
+    /// The waiting visitors, first in line first.
+    WaitingList,
+    /// Pick mode: give the waiting visitor of row `queue_id` the staffed room `room`.
+    Pick {
+        /// The room's JID.
+        room: String,
+        /// `queue.id`.
+        queue_id: i64,
+    },
+    /// Block the visitor of room `room`.
+    BlockVisitor {
+        /// The room's JID.
+        room: String,
+        /// Until when (`None`: for good).
+        until: Option<Time>,
+        /// Why.
+        reason: String,
+        /// By whom (a bare JID).
+        by: String,
+    },
+}
+
+impl Query {
+    /// True when the writes asked for before it must be recorded first: a visitor is given a
+    /// room the bot has just seen staffed (the row must say so), and a visitor asking again after
+    /// a refresh is queued after their old session's end is recorded, not into the row that end
+    /// is about to close.
+    pub fn waits_for_writes(&self) -> bool {
+        matches!(
+            self,
+            Query::Assign | Query::Pick { .. } | Query::Enqueue { .. }
+        )
+    }
+}
+
+/// A waiting visitor given a staffed room (the row is `assigned`, the room's client claim set).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assigned {
+    /// `queue.id`.
+    pub queue_id: i64,
+    /// The visitor's full JID when they came over XMPP.
+    pub visitor_jid: Option<String>,
+    /// The room's JID.
+    pub room: String,
+    /// The room's new client claim.
+    pub client_claimed_at: Time,
+}
+
+/// What a [`Query`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueryResult {
+    /// For [`Query::Claims`]: `None` when the row is not written yet.
+    Claims(Option<Claims>),
+    /// For [`Query::OpenClaims`]: room JID and claims.
+    OpenClaims(Vec<(String, Claims)>),
+    /// For [`Query::Assign`]: the assignment made, or none.
+    Assigned(Option<Assigned>),
+    /// For [`Query::SweepQueue`]: who waits, and the queue's pace.
+    Swept(Swept),
+    /// For [`Query::Enqueue`]: what became of the request, and the place in line.
+    Enqueued(Enqueued, i64),
+    /// For [`Query::LeaveQueue`]: whether there was an open row.
+    Left(bool),
+    /// For [`Query::Resume`] and [`Query::TakeChat`]: the room, or none.
+    Room(Option<String>),
+    /// For [`Query::WaitingList`].
+    WaitingList(Vec<Waiter>),
+    /// For [`Query::BlockVisitor`]: the label blocked, or none (the room had no client claim).
+    Blocked(Option<String>),
+}
+
+/// A waiting visitor, as staff see them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiter {
+    /// `queue.id`.
+    pub id: i64,
+    /// Their nick.
+    pub nick: String,
+    /// Their topic.
+    pub topic: Option<String>,
+    /// Since when they wait.
+    pub since: Time,
+}
+
+/// Something to do, from [`super::Core::handle`].
+#[derive(Debug)]
+pub enum Effect {
+    /// Send a stanza that gets no answer (a presence, an invitation, a command's answer).
+    Send(Box<Stanza>),
+    /// Send a request; feed its answer back as [`Input::Answer`] with the same `id`.
+    Request {
+        /// The request's name.
+        id: RequestId,
+        /// What to send.
+        request: Request,
+    },
+    /// Ask the database; feed the result back as [`Input::QueryDone`].
+    Query {
+        /// The query's name.
+        id: RequestId,
+        /// What to ask.
+        query: Query,
+    },
+    /// Record a change in the database (queued, in order, retried until it lands).
+    Write(Write),
+    /// Erase message bodies older than `before`.
+    Prune {
+        /// The cutoff.
+        before: Time,
+    },
+}
+
+/// A room of an earlier run, as its row and transcript say, for [`super::Core::restore`].
+#[derive(Debug, Clone)]
+pub struct Restored {
+    /// The room's JID.
+    pub jid: BareJid,
+    /// Its password.
+    pub password: String,
+    /// Its state machine, read back from the row.
+    pub room: Room,
+    /// The highest transcript number stored.
+    pub last_seq: i64,
+    /// The room's history is asked for from this time on (the last stored message, else the
+    /// room's creation).
+    pub history_since: Time,
+    /// The last messages stored (time, nick, body), oldest first.
+    pub recent: Vec<(Time, String, String)>,
+}
+
+/// One change to record.
+#[derive(Debug, Clone)]
+pub enum Write {
+    /// A room was created and configured.
+    InsertRoom {
+        /// The room's JID.
+        jid: String,
+        /// Its password.
+        password: String,
+        /// When.
+        at: Time,
+    },
+    /// A room changed status.
+    Transition {
+        /// The room's JID.
+        jid: String,
+        /// The change.
+        transition: Transition,
+    },
+    /// A chat message, stored in the transcript as number `seq` of its room.
+    Message {
+        /// The room's JID.
+        jid: String,
+        /// 1, 2, 3 … within the room.
+        seq: i64,
+        /// When it was received.
+        at: Time,
+        /// The sender's nick.
+        nick: String,
+        /// The sender's role.
+        role: Role,
+        /// The text.
+        body: String,
+    },
+    /// A chat message was sent at `at` (transcripts disabled: only the time is kept).
+    MessageAt {
+        /// The room's JID.
+        jid: String,
+        /// When.
+        at: Time,
+    },
+    /// The room got a new password and the expired client claim is cleared.
+    RotatePassword {
+        /// The room's JID.
+        jid: String,
+        /// The new password.
+        password: String,
+        /// The claim that expired.
+        client_claimed_at: Time,
+    },
+    /// A visitor over XMPP whose session ended leaves the queue if they were waiting or assigned.
+    VisitorGone {
+        /// Their full JID.
+        visitor: String,
+    },
+}

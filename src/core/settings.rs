@@ -1,0 +1,88 @@
+//! What the core needs to know, as plain values: the driver builds [`Settings`] from the
+//! configuration file (the core never reads the configuration schema itself).
+
+use std::time::Duration;
+
+use xmpp_parsers::jid::BareJid;
+
+use super::types::Limits;
+
+/// What the core needs from the configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The MUC service's domain.
+    pub service: String,
+    /// The bot's nick in every room.
+    pub nick: String,
+    /// The room name prefix.
+    pub prefix: String,
+    /// How many messages a room keeps as history.
+    pub history: u32,
+    /// The bot's bare JID (the only owner).
+    pub owner: BareJid,
+    /// The status text of a deliberate leave.
+    pub clean_exit: String,
+    /// The time limits of the room life cycle.
+    pub limits: Limits,
+    /// Ready rooms wanted.
+    pub pool_size: u32,
+    /// Live rooms at most.
+    pub max_rooms: u32,
+    /// Creations in flight at most (rejoins: four times as many).
+    pub parallel_creations: u32,
+    /// How often the open claims are read.
+    pub poll_interval: Duration,
+    /// Whether message bodies are stored.
+    pub transcripts: bool,
+    /// Message bodies older than this many days are erased.
+    pub keep_days: u32,
+    /// The bot gives waiting visitors staffed rooms itself (`queue.assign = "auto"`).
+    pub queue_auto: bool,
+    /// A visitor who waited this long expires.
+    pub max_wait: Duration,
+    /// A visitor queued over SQL and not kept alive this long has left.
+    pub visitor_timeout: Duration,
+    /// At most this many visitors wait (`queue.max_length`).
+    pub max_length: u32,
+    /// Who may use the staff commands, and how many chats each may hold.
+    pub staff: Staff,
+    /// Who may use the visitor commands.
+    pub visitors: Visitors,
+}
+
+/// Who may use the staff commands, and how many chats each may hold.
+#[derive(Debug, Clone, Default)]
+pub struct Staff {
+    /// Bare JIDs (`ann@example.org`) or whole domains (`*@staff.example.org`) of staff members.
+    pub jids: Vec<String>,
+    /// Open rooms a staff member may hold at once through the "take a chat" command.
+    pub max_chats: u32,
+}
+
+impl Staff {
+    /// True when `bare` (a bare JID) is a staff member.
+    pub fn allows(&self, bare: &str) -> bool {
+        let domain = bare.rsplit_once('@').map_or(bare, |(_, d)| d);
+        self.jids
+            .iter()
+            .any(|pattern| match pattern.strip_prefix("*@") {
+                Some(d) => d.eq_ignore_ascii_case(domain) && bare.contains('@'),
+                None => pattern.eq_ignore_ascii_case(bare),
+            })
+    }
+}
+
+/// Who may use the visitor commands.
+#[derive(Debug, Clone, Default)]
+pub struct Visitors {
+    /// XMPP domains whose users may ask for a chat, typically an anonymous host.
+    pub domains: Vec<String>,
+}
+
+impl Visitors {
+    /// True when `bare` (a bare JID) is on a visitors' domain.
+    pub fn allows(&self, bare: &str) -> bool {
+        let domain = bare.rsplit_once('@').map_or(bare, |(_, d)| d);
+        self.domains.iter().any(|d| d.eq_ignore_ascii_case(domain))
+    }
+}

@@ -1,0 +1,89 @@
+//! The store's side of the core's [`Query`]s: each one mapped to its statements (the SQL lives in
+//! [`super::sql`], once per dialect), its rows turned into the core's [`QueryResult`]. Beside
+//! [`crate::writer`]'s writes, this is the one place the core's questions meet the database.
+
+use super::{Assignment, ClaimKind, Enqueued, Store};
+use crate::core::effects::{Assigned, Query, QueryResult, Waiter};
+
+impl Store {
+    /// Answers one query of the core.
+    pub async fn query(&self, query: &Query) -> sqlx::Result<QueryResult> {
+        let store = self;
+        match query {
+            Query::Claims(jid) => store.claims(jid).await.map(QueryResult::Claims),
+            Query::OpenClaims => store.open_claims().await.map(QueryResult::OpenClaims),
+            Query::Assign => store
+                .assign_next()
+                .await
+                .map(|a| QueryResult::Assigned(a.map(assigned))),
+            Query::SweepQueue {
+                max_wait,
+                visitor_timeout,
+                places,
+            } => store
+                .sweep_queue(*max_wait, *visitor_timeout, *places)
+                .await
+                .map(QueryResult::Swept),
+            Query::Enqueue {
+                label,
+                jid,
+                nick,
+                topic,
+                max_length,
+            } => {
+                let outcome = store
+                    .enqueue(label, Some(jid), nick, topic.as_deref(), *max_length)
+                    .await?;
+                let position = match outcome {
+                    Enqueued::Queued(id) | Enqueued::AlreadyQueued(id) => store
+                        .queue_state(id)
+                        .await?
+                        .map_or(0, |state| state.position),
+                    Enqueued::Blocked | Enqueued::Full => 0,
+                };
+                Ok(QueryResult::Enqueued(outcome, position))
+            }
+            Query::LeaveQueue(jid) => store.leave_queue_by_jid(jid).await.map(QueryResult::Left),
+            Query::Resume { label, jid } => store.resume(label, jid).await.map(QueryResult::Room),
+            Query::TakeChat(label) => store
+                .claim(ClaimKind::Staff, label)
+                .await
+                .map(|room| QueryResult::Room(room.map(|r| r.jid))),
+            Query::WaitingList => store.waiting().await.map(|list| {
+                QueryResult::WaitingList(
+                    list.into_iter()
+                        .map(|w| Waiter {
+                            id: w.id,
+                            nick: w.nick,
+                            topic: w.topic,
+                            since: w.enqueued_at,
+                        })
+                        .collect(),
+                )
+            }),
+            Query::Pick { room, queue_id } => store
+                .pick(room, *queue_id)
+                .await
+                .map(|a| QueryResult::Assigned(a.map(assigned))),
+            Query::BlockVisitor {
+                room,
+                until,
+                reason,
+                by,
+            } => store
+                .block_room_visitor(room, *until, reason, by)
+                .await
+                .map(QueryResult::Blocked),
+        }
+    }
+}
+
+/// An assignment as the core sees it.
+fn assigned(a: Assignment) -> Assigned {
+    Assigned {
+        queue_id: a.queue_id,
+        visitor_jid: a.visitor_jid,
+        room: a.room_jid,
+        client_claimed_at: a.client_claimed_at,
+    }
+}
