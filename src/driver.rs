@@ -123,6 +123,7 @@ pub fn core_settings(config: &Config) -> anyhow::Result<Settings> {
         pool_size: config.pool.size,
         max_rooms: config.pool.max_rooms,
         parallel_creations: config.pool.parallel_creations,
+        request_timeout: config.xmpp.iq_timeout,
         poll_interval: config.database.poll_interval,
         transcripts: config.transcripts.enabled,
         keep_days: config.transcripts.keep_days,
@@ -277,10 +278,9 @@ impl Driver {
         self.health.set_online(true);
         self.health.pong();
         loop {
-            let wake = self
-                .core
-                .next_deadline()
-                .map(instant_of)
+            let next = self.core.next_wake();
+            let wake = next
+                .map(|w| instant_of(w.at))
                 .map_or(next_report, |d| d.min(next_report));
             tokio::select! {
                 _ = &mut shutdown => return Ended::Shutdown,
@@ -293,7 +293,12 @@ impl Driver {
                     Some(event) => self.on_session_event(event),
                 },
                 Some(input) = self.reads_rx.recv() => self.input(input),
-                _ = tokio::time::sleep_until(wake) => self.input(Input::Timer),
+                _ = tokio::time::sleep_until(wake) => {
+                    if let Some(w) = next.filter(|w| w.at <= Utc::now()) {
+                        tracing::trace!(timer = w.timer.as_str(), "woke for a timer");
+                    }
+                    self.input(Input::Timer)
+                }
                 Some(()) = stall.recv() => {
                     // Debug builds only: a stuck main loop, for the test of /livez and the
                     // watchdog. A blocking sleep holds this task as a deadlock would.
@@ -327,7 +332,7 @@ impl Driver {
             SessionEvent::ConnectFailed { .. } => return,
             SessionEvent::RoomPresence(p) => Input::Presence(p),
             SessionEvent::Message(m) => Input::Message(m),
-            SessionEvent::Answer { id, result } => Input::Answer { id, result },
+            SessionEvent::Response { id, from, result } => Input::Response { id, from, result },
             SessionEvent::Request(request) => Input::Request(request),
         };
         self.input(input);
@@ -347,7 +352,6 @@ impl Driver {
         for effect in effects {
             match effect {
                 Effect::Send(stanza) => self.session.send(*stanza),
-                Effect::Request { id, request } => self.session.request(id, request),
                 Effect::Query { id, query } => self.query(id, query),
                 Effect::Write(write) => {
                     if let Write::Transition { transition: t, .. } = &write {
@@ -452,6 +456,8 @@ impl Driver {
         m.room_create_failures
             .inc_by(now.room_create_failures - was.room_create_failures);
         m.db_errors.inc_by(now.db_errors - was.db_errors);
+        m.iq_timeouts
+            .inc_by(now.request_timeouts - was.request_timeouts);
         for (i, (_, reason)) in Counters::KICK_REASONS.iter().enumerate() {
             let n = now.kicks[i] - was.kicks[i];
             if n > 0 {
@@ -469,9 +475,10 @@ impl Driver {
         let deadline = Instant::now() + Duration::from_secs(4);
         while self.core.destroys_pending() > 0 {
             match tokio::time::timeout_at(deadline, events.recv()).await {
-                Ok(Some(SessionEvent::Answer { id, result })) => {
-                    self.input(Input::Answer { id, result })
+                Ok(Some(SessionEvent::Response { id, from, result })) => {
+                    self.input(Input::Response { id, from, result })
                 }
+                Ok(Some(SessionEvent::RoomPresence(p))) => self.input(Input::Presence(p)),
                 Ok(Some(_)) => {}
                 Ok(None) | Err(_) => break,
             }

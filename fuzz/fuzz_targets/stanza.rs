@@ -1,5 +1,6 @@
 //! Fuzz target: whatever a server or a stranger sends (room presences and messages, directed
-//! presences, commands), read the way the session reads it (`read_inbound`), then fed to the
+//! presences, commands, answers to the bot's requests), read the way the session reads it
+//! (`codec::read_element`, the one way in), then fed to the
 //! bot's core — the same translator and state machines the
 //! running bot uses — holding rooms in every state, with the clock moving and deadlines firing.
 //! Input: stanzas separated by NUL bytes; a chunk that is a single byte moves the clock instead.
@@ -16,8 +17,9 @@ use helpim_bot::core::pool::Secrets;
 use helpim_bot::core::room::Room;
 use helpim_bot::core::types::{Claims, Limits, Seat, Status};
 use helpim_bot::core::{Core, Effect, Input, Restored, Settings};
-use helpim_bot::xmpp::stanza::{read_inbound, Inbound, PresenceKind, RoomPresence};
-use helpim_bot::xmpp::{Answer, Joined, Request};
+use helpim_bot::xmpp::codec::{read_element, Inbound};
+use helpim_bot::xmpp::stanza::{PresenceKind, RoomPresence};
+use helpim_bot::xmpp::Stanza;
 use libfuzzer_sys::fuzz_target;
 use xmpp_parsers::jid::BareJid;
 
@@ -50,6 +52,7 @@ fn settings() -> Settings {
         pool_size: 2,
         max_rooms: 10,
         parallel_creations: 2,
+        request_timeout: Duration::from_secs(10),
         poll_interval: Duration::from_secs(2),
         transcripts: true,
         keep_days: 30,
@@ -57,11 +60,11 @@ fn settings() -> Settings {
         max_wait: Duration::from_secs(3600),
         visitor_timeout: Duration::from_secs(60),
         max_length: 100,
-        staff: helpim_bot::config::Staff {
+        staff: helpim_bot::core::settings::Staff {
             jids: vec!["*@localhost".into()],
             max_chats: 2,
         },
-        visitors: helpim_bot::config::Visitors {
+        visitors: helpim_bot::core::settings::Visitors {
             domains: vec!["anon.localhost".into()],
         },
     }
@@ -113,25 +116,22 @@ fuzz_target!(|data: &[u8]| {
         destroyed: false,
     };
     for effect in core.handle(Input::Online { fresh: true }, now) {
-        if let Effect::Request {
-            id,
-            request: Request::Join { room, .. },
-        } = effect
-        {
-            let joined = Joined {
-                own: occupant(&room, "helpim-bot", vec![110], "owner"),
-                occupants: vec![
-                    occupant(&room, "staff", vec![], "none"),
-                    occupant(&room, "client", vec![], "none"),
-                ],
-            };
-            core.handle(
-                Input::Answer {
-                    id,
-                    result: Ok(Answer::Joined(joined)),
-                },
-                now,
-            );
+        // Each rejoin is answered as the room would: the occupants, then the bot's own presence.
+        let Effect::Send(stanza) = effect else {
+            continue;
+        };
+        let Stanza::Presence(join) = *stanza else {
+            continue;
+        };
+        let Some(room) = join.to.as_ref().map(|to| to.to_bare()) else {
+            continue;
+        };
+        for presence in [
+            occupant(&room, "staff", vec![], "none"),
+            occupant(&room, "client", vec![], "none"),
+            occupant(&room, "helpim-bot", vec![110], "owner"),
+        ] {
+            core.handle(Input::Presence(presence), now);
         }
     }
     let mut now = now;
@@ -147,11 +147,12 @@ fuzz_target!(|data: &[u8]| {
         let Ok(element) = xml.parse() else {
             continue;
         };
-        let input = match read_inbound(element) {
-            Some(Inbound::Presence(p)) => Input::Presence(p),
-            Some(Inbound::Message(m)) => Input::Message(m),
-            Some(Inbound::Request(r)) => Input::Request(r),
-            None => continue,
+        let input = match read_element(element) {
+            Inbound::Presence(p) => Input::Presence(p),
+            Inbound::Message(m) => Input::Message(m),
+            Inbound::Request(r) => Input::Request(r),
+            Inbound::Response { id, from, result } => Input::Response { id, from, result },
+            Inbound::OtherMessage(_) | Inbound::Serve(_) | Inbound::Ignored => continue,
         };
         core.handle(input, now);
         let _ = core.next_deadline();

@@ -13,7 +13,10 @@ use super::room::Room;
 use super::types::{Claims, Role, Time, Transition};
 use crate::xmpp::adhoc::Incoming;
 use crate::xmpp::stanza::{RoomMessage, RoomPresence};
-use crate::xmpp::{Answer, IqError, Request};
+use xmpp_parsers::jid::Jid;
+use xmpp_parsers::minidom::Element;
+
+use crate::xmpp::IqError;
 
 /// Names a request or query, so that its answer finds its way back.
 pub type RequestId = u64;
@@ -33,12 +36,14 @@ pub enum Input {
     Presence(RoomPresence),
     /// A groupchat message from a room.
     Message(RoomMessage),
-    /// The answer to [`Effect::Request`] `id` (or why there is none).
-    Answer {
-        /// The request.
-        id: RequestId,
-        /// Its answer.
-        result: Result<Answer, IqError>,
+    /// An IQ answer (result or error) read off the wire; the core matches it to its request.
+    Response {
+        /// The IQ's id.
+        id: String,
+        /// Who sent it (`None`: the server).
+        from: Option<Jid>,
+        /// Its payload, or the error's condition.
+        result: Result<Option<Element>, IqError>,
     },
     /// The result of [`Effect::Query`] `id`.
     QueryDone {
@@ -184,15 +189,9 @@ pub struct Waiter {
 /// Something to do, from [`super::Core::handle`].
 #[derive(Debug)]
 pub enum Effect {
-    /// Send a stanza that gets no answer (a presence, an invitation, a command's answer).
+    /// Send a stanza: a presence, an invitation, a command's answer, or a request whose answer
+    /// the core recognises when it comes back as an input (an IQ's id, a join's presences).
     Send(Box<Stanza>),
-    /// Send a request; feed its answer back as [`Input::Answer`] with the same `id`.
-    Request {
-        /// The request's name.
-        id: RequestId,
-        /// What to send.
-        request: Request,
-    },
     /// Ask the database; feed the result back as [`Input::QueryDone`].
     Query {
         /// The query's name.

@@ -13,21 +13,22 @@
 //! poll, destroy retries, ghost probes, retention and shutdown. Each room's time limits are
 //! deadlines in one heap ([`deadlines`]): nothing runs per room while nothing happens.
 
-pub mod deadlines;
 pub mod effects;
+mod outbox;
 pub mod pool;
 pub mod protocol;
 pub mod queue;
 pub mod room;
 pub mod settings;
 pub mod tally;
+pub mod timers;
 pub mod translate;
 pub mod types;
 
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
-use xmpp_parsers::jid::BareJid;
+use xmpp_parsers::jid::{BareJid, Jid};
 use xmpp_parsers::minidom::Element;
 
 use crate::xmpp::stanza::{
@@ -35,16 +36,17 @@ use crate::xmpp::stanza::{
     STATUS_KICKED,
 };
 use crate::xmpp::{Answer, IqError, Joined, Request};
-use deadlines::Deadlines;
 pub use effects::{
     Assigned, Effect, Input, Query, QueryResult, RequestId, Restored, Waiter, Write,
 };
+use outbox::{JoinAnswer, Outbox};
 use pool::{Backoff, Secrets};
 use protocol::{People, Question};
 use queue::{Queue, Swept};
 use room::{Action, Event, Room};
 pub use settings::Settings;
 use tally::{Counters, Counts, Tally};
+use timers::{Deadlines, Timer, Wake};
 use types::{KickReason, Reason, Seat, Status, Time};
 
 /// How many names are tried before a creation fails (each one existed already).
@@ -161,8 +163,8 @@ pub struct Core {
     secrets: Box<dyn Secrets>,
     rooms: HashMap<BareJid, Entry>,
     deadlines: Deadlines<BareJid>,
-    pending: HashMap<RequestId, Pending>,
-    next_id: RequestId,
+    /// The effects of the turn and the requests and queries waiting for their answer.
+    out: Outbox,
     online: bool,
     stopping: bool,
     creating: usize,
@@ -185,7 +187,6 @@ pub struct Core {
     counters: Counters,
     /// Visitors and staff over XMPP ([`protocol`]).
     people: People,
-    effects: Vec<Effect>,
 }
 
 impl Core {
@@ -193,12 +194,11 @@ impl Core {
     pub fn new(settings: Settings, secrets: Box<dyn Secrets>) -> Core {
         Core {
             queue: Queue::new(settings.queue_auto, settings.poll_interval),
+            out: Outbox::new(settings.request_timeout),
             settings,
             secrets,
             rooms: HashMap::new(),
             deadlines: Deadlines::default(),
-            pending: HashMap::new(),
-            next_id: 0,
             online: false,
             stopping: false,
             creating: 0,
@@ -215,7 +215,6 @@ impl Core {
             tally: Tally::default(),
             counters: Counters::default(),
             people: People::default(),
-            effects: Vec::new(),
         }
     }
 
@@ -240,18 +239,21 @@ impl Core {
 
     /// Feeds one input in at `now`; returns what to do, in order.
     pub fn handle(&mut self, input: Input, now: Time) -> Vec<Effect> {
+        self.out.turn(now);
         match input {
             Input::Online { fresh } => self.on_online(fresh, now),
             Input::Offline => self.online = false,
             Input::Presence(p) => self.on_presence(p, now),
             Input::Message(m) => self.on_message(m, now),
             Input::Request(r) => self.on_request(r, now),
-            Input::Answer { id, result } => self.on_answer(id, result, now),
+            Input::Response { id, from, result } => {
+                self.on_response(&id, from.as_ref(), result, now)
+            }
             Input::QueryDone { id, result } => self.on_read(id, result, now),
             Input::Timer => {}
         }
         self.run_due(now);
-        std::mem::take(&mut self.effects)
+        self.out.take()
     }
 
     /// SIGTERM: the unclaimed `available` rooms are closed and destroyed, every other room is
@@ -263,36 +265,54 @@ impl Core {
         for jid in jids {
             self.feed(&jid, Event::Shutdown, now);
         }
-        std::mem::take(&mut self.effects)
+        self.out.take()
     }
 
     /// When [`Core::handle`] wants to be called with [`Input::Timer`] at the latest.
     pub fn next_deadline(&mut self) -> Option<Time> {
+        self.next_wake().map(|w| w.at)
+    }
+
+    /// [`Core::next_deadline`] with its reason: the earliest of the named timers.
+    pub fn next_wake(&mut self) -> Option<Wake> {
         let refill = (self.online && !self.stopping)
             .then(|| self.backoff.until())
             .flatten();
         let rejoin = (self.online && !self.rejoin_queue.is_empty())
             .then_some(self.rejoin_paused_until)
             .flatten();
-        [
-            self.deadlines.earliest(),
-            self.destroy_retries.iter().map(|d| d.at).min(),
-            (!self.polling && !self.stopping)
-                .then_some(self.next_poll)
-                .flatten(),
-            (!self.stopping).then_some(self.next_prune).flatten(),
-            (!self.stopping).then(|| self.queue.deadline()).flatten(),
-            refill,
-            rejoin,
-        ]
-        .into_iter()
-        .flatten()
-        .min()
+        Wake::earliest([
+            (self.deadlines.earliest(), Timer::Room),
+            (
+                self.destroy_retries.iter().map(|d| d.at).min(),
+                Timer::DestroyRetry,
+            ),
+            (
+                (!self.polling && !self.stopping)
+                    .then_some(self.next_poll)
+                    .flatten(),
+                Timer::ClaimsPoll,
+            ),
+            (
+                (!self.stopping).then_some(self.next_prune).flatten(),
+                Timer::Prune,
+            ),
+            (
+                (!self.stopping).then(|| self.queue.deadline()).flatten(),
+                Timer::QueueSweep,
+            ),
+            (refill, Timer::Refill),
+            (rejoin, Timer::Rejoin),
+            (self.out.next_limit(), Timer::RequestLimit),
+        ])
     }
 
     /// Events counted since the start (for `/metrics`).
     pub fn counters(&self) -> Counters {
-        self.counters
+        Counters {
+            request_timeouts: self.out.timeouts,
+            ..self.counters
+        }
     }
 
     /// Rooms by status and ready rooms.
@@ -312,10 +332,7 @@ impl Core {
 
     /// Destroys sent and not answered yet (shutdown waits for them).
     pub fn destroys_pending(&self) -> usize {
-        self.pending
-            .values()
-            .filter(|p| matches!(p, Pending::Destroy { .. }))
-            .count()
+        self.out.count(|p| matches!(p, Pending::Destroy { .. }))
     }
 
     /// Live rooms.
@@ -331,12 +348,14 @@ impl Core {
         if !fresh {
             return;
         }
+        // A new session: nothing sent in the old one will be answered.
+        for pending in self.out.session_ended() {
+            self.on_answer(pending, Err(IqError::Disconnected), now);
+        }
         // A new session may be a new or reconfigured server: learn its room form again.
         self.room_form = None;
         // Available, so that the presences visitors and staff direct at the bot reach it.
-        self.effects.push(Effect::Send(Box::new(
-            xmpp_parsers::presence::Presence::available().into(),
-        )));
+        self.out.send(xmpp_parsers::presence::Presence::available());
         // Visitors and staff who went away while the bot had no session were never seen to go.
         self.people.probe_after_next_sweep();
         self.probe_staff();
@@ -350,6 +369,14 @@ impl Core {
     }
 
     fn on_presence(&mut self, p: RoomPresence, now: Time) {
+        match self.out.join_answered(&p) {
+            JoinAnswer::Done(done) => {
+                let (pending, result) = *done;
+                return self.on_answer(pending, result, now);
+            }
+            JoinAnswer::Taken => return,
+            JoinAnswer::None => {}
+        }
         if p.room.domain().as_str() != self.settings.service {
             // Not from a room: a person's presence directed at the bot (docs/protocol.md).
             return self.on_direct_presence(p);
@@ -419,11 +446,22 @@ impl Core {
         self.feed(&m.room, event, now);
     }
 
-    fn on_answer(&mut self, id: RequestId, result: Result<Answer, IqError>, now: Time) {
-        let Some(pending) = self.pending.remove(&id) else {
-            tracing::debug!(id, "an answer to no request of ours");
-            return;
-        };
+    /// An IQ answer read off the wire: matched to its request, or dropped.
+    fn on_response(
+        &mut self,
+        id: &str,
+        from: Option<&Jid>,
+        result: Result<Option<Element>, IqError>,
+        now: Time,
+    ) {
+        match self.out.iq_answered(id, from, result) {
+            Some((pending, result)) => self.on_answer(pending, result, now),
+            None => tracing::debug!(id, "an answer to no request of ours"),
+        }
+    }
+
+    /// What a request was for, and its answer (or why there is none).
+    fn on_answer(&mut self, pending: Pending, result: Result<Answer, IqError>, now: Time) {
         match pending {
             Pending::CreateJoin {
                 room,
@@ -496,9 +534,8 @@ impl Core {
             } => match result {
                 Ok(Answer::Iq(form)) => {
                     let submit = self.config_submit(&room, &password, form.as_ref());
-                    let id = self.request(Request::iq(submit));
-                    self.pending.insert(
-                        id,
+                    self.out.request(
+                        Request::iq(submit),
                         Pending::RotateSubmit {
                             room,
                             password,
@@ -518,11 +555,11 @@ impl Core {
                     if let Some(entry) = self.rooms.get_mut(&room) {
                         entry.password = password.clone();
                     }
-                    self.effects.push(Effect::Write(Write::RotatePassword {
+                    self.out.write(Write::RotatePassword {
                         jid: room.to_string(),
                         password,
                         client_claimed_at,
-                    }));
+                    });
                     tracing::info!(room = %room, "client claim expired; room password changed");
                     self.feed(&room, Event::PasswordRotated, now);
                 }
@@ -569,18 +606,18 @@ impl Core {
                     self.session_gone(&jid, &condition);
                 }
             }
-            Pending::Claims { .. }
+            other @ (Pending::Claims { .. }
             | Pending::Poll
             | Pending::Assign
             | Pending::Sweep
-            | Pending::Command(_) => {
-                tracing::warn!(id, "a database read was answered as a request");
+            | Pending::Command(_)) => {
+                tracing::warn!(what = ?other, "a database read was answered as a request");
             }
         }
     }
 
     fn on_read(&mut self, id: RequestId, result: Result<QueryResult, String>, now: Time) {
-        match self.pending.remove(&id) {
+        match self.out.query_answered(id) {
             Some(Pending::Claims { room }) => match result {
                 Ok(QueryResult::Claims(claims)) => {
                     // No row yet (the insert is still queued): nobody can hold a claim.
@@ -654,6 +691,9 @@ impl Core {
 
     /// Everything whose time has come, then the pool and the rejoins.
     fn run_due(&mut self, now: Time) {
+        for pending in self.out.expired(now) {
+            self.on_answer(pending, Err(IqError::Timeout), now);
+        }
         while let Some(jid) = self.deadlines.pop_due(now) {
             self.feed(&jid, Event::Tick, now);
         }
@@ -671,30 +711,23 @@ impl Core {
         }
         if !self.polling && self.next_poll.is_some_and(|t| t <= now) {
             self.polling = true;
-            let id = self.new_id();
-            self.pending.insert(id, Pending::Poll);
-            self.effects.push(Effect::Query {
-                id,
-                query: Query::OpenClaims,
-            });
+            self.out.query(Query::OpenClaims, Pending::Poll);
         }
         if self.next_prune.is_some_and(|t| t <= now) {
             self.next_prune = Some(now + chrono_of(PRUNE_EVERY));
-            self.effects.push(Effect::Prune {
+            self.out.push(Effect::Prune {
                 before: now - chrono::Duration::days(self.settings.keep_days.into()),
             });
         }
         if self.queue.sweep_due(now) {
-            let id = self.new_id();
-            self.pending.insert(id, Pending::Sweep);
-            self.effects.push(Effect::Query {
-                id,
-                query: Query::SweepQueue {
+            self.out.query(
+                Query::SweepQueue {
                     max_wait: self.settings.max_wait,
                     visitor_timeout: self.settings.visitor_timeout,
                     places: self.people.places_due(now),
                 },
-            });
+                Pending::Sweep,
+            );
         }
         // The statement takes the database's oldest open room: while one the bot is not back
         // inside is open, it could be that one (gone with a restarted server), so wait.
@@ -705,12 +738,7 @@ impl Core {
             counts.open_staffed
         };
         if self.queue.assignment_due(open) {
-            let id = self.new_id();
-            self.pending.insert(id, Pending::Assign);
-            self.effects.push(Effect::Query {
-                id,
-                query: Query::Assign,
-            });
+            self.out.query(Query::Assign, Pending::Assign);
         }
         if self.online {
             self.start_rejoins(now);
@@ -755,12 +783,11 @@ impl Core {
             self.creating -= 1;
             return;
         };
-        let id = self.request(Request::Join {
-            room: room.clone(),
-            presence,
-        });
-        self.pending.insert(
-            id,
+        self.out.request(
+            Request::Join {
+                room: room.clone(),
+                presence,
+            },
             Pending::CreateJoin {
                 room,
                 password,
@@ -774,11 +801,11 @@ impl Core {
         self.backoff.succeeded();
         tracing::info!(room = %room, "room created and ready");
         self.counters.rooms_created += 1;
-        self.effects.push(Effect::Write(Write::InsertRoom {
+        self.out.write(Write::InsertRoom {
             jid: room.to_string(),
             password: password.clone(),
             at: now,
-        }));
+        });
         let entry = Entry {
             room: Room::new(now),
             password,
@@ -837,11 +864,13 @@ impl Core {
                         .collect();
                     entry.rejoin = Rejoin::Running;
                     self.rejoins_running += 1;
-                    let id = self.request(Request::Join {
-                        room: jid.clone(),
-                        presence,
-                    });
-                    self.pending.insert(id, Pending::Rejoin { room: jid });
+                    self.out.request(
+                        Request::Join {
+                            room: jid.clone(),
+                            presence,
+                        },
+                        Pending::Rejoin { room: jid },
+                    );
                 }
                 Err(e) => {
                     // The nick cannot make a JID with this room: the bot can never get back
@@ -903,9 +932,8 @@ impl Core {
         // and that presence is an unclean leave like any other.
         for o in &present {
             if let Ok(occupant) = jid.with_resource_str(&o.nick) {
-                let id = self.request(Request::iq(stanza::ping(occupant.into())));
-                self.pending.insert(
-                    id,
+                self.out.request(
+                    Request::iq(stanza::ping(occupant.into())),
                     Pending::Probe {
                         room: jid.clone(),
                         nick: o.nick.clone(),
@@ -971,10 +999,10 @@ impl Core {
         match action {
             Action::Transition(t) => {
                 tracing::info!(room = %jid, from = t.from.map_or("", Status::as_str), status = %t.to, reason = %t.reason, nick = ?t.nick, "status changed");
-                self.effects.push(Effect::Write(Write::Transition {
+                self.out.write(Write::Transition {
                     jid: jid.to_string(),
                     transition: t,
-                }));
+                });
             }
             Action::Kick { nick, reason } => {
                 self.counters.kicked(reason);
@@ -995,19 +1023,15 @@ impl Core {
                 self.kick(jid, nick, reason.text());
             }
             Action::CheckClaims => {
-                let id = self.new_id();
-                self.pending
-                    .insert(id, Pending::Claims { room: jid.clone() });
-                self.effects.push(Effect::Query {
-                    id,
-                    query: Query::Claims(jid.to_string()),
-                });
+                self.out.query(
+                    Query::Claims(jid.to_string()),
+                    Pending::Claims { room: jid.clone() },
+                );
             }
             Action::RotatePassword { client_claimed_at } => {
                 let password = self.secrets.password();
-                let id = self.request(Request::iq(stanza::config_request(jid)));
-                self.pending.insert(
-                    id,
+                self.out.request(
+                    Request::iq(stanza::config_request(jid)),
                     Pending::RotateForm {
                         room: jid.clone(),
                         password,
@@ -1048,15 +1072,14 @@ impl Core {
                         at,
                     }
                 };
-                self.effects.push(Effect::Write(write));
+                self.out.write(write);
             }
         }
     }
 
     fn destroy(&mut self, room: BareJid, reason: Reason, attempt: u32) {
-        let id = self.request(Request::iq(stanza::destroy(&room, reason.as_str())));
-        self.pending.insert(
-            id,
+        self.out.request(
+            Request::iq(stanza::destroy(&room, reason.as_str())),
             Pending::Destroy {
                 room,
                 reason,
@@ -1067,22 +1090,23 @@ impl Core {
 
     /// Kicks `nick` out of `room`, telling them `text`.
     fn kick(&mut self, room: &BareJid, nick: String, text: &str) {
-        let id = self.request(Request::iq(stanza::kick(room, &nick, text)));
+        let request = Request::iq(stanza::kick(room, &nick, text));
         let room = room.clone();
-        self.pending.insert(id, Pending::Kick { room, nick });
+        self.out.request(request, Pending::Kick { room, nick });
     }
 
     fn leave(&mut self, room: &BareJid) {
         if let Ok(leave) = stanza::leave(room, &self.settings.nick) {
-            self.effects.push(Effect::Send(Box::new(leave.into())));
+            self.out.send(leave);
         }
     }
 
     /// Asks for the owner form of the new `room`.
     fn ask_room_form(&mut self, room: BareJid, password: String) {
-        let id = self.request(Request::iq(stanza::config_request(&room)));
-        self.pending
-            .insert(id, Pending::CreateForm { room, password });
+        self.out.request(
+            Request::iq(stanza::config_request(&room)),
+            Pending::CreateForm { room, password },
+        );
     }
 
     /// Configures the new `room` with the fields `offered` (its own form's, or `learned` from an
@@ -1095,9 +1119,8 @@ impl Core {
         learned: bool,
     ) {
         let submit = self.config_submit_offered(&room, &password, offered);
-        let id = self.request(Request::iq(submit));
-        self.pending.insert(
-            id,
+        self.out.request(
+            Request::iq(submit),
             Pending::CreateSubmit {
                 room,
                 password,
@@ -1132,16 +1155,24 @@ impl Core {
         };
         stanza::config_submit(room, offered, &settings)
     }
+}
 
-    fn new_id(&mut self) -> RequestId {
-        self.next_id += 1;
-        self.next_id
-    }
-
-    fn request(&mut self, request: Request) -> RequestId {
-        let id = self.new_id();
-        self.effects.push(Effect::Request { id, request });
-        id
+#[cfg(test)]
+impl Core {
+    /// Answers request `id` as scripted by a test (the answer's matching on the wire is the
+    /// outbox's, tested on its own).
+    fn answer_for_test(
+        &mut self,
+        id: RequestId,
+        result: Result<Answer, IqError>,
+        now: Time,
+    ) -> Vec<Effect> {
+        self.out.turn(now);
+        if let Some(pending) = self.out.take_for_test(id) {
+            self.on_answer(pending, result, now);
+        }
+        self.run_due(now);
+        self.out.take()
     }
 }
 

@@ -19,7 +19,7 @@ use super::effects::Write;
 use super::queue::PACE_WINDOW_SECS;
 use super::room::Event;
 use super::types::{Status, Time};
-use super::{chrono_of, Assigned, Core, Effect, Pending, Query, QueryResult, Waiter};
+use super::{chrono_of, Assigned, Core, Pending, Query, QueryResult, Waiter};
 use crate::xmpp::adhoc::{
     self, CommandReply, CommandRequest, CommandStatus, Form, FormField, Incoming, IncomingKind,
     NoteType,
@@ -257,9 +257,9 @@ impl Core {
                     tracing::info!(staff = %bare, "a staff member's session went off duty");
                 }
                 if self.settings.visitors.allows(&bare) {
-                    self.effects.push(Effect::Write(Write::VisitorGone {
+                    self.out.write(Write::VisitorGone {
                         visitor: full.to_string(),
-                    }));
+                    });
                 }
             }
             PresenceKind::Error(_) => {}
@@ -270,8 +270,10 @@ impl Core {
     pub(super) fn probe_staff(&mut self) {
         let present: Vec<FullJid> = self.people.staff_present.iter().cloned().collect();
         for jid in present {
-            let id = self.request(Request::iq(stanza::ping(jid.clone().into())));
-            self.pending.insert(id, Pending::PresenceProbe(jid));
+            self.out.request(
+                Request::iq(stanza::ping(jid.clone().into())),
+                Pending::PresenceProbe(jid),
+            );
         }
     }
 
@@ -281,9 +283,9 @@ impl Core {
             tracing::info!(staff = %jid, %condition, "a staff member's session is gone");
         } else {
             tracing::info!(visitor = %jid, %condition, "a waiting visitor's session is gone");
-            self.effects.push(Effect::Write(Write::VisitorGone {
+            self.out.write(Write::VisitorGone {
                 visitor: jid.to_string(),
-            }));
+            });
         }
     }
 
@@ -983,9 +985,10 @@ impl Core {
                 continue;
             };
             if probe {
-                let rid = self.request(Request::iq(stanza::ping(jid.clone().into())));
-                self.pending
-                    .insert(rid, Pending::PresenceProbe(jid.clone()));
+                self.out.request(
+                    Request::iq(stanza::ping(jid.clone().into())),
+                    Pending::PresenceProbe(jid.clone()),
+                );
             }
             let last = self.people.pushed.get(&id).copied();
             let due = match last {
@@ -1010,9 +1013,7 @@ impl Core {
 
     fn ask(&mut self, mut question: Question, step: Step, read: Query) {
         question.step = step;
-        let id = self.new_id();
-        self.pending.insert(id, Pending::Command(question));
-        self.effects.push(Effect::Query { id, query: read });
+        self.out.query(read, Pending::Command(question));
     }
 
     fn executing(&mut self, question: &Question, which: Command, form: Form) {
@@ -1032,6 +1033,6 @@ impl Core {
     }
 
     fn send(&mut self, stanza: impl Into<tokio_xmpp::Stanza>) {
-        self.effects.push(Effect::Send(Box::new(stanza.into())));
+        self.out.send(stanza.into());
     }
 }

@@ -30,6 +30,8 @@ pub struct Settings {
     pub max_rooms: u32,
     /// Creations in flight at most (rejoins: four times as many).
     pub parallel_creations: u32,
+    /// How long a request to the XMPP server may wait for its answer.
+    pub request_timeout: Duration,
     /// How often the open claims are read.
     pub poll_interval: Duration,
     /// Whether message bodies are stored.

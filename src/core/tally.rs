@@ -105,6 +105,8 @@ pub struct Counters {
     pub rooms_created: u64,
     /// Room creations that failed.
     pub room_create_failures: u64,
+    /// Requests to the XMPP server that got no answer in time.
+    pub request_timeouts: u64,
     /// Reads of the database that failed (claims poll, queue sweep, assignment).
     pub db_errors: u64,
     /// Kicks by reason, in the order of [`Counters::KICK_REASONS`].

@@ -8,6 +8,7 @@ use chrono::TimeZone;
 use super::*;
 use crate::xmpp::stanza::RoomPresence;
 use queue::{Enqueued, Swept};
+use tokio_xmpp::Stanza;
 use types::{Claims, Limits};
 
 fn t(ms: i64) -> Time {
@@ -52,6 +53,7 @@ fn settings() -> Settings {
         pool_size: 3,
         max_rooms: 10,
         parallel_creations: 2,
+        request_timeout: Duration::from_secs(10),
         poll_interval: Duration::from_secs(2),
         transcripts: true,
         keep_days: 30,
@@ -109,33 +111,38 @@ fn joined(own: RoomPresence, occupants: Vec<RoomPresence>) -> Result<Answer, IqE
     Ok(Answer::Joined(Joined { own, occupants }))
 }
 
-/// The joins among `effects`: (id, room, the join presence as XML).
-fn joins(effects: &[Effect]) -> Vec<(RequestId, BareJid, String)> {
+/// The joins among `effects`, as `core` waits for them: (id, room, the join presence as XML).
+fn joins_of(core: &Core, effects: &[Effect]) -> Vec<(RequestId, BareJid, String)> {
     effects
         .iter()
         .filter_map(|e| match e {
-            Effect::Request {
-                id,
-                request: Request::Join { room, presence },
-            } => Some((
-                *id,
-                room.clone(),
-                String::from(&Element::from(presence.clone())),
-            )),
+            Effect::Send(s) => match &**s {
+                Stanza::Presence(p) if p.type_ == xmpp_parsers::presence::Type::None => {
+                    let room = p.to.as_ref()?.to_bare();
+                    let id = core.out.join_id_for_test(&room)?;
+                    Some((id, room, String::from(&Element::from(p.clone()))))
+                }
+                _ => None,
+            },
             _ => None,
         })
         .collect()
 }
 
-/// The IQs among `effects`: (id, the IQ as XML).
+/// The IQ requests among `effects`: (id, the IQ as XML).
 fn iqs(effects: &[Effect]) -> Vec<(RequestId, String)> {
     effects
         .iter()
         .filter_map(|e| match e {
-            Effect::Request {
-                id,
-                request: Request::Iq(iq),
-            } => Some((*id, String::from(&Element::from((**iq).clone())))),
+            Effect::Send(s) => match &**s {
+                Stanza::Iq(
+                    iq @ (xmpp_parsers::iq::Iq::Get { .. } | xmpp_parsers::iq::Iq::Set { .. }),
+                ) => {
+                    let id = iq.id().strip_prefix('c')?.parse().ok()?;
+                    Some((id, String::from(&Element::from(iq.clone()))))
+                }
+                _ => None,
+            },
             _ => None,
         })
         .collect()
@@ -185,7 +192,7 @@ fn answer(
     result: Result<Answer, IqError>,
     now: Time,
 ) -> Vec<Effect> {
-    core.handle(Input::Answer { id, result }, now)
+    core.answer_for_test(id, result, now)
 }
 
 /// Runs one creation through join (201), form (the first of a session only: later ones submit
@@ -215,7 +222,7 @@ fn is_form_request(xml: &str) -> bool {
 fn rooms_after_the_first_are_configured_with_the_form_it_offered_until_the_server_refuses_it() {
     let mut core = core_with(settings());
     let e = core.handle(Input::Online { fresh: true }, t(0));
-    let j = joins(&e);
+    let j = joins_of(&core, &e);
     // The first room asks for the form.
     let e = answer(
         &mut core,
@@ -287,10 +294,10 @@ fn poll_finds_a_staff_claim_on_room_1(core: &mut Core, now: Time) -> Vec<Effect>
 fn full_pool() -> Core {
     let mut core = core_with(settings());
     let e = core.handle(Input::Online { fresh: true }, t(0));
-    let mut waiting = joins(&e);
+    let mut waiting = joins_of(&core, &e);
     while let Some((id, room, _)) = waiting.pop() {
         let e = create(&mut core, id, &room, t(0));
-        waiting.extend(joins(&e));
+        waiting.extend(joins_of(&core, &e));
     }
     assert_eq!(core.counts().ready, 3);
     core
@@ -300,7 +307,7 @@ fn full_pool() -> Core {
 fn startup_fills_the_pool_with_as_many_creations_at_once_as_allowed() {
     let mut core = core_with(settings());
     let e = core.handle(Input::Online { fresh: true }, t(0));
-    let j = joins(&e);
+    let j = joins_of(&core, &e);
     assert_eq!(j.len(), 2, "parallel_creations = 2");
     assert!(
         j[0].2.contains("maxstanzas='0'") || j[0].2.contains("maxstanzas=\"0\""),
@@ -313,7 +320,7 @@ fn startup_fills_the_pool_with_as_many_creations_at_once_as_allowed() {
     assert!(
         matches!(writes(&e)[..], [Write::InsertRoom { jid, password, .. }] if jid == "room-1@conference.localhost" && password == "pw-1")
     );
-    assert_eq!(joins(&e).len(), 1);
+    assert_eq!(joins_of(&core, &e).len(), 1);
     assert_eq!(core.counts().ready, 1);
 }
 
@@ -324,7 +331,7 @@ fn a_room_name_that_already_existed_is_left_and_another_is_tried() {
         ..settings()
     });
     let e = core.handle(Input::Online { fresh: true }, t(0));
-    let (id, room, _) = joins(&e)[0].clone();
+    let (id, room, _) = joins_of(&core, &e)[0].clone();
     let e = answer(
         &mut core,
         id,
@@ -335,7 +342,7 @@ fn a_room_name_that_already_existed_is_left_and_another_is_tried() {
         matches!(&e[0], Effect::Send(p) if matches!(&**p, tokio_xmpp::Stanza::Presence(p) if p.type_ == xmpp_parsers::presence::Type::Unavailable)),
         "the bot leaves a room it did not create: {e:?}"
     );
-    let next = joins(&e);
+    let next = joins_of(&core, &e);
     assert_eq!(next.len(), 1);
     assert_eq!(next[0].1, room_jid(2));
     assert!(writes(&e).is_empty());
@@ -348,24 +355,30 @@ fn failed_creations_back_off_doubling_and_a_success_resets_the_wait() {
         ..settings()
     });
     let e = core.handle(Input::Online { fresh: true }, t(0));
-    let (id, _, _) = joins(&e)[0].clone();
+    let (id, _, _) = joins_of(&core, &e)[0].clone();
     let e = answer(
         &mut core,
         id,
         Err(IqError::Error("not-allowed".into())),
         t(0),
     );
-    assert!(joins(&e).is_empty(), "no new creation during the pause");
+    assert!(
+        joins_of(&core, &e).is_empty(),
+        "no new creation during the pause"
+    );
     assert_eq!(core.next_deadline(), Some(t(500)));
-    assert!(joins(&core.handle(Input::Timer, t(499))).is_empty());
+    assert!({
+        let e = core.handle(Input::Timer, t(499));
+        joins_of(&core, &e).is_empty()
+    });
     let e = core.handle(Input::Timer, t(500));
-    let (id, _, _) = joins(&e)[0].clone();
+    let (id, _, _) = joins_of(&core, &e)[0].clone();
     answer(&mut core, id, Err(IqError::Timeout), t(500));
     assert_eq!(core.next_deadline(), Some(t(1500)), "the wait doubled");
     let e = core.handle(Input::Timer, t(1500));
-    let (id, room, _) = joins(&e)[0].clone();
+    let (id, room, _) = joins_of(&core, &e)[0].clone();
     let e = create(&mut core, id, &room, t(1600));
-    let (id, _, _) = joins(&e)[0].clone();
+    let (id, _, _) = joins_of(&core, &e)[0].clone();
     answer(&mut core, id, Err(IqError::Timeout), t(1700));
     assert_eq!(
         core.next_deadline(),
@@ -381,7 +394,7 @@ fn a_room_made_but_not_configured_is_destroyed_again() {
         ..settings()
     });
     let e = core.handle(Input::Online { fresh: true }, t(0));
-    let (id, room, _) = joins(&e)[0].clone();
+    let (id, room, _) = joins_of(&core, &e)[0].clone();
     let e = answer(
         &mut core,
         id,
@@ -410,7 +423,7 @@ fn the_pool_never_has_more_live_rooms_than_max_rooms() {
         ..settings()
     });
     let e = core.handle(Input::Online { fresh: true }, t(0));
-    assert_eq!(joins(&e).len(), 2);
+    assert_eq!(joins_of(&core, &e).len(), 2);
 }
 
 /// A core with no pool of its own, holding `rooms` of an earlier run, online at `now`: the
@@ -460,8 +473,8 @@ fn restored(n: u32, status: Status, last_message: Option<Time>) -> Restored {
 
 #[test]
 fn rooms_of_an_earlier_run_are_rejoined_with_their_history_since_the_last_stored_line() {
-    let (_core, e) = rejoining(vec![restored(1, Status::Busy, Some(t(100_750)))], secs(200));
-    let j = joins(&e);
+    let (core, e) = rejoining(vec![restored(1, Status::Busy, Some(t(100_750)))], secs(200));
+    let j = joins_of(&core, &e);
     assert_eq!(j.len(), 1);
     assert!(
         j[0].2.contains("old-1"),
@@ -489,7 +502,7 @@ fn rejoins_run_at_most_four_times_parallel_creations_at_once() {
             .collect(),
     );
     let e = core.handle(Input::Online { fresh: true }, secs(1));
-    let first = joins(&e);
+    let first = joins_of(&core, &e);
     assert_eq!(first.len(), 8);
     // Each answer lets the next one go.
     let e = answer(
@@ -501,17 +514,23 @@ fn rejoins_run_at_most_four_times_parallel_creations_at_once() {
         ),
         secs(2),
     );
-    assert_eq!(joins(&e).len(), 1);
+    assert_eq!(joins_of(&core, &e).len(), 1);
 }
 
 #[test]
 fn a_rejoin_that_times_out_is_tried_again_a_second_later() {
     let (mut core, e) = rejoining(vec![restored(1, Status::Staffed, None)], secs(1));
-    let (id, _, _) = joins(&e)[0].clone();
+    let (id, _, _) = joins_of(&core, &e)[0].clone();
     let e = answer(&mut core, id, Err(IqError::Timeout), secs(2));
-    assert!(joins(&e).is_empty());
+    assert!(joins_of(&core, &e).is_empty());
     assert_eq!(core.next_deadline(), Some(secs(3)));
-    assert_eq!(joins(&core.handle(Input::Timer, secs(3))).len(), 1);
+    assert_eq!(
+        {
+            let e = core.handle(Input::Timer, secs(3));
+            joins_of(&core, &e).len()
+        },
+        1
+    );
 }
 
 #[test]
@@ -534,7 +553,7 @@ fn a_room_that_vanished_refused_the_bot_or_changed_owner_is_closed_as_lost() {
         });
         core.restore(vec![restored(1, Status::Busy, None)]);
         let e = core.handle(Input::Online { fresh: true }, secs(1));
-        let (id, _, _) = joins(&e)[0].clone();
+        let (id, _, _) = joins_of(&core, &e)[0].clone();
         let e = answer(&mut core, id, result, secs(2));
         assert_eq!(
             transitions(&e),
@@ -552,7 +571,7 @@ fn a_room_that_vanished_refused_the_bot_or_changed_owner_is_closed_as_lost() {
 #[test]
 fn rejoining_probes_every_occupant_and_corrects_the_status() {
     let (mut core, e) = rejoining(vec![restored(1, Status::Busy, None)], secs(1));
-    let (id, room, _) = joins(&e)[0].clone();
+    let (id, room, _) = joins_of(&core, &e)[0].clone();
     let e = answer(
         &mut core,
         id,
@@ -582,10 +601,13 @@ fn rejoining_probes_every_occupant_and_corrects_the_status() {
 #[test]
 fn a_fresh_session_rejoins_every_room_and_a_resumed_one_does_not() {
     let mut core = full_pool();
-    assert!(joins(&core.handle(Input::Online { fresh: false }, secs(1))).is_empty());
+    assert!({
+        let e = core.handle(Input::Online { fresh: false }, secs(1));
+        joins_of(&core, &e).is_empty()
+    });
     assert_eq!(core.counts().ready, 3);
     let e = core.handle(Input::Online { fresh: true }, secs(2));
-    assert_eq!(joins(&e).len(), 3);
+    assert_eq!(joins_of(&core, &e).len(), 3);
     assert_eq!(core.counts().ready, 0, "not inside until rejoined");
     assert_eq!(core.counts().ready_rejoining, 3);
 }
@@ -596,7 +618,7 @@ fn a_fresh_session_rejoins_every_room_and_a_resumed_one_does_not() {
 #[test]
 fn a_bot_put_out_of_a_room_without_a_kick_joins_again_and_the_chat_goes_on() {
     let (mut core, e) = rejoining(vec![restored(1, Status::Busy, Some(secs(100)))], secs(200));
-    let (id, room, _) = joins(&e)[0].clone();
+    let (id, room, _) = joins_of(&core, &e)[0].clone();
     let both = || {
         vec![
             presence(&room, "staff", PresenceKind::Available, &[]),
@@ -617,7 +639,7 @@ fn a_bot_put_out_of_a_room_without_a_kick_joins_again_and_the_chat_goes_on() {
     let e = core.handle(Input::Presence(out), secs(202));
     assert_eq!(transitions(&e), [], "not lost");
     assert!(iqs(&e).iter().all(|(_, x)| !x.contains("<destroy")));
-    let again = joins(&e);
+    let again = joins_of(&core, &e);
     assert_eq!(again.len(), 1, "joined again at once");
     assert!(
         again[0].2.contains("old-1") && again[0].2.contains("since="),
@@ -736,7 +758,7 @@ fn the_claims_poll_runs_every_interval_and_a_staff_claim_found_makes_the_join_co
     );
     assert_eq!(
         reads(&core.handle(Input::Timer, secs(3))),
-        [(core.next_id, Query::OpenClaims)]
+        [(core.out.last_id_for_test(), Query::OpenClaims)]
     );
 }
 
@@ -784,7 +806,7 @@ fn a_destroy_that_meets_a_lost_connection_is_retried_with_growing_waits_and_an_e
 #[test]
 fn an_idle_chat_closes_at_its_deadline_and_not_a_moment_before() {
     let (mut core, e) = rejoining(vec![restored(1, Status::Busy, None)], secs(0));
-    let (id, room, _) = joins(&e)[0].clone();
+    let (id, room, _) = joins_of(&core, &e)[0].clone();
     let both = vec![
         presence(&room, "staff", PresenceKind::Available, &[]),
         presence(&room, "client", PresenceKind::Available, &[]),
@@ -828,7 +850,7 @@ fn nothing_runs_while_nothing_is_due_even_with_many_rooms() {
             .collect(),
     );
     let e = core.handle(Input::Online { fresh: true }, secs(0));
-    let mut pending: Vec<_> = joins(&e);
+    let mut pending: Vec<_> = joins_of(&core, &e);
     while let Some((id, room, _)) = pending.pop() {
         let both = vec![
             presence(&room, "staff", PresenceKind::Available, &[]),
@@ -840,7 +862,7 @@ fn nothing_runs_while_nothing_is_due_even_with_many_rooms() {
             joined(own(&room, &[110], "owner"), both),
             secs(1),
         );
-        pending.extend(joins(&e));
+        pending.extend(joins_of(&core, &e));
     }
     assert_eq!(core.counts().by_status[2], 1000);
     // Timers between now and the first idle limit do nothing at all (the claims poll aside).
@@ -863,7 +885,7 @@ fn nothing_runs_while_nothing_is_due_even_with_many_rooms() {
 #[test]
 fn history_replayed_on_a_rejoin_is_stored_once_in_order_with_the_servers_time() {
     let (mut core, e) = rejoining(vec![restored(1, Status::Busy, Some(secs(100)))], secs(200));
-    let (id, room, _) = joins(&e)[0].clone();
+    let (id, room, _) = joins_of(&core, &e)[0].clone();
     let both = vec![
         presence(&room, "staff", PresenceKind::Available, &[]),
         presence(&room, "client", PresenceKind::Available, &[]),
@@ -945,8 +967,8 @@ fn an_expired_client_claim_gets_a_new_password_that_the_next_rejoin_uses() {
     );
     core.restore(vec![r]);
     let e = core.handle(Input::Online { fresh: true }, secs(1));
-    let (id, room, _) = joins(&e)[0].clone();
-    answer(
+    let (id, room, _) = joins_of(&core, &e)[0].clone();
+    let e = answer(
         &mut core,
         id,
         joined(
@@ -955,6 +977,10 @@ fn an_expired_client_claim_gets_a_new_password_that_the_next_rejoin_uses() {
         ),
         secs(1),
     );
+    // The staff member answers the probe of a rejoin (else its time limit comes first).
+    for (probe, _) in iqs(&e) {
+        answer(&mut core, probe, Ok(Answer::Iq(None)), secs(1));
+    }
     let due = core.next_deadline().unwrap();
     assert_eq!(due, secs(70) + chrono::Duration::milliseconds(1));
     let e = core.handle(Input::Timer, due);
@@ -967,7 +993,7 @@ fn an_expired_client_claim_gets_a_new_password_that_the_next_rejoin_uses() {
         matches!(writes(&e)[..], [Write::RotatePassword { password, .. }] if password == "pw-1")
     );
     let e = core.handle(Input::Online { fresh: true }, secs(100));
-    assert!(joins(&e)[0].2.contains("pw-1"));
+    assert!(joins_of(&core, &e)[0].2.contains("pw-1"));
 }
 
 #[test]
@@ -988,19 +1014,22 @@ fn shutdown_destroys_unclaimed_rooms_keeps_the_rest_and_starts_nothing_new() {
     assert_eq!(core.rooms(), 1);
     // Nothing new starts: no refill although the pool is short, no poll.
     let e = core.handle(Input::Timer, secs(10));
-    assert!(joins(&e).is_empty() && reads(&e).is_empty(), "{e:?}");
+    assert!(
+        joins_of(&core, &e).is_empty() && reads(&e).is_empty(),
+        "{e:?}"
+    );
 }
 
 #[test]
 fn a_late_answer_to_a_rejoin_of_an_old_session_is_ignored() {
     let (mut core, e) = rejoining(vec![restored(1, Status::Staffed, None)], secs(1));
-    let (old, _, _) = joins(&e)[0].clone();
+    let (old, _, _) = joins_of(&core, &e)[0].clone();
     // A new session before the answer: the room is queued again and joined anew.
     let e = core.handle(Input::Online { fresh: true }, secs(2));
-    let (new, room, _) = joins(&e)[0].clone();
+    let (new, room, _) = joins_of(&core, &e)[0].clone();
     assert_ne!(old, new);
     let e = answer(&mut core, old, Err(IqError::Disconnected), secs(2));
-    assert!(joins(&e).is_empty(), "not queued a second time");
+    assert!(joins_of(&core, &e).is_empty(), "not queued a second time");
     let e = answer(
         &mut core,
         new,
@@ -1054,10 +1083,8 @@ fn sweep_answer(core: &mut Core, waiting: i64, now: Time) -> Vec<Effect> {
 
 /// The id of the request or read on its way that `is` picks out; panics saying `what` when none.
 fn pending_id(core: &Core, is: impl Fn(&Pending) -> bool, what: &str) -> RequestId {
-    core.pending
-        .iter()
-        .find(|(_, p)| is(p))
-        .map(|(id, _)| *id)
+    core.out
+        .find_for_test(is)
         .unwrap_or_else(|| panic!("{what}"))
 }
 
@@ -1170,6 +1197,10 @@ fn sent(effects: &[Effect]) -> Vec<String> {
         .iter()
         .filter_map(|e| match e {
             Effect::Send(s) => Some(match &**s {
+                // Requests (pings, room configuration) are read with `iqs`.
+                tokio_xmpp::Stanza::Iq(
+                    xmpp_parsers::iq::Iq::Get { .. } | xmpp_parsers::iq::Iq::Set { .. },
+                ) => return None,
                 tokio_xmpp::Stanza::Iq(iq) => String::from(&Element::from(iq.clone())),
                 tokio_xmpp::Stanza::Message(m) => String::from(&Element::from(m.clone())),
                 tokio_xmpp::Stanza::Presence(p) => String::from(&Element::from(p.clone())),
@@ -1468,7 +1499,7 @@ fn taking_a_chat_invites_the_staff_member_and_stops_at_max_chats() {
 fn no_room_is_handed_out_or_assigned_until_the_bot_is_back_inside_after_a_new_session() {
     let mut core = staffed_pool(); // staff@localhost is in room-1; rooms 2 and 3 are available
     let e = core.handle(Input::Online { fresh: true }, secs(2));
-    let rejoins = joins(&e);
+    let rejoins = joins_of(&core, &e);
     assert_eq!(rejoins.len(), 3);
     // The database's oldest available room may be gone with a restarted server: take-chat is
     // answered without a claim until the bot is back inside.

@@ -3,6 +3,7 @@
 //! protocol ([`adhoc`]).
 
 pub mod adhoc;
+pub mod codec;
 pub mod connect;
 pub mod session;
 pub mod stanza;
@@ -14,6 +15,7 @@ use xmpp_parsers::presence::Presence;
 
 pub use connect::ConnectSettings;
 pub use session::{Session, SessionEvent};
+pub use tokio_xmpp::Stanza;
 
 use stanza::RoomPresence;
 

@@ -2,13 +2,14 @@
 //!
 //! It owns a `tokio_xmpp::stanzastream::StanzaStream` (not `Client`, whose receivers lose
 //! wake-ups; see docs/xmpp-servers.md) and `select!`s over incoming stanzas, commands from the
-//! rest of the bot, a ping timer and shutdown. It reads every stanza once
-//! ([`stanza::room_presence`], [`stanza::room_message`], [`adhoc::read_request`]), answers pings
-//! and service discovery of the bot itself, passes commands on, and sends
-//! requests: an IQ, or a join (which is answered by the room's presences up to the bot's own).
-//! Every request has a time limit, and its answer — or why there is none — goes back the way the
-//! caller chose: on the event channel, tagged with the caller's id (the driver), or to a waiting
-//! future ([`Session::ask`], for tools and tests). Connections are made by [`super::connect`].
+//! rest of the bot, a ping timer and shutdown. It reads every stanza through [`codec::read`] (the
+//! one way in, which the fuzz target feeds too), sends the answers the codec prepares for pings
+//! and service discovery of the bot itself, and passes the rest on as [`SessionEvent`]s: the
+//! running bot's core matches answers to its own requests and keeps their time limits.
+//!
+//! Tools and tests that talk XMPP without a core ask through [`Session::ask`]: for them, and only
+//! for them, the task matches answers and keeps time limits itself. Connections are made by
+//! [`super::connect`].
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -21,9 +22,9 @@ use tokio_xmpp::Stanza;
 use xmpp_parsers::iq::Iq;
 use xmpp_parsers::jid::{BareJid, Jid};
 use xmpp_parsers::minidom::Element;
-use xmpp_parsers::stanza_error::{DefinedCondition, ErrorType, StanzaError};
 
 use super::adhoc;
+use super::codec::{self, Inbound};
 pub use super::connect::PING_INTERVAL;
 use super::connect::{connector, ConnectSettings};
 use super::stanza::{self, JoinStep, RoomMessage, RoomPresence};
@@ -49,16 +50,19 @@ pub enum SessionEvent {
         /// True when retrying is pointless.
         fatal: bool,
     },
-    /// A presence from a room occupant (outside of a join the bot is waiting for).
+    /// A presence from a room occupant, or one directed at the bot (outside of a join asked
+    /// for with [`Session::ask`]).
     RoomPresence(RoomPresence),
     /// A groupchat message with a body from a room occupant.
     Message(RoomMessage),
-    /// The answer to [`Session::request`] `id`.
-    Answer {
-        /// The caller's id.
-        id: u64,
-        /// The answer, or why there is none.
-        result: Result<Answer, IqError>,
+    /// The answer to an IQ that was not asked with [`Session::ask`] (the core's).
+    Response {
+        /// The IQ's id.
+        id: String,
+        /// Who answered (`None`: the server).
+        from: Option<Jid>,
+        /// The payload, or the error's condition.
+        result: Result<Option<Element>, IqError>,
     },
     /// The answer to the bot's last ping came back after this long.
     Pong(Duration),
@@ -70,13 +74,8 @@ pub enum SessionEvent {
     Request(adhoc::Incoming),
 }
 
-/// Where an answer goes.
-enum Reply {
-    /// On the event channel, as [`SessionEvent::Answer`] with this id.
-    Event(u64),
-    /// To a waiting future.
-    Wait(oneshot::Sender<Result<Answer, IqError>>),
-}
+/// Where the answer to [`Session::ask`] goes.
+type Reply = oneshot::Sender<Result<Answer, IqError>>;
 
 enum Command {
     Send(Box<Stanza>),
@@ -124,19 +123,11 @@ impl Session {
         let _ = self.tx.send(Command::Send(Box::new(stanza.into())));
     }
 
-    /// Sends a request; its answer comes as [`SessionEvent::Answer`] with `id`, within the time
-    /// limit (else a [`IqError::Timeout`] answer).
-    pub fn request(&self, id: u64, request: Request) {
-        let _ = self
-            .tx
-            .send(Command::Request(Box::new(request), Reply::Event(id)));
-    }
-
     /// Sends a request and waits for its answer, at most the time limit.
     pub async fn ask(&self, request: Request) -> Result<Answer, IqError> {
         let (reply, answer) = oneshot::channel();
         self.tx
-            .send(Command::Request(Box::new(request), Reply::Wait(reply)))
+            .send(Command::Request(Box::new(request), reply))
             .map_err(|_| IqError::Disconnected)?;
         // The task times requests out itself; this bound only guards against a stuck task.
         match tokio::time::timeout(self.iq_timeout * 2, answer).await {
@@ -309,14 +300,7 @@ impl Task {
     }
 
     fn deliver(&self, reply: Reply, result: Result<Answer, IqError>) {
-        match reply {
-            Reply::Event(id) => {
-                let _ = self.events.send(SessionEvent::Answer { id, result });
-            }
-            Reply::Wait(tx) => {
-                let _ = tx.send(result);
-            }
-        }
+        let _ = reply.send(result);
     }
 
     fn answer(&mut self, key: &Key, result: Result<Answer, IqError>) {
@@ -398,123 +382,61 @@ impl Task {
         stanza: Stanza,
         ping_sent: &mut Option<(String, Instant)>,
     ) -> Option<Duration> {
-        match stanza {
-            Stanza::Iq(iq) => return self.on_iq(iq, ping_sent).await,
-            Stanza::Presence(p) => {
-                let Some(rp) = stanza::room_presence(&p) else {
-                    tracing::debug!(from = ?p.from.as_ref().map(|j| j.to_string()), "ignoring a presence that is not from a room occupant");
-                    return None;
-                };
-                let key = Key::Join(rp.room.clone());
-                if let Some(join) = self.pending.get_mut(&key) {
-                    // The room's answer to a join: the occupants, then the bot's own presence
-                    // (or an error).
-                    let result = match rp.join_step() {
-                        JoinStep::Refused(condition) => Err(IqError::Error(condition)),
-                        JoinStep::Joined => Ok(Answer::Joined(Joined {
-                            own: rp,
-                            occupants: std::mem::take(&mut join.occupants),
-                        })),
-                        JoinStep::Occupant => {
-                            join.occupants.push(rp);
-                            return None;
-                        }
-                        JoinStep::EarlierPlaceEnded => {
-                            tracing::debug!(room = %rp.room, "an earlier session's place in the room ended while joining it; waiting for the join's answer");
-                            return None;
-                        }
-                    };
-                    self.answer(&key, result);
+        let event = match codec::read(stanza) {
+            Inbound::Presence(rp) => {
+                if self.join_step(&rp) {
                     return None;
                 }
-                let _ = self.events.send(SessionEvent::RoomPresence(rp));
+                SessionEvent::RoomPresence(rp)
             }
-            Stanza::Message(m) => match stanza::room_message(&m) {
-                Some(message) => {
-                    let _ = self.events.send(SessionEvent::Message(message));
+            Inbound::Message(m) => SessionEvent::Message(m),
+            Inbound::OtherMessage(m) => SessionEvent::OtherMessage(m),
+            Inbound::Request(request) => SessionEvent::Request(request),
+            Inbound::Serve(answer) => {
+                self.stream.send(Box::new((*answer).into())).await;
+                return None;
+            }
+            Inbound::Response { id, from, result } => {
+                if ping_sent.as_ref().is_some_and(|(p, _)| *p == id) {
+                    // An error answer counts too: a server without XEP-0199 still answered.
+                    return ping_sent.take().map(|(_, at)| at.elapsed());
                 }
-                None => {
-                    let _ = self.events.send(SessionEvent::OtherMessage(Box::new(m)));
+                if self.pending.contains_key(&Key::Iq(id.clone())) {
+                    self.iq_answer(id, from, result.map(Answer::Iq));
+                    return None;
                 }
-            },
-        }
+                SessionEvent::Response { id, from, result }
+            }
+            Inbound::Ignored => return None,
+        };
+        let _ = self.events.send(event);
         None
     }
 
-    async fn on_iq(
-        &mut self,
-        iq: Iq,
-        ping_sent: &mut Option<(String, Instant)>,
-    ) -> Option<Duration> {
-        if let Some(request) = adhoc::read_request(&iq) {
-            let _ = self.events.send(SessionEvent::Request(request));
-            return None;
-        }
-        match iq {
-            Iq::Get {
-                from, id, payload, ..
+    /// Takes a presence that answers a join asked with [`Session::ask`]; false for any other.
+    fn join_step(&mut self, rp: &RoomPresence) -> bool {
+        let key = Key::Join(rp.room.clone());
+        let Some(join) = self.pending.get_mut(&key) else {
+            return false;
+        };
+        // The room's answer to a join: the occupants, then the bot's own presence (or an error).
+        let result = match rp.join_step() {
+            JoinStep::Refused(condition) => Err(IqError::Error(condition)),
+            JoinStep::Joined => Ok(Answer::Joined(Joined {
+                own: rp.clone(),
+                occupants: std::mem::take(&mut join.occupants),
+            })),
+            JoinStep::Occupant => {
+                join.occupants.push(rp.clone());
+                return true;
             }
-            | Iq::Set {
-                from, id, payload, ..
-            } => {
-                let answer: Iq = if payload.is("ping", stanza::NS_PING) {
-                    Iq::Result {
-                        from: None,
-                        to: from,
-                        id,
-                        payload: None,
-                    }
-                } else if let Some(info) = adhoc::disco_info(&payload) {
-                    Iq::Result {
-                        from: None,
-                        to: from,
-                        id,
-                        payload: Some(info),
-                    }
-                } else {
-                    tracing::debug!(from = ?from.as_ref().map(|j| j.to_string()), ns = %payload.ns(), "answering an unsupported request with an error");
-                    Iq::Error {
-                        from: None,
-                        to: from,
-                        id,
-                        error: StanzaError::new(
-                            ErrorType::Cancel,
-                            DefinedCondition::ServiceUnavailable,
-                            "en",
-                            "",
-                        ),
-                        payload: None,
-                    }
-                };
-                self.stream.send(Box::new(answer.into())).await;
-                None
+            JoinStep::EarlierPlaceEnded => {
+                tracing::debug!(room = %rp.room, "an earlier session's place in the room ended while joining it; waiting for the join's answer");
+                return true;
             }
-            Iq::Result {
-                from, id, payload, ..
-            } => {
-                if let Some((ping_id, at)) = ping_sent.as_ref() {
-                    if *ping_id == id {
-                        let rtt = at.elapsed();
-                        *ping_sent = None;
-                        return Some(rtt);
-                    }
-                }
-                self.iq_answer(id, from, Ok(Answer::Iq(payload)));
-                None
-            }
-            Iq::Error {
-                from, id, error, ..
-            } => {
-                if ping_sent.as_ref().is_some_and(|(p, _)| *p == id) {
-                    // A server that does not do XEP-0199 still answered: the link is alive.
-                    let rtt = ping_sent.take().map(|(_, at)| at.elapsed());
-                    return rtt;
-                }
-                let condition = format!("{:?}", error.defined_condition);
-                self.iq_answer(id, from, Err(IqError::Error(kebab(&condition))));
-                None
-            }
-        }
+        };
+        self.answer(&key, result);
+        true
     }
 
     fn iq_answer(&mut self, id: String, from: Option<Jid>, result: Result<Answer, IqError>) {
@@ -534,20 +456,4 @@ impl Task {
         }
         self.answer(&key, result);
     }
-}
-
-/// `NotAuthorized` → `not-authorized`.
-fn kebab(camel: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in camel.chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if i > 0 {
-                out.push('-');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }

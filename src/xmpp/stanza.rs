@@ -418,28 +418,6 @@ pub fn room_message(m: &Message) -> Option<RoomMessage> {
     })
 }
 
-/// A stanza the bot reads off the wire, as the rest of the bot sees it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Inbound {
-    /// A presence from a room occupant.
-    Presence(RoomPresence),
-    /// A groupchat message with a body from a room occupant.
-    Message(RoomMessage),
-    /// A command, or the list of commands, asked of the bot.
-    Request(super::adhoc::Incoming),
-}
-
-/// Reads an element the way the session reads what the server sends; `None` for anything that
-/// is neither a room presence, a room message nor a request to the bot.
-pub fn read_inbound(element: Element) -> Option<Inbound> {
-    match element.name() {
-        "presence" => room_presence(&Presence::try_from(element).ok()?).map(Inbound::Presence),
-        "message" => room_message(&Message::try_from(element).ok()?).map(Inbound::Message),
-        "iq" => super::adhoc::read_request(&Iq::try_from(element).ok()?).map(Inbound::Request),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,5 +1,6 @@
-//! The earliest deadline of all rooms: a heap ordered by time, so that the bot finds the next
-//! thing to do without looking at every room, and does nothing while nothing is due.
+//! When the core wants to wake, and why: named timers ([`Timer`], [`Wake`]), and the earliest
+//! deadline of all rooms, a heap ordered by time, so that the bot finds the next thing to do
+//! without looking at every room, and does nothing while nothing is due.
 //!
 //! Deadlines change often (every message moves a chat's idle limit), so the heap is lazy: setting
 //! a new deadline pushes an entry and remembers it as the current one; entries that are no longer
@@ -10,6 +11,62 @@ use std::collections::{BinaryHeap, HashMap};
 use std::hash::Hash;
 
 use super::types::Time;
+
+/// A reason the core wakes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timer {
+    /// A room's own deadline: a claim, the rejoin grace, closing, idle.
+    Room,
+    /// A destroy that met a lost connection is sent again.
+    DestroyRetry,
+    /// The open claims are read from the database.
+    ClaimsPoll,
+    /// Old message bodies are erased.
+    Prune,
+    /// The waiting queue is swept.
+    QueueSweep,
+    /// Room creations go on after a back-off.
+    Refill,
+    /// Rejoins go on after a pause.
+    Rejoin,
+    /// A request to the XMPP server runs out of time.
+    RequestLimit,
+}
+
+impl Timer {
+    /// Its name, for a trace.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Timer::Room => "room",
+            Timer::DestroyRetry => "destroy_retry",
+            Timer::ClaimsPoll => "claims_poll",
+            Timer::Prune => "prune",
+            Timer::QueueSweep => "queue_sweep",
+            Timer::Refill => "refill",
+            Timer::Rejoin => "rejoin",
+            Timer::RequestLimit => "request_limit",
+        }
+    }
+}
+
+/// The next time the core wants to be called, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wake {
+    /// When.
+    pub at: Time,
+    /// Why.
+    pub timer: Timer,
+}
+
+impl Wake {
+    /// The earliest of `timers`.
+    pub fn earliest(timers: impl IntoIterator<Item = (Option<Time>, Timer)>) -> Option<Wake> {
+        timers
+            .into_iter()
+            .filter_map(|(at, timer)| at.map(|at| Wake { at, timer }))
+            .min_by_key(|w| w.at)
+    }
+}
 
 /// Deadlines by key (a room's JID).
 #[derive(Debug)]
