@@ -74,8 +74,8 @@ pub enum Query {
         max_wait: Duration,
         /// `queue.visitor_timeout`.
         visitor_timeout: Duration,
-        /// Also read the places of the visitors over XMPP and the queue's pace (at most every
-        /// [`super::protocol::PUSH_EVERY`]: the list is long in a long queue).
+        /// Also read the places of the visitors over XMPP and the queue's pace (at most
+        /// every five seconds: the list is long in a long queue).
         places: bool,
     },
     /// Queue a visitor who asked over XMPP, and read their place.

@@ -16,7 +16,7 @@
 pub mod effects;
 mod outbox;
 pub mod pool;
-pub mod protocol;
+mod protocol;
 pub mod queue;
 pub mod room;
 pub mod settings;
@@ -41,8 +41,8 @@ pub use effects::{
 };
 use outbox::{JoinAnswer, Outbox};
 use pool::{Backoff, Secrets};
-use protocol::{People, Question};
-use queue::{Queue, Swept};
+use protocol::{Lent, Protocol, Waiting};
+use queue::Queue;
 use room::{Action, Event, Room};
 pub use settings::Settings;
 use tally::{Counters, Counts, Tally};
@@ -141,8 +141,8 @@ enum Pending {
     Poll,
     Assign,
     Sweep,
-    /// A database read (or a request) for a command; its answer goes to the asker.
-    Command(Question),
+    /// A database query of a command; its answer goes to the command's home.
+    Command(Waiting),
     /// A ping, after a new session, to a waiting visitor or a staff member present before: is
     /// that session still there?
     PresenceProbe(xmpp_parsers::jid::FullJid),
@@ -186,7 +186,7 @@ pub struct Core {
     tally: Tally,
     counters: Counters,
     /// Visitors and staff over XMPP ([`protocol`]).
-    people: People,
+    protocol: Protocol,
 }
 
 impl Core {
@@ -214,7 +214,7 @@ impl Core {
             next_prune: None,
             tally: Tally::default(),
             counters: Counters::default(),
-            people: People::default(),
+            protocol: Protocol::default(),
         }
     }
 
@@ -245,7 +245,7 @@ impl Core {
             Input::Offline => self.online = false,
             Input::Presence(p) => self.on_presence(p, now),
             Input::Message(m) => self.on_message(m, now),
-            Input::Request(r) => self.on_request(r, now),
+            Input::Request(r) => self.lend(now, |protocol, lent| protocol.on_request(r, lent)),
             Input::Response { id, from, result } => {
                 self.on_response(&id, from.as_ref(), result, now)
             }
@@ -357,8 +357,7 @@ impl Core {
         // Available, so that the presences visitors and staff direct at the bot reach it.
         self.out.send(xmpp_parsers::presence::Presence::available());
         // Visitors and staff who went away while the bot had no session were never seen to go.
-        self.people.probe_after_next_sweep();
-        self.probe_staff();
+        self.protocol.session_started(&mut self.out);
         // Every room presence of the old session is gone: rejoin them all.
         self.rejoin_queue.clear();
         self.rejoin_paused_until = None;
@@ -379,7 +378,7 @@ impl Core {
         }
         if p.room.domain().as_str() != self.settings.service {
             // Not from a room: a person's presence directed at the bot (docs/protocol.md).
-            return self.on_direct_presence(p);
+            return self.lend(now, |protocol, lent| protocol.on_direct_presence(p, lent));
         }
         let Some(entry) = self.rooms.get(&p.room) else {
             tracing::debug!(room = %p.room, nick = %p.nick, "presence from a room the bot does not follow");
@@ -603,7 +602,7 @@ impl Core {
             },
             Pending::PresenceProbe(jid) => {
                 if let Err(IqError::Error(condition)) = result {
-                    self.session_gone(&jid, &condition);
+                    self.protocol.session_gone(&jid, &condition, &mut self.out);
                 }
             }
             other @ (Pending::Claims { .. }
@@ -658,7 +657,7 @@ impl Core {
             Some(Pending::Sweep) => match result {
                 Ok(QueryResult::Swept(swept)) => {
                     self.queue.swept(Some((swept.waiting, swept.oldest)), now);
-                    self.queue_swept(swept, now);
+                    self.protocol.queue_swept(swept, now, &mut self.out);
                 }
                 Ok(_) => unreachable!("answer to the queue sweep"),
                 Err(e) => {
@@ -671,7 +670,7 @@ impl Core {
                 Ok(QueryResult::Assigned(Some(a))) => {
                     self.queue.assigned(Some(true));
                     tracing::info!(queue_id = a.queue_id, room = %a.room, over_xmpp = a.visitor_jid.is_some(), "a waiting visitor got a room");
-                    self.hand_over(&a, now);
+                    self.lend(now, |protocol, lent| protocol.hand_over(&a, lent));
                 }
                 Ok(QueryResult::Assigned(None)) => self.queue.assigned(Some(false)),
                 Ok(_) => unreachable!("answer to an assignment"),
@@ -681,7 +680,9 @@ impl Core {
                     self.queue.assigned(None);
                 }
             },
-            Some(Pending::Command(question)) => self.read_for(question, result, now),
+            Some(Pending::Command(waiting)) => self.lend(now, |protocol, lent| {
+                protocol.answered(waiting, result, lent)
+            }),
             Some(other) => {
                 tracing::warn!(id, what = ?other, "a request was answered as a database read");
             }
@@ -724,7 +725,7 @@ impl Core {
                 Query::SweepQueue {
                     max_wait: self.settings.max_wait,
                     visitor_timeout: self.settings.visitor_timeout,
-                    places: self.people.places_due(now),
+                    places: self.protocol.places_due(now),
                 },
                 Pending::Sweep,
             );
@@ -1020,14 +1021,9 @@ impl Core {
                         tracing::info!(room = %jid, nick = %nick, "kicking at a timeout")
                     }
                 }
-                self.kick(jid, nick, reason.text());
+                kick(&mut self.out, jid, nick, reason.text());
             }
-            Action::CheckClaims => {
-                self.out.query(
-                    Query::Claims(jid.to_string()),
-                    Pending::Claims { room: jid.clone() },
-                );
-            }
+            Action::CheckClaims => check_claims(&mut self.out, jid),
             Action::RotatePassword { client_claimed_at } => {
                 let password = self.secrets.password();
                 self.out.request(
@@ -1088,11 +1084,27 @@ impl Core {
         );
     }
 
-    /// Kicks `nick` out of `room`, telling them `text`.
-    fn kick(&mut self, room: &BareJid, nick: String, text: &str) {
-        let request = Request::iq(stanza::kick(room, &nick, text));
-        let room = room.clone();
-        self.out.request(request, Pending::Kick { room, nick });
+    /// Runs a part of the protocol, lent what it needs, then feeds the rooms the events it left.
+    fn lend(&mut self, now: Time, run: impl FnOnce(&mut Protocol, &mut Lent)) {
+        let mut lent = Lent {
+            settings: &self.settings,
+            rooms: &self.rooms,
+            tally: &self.tally,
+            queue: &mut self.queue,
+            out: &mut self.out,
+            feed: Vec::new(),
+            now,
+        };
+        run(&mut self.protocol, &mut lent);
+        for (room, event) in lent.feed {
+            self.feed(&room, event, now);
+        }
+    }
+
+    /// Staff members on duty: those who told the bot they are there, and those in a staffed or
+    /// busy room.
+    pub fn staff_on_duty(&self) -> usize {
+        self.protocol.staff_on_duty(&self.tally)
     }
 
     fn leave(&mut self, room: &BareJid) {
@@ -1174,6 +1186,19 @@ impl Core {
         self.run_due(now);
         self.out.take()
     }
+}
+
+/// Kicks `nick` out of `room`, telling them `text`.
+fn kick(out: &mut Outbox, room: &BareJid, nick: String, text: &str) {
+    let request = Request::iq(stanza::kick(room, &nick, text));
+    let room = room.clone();
+    out.request(request, Pending::Kick { room, nick });
+}
+
+/// Reads the claims of `room` and feeds them to it.
+fn check_claims(out: &mut Outbox, room: &BareJid) {
+    let query = Query::Claims(room.to_string());
+    out.query(query, Pending::Claims { room: room.clone() });
 }
 
 /// The seat a role was taken in, read back from a row: nick, real JID and the claim.

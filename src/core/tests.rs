@@ -1592,6 +1592,62 @@ fn only_a_staff_member_in_the_room_can_block_its_visitor() {
     assert_eq!(*until, Some(secs(2) + chrono::Duration::days(7)));
 }
 
+#[test]
+fn a_submitted_form_missing_a_required_field_comes_back_with_its_values_and_a_note() {
+    let mut core = staffed_pool();
+    // request-chat without a nick: the form again, the topic kept, a note saying what is missing.
+    let e = core.handle(
+        command(
+            "v@anon.localhost/1",
+            "request-chat",
+            &[("nick", " "), ("topic", "exams")],
+        ),
+        secs(2),
+    );
+    assert!(reads(&e).is_empty(), "{e:?}");
+    let [answer] = &sent(&e)[..] else {
+        panic!("{e:?}")
+    };
+    assert!(answer.contains("status='executing'"), "{answer}");
+    assert!(
+        answer.contains("<note type='warn'>Please give a name"),
+        "{answer}"
+    );
+    assert!(answer.contains("<value>exams</value>"), "{answer}");
+    assert!(
+        answer.contains("var='nick'") && answer.contains("<required/>"),
+        "{answer}"
+    );
+    // block-visitor without a reason: the same, the duration kept.
+    let e = core.handle(
+        command(
+            "staff@localhost/console",
+            "block-visitor",
+            &[("duration", "7d")],
+        ),
+        secs(2),
+    );
+    assert!(reads(&e).is_empty(), "{e:?}");
+    let [answer] = &sent(&e)[..] else {
+        panic!("{e:?}")
+    };
+    assert!(answer.contains("status='executing'"), "{answer}");
+    assert!(
+        answer.contains("<note type='warn'>Please give a reason"),
+        "{answer}"
+    );
+    assert!(answer.contains("<value>7d</value>"), "{answer}");
+    // A first execute without a form gets the blank form and no note.
+    let e = core.handle(command("v@anon.localhost/1", "request-chat", &[]), secs(2));
+    let [answer] = &sent(&e)[..] else {
+        panic!("{e:?}")
+    };
+    assert!(
+        answer.contains("status='executing'") && !answer.contains("<note"),
+        "{answer}"
+    );
+}
+
 fn swept(over_xmpp: Vec<(i64, &str, i64)>, pace: i64) -> Result<QueryResult, String> {
     Ok(QueryResult::Swept(Swept {
         waiting: over_xmpp.len() as i64,

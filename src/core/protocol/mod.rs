@@ -1,0 +1,479 @@
+//! The bot's own XMPP protocol, as the core runs it (docs/protocol.md): the ad-hoc commands of
+//! visitors and staff, the invitations that hand rooms over, the places in line pushed to waiting
+//! visitors, and who is there.
+//!
+//! [`Protocol`] owns the protocol's state (staff on duty, rooms claimed over XMPP, the places last
+//! pushed, command sessions) and is lent the rest of the core it needs as a [`Lent`]: the
+//! settings, a read-only view of the rooms and their counts, the queue, and the outbox it sends
+//! and asks through. It never changes a room itself: an event for a room goes into
+//! [`Lent::feed`], which the core feeds after the protocol has run.
+//!
+//! Each command has one home, a file of its own that owns its form, its permission check, its
+//! steps, its query and its answer; [`TABLE`] names them, and [`Step`] names what a command waits
+//! for. Who may run which command is decided here, from `staff.jids` and `visitors.domains`;
+//! anyone else is refused with `forbidden` and logged on the security target.
+
+mod block_visitor;
+mod leave_queue;
+mod places;
+mod presence;
+mod request_chat;
+mod resume_chat;
+mod status;
+mod take_chat;
+mod waiting_visitors;
+
+use std::collections::{HashMap, HashSet};
+
+use sha2::{Digest, Sha256};
+use xmpp_parsers::jid::{BareJid, FullJid};
+use xmpp_parsers::stanza_error::DefinedCondition;
+
+use super::effects::{Assigned, Query, QueryResult};
+use super::outbox::Outbox;
+use super::queue::Queue;
+use super::room::Event;
+use super::settings::Settings;
+use super::tally::Tally;
+use super::types::{Claims, Time};
+use super::{Entry, Pending};
+use crate::xmpp::adhoc::{
+    self, CommandReply, CommandRequest, CommandStatus, Form, FormField, Incoming, IncomingKind,
+    NoteType,
+};
+use crate::xmpp::stanza;
+use crate::xmpp::Request;
+
+use places::Pushed;
+
+/// The shortest visitor key accepted: 22 characters of base64 hold 128 bits.
+pub const MIN_KEY_LEN: usize = 22;
+
+/// The commands of the protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    /// Visitors: queue for a chat.
+    RequestChat,
+    /// Visitors: leave the queue.
+    LeaveQueue,
+    /// Visitors: a new session takes up its chat with the visitor key.
+    ResumeChat,
+    /// Staff: claim a ready room and be invited.
+    TakeChat,
+    /// Staff: the waiting visitors (in pick mode: take one).
+    WaitingVisitors,
+    /// Staff: block the visitor of one's room.
+    BlockVisitor,
+    /// Staff: rooms by status, the queue, staff on duty.
+    Status,
+}
+
+/// Who may run a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Who {
+    /// JIDs on `visitors.domains`.
+    Visitors,
+    /// `staff.jids`.
+    Staff,
+}
+
+/// The dispatch table: each command's node, its name for people, and who may run it. Its home is
+/// the module of the same name.
+pub const TABLE: [(Command, &str, &str, Who); 7] = [
+    (
+        Command::RequestChat,
+        "request-chat",
+        "Request a chat",
+        Who::Visitors,
+    ),
+    (
+        Command::LeaveQueue,
+        "leave-queue",
+        "Leave the queue",
+        Who::Visitors,
+    ),
+    (
+        Command::ResumeChat,
+        "resume-chat",
+        "Resume my chat",
+        Who::Visitors,
+    ),
+    (Command::TakeChat, "take-chat", "Take a chat", Who::Staff),
+    (
+        Command::WaitingVisitors,
+        "waiting-visitors",
+        "Waiting visitors",
+        Who::Staff,
+    ),
+    (
+        Command::BlockVisitor,
+        "block-visitor",
+        "Block visitor",
+        Who::Staff,
+    ),
+    (Command::Status, "status", "Help line status", Who::Staff),
+];
+
+impl Command {
+    fn row(self) -> &'static (Command, &'static str, &'static str, Who) {
+        TABLE
+            .iter()
+            .find(|row| row.0 == self)
+            .expect("every command is in the table")
+    }
+
+    /// Its node.
+    pub fn node(self) -> &'static str {
+        self.row().1
+    }
+
+    /// Its name for people.
+    pub fn name(self) -> &'static str {
+        self.row().2
+    }
+
+    fn parse(node: &str) -> Option<Command> {
+        TABLE.iter().find(|row| row.1 == node).map(|row| row.0)
+    }
+}
+
+/// What a command waits for from the database, and with what it goes on.
+#[derive(Debug)]
+pub enum Step {
+    /// [`request_chat`]: the queue row and place.
+    RequestChat,
+    /// [`leave_queue`]: whether there was a row.
+    LeaveQueue,
+    /// [`resume_chat`]: the room of the visitor's chat.
+    ResumeChat,
+    /// [`take_chat`]: the room claimed.
+    TakeChat,
+    /// [`waiting_visitors`]: the list (to pick from, in pick mode).
+    WaitingList {
+        /// Pick mode.
+        pick: bool,
+    },
+    /// [`waiting_visitors`]: the visitor picked was given the room.
+    Pick,
+    /// [`block_visitor`]: the visitor of `room` is blocked.
+    Block {
+        /// The room.
+        room: BareJid,
+    },
+}
+
+/// Who asked a command, and where the answer goes.
+#[derive(Debug)]
+pub struct Ask {
+    /// The asker's session.
+    pub to: FullJid,
+    /// The IQ's id.
+    pub iq: String,
+    /// The command's session id.
+    pub session: String,
+    /// The command.
+    pub command: Command,
+}
+
+impl Ask {
+    /// Answers with `reply`.
+    fn reply(
+        &self,
+        out: &mut Outbox,
+        status: CommandStatus,
+        note: Option<(NoteType, String)>,
+        form: Option<Form>,
+    ) {
+        let reply = CommandReply {
+            node: self.command.node().into(),
+            session: self.session.clone(),
+            status,
+            note,
+            form,
+        };
+        out.send(adhoc::command_result(&self.to, &self.iq, &reply));
+    }
+
+    /// Answers in one step: a note and a result form.
+    fn done(&self, out: &mut Outbox, note: NoteType, text: &str, form: Form) {
+        self.reply(
+            out,
+            CommandStatus::Completed,
+            Some((note, text.into())),
+            Some(form),
+        );
+    }
+
+    /// Answers with `status` in a result form whose `status` field says how the command went.
+    fn outcome(&self, out: &mut Outbox, note: NoteType, text: &str, status: &str) {
+        self.done(out, note, text, self.result(status));
+    }
+
+    /// A result form with its `status` field.
+    fn result(&self, status: &str) -> Form {
+        self.result_form().value("status", "Status", status)
+    }
+
+    /// A result form with nothing in it yet.
+    fn result_form(&self) -> Form {
+        Form::new("result", self.command.name())
+    }
+
+    /// Shows `form` to fill in, with a note when something is missing.
+    fn form(&self, out: &mut Outbox, form: Form, note: Option<&str>) {
+        let note = note.map(|text| (NoteType::Warn, text.to_string()));
+        self.reply(out, CommandStatus::Executing, note, Some(form));
+    }
+
+    /// Refuses with an IQ error.
+    fn error(&self, out: &mut Outbox, condition: DefinedCondition, text: &str) {
+        out.send(adhoc::error(&self.to, &self.iq, condition, text));
+    }
+
+    /// Asks the database `query`; [`Step`] `step` goes on with its result.
+    fn query(self, out: &mut Outbox, query: Query, step: Step) {
+        out.query(query, Pending::Command(Waiting { ask: self, step }));
+    }
+}
+
+/// A command waiting for its database query.
+#[derive(Debug)]
+pub struct Waiting {
+    ask: Ask,
+    step: Step,
+}
+
+/// A form field to fill in again, with the value that was submitted for it (if any) kept.
+fn refill(field: FormField, submitted: &CommandRequest) -> FormField {
+    match submitted.field(&field.var) {
+        Some(value) => FormField {
+            values: vec![value.to_string()],
+            ..field
+        },
+        None => field,
+    }
+}
+
+/// True when `command` carries a submitted form (not a first `execute` without one).
+fn submitted(command: &CommandRequest) -> bool {
+    command.fields.is_some()
+}
+
+/// What the protocol borrows from the rest of the core for one input.
+pub struct Lent<'a> {
+    /// The settings.
+    pub settings: &'a Settings,
+    /// Every live room (read-only).
+    pub rooms: &'a HashMap<BareJid, Entry>,
+    /// The rooms' counts.
+    pub tally: &'a Tally,
+    /// The waiting queue as the bot runs it.
+    pub queue: &'a mut Queue,
+    /// Where stanzas, queries and writes go.
+    pub out: &'a mut Outbox,
+    /// Events for rooms, fed by the core once the protocol has run.
+    pub feed: Vec<(BareJid, Event)>,
+    /// The time.
+    pub now: Time,
+}
+
+impl Lent<'_> {
+    /// Sends `to` an invitation to `room` with its password; false when the bot does not follow
+    /// the room.
+    fn invite(&mut self, to: &FullJid, room: &BareJid, reason: &str) -> bool {
+        let Some(entry) = self.rooms.get(room) else {
+            return false;
+        };
+        self.out
+            .send(adhoc::invitation(to, room, &entry.password, reason));
+        true
+    }
+
+    /// The room reads its claims from the database (a claim was just made for it).
+    fn check_claims(&mut self, room: &BareJid) {
+        if self.rooms.contains_key(room) {
+            super::check_claims(self.out, room);
+        }
+    }
+}
+
+/// The protocol's own state. See the module documentation.
+#[derive(Debug, Default)]
+pub struct Protocol {
+    /// Sessions of staff members who told the bot they are there (directed presence).
+    staff_present: HashSet<FullJid>,
+    /// Rooms claimed with "take a chat" whose staff member has not joined yet: room → bare JID.
+    staff_claims: HashMap<BareJid, String>,
+    /// Waiting visitors over XMPP (`queue.id`) → the place they last heard.
+    pushed: HashMap<i64, Pushed>,
+    /// Visitors given a room in the last half hour, as of the last sweep.
+    pace: i64,
+    /// After a new session: ping the waiting visitors once.
+    probe: bool,
+    /// When the places were last read.
+    places_read: Option<Time>,
+    /// Command sessions started.
+    sessions: u64,
+}
+
+impl Protocol {
+    /// Staff members on duty: those who told the bot they are there, and those in a staffed or
+    /// busy room.
+    pub fn staff_on_duty(&self, tally: &Tally) -> usize {
+        let mut on_duty: HashSet<String> = self
+            .staff_present
+            .iter()
+            .map(|j| j.to_bare().to_string())
+            .collect();
+        on_duty.extend(tally.staff_rooms.keys().cloned());
+        on_duty.len()
+    }
+
+    /// A command, or the list of commands, asked of the bot.
+    pub fn on_request(&mut self, request: Incoming, lent: &mut Lent) {
+        let bare = request.from.to_bare().to_string();
+        let may = |who: Who| match who {
+            Who::Staff => lent.settings.staff.allows(&bare),
+            Who::Visitors => lent.settings.visitors.allows(&bare),
+        };
+        let command = match request.kind {
+            IncomingKind::ListCommands => {
+                let list: Vec<(&str, &str)> = TABLE
+                    .iter()
+                    .filter(|row| may(row.3))
+                    .map(|row| (row.1, row.2))
+                    .collect();
+                let owner = &lent.settings.owner;
+                return lent.out.send(adhoc::command_list(
+                    &request.from,
+                    &request.id,
+                    owner,
+                    &list,
+                ));
+            }
+            IncomingKind::Command(command) => command,
+        };
+        let Some(which) = Command::parse(&command.node) else {
+            let error = adhoc::error(
+                &request.from,
+                &request.id,
+                DefinedCondition::ItemNotFound,
+                "No such command.",
+            );
+            return lent.out.send(error);
+        };
+        if !may(which.row().3) {
+            tracing::warn!(target: "helpim_bot::security", from = %request.from, command = which.node(), "refusing a command to someone who may not use it");
+            let error = adhoc::error(
+                &request.from,
+                &request.id,
+                DefinedCondition::Forbidden,
+                "You may not use this command.",
+            );
+            return lent.out.send(error);
+        }
+        let session = command.session.clone().unwrap_or_else(|| {
+            self.sessions += 1;
+            format!("hc{}", self.sessions)
+        });
+        let ask = Ask {
+            to: request.from,
+            iq: request.id,
+            session,
+            command: which,
+        };
+        if command.action == "cancel" {
+            return ask.reply(lent.out, CommandStatus::Canceled, None, None);
+        }
+        match which {
+            Command::RequestChat => request_chat::start(self, ask, &command, lent),
+            Command::LeaveQueue => leave_queue::start(ask, lent),
+            Command::ResumeChat => resume_chat::start(ask, &command, lent),
+            Command::TakeChat => take_chat::start(self, ask, lent),
+            Command::WaitingVisitors => waiting_visitors::start(ask, &command, lent),
+            Command::BlockVisitor => block_visitor::start(ask, &command, lent),
+            Command::Status => status::start(self, ask, lent),
+        }
+    }
+
+    /// The database result a command waited for.
+    pub fn answered(
+        &mut self,
+        waiting: Waiting,
+        result: Result<QueryResult, String>,
+        lent: &mut Lent,
+    ) {
+        let Waiting { ask, step } = waiting;
+        let result = match result {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(command = ask.command.node(), error = %e, "a command's database work failed");
+                return ask.error(
+                    lent.out,
+                    DefinedCondition::InternalServerError,
+                    "The help line cannot do this right now; please try again in a moment.",
+                );
+            }
+        };
+        match (step, result) {
+            (Step::RequestChat, QueryResult::Enqueued(queued, position)) => {
+                request_chat::answered(self, ask, queued, position, lent)
+            }
+            (Step::LeaveQueue, QueryResult::Left(left)) => leave_queue::answered(ask, left, lent),
+            (Step::ResumeChat, QueryResult::Room(room)) => resume_chat::answered(ask, room, lent),
+            (Step::TakeChat, QueryResult::Room(room)) => take_chat::answered(self, ask, room, lent),
+            (Step::WaitingList { pick }, QueryResult::WaitingList(list)) => {
+                waiting_visitors::listed(ask, pick, &list, lent)
+            }
+            (Step::Pick, QueryResult::Assigned(assigned)) => {
+                waiting_visitors::picked(self, ask, assigned, lent)
+            }
+            (Step::Block { room }, QueryResult::Blocked(label)) => {
+                block_visitor::answered(ask, room, label, lent)
+            }
+            (step, other) => {
+                tracing::error!(?step, result = ?other, "a command got the wrong database result");
+                ask.error(
+                    lent.out,
+                    DefinedCondition::InternalServerError,
+                    "Something went wrong.",
+                );
+            }
+        }
+    }
+
+    /// A waiting visitor got a room: the room learns the new client claim, and a visitor over
+    /// XMPP is invited.
+    pub fn hand_over(&mut self, a: &Assigned, lent: &mut Lent) {
+        self.pushed.remove(&a.queue_id);
+        let Ok(room) = BareJid::new(&a.room) else {
+            return;
+        };
+        let Some(entry) = lent.rooms.get(&room) else {
+            return;
+        };
+        let claims = Claims {
+            staff_at: entry.room.claims().staff_at,
+            client_at: Some(a.client_claimed_at),
+        };
+        lent.feed.push((room.clone(), Event::Claims(claims)));
+        if let Some(jid) = a.visitor_jid.as_deref().and_then(|j| FullJid::new(j).ok()) {
+            lent.invite(&jid, &room, "A staff member is ready to chat with you.");
+        }
+    }
+}
+
+/// The visitor label of a visitor key: its SHA-256, so that the key itself is never stored.
+pub fn visitor_label(key: &str) -> String {
+    let digest = Sha256::digest(key.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+/// Pings `jid`, to learn whether that session is still there ([`Pending::PresenceProbe`]).
+fn probe(out: &mut Outbox, jid: FullJid) {
+    out.request(
+        Request::iq(stanza::ping(jid.clone().into())),
+        Pending::PresenceProbe(jid),
+    );
+}

@@ -1,0 +1,60 @@
+//! Who is there: staff members come on and off duty by directed presence; a visitor whose
+//! session ends leaves the queue at once; after a new session, the staff sessions present before
+//! are pinged, and one that bounces is gone.
+
+use xmpp_parsers::jid::FullJid;
+
+use super::{probe, Lent, Protocol};
+use crate::core::effects::Write;
+use crate::core::outbox::Outbox;
+use crate::xmpp::stanza::{PresenceKind, RoomPresence};
+
+impl Protocol {
+    /// A presence someone sent to the bot itself.
+    pub fn on_direct_presence(&mut self, p: RoomPresence, lent: &mut Lent) {
+        let Ok(full) = p.room.with_resource_str(&p.nick) else {
+            return;
+        };
+        let bare = p.room.to_string();
+        match p.kind {
+            PresenceKind::Available => {
+                if lent.settings.staff.allows(&bare) && self.staff_present.insert(full) {
+                    tracing::info!(staff = %bare, "a staff member is on duty");
+                }
+            }
+            PresenceKind::Unavailable => {
+                if self.staff_present.remove(&full) {
+                    tracing::info!(staff = %bare, "a staff member's session went off duty");
+                }
+                if lent.settings.visitors.allows(&bare) {
+                    lent.out.write(Write::VisitorGone {
+                        visitor: full.to_string(),
+                    });
+                }
+            }
+            PresenceKind::Error(_) => {}
+        }
+    }
+
+    /// After a new session: each staff session present before is pinged, and the waiting
+    /// visitors are pinged after the next sweep (their end may have gone unseen).
+    pub fn session_started(&mut self, out: &mut Outbox) {
+        self.probe = true;
+        let present: Vec<FullJid> = self.staff_present.iter().cloned().collect();
+        for jid in present {
+            probe(out, jid);
+        }
+    }
+
+    /// A probed session bounced: a staff member is off duty, a waiting visitor has left.
+    pub fn session_gone(&mut self, jid: &FullJid, condition: &str, out: &mut Outbox) {
+        if self.staff_present.remove(jid) {
+            tracing::info!(staff = %jid, %condition, "a staff member's session is gone");
+        } else {
+            tracing::info!(visitor = %jid, %condition, "a waiting visitor's session is gone");
+            out.write(Write::VisitorGone {
+                visitor: jid.to_string(),
+            });
+        }
+    }
+}

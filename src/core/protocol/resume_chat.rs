@@ -1,0 +1,45 @@
+//! `resume-chat` (visitors): a new session of a visitor (a refresh, a dropped link) proves itself
+//! with the visitor key and is invited again to its room, within the rejoin grace. A fresh client
+//! claim vouches for the new session.
+
+use xmpp_parsers::jid::BareJid;
+
+use super::{visitor_label, Ask, Lent, Step};
+use crate::core::effects::Query;
+use crate::xmpp::adhoc::{CommandRequest, Form, FormField, NoteType};
+
+/// Asks the store for the visitor's room, or for the key first.
+pub fn start(ask: Ask, command: &CommandRequest, lent: &mut Lent) {
+    let Some(key) = command.field("key") else {
+        let form = Form::new("form", ask.command.name())
+            .field(FormField::new("key", "text-private", "Visitor key", "").required());
+        return ask.form(lent.out, form, None);
+    };
+    let query = Query::Resume {
+        label: visitor_label(key),
+        jid: ask.to.to_string(),
+    };
+    ask.query(lent.out, query, Step::ResumeChat);
+}
+
+/// The room of the visitor's chat, if any: the new session is invited.
+pub fn answered(ask: Ask, room: Option<String>, lent: &mut Lent) {
+    let invited = room
+        .and_then(|r| BareJid::new(&r).ok())
+        .filter(|r| lent.invite(&ask.to, r, "Your chat continues here."));
+    match invited {
+        Some(room) => {
+            tracing::info!(room = %room, visitor = %ask.to, "a visitor's new session resumes its chat");
+            // The fresh claim lets the room seat the new session.
+            lent.check_claims(&room);
+            let form = ask.result("resumed").value("room", "Room", &room);
+            ask.done(lent.out, NoteType::Info, "Your chat continues.", form)
+        }
+        None => ask.outcome(
+            lent.out,
+            NoteType::Warn,
+            "There is no chat to resume.",
+            "none",
+        ),
+    }
+}
