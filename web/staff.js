@@ -6,7 +6,9 @@
 // after a refresh, signing in again returns to the open chats (their rooms and passwords are
 // kept in this tab's sessionStorage; the staff member's password never is).
 
-import { Session, appendLine, bare, config, invitationFrom, joinWithAnotherNick, messageBox, notice, occupant, roomMessage, show, child } from "./helpline.js";
+import { Session, bare, config } from "./session.js";
+import { ChatRoom } from "./chatroom.js";
+import { appendLine, messageBox, notice, show } from "./helpline.js";
 
 const $ = (id) => document.getElementById(id);
 /** How often the figures and the waiting list are asked for (and at once after a change). */
@@ -25,10 +27,10 @@ const FIGURES = [
   ["closing", "Chats ending"],
 ];
 
-const session = new Session({ onMessage, onPresence, onLost });
+const session = new Session({ onInvite, onLost });
 /** Own nick in rooms. */
 let myNick = "";
-/** The chats, by room JID: `{ jid, nick, password, joined, visitor, ended, unread, tab, pane, seen }`. */
+/** The chats, by room JID: `{ jid, room (a ChatRoom: its visitor is its peer), ended, unread, tab, pane }`. */
 const chats = new Map();
 let selected = "";
 let timers = [];
@@ -38,13 +40,12 @@ let paneCount = 0;
 let roomWaiters = [];
 /** The account signed in with, kept in memory only, to reconnect after a dropped connection. */
 let account = null;
-let reconnectDelay = 1000;
 const STORE = "helpim-staff";
 
 /** Remembers the open chats in this tab, so that a refresh can return to them. */
 function saveChats() {
   if (!account) return;
-  const open = [...chats.values()].filter((c) => !c.gone).map((c) => ({ room: c.jid, password: c.password }));
+  const open = [...chats.values()].filter((c) => c.room.state !== "gone").map((c) => ({ room: c.jid, password: c.room.password }));
   sessionStorage.setItem(STORE, JSON.stringify({ jid: bare(account.jid), name: myNick, chats: open }));
 }
 
@@ -113,7 +114,7 @@ function onDuty() {
 }
 
 $("logout").addEventListener("click", () => {
-  for (const chat of chats.values()) if (!chat.gone) session.leave(chat.jid, chat.nick, config.cleanExit);
+  for (const chat of chats.values()) chat.room.leave();
   signedOut("You are signed out.");
 });
 
@@ -132,10 +133,8 @@ function signedOut(words) {
 
 function onLost() {
   if (!account) return;
-  for (const chat of chats.values()) chat.joined = false;
   notice("The connection to the server was lost. Reconnecting…");
-  setTimeout(reconnect, reconnectDelay);
-  reconnectDelay = Math.min(reconnectDelay * 2, 10000);
+  session.retry(reconnect);
 }
 
 /** After a dropped connection: the same account again, back into every open chat. */
@@ -147,11 +146,10 @@ async function reconnect() {
     if (error.condition === "not-authorized") return signedOut("Please sign in again.");
     return onLost();
   }
-  reconnectDelay = 1000;
   notice("");
   onDuty();
   for (const chat of chats.values()) {
-    if (!chat.gone) session.join(chat.jid, chat.nick, chat.password);
+    if (chat.room.state !== "gone") chat.room.join();
   }
 }
 
@@ -246,7 +244,7 @@ async function pickVisitor(id, nick, button) {
   notice("");
   button.disabled = true;
   try {
-    if (![...chats.values()].some((c) => c.joined && !c.visitor && !c.ended && !c.picked)) {
+    if (![...chats.values()].some(free)) {
       const joined = new Promise((resolve) => roomWaiters.push(resolve));
       if (!(await takeChat())) return;
       await joined;
@@ -254,7 +252,7 @@ async function pickVisitor(id, nick, button) {
     const reply = await session.command("waiting-visitors", { visitor: id });
     if (reply.status === "assigned") {
       const room = reply.fields.get("room");
-      const chat = chats.get(room) || [...chats.values()].find((c) => c.joined && !c.visitor && !c.ended && !c.picked);
+      const chat = chats.get(room) || [...chats.values()].find(free);
       if (chat) {
         chat.picked = nick;
         chat.pane.querySelector(".state").textContent = `${nick} is invited and should join in a moment.`;
@@ -272,6 +270,11 @@ async function pickVisitor(id, nick, button) {
   }
 }
 
+/** A chat in pick mode's room of one's own without a visitor (yet). */
+function free(chat) {
+  return chat.room.joined && !chat.room.peer && !chat.ended && !chat.picked;
+}
+
 /** A new pane and tab for the chat in `room`. */
 function addChat(room, password) {
   paneCount += 1;
@@ -287,7 +290,8 @@ function addChat(room, password) {
   tab.id = `tab-${n}`;
   tab.setAttribute("role", "tab");
   tab.setAttribute("aria-controls", pane.id);
-  const chat = { jid: room, nick: myNick, password, joined: false, visitor: "", ended: false, unread: 0, tab, pane, seen: new Set(), tries: 0 };
+  const chat = { jid: room, room: null, ended: false, unread: 0, tab, pane };
+  chat.room = chatRoom(chat);
   chats.set(room, chat);
   tab.addEventListener("click", () => select(room));
   tab.addEventListener("keydown", (event) => {
@@ -301,9 +305,9 @@ function addChat(room, password) {
   $("tabs").append(tab);
   $("panes").append(pane);
   pane.querySelector(".state").textContent = "Joining the room…";
-  messageBox(session, pane.querySelector(".send"), pane.querySelector("textarea"), () => (chat.joined && !chat.ended ? room : null));
+  messageBox(pane.querySelector(".send"), pane.querySelector("textarea"), () => (chat.room.joined && !chat.ended ? chat.room : null));
   pane.querySelector(".end").addEventListener("click", () => {
-    if (!chat.gone) session.leave(room, chat.nick, config.cleanExit);
+    chat.room.leave();
     removeChat(chat);
     announce("Chat ended.");
   });
@@ -323,12 +327,13 @@ function addChat(room, password) {
   renderTab(chat);
   show($("no-chats"), false);
   select(room);
-  session.join(room, chat.nick, password);
+  chat.room.join(password);
   saveChats();
   return chat;
 }
 
 function removeChat(chat) {
+  chat.room.close();
   chat.tab.remove();
   chat.pane.remove();
   chats.delete(chat.jid);
@@ -354,7 +359,7 @@ function select(room) {
 }
 
 function renderTab(chat) {
-  const who = chat.visitor || chat.picked || "Waiting for a visitor";
+  const who = chat.room.peer || chat.picked || "Waiting for a visitor";
   chat.tab.textContent = chat.ended ? `${who} (ended)` : who;
   if (chat.unread) {
     const mark = document.createElement("span");
@@ -362,7 +367,7 @@ function renderTab(chat) {
     mark.textContent = `${chat.unread} unread`;
     chat.tab.append(" ", mark);
   }
-  chat.pane.querySelector(".who").textContent = chat.visitor || "a visitor";
+  chat.pane.querySelector(".who").textContent = chat.room.peer || "a visitor";
 }
 
 function chatEnded(chat, words) {
@@ -376,90 +381,65 @@ function chatEnded(chat, words) {
   renderTab(chat);
 }
 
-function onMessage(el) {
-  const invitation = invitationFrom(el);
-  if (invitation) {
-    if (!chats.has(invitation.room)) addChat(invitation.room, invitation.password);
-    announce("A chat room is ready for you.");
-    return;
-  }
-  if (el.getAttribute("type") !== "groupchat") return;
-  const m = roomMessage(el);
-  const chat = chats.get(m.room);
-  if (!chat || child(el, "subject")) return;
-  if (m.text === null) {
-    if (m.nick && m.nick === chat.visitor) {
-      chat.pane.querySelector(".typing").textContent = m.chatState === "composing" ? `${chat.visitor} is typing…` : "";
-    }
-    return;
-  }
-  if (chat.seen.has(m.key)) return;
-  chat.seen.add(m.key);
-  const mine = m.nick === chat.nick;
-  if (!m.nick) {
-    appendLine(chat.pane.querySelector(".messages"), { text: m.text, system: true });
-    return;
-  }
-  if (!mine) chat.pane.querySelector(".typing").textContent = "";
-  appendLine(chat.pane.querySelector(".messages"), { who: mine ? "You" : m.nick, text: m.text, stamp: m.stamp, mine });
-  if (!mine && (selected !== chat.jid || document.hidden)) {
-    chat.unread += 1;
-    renderTab(chat);
-    announce(`New message from ${m.nick}.`);
-  }
+/** The bot's invitation: a room of one's own, opened in a new pane. */
+function onInvite(invitation) {
+  if (!chats.has(invitation.room)) addChat(invitation.room, invitation.password);
+  announce("A chat room is ready for you.");
 }
 
-function onPresence(el) {
-  const o = occupant(el);
-  const chat = chats.get(o.room);
-  if (!chat || !o.inRoom && !o.error) return;
-  const state = chat.pane.querySelector(".state");
-  if (o.error) {
-    if (o.error === "conflict" && joinWithAnotherNick(session, chat, myNick)) return;
-    // The room is gone: its chat ended while this console was away.
-    chat.gone = true;
-    chatEnded(chat, chat.restored || chat.visitor ? "This chat ended while you were away." : "Could not join this room.");
-    saveChats();
-    return;
-  }
-  if (o.self) {
-    if (!o.gone && !chat.joined) {
-      chat.joined = true;
-      state.textContent = chat.visitor ? `${chat.visitor} is here.` : "Waiting for a visitor to join…";
+/** The room of chat `chat`, and what the console does with what happens in it. */
+function chatRoom(chat) {
+  const pane = (selector) => chat.pane.querySelector(selector);
+  const line = (text) => appendLine(pane(".messages"), { text, system: true });
+  const room = new ChatRoom(session, chat.jid, myNick);
+  return room
+    .on("message", ({ nick, text, stamp, mine }) => {
+      if (!nick) return line(text);
+      appendLine(pane(".messages"), { who: mine ? "You" : nick, text, stamp, mine });
+      if (!mine && (selected !== chat.jid || document.hidden)) {
+        chat.unread += 1;
+        renderTab(chat);
+        announce(`New message from ${nick}.`);
+      }
+    })
+    .on("typing", ({ composing }) => {
+      pane(".typing").textContent = composing ? `${room.peer} is typing…` : "";
+    })
+    .on("joined", () => {
+      pane(".state").textContent = room.peer ? `${room.peer} is here.` : "Waiting for a visitor to join…";
       roomWaiters.forEach((resolve) => resolve(chat));
       roomWaiters = [];
-    } else if (o.gone && (o.kicked || o.destroyed)) {
-      chat.gone = true;
+    })
+    .on("failed", () => {
+      // The room is gone: its chat ended while this console was away.
+      chatEnded(chat, chat.restored || room.peer ? "This chat ended while you were away." : "Could not join this room.");
+      saveChats();
+    })
+    .on("closed", () => {
       chatEnded(chat, "This chat is closed.");
       saveChats();
-    }
-    return;
-  }
-  if (o.affiliation === "owner") return; // the bot
-  refreshSoon();
-  if (!o.gone) {
-    const back = chat.away && chat.visitor === o.nick;
-    chat.visitor = o.nick;
-    chat.away = false;
-    state.textContent = `${o.nick} is here.`;
-    if (chat.joined) appendLine(chat.pane.querySelector(".messages"), { text: back ? `${o.nick} is back.` : `${o.nick} has joined the chat.`, system: true });
-    renderTab(chat);
-    announce(`${o.nick} has joined a chat.`);
-  } else if (o.nick === chat.visitor) {
-    chat.pane.querySelector(".typing").textContent = "";
-    if (o.kicked) {
-      chatEnded(chat, `${o.nick} was removed from the chat.`);
-    } else if (o.status === config.cleanExit) {
-      chatEnded(chat, `${o.nick} has ended the chat.`);
-      session.leave(chat.jid, chat.nick, config.cleanExit);
-      chat.gone = true;
-      saveChats();
-    } else {
-      chat.away = true;
-      state.textContent = `${o.nick}'s connection dropped. They may come back in a moment.`;
-      appendLine(chat.pane.querySelector(".messages"), { text: state.textContent, system: true });
-    }
-  }
+    })
+    .on("arrived", ({ nick, back }) => {
+      refreshSoon();
+      pane(".state").textContent = `${nick} is here.`;
+      if (room.joined) line(back ? `${nick} is back.` : `${nick} has joined the chat.`);
+      renderTab(chat);
+      announce(`${nick} has joined a chat.`);
+    })
+    .on("departed", ({ nick, peer, clean, kicked }) => {
+      refreshSoon();
+      if (!peer) return;
+      if (kicked) {
+        chatEnded(chat, `${nick} was removed from the chat.`);
+      } else if (clean) {
+        chatEnded(chat, `${nick} has ended the chat.`);
+        room.leave();
+        saveChats();
+      } else {
+        pane(".state").textContent = `${nick}'s connection dropped. They may come back in a moment.`;
+        line(pane(".state").textContent);
+      }
+    });
 }
 
 // After a refresh: the address and name again, and a word about the chats waiting.

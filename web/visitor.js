@@ -3,25 +3,27 @@
 // dropped connection (docs/protocol.md). What the tab keeps, in sessionStorage only: the
 // visitor key, the name and topic typed, and which room the chat is in; never the messages.
 
-import { Session, appendLine, config, invitationFrom, joinWithAnotherNick, messageBox, notice, occupant, randomKey, roomMessage, show, waitWords, child, NS } from "./helpline.js";
+import { Session, config, child, NS } from "./session.js";
+import { ChatRoom } from "./chatroom.js";
+import { appendLine, messageBox, notice, show } from "./helpline.js";
 
 const $ = (id) => document.getElementById(id);
 const STORE = "helpim-visitor";
+
+/** A random visitor key: 128 bits from the browser's CSPRNG, base64url (22 characters). */
+function randomKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
 
 /** What survives a refresh of this tab: `{ key, nick, topic, phase, room }`. */
 const saved = JSON.parse(sessionStorage.getItem(STORE) || "null") || { key: randomKey(), phase: "start" };
 const save = () => sessionStorage.setItem(STORE, JSON.stringify(saved));
 
-/** The room of the chat once invited: `{ jid, nick, password, joined }`. */
+/** The chat's room once invited (a ChatRoom: its counsellor is its `peer`). */
 let room = null;
-/** The counsellor's nick in the room, and whether their connection dropped. */
-let counsellor = "";
-let counsellorAway = false;
-/** Messages already shown, by `roomMessage().key`: the history after a rejoin repeats them. */
-const seen = new Set();
-let reconnectDelay = 1000;
 
-const session = new Session({ onMessage, onPresence, onLost });
+const session = new Session({ onInvite, onMessage, onLost });
 
 /** Shows the part of the page for `p`: start, waiting, chatting or ended. */
 function phase(p) {
@@ -50,6 +52,12 @@ async function ensureConnected() {
   await session.connect(config.visitorDomain);
   session.presenceToBot();
   connection("");
+}
+
+/** Minutes and seconds in words: "about 3 minutes". */
+function waitWords(seconds) {
+  if (seconds < 90) return "about a minute";
+  return `about ${Math.round(seconds / 60)} minutes`;
 }
 
 function placeText(position, estimate) {
@@ -89,7 +97,6 @@ $("start-form").addEventListener("submit", async (event) => {
     // A new chat: the last one's conversation goes from the page.
     phase("start");
     $("messages").replaceChildren();
-    seen.clear();
     await ensureConnected();
     await requestChat();
   } catch (error) {
@@ -112,10 +119,10 @@ $("leave").addEventListener("click", async () => {
   phase("start");
 });
 
-messageBox(session, $("send-form"), $("text"), () => (room?.joined ? room.jid : null));
+messageBox($("send-form"), $("text"), () => (room?.joined ? room : null));
 
 $("end").addEventListener("click", () => {
-  if (room) session.leave(room.jid, room.nick, config.cleanExit);
+  room?.leave();
   ended("You ended the chat. Thank you for talking with us.");
 });
 
@@ -123,100 +130,82 @@ $("end").addEventListener("click", () => {
 function ended(words) {
   systemLine(words);
   notice(words);
+  room?.close();
   room = null;
-  counsellor = "";
   saved.room = null;
   $("typing").textContent = "";
   phase("ended");
   session.disconnect();
 }
 
-function onMessage(el) {
-  const invitation = invitationFrom(el);
-  if (invitation) {
-    // Already in that room (an invitation repeated, say after a second resume): nothing to do.
-    if (room && room.joined && room.jid === invitation.room) return;
-    room = { jid: invitation.room, nick: saved.nick, password: invitation.password, joined: false, tries: 0 };
-    saved.room = invitation.room;
-    save();
-    connection("A counsellor is ready. Joining the chat…");
-    session.join(room.jid, room.nick, room.password);
-    return;
+/** The bot's invitation: into the chat's room (again, after a refresh or a dropped connection). */
+function onInvite(invitation) {
+  // Already in that room (an invitation repeated, say after a second resume): nothing to do.
+  if (room?.jid === invitation.room) {
+    if (room.joined) return;
+  } else {
+    room?.close();
+    room = chatRoom(invitation.room);
   }
+  saved.room = invitation.room;
+  save();
+  connection("A counsellor is ready. Joining the chat…");
+  room.join(invitation.password);
+}
+
+/** A place in line pushed by the bot. */
+function onMessage(el) {
   const queue = child(el, "queue", NS.queue);
   if (queue && el.getAttribute("from") === config.bot) {
     if (saved.phase === "waiting") placeText(queue.getAttribute("position"), queue.getAttribute("estimate"));
-    return;
   }
-  if (el.getAttribute("type") !== "groupchat" || !room) return;
-  const m = roomMessage(el);
-  if (m.room !== room.jid || child(el, "subject")) return;
-  if (m.text === null) {
-    if (m.nick && m.nick === counsellor) {
-      $("typing").textContent = m.chatState === "composing" ? "The counsellor is typing…" : "";
-    }
-    return;
-  }
-  if (seen.has(m.key)) return;
-  seen.add(m.key);
-  if (!m.nick) return systemLine(m.text);
-  const mine = m.nick === room.nick;
-  if (!mine) $("typing").textContent = "";
-  appendLine($("messages"), { who: mine ? "You" : m.nick, text: m.text, stamp: m.stamp, mine });
 }
 
-function onPresence(el) {
-  const o = occupant(el);
-  if (!room || o.room !== room.jid) return;
-  if (o.error) {
-    // Someone in the room has this name (or our old session has not left yet): another one.
-    if (o.error === "conflict" && joinWithAnotherNick(session, room, saved.nick)) return;
-    return ended("We could not join the chat. Please try again.");
-  }
-  if (o.self) {
-    if (!o.gone && !room.joined) {
-      room.joined = true;
+/** The chat's room, and what the page does with what happens in it. */
+function chatRoom(jid) {
+  return new ChatRoom(session, jid, saved.nick)
+    .on("joined", () => {
       connection("");
       notice("");
       phase("chatting");
-      systemLine(counsellor ? `You are in the chat with ${counsellor}.` : "You are in the chat.");
+      systemLine(room.peer ? `You are in the chat with ${room.peer}.` : "You are in the chat.");
       $("text").focus();
-    } else if (o.gone && (o.kicked || o.destroyed)) {
-      ended("The chat has ended.");
-    }
-    return;
-  }
-  if (o.affiliation === "owner") return; // the bot
-  if (!o.gone) {
-    if (room.joined && counsellor !== o.nick) systemLine(`${o.nick} has joined the chat.`);
-    else if (room.joined && counsellorAway) systemLine(`${o.nick} is back.`);
-    counsellor = o.nick;
-    counsellorAway = false;
-  } else if (o.nick === counsellor) {
-    $("typing").textContent = "";
-    if (o.status === config.cleanExit) {
-      session.leave(room.jid, room.nick, config.cleanExit);
-      ended("The counsellor has ended the chat. Thank you for talking with us.");
-    } else {
-      counsellorAway = true;
-      systemLine("The counsellor's connection dropped. They may come back in a moment.");
-    }
-  }
+    })
+    .on("message", ({ nick, text, stamp, mine }) => {
+      if (!nick) return systemLine(text);
+      appendLine($("messages"), { who: mine ? "You" : nick, text, stamp, mine });
+    })
+    .on("typing", ({ composing }) => {
+      $("typing").textContent = composing ? "The counsellor is typing…" : "";
+    })
+    .on("arrived", ({ nick, isNew, back }) => {
+      if (room.joined && isNew) systemLine(`${nick} has joined the chat.`);
+      else if (room.joined && back) systemLine(`${nick} is back.`);
+    })
+    .on("departed", ({ peer, clean }) => {
+      if (!peer) return;
+      if (clean) {
+        room.leave();
+        ended("The counsellor has ended the chat. Thank you for talking with us.");
+      } else {
+        systemLine("The counsellor's connection dropped. They may come back in a moment.");
+      }
+    })
+    .on("closed", () => ended("The chat has ended."))
+    // Someone in the room has this name even after a few others, or the room is gone.
+    .on("failed", () => ended("We could not join the chat. Please try again."));
 }
 
 function onLost() {
   if (saved.phase !== "waiting" && saved.phase !== "chatting") return;
-  if (room) room.joined = false;
   notice("The connection was lost. Trying to reconnect…");
-  setTimeout(reconnect, reconnectDelay);
-  reconnectDelay = Math.min(reconnectDelay * 2, 10000);
+  session.retry(reconnect);
 }
 
 /** Back after a refresh or a dropped connection: into the chat, or back in line. */
 async function reconnect() {
   try {
     await ensureConnected();
-    reconnectDelay = 1000;
     if (saved.room) {
       const reply = await session.command("resume-chat", { key: saved.key });
       if (reply.status === "resumed") {
