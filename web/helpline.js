@@ -21,6 +21,11 @@ export function messageBox(form, textarea, roomOf) {
   textarea.addEventListener("input", () => roomOf()?.typed(!!textarea.value));
 }
 
+/** Sets the text of `el`, unless it shows that already (a live region would say it again). */
+export function put(el, text) {
+  if (el.textContent !== text) el.textContent = text;
+}
+
 /** Shows `text` in the page's `#notice` alert (hidden when empty). */
 export function notice(text) {
   const el = document.getElementById("notice");

@@ -5,7 +5,7 @@
 
 import { Session, config, child, NS } from "./session.js";
 import { ChatRoom } from "./chatroom.js";
-import { appendLine, messageBox, notice, show } from "./helpline.js";
+import { appendLine, messageBox, put, show } from "./helpline.js";
 
 const $ = (id) => document.getElementById(id);
 const STORE = "helpim-visitor";
@@ -25,21 +25,42 @@ let room = null;
 
 const session = new Session({ onInvite, onMessage, onLost });
 
-/** Shows the part of the page for `p`: start, waiting, chatting or ended. */
-function phase(p) {
-  saved.phase = p;
+/**
+ * The page's state: `go()` changes it, `render()` draws the page from it and nothing else (but
+ * the conversation, a log that only grows). `phase` is where the visitor is:
+ *   start                   the form
+ *   closed, busy, blocked   refused: the form again, `notice` says why
+ *   error                   something went wrong (no answer, or one the page does not know):
+ *                           the form again, `notice` says what
+ *   waiting                 in line; `place` says where
+ *   chatting                in the chat (or on the way back into it: `connection` says so)
+ *   ended                   the conversation stays in view; the form offers a new chat
+ * Beside it, what the page says: `notice` (the alert), `connection`, `place` and `typing`.
+ * Only waiting and chatting outlive a refresh: the page then goes back by itself.
+ */
+const view = { phase: "start", notice: "", connection: "", place: "", typing: "" };
+
+function go(changes) {
+  Object.assign(view, changes);
+  saved.phase = view.phase;
   save();
-  document.body.dataset.phase = p;
-  $("start-title").textContent = p === "ended" ? "Start a new chat" : "Start a chat";
-  show($("start"), p === "start" || p === "ended");
-  show($("waiting"), p === "waiting");
-  show($("chat"), p === "chatting" || p === "ended");
-  show($("send-form"), p === "chatting");
-  show($("end"), p === "chatting");
+  render();
 }
 
-function connection(text) {
-  $("connection").textContent = text || "";
+function render() {
+  const { phase } = view;
+  document.body.dataset.phase = phase;
+  put($("start-title"), phase === "ended" ? "Start a new chat" : "Start a chat");
+  show($("start"), phase !== "waiting" && phase !== "chatting");
+  show($("waiting"), phase === "waiting");
+  show($("chat"), phase === "chatting" || phase === "ended");
+  show($("send-form"), phase === "chatting");
+  show($("end"), phase === "chatting");
+  put($("notice"), view.notice);
+  show($("notice"), !!view.notice);
+  put($("connection"), view.connection);
+  put($("place"), view.place);
+  put($("typing"), view.typing);
 }
 
 function systemLine(text) {
@@ -48,10 +69,10 @@ function systemLine(text) {
 
 async function ensureConnected() {
   if (session.connected) return;
-  connection("Connecting…");
+  go({ connection: "Connecting…" });
   await session.connect(config.visitorDomain);
   session.presenceToBot();
-  connection("");
+  go({ connection: "" });
 }
 
 /** Minutes and seconds in words: "about 3 minutes". */
@@ -62,8 +83,7 @@ function waitWords(seconds) {
 
 function placeText(position, estimate) {
   const place = Number(position) === 1 ? "You are next in the queue." : `You are number ${position} in the queue.`;
-  const wait = estimate ? ` The wait is ${waitWords(Number(estimate))}.` : "";
-  $("place").textContent = place + wait;
+  return place + (estimate ? ` The wait is ${waitWords(Number(estimate))}.` : "");
 }
 
 const REFUSALS = {
@@ -76,14 +96,11 @@ async function requestChat() {
   const reply = await session.command("request-chat", { nick: saved.nick, topic: saved.topic, key: saved.key });
   if (room) return; // the invitation was quicker than the answer
   if (reply.status === "queued") {
-    notice("");
-    phase("waiting");
-    placeText(reply.fields.get("position"), reply.fields.get("estimate"));
-    return;
+    return go({ phase: "waiting", notice: "", place: placeText(reply.fields.get("position"), reply.fields.get("estimate")) });
   }
-  notice(REFUSALS[reply.status] || reply.note || "Something went wrong. Please try again.");
   session.disconnect();
-  phase("start");
+  const refused = REFUSALS[reply.status] ? reply.status : "error";
+  go({ phase: refused, notice: REFUSALS[refused] || reply.note || "Something went wrong. Please try again." });
 }
 
 $("start-form").addEventListener("submit", async (event) => {
@@ -91,17 +108,15 @@ $("start-form").addEventListener("submit", async (event) => {
   saved.nick = $("nick").value.trim();
   saved.topic = $("topic").value.trim();
   if (!saved.nick) return;
-  notice("");
   $("start-button").disabled = true;
   try {
     // A new chat: the last one's conversation goes from the page.
-    phase("start");
+    go({ phase: "start", notice: "" });
     $("messages").replaceChildren();
     await ensureConnected();
     await requestChat();
   } catch (error) {
-    connection("");
-    notice("We could not reach the help line. Please check your connection and try again.");
+    go({ phase: "error", connection: "", notice: "We could not reach the help line. Please check your connection and try again." });
     console.warn("request-chat", error);
   } finally {
     $("start-button").disabled = false;
@@ -115,8 +130,7 @@ $("leave").addEventListener("click", async () => {
     console.warn("leave-queue", error);
   }
   session.disconnect();
-  notice("You have left the queue.");
-  phase("start");
+  go({ phase: "start", notice: "You have left the queue." });
 });
 
 messageBox($("send-form"), $("text"), () => (room?.joined ? room : null));
@@ -129,12 +143,10 @@ $("end").addEventListener("click", () => {
 /** The chat is over: say why, keep the conversation readable, offer a new chat. */
 function ended(words) {
   systemLine(words);
-  notice(words);
   room?.close();
   room = null;
   saved.room = null;
-  $("typing").textContent = "";
-  phase("ended");
+  go({ phase: "ended", notice: words, typing: "" });
   session.disconnect();
 }
 
@@ -149,7 +161,7 @@ function onInvite(invitation) {
   }
   saved.room = invitation.room;
   save();
-  connection("A counsellor is ready. Joining the chat…");
+  go({ connection: "A counsellor is ready. Joining the chat…" });
   room.join(invitation.password);
 }
 
@@ -157,7 +169,7 @@ function onInvite(invitation) {
 function onMessage(el) {
   const queue = child(el, "queue", NS.queue);
   if (queue && el.getAttribute("from") === config.bot) {
-    if (saved.phase === "waiting") placeText(queue.getAttribute("position"), queue.getAttribute("estimate"));
+    if (view.phase === "waiting") go({ place: placeText(queue.getAttribute("position"), queue.getAttribute("estimate")) });
   }
 }
 
@@ -165,9 +177,7 @@ function onMessage(el) {
 function chatRoom(jid) {
   return new ChatRoom(session, jid, saved.nick)
     .on("joined", () => {
-      connection("");
-      notice("");
-      phase("chatting");
+      go({ phase: "chatting", connection: "", notice: "" });
       systemLine(room.peer ? `You are in the chat with ${room.peer}.` : "You are in the chat.");
       $("text").focus();
     })
@@ -176,7 +186,7 @@ function chatRoom(jid) {
       appendLine($("messages"), { who: mine ? "You" : nick, text, stamp, mine });
     })
     .on("typing", ({ composing }) => {
-      $("typing").textContent = composing ? "The counsellor is typing…" : "";
+      go({ typing: composing ? "The counsellor is typing…" : "" });
     })
     .on("arrived", ({ nick, isNew, back }) => {
       if (room.joined && isNew) systemLine(`${nick} has joined the chat.`);
@@ -197,8 +207,8 @@ function chatRoom(jid) {
 }
 
 function onLost() {
-  if (saved.phase !== "waiting" && saved.phase !== "chatting") return;
-  notice("The connection was lost. Trying to reconnect…");
+  if (view.phase !== "waiting" && view.phase !== "chatting") return;
+  go({ notice: "The connection was lost. Trying to reconnect…" });
   session.retry(reconnect);
 }
 
@@ -210,8 +220,7 @@ async function reconnect() {
       const reply = await session.command("resume-chat", { key: saved.key });
       if (reply.status === "resumed") {
         // The invitation comes before this answer, and the join may be done already.
-        if (!room?.joined) connection("Rejoining your chat…");
-        notice("");
+        go({ notice: "", connection: room?.joined ? view.connection : "Rejoining your chat…" });
       } else {
         saved.room = null;
         ended("Your chat has ended: the connection was lost for too long.");
@@ -228,9 +237,8 @@ async function reconnect() {
 $("nick").value = saved.nick || "";
 $("topic").value = saved.topic || "";
 if (saved.phase === "waiting" || saved.phase === "chatting") {
-  phase(saved.phase);
-  connection("Reconnecting…");
+  go({ phase: saved.phase, connection: "Reconnecting…" });
   reconnect();
 } else {
-  phase("start");
+  go({ phase: "start" });
 }
