@@ -8,7 +8,7 @@
 
 import { Session, bare, config } from "./session.js";
 import { ChatRoom } from "./chatroom.js";
-import { appendLine, messageBox, notice, show } from "./helpline.js";
+import { appendLine, messageBox, notice, put, show } from "./helpline.js";
 
 const $ = (id) => document.getElementById(id);
 /** How often the figures and the waiting list are asked for (and at once after a change). */
@@ -30,8 +30,20 @@ const FIGURES = [
 const session = new Session({ onInvite, onLost });
 /** Own nick in rooms. */
 let myNick = "";
-/** The chats, by room JID: `{ jid, room (a ChatRoom: its visitor is its peer), ended, unread, tab, pane }`. */
+/**
+ * The chats, by room JID: `{ jid, room (a ChatRoom; the visitor is its peer), state, words,
+ * picked, typing, unread, restored, tab, pane }`; render() draws all but the conversation.
+ */
 const chats = new Map();
+/** A chat's states (invited: pick mode's chosen visitor), and what its pane says in each. */
+const STATES = {
+  joining: () => "Joining the room…",
+  waiting: () => "Waiting for a visitor to join…",
+  invited: (chat) => `${chat.picked} is invited and should join in a moment.`,
+  chatting: (chat) => `${chat.room.peer} is here.`,
+  away: (chat) => `${chat.room.peer}'s connection dropped. They may come back in a moment.`,
+  ended: (chat) => chat.words,
+};
 let selected = "";
 let timers = [];
 let lastWaiting = "";
@@ -47,6 +59,11 @@ function saveChats() {
   if (!account) return;
   const open = [...chats.values()].filter((c) => c.room.state !== "gone").map((c) => ({ room: c.jid, password: c.room.password }));
   sessionStorage.setItem(STORE, JSON.stringify({ jid: bare(account.jid), name: myNick, chats: open }));
+}
+
+/** A line of the console's own in chat `chat`'s conversation. */
+function line(chat, text) {
+  appendLine(chat.pane.querySelector(".messages"), { text, system: true });
 }
 
 function announce(text) {
@@ -255,7 +272,8 @@ async function pickVisitor(id, nick, button) {
       const chat = chats.get(room) || [...chats.values()].find(free);
       if (chat) {
         chat.picked = nick;
-        chat.pane.querySelector(".state").textContent = `${nick} is invited and should join in a moment.`;
+        if (chat.state === "waiting") chat.state = "invited";
+        render(chat);
       }
     } else if (reply.status === "taken") {
       notice(`Another counsellor has already taken ${nick}.`);
@@ -272,7 +290,7 @@ async function pickVisitor(id, nick, button) {
 
 /** A chat in pick mode's room of one's own without a visitor (yet). */
 function free(chat) {
-  return chat.room.joined && !chat.room.peer && !chat.ended && !chat.picked;
+  return chat.room.joined && chat.state === "waiting";
 }
 
 /** A new pane and tab for the chat in `room`. */
@@ -290,7 +308,7 @@ function addChat(room, password) {
   tab.id = `tab-${n}`;
   tab.setAttribute("role", "tab");
   tab.setAttribute("aria-controls", pane.id);
-  const chat = { jid: room, room: null, ended: false, unread: 0, tab, pane };
+  const chat = { jid: room, room: null, state: "joining", words: "", picked: "", typing: false, unread: 0, restored: false, tab, pane };
   chat.room = chatRoom(chat);
   chats.set(room, chat);
   tab.addEventListener("click", () => select(room));
@@ -304,8 +322,7 @@ function addChat(room, password) {
   });
   $("tabs").append(tab);
   $("panes").append(pane);
-  pane.querySelector(".state").textContent = "Joining the room…";
-  messageBox(pane.querySelector(".send"), pane.querySelector("textarea"), () => (chat.room.joined && !chat.ended ? chat.room : null));
+  messageBox(pane.querySelector(".send"), pane.querySelector("textarea"), () => (chat.room.joined && chat.state !== "ended" ? chat.room : null));
   pane.querySelector(".end").addEventListener("click", () => {
     chat.room.leave();
     removeChat(chat);
@@ -318,13 +335,13 @@ function addChat(room, password) {
     if (!reason) return;
     try {
       const reply = await session.command("block-visitor", { room, reason, duration });
-      appendLine(pane.querySelector(".messages"), { text: reply.note || `Blocked (${reply.status}).`, system: true });
+      line(chat, reply.note || `Blocked (${reply.status}).`);
       pane.querySelector("details").open = false;
     } catch (error) {
-      appendLine(pane.querySelector(".messages"), { text: "The block did not go through. Please try again.", system: true });
+      line(chat, "The block did not go through. Please try again.");
     }
   });
-  renderTab(chat);
+  render(chat);
   show($("no-chats"), false);
   select(room);
   chat.room.join(password);
@@ -354,31 +371,43 @@ function select(room) {
     chat.tab.tabIndex = on ? 0 : -1;
     show(chat.pane, on);
     if (on) chat.unread = 0;
-    renderTab(chat);
+    render(chat);
   }
 }
 
-function renderTab(chat) {
-  const who = chat.room.peer || chat.picked || "Waiting for a visitor";
-  chat.tab.textContent = chat.ended ? `${who} (ended)` : who;
+/** Draws chat `chat`'s tab and pane from its state. */
+function render(chat) {
+  const { room, pane, tab } = chat;
+  const ended = chat.state === "ended";
+  const who = room.peer || chat.picked || "Waiting for a visitor";
+  tab.textContent = ended ? `${who} (ended)` : who;
   if (chat.unread) {
     const mark = document.createElement("span");
     mark.className = "unread";
     mark.textContent = `${chat.unread} unread`;
-    chat.tab.append(" ", mark);
+    tab.append(" ", mark);
   }
-  chat.pane.querySelector(".who").textContent = chat.room.peer || "a visitor";
+  put(pane.querySelector(".who"), room.peer || "a visitor");
+  put(pane.querySelector(".state"), STATES[chat.state](chat));
+  put(pane.querySelector(".typing"), chat.typing && !ended ? `${room.peer} is typing…` : "");
+  show(pane.querySelector(".send"), !ended);
+  show(pane.querySelector(".block"), !ended);
+  put(pane.querySelector(".end"), ended ? "Close" : "End chat");
 }
 
-function chatEnded(chat, words) {
-  chat.ended = true;
-  chat.pane.querySelector(".state").textContent = words;
-  appendLine(chat.pane.querySelector(".messages"), { text: words, system: true });
-  show(chat.pane.querySelector(".send"), false);
-  show(chat.pane.querySelector(".block"), false);
-  chat.pane.querySelector(".end").textContent = "Close";
-  chat.pane.querySelector(".typing").textContent = "";
-  renderTab(chat);
+/** Chat `chat` is over: `words` say why, in its pane and in its conversation. */
+function ended(chat, words) {
+  line(chat, words);
+  chat.typing = false;
+  go(chat, "ended", words);
+  saveChats();
+}
+
+/** Chat `chat` moves to `state` (with `words`, for ended) and is drawn again. */
+function go(chat, state, words = "") {
+  // An ended chat stays ended, but for words that say more.
+  if (chat.state !== "ended" || state === "ended") Object.assign(chat, { state, words });
+  render(chat);
 }
 
 /** The bot's invitation: a room of one's own, opened in a new pane. */
@@ -389,55 +418,48 @@ function onInvite(invitation) {
 
 /** The room of chat `chat`, and what the console does with what happens in it. */
 function chatRoom(chat) {
-  const pane = (selector) => chat.pane.querySelector(selector);
-  const line = (text) => appendLine(pane(".messages"), { text, system: true });
   const room = new ChatRoom(session, chat.jid, myNick);
   return room
     .on("message", ({ nick, text, stamp, mine }) => {
-      if (!nick) return line(text);
-      appendLine(pane(".messages"), { who: mine ? "You" : nick, text, stamp, mine });
+      if (!nick) return line(chat, text);
+      appendLine(chat.pane.querySelector(".messages"), { who: mine ? "You" : nick, text, stamp, mine });
       if (!mine && (selected !== chat.jid || document.hidden)) {
         chat.unread += 1;
-        renderTab(chat);
+        render(chat);
         announce(`New message from ${nick}.`);
       }
     })
     .on("typing", ({ composing }) => {
-      pane(".typing").textContent = composing ? `${room.peer} is typing…` : "";
+      chat.typing = composing;
+      render(chat);
     })
     .on("joined", () => {
-      pane(".state").textContent = room.peer ? `${room.peer} is here.` : "Waiting for a visitor to join…";
+      go(chat, room.peer ? "chatting" : chat.picked ? "invited" : "waiting");
       roomWaiters.forEach((resolve) => resolve(chat));
       roomWaiters = [];
     })
     .on("failed", () => {
       // The room is gone: its chat ended while this console was away.
-      chatEnded(chat, chat.restored || room.peer ? "This chat ended while you were away." : "Could not join this room.");
-      saveChats();
+      ended(chat, chat.restored || room.peer ? "This chat ended while you were away." : "Could not join this room.");
     })
-    .on("closed", () => {
-      chatEnded(chat, "This chat is closed.");
-      saveChats();
-    })
+    .on("closed", () => ended(chat, "This chat is closed."))
     .on("arrived", ({ nick, back }) => {
       refreshSoon();
-      pane(".state").textContent = `${nick} is here.`;
-      if (room.joined) line(back ? `${nick} is back.` : `${nick} has joined the chat.`);
-      renderTab(chat);
+      if (room.joined) line(chat, back ? `${nick} is back.` : `${nick} has joined the chat.`);
+      go(chat, "chatting");
       announce(`${nick} has joined a chat.`);
     })
     .on("departed", ({ nick, peer, clean, kicked }) => {
       refreshSoon();
       if (!peer) return;
       if (kicked) {
-        chatEnded(chat, `${nick} was removed from the chat.`);
+        ended(chat, `${nick} was removed from the chat.`);
       } else if (clean) {
-        chatEnded(chat, `${nick} has ended the chat.`);
         room.leave();
-        saveChats();
+        ended(chat, `${nick} has ended the chat.`);
       } else {
-        pane(".state").textContent = `${nick}'s connection dropped. They may come back in a moment.`;
-        line(pane(".state").textContent);
+        go(chat, "away");
+        line(chat, STATES.away(chat));
       }
     });
 }
