@@ -167,6 +167,8 @@ fn the_debian_package_installs_its_files_user_and_config_and_purges_them() {
         "/usr/share/helpim-bot/web/index.html",
         "/usr/share/helpim-bot/web/staff.html",
         "/usr/share/helpim-bot/web/visitor.js",
+        "/usr/share/helpim-bot/web/session.js",
+        "/usr/share/helpim-bot/web/chatroom.js",
         "/usr/share/helpim-bot/web/config.js",
         "/usr/share/helpim-bot/web/node_modules/strophe.js/dist/strophe.umd.min.js",
         "/usr/share/doc/helpim-bot/README.md",

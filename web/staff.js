@@ -6,7 +6,9 @@
 // after a refresh, signing in again returns to the open chats (their rooms and passwords are
 // kept in this tab's sessionStorage; the staff member's password never is).
 
-import { Session, appendLine, bare, config, invitationFrom, joinWithAnotherNick, messageBox, notice, occupant, roomMessage, show, child } from "./helpline.js";
+import { Session, bare, config } from "./session.js";
+import { ChatRoom } from "./chatroom.js";
+import { appendLine, messageBox, notice, put, show } from "./helpline.js";
 
 const $ = (id) => document.getElementById(id);
 /** How often the figures and the waiting list are asked for (and at once after a change). */
@@ -25,11 +27,23 @@ const FIGURES = [
   ["closing", "Chats ending"],
 ];
 
-const session = new Session({ onMessage, onPresence, onLost });
+const session = new Session({ onInvite, onLost });
 /** Own nick in rooms. */
 let myNick = "";
-/** The chats, by room JID: `{ jid, nick, password, joined, visitor, ended, unread, tab, pane, seen }`. */
+/**
+ * The chats, by room JID: `{ jid, room (a ChatRoom; the visitor is its peer), state, words,
+ * picked, typing, unread, restored, tab, pane }`; render() draws all but the conversation.
+ */
 const chats = new Map();
+/** A chat's states (invited: pick mode's chosen visitor), and what its pane says in each. */
+const STATES = {
+  joining: () => "Joining the room…",
+  waiting: () => "Waiting for a visitor to join…",
+  invited: (chat) => `${chat.picked} is invited and should join in a moment.`,
+  chatting: (chat) => `${chat.room.peer} is here.`,
+  away: (chat) => `${chat.room.peer}'s connection dropped. They may come back in a moment.`,
+  ended: (chat) => chat.words,
+};
 let selected = "";
 let timers = [];
 let lastWaiting = "";
@@ -38,14 +52,18 @@ let paneCount = 0;
 let roomWaiters = [];
 /** The account signed in with, kept in memory only, to reconnect after a dropped connection. */
 let account = null;
-let reconnectDelay = 1000;
 const STORE = "helpim-staff";
 
 /** Remembers the open chats in this tab, so that a refresh can return to them. */
 function saveChats() {
   if (!account) return;
-  const open = [...chats.values()].filter((c) => !c.gone).map((c) => ({ room: c.jid, password: c.password }));
+  const open = [...chats.values()].filter((c) => c.room.state !== "gone").map((c) => ({ room: c.jid, password: c.room.password }));
   sessionStorage.setItem(STORE, JSON.stringify({ jid: bare(account.jid), name: myNick, chats: open }));
+}
+
+/** A line of the console's own in chat `chat`'s conversation. */
+function line(chat, text) {
+  appendLine(chat.pane.querySelector(".messages"), { text, system: true });
 }
 
 function announce(text) {
@@ -113,7 +131,7 @@ function onDuty() {
 }
 
 $("logout").addEventListener("click", () => {
-  for (const chat of chats.values()) if (!chat.gone) session.leave(chat.jid, chat.nick, config.cleanExit);
+  for (const chat of chats.values()) chat.room.leave();
   signedOut("You are signed out.");
 });
 
@@ -132,10 +150,8 @@ function signedOut(words) {
 
 function onLost() {
   if (!account) return;
-  for (const chat of chats.values()) chat.joined = false;
   notice("The connection to the server was lost. Reconnecting…");
-  setTimeout(reconnect, reconnectDelay);
-  reconnectDelay = Math.min(reconnectDelay * 2, 10000);
+  session.retry(reconnect);
 }
 
 /** After a dropped connection: the same account again, back into every open chat. */
@@ -147,11 +163,10 @@ async function reconnect() {
     if (error.condition === "not-authorized") return signedOut("Please sign in again.");
     return onLost();
   }
-  reconnectDelay = 1000;
   notice("");
   onDuty();
   for (const chat of chats.values()) {
-    if (!chat.gone) session.join(chat.jid, chat.nick, chat.password);
+    if (chat.room.state !== "gone") chat.room.join();
   }
 }
 
@@ -246,7 +261,7 @@ async function pickVisitor(id, nick, button) {
   notice("");
   button.disabled = true;
   try {
-    if (![...chats.values()].some((c) => c.joined && !c.visitor && !c.ended && !c.picked)) {
+    if (![...chats.values()].some(free)) {
       const joined = new Promise((resolve) => roomWaiters.push(resolve));
       if (!(await takeChat())) return;
       await joined;
@@ -254,10 +269,11 @@ async function pickVisitor(id, nick, button) {
     const reply = await session.command("waiting-visitors", { visitor: id });
     if (reply.status === "assigned") {
       const room = reply.fields.get("room");
-      const chat = chats.get(room) || [...chats.values()].find((c) => c.joined && !c.visitor && !c.ended && !c.picked);
+      const chat = chats.get(room) || [...chats.values()].find(free);
       if (chat) {
         chat.picked = nick;
-        chat.pane.querySelector(".state").textContent = `${nick} is invited and should join in a moment.`;
+        if (chat.state === "waiting") chat.state = "invited";
+        render(chat);
       }
     } else if (reply.status === "taken") {
       notice(`Another counsellor has already taken ${nick}.`);
@@ -270,6 +286,11 @@ async function pickVisitor(id, nick, button) {
     button.disabled = false;
     refreshWaiting();
   }
+}
+
+/** A chat in pick mode's room of one's own without a visitor (yet). */
+function free(chat) {
+  return chat.room.joined && chat.state === "waiting";
 }
 
 /** A new pane and tab for the chat in `room`. */
@@ -287,7 +308,8 @@ function addChat(room, password) {
   tab.id = `tab-${n}`;
   tab.setAttribute("role", "tab");
   tab.setAttribute("aria-controls", pane.id);
-  const chat = { jid: room, nick: myNick, password, joined: false, visitor: "", ended: false, unread: 0, tab, pane, seen: new Set(), tries: 0 };
+  const chat = { jid: room, room: null, state: "joining", words: "", picked: "", typing: false, unread: 0, restored: false, tab, pane };
+  chat.room = chatRoom(chat);
   chats.set(room, chat);
   tab.addEventListener("click", () => select(room));
   tab.addEventListener("keydown", (event) => {
@@ -300,10 +322,9 @@ function addChat(room, password) {
   });
   $("tabs").append(tab);
   $("panes").append(pane);
-  pane.querySelector(".state").textContent = "Joining the room…";
-  messageBox(session, pane.querySelector(".send"), pane.querySelector("textarea"), () => (chat.joined && !chat.ended ? room : null));
+  messageBox(pane.querySelector(".send"), pane.querySelector("textarea"), () => (chat.room.joined && chat.state !== "ended" ? chat.room : null));
   pane.querySelector(".end").addEventListener("click", () => {
-    if (!chat.gone) session.leave(room, chat.nick, config.cleanExit);
+    chat.room.leave();
     removeChat(chat);
     announce("Chat ended.");
   });
@@ -314,21 +335,22 @@ function addChat(room, password) {
     if (!reason) return;
     try {
       const reply = await session.command("block-visitor", { room, reason, duration });
-      appendLine(pane.querySelector(".messages"), { text: reply.note || `Blocked (${reply.status}).`, system: true });
+      line(chat, reply.note || `Blocked (${reply.status}).`);
       pane.querySelector("details").open = false;
     } catch (error) {
-      appendLine(pane.querySelector(".messages"), { text: "The block did not go through. Please try again.", system: true });
+      line(chat, "The block did not go through. Please try again.");
     }
   });
-  renderTab(chat);
+  render(chat);
   show($("no-chats"), false);
   select(room);
-  session.join(room, chat.nick, password);
+  chat.room.join(password);
   saveChats();
   return chat;
 }
 
 function removeChat(chat) {
+  chat.room.close();
   chat.tab.remove();
   chat.pane.remove();
   chats.delete(chat.jid);
@@ -349,117 +371,97 @@ function select(room) {
     chat.tab.tabIndex = on ? 0 : -1;
     show(chat.pane, on);
     if (on) chat.unread = 0;
-    renderTab(chat);
+    render(chat);
   }
 }
 
-function renderTab(chat) {
-  const who = chat.visitor || chat.picked || "Waiting for a visitor";
-  chat.tab.textContent = chat.ended ? `${who} (ended)` : who;
+/** Draws chat `chat`'s tab and pane from its state. */
+function render(chat) {
+  const { room, pane, tab } = chat;
+  const ended = chat.state === "ended";
+  const who = room.peer || chat.picked || "Waiting for a visitor";
+  tab.textContent = ended ? `${who} (ended)` : who;
   if (chat.unread) {
     const mark = document.createElement("span");
     mark.className = "unread";
     mark.textContent = `${chat.unread} unread`;
-    chat.tab.append(" ", mark);
+    tab.append(" ", mark);
   }
-  chat.pane.querySelector(".who").textContent = chat.visitor || "a visitor";
+  put(pane.querySelector(".who"), room.peer || "a visitor");
+  put(pane.querySelector(".state"), STATES[chat.state](chat));
+  put(pane.querySelector(".typing"), chat.typing && !ended ? `${room.peer} is typing…` : "");
+  show(pane.querySelector(".send"), !ended);
+  show(pane.querySelector(".block"), !ended);
+  put(pane.querySelector(".end"), ended ? "Close" : "End chat");
 }
 
-function chatEnded(chat, words) {
-  chat.ended = true;
-  chat.pane.querySelector(".state").textContent = words;
-  appendLine(chat.pane.querySelector(".messages"), { text: words, system: true });
-  show(chat.pane.querySelector(".send"), false);
-  show(chat.pane.querySelector(".block"), false);
-  chat.pane.querySelector(".end").textContent = "Close";
-  chat.pane.querySelector(".typing").textContent = "";
-  renderTab(chat);
+/** Chat `chat` is over: `words` say why, in its pane and in its conversation. */
+function ended(chat, words) {
+  line(chat, words);
+  chat.typing = false;
+  go(chat, "ended", words);
+  saveChats();
 }
 
-function onMessage(el) {
-  const invitation = invitationFrom(el);
-  if (invitation) {
-    if (!chats.has(invitation.room)) addChat(invitation.room, invitation.password);
-    announce("A chat room is ready for you.");
-    return;
-  }
-  if (el.getAttribute("type") !== "groupchat") return;
-  const m = roomMessage(el);
-  const chat = chats.get(m.room);
-  if (!chat || child(el, "subject")) return;
-  if (m.text === null) {
-    if (m.nick && m.nick === chat.visitor) {
-      chat.pane.querySelector(".typing").textContent = m.chatState === "composing" ? `${chat.visitor} is typing…` : "";
-    }
-    return;
-  }
-  if (chat.seen.has(m.key)) return;
-  chat.seen.add(m.key);
-  const mine = m.nick === chat.nick;
-  if (!m.nick) {
-    appendLine(chat.pane.querySelector(".messages"), { text: m.text, system: true });
-    return;
-  }
-  if (!mine) chat.pane.querySelector(".typing").textContent = "";
-  appendLine(chat.pane.querySelector(".messages"), { who: mine ? "You" : m.nick, text: m.text, stamp: m.stamp, mine });
-  if (!mine && (selected !== chat.jid || document.hidden)) {
-    chat.unread += 1;
-    renderTab(chat);
-    announce(`New message from ${m.nick}.`);
-  }
+/** Chat `chat` moves to `state` (with `words`, for ended) and is drawn again. */
+function go(chat, state, words = "") {
+  // An ended chat stays ended, but for words that say more.
+  if (chat.state !== "ended" || state === "ended") Object.assign(chat, { state, words });
+  render(chat);
 }
 
-function onPresence(el) {
-  const o = occupant(el);
-  const chat = chats.get(o.room);
-  if (!chat || !o.inRoom && !o.error) return;
-  const state = chat.pane.querySelector(".state");
-  if (o.error) {
-    if (o.error === "conflict" && joinWithAnotherNick(session, chat, myNick)) return;
-    // The room is gone: its chat ended while this console was away.
-    chat.gone = true;
-    chatEnded(chat, chat.restored || chat.visitor ? "This chat ended while you were away." : "Could not join this room.");
-    saveChats();
-    return;
-  }
-  if (o.self) {
-    if (!o.gone && !chat.joined) {
-      chat.joined = true;
-      state.textContent = chat.visitor ? `${chat.visitor} is here.` : "Waiting for a visitor to join…";
+/** The bot's invitation: a room of one's own, opened in a new pane. */
+function onInvite(invitation) {
+  if (!chats.has(invitation.room)) addChat(invitation.room, invitation.password);
+  announce("A chat room is ready for you.");
+}
+
+/** The room of chat `chat`, and what the console does with what happens in it. */
+function chatRoom(chat) {
+  const room = new ChatRoom(session, chat.jid, myNick);
+  return room
+    .on("message", ({ nick, text, stamp, mine }) => {
+      if (!nick) return line(chat, text);
+      appendLine(chat.pane.querySelector(".messages"), { who: mine ? "You" : nick, text, stamp, mine });
+      if (!mine && (selected !== chat.jid || document.hidden)) {
+        chat.unread += 1;
+        render(chat);
+        announce(`New message from ${nick}.`);
+      }
+    })
+    .on("typing", ({ composing }) => {
+      chat.typing = composing;
+      render(chat);
+    })
+    .on("joined", () => {
+      go(chat, room.peer ? "chatting" : chat.picked ? "invited" : "waiting");
       roomWaiters.forEach((resolve) => resolve(chat));
       roomWaiters = [];
-    } else if (o.gone && (o.kicked || o.destroyed)) {
-      chat.gone = true;
-      chatEnded(chat, "This chat is closed.");
-      saveChats();
-    }
-    return;
-  }
-  if (o.affiliation === "owner") return; // the bot
-  refreshSoon();
-  if (!o.gone) {
-    const back = chat.away && chat.visitor === o.nick;
-    chat.visitor = o.nick;
-    chat.away = false;
-    state.textContent = `${o.nick} is here.`;
-    if (chat.joined) appendLine(chat.pane.querySelector(".messages"), { text: back ? `${o.nick} is back.` : `${o.nick} has joined the chat.`, system: true });
-    renderTab(chat);
-    announce(`${o.nick} has joined a chat.`);
-  } else if (o.nick === chat.visitor) {
-    chat.pane.querySelector(".typing").textContent = "";
-    if (o.kicked) {
-      chatEnded(chat, `${o.nick} was removed from the chat.`);
-    } else if (o.status === config.cleanExit) {
-      chatEnded(chat, `${o.nick} has ended the chat.`);
-      session.leave(chat.jid, chat.nick, config.cleanExit);
-      chat.gone = true;
-      saveChats();
-    } else {
-      chat.away = true;
-      state.textContent = `${o.nick}'s connection dropped. They may come back in a moment.`;
-      appendLine(chat.pane.querySelector(".messages"), { text: state.textContent, system: true });
-    }
-  }
+    })
+    .on("failed", () => {
+      // The room is gone: its chat ended while this console was away.
+      ended(chat, chat.restored || room.peer ? "This chat ended while you were away." : "Could not join this room.");
+    })
+    .on("closed", () => ended(chat, "This chat is closed."))
+    .on("arrived", ({ nick, back }) => {
+      refreshSoon();
+      if (room.joined) line(chat, back ? `${nick} is back.` : `${nick} has joined the chat.`);
+      go(chat, "chatting");
+      announce(`${nick} has joined a chat.`);
+    })
+    .on("departed", ({ nick, peer, clean, kicked }) => {
+      refreshSoon();
+      if (!peer) return;
+      if (kicked) {
+        ended(chat, `${nick} was removed from the chat.`);
+      } else if (clean) {
+        room.leave();
+        ended(chat, `${nick} has ended the chat.`);
+      } else {
+        go(chat, "away");
+        line(chat, STATES.away(chat));
+      }
+    });
 }
 
 // After a refresh: the address and name again, and a word about the chats waiting.

@@ -3,41 +3,64 @@
 // dropped connection (docs/protocol.md). What the tab keeps, in sessionStorage only: the
 // visitor key, the name and topic typed, and which room the chat is in; never the messages.
 
-import { Session, appendLine, config, invitationFrom, joinWithAnotherNick, messageBox, notice, occupant, randomKey, roomMessage, show, waitWords, child, NS } from "./helpline.js";
+import { Session, config, child, NS } from "./session.js";
+import { ChatRoom } from "./chatroom.js";
+import { appendLine, messageBox, put, show } from "./helpline.js";
 
 const $ = (id) => document.getElementById(id);
 const STORE = "helpim-visitor";
+
+/** A random visitor key: 128 bits from the browser's CSPRNG, base64url (22 characters). */
+function randomKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
 
 /** What survives a refresh of this tab: `{ key, nick, topic, phase, room }`. */
 const saved = JSON.parse(sessionStorage.getItem(STORE) || "null") || { key: randomKey(), phase: "start" };
 const save = () => sessionStorage.setItem(STORE, JSON.stringify(saved));
 
-/** The room of the chat once invited: `{ jid, nick, password, joined }`. */
+/** The chat's room once invited (a ChatRoom: its counsellor is its `peer`). */
 let room = null;
-/** The counsellor's nick in the room, and whether their connection dropped. */
-let counsellor = "";
-let counsellorAway = false;
-/** Messages already shown, by `roomMessage().key`: the history after a rejoin repeats them. */
-const seen = new Set();
-let reconnectDelay = 1000;
 
-const session = new Session({ onMessage, onPresence, onLost });
+const session = new Session({ onInvite, onMessage, onLost });
 
-/** Shows the part of the page for `p`: start, waiting, chatting or ended. */
-function phase(p) {
-  saved.phase = p;
+/**
+ * The page's state: `go()` changes it, `render()` draws the page from it and nothing else (but
+ * the conversation, a log that only grows). `phase` is where the visitor is:
+ *   start                   the form
+ *   closed, busy, blocked   refused: the form again, `notice` says why
+ *   error                   something went wrong (no answer, or one the page does not know):
+ *                           the form again, `notice` says what
+ *   waiting                 in line; `place` says where
+ *   chatting                in the chat (or on the way back into it: `connection` says so)
+ *   ended                   the conversation stays in view; the form offers a new chat
+ * Beside it, what the page says: `notice` (the alert), `connection`, `place` and `typing`.
+ * Only waiting and chatting outlive a refresh: the page then goes back by itself.
+ */
+const view = { phase: "start", notice: "", connection: "", place: "", typing: "" };
+
+function go(changes) {
+  Object.assign(view, changes);
+  saved.phase = view.phase;
   save();
-  document.body.dataset.phase = p;
-  $("start-title").textContent = p === "ended" ? "Start a new chat" : "Start a chat";
-  show($("start"), p === "start" || p === "ended");
-  show($("waiting"), p === "waiting");
-  show($("chat"), p === "chatting" || p === "ended");
-  show($("send-form"), p === "chatting");
-  show($("end"), p === "chatting");
+  render();
 }
 
-function connection(text) {
-  $("connection").textContent = text || "";
+function render() {
+  const { phase } = view;
+  document.body.dataset.phase = phase;
+  put($("start-title"), phase === "ended" ? "Start a new chat" : "Start a chat");
+  show($("start"), phase !== "waiting" && phase !== "chatting");
+  show($("waiting"), phase === "waiting");
+  show($("chat"), phase === "chatting" || phase === "ended");
+  show($("send-form"), phase === "chatting");
+  show($("end"), phase === "chatting");
+  put($("notice"), view.notice);
+  show($("notice"), !!view.notice);
+  put($("connection"), view.connection);
+  put($("place"), view.place);
+  put($("typing"), view.typing);
 }
 
 function systemLine(text) {
@@ -46,16 +69,21 @@ function systemLine(text) {
 
 async function ensureConnected() {
   if (session.connected) return;
-  connection("Connecting…");
+  go({ connection: "Connecting…" });
   await session.connect(config.visitorDomain);
   session.presenceToBot();
-  connection("");
+  go({ connection: "" });
+}
+
+/** Minutes and seconds in words: "about 3 minutes". */
+function waitWords(seconds) {
+  if (seconds < 90) return "about a minute";
+  return `about ${Math.round(seconds / 60)} minutes`;
 }
 
 function placeText(position, estimate) {
   const place = Number(position) === 1 ? "You are next in the queue." : `You are number ${position} in the queue.`;
-  const wait = estimate ? ` The wait is ${waitWords(Number(estimate))}.` : "";
-  $("place").textContent = place + wait;
+  return place + (estimate ? ` The wait is ${waitWords(Number(estimate))}.` : "");
 }
 
 const REFUSALS = {
@@ -68,14 +96,11 @@ async function requestChat() {
   const reply = await session.command("request-chat", { nick: saved.nick, topic: saved.topic, key: saved.key });
   if (room) return; // the invitation was quicker than the answer
   if (reply.status === "queued") {
-    notice("");
-    phase("waiting");
-    placeText(reply.fields.get("position"), reply.fields.get("estimate"));
-    return;
+    return go({ phase: "waiting", notice: "", place: placeText(reply.fields.get("position"), reply.fields.get("estimate")) });
   }
-  notice(REFUSALS[reply.status] || reply.note || "Something went wrong. Please try again.");
   session.disconnect();
-  phase("start");
+  const refused = REFUSALS[reply.status] ? reply.status : "error";
+  go({ phase: refused, notice: REFUSALS[refused] || reply.note || "Something went wrong. Please try again." });
 }
 
 $("start-form").addEventListener("submit", async (event) => {
@@ -83,18 +108,15 @@ $("start-form").addEventListener("submit", async (event) => {
   saved.nick = $("nick").value.trim();
   saved.topic = $("topic").value.trim();
   if (!saved.nick) return;
-  notice("");
   $("start-button").disabled = true;
   try {
     // A new chat: the last one's conversation goes from the page.
-    phase("start");
+    go({ phase: "start", notice: "" });
     $("messages").replaceChildren();
-    seen.clear();
     await ensureConnected();
     await requestChat();
   } catch (error) {
-    connection("");
-    notice("We could not reach the help line. Please check your connection and try again.");
+    go({ phase: "error", connection: "", notice: "We could not reach the help line. Please check your connection and try again." });
     console.warn("request-chat", error);
   } finally {
     $("start-button").disabled = false;
@@ -108,121 +130,97 @@ $("leave").addEventListener("click", async () => {
     console.warn("leave-queue", error);
   }
   session.disconnect();
-  notice("You have left the queue.");
-  phase("start");
+  go({ phase: "start", notice: "You have left the queue." });
 });
 
-messageBox(session, $("send-form"), $("text"), () => (room?.joined ? room.jid : null));
+messageBox($("send-form"), $("text"), () => (room?.joined ? room : null));
 
 $("end").addEventListener("click", () => {
-  if (room) session.leave(room.jid, room.nick, config.cleanExit);
+  room?.leave();
   ended("You ended the chat. Thank you for talking with us.");
 });
 
 /** The chat is over: say why, keep the conversation readable, offer a new chat. */
 function ended(words) {
   systemLine(words);
-  notice(words);
+  room?.close();
   room = null;
-  counsellor = "";
   saved.room = null;
-  $("typing").textContent = "";
-  phase("ended");
+  go({ phase: "ended", notice: words, typing: "" });
   session.disconnect();
 }
 
-function onMessage(el) {
-  const invitation = invitationFrom(el);
-  if (invitation) {
-    // Already in that room (an invitation repeated, say after a second resume): nothing to do.
-    if (room && room.joined && room.jid === invitation.room) return;
-    room = { jid: invitation.room, nick: saved.nick, password: invitation.password, joined: false, tries: 0 };
-    saved.room = invitation.room;
-    save();
-    connection("A counsellor is ready. Joining the chat…");
-    session.join(room.jid, room.nick, room.password);
-    return;
+/** The bot's invitation: into the chat's room (again, after a refresh or a dropped connection). */
+function onInvite(invitation) {
+  // Already in that room (an invitation repeated, say after a second resume): nothing to do.
+  if (room?.jid === invitation.room) {
+    if (room.joined) return;
+  } else {
+    room?.close();
+    room = chatRoom(invitation.room);
   }
-  const queue = child(el, "queue", NS.queue);
-  if (queue && el.getAttribute("from") === config.bot) {
-    if (saved.phase === "waiting") placeText(queue.getAttribute("position"), queue.getAttribute("estimate"));
-    return;
-  }
-  if (el.getAttribute("type") !== "groupchat" || !room) return;
-  const m = roomMessage(el);
-  if (m.room !== room.jid || child(el, "subject")) return;
-  if (m.text === null) {
-    if (m.nick && m.nick === counsellor) {
-      $("typing").textContent = m.chatState === "composing" ? "The counsellor is typing…" : "";
-    }
-    return;
-  }
-  if (seen.has(m.key)) return;
-  seen.add(m.key);
-  if (!m.nick) return systemLine(m.text);
-  const mine = m.nick === room.nick;
-  if (!mine) $("typing").textContent = "";
-  appendLine($("messages"), { who: mine ? "You" : m.nick, text: m.text, stamp: m.stamp, mine });
+  saved.room = invitation.room;
+  save();
+  go({ connection: "A counsellor is ready. Joining the chat…" });
+  room.join(invitation.password);
 }
 
-function onPresence(el) {
-  const o = occupant(el);
-  if (!room || o.room !== room.jid) return;
-  if (o.error) {
-    // Someone in the room has this name (or our old session has not left yet): another one.
-    if (o.error === "conflict" && joinWithAnotherNick(session, room, saved.nick)) return;
-    return ended("We could not join the chat. Please try again.");
+/** A place in line pushed by the bot. */
+function onMessage(el) {
+  const queue = child(el, "queue", NS.queue);
+  if (queue && el.getAttribute("from") === config.bot) {
+    if (view.phase === "waiting") go({ place: placeText(queue.getAttribute("position"), queue.getAttribute("estimate")) });
   }
-  if (o.self) {
-    if (!o.gone && !room.joined) {
-      room.joined = true;
-      connection("");
-      notice("");
-      phase("chatting");
-      systemLine(counsellor ? `You are in the chat with ${counsellor}.` : "You are in the chat.");
+}
+
+/** The chat's room, and what the page does with what happens in it. */
+function chatRoom(jid) {
+  return new ChatRoom(session, jid, saved.nick)
+    .on("joined", () => {
+      go({ phase: "chatting", connection: "", notice: "" });
+      systemLine(room.peer ? `You are in the chat with ${room.peer}.` : "You are in the chat.");
       $("text").focus();
-    } else if (o.gone && (o.kicked || o.destroyed)) {
-      ended("The chat has ended.");
-    }
-    return;
-  }
-  if (o.affiliation === "owner") return; // the bot
-  if (!o.gone) {
-    if (room.joined && counsellor !== o.nick) systemLine(`${o.nick} has joined the chat.`);
-    else if (room.joined && counsellorAway) systemLine(`${o.nick} is back.`);
-    counsellor = o.nick;
-    counsellorAway = false;
-  } else if (o.nick === counsellor) {
-    $("typing").textContent = "";
-    if (o.status === config.cleanExit) {
-      session.leave(room.jid, room.nick, config.cleanExit);
-      ended("The counsellor has ended the chat. Thank you for talking with us.");
-    } else {
-      counsellorAway = true;
-      systemLine("The counsellor's connection dropped. They may come back in a moment.");
-    }
-  }
+    })
+    .on("message", ({ nick, text, stamp, mine }) => {
+      if (!nick) return systemLine(text);
+      appendLine($("messages"), { who: mine ? "You" : nick, text, stamp, mine });
+    })
+    .on("typing", ({ composing }) => {
+      go({ typing: composing ? "The counsellor is typing…" : "" });
+    })
+    .on("arrived", ({ nick, isNew, back }) => {
+      if (room.joined && isNew) systemLine(`${nick} has joined the chat.`);
+      else if (room.joined && back) systemLine(`${nick} is back.`);
+    })
+    .on("departed", ({ peer, clean }) => {
+      if (!peer) return;
+      if (clean) {
+        room.leave();
+        ended("The counsellor has ended the chat. Thank you for talking with us.");
+      } else {
+        systemLine("The counsellor's connection dropped. They may come back in a moment.");
+      }
+    })
+    .on("closed", () => ended("The chat has ended."))
+    // Someone in the room has this name even after a few others, or the room is gone.
+    .on("failed", () => ended("We could not join the chat. Please try again."));
 }
 
 function onLost() {
-  if (saved.phase !== "waiting" && saved.phase !== "chatting") return;
-  if (room) room.joined = false;
-  notice("The connection was lost. Trying to reconnect…");
-  setTimeout(reconnect, reconnectDelay);
-  reconnectDelay = Math.min(reconnectDelay * 2, 10000);
+  if (view.phase !== "waiting" && view.phase !== "chatting") return;
+  go({ notice: "The connection was lost. Trying to reconnect…" });
+  session.retry(reconnect);
 }
 
 /** Back after a refresh or a dropped connection: into the chat, or back in line. */
 async function reconnect() {
   try {
     await ensureConnected();
-    reconnectDelay = 1000;
     if (saved.room) {
       const reply = await session.command("resume-chat", { key: saved.key });
       if (reply.status === "resumed") {
         // The invitation comes before this answer, and the join may be done already.
-        if (!room?.joined) connection("Rejoining your chat…");
-        notice("");
+        go({ notice: "", connection: room?.joined ? view.connection : "Rejoining your chat…" });
       } else {
         saved.room = null;
         ended("Your chat has ended: the connection was lost for too long.");
@@ -239,9 +237,8 @@ async function reconnect() {
 $("nick").value = saved.nick || "";
 $("topic").value = saved.topic || "";
 if (saved.phase === "waiting" || saved.phase === "chatting") {
-  phase(saved.phase);
-  connection("Reconnecting…");
+  go({ phase: saved.phase, connection: "Reconnecting…" });
   reconnect();
 } else {
-  phase("start");
+  go({ phase: "start" });
 }
