@@ -19,8 +19,8 @@ use xmpp_parsers::minidom::Element;
 use super::effects::{Effect, Query, RequestId, Write};
 use super::types::Time;
 use super::Pending;
-use crate::xmpp::stanza::{JoinStep, RoomPresence};
-use crate::xmpp::{Answer, IqError, Joined, Request};
+use crate::xmpp::stanza::RoomPresence;
+use crate::xmpp::{Answer, IqError, JoinReply, Request};
 
 /// The prefix of the ids of the core's IQs (the session's own requests use another).
 const IQ_PREFIX: &str = "c";
@@ -43,11 +43,11 @@ struct Outstanding {
     wire: Wire,
 }
 
-/// A join on its way: the occupants' presences received before the bot's own.
+/// A join on its way, and its answer so far.
 #[derive(Debug)]
 struct JoinWait {
     id: RequestId,
-    occupants: Vec<RoomPresence>,
+    reply: JoinReply,
 }
 
 /// What a presence is to the joins the core waits for.
@@ -133,7 +133,7 @@ impl Outbox {
             Request::Join { room, presence } => {
                 let wait = JoinWait {
                     id,
-                    occupants: Vec::new(),
+                    reply: JoinReply::default(),
                 };
                 if let Some(old) = self.joins.insert(room.clone(), wait) {
                     // A second join of the same room replaces the first, which gets no answer.
@@ -207,20 +207,8 @@ impl Outbox {
         let Some(wait) = self.joins.get_mut(&presence.room) else {
             return JoinAnswer::None;
         };
-        let result = match presence.join_step() {
-            JoinStep::Refused(condition) => Err(IqError::Error(condition)),
-            JoinStep::Joined => Ok(Answer::Joined(Joined {
-                own: presence.clone(),
-                occupants: std::mem::take(&mut wait.occupants),
-            })),
-            JoinStep::Occupant => {
-                wait.occupants.push(presence.clone());
-                return JoinAnswer::Taken;
-            }
-            JoinStep::EarlierPlaceEnded => {
-                tracing::debug!(room = %presence.room, "an earlier session's place in the room ended while joining it; waiting for the join's answer");
-                return JoinAnswer::Taken;
-            }
+        let Some(result) = wait.reply.take(presence) else {
+            return JoinAnswer::Taken;
         };
         let wait = self.joins.remove(&presence.room).expect("found above");
         match self.pending.remove(&wait.id) {

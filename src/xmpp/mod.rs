@@ -17,7 +17,7 @@ pub use connect::ConnectSettings;
 pub use session::{Session, SessionEvent};
 pub use tokio_xmpp::Stanza;
 
-use stanza::RoomPresence;
+use stanza::{JoinStep, RoomPresence};
 
 /// A stanza that expects an answer.
 #[derive(Debug, Clone)]
@@ -70,4 +70,32 @@ pub struct Joined {
     pub own: RoomPresence,
     /// The presences of the occupants already inside, received before the bot's own.
     pub occupants: Vec<RoomPresence>,
+}
+
+/// A join's answer as it comes in: the presences of the occupants already inside, then the
+/// bot's own presence (or an error). The core and [`Session::ask`] both read joins with it.
+#[derive(Debug, Default)]
+pub struct JoinReply {
+    occupants: Vec<RoomPresence>,
+}
+
+impl JoinReply {
+    /// Takes the next presence from the room: the answer once it is complete, else `None`.
+    pub fn take(&mut self, presence: &RoomPresence) -> Option<Result<Answer, IqError>> {
+        match presence.join_step() {
+            JoinStep::Refused(condition) => Some(Err(IqError::Error(condition))),
+            JoinStep::Joined => Some(Ok(Answer::Joined(Joined {
+                own: presence.clone(),
+                occupants: std::mem::take(&mut self.occupants),
+            }))),
+            JoinStep::Occupant => {
+                self.occupants.push(presence.clone());
+                None
+            }
+            JoinStep::EarlierPlaceEnded => {
+                tracing::debug!(room = %presence.room, "an earlier session's place in the room ended while joining it; waiting for the join's answer");
+                None
+            }
+        }
+    }
 }

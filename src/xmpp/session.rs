@@ -27,8 +27,8 @@ use super::adhoc;
 use super::codec::{self, Inbound};
 pub use super::connect::PING_INTERVAL;
 use super::connect::{connector, ConnectSettings};
-use super::stanza::{self, JoinStep, RoomMessage, RoomPresence};
-use super::{Answer, IqError, Joined, Request};
+use super::stanza::{self, RoomMessage, RoomPresence};
+use super::{Answer, IqError, JoinReply, Joined, Request};
 
 /// What the session tells the bot.
 #[derive(Debug)]
@@ -177,8 +177,8 @@ enum Key {
 struct Pending {
     /// Whom an IQ went to: its answer must come from there.
     to: Option<Jid>,
-    /// For a join: the presences of the occupants, received before the bot's own.
-    occupants: Vec<RoomPresence>,
+    /// For a join: its answer so far.
+    join: JoinReply,
     deadline: Instant,
     reply: Reply,
 }
@@ -288,7 +288,7 @@ impl Task {
         };
         let pending = Pending {
             to,
-            occupants: Vec::new(),
+            join: JoinReply::default(),
             deadline,
             reply,
         };
@@ -419,23 +419,9 @@ impl Task {
         let Some(join) = self.pending.get_mut(&key) else {
             return false;
         };
-        // The room's answer to a join: the occupants, then the bot's own presence (or an error).
-        let result = match rp.join_step() {
-            JoinStep::Refused(condition) => Err(IqError::Error(condition)),
-            JoinStep::Joined => Ok(Answer::Joined(Joined {
-                own: rp.clone(),
-                occupants: std::mem::take(&mut join.occupants),
-            })),
-            JoinStep::Occupant => {
-                join.occupants.push(rp.clone());
-                return true;
-            }
-            JoinStep::EarlierPlaceEnded => {
-                tracing::debug!(room = %rp.room, "an earlier session's place in the room ended while joining it; waiting for the join's answer");
-                return true;
-            }
-        };
-        self.answer(&key, result);
+        if let Some(result) = join.join.take(rp) {
+            self.answer(&key, result);
+        }
         true
     }
 
