@@ -188,7 +188,7 @@ async fn forged_answers_to_a_pending_request_are_ignored() {
     let forged: String = (1..=60)
         .map(|n| {
             format!(
-                "<iq to='{bot_jid}' type='result' id='hb{n}'/>\n<iq to='{bot_jid}' type='error' id='hb{n}'><error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>\n"
+                "<iq to='{bot_jid}' type='result' id='c{n}'/>\n<iq to='{bot_jid}' type='error' id='c{n}'><error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>\n"
             )
         })
         .collect();
