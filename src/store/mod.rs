@@ -3,10 +3,12 @@
 //!
 //! One [`Store`] serves SQLite (the embedded default) and PostgreSQL (shared with the web
 //! application). Every statement lives in [`sql`], its SQLite and PostgreSQL texts side by side;
-//! this module runs them and reads rows by column name. Times are `TIMESTAMPTZ` on PostgreSQL
-//! and ISO-8601 UTC text on SQLite ([`DbTime`]).
+//! this module runs them and reads their rows into the structs of `rows.rs`, which derive
+//! `sqlx::FromRow` (by column name, the same on both databases). Times are `TIMESTAMPTZ` on
+//! PostgreSQL and ISO-8601 UTC text on SQLite ([`DbTime`]).
 
 mod query;
+mod rows;
 pub mod sql;
 
 use std::str::FromStr;
@@ -22,6 +24,12 @@ use crate::core::types::{Claims, Role, Status, Time, Transition};
 pub use sql::{
     CLAIM_CLIENT_POSTGRES, CLAIM_CLIENT_SQLITE, CLAIM_STAFF_POSTGRES, CLAIM_STAFF_SQLITE,
     NOTIFY_CHANNEL, RECLAIM_CLIENT_POSTGRES, RECLAIM_CLIENT_SQLITE, ROOM_STATUS, TRANSCRIPT_AFTER,
+};
+
+use rows::{AssignedRoom, AssignedVisitor, ChatOfVisitor, ClaimsRow, OpenClaimsRow};
+pub use rows::{
+    Assignment, ClaimedRoom, EventRow, MessageRow, QueueRecord, QueueRow, QueueState, RoomRow,
+    WaitingVisitor,
 };
 
 /// A database, SQLite or PostgreSQL.
@@ -65,144 +73,6 @@ pub enum ClaimKind {
     Client,
 }
 
-/// What a claim hands to the web application.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClaimedRoom {
-    /// `rooms.id`.
-    pub id: i64,
-    /// The room's JID.
-    pub jid: String,
-    /// The room's password.
-    pub password: String,
-}
-
-/// A row of `rooms`, as the CLI and the tests read it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoomRow {
-    /// `rooms.id`.
-    pub id: i64,
-    /// The room's JID.
-    pub jid: String,
-    /// The room's password.
-    pub password: String,
-    /// Its status.
-    pub status: Status,
-    /// When it was created.
-    pub created_at: Time,
-    /// When its status last changed.
-    pub status_changed_at: Time,
-    /// The web application's staff claim label.
-    pub staff_claim: Option<String>,
-    /// The web application's client claim label.
-    pub client_claim: Option<String>,
-    /// The staff member's nick.
-    pub staff_nick: Option<String>,
-    /// The client's nick.
-    pub client_nick: Option<String>,
-    /// When it was closed.
-    pub closed_at: Option<Time>,
-    /// Why it was closed.
-    pub close_reason: Option<String>,
-    /// The time of the last chat message.
-    pub last_message_at: Option<Time>,
-    /// The staff member's real bare JID.
-    pub staff_jid: Option<String>,
-    /// The client's real bare JID.
-    pub client_jid: Option<String>,
-    /// When the staff claim was made.
-    pub staff_claimed_at: Option<Time>,
-    /// When the client claim was made.
-    pub client_claimed_at: Option<Time>,
-}
-
-/// A row of `room_events`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EventRow {
-    /// When.
-    pub at: Time,
-    /// The status before (none for the creation).
-    pub from_status: Option<String>,
-    /// The status after.
-    pub to_status: String,
-    /// Why.
-    pub reason: String,
-    /// Whose presence caused it.
-    pub nick: Option<String>,
-}
-
-/// A row of `messages`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MessageRow {
-    /// 1, 2, 3 … within the room.
-    pub seq: i64,
-    /// When the bot received it.
-    pub at: Time,
-    /// The sender's nick.
-    pub nick: String,
-    /// `staff` or `client`.
-    pub role: String,
-    /// The text; `None` once erased by retention.
-    pub body: Option<String>,
-}
-
-/// A queue row as its visitor sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueueState {
-    /// `waiting`, `assigned`, `served`, `left`, `expired` or `missed`.
-    pub status: String,
-    /// The place in line among the waiting (1 is next), while waiting.
-    pub position: i64,
-    /// Once assigned: the room's JID.
-    pub room_jid: Option<String>,
-    /// Once assigned: the room's password.
-    pub room_password: Option<String>,
-}
-
-/// A waiting visitor, for staff.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WaitingVisitor {
-    /// `queue.id`.
-    pub id: i64,
-    /// The visitor label.
-    pub visitor: String,
-    /// The nick they gave.
-    pub nick: String,
-    /// What they want to talk about, if they said.
-    pub topic: Option<String>,
-    /// Since when they wait.
-    pub enqueued_at: Time,
-}
-
-/// A waiting visitor given a staffed room.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Assignment {
-    /// `queue.id`.
-    pub queue_id: i64,
-    /// The visitor label (now the room's client claim).
-    pub visitor: String,
-    /// The visitor's full JID, when they came over XMPP.
-    pub visitor_jid: Option<String>,
-    /// The room's JID.
-    pub room_jid: String,
-    /// The room's new client claim time.
-    pub client_claimed_at: Time,
-}
-
-/// A queue row, whatever its status.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueueRecord {
-    /// `queue.id`.
-    pub id: i64,
-    /// The visitor label.
-    pub visitor: String,
-    /// Its status.
-    pub status: String,
-    /// Why it is `left`, `expired` or `missed`.
-    pub reason: Option<String>,
-    /// The room it was given, if any.
-    pub room_id: Option<i64>,
-}
-
 /// The figures of the statistics report as the statements give them, each list by period
 /// (`sql::STATS_*`); `stats::Report` puts them together.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -219,25 +89,6 @@ pub struct StatsFigures {
     pub closed: Vec<(String, String, i64)>,
     /// `period, blocks`.
     pub blocks: Vec<(String, i64)>,
-}
-
-/// An open queue row, as the CLI lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueueRow {
-    /// `queue.id`.
-    pub id: i64,
-    /// The visitor label.
-    pub visitor: String,
-    /// The nick they gave.
-    pub nick: String,
-    /// Their topic, if any.
-    pub topic: Option<String>,
-    /// `waiting` or `assigned`.
-    pub status: String,
-    /// Since when they wait.
-    pub enqueued_at: Time,
-    /// The room they were given, once assigned.
-    pub room_jid: Option<String>,
 }
 
 /// A time as the database stores it: `TIMESTAMPTZ` on PostgreSQL, ISO-8601 text on SQLite.
@@ -477,16 +328,7 @@ impl Store {
     /// The messages of room `room_id` with `seq` above `after`, in order (docs/database.md).
     pub async fn transcript(&self, room_id: i64, after: i64) -> sqlx::Result<Vec<MessageRow>> {
         on_pool!(self, pool => {
-            let rows = sqlx::query(TRANSCRIPT_AFTER).bind(room_id).bind(after).fetch_all(pool).await?;
-            rows.iter()
-                .map(|r| Ok(MessageRow {
-                    seq: r.try_get("seq")?,
-                    at: r.try_get("at")?,
-                    nick: r.try_get("nick")?,
-                    role: r.try_get("role")?,
-                    body: r.try_get("body")?,
-                }))
-                .collect()
+            sqlx::query_as(TRANSCRIPT_AFTER).bind(room_id).bind(after).fetch_all(pool).await
         })
     }
 
@@ -532,25 +374,16 @@ impl Store {
     /// The claims of one room, or `None` when there is no such row.
     pub async fn claims(&self, jid: &str) -> sqlx::Result<Option<Claims>> {
         on_pool!(self, sql::CLAIMS, pool, text => {
-            let row = sqlx::query(text).bind(jid).fetch_optional(pool).await?;
-            row.map(|r| Ok(Claims {
-                staff_at: r.try_get("staff_claimed_at")?,
-                client_at: r.try_get("client_claimed_at")?,
-            }))
-            .transpose()
+            let row: Option<ClaimsRow> = sqlx::query_as(text).bind(jid).fetch_optional(pool).await?;
+            Ok(row.map(Claims::from))
         })
     }
 
     /// The claims of every `available` or `staffed` room that has one.
     pub async fn open_claims(&self) -> sqlx::Result<Vec<(String, Claims)>> {
         on_pool!(self, sql::OPEN_CLAIMS, pool, text => {
-            let rows = sqlx::query(text).fetch_all(pool).await?;
-            rows.iter()
-                .map(|r| Ok((r.try_get("jid")?, Claims {
-                    staff_at: r.try_get("staff_claimed_at")?,
-                    client_at: r.try_get("client_claimed_at")?,
-                })))
-                .collect()
+            let rows: Vec<OpenClaimsRow> = sqlx::query_as(text).fetch_all(pool).await?;
+            Ok(rows.into_iter().map(|r| (r.jid, r.claims.into())).collect())
         })
     }
 
@@ -561,8 +394,7 @@ impl Store {
             ClaimKind::Client => sql::CLAIM_CLIENT,
         };
         on_pool!(self, statement, pool, text => {
-            let row = sqlx::query(text).bind(label).fetch_optional(pool).await?;
-            row.as_ref().map(claimed_room).transpose()
+            sqlx::query_as(text).bind(label).fetch_optional(pool).await
         })
     }
 
@@ -575,8 +407,7 @@ impl Store {
         label: &str,
     ) -> sqlx::Result<Option<ClaimedRoom>> {
         on_pool!(self, sql::RECLAIM_CLIENT, pool, text => {
-            let row = sqlx::query(text).bind(jid).bind(label).fetch_optional(pool).await?;
-            row.as_ref().map(claimed_room).transpose()
+            sqlx::query_as(text).bind(jid).bind(label).fetch_optional(pool).await
         })
     }
 
@@ -623,14 +454,7 @@ impl Store {
     /// A queue row as its visitor sees it; `None` when there is no such row.
     pub async fn queue_state(&self, id: i64) -> sqlx::Result<Option<QueueState>> {
         on_pool!(self, sql::QUEUE_POSITION, pool, text => {
-            let row = sqlx::query(text).bind(id).fetch_optional(pool).await?;
-            row.map(|r| Ok(QueueState {
-                status: r.try_get("status")?,
-                position: r.try_get("position")?,
-                room_jid: r.try_get("room_jid")?,
-                room_password: r.try_get("room_password")?,
-            }))
-            .transpose()
+            sqlx::query_as(text).bind(id).fetch_optional(pool).await
         })
     }
 
@@ -651,16 +475,7 @@ impl Store {
     /// The waiting visitors, first in line first.
     pub async fn waiting(&self) -> sqlx::Result<Vec<WaitingVisitor>> {
         on_pool!(self, sql::WAITING, pool, text => {
-            let rows = sqlx::query(text).fetch_all(pool).await?;
-            rows.iter()
-                .map(|r| Ok(WaitingVisitor {
-                    id: r.try_get("id")?,
-                    visitor: r.try_get("visitor")?,
-                    nick: r.try_get("nick")?,
-                    topic: r.try_get("topic")?,
-                    enqueued_at: r.try_get("enqueued_at")?,
-                }))
-                .collect()
+            sqlx::query_as(text).fetch_all(pool).await
         })
     }
 
@@ -670,42 +485,24 @@ impl Store {
     pub async fn assign_next(&self) -> sqlx::Result<Option<Assignment>> {
         match self {
             Store::Postgres(pool) => {
-                let row = sqlx::query(sql::ASSIGN_NEXT_POSTGRES)
+                sqlx::query_as(sql::ASSIGN_NEXT_POSTGRES)
                     .fetch_optional(pool)
-                    .await?;
-                row.map(|r| {
-                    Ok(Assignment {
-                        queue_id: r.try_get("queue_id")?,
-                        visitor: r.try_get("visitor")?,
-                        visitor_jid: r.try_get("visitor_jid")?,
-                        room_jid: r.try_get("room_jid")?,
-                        client_claimed_at: r.try_get("client_claimed_at")?,
-                    })
-                })
-                .transpose()
+                    .await
             }
             Store::Sqlite(pool) => {
                 let mut tx = pool.begin().await?;
-                let Some(room) = sqlx::query(sql::ASSIGN_ROOM_SQLITE)
+                let Some(room): Option<AssignedRoom> = sqlx::query_as(sql::ASSIGN_ROOM_SQLITE)
                     .fetch_optional(&mut *tx)
                     .await?
                 else {
                     return Ok(None);
                 };
-                let room_id: i64 = room.try_get("id")?;
-                let visitor = sqlx::query(sql::ASSIGN_VISITOR_SQLITE)
-                    .bind(room_id)
+                let visitor: AssignedVisitor = sqlx::query_as(sql::ASSIGN_VISITOR_SQLITE)
+                    .bind(room.id)
                     .fetch_one(&mut *tx)
                     .await?;
-                let assignment = Assignment {
-                    queue_id: visitor.try_get("queue_id")?,
-                    visitor: visitor.try_get("visitor")?,
-                    visitor_jid: visitor.try_get("visitor_jid")?,
-                    room_jid: room.try_get("room_jid")?,
-                    client_claimed_at: room.try_get("client_claimed_at")?,
-                };
                 tx.commit().await?;
-                Ok(Some(assignment))
+                Ok(Some(Assignment::of(room, visitor)))
             }
         }
     }
@@ -766,21 +563,19 @@ impl Store {
     /// docs/database.md §5), which lets the bot seat the new JID within the grace. Returns the
     /// room's JID, or `None` when the label has no open chat.
     pub async fn resume(&self, label: &str, jid: &str) -> sqlx::Result<Option<String>> {
-        let row = on_pool!(self, sql::CHAT_OF_VISITOR, pool, text => {
-            sqlx::query(text).bind(label).fetch_optional(pool).await?
-                .map(|r| Ok::<_, sqlx::Error>((r.try_get::<i64, _>("id")?, r.try_get::<String, _>("status")?, r.try_get::<String, _>("room_jid")?)))
-                .transpose()?
+        let chat: Option<ChatOfVisitor> = on_pool!(self, sql::CHAT_OF_VISITOR, pool, text => {
+            sqlx::query_as(text).bind(label).fetch_optional(pool).await?
         });
-        let Some((id, status, room)) = row else {
+        let Some(chat) = chat else {
             return Ok(None);
         };
-        if status == "served" && self.reclaim_client(&room, label).await?.is_none() {
+        if chat.status == "served" && self.reclaim_client(&chat.room_jid, label).await?.is_none() {
             return Ok(None);
         }
         on_pool!(self, sql::MOVE_VISITOR, pool, text => {
-            sqlx::query(text).bind(id).bind(jid).execute(pool).await?;
+            sqlx::query(text).bind(chat.id).bind(jid).execute(pool).await?;
         });
-        Ok(Some(room))
+        Ok(Some(chat.room_jid))
     }
 
     /// Pick mode: the waiting visitor of row `queue_id` gets the staffed room `room_jid` (which has
@@ -788,7 +583,7 @@ impl Store {
     pub async fn pick(&self, room_jid: &str, queue_id: i64) -> sqlx::Result<Option<Assignment>> {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            let Some(room) = sqlx::query(self.text(sql::PICK_ROOM))
+            let Some(room): Option<AssignedRoom> = sqlx::query_as(self.text(sql::PICK_ROOM))
                 .bind(room_jid)
                 .bind(queue_id)
                 .fetch_optional(&mut *tx)
@@ -796,9 +591,8 @@ impl Store {
             else {
                 return Ok(None);
             };
-            let room_id: i64 = room.try_get("id")?;
-            let Some(visitor) = sqlx::query(self.text(sql::PICK_VISITOR))
-                .bind(room_id)
+            let Some(visitor): Option<AssignedVisitor> = sqlx::query_as(self.text(sql::PICK_VISITOR))
+                .bind(room.id)
                 .bind(queue_id)
                 .fetch_optional(&mut *tx)
                 .await?
@@ -807,15 +601,8 @@ impl Store {
                 tx.rollback().await?;
                 return Ok(None);
             };
-            let assignment = Assignment {
-                queue_id: visitor.try_get("queue_id")?,
-                visitor: visitor.try_get("visitor")?,
-                visitor_jid: visitor.try_get("visitor_jid")?,
-                room_jid: room.try_get("room_jid")?,
-                client_claimed_at: room.try_get("client_claimed_at")?,
-            };
             tx.commit().await?;
-            Ok(Some(assignment))
+            Ok(Some(Assignment::of(room, visitor)))
         })
     }
 
@@ -914,16 +701,7 @@ impl Store {
     /// Every queue row, oldest first, whatever its status.
     pub async fn queue_rows(&self) -> sqlx::Result<Vec<QueueRecord>> {
         on_pool!(self, sql::QUEUE_ROWS, pool, text => {
-            let rows = sqlx::query(text).fetch_all(pool).await?;
-            rows.iter()
-                .map(|r| Ok(QueueRecord {
-                    id: r.try_get("id")?,
-                    visitor: r.try_get("visitor")?,
-                    status: r.try_get("status")?,
-                    reason: r.try_get("reason")?,
-                    room_id: r.try_get("room_id")?,
-                }))
-                .collect()
+            sqlx::query_as(text).fetch_all(pool).await
         })
     }
 
@@ -931,18 +709,7 @@ impl Store {
     /// (id, visitor, nick, topic, status, enqueued_at, room JID).
     pub async fn open_queue(&self) -> sqlx::Result<Vec<QueueRow>> {
         on_pool!(self, sql::OPEN_QUEUE, pool, text => {
-            let rows = sqlx::query(text).fetch_all(pool).await?;
-            rows.iter()
-                .map(|r| Ok(QueueRow {
-                    id: r.try_get("id")?,
-                    visitor: r.try_get("visitor")?,
-                    nick: r.try_get("nick")?,
-                    topic: r.try_get("topic")?,
-                    status: r.try_get("status")?,
-                    enqueued_at: r.try_get("enqueued_at")?,
-                    room_jid: r.try_get("room_jid")?,
-                }))
-                .collect()
+            sqlx::query_as(text).fetch_all(pool).await
         })
     }
 
@@ -955,8 +722,7 @@ impl Store {
             format!("{select} WHERE status <> 'closed' ORDER BY id DESC")
         };
         on_pool!(self, pool => {
-            let rows = sqlx::query(&query).fetch_all(pool).await?;
-            rows.iter().map(room_row).collect()
+            sqlx::query_as(&query).fetch_all(pool).await
         })
     }
 
@@ -964,24 +730,14 @@ impl Store {
     pub async fn room(&self, jid: &str) -> sqlx::Result<Option<RoomRow>> {
         let query = format!("{} WHERE jid = $1", sql::SELECT_ROOMS);
         on_pool!(self, pool => {
-            let row = sqlx::query(&query).bind(jid).fetch_optional(pool).await?;
-            row.as_ref().map(room_row).transpose()
+            sqlx::query_as(&query).bind(jid).fetch_optional(pool).await
         })
     }
 
     /// The history of one room, oldest first.
     pub async fn events(&self, jid: &str) -> sqlx::Result<Vec<EventRow>> {
         on_pool!(self, sql::EVENTS, pool, text => {
-            let rows = sqlx::query(text).bind(jid).fetch_all(pool).await?;
-            rows.iter()
-                .map(|r| Ok(EventRow {
-                    at: r.try_get("at")?,
-                    from_status: r.try_get("from_status")?,
-                    to_status: r.try_get("to_status")?,
-                    reason: r.try_get("reason")?,
-                    nick: r.try_get("nick")?,
-                }))
-                .collect()
+            sqlx::query_as(text).bind(jid).fetch_all(pool).await
         })
     }
 
@@ -989,48 +745,4 @@ impl Store {
     pub async fn close(&self) {
         on_pool!(self, pool => pool.close().await)
     }
-}
-
-/// A claim's answer: `id, jid, password`.
-fn claimed_room<R: Row>(r: &R) -> sqlx::Result<ClaimedRoom>
-where
-    for<'a> &'a str: sqlx::ColumnIndex<R>,
-    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-{
-    Ok(ClaimedRoom {
-        id: r.try_get("id")?,
-        jid: r.try_get("jid")?,
-        password: r.try_get("password")?,
-    })
-}
-
-fn room_row<R: Row>(r: &R) -> sqlx::Result<RoomRow>
-where
-    for<'a> &'a str: sqlx::ColumnIndex<R>,
-    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> Time: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-{
-    let status: String = r.try_get("status")?;
-    Ok(RoomRow {
-        id: r.try_get("id")?,
-        jid: r.try_get("jid")?,
-        password: r.try_get("password")?,
-        status: Status::parse(&status)
-            .ok_or_else(|| sqlx::Error::Decode(format!("unknown status {status:?}").into()))?,
-        created_at: r.try_get("created_at")?,
-        status_changed_at: r.try_get("status_changed_at")?,
-        staff_claim: r.try_get("staff_claim")?,
-        client_claim: r.try_get("client_claim")?,
-        staff_nick: r.try_get("staff_nick")?,
-        client_nick: r.try_get("client_nick")?,
-        closed_at: r.try_get("closed_at")?,
-        close_reason: r.try_get("close_reason")?,
-        last_message_at: r.try_get("last_message_at")?,
-        staff_jid: r.try_get("staff_jid")?,
-        client_jid: r.try_get("client_jid")?,
-        staff_claimed_at: r.try_get("staff_claimed_at")?,
-        client_claimed_at: r.try_get("client_claimed_at")?,
-    })
 }

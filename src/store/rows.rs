@@ -1,0 +1,235 @@
+//! The rows the store reads, each a struct whose fields are the columns of its statement
+//! (`sqlx::FromRow`, read by column name, the same on SQLite and PostgreSQL): the public rows the
+//! bot, the CLI and the tests use, and the few the store only reads on its way to a result.
+
+use sqlx::FromRow;
+
+use super::{Claims, Status, Time};
+
+/// What a claim hands to the web application.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct ClaimedRoom {
+    /// `rooms.id`.
+    pub id: i64,
+    /// The room's JID.
+    pub jid: String,
+    /// The room's password.
+    pub password: String,
+}
+
+/// A row of `rooms`, as the CLI and the tests read it.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct RoomRow {
+    /// `rooms.id`.
+    pub id: i64,
+    /// The room's JID.
+    pub jid: String,
+    /// The room's password.
+    pub password: String,
+    /// Its status.
+    #[sqlx(try_from = "String")]
+    pub status: Status,
+    /// When it was created.
+    pub created_at: Time,
+    /// When its status last changed.
+    pub status_changed_at: Time,
+    /// The web application's staff claim label.
+    pub staff_claim: Option<String>,
+    /// The web application's client claim label.
+    pub client_claim: Option<String>,
+    /// The staff member's nick.
+    pub staff_nick: Option<String>,
+    /// The client's nick.
+    pub client_nick: Option<String>,
+    /// When it was closed.
+    pub closed_at: Option<Time>,
+    /// Why it was closed.
+    pub close_reason: Option<String>,
+    /// The time of the last chat message.
+    pub last_message_at: Option<Time>,
+    /// The staff member's real bare JID.
+    pub staff_jid: Option<String>,
+    /// The client's real bare JID.
+    pub client_jid: Option<String>,
+    /// When the staff claim was made.
+    pub staff_claimed_at: Option<Time>,
+    /// When the client claim was made.
+    pub client_claimed_at: Option<Time>,
+}
+
+/// A row of `room_events`.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct EventRow {
+    /// When.
+    pub at: Time,
+    /// The status before (none for the creation).
+    pub from_status: Option<String>,
+    /// The status after.
+    pub to_status: String,
+    /// Why.
+    pub reason: String,
+    /// Whose presence caused it.
+    pub nick: Option<String>,
+}
+
+/// A row of `messages`.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct MessageRow {
+    /// 1, 2, 3 … within the room.
+    pub seq: i64,
+    /// When the bot received it.
+    pub at: Time,
+    /// The sender's nick.
+    pub nick: String,
+    /// `staff` or `client`.
+    pub role: String,
+    /// The text; `None` once erased by retention.
+    pub body: Option<String>,
+}
+
+/// A queue row as its visitor sees it.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct QueueState {
+    /// `waiting`, `assigned`, `served`, `left`, `expired` or `missed`.
+    pub status: String,
+    /// The place in line among the waiting (1 is next), while waiting.
+    pub position: i64,
+    /// Once assigned: the room's JID.
+    pub room_jid: Option<String>,
+    /// Once assigned: the room's password.
+    pub room_password: Option<String>,
+}
+
+/// A waiting visitor, for staff.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct WaitingVisitor {
+    /// `queue.id`.
+    pub id: i64,
+    /// The visitor label.
+    pub visitor: String,
+    /// The nick they gave.
+    pub nick: String,
+    /// What they want to talk about, if they said.
+    pub topic: Option<String>,
+    /// Since when they wait.
+    pub enqueued_at: Time,
+}
+
+/// A waiting visitor given a staffed room.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct Assignment {
+    /// `queue.id`.
+    pub queue_id: i64,
+    /// The visitor label (now the room's client claim).
+    pub visitor: String,
+    /// The visitor's full JID, when they came over XMPP.
+    pub visitor_jid: Option<String>,
+    /// The room's JID.
+    pub room_jid: String,
+    /// The room's new client claim time.
+    pub client_claimed_at: Time,
+}
+
+/// A queue row, whatever its status.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct QueueRecord {
+    /// `queue.id`.
+    pub id: i64,
+    /// The visitor label.
+    pub visitor: String,
+    /// Its status.
+    pub status: String,
+    /// Why it is `left`, `expired` or `missed`.
+    pub reason: Option<String>,
+    /// The room it was given, if any.
+    pub room_id: Option<i64>,
+}
+
+/// An open queue row, as the CLI lists it.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct QueueRow {
+    /// `queue.id`.
+    pub id: i64,
+    /// The visitor label.
+    pub visitor: String,
+    /// The nick they gave.
+    pub nick: String,
+    /// Their topic, if any.
+    pub topic: Option<String>,
+    /// `waiting` or `assigned`.
+    pub status: String,
+    /// Since when they wait.
+    pub enqueued_at: Time,
+    /// The room they were given, once assigned.
+    pub room_jid: Option<String>,
+}
+
+/// The claims of one room: `staff_claimed_at, client_claimed_at`.
+#[derive(Debug, FromRow)]
+pub(super) struct ClaimsRow {
+    staff_claimed_at: Option<Time>,
+    client_claimed_at: Option<Time>,
+}
+
+impl From<ClaimsRow> for Claims {
+    fn from(r: ClaimsRow) -> Claims {
+        Claims {
+            staff_at: r.staff_claimed_at,
+            client_at: r.client_claimed_at,
+        }
+    }
+}
+
+/// A room with an open claim: `jid` and its claims.
+#[derive(Debug, FromRow)]
+pub(super) struct OpenClaimsRow {
+    pub jid: String,
+    #[sqlx(flatten)]
+    pub claims: ClaimsRow,
+}
+
+/// The room half of an assignment made in two statements: `id, room_jid, client_claimed_at`.
+#[derive(Debug, FromRow)]
+pub(super) struct AssignedRoom {
+    pub id: i64,
+    room_jid: String,
+    client_claimed_at: Time,
+}
+
+/// The visitor half of an assignment made in two statements: `queue_id, visitor, visitor_jid`.
+#[derive(Debug, FromRow)]
+pub(super) struct AssignedVisitor {
+    queue_id: i64,
+    visitor: String,
+    visitor_jid: Option<String>,
+}
+
+impl Assignment {
+    /// The two halves together.
+    pub(super) fn of(room: AssignedRoom, visitor: AssignedVisitor) -> Assignment {
+        Assignment {
+            queue_id: visitor.queue_id,
+            visitor: visitor.visitor,
+            visitor_jid: visitor.visitor_jid,
+            room_jid: room.room_jid,
+            client_claimed_at: room.client_claimed_at,
+        }
+    }
+}
+
+/// The chat a visitor label has or is about to have: `id, status, room_jid`.
+#[derive(Debug, FromRow)]
+pub(super) struct ChatOfVisitor {
+    pub id: i64,
+    pub status: String,
+    pub room_jid: String,
+}
+
+/// A room's `status` column, as [`RoomRow`] reads it.
+impl TryFrom<String> for Status {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Status, String> {
+        Status::parse(&text).ok_or_else(|| format!("unknown status {text:?}"))
+    }
+}
