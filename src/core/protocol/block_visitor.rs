@@ -68,7 +68,14 @@ pub fn start(ask: Ask, command: &CommandRequest, lent: &mut Lent) {
         if rooms.is_empty() {
             return ask.outcome(lent.out, NoteType::Warn, "You are in no chat.", "no-room");
         }
-        let note = submitted(command).then_some("Please give a reason for the block.");
+        let note = match (command.field("room"), command.field("reason")) {
+            _ if !submitted(command) => None,
+            (None, None) if rooms.len() > 1 => {
+                Some("Please choose the chat and give a reason for the block.")
+            }
+            (None, Some(_)) if rooms.len() > 1 => Some("Please choose the chat."),
+            _ => Some("Please give a reason for the block."),
+        };
         let form = form(ask.command.name(), &rooms, command);
         return ask.form(lent.out, form, note);
     };
@@ -89,7 +96,7 @@ pub fn start(ask: Ask, command: &CommandRequest, lent: &mut Lent) {
         text => match humantime::parse_duration(text) {
             Ok(d) => Some(lent.now + chrono_of(d)),
             Err(_) => {
-                let text = "The duration should read like 1h, 7d or forever.";
+                let text = "The duration (duration) should read like 1h, 7d or forever.";
                 return ask.error(lent.out, DefinedCondition::BadRequest, text);
             }
         },

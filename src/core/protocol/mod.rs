@@ -152,6 +152,8 @@ pub enum Step {
     WaitingList {
         /// Pick mode.
         pick: bool,
+        /// A pick form came back without a choice.
+        unpicked: bool,
     },
     /// [`waiting_visitors`]: the visitor picked was given the room.
     Pick,
@@ -422,8 +424,8 @@ impl Protocol {
             (Step::LeaveQueue, QueryResult::Left(left)) => leave_queue::answered(ask, left, lent),
             (Step::ResumeChat, QueryResult::Room(room)) => resume_chat::answered(ask, room, lent),
             (Step::TakeChat, QueryResult::Room(room)) => take_chat::answered(self, ask, room, lent),
-            (Step::WaitingList { pick }, QueryResult::WaitingList(list)) => {
-                waiting_visitors::listed(ask, pick, &list, lent)
+            (Step::WaitingList { pick, unpicked }, QueryResult::WaitingList(list)) => {
+                waiting_visitors::listed(ask, pick, unpicked, &list, lent)
             }
             (Step::Pick, QueryResult::Assigned(assigned)) => {
                 waiting_visitors::picked(self, ask, assigned, lent)

@@ -46,11 +46,11 @@ pub fn start(p: &Protocol, ask: Ask, command: &CommandRequest, lent: &mut Lent) 
     let key = command.field("key");
     let topic = command.field("topic");
     let invalid = if nick.chars().count() > MAX_NICK {
-        Some("The name is too long.")
+        Some("The name (nick) is too long: at most 64 characters.")
     } else if topic.is_some_and(|t| t.chars().count() > MAX_TOPIC) {
-        Some("The topic is too long.")
+        Some("The topic (topic) is too long: at most 300 characters.")
     } else if key.is_some_and(|k| k.len() < MIN_KEY_LEN) {
-        Some("The visitor key is too short (at least 128 bits).")
+        Some("The visitor key (key) is too short: at least 22 characters (128 bits).")
     } else {
         None
     };

@@ -4,7 +4,7 @@
 
 use xmpp_parsers::jid::BareJid;
 
-use super::{visitor_label, Ask, Lent, Step};
+use super::{submitted, visitor_label, Ask, Lent, Step};
 use crate::core::effects::Query;
 use crate::xmpp::adhoc::{CommandRequest, Form, FormField, NoteType};
 
@@ -13,7 +13,8 @@ pub fn start(ask: Ask, command: &CommandRequest, lent: &mut Lent) {
     let Some(key) = command.field("key") else {
         let form = Form::new("form", ask.command.name())
             .field(FormField::new("key", "text-private", "Visitor key", "").required());
-        return ask.form(lent.out, form, None);
+        let note = submitted(command).then_some("Please give the visitor key.");
+        return ask.form(lent.out, form, note);
     };
     let query = Query::Resume {
         label: visitor_label(key),

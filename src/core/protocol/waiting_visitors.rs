@@ -4,7 +4,7 @@
 
 use xmpp_parsers::stanza_error::DefinedCondition;
 
-use super::{Ask, Lent, Protocol, Step};
+use super::{submitted, Ask, Lent, Protocol, Step};
 use crate::core::effects::{Assigned, Query, Waiter};
 use crate::core::types::Status;
 use crate::xmpp::adhoc::{CommandRequest, CommandStatus, Form, FormField, NoteType};
@@ -17,13 +17,19 @@ pub fn start(ask: Ask, command: &CommandRequest, lent: &mut Lent) {
             let id = id.to_string();
             self::pick(ask, &id, lent)
         }
-        _ => ask.query(lent.out, Query::WaitingList, Step::WaitingList { pick }),
+        _ => {
+            // A pick form sent back without a choice is shown again, saying so.
+            let unpicked = pick && submitted(command);
+            let step = Step::WaitingList { pick, unpicked };
+            ask.query(lent.out, Query::WaitingList, step)
+        }
     }
 }
 
 fn pick(ask: Ask, id: &str, lent: &mut Lent) {
     let Ok(queue_id) = id.parse::<i64>() else {
-        return ask.error(lent.out, DefinedCondition::BadRequest, "No such visitor.");
+        let text = "No such visitor (visitor): choose one from the list.";
+        return ask.error(lent.out, DefinedCondition::BadRequest, text);
     };
     let bare = ask.to.to_bare().to_string();
     let room = lent
@@ -49,7 +55,7 @@ fn pick(ask: Ask, id: &str, lent: &mut Lent) {
 }
 
 /// The list: a table, and in pick mode a choice of whom to take.
-pub fn listed(ask: Ask, pick: bool, list: &[Waiter], lent: &mut Lent) {
+pub fn listed(ask: Ask, pick: bool, unpicked: bool, list: &[Waiter], lent: &mut Lent) {
     let form_type = if pick && !list.is_empty() {
         "form"
     } else {
@@ -111,12 +117,12 @@ pub fn listed(ask: Ask, pick: bool, list: &[Waiter], lent: &mut Lent) {
             .options(options)
             .required(),
     );
-    ask.reply(
-        lent.out,
-        CommandStatus::Executing,
-        Some((NoteType::Info, text)),
-        Some(form),
-    )
+    let note = if unpicked {
+        (NoteType::Warn, format!("Please choose a visitor. {text}"))
+    } else {
+        (NoteType::Info, text)
+    };
+    ask.reply(lent.out, CommandStatus::Executing, Some(note), Some(form))
 }
 
 /// The visitor picked was given the room, or someone was quicker.
