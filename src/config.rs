@@ -40,6 +40,8 @@ pub struct Config {
     pub staff: Staff,
     /// Who may use the visitor commands.
     pub visitors: Visitors,
+    /// Opening hours.
+    pub hours: HoursConfig,
     /// Health and metrics endpoint.
     pub http: Http,
     /// Logging.
@@ -296,6 +298,49 @@ impl Default for Staff {
 pub struct Visitors {
     /// XMPP domains whose users may ask for a chat, typically an anonymous host.
     pub domains: Vec<String>,
+}
+
+/// `[hours]`: opening hours (src/hours.rs). Without a time zone and periods, the help line is
+/// open whenever a staff member is on duty.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HoursConfig {
+    /// The IANA time zone the periods are in, e.g. `Europe/Amsterdam`.
+    pub time_zone: String,
+    /// Opening periods, e.g. `["mon-fri 09:00-17:00", "sat 22:00-02:00"]`.
+    pub open: Vec<String>,
+    /// Dates the help line is closed, e.g. `["2026-12-25"]`.
+    pub closed_dates: Vec<String>,
+    /// How long before closing those waiting are told.
+    #[serde(with = "humantime_serde")]
+    pub closing_warning: Duration,
+}
+
+impl Default for HoursConfig {
+    fn default() -> Self {
+        HoursConfig {
+            time_zone: String::new(),
+            open: Vec::new(),
+            closed_dates: Vec::new(),
+            closing_warning: Duration::from_secs(10 * 60),
+        }
+    }
+}
+
+impl HoursConfig {
+    /// The schedule, or `None` when none is configured (checked at load).
+    pub fn schedule(&self) -> Option<crate::hours::Hours> {
+        if self.time_zone.is_empty() && self.open.is_empty() {
+            return None;
+        }
+        crate::hours::Hours::parse(
+            &self.time_zone,
+            &self.open,
+            &self.closed_dates,
+            self.closing_warning,
+        )
+        .ok()
+    }
 }
 
 /// `[http]`: health and metrics endpoint.
@@ -602,6 +647,34 @@ impl Config {
                 );
             }
         }
+        let h = &self.hours;
+        if !h.time_zone.is_empty() || !h.open.is_empty() || !h.closed_dates.is_empty() {
+            let check = |open: &[String], closed: &[String]| {
+                crate::hours::Hours::parse(&h.time_zone, open, closed, h.closing_warning)
+            };
+            if let Err(e) = check(&[], &[]) {
+                return err(
+                    "hours",
+                    "time_zone",
+                    format!("{e}; it is needed with hours.open"),
+                );
+            }
+            if h.open.is_empty() {
+                return err(
+                    "hours",
+                    "open",
+                    "expected at least one period such as \"mon-fri 09:00-17:00\" (or no [hours] at all: open whenever staff are on duty)".into(),
+                );
+            }
+            for line in &h.open {
+                if let Err(e) = check(std::slice::from_ref(line), &[]) {
+                    return err("hours", "open", e);
+                }
+            }
+            if let Err(e) = check(&[], &h.closed_dates) {
+                return err("hours", "closed_dates", e);
+            }
+        }
         if !self.http.listen.is_empty() && self.http.listen.parse::<std::net::SocketAddr>().is_err()
         {
             return err(
@@ -850,6 +923,25 @@ max_rooms = 10
         assert_eq!((e.key.as_str(), e.line), ("xmpp.tls", Some(6)));
         let e = parse(&GOOD.replace("password = \"secret\"", "")).unwrap_err();
         assert_eq!(e.key, "xmpp.password");
+    }
+
+    #[test]
+    fn opening_hours_are_checked_line_by_line() {
+        let hours = |open: &str, zone: &str| {
+            format!("{GOOD}\n[hours]\ntime_zone = \"{zone}\"\nopen = [{open}]\n")
+        };
+        let c = parse(&hours(
+            "\"mon-fri 09:00-17:00\", \"sat 22:00-02:00\"",
+            "Europe/Amsterdam",
+        ))
+        .unwrap();
+        assert!(c.hours.schedule().is_some());
+        let e = parse(&hours("\"mon-fri 9 to 5\"", "Europe/Amsterdam")).unwrap_err();
+        assert_eq!((e.key.as_str(), e.line), ("hours.open", Some(17)));
+        assert!(e.message.contains("9 to 5"), "{}", e.message);
+        let e = parse(&hours("\"mon 09:00-17:00\"", "Amsterdam")).unwrap_err();
+        assert_eq!((e.key.as_str(), e.line), ("hours.time_zone", Some(16)));
+        assert!(parse(GOOD).unwrap().hours.schedule().is_none());
     }
 
     #[test]

@@ -131,6 +131,7 @@ pub fn core_settings(config: &Config) -> anyhow::Result<Settings> {
         max_wait: config.queue.max_wait,
         visitor_timeout: config.queue.visitor_timeout,
         max_length: config.queue.max_length,
+        hours: config.hours.schedule(),
         staff: settings::Staff {
             jids: config.staff.jids.clone(),
             max_chats: config.staff.max_chats,
@@ -428,8 +429,11 @@ impl Driver {
         self.health.set_ready_rooms(counts.ready);
         let (queue_length, oldest) = self.core.queue();
         let staff_on_duty = self.core.staff_on_duty();
+        let line = self.core.line_status(Utc::now());
         self.health.set_help_line(HelpLine {
-            open: staff_on_duty > 0,
+            open: line.open(),
+            reason: line.closed.map(|c| c.as_str()),
+            next_opening: line.next_opening,
             staff_on_duty,
             queue_length,
             oldest_wait_seconds: oldest.map(|t| (Utc::now() - t).num_seconds().max(0)),

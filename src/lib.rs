@@ -11,6 +11,7 @@ pub mod active;
 pub mod config;
 pub mod core;
 pub mod driver;
+pub mod hours;
 pub mod http;
 pub mod lock;
 pub mod metrics;

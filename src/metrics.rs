@@ -195,8 +195,12 @@ pub struct Health {
 /// The help line as a web site's "chat now" button sees it (`/status`): counts only.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct HelpLine {
-    /// True while at least one staff member is on duty.
+    /// True while new visitors are taken: within the opening hours (if any) and someone on duty.
     pub open: bool,
+    /// Why it is closed: `outside-hours` or `no-staff`; `null` while open.
+    pub reason: Option<&'static str>,
+    /// The next opening by the hours, while closed outside them (RFC 3339, UTC).
+    pub next_opening: Option<chrono::DateTime<chrono::Utc>>,
     /// Staff members on duty: rooms with a staff member inside (one in two chats counts twice).
     pub staff_on_duty: usize,
     /// Visitors waiting.

@@ -657,7 +657,9 @@ impl Core {
             Some(Pending::Sweep) => match result {
                 Ok(QueryResult::Swept(swept)) => {
                     self.queue.swept(Some((swept.waiting, swept.oldest)), now);
-                    self.protocol.queue_swept(swept, now, &mut self.out);
+                    let closes_at = self.closes_soon(now);
+                    self.protocol
+                        .queue_swept(swept, now, closes_at, &mut self.out);
                 }
                 Ok(_) => unreachable!("answer to the queue sweep"),
                 Err(e) => {
@@ -725,7 +727,7 @@ impl Core {
                 Query::SweepQueue {
                     max_wait: self.settings.max_wait,
                     visitor_timeout: self.settings.visitor_timeout,
-                    places: self.protocol.places_due(now),
+                    places: self.protocol.places_due(now, self.closes_soon(now)),
                 },
                 Pending::Sweep,
             );
@@ -1099,6 +1101,19 @@ impl Core {
         for (room, event) in lent.feed {
             self.feed(&room, event, now);
         }
+    }
+
+    /// Whether the help line takes new visitors at `now`, and if not, why and when it opens.
+    pub fn line_status(&self, now: Time) -> types::LineStatus {
+        self.protocol.line_status(&self.settings, &self.tally, now)
+    }
+
+    /// When the hours close the help line, if that is within their warning from `now`.
+    fn closes_soon(&self, now: Time) -> Option<Time> {
+        let hours = self.settings.hours.as_ref()?;
+        hours
+            .closes_at(now)
+            .filter(|t| (*t - now).to_std().unwrap_or_default() <= hours.warning)
     }
 
     /// Staff members on duty: those who told the bot they are there, and those in a staffed or

@@ -46,6 +46,8 @@ pub struct Settings {
     pub visitor_timeout: Duration,
     /// At most this many visitors wait (`queue.max_length`).
     pub max_length: u32,
+    /// The opening hours; `None`: open whenever someone is on duty.
+    pub hours: Option<crate::hours::Hours>,
     /// Who may use the staff commands, and how many chats each may hold.
     pub staff: Staff,
     /// Who may use the visitor commands.

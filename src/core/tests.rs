@@ -61,6 +61,7 @@ fn settings() -> Settings {
         max_wait: Duration::from_secs(3600),
         visitor_timeout: Duration::from_secs(60),
         max_length: 100,
+        hours: None,
         staff: settings::Staff {
             jids: vec!["staff@localhost".into()],
             max_chats: 2,

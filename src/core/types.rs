@@ -221,3 +221,40 @@ pub struct Seat {
     /// The claim the seat was taken on; a later claim for the same role vouches for a new JID.
     pub claim: Option<Time>,
 }
+
+/// Why the help line is closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closed {
+    /// Outside the opening hours (`[hours]`).
+    OutsideHours,
+    /// Within the hours, but nobody is on duty.
+    NoStaff,
+}
+
+impl Closed {
+    /// As the protocol and `/status` say it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Closed::OutsideHours => "outside-hours",
+            Closed::NoStaff => "no-staff",
+        }
+    }
+}
+
+/// Whether the help line takes new visitors now, and if not, why and when it opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineStatus {
+    /// Why it is closed; `None` while open.
+    pub closed: Option<Closed>,
+    /// The next opening by the hours, while closed outside them.
+    pub next_opening: Option<Time>,
+    /// When the hours close it, while open.
+    pub closes_at: Option<Time>,
+}
+
+impl LineStatus {
+    /// True while new visitors are taken.
+    pub fn open(&self) -> bool {
+        self.closed.is_none()
+    }
+}

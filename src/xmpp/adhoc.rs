@@ -466,7 +466,12 @@ pub fn invitation(to: &FullJid, room: &BareJid, password: &str, reason: &str) ->
 
 /// A waiting visitor's place in the queue and the estimated wait in seconds (none without a
 /// pace of recent assignments), with the same in words for clients that only show text.
-pub fn queue_update(to: &FullJid, position: i64, estimate: Option<i64>) -> Message {
+pub fn queue_update(
+    to: &FullJid,
+    position: i64,
+    estimate: Option<i64>,
+    closes_in: Option<i64>,
+) -> Message {
     let mut m = Message::new(Some(Jid::from(to.clone())));
     m.type_ = MessageType::Headline;
     let mut x = with_attr(
@@ -477,9 +482,17 @@ pub fn queue_update(to: &FullJid, position: i64, estimate: Option<i64>) -> Messa
     if let Some(e) = estimate {
         x = with_attr(x, "estimate", e.to_string());
     }
+    let mut text = place_text(position, estimate);
+    if let Some(s) = closes_in {
+        x = with_attr(x, "closes-in", s.to_string());
+        let minutes = (s + 59) / 60;
+        text.push_str(&format!(
+            " The help line closes in {minutes} minute{}; you will still be helped.",
+            if minutes == 1 { "" } else { "s" }
+        ));
+    }
     m.payloads.push(x.build());
-    m.bodies
-        .insert(Default::default(), place_text(position, estimate));
+    m.bodies.insert(Default::default(), text);
     m
 }
 
@@ -572,7 +585,7 @@ mod tests {
     #[test]
     fn a_queue_update_has_the_place_and_the_wait_in_words() {
         let to = FullJid::from_str("v@anon.localhost/web").unwrap();
-        let xml = String::from(&Element::from(queue_update(&to, 3, Some(240))));
+        let xml = String::from(&Element::from(queue_update(&to, 3, Some(240), None)));
         assert!(
             xml.contains("<queue xmlns='urn:helpim:queue:0' estimate='240' position='3'/>"),
             "{xml}"

@@ -15,6 +15,7 @@
 
 mod block_visitor;
 mod leave_queue;
+mod line_status;
 mod places;
 mod presence;
 mod request_chat;
@@ -58,6 +59,8 @@ pub enum Command {
     LeaveQueue,
     /// Visitors: a new session takes up its chat with the visitor key.
     ResumeChat,
+    /// Visitors: is the help line open?
+    LineStatus,
     /// Staff: claim a ready room and be invited.
     TakeChat,
     /// Staff: the waiting visitors (in pick mode: take one).
@@ -79,39 +82,16 @@ pub enum Who {
 
 /// The dispatch table: each command's node, its name for people, and who may run it. Its home is
 /// the module of the same name.
-pub const TABLE: [(Command, &str, &str, Who); 7] = [
-    (
-        Command::RequestChat,
-        "request-chat",
-        "Request a chat",
-        Who::Visitors,
-    ),
-    (
-        Command::LeaveQueue,
-        "leave-queue",
-        "Leave the queue",
-        Who::Visitors,
-    ),
-    (
-        Command::ResumeChat,
-        "resume-chat",
-        "Resume my chat",
-        Who::Visitors,
-    ),
-    (Command::TakeChat, "take-chat", "Take a chat", Who::Staff),
-    (
-        Command::WaitingVisitors,
-        "waiting-visitors",
-        "Waiting visitors",
-        Who::Staff,
-    ),
-    (
-        Command::BlockVisitor,
-        "block-visitor",
-        "Block visitor",
-        Who::Staff,
-    ),
-    (Command::Status, "status", "Help line status", Who::Staff),
+#[rustfmt::skip]
+pub const TABLE: [(Command, &str, &str, Who); 8] = [
+    (Command::RequestChat,     "request-chat",     "Request a chat",         Who::Visitors),
+    (Command::LeaveQueue,      "leave-queue",      "Leave the queue",        Who::Visitors),
+    (Command::ResumeChat,      "resume-chat",      "Resume my chat",         Who::Visitors),
+    (Command::LineStatus,      "line-status",      "Is the help line open?", Who::Visitors),
+    (Command::TakeChat,        "take-chat",        "Take a chat",            Who::Staff),
+    (Command::WaitingVisitors, "waiting-visitors", "Waiting visitors",       Who::Staff),
+    (Command::BlockVisitor,    "block-visitor",    "Block visitor",          Who::Staff),
+    (Command::Status,          "status",           "Help line status",       Who::Staff),
 ];
 
 impl Command {
@@ -316,6 +296,8 @@ pub struct Protocol {
     places_read: Option<Time>,
     /// Command sessions started.
     sessions: u64,
+    /// The closing time the waiting visitors were last told of.
+    closing_told: Option<Time>,
 }
 
 impl Protocol {
@@ -391,6 +373,7 @@ impl Protocol {
             Command::RequestChat => request_chat::start(self, ask, &command, lent),
             Command::LeaveQueue => leave_queue::start(ask, lent),
             Command::ResumeChat => resume_chat::start(ask, &command, lent),
+            Command::LineStatus => line_status::start(self, ask, lent),
             Command::TakeChat => take_chat::start(self, ask, lent),
             Command::WaitingVisitors => waiting_visitors::start(ask, &command, lent),
             Command::BlockVisitor => block_visitor::start(ask, &command, lent),

@@ -32,9 +32,11 @@ pub struct Pushed {
 
 impl Protocol {
     /// True when the next sweep should read the places (and it is then counted as read): at
-    /// most every [`PUSH_EVERY`], and at once when the visitors are to be probed.
-    pub fn places_due(&mut self, now: Time) -> bool {
+    /// most every [`PUSH_EVERY`], and at once when the visitors are to be probed or told that
+    /// the help line closes soon (`closes_at`, within the hours' warning).
+    pub fn places_due(&mut self, now: Time, closes_at: Option<Time>) -> bool {
         let due = self.probe
+            || (closes_at.is_some() && self.closing_told != closes_at)
             || self
                 .places_read
                 .is_none_or(|t| (now - t).to_std().unwrap_or_default() >= PUSH_EVERY);
@@ -51,11 +53,22 @@ impl Protocol {
 
     /// After a sweep: waiting visitors over XMPP hear of their new place (rate-limited), and
     /// after a new session each is pinged once to see whether they are still there.
-    pub fn queue_swept(&mut self, swept: Swept, now: Time, out: &mut Outbox) {
+    pub fn queue_swept(
+        &mut self,
+        swept: Swept,
+        now: Time,
+        closes_at: Option<Time>,
+        out: &mut Outbox,
+    ) {
         let Some((over_xmpp, pace)) = swept.places else {
             return;
         };
         self.pace = pace;
+        // Within the warning before closing, everyone waiting hears it once, and every push
+        // after that says it too.
+        let closes_in = closes_at.map(|t| (t - now).num_seconds().max(0));
+        let tell_closing = closes_at.is_some() && self.closing_told != closes_at;
+        self.closing_told = closes_at;
         let probing = std::mem::take(&mut self.probe);
         let mut still: HashSet<i64> = HashSet::with_capacity(over_xmpp.len());
         for (id, jid, position) in over_xmpp {
@@ -69,6 +82,7 @@ impl Protocol {
             let last = self.pushed.get(&id).copied();
             let due = match last {
                 None => true,
+                Some(_) if tell_closing => true,
                 Some(l) if l.position == position => false,
                 Some(l) => {
                     let since = (now - l.at).to_std().unwrap_or_default();
@@ -79,7 +93,8 @@ impl Protocol {
                 }
             };
             if due {
-                out.send(adhoc::queue_update(&jid, position, self.estimate(position)));
+                let estimate = self.estimate(position);
+                out.send(adhoc::queue_update(&jid, position, estimate, closes_in));
                 self.pushed.insert(id, Pushed { position, at: now });
             }
         }

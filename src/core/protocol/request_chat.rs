@@ -6,6 +6,7 @@
 
 use xmpp_parsers::stanza_error::DefinedCondition;
 
+use super::line_status::{closed_text, form_time};
 use super::{refill, submitted, visitor_label, Ask, Lent, Protocol, Pushed, Step, MIN_KEY_LEN};
 use crate::core::effects::Query;
 use crate::core::queue::Enqueued;
@@ -57,9 +58,17 @@ pub fn start(p: &Protocol, ask: Ask, command: &CommandRequest, lent: &mut Lent) 
     if let Some(text) = invalid {
         return ask.error(lent.out, DefinedCondition::BadRequest, text);
     }
-    if p.staff_on_duty(lent.tally) == 0 {
-        let text = "The help line is closed: nobody is on duty right now. Please try again later.";
-        return ask.outcome(lent.out, NoteType::Warn, text, "closed");
+    let status = p.line_status(lent.settings, lent.tally, lent.now);
+    if let Some(closed) = status.closed {
+        let form = ask
+            .result("closed")
+            .value("reason", "Why closed", closed.as_str())
+            .value(
+                "next-opening",
+                "Opens again",
+                form_time(status.next_opening),
+            );
+        return ask.done(lent.out, NoteType::Warn, &closed_text(&status), form);
     }
     // Without a key the visitor cannot resume or be told apart later; their session is the
     // label then (still hashed: a JID is about a person too).
