@@ -564,3 +564,85 @@ async fn a_visitor_gone_before_joining_is_not_put_back_in_line() {
         ("left", Some("offline"))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_learns_on_arrival_whether_the_help_line_is_open_and_why_not() {
+    let line = help_line(TestDb::sqlite(), |_| {}).await;
+    let server = &line.server;
+    let ana = Person::visitor(server, "Ana").await;
+    // Nobody on duty: closed, and why; no opening hours, so no next opening.
+    let s = ana.command("line-status", &[]).await.unwrap();
+    assert_eq!(
+        field(&s, "status").as_deref(),
+        Some("closed"),
+        "{}",
+        note(&s)
+    );
+    assert_eq!(field(&s, "open").as_deref(), Some("false"));
+    assert_eq!(field(&s, "reason").as_deref(), Some("no-staff"));
+    assert_eq!(field(&s, "next-opening"), None);
+    // A staff member comes on duty: open.
+    let staff = Person::connect(server, "staff").await;
+    staff.present_to_bot();
+    wait_for(Duration::from_secs(10), "the help line to open", || async {
+        let s = ana.command("line-status", &[]).await.unwrap();
+        (field(&s, "status").as_deref() == Some("open")).then_some(())
+    })
+    .await;
+    // The staff's status says the same.
+    let st = staff.command("status", &[]).await.unwrap();
+    assert_eq!(field(&st, "open").as_deref(), Some("true"));
+    assert_eq!(field(&st, "reason"), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outside_the_opening_hours_newcomers_hear_when_it_opens_even_with_staff_on_duty() {
+    use chrono::Timelike;
+    // One period a day, starting two hours from now (UTC) and lasting an hour: closed now.
+    let start = chrono::Utc::now() + chrono::Duration::hours(2);
+    let end = start + chrono::Duration::hours(1);
+    let period = format!(
+        "mon-sun {:02}:{:02}-{:02}:{:02}",
+        start.hour(),
+        start.minute(),
+        end.hour(),
+        end.minute()
+    );
+    let line = help_line(TestDb::sqlite(), |c| {
+        c.hours.time_zone = "UTC".into();
+        c.hours.open = vec![period];
+    })
+    .await;
+    let server = &line.server;
+    let staff = Person::connect(server, "staff").await;
+    staff.present_to_bot();
+    let ana = Person::visitor(server, "Ana").await;
+    let expected = start
+        .with_second(0)
+        .unwrap()
+        .with_nanosecond(0)
+        .unwrap()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let s = ana.command("line-status", &[]).await.unwrap();
+    assert_eq!(
+        field(&s, "status").as_deref(),
+        Some("closed"),
+        "{}",
+        note(&s)
+    );
+    assert_eq!(field(&s, "reason").as_deref(), Some("outside-hours"));
+    assert_eq!(field(&s, "next-opening"), Some(expected.clone()));
+    // Asking for a chat is refused the same way, whoever is on duty.
+    let r = ana
+        .command("request-chat", &[("nick", "Ana"), ("key", KEY)])
+        .await
+        .unwrap();
+    assert_eq!(
+        field(&r, "status").as_deref(),
+        Some("closed"),
+        "{}",
+        note(&r)
+    );
+    assert_eq!(field(&r, "reason").as_deref(), Some("outside-hours"));
+    assert_eq!(field(&r, "next-opening"), Some(expected));
+}
