@@ -260,6 +260,9 @@ pub struct Queue {
     /// A visitor queued over SQL whose `last_seen_at` is older than this has left.
     #[serde(with = "humantime_serde")]
     pub visitor_timeout: Duration,
+    /// A wait is estimated from the visitors given a room within this window (at least three).
+    #[serde(with = "humantime_serde")]
+    pub pace_window: Duration,
 }
 
 impl Default for Queue {
@@ -269,6 +272,7 @@ impl Default for Queue {
             max_length: 100,
             max_wait: Duration::from_secs(60 * 60),
             visitor_timeout: Duration::from_secs(60),
+            pace_window: Duration::from_secs(30 * 60),
         }
     }
 }
@@ -614,6 +618,7 @@ impl Config {
         for (key, value) in [
             ("max_wait", q.max_wait),
             ("visitor_timeout", q.visitor_timeout),
+            ("pace_window", q.pace_window),
         ] {
             if value.is_zero() {
                 return err(

@@ -131,6 +131,7 @@ pub fn core_settings(config: &Config) -> anyhow::Result<Settings> {
         max_wait: config.queue.max_wait,
         visitor_timeout: config.queue.visitor_timeout,
         max_length: config.queue.max_length,
+        pace_window: config.queue.pace_window,
         hours: config.hours.schedule(),
         staff: settings::Staff {
             jids: config.staff.jids.clone(),

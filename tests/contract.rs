@@ -208,6 +208,7 @@ fn database_doc_shows_the_exact_claim_statements() {
         ("LEAVE_QUEUE (SQLite)", store::sql::LEAVE_QUEUE.sqlite),
         ("WAITING", store::sql::WAITING.sqlite),
         ("PACE (PostgreSQL)", store::sql::PACE.postgres),
+        ("PACE (SQLite)", store::sql::PACE.sqlite),
     ]
     .into_iter()
     .chain(

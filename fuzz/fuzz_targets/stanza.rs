@@ -60,6 +60,7 @@ fn settings() -> Settings {
         max_wait: Duration::from_secs(3600),
         visitor_timeout: Duration::from_secs(60),
         max_length: 100,
+        pace_window: Duration::from_secs(1800),
         hours: None,
         staff: helpim_bot::core::settings::Staff {
             jids: vec!["*@localhost".into()],

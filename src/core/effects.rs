@@ -74,9 +74,9 @@ pub enum Query {
         max_wait: Duration,
         /// `queue.visitor_timeout`.
         visitor_timeout: Duration,
-        /// Also read the places of the visitors over XMPP and the queue's pace (at most
-        /// every five seconds: the list is long in a long queue).
-        places: bool,
+        /// Also read the places of the visitors over XMPP and the queue's pace over this window
+        /// (at most every five seconds: the list is long in a long queue).
+        places: Option<Duration>,
     },
     /// Queue a visitor who asked over XMPP, and read their place.
     Enqueue {

@@ -658,8 +658,13 @@ impl Core {
                 Ok(QueryResult::Swept(swept)) => {
                     self.queue.swept(Some((swept.waiting, swept.oldest)), now);
                     let closes_at = self.closes_soon(now);
+                    let free = if self.settings.queue_auto {
+                        self.tally.free_rooms()
+                    } else {
+                        0
+                    };
                     self.protocol
-                        .queue_swept(swept, now, closes_at, &mut self.out);
+                        .queue_swept(swept, now, closes_at, free, &mut self.out);
                 }
                 Ok(_) => unreachable!("answer to the queue sweep"),
                 Err(e) => {
@@ -727,20 +732,15 @@ impl Core {
                 Query::SweepQueue {
                     max_wait: self.settings.max_wait,
                     visitor_timeout: self.settings.visitor_timeout,
-                    places: self.protocol.places_due(now, self.closes_soon(now)),
+                    places: self
+                        .protocol
+                        .places_due(now, self.closes_soon(now))
+                        .then_some(self.settings.pace_window),
                 },
                 Pending::Sweep,
             );
         }
-        // The statement takes the database's oldest open room: while one the bot is not back
-        // inside is open, it could be that one (gone with a restarted server), so wait.
-        let counts = &self.tally.counts;
-        let open = if counts.open_staffed_rejoining > 0 {
-            0
-        } else {
-            counts.open_staffed
-        };
-        if self.queue.assignment_due(open) {
+        if self.queue.assignment_due(self.tally.free_rooms()) {
             self.out.query(Query::Assign, Pending::Assign);
         }
         if self.online {

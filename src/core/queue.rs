@@ -9,9 +9,6 @@ use std::time::Duration;
 
 use super::types::Time;
 
-/// The window the queue's pace (visitors given a room) is counted over, in seconds.
-pub const PACE_WINDOW_SECS: i64 = 1800;
-
 /// What became of a request to queue a visitor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Enqueued {
@@ -36,8 +33,8 @@ pub struct Swept {
     /// Since when the first in line waits.
     pub oldest: Option<Time>,
     /// When asked for: the waiting visitors over XMPP (row id, full JID, place in line), and
-    /// how many visitors were given a room in the last half hour.
-    pub places: Option<(Vec<Place>, i64)>,
+    /// when visitors were given a room within `queue.pace_window`, oldest first.
+    pub places: Option<(Vec<Place>, Vec<Time>)>,
 }
 
 /// The queue's state in the bot: what it last learnt from the database.

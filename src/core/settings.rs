@@ -44,6 +44,8 @@ pub struct Settings {
     pub max_wait: Duration,
     /// A visitor queued over SQL and not kept alive this long has left.
     pub visitor_timeout: Duration,
+    /// The queue's pace is measured over this window (`queue.pace_window`).
+    pub pace_window: Duration,
     /// At most this many visitors wait (`queue.max_length`).
     pub max_length: u32,
     /// The opening hours; `None`: open whenever someone is on duty.

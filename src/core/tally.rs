@@ -76,6 +76,17 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// Staffed rooms without a client claim that a waiting visitor can be given now: none while
+    /// one such room is still being rejoined (the database's oldest open room may be that one,
+    /// gone with a restarted server).
+    pub fn free_rooms(&self) -> usize {
+        if self.counts.open_staffed_rejoining > 0 {
+            0
+        } else {
+            self.counts.open_staffed
+        }
+    }
+
     /// Counts `room` (the bot `inside` or not) in (`add`) or out.
     pub fn count(&mut self, room: &Room, inside: bool, add: bool) {
         let staff = matches!(room.status(), Status::Staffed | Status::Busy)

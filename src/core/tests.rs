@@ -61,6 +61,7 @@ fn settings() -> Settings {
         max_wait: Duration::from_secs(3600),
         visitor_timeout: Duration::from_secs(60),
         max_length: 100,
+        pace_window: Duration::from_secs(1800),
         hours: None,
         staff: settings::Staff {
             jids: vec!["staff@localhost".into()],
@@ -1075,7 +1076,7 @@ fn sweep_answer(core: &mut Core, waiting: i64, now: Time) -> Vec<Effect> {
             result: Ok(QueryResult::Swept(Swept {
                 waiting,
                 oldest: None,
-                places: Some((Vec::new(), 0)),
+                places: Some((Vec::new(), Vec::new())),
             })),
         },
         now,
@@ -1649,7 +1650,10 @@ fn a_submitted_form_missing_a_required_field_comes_back_with_its_values_and_a_no
     );
 }
 
+/// A sweep's result: `over_xmpp` waiting, and `pace` visitors given a room a minute apart, the
+/// last a minute before the clock's start.
 fn swept(over_xmpp: Vec<(i64, &str, i64)>, pace: i64) -> Result<QueryResult, String> {
+    let pace = (1..=pace).rev().map(|k| secs(-60 * k)).collect();
     Ok(QueryResult::Swept(Swept {
         waiting: over_xmpp.len() as i64,
         oldest: None,
@@ -1683,7 +1687,8 @@ fn waiting_visitors_hear_their_place_when_it_changes_at_most_every_five_seconds(
     let out = sent(&e);
     assert_eq!(out.len(), 2, "{out:?}");
     assert!(
-        out[0].contains("estimate='120' position='2'") && out[0].contains("about 2 minutes"),
+        out[0].contains("estimate='120' position='2'")
+            && out[0].contains("estimated wait: a few minutes"),
         "{}",
         out[0]
     );
@@ -1940,7 +1945,11 @@ fn the_places_in_line_are_read_at_most_every_five_seconds() {
             }
         }
     }
-    let with_places: Vec<i64> = asked.iter().filter(|(_, p)| *p).map(|(t, _)| *t).collect();
+    let with_places: Vec<i64> = asked
+        .iter()
+        .filter(|(_, p)| p.is_some())
+        .map(|(t, _)| *t)
+        .collect();
     assert!(
         with_places.windows(2).all(|w| w[1] - w[0] >= 5),
         "{asked:?}"

@@ -509,12 +509,13 @@ impl Store {
 
     /// The bot's sweep of the queue: visitors waiting longer than `max_wait` expire, visitors
     /// queued over SQL and not kept alive for `visitor_timeout` have left. Returns how many wait;
-    /// with `places`, also the places of the visitors over XMPP and the queue's pace.
+    /// with `places` (the pace window), also the places of the visitors over XMPP and when
+    /// visitors were given a room within that window.
     pub async fn sweep_queue(
         &self,
         max_wait: Duration,
         visitor_timeout: Duration,
-        places: bool,
+        places: Option<Duration>,
     ) -> sqlx::Result<Swept> {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -527,14 +528,20 @@ impl Store {
             }
             let row = sqlx::query(self.text(sql::WAITING_COUNT)).fetch_one(&mut *tx).await?;
             let (waiting, oldest) = (row.try_get("waiting")?, row.try_get("oldest")?);
-            let places = if places {
+            let places = if let Some(pace_window) = places {
                 let over_xmpp = sqlx::query(self.text(sql::WAITING_OVER_XMPP))
                     .fetch_all(&mut *tx)
                     .await?
                     .iter()
                     .map(|r| Ok((r.try_get("id")?, r.try_get("jid")?, r.try_get("position")?)))
                     .collect::<sqlx::Result<Vec<_>>>()?;
-                let pace = sqlx::query(self.text(sql::PACE)).fetch_one(&mut *tx).await?.try_get("assigned")?;
+                let pace = sqlx::query(self.text(sql::PACE))
+                    .bind(pace_window.as_secs_f64())
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .iter()
+                    .map(|r| r.try_get("at"))
+                    .collect::<sqlx::Result<Vec<_>>>()?;
                 Some((over_xmpp, pace))
             } else {
                 None

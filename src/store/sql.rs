@@ -566,15 +566,17 @@ pub const WAITING_OVER_XMPP: Sql = both(
 WHERE jid IS NOT NULL ORDER BY position",
 );
 
-/// The pace of the queue: visitors given a room in the last 30 minutes → `assigned`.
-/// Counts over [`crate::core::queue::PACE_WINDOW_SECS`].
+/// The pace of the queue: when visitors were given a room within the last `$1` seconds
+/// (`queue.pace_window`), oldest first → `at`.
 pub const PACE: Sql = Sql {
-    sqlite: "SELECT COUNT(*) AS assigned FROM queue
+    sqlite: "SELECT status_changed_at AS at FROM queue
 WHERE room_id IS NOT NULL AND status IN ('assigned', 'served', 'missed')
-  AND (julianday('now') - julianday(status_changed_at)) * 86400.0 < 1800",
-    postgres: "SELECT COUNT(*) AS assigned FROM queue
+  AND (julianday('now') - julianday(status_changed_at)) * 86400.0 < ?1
+ORDER BY status_changed_at",
+    postgres: "SELECT status_changed_at AS at FROM queue
 WHERE room_id IS NOT NULL AND status IN ('assigned', 'served', 'missed')
-  AND status_changed_at > now() - interval '30 minutes'",
+  AND status_changed_at > now() - make_interval(secs => $1)
+ORDER BY status_changed_at",
 };
 
 /// A string that lives as long as the program: the statements built once at first use.

@@ -464,50 +464,77 @@ pub fn invitation(to: &FullJid, room: &BareJid, password: &str, reason: &str) ->
     m
 }
 
-/// A waiting visitor's place in the queue and the estimated wait in seconds (none without a
-/// pace of recent assignments), with the same in words for clients that only show text.
-pub fn queue_update(
-    to: &FullJid,
-    position: i64,
-    estimate: Option<i64>,
-    closes_in: Option<i64>,
-) -> Message {
+/// What a waiting visitor hears of their place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Place {
+    /// Their place in line (1 is next).
+    pub position: i64,
+    /// The estimated wait in seconds, only when the recent pace makes it credible.
+    pub estimate: Option<i64>,
+    /// A counsellor is free and about to invite them.
+    pub soon: bool,
+    /// The help line closes in this many seconds (within the hours' warning).
+    pub closes_in: Option<i64>,
+}
+
+/// A queue update pushed to a waiting visitor: `<queue xmlns='urn:helpim:queue:0'
+/// position='…' [estimate='…'] [soon='true'] [closes-in='…']/>` and the same in words.
+pub fn queue_update(to: &FullJid, place: &Place) -> Message {
     let mut m = Message::new(Some(Jid::from(to.clone())));
     m.type_ = MessageType::Headline;
     let mut x = with_attr(
         Element::builder("queue", NS_QUEUE),
         "position",
-        position.to_string(),
+        place.position.to_string(),
     );
-    if let Some(e) = estimate {
+    if let Some(e) = place.estimate {
         x = with_attr(x, "estimate", e.to_string());
     }
-    let mut text = place_text(position, estimate);
-    if let Some(s) = closes_in {
+    if place.soon {
+        x = with_attr(x, "soon", "true");
+    }
+    if let Some(s) = place.closes_in {
         x = with_attr(x, "closes-in", s.to_string());
+    }
+    m.payloads.push(x.build());
+    m.bodies.insert(Default::default(), place_text(place));
+    m
+}
+
+/// A wait in words, with an honest range: "a few minutes", "about 10 minutes", "about half an
+/// hour", "more than half an hour".
+pub fn wait_words(seconds: i64) -> String {
+    let minutes = (seconds + 30) / 60;
+    match minutes {
+        ..=5 => "a few minutes".to_string(),
+        6..=27 => format!("about {} minutes", ((minutes + 2) / 5) * 5),
+        28..=44 => "about half an hour".to_string(),
+        _ => "more than half an hour".to_string(),
+    }
+}
+
+/// A visitor's place in words.
+pub fn place_text(place: &Place) -> String {
+    let mut text = if place.soon {
+        "A counsellor is free and about to join you.".to_string()
+    } else {
+        let wait = place.estimate.map_or(String::new(), |s| {
+            format!(" (estimated wait: {})", wait_words(s))
+        });
+        if place.position <= 1 {
+            format!("You are next in the queue{wait}.")
+        } else {
+            format!("You are number {} in the queue{wait}.", place.position)
+        }
+    };
+    if let Some(s) = place.closes_in {
         let minutes = (s + 59) / 60;
         text.push_str(&format!(
             " The help line closes in {minutes} minute{}; you will still be helped.",
             if minutes == 1 { "" } else { "s" }
         ));
     }
-    m.payloads.push(x.build());
-    m.bodies.insert(Default::default(), text);
-    m
-}
-
-/// "You are number 3 in the queue (about 4 minutes)."
-pub fn place_text(position: i64, estimate: Option<i64>) -> String {
-    let wait = match estimate {
-        Some(s) if s < 90 => " (about a minute)".to_string(),
-        Some(s) => format!(" (about {} minutes)", (s + 30) / 60),
-        None => String::new(),
-    };
-    if position <= 1 {
-        format!("You are next in the queue{wait}.")
-    } else {
-        format!("You are number {position} in the queue{wait}.")
-    }
+    text
 }
 
 #[cfg(test)]
@@ -585,15 +612,56 @@ mod tests {
     #[test]
     fn a_queue_update_has_the_place_and_the_wait_in_words() {
         let to = FullJid::from_str("v@anon.localhost/web").unwrap();
-        let xml = String::from(&Element::from(queue_update(&to, 3, Some(240), None)));
+        let place = Place {
+            position: 3,
+            estimate: Some(600),
+            ..Place::default()
+        };
+        let xml = String::from(&Element::from(queue_update(&to, &place)));
         assert!(
-            xml.contains("<queue xmlns='urn:helpim:queue:0' estimate='240' position='3'/>"),
+            xml.contains("<queue xmlns='urn:helpim:queue:0' estimate='600' position='3'/>"),
             "{xml}"
         );
         assert!(
-            xml.contains("You are number 3 in the queue (about 4 minutes)."),
+            xml.contains("You are number 3 in the queue (estimated wait: about 10 minutes)."),
             "{xml}"
         );
-        assert_eq!(place_text(1, None), "You are next in the queue.");
+        let next = Place {
+            position: 1,
+            ..Place::default()
+        };
+        assert_eq!(place_text(&next), "You are next in the queue.");
+        let soon = Place { soon: true, ..next };
+        assert_eq!(
+            place_text(&soon),
+            "A counsellor is free and about to join you."
+        );
+        let closing = Place {
+            closes_in: Some(540),
+            ..next
+        };
+        assert!(place_text(&closing).ends_with("closes in 9 minutes; you will still be helped."));
+    }
+
+    #[test]
+    fn waits_are_worded_in_honest_ranges() {
+        let words: Vec<String> = [60, 290, 420, 600, 1500, 1700, 2600, 2800, 7200]
+            .into_iter()
+            .map(wait_words)
+            .collect();
+        assert_eq!(
+            words,
+            [
+                "a few minutes",
+                "a few minutes",
+                "about 5 minutes",
+                "about 10 minutes",
+                "about 25 minutes",
+                "about half an hour",
+                "about half an hour",
+                "more than half an hour",
+                "more than half an hour",
+            ]
+        );
     }
 }

@@ -288,8 +288,8 @@ pub struct Protocol {
     staff_claims: HashMap<BareJid, String>,
     /// Waiting visitors over XMPP (`queue.id`) → the place they last heard.
     pushed: HashMap<i64, Pushed>,
-    /// Visitors given a room in the last half hour, as of the last sweep.
-    pace: i64,
+    /// When visitors were given a room within the pace window, as of the last sweep.
+    pace: Vec<Time>,
     /// After a new session: ping the waiting visitors once.
     probe: bool,
     /// When the places were last read.
@@ -453,6 +453,16 @@ pub fn visitor_label(key: &str) -> String {
     let digest = Sha256::digest(key.as_bytes());
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     format!("sha256:{hex}")
+}
+
+/// Staffed rooms a waiting visitor is about to be given (auto mode): the first this many in
+/// line hear that a counsellor is about to join them.
+fn free_rooms(lent: &Lent) -> usize {
+    if lent.settings.queue_auto {
+        lent.tally.free_rooms()
+    } else {
+        0
+    }
 }
 
 /// Pings `jid`, to learn whether that session is still there ([`Pending::PresenceProbe`]).

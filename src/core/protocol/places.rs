@@ -9,9 +9,31 @@ use xmpp_parsers::jid::FullJid;
 
 use super::{probe, Protocol};
 use crate::core::outbox::Outbox;
-use crate::core::queue::{Swept, PACE_WINDOW_SECS};
+use crate::core::queue::Swept;
 use crate::core::types::Time;
-use crate::xmpp::adhoc;
+use crate::xmpp::adhoc::{self, Place};
+
+/// At least this many visitors given a room within the pace window make an estimate credible.
+pub const MIN_PACE: usize = 3;
+
+/// The estimated wait, in seconds, of place `position` at `now`, from `assigned`: when visitors
+/// were given a room within the pace window, oldest first. None unless it is credible: fewer than
+/// [`MIN_PACE`] assignments, or a pace that has stopped (no assignment for longer than twice the
+/// usual interval, and at least five minutes), gives no estimate rather than a guess.
+pub fn estimate(assigned: &[Time], position: i64, now: Time) -> Option<i64> {
+    if assigned.len() < MIN_PACE {
+        return None;
+    }
+    let (first, last) = (*assigned.first()?, *assigned.last()?);
+    // The mean interval over the whole window observed, up to now: a quiet spell since the last
+    // assignment makes it longer, as it should.
+    let interval = (now - first).num_seconds().max(1) / assigned.len() as i64;
+    let quiet = (now - last).num_seconds();
+    if quiet > (2 * interval).max(300) {
+        return None;
+    }
+    Some(position.max(1) * interval)
+}
 
 /// A waiting visitor hears of a new place at most this often.
 pub const PUSH_EVERY: Duration = Duration::from_secs(5);
@@ -46,9 +68,21 @@ impl Protocol {
         due
     }
 
-    /// The estimated wait, in seconds, of place `position`; none without a recent pace.
-    pub(super) fn estimate(&self, position: i64) -> Option<i64> {
-        (self.pace > 0).then(|| position * PACE_WINDOW_SECS / self.pace)
+    /// The estimated wait, in seconds, of place `position` at `now`: see [`estimate`].
+    pub(super) fn estimate(&self, position: i64, now: Time) -> Option<i64> {
+        estimate(&self.pace, position, now)
+    }
+
+    /// What a visitor at `position` hears at `now`, with `free` staffed rooms waiting for a
+    /// visitor (auto mode): the first `free` in line are about to be invited.
+    pub(super) fn place(&self, position: i64, free: usize, now: Time) -> Place {
+        let soon = position <= free as i64;
+        Place {
+            position,
+            estimate: (!soon).then(|| self.estimate(position, now)).flatten(),
+            soon,
+            closes_in: None,
+        }
     }
 
     /// After a sweep: waiting visitors over XMPP hear of their new place (rate-limited), and
@@ -58,6 +92,7 @@ impl Protocol {
         swept: Swept,
         now: Time,
         closes_at: Option<Time>,
+        free: usize,
         out: &mut Outbox,
     ) {
         let Some((over_xmpp, pace)) = swept.places else {
@@ -93,11 +128,73 @@ impl Protocol {
                 }
             };
             if due {
-                let estimate = self.estimate(position);
-                out.send(adhoc::queue_update(&jid, position, estimate, closes_in));
+                let place = Place {
+                    closes_in,
+                    ..self.place(position, free, now)
+                };
+                out.send(adhoc::queue_update(&jid, &place));
                 self.pushed.insert(id, Pushed { position, at: now });
             }
         }
         self.pushed.retain(|id, _| still.contains(id));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn secs(s: i64) -> Time {
+        Utc.timestamp_opt(1_800_000_000 + s, 0).unwrap()
+    }
+
+    use chrono::Utc;
+
+    #[test]
+    fn one_chat_begun_twenty_seconds_ago_gives_no_estimate() {
+        // Today's bug: one assignment 20 s ago told the next in line "about 30 minutes".
+        assert_eq!(estimate(&[secs(-20)], 1, secs(0)), None);
+        assert_eq!(estimate(&[secs(-80), secs(-20)], 2, secs(0)), None);
+    }
+
+    #[test]
+    fn three_chats_begun_a_minute_apart_give_minutes_not_half_hours() {
+        let assigned = [secs(-180), secs(-120), secs(-60)];
+        // A minute per visitor: the next in line about a minute, the third about three.
+        assert_eq!(estimate(&assigned, 1, secs(0)), Some(60));
+        assert_eq!(estimate(&assigned, 3, secs(0)), Some(180));
+        assert_eq!(adhoc::wait_words(180), "a few minutes");
+    }
+
+    #[test]
+    fn a_long_quiet_spell_gives_no_estimate_rather_than_a_stale_one() {
+        // Three chats 25 minutes ago, nothing since: the pace has stopped.
+        let assigned = [secs(-1560), secs(-1530), secs(-1500)];
+        assert_eq!(estimate(&assigned, 1, secs(0)), None);
+        // A quiet spell shorter than twice the interval still counts, and lengthens it.
+        let assigned = [secs(-900), secs(-600), secs(-300)];
+        assert_eq!(estimate(&assigned, 1, secs(0)), Some(300));
+        assert_eq!(estimate(&assigned, 1, secs(120)), Some(340));
+    }
+
+    #[test]
+    fn with_a_counsellor_free_the_first_in_line_hears_that_not_a_wait() {
+        let mut p = Protocol {
+            pace: vec![secs(-180), secs(-120), secs(-60)],
+            ..Protocol::default()
+        };
+        let first = p.place(1, 1, secs(0));
+        assert!(first.soon && first.estimate.is_none(), "{first:?}");
+        assert_eq!(
+            adhoc::place_text(&first),
+            "A counsellor is free and about to join you."
+        );
+        // The second in line still hears their place and wait.
+        let second = p.place(2, 1, secs(0));
+        assert_eq!((second.soon, second.estimate), (false, Some(120)));
+        // Nobody free: no "soon".
+        p.pace.clear();
+        assert_eq!(p.place(1, 0, secs(0)).soon, false);
     }
 }

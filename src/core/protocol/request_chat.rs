@@ -90,7 +90,7 @@ pub fn answered(p: &mut Protocol, ask: Ask, queued: Enqueued, position: i64, len
     }
     match queued {
         Enqueued::Queued(id) | Enqueued::AlreadyQueued(id) => {
-            let estimate = p.estimate(position);
+            let place = p.place(position, super::free_rooms(lent), lent.now);
             p.pushed.insert(
                 id,
                 Pushed {
@@ -103,15 +103,13 @@ pub fn answered(p: &mut Protocol, ask: Ask, queued: Enqueued, position: i64, len
                 .result("queued")
                 .value("queue-id", "Queue number", id)
                 .value("position", "Place in line", position);
-            if let Some(e) = estimate {
+            if let Some(e) = place.estimate {
                 form = form.value("estimate", "Estimated wait (seconds)", e);
             }
-            ask.done(
-                lent.out,
-                NoteType::Info,
-                &adhoc::place_text(position, estimate),
-                form,
-            )
+            if place.soon {
+                form = form.value("soon", "A counsellor is about to join you", true);
+            }
+            ask.done(lent.out, NoteType::Info, &adhoc::place_text(&place), form)
         }
         Enqueued::Full => {
             let text =
