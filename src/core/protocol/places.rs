@@ -195,6 +195,6 @@ mod tests {
         assert_eq!((second.soon, second.estimate), (false, Some(120)));
         // Nobody free: no "soon".
         p.pace.clear();
-        assert_eq!(p.place(1, 0, secs(0)).soon, false);
+        assert!(!p.place(1, 0, secs(0)).soon);
     }
 }
