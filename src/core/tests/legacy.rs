@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use chrono::TimeZone;
 
-use super::*;
+use super::super::*;
 use crate::xmpp::stanza::RoomPresence;
 use queue::{Enqueued, Swept};
 use tokio_xmpp::Stanza;
@@ -304,27 +304,6 @@ fn full_pool() -> Core {
 }
 
 #[test]
-fn startup_fills_the_pool_with_as_many_creations_at_once_as_allowed() {
-    let mut core = core_with(settings());
-    let e = core.handle(Input::Online { fresh: true }, t(0));
-    let j = joins_of(&core, &e);
-    assert_eq!(j.len(), 2, "parallel_creations = 2");
-    assert!(
-        j[0].2.contains("maxstanzas='0'") || j[0].2.contains("maxstanzas=\"0\""),
-        "a new room wants no history: {}",
-        j[0].2
-    );
-    assert!(j[0].2.contains("pw-1"), "{}", j[0].2);
-    // The first room is made: its row is written and the third creation starts.
-    let e = create(&mut core, j[0].0, &j[0].1, t(10));
-    assert!(
-        matches!(writes(&e)[..], [Write::InsertRoom { jid, password, .. }] if jid == "room-1@conference.localhost" && password == "pw-1")
-    );
-    assert_eq!(joins_of(&core, &e).len(), 1);
-    assert_eq!(core.counts().ready, 1);
-}
-
-#[test]
 fn a_room_name_that_already_existed_is_left_and_another_is_tried() {
     let mut core = core_with(Settings {
         parallel_creations: 1,
@@ -412,18 +391,6 @@ fn a_room_made_but_not_configured_is_destroyed_again() {
         writes(&e).is_empty(),
         "no row for a room that never was ready"
     );
-}
-
-#[test]
-fn the_pool_never_has_more_live_rooms_than_max_rooms() {
-    let mut core = core_with(Settings {
-        pool_size: 5,
-        max_rooms: 2,
-        parallel_creations: 5,
-        ..settings()
-    });
-    let e = core.handle(Input::Online { fresh: true }, t(0));
-    assert_eq!(joins_of(&core, &e).len(), 2);
 }
 
 /// A core with no pool of its own, holding `rooms` of an earlier run, online at `now`: the
@@ -1747,7 +1714,7 @@ fn after_a_new_session_each_waiting_visitor_is_pinged_once_and_a_bounce_lets_the
 
 /// The examples of docs/protocol.md, by name: `<!-- example: NAME -->` before a fenced block.
 fn doc_examples() -> HashMap<String, String> {
-    let doc = include_str!("../../docs/protocol.md");
+    let doc = include_str!("../../../docs/protocol.md");
     let mut out = HashMap::new();
     let mut rest = doc;
     while let Some(i) = rest.find("<!-- example: ") {
