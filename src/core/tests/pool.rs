@@ -44,3 +44,148 @@ fn the_pool_never_has_more_live_rooms_than_max_rooms() {
     assert_eq!(joins(&e).len(), 0);
     assert_eq!(w.core.counts().ready, 2);
 }
+
+/// The IQs among `events` that go to `room`.
+fn iqs_to(events: &[Event], room: &BareJid) -> Vec<String> {
+    iqs(events)
+        .into_iter()
+        .filter(|x| x.contains(&format!("to='{room}'")))
+        .collect()
+}
+
+#[test]
+fn rooms_after_the_first_are_configured_with_the_form_it_offered_until_the_server_refuses_it() {
+    let mut w = world_with(settings());
+    w.muc.hold = true;
+    w.input(Input::Online { fresh: true });
+    // The first room asks for the form.
+    w.now = t(1);
+    let e = w.serve(&room_jid(1));
+    let x = iqs_to(&e, &room_jid(1));
+    assert_eq!(x.len(), 2, "{x:?}");
+    assert!(is_form_request(&x[0]), "{}", x[0]);
+    // The second submits at once, with the same fields (and its own password); the server
+    // refuses it (reconfigured meanwhile): the room's own form is asked for, and the creation
+    // goes on instead of failing.
+    w.now = t(2);
+    w.muc.fault(Ask::Submit, Reply::Error("not-acceptable"), 1);
+    let e = w.serve(&room_jid(2));
+    let x = iqs_to(&e, &room_jid(2));
+    assert_eq!(x.len(), 3, "{x:?}");
+    assert!(
+        !is_form_request(&x[0])
+            && x[0].contains("pw-2")
+            && x[0].contains("muc#roomconfig_persistentroom"),
+        "{}",
+        x[0]
+    );
+    assert!(is_form_request(&x[1]), "the room's own form: {}", x[1]);
+    assert_eq!(w.core.counts().ready, 2);
+    assert!(
+        matches!(writes(&e)[..], [Write::InsertRoom { jid, .. }] if *jid == room_jid(2).to_string()),
+        "{e:?}"
+    );
+    // A new session (perhaps a reconfigured server) forgets the form: the next room created
+    // asks for it again.
+    w.muc.hold = false;
+    w.now = t(4);
+    w.input(Input::Offline);
+    w.now = t(5);
+    let mut e = w.input(Input::Online { fresh: true });
+    e.extend(w.until(secs(2)));
+    let created: Vec<BareJid> = writes(&e)
+        .iter()
+        .filter_map(|w| match w {
+            Write::InsertRoom { jid: j, .. } => Some(jid(j)),
+            _ => None,
+        })
+        .collect();
+    assert!(!created.is_empty(), "a room is created: {e:?}");
+    assert!(
+        is_form_request(&iqs_to(&e, &created[0])[0]),
+        "the form asked for again: {e:?}"
+    );
+}
+
+#[test]
+fn a_room_name_that_already_existed_is_left_and_another_is_tried() {
+    let mut w = world_with(Settings {
+        parallel_creations: 1,
+        ..settings()
+    });
+    w.muc.add_room(&room_jid(1), "", &[]);
+    w.muc.hold = true;
+    w.input(Input::Online { fresh: true });
+    w.now = t(1);
+    let e = w.serve(&room_jid(1));
+    assert!(
+        matches!(&e[0], Event::Sent { to, xml } if to.starts_with("room-1@") && xml.contains("type='unavailable'")),
+        "the bot leaves a room it did not create: {e:?}"
+    );
+    let next = joins(&e);
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].0, room_jid(2));
+    assert!(writes(&e).is_empty());
+}
+
+#[test]
+fn failed_creations_back_off_doubling_and_a_success_resets_the_wait() {
+    use crate::core::timers::{Timer, Wake};
+    let refill = |at| {
+        Some(Wake {
+            at,
+            timer: Timer::Refill,
+        })
+    };
+    let mut w = world_with(Settings {
+        parallel_creations: 1,
+        ..settings()
+    });
+    w.muc.fault(Ask::Join, Reply::Error("not-allowed"), 1);
+    let e = w.input(Input::Online { fresh: true });
+    assert_eq!(joins(&e).len(), 1, "no new creation during the pause");
+    assert_eq!(w.core.next_wake(), refill(t(500)));
+    assert!(joins(&w.until(t(499))).is_empty());
+    // The next join gets no answer: it times out after request_timeout (10 s).
+    w.muc.fault(Ask::Join, Reply::Silence, 1);
+    assert_eq!(joins(&w.until(t(500))).len(), 1);
+    assert!(joins(&w.until(t(10_500))).is_empty());
+    assert_eq!(w.core.next_wake(), refill(t(11_500)), "the wait doubled");
+    // A success; the creation after it times out too.
+    w.muc.hold = true;
+    let e = w.until(t(11_500));
+    let (room, _) = joins(&e)[0].clone();
+    w.now = t(11_600);
+    let e = w.serve(&room);
+    assert_eq!(joins(&e).len(), 1, "the next creation, never answered");
+    w.until(t(21_600));
+    assert!(joins(&w.until(t(22_099))).is_empty());
+    assert_eq!(
+        joins(&w.until(t(22_100))).len(),
+        1,
+        "a success reset the wait to 500 ms"
+    );
+}
+
+#[test]
+fn a_room_made_but_not_configured_is_destroyed_again() {
+    let mut w = world_with(Settings {
+        parallel_creations: 1,
+        ..settings()
+    });
+    // The form asked for gets no answer.
+    w.muc.fault(Ask::Form, Reply::Silence, 1);
+    w.input(Input::Online { fresh: true });
+    let e = w.until(secs(10));
+    let destroys: Vec<_> = iqs_to(&e, &room_jid(1))
+        .into_iter()
+        .filter(|x| x.contains("<destroy"))
+        .collect();
+    assert_eq!(destroys.len(), 1, "{e:?}");
+    assert!(
+        !writes(&e)
+            .iter()
+            .any(|w| matches!(w, Write::InsertRoom { jid, .. } if *jid == room_jid(1).to_string())),
+        "no row for a room that never was ready"
+    );
+}
