@@ -4,6 +4,7 @@
 mod harness;
 mod legacy;
 mod pool;
+mod rejoin;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -116,10 +117,19 @@ fn staffed_pool() -> World {
 /// A world with no pool of its own, holding `rooms` of an earlier run, which the MUC service
 /// still has (with the occupants the rows name), at `now`, not online yet.
 fn rejoining(rooms: Vec<Restored>, now: Time) -> World {
-    let mut w = world_with(Settings {
-        pool_size: 0,
-        ..settings()
-    });
+    rejoining_with(
+        Settings {
+            pool_size: 0,
+            ..settings()
+        },
+        rooms,
+        now,
+    )
+}
+
+/// [`rejoining`] with `settings`.
+fn rejoining_with(settings: Settings, rooms: Vec<Restored>, now: Time) -> World {
+    let mut w = world_with(settings);
     w.now = now;
     for r in &rooms {
         let inside: Vec<&str> = r
@@ -129,6 +139,8 @@ fn rejoining(rooms: Vec<Restored>, now: Time) -> World {
             .chain(r.room.client_nick())
             .collect();
         w.muc.add_room(&r.jid, &r.password, &inside);
+        w.store.claims.insert(r.jid.to_string(), r.room.claims());
+        w.store.status.insert(r.jid.to_string(), r.room.status());
     }
     w.core.restore(rooms);
     w
