@@ -1,10 +1,12 @@
 //! The whole bot on a simulated clock, in a world that plays the MUC service and the database
 //! ([`harness`]): tests say what happens and read what the bot did, by topic.
 
+mod claims;
 mod harness;
 mod legacy;
 mod pool;
 mod rejoin;
+mod transcripts;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -2,6 +2,7 @@
 
 use super::harness::*;
 use super::*;
+use crate::core::types::Reason;
 use crate::core::{Input, Write};
 
 #[test]
@@ -188,4 +189,54 @@ fn a_room_made_but_not_configured_is_destroyed_again() {
             .any(|w| matches!(w, Write::InsertRoom { jid, .. } if *jid == room_jid(1).to_string())),
         "no row for a room that never was ready"
     );
+}
+
+#[test]
+fn a_destroy_that_meets_a_lost_connection_is_retried_with_growing_waits_and_an_error_is_final() {
+    let mut w = full_pool();
+    let room = room_jid(1);
+    // The destroys get no answer three times (each runs out of time), then an error.
+    w.muc.fault(Ask::Destroy, Reply::Silence, 3);
+    w.muc.fault(Ask::Destroy, Reply::Error("forbidden"), 1);
+    // The bot is kicked out of its room.
+    w.now = secs(1);
+    let e = w.bot_out(&room, &[307]);
+    assert_eq!(
+        transitions(&e),
+        [(room.to_string(), Status::Closed, Reason::Lost)]
+    );
+    let mark = w.log.len();
+    w.until(secs(600));
+    let sent: Vec<i64> = w.log[mark..]
+        .iter()
+        .filter(|(_, e)| matches!(e, Event::Sent { to, xml } if *to == room.to_string() && xml.contains("<destroy")))
+        .map(|(at, _)| (*at - secs(0)).num_seconds())
+        .collect();
+    // Sent at 1 s; each time limit (10 s) is followed by a wait of 1, 2, 4 s; the error is final.
+    assert_eq!(sent, [1 + 10 + 1, 12 + 10 + 2, 24 + 10 + 4]);
+    assert_eq!(w.core.destroys_pending(), 0);
+}
+
+#[test]
+fn shutdown_destroys_unclaimed_rooms_keeps_the_rest_and_starts_nothing_new() {
+    // Someone is inside room-1; the pool made room-4 in its place.
+    let mut w = staffed_pool();
+    w.muc.hold = true;
+    w.now = secs(3);
+    let e = w.shutdown();
+    let mut closed: Vec<_> = transitions(&e)
+        .into_iter()
+        .map(|(j, _, r)| (j, r))
+        .collect();
+    closed.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        closed,
+        [2, 3, 4].map(|n| (room_jid(n).to_string(), Reason::Shutdown)),
+        "room-1 has someone inside"
+    );
+    assert_eq!(w.core.destroys_pending(), 3);
+    assert_eq!(w.core.rooms(), 1);
+    // Nothing new starts: no refill although the pool is short, no poll.
+    let e = w.until(secs(10));
+    assert!(joins(&e).is_empty() && queries(&e).is_empty(), "{e:?}");
 }
