@@ -599,6 +599,12 @@ impl World {
         self.serve_if(move |to| to.as_ref().is_some_and(|j| j.to_bare() == room))
     }
 
+    /// Answers the held requests addressed to `to` (a full JID) exactly, in order.
+    pub fn serve_to(&mut self, to: &str) -> Vec<Event> {
+        let to = to.to_string();
+        self.serve_if(move |j| j.as_ref().is_some_and(|j| j.to_string() == to))
+    }
+
     /// Answers every held request (and those they lead to) until none is left.
     pub fn serve_all(&mut self) -> Vec<Event> {
         self.serve_if(|_| true)

@@ -339,89 +339,6 @@ fn staffed_pool() -> Core {
     core
 }
 
-#[test]
-fn a_waiting_visitor_gets_the_free_staffed_room_and_joins_it_without_a_second_check() {
-    let mut core = staffed_pool();
-    let e = sweep_answer(&mut core, 2, secs(2));
-    let assign: Vec<_> = reads(&e)
-        .into_iter()
-        .filter(|(_, r)| *r == Query::Assign)
-        .collect();
-    assert_eq!(assign.len(), 1, "{e:?}");
-    let e = core.handle(
-        Input::QueryDone {
-            id: assign[0].0,
-            result: Ok(QueryResult::Assigned(Some(Assigned {
-                queue_id: 7,
-                visitor_jid: None,
-                room: room_jid(1).to_string(),
-                client_claimed_at: secs(2),
-            }))),
-        },
-        secs(2),
-    );
-    // One visitor still waits, but no room is free: nothing more to assign.
-    assert!(reads(&e).iter().all(|(_, r)| *r != Query::Assign), "{e:?}");
-    assert_eq!(core.counts().open_staffed, 0);
-    assert_eq!(core.queue.waiting(), 1);
-    // The visitor's join is decided at once: the room knows the claim.
-    let e = core.handle(
-        Input::Presence(presence(
-            &room_jid(1),
-            "visitor",
-            PresenceKind::Available,
-            &[],
-        )),
-        secs(3),
-    );
-    assert!(
-        !reads(&e).iter().any(|(_, r)| matches!(r, Query::Claims(_))),
-        "no claims check: {e:?}"
-    );
-    assert_eq!(
-        transitions(&e),
-        [(room_jid(1).to_string(), Status::Busy, Reason::ClientJoined)]
-    );
-}
-
-#[test]
-fn nobody_is_assigned_without_a_free_staffed_room_or_in_pick_mode() {
-    let mut core = full_pool();
-    let e = sweep_answer(&mut core, 3, secs(2));
-    assert!(reads(&e).iter().all(|(_, r)| *r != Query::Assign), "{e:?}");
-    let mut picking = {
-        let mut core = core_with(Settings {
-            queue_auto: false,
-            ..settings()
-        });
-        core.handle(Input::Online { fresh: true }, secs(0));
-        core
-    };
-    let e = sweep_answer(&mut picking, 3, secs(2));
-    assert!(reads(&e).iter().all(|(_, r)| *r != Query::Assign));
-}
-
-#[test]
-fn the_queue_is_swept_every_poll_interval() {
-    let mut core = full_pool();
-    sweep_answer(&mut core, 0, secs(1));
-    assert!(core.handle(Input::Timer, secs(2)).iter().all(|e| !matches!(
-        e,
-        Effect::Query {
-            query: Query::SweepQueue { .. },
-            ..
-        }
-    )));
-    let e = core.handle(Input::Timer, secs(3));
-    assert!(e.iter().any(|e| matches!(
-        e,
-        Effect::Query {
-            query: Query::SweepQueue { max_wait, visitor_timeout, .. },
-            ..
-        } if *max_wait == Duration::from_secs(3600) && *visitor_timeout == Duration::from_secs(60)
-    )));
-}
-
 // ---------------------------------------------------------------------------------------------
 // The bot's own protocol (core/protocol.rs, docs/protocol.md)
 
@@ -628,22 +545,6 @@ fn the_queue_full_and_a_blocked_key_are_told_apart_and_a_short_key_is_a_bad_requ
     assert!(sent(&e)[0].contains("<bad-request"), "{:?}", sent(&e));
 }
 
-#[test]
-fn a_visitor_whose_session_ends_leaves_the_queue_at_once() {
-    let mut core = full_pool();
-    let e = core.handle(direct(VISITOR, PresenceKind::Unavailable), secs(1));
-    assert!(
-        matches!(&writes(&e)[..], [Write::VisitorGone { visitor }] if visitor == VISITOR),
-        "{e:?}"
-    );
-    // Someone off the visitors' domains is nobody's business.
-    let e = core.handle(
-        direct("someone@elsewhere.example/x", PresenceKind::Unavailable),
-        secs(1),
-    );
-    assert!(writes(&e).is_empty());
-}
-
 /// Answers the assignment on its way: the visitor over XMPP of row `queue_id` gets room-1.
 fn visitor_assigned_room_1(core: &mut Core, queue_id: i64, now: Time) -> Vec<Effect> {
     let id = pending_id(
@@ -663,23 +564,6 @@ fn visitor_assigned_room_1(core: &mut Core, queue_id: i64, now: Time) -> Vec<Eff
         },
         now,
     )
-}
-
-#[test]
-fn an_assigned_visitor_over_xmpp_is_invited_with_the_rooms_password() {
-    let mut core = staffed_pool();
-    sweep_answer(&mut core, 1, secs(2));
-    let e = visitor_assigned_room_1(&mut core, 7, secs(2));
-    let out = sent(&e);
-    assert_eq!(out.len(), 1, "{out:?}");
-    assert!(out[0].contains(&format!("to='{VISITOR}'")), "{}", out[0]);
-    assert!(
-        out[0].contains(
-            "<x xmlns='jabber:x:conference' jid='room-1@conference.localhost' password='pw-1'"
-        ),
-        "{}",
-        out[0]
-    );
 }
 
 #[test]
@@ -727,62 +611,6 @@ fn taking_a_chat_invites_the_staff_member_and_stops_at_max_chats() {
     // One room staffed, one claimed: max_chats = 2 is reached.
     let out = take(&mut core, 3, secs(3));
     assert!(out[0].contains("<value>limit</value>"), "{out:?}");
-}
-
-#[test]
-fn no_room_is_handed_out_or_assigned_until_the_bot_is_back_inside_after_a_new_session() {
-    let mut core = staffed_pool(); // staff@localhost is in room-1; rooms 2 and 3 are available
-    let e = core.handle(Input::Online { fresh: true }, secs(2));
-    let rejoins = joins_of(&core, &e);
-    assert_eq!(rejoins.len(), 3);
-    // The database's oldest available room may be gone with a restarted server: take-chat is
-    // answered without a claim until the bot is back inside.
-    let e = core.handle(
-        command("staff@localhost/console", "take-chat", &[]),
-        secs(3),
-    );
-    assert!(
-        !reads(&e)
-            .iter()
-            .any(|(_, r)| matches!(r, Query::TakeChat(_))),
-        "no claim: {e:?}"
-    );
-    assert!(
-        sent(&e).iter().any(|s| s.contains("<value>none</value>")),
-        "{e:?}"
-    );
-    // The same for a waiting visitor and the staffed room-1.
-    let e = sweep_answer(&mut core, 1, secs(3));
-    assert!(reads(&e).iter().all(|(_, r)| *r != Query::Assign), "{e:?}");
-    let mut assigned = false;
-    for (id, room, _) in rejoins {
-        let occupants = if room == room_jid(1) {
-            vec![presence(&room, "staff", PresenceKind::Available, &[])]
-        } else {
-            vec![]
-        };
-        let e = answer(
-            &mut core,
-            id,
-            joined(own(&room, &[110], "owner"), occupants),
-            secs(4),
-        );
-        assigned |= reads(&e).iter().any(|(_, r)| *r == Query::Assign);
-    }
-    assert!(
-        assigned,
-        "the visitor's assignment goes ahead once every room is rejoined"
-    );
-    let e = core.handle(
-        command("staff@localhost/console", "take-chat", &[]),
-        secs(5),
-    );
-    assert!(
-        reads(&e)
-            .iter()
-            .any(|(_, r)| matches!(r, Query::TakeChat(_))),
-        "{e:?}"
-    );
 }
 
 #[test]
@@ -904,79 +732,6 @@ fn sweep_with(core: &mut Core, result: Result<QueryResult, String>, now: Time) -
         &format!("a sweep is on its way: {e:?}"),
     );
     core.handle(Input::QueryDone { id, result }, now)
-}
-
-#[test]
-fn waiting_visitors_hear_their_place_when_it_changes_at_most_every_five_seconds() {
-    let mut core = full_pool();
-    let a = "a@anon.localhost/1";
-    let b = "b@anon.localhost/2";
-    // 30 visitors given a room in the last half hour: a minute each.
-    let e = sweep_with(&mut core, swept(vec![(1, a, 2), (2, b, 3)], 30), secs(0));
-    let out = sent(&e);
-    assert_eq!(out.len(), 2, "{out:?}");
-    assert!(
-        out[0].contains("estimate='120' position='2'") && out[0].contains("about 2 minutes"),
-        "{}",
-        out[0]
-    );
-    // Nothing changed: nothing is sent.
-    let e = sweep_with(&mut core, swept(vec![(1, a, 2), (2, b, 3)], 30), secs(2));
-    assert!(sent(&e).is_empty());
-    // They move up, but heard of their place under five seconds ago.
-    let e = sweep_with(&mut core, swept(vec![(1, a, 1), (2, b, 2)], 30), secs(4));
-    assert!(sent(&e).is_empty(), "{:?}", sent(&e));
-    let e = sweep_with(&mut core, swept(vec![(1, a, 1), (2, b, 2)], 0), secs(6));
-    let out = sent(&e);
-    assert_eq!(out.len(), 2);
-    assert!(
-        out[0].contains("<queue xmlns='urn:helpim:queue:0' position='1'/>")
-            && out[0].contains("You are next"),
-        "no estimate without a pace: {}",
-        out[0]
-    );
-}
-
-#[test]
-fn far_back_in_a_long_queue_a_small_move_waits_for_a_quiet_minute() {
-    let mut core = full_pool();
-    let v = "far@anon.localhost/1";
-    sweep_with(&mut core, swept(vec![(9, v, 500)], 0), secs(0));
-    let e = sweep_with(&mut core, swept(vec![(9, v, 499)], 0), secs(10));
-    assert!(sent(&e).is_empty(), "one place of 500 is not news");
-    let e = sweep_with(&mut core, swept(vec![(9, v, 440)], 0), secs(12));
-    assert_eq!(sent(&e).len(), 1, "a tenth of the way is");
-    let e = sweep_with(&mut core, swept(vec![(9, v, 439)], 0), secs(30));
-    assert!(sent(&e).is_empty());
-    let e = sweep_with(&mut core, swept(vec![(9, v, 438)], 0), secs(73));
-    assert_eq!(sent(&e).len(), 1, "after a quiet minute any change is");
-}
-
-#[test]
-fn after_a_new_session_each_waiting_visitor_is_pinged_once_and_a_bounce_lets_them_go() {
-    let mut core = full_pool();
-    core.handle(Input::Online { fresh: true }, secs(1));
-    let e = sweep_with(&mut core, swept(vec![(1, VISITOR, 1)], 0), secs(2));
-    let pings = iqs(&e);
-    let [(id, xml)] = &pings[..] else {
-        panic!("{e:?}")
-    };
-    assert!(
-        xml.contains(&format!("to='{VISITOR}'")) && xml.contains("urn:xmpp:ping"),
-        "{xml}"
-    );
-    let e = answer(
-        &mut core,
-        *id,
-        Err(IqError::Error("service-unavailable".into())),
-        secs(2),
-    );
-    assert!(
-        matches!(&writes(&e)[..], [Write::VisitorGone { visitor }] if visitor == VISITOR),
-        "{e:?}"
-    );
-    let e = sweep_with(&mut core, swept(vec![(1, VISITOR, 1)], 0), secs(4));
-    assert!(iqs(&e).is_empty(), "once");
 }
 
 /// The examples of docs/protocol.md, by name: `<!-- example: NAME -->` before a fenced block.
@@ -1153,30 +908,4 @@ fn after_a_new_session_a_staff_member_whose_session_bounces_is_off_duty() {
         secs(2),
     );
     assert_eq!(core.staff_on_duty(), 0);
-}
-
-#[test]
-fn the_places_in_line_are_read_at_most_every_five_seconds() {
-    let mut core = full_pool();
-    let mut asked = Vec::new();
-    for s in 0..12 {
-        let e = sweep_with(&mut core, swept(vec![], 0), secs(s * 2));
-        let _ = e;
-        let e = core.handle(Input::Timer, secs(s * 2 + 2));
-        for effect in &e {
-            if let Effect::Query {
-                query: Query::SweepQueue { places, .. },
-                ..
-            } = effect
-            {
-                asked.push((s * 2 + 2, *places));
-            }
-        }
-    }
-    let with_places: Vec<i64> = asked.iter().filter(|(_, p)| *p).map(|(t, _)| *t).collect();
-    assert!(
-        with_places.windows(2).all(|w| w[1] - w[0] >= 5),
-        "{asked:?}"
-    );
-    assert!(with_places.len() >= 3, "{asked:?}");
 }

@@ -5,6 +5,7 @@ mod claims;
 mod harness;
 mod legacy;
 mod pool;
+mod queue;
 mod rejoin;
 mod transcripts;
 
@@ -102,7 +103,14 @@ fn full_pool() -> World {
 /// A full pool with room-1 staffed by `staff@localhost` (its staff claim, made at 1 s, found by
 /// the claims poll at 2 s), at 2 s.
 fn staffed_pool() -> World {
-    let mut w = full_pool();
+    staffed_pool_with(settings())
+}
+
+/// [`staffed_pool`] with `settings`.
+fn staffed_pool_with(settings: Settings) -> World {
+    let mut w = world_with(settings);
+    w.input(super::Input::Online { fresh: true });
+    assert_eq!(w.core.counts().ready, 3);
     w.store.claims.insert(
         room_jid(1).to_string(),
         Claims {
@@ -185,3 +193,12 @@ fn restored(n: u32, status: Status, last_message: Option<Time>) -> Restored {
 
 const VISITOR: &str = "v1@anon.localhost/web";
 const KEY: &str = "Yx3hXb0q9P2mZr7Lk4sNw8Tq";
+
+/// [`VISITOR`] asks for a chat as Sam, about exams, with [`KEY`].
+fn request_chat(w: &mut World) -> Vec<harness::Event> {
+    w.command(
+        VISITOR,
+        "request-chat",
+        &[("nick", "Sam"), ("topic", "exams"), ("key", KEY)],
+    )
+}
