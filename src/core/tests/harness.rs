@@ -2,11 +2,25 @@
 //! Prosody does, a fake store that answers its queries and records its writes as the database
 //! does, people who join, leave, talk and ask, and a clock that moves only when a test says so.
 //!
-//! [`World::input`] feeds one input and runs the core until nothing more is due at the current
-//! time (every answer it provokes included); [`World::until`] moves the clock from deadline to
-//! deadline up to a time, as quinn-proto's `drive()` does. Both return what happened meanwhile
-//! ([`Event`]s, in order); [`World::log`] keeps all of it. A drive that takes more than
-//! [`MAX_STEPS`] steps fails: a loop is a bug.
+//! - [`World::input`] feeds one input and runs the core until nothing more is due at the
+//!   current time (every answer it provokes included); [`World::until`] moves the clock from
+//!   deadline to deadline up to a time, as quinn-proto's `drive()` does. Both return what
+//!   happened meanwhile ([`Event`]s, in order); [`World::log`] keeps all of it with its time. A
+//!   drive of more than [`MAX_STEPS`] steps fails: a loop is a bug.
+//! - [`Muc`]: rooms (password, occupants with real JIDs and affiliations, the bot's own
+//!   affiliation). A join of a missing room creates it (110 + 201); of an existing one, the
+//!   occupants' presences then the bot's own (110); a wrong password, `not-authorized`. The owner
+//!   form ([`FORM`]), its submit, destroy, kick (then the occupant's 307), pings (a session in
+//!   [`Muc::gone`] bounces with `service-unavailable`). What people receive is kept per full JID
+//!   ([`Muc::received`]). Faults are scripted with [`Muc::fault`] (no answer at all, so that the
+//!   core's own time limit fires; or an error); with [`Muc::hold`] requests wait until
+//!   [`World::serve`] answers them, to look at what is in flight.
+//! - [`Store`]: claims, statuses (kept from the writes), the queue's rows, blocked labels and
+//!   the pace, all settable; every [`Query`] answered from them (or refused while
+//!   [`Store::down`], or held while [`Store::hold`]); every [`Write`] recorded in order.
+//!
+//! Not played: the bot's own presences echoed back after it leaves or destroys a room (the core
+//! has forgotten the room by then), message history replayed on a join (tests feed it).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::str::FromStr;
@@ -17,10 +31,10 @@ use xmpp_parsers::jid::{BareJid, Jid};
 use xmpp_parsers::minidom::Element;
 use xmpp_parsers::presence::Type as PresenceType;
 
-use super::super::effects::{Assigned, Effect, Input, Query, QueryResult, Waiter, Write};
-use super::super::queue::{Enqueued, Swept};
-use super::super::types::{Claims, Status, Time};
-use super::super::{Core, Reason};
+use crate::core::effects::{Assigned, Effect, Input, Query, QueryResult, Waiter, Write};
+use crate::core::queue::{Enqueued, Swept};
+use crate::core::types::{Claims, Reason, Status, Time};
+use crate::core::Core;
 use crate::xmpp::stanza::{self, PresenceKind, RoomMessage, RoomPresence};
 use crate::xmpp::IqError;
 
@@ -488,14 +502,6 @@ impl World {
         self.since(mark)
     }
 
-    /// [`World::until`] the next deadline (none: nothing happens).
-    pub fn next(&mut self) -> Vec<Event> {
-        match self.core.next_deadline() {
-            Some(at) => self.until(at.max(self.now)),
-            None => Vec::new(),
-        }
-    }
-
     /// SIGTERM, now.
     pub fn shutdown(&mut self) -> Vec<Event> {
         let mark = self.log.len();
@@ -662,7 +668,7 @@ impl World {
                 }
                 _ => {}
             },
-            (Stanza::Iq(iq @ (Iq::Get { .. } | Iq::Set { .. })), _) => self.iq(*iq_box(iq)),
+            (Stanza::Iq(iq @ (Iq::Get { .. } | Iq::Set { .. })), _) => self.iq(iq),
             (Stanza::Presence(_), None) if to.is_empty() => {}
             _ => self.muc.received.entry(to).or_default().push(xml),
         }
@@ -829,7 +835,7 @@ impl World {
         let r = self.muc.rooms.get_mut(room).expect("the room exists");
         r.occupants.retain(|x| x.nick != o.nick);
         r.occupants.push(o.clone());
-        self.to_bot(
+        self.tell_bot(
             room,
             occupant_presence(room, &o, PresenceKind::Available, &[]),
         )
@@ -844,7 +850,7 @@ impl World {
         let o = r.occupants.remove(i);
         let mut p = occupant_presence(room, &o, PresenceKind::Unavailable, &[]);
         p.status_text = status.map(str::to_string);
-        self.to_bot(room, p)
+        self.tell_bot(room, p)
     }
 
     /// `nick` says `body` in `room`.
@@ -876,7 +882,7 @@ impl World {
         )))
     }
 
-    fn to_bot(&mut self, room: &BareJid, p: RoomPresence) -> Vec<Event> {
+    fn tell_bot(&mut self, room: &BareJid, p: RoomPresence) -> Vec<Event> {
         if self.muc.rooms.get(room).is_some_and(|r| r.bot_inside) {
             self.input(Input::Presence(p))
         } else {
@@ -898,10 +904,6 @@ impl World {
     pub fn command(&mut self, from: &str, node: &str, fields: &[(&str, &str)]) -> Vec<Event> {
         self.input(command(from, node, fields))
     }
-}
-
-fn iq_box(iq: Iq) -> Box<Iq> {
-    Box::new(iq)
 }
 
 /// The presence of occupant `o` of `room`.

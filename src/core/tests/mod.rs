@@ -3,8 +3,8 @@
 
 mod claims;
 mod harness;
-mod legacy;
 mod pool;
+mod protocol;
 mod queue;
 mod rejoin;
 mod transcripts;

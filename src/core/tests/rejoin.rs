@@ -5,7 +5,6 @@ use super::harness::*;
 use super::*;
 use crate::core::types::Reason;
 use crate::core::{Input, Query, Write};
-use crate::xmpp::stanza::RoomMessage;
 
 #[test]
 fn rooms_of_an_earlier_run_are_rejoined_with_their_history_since_the_last_stored_line() {
@@ -158,59 +157,6 @@ fn a_bot_put_out_of_a_room_without_a_kick_joins_again_and_the_chat_goes_on() {
     assert_eq!(
         transitions(&e),
         [(room.to_string(), Status::Closed, Reason::Lost)]
-    );
-}
-
-#[test]
-fn history_replayed_on_a_rejoin_is_stored_once_in_order_with_the_servers_time() {
-    let mut w = rejoining(vec![restored(1, Status::Busy, Some(secs(100)))], secs(200));
-    w.input(Input::Online { fresh: true });
-    let room = room_jid(1);
-    let line = |nick: &str, body: &str, at: Option<Time>| {
-        Input::Message(RoomMessage {
-            room: room.clone(),
-            nick: nick.into(),
-            body: body.into(),
-            delayed: at,
-        })
-    };
-    w.now = secs(201);
-    let mut stored = Vec::new();
-    for input in [
-        line("client", "last line", Some(secs(100))), // stored before the bot went away
-        line("staff", "said while the bot was away", Some(secs(150))),
-        line("client", "me too", Some(secs(151))),
-        line("staff", "me too", Some(secs(151))),
-        line("staff", "me too", Some(secs(151))),
-        line("staff", "live again", None),
-    ] {
-        for w in writes(&w.input(input)) {
-            if let Write::Message {
-                seq,
-                at,
-                nick,
-                body,
-                ..
-            } = w
-            {
-                stored.push((*seq, *at, nick.clone(), body.clone()));
-            }
-        }
-    }
-    assert_eq!(
-        stored,
-        [
-            (
-                5,
-                secs(150),
-                "staff".into(),
-                "said while the bot was away".into()
-            ),
-            (6, secs(151), "client".into(), "me too".into()),
-            (7, secs(151), "staff".into(), "me too".into()),
-            (8, secs(151), "staff".into(), "me too".into()),
-            (9, secs(201), "staff".into(), "live again".into()),
-        ]
     );
 }
 
