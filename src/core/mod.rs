@@ -1184,25 +1184,6 @@ impl Core {
     }
 }
 
-#[cfg(test)]
-impl Core {
-    /// Answers request `id` as scripted by a test (the answer's matching on the wire is the
-    /// outbox's, tested on its own).
-    fn answer_for_test(
-        &mut self,
-        id: RequestId,
-        result: Result<Answer, IqError>,
-        now: Time,
-    ) -> Vec<Effect> {
-        self.out.turn(now);
-        if let Some(pending) = self.out.take_for_test(id) {
-            self.on_answer(pending, result, now);
-        }
-        self.run_due(now);
-        self.out.take()
-    }
-}
-
 /// Kicks `nick` out of `room`, telling them `text`.
 fn kick(out: &mut Outbox, room: &BareJid, nick: String, text: &str) {
     let request = Request::iq(stanza::kick(room, &nick, text));

@@ -276,31 +276,4 @@ impl Outbox {
     pub fn count(&self, is: impl Fn(&Pending) -> bool) -> usize {
         self.pending.values().filter(|o| is(&o.what)).count()
     }
-
-    /// Takes request `id` out of the table as if it were answered (tests that script answers).
-    #[cfg(test)]
-    pub fn take_for_test(&mut self, id: RequestId) -> Option<Pending> {
-        self.take_request(id)
-    }
-
-    /// The id of the outstanding request or query that `is` picks out.
-    #[cfg(test)]
-    pub fn find_for_test(&self, is: impl Fn(&Pending) -> bool) -> Option<RequestId> {
-        self.pending
-            .iter()
-            .find(|(_, o)| is(&o.what))
-            .map(|(id, _)| *id)
-    }
-
-    /// The id of the join on its way to `room`.
-    #[cfg(test)]
-    pub fn join_id_for_test(&self, room: &BareJid) -> Option<RequestId> {
-        self.joins.get(room).map(|w| w.id)
-    }
-
-    /// The last id given out.
-    #[cfg(test)]
-    pub fn last_id_for_test(&self) -> RequestId {
-        self.next_id
-    }
 }

@@ -1,0 +1,432 @@
+//! The bot's own protocol (core/protocol/, docs/protocol.md): who may ask what, requests,
+//! answers, the examples of the documentation.
+
+use std::collections::HashMap;
+
+use xmpp_parsers::minidom::Element;
+
+use super::harness::*;
+use super::*;
+use crate::core::protocol::visitor_label;
+use crate::core::{Input, Query};
+use crate::xmpp::stanza::PresenceKind;
+
+#[test]
+fn a_stranger_is_refused_every_command_and_the_refusal_is_logged() {
+    let mut w = full_pool();
+    w.now = secs(1);
+    for (from, node) in [
+        ("mallory@evil.example/x", "request-chat"),
+        ("mallory@evil.example/x", "take-chat"),
+        (VISITOR, "take-chat"),
+        (VISITOR, "status"),
+        ("staff@localhost/c", "request-chat"),
+    ] {
+        let e = w.command(from, node, &[]);
+        assert!(queries(&e).is_empty(), "{from} {node}: {e:?}");
+        let out = sent(&e);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert!(
+            out[0].contains("type='error'") && out[0].contains("<forbidden"),
+            "{from} {node}: {}",
+            out[0]
+        );
+    }
+    // Each one sees only the commands it may run.
+    let list = |from: &str, w: &mut World| {
+        let xml = format!("<iq xmlns='jabber:client' type='get' id='l' from='{from}'><query xmlns='http://jabber.org/protocol/disco#items' node='http://jabber.org/protocol/commands'/></iq>");
+        let iq = xmpp_parsers::iq::Iq::try_from(xml.parse::<Element>().unwrap()).unwrap();
+        let e = w.input(Input::Request(
+            crate::xmpp::adhoc::read_request(&iq).unwrap(),
+        ));
+        sent(&e)[0].clone()
+    };
+    let v = list(VISITOR, &mut w);
+    assert!(
+        v.contains("node='request-chat'") && !v.contains("node='take-chat'"),
+        "{v}"
+    );
+    let s = list("staff@localhost/c", &mut w);
+    assert!(
+        s.contains("node='take-chat'") && !s.contains("node='request-chat'"),
+        "{s}"
+    );
+    assert!(!list("mallory@evil.example/x", &mut w).contains("<item"));
+}
+
+#[test]
+fn a_visitor_hears_closed_while_nobody_is_on_duty_and_is_queued_once_someone_is() {
+    let mut w = full_pool();
+    w.now = secs(1);
+    let e = request_chat(&mut w);
+    assert!(queries(&e).is_empty());
+    assert!(
+        sent(&e)[0].contains("<value>closed</value>"),
+        "{:?}",
+        sent(&e)
+    );
+    // A staff member's client tells the bot it is there: the help line is open.
+    w.now = secs(2);
+    w.direct("staff@localhost/console", PresenceKind::Available);
+    assert_eq!(w.core.staff_on_duty(), 1);
+    // Someone over the web waits already.
+    w.store.wait(None, "first", secs(2));
+    w.store.next_id = 41;
+    w.now = secs(3);
+    let e = request_chat(&mut w);
+    let q = queries(&e);
+    let [Query::Enqueue {
+        label,
+        jid,
+        nick,
+        topic,
+        max_length,
+    }] = &q[..]
+    else {
+        panic!("one enqueue: {e:?}")
+    };
+    // The key itself is never stored: the label is its hash.
+    assert_eq!(label, &visitor_label(KEY));
+    assert!(!label.contains(KEY) && label.starts_with("sha256:") && label.len() == 7 + 64);
+    assert_eq!(
+        (jid.as_str(), nick.as_str(), topic.as_deref(), *max_length),
+        (VISITOR, "Sam", Some("exams"), 100)
+    );
+    let out = sent(&e);
+    assert!(
+        out[0].contains("status='completed'") && out[0].contains("<value>queued</value>"),
+        "{out:?}"
+    );
+    assert!(
+        out[0].contains("You are number 2 in the queue."),
+        "{}",
+        out[0]
+    );
+    // Going off duty closes the help line again.
+    w.now = secs(4);
+    w.direct("staff@localhost/console", PresenceKind::Unavailable);
+    assert_eq!(w.core.staff_on_duty(), 0);
+}
+
+#[test]
+fn the_queue_full_and_a_blocked_key_are_told_apart_and_a_short_key_is_a_bad_request() {
+    let mut w = full_pool();
+    w.now = secs(1);
+    w.direct("staff@localhost/console", PresenceKind::Available);
+    w.now = secs(2);
+    // The queue is full (queue.max_length = 100).
+    for _ in 0..100 {
+        w.store.wait(None, "someone", secs(1));
+    }
+    let e = request_chat(&mut w);
+    assert!(
+        sent(&e)[0].contains("<value>busy</value>"),
+        "{:?}",
+        sent(&e)
+    );
+    // The key is blocked.
+    w.store.queue.clear();
+    w.store.blocked.insert(visitor_label(KEY));
+    let e = request_chat(&mut w);
+    assert!(
+        sent(&e)[0].contains("<value>blocked</value>"),
+        "{:?}",
+        sent(&e)
+    );
+    w.now = secs(3);
+    let e = w.command(
+        VISITOR,
+        "request-chat",
+        &[("nick", "Sam"), ("key", "short")],
+    );
+    assert!(queries(&e).is_empty());
+    assert!(sent(&e)[0].contains("<bad-request"), "{:?}", sent(&e));
+}
+
+#[test]
+fn taking_a_chat_invites_the_staff_member_and_stops_at_max_chats() {
+    let mut w = staffed_pool(); // staff@localhost is in room-1
+    assert_eq!(
+        w.core.staff_on_duty(),
+        1,
+        "a staff member in a room is on duty"
+    );
+    let take = |w: &mut World, room: u32| {
+        let e = w.command("staff@localhost/console", "take-chat", &[]);
+        let q = queries(&e);
+        if let Some(Query::TakeChat(label)) = q.first() {
+            assert_eq!(label, "xmpp:staff@localhost");
+            assert!(
+                q.contains(&Query::Claims(room_jid(room).to_string())),
+                "the room learns of its claim: {e:?}"
+            );
+        }
+        sent(&e)
+    };
+    let out = take(&mut w, 2);
+    assert!(
+        out.iter()
+            .any(|s| s.contains("to='staff@localhost/console'")
+                && s.contains("jabber:x:conference")
+                && s.contains("password='pw-2'")),
+        "{out:?}"
+    );
+    assert!(
+        out.iter().any(|s| s.contains("<value>taken</value>")),
+        "{out:?}"
+    );
+    // One room staffed, one claimed: max_chats = 2 is reached.
+    w.now = secs(3);
+    let out = take(&mut w, 3);
+    assert!(out[0].contains("<value>limit</value>"), "{out:?}");
+}
+
+#[test]
+fn only_a_staff_member_in_the_room_can_block_its_visitor() {
+    let mut w = staffed_pool();
+    let e = w.command(
+        "staff@localhost/console",
+        "block-visitor",
+        &[("room", "room-2@conference.localhost"), ("reason", "abuse")],
+    );
+    assert!(queries(&e).is_empty());
+    assert!(sent(&e)[0].contains("<forbidden"), "{:?}", sent(&e));
+    let e = w.command(
+        "staff@localhost/console",
+        "block-visitor",
+        &[("reason", "abuse"), ("duration", "7d")],
+    );
+    let q = queries(&e);
+    let [Query::BlockVisitor {
+        room,
+        until,
+        reason,
+        by,
+    }] = &q[..]
+    else {
+        panic!("{e:?}")
+    };
+    assert_eq!(
+        (room.as_str(), reason.as_str(), by.as_str()),
+        ("room-1@conference.localhost", "abuse", "staff@localhost")
+    );
+    assert_eq!(*until, Some(secs(2) + chrono::Duration::days(7)));
+}
+
+#[test]
+fn a_submitted_form_missing_a_required_field_comes_back_with_its_values_and_a_note() {
+    let mut w = staffed_pool();
+    // request-chat without a nick: the form again, the topic kept, a note saying what is missing.
+    let e = w.command(
+        "v@anon.localhost/1",
+        "request-chat",
+        &[("nick", " "), ("topic", "exams")],
+    );
+    assert!(queries(&e).is_empty(), "{e:?}");
+    let [answer] = &sent(&e)[..] else {
+        panic!("{e:?}")
+    };
+    assert!(answer.contains("status='executing'"), "{answer}");
+    assert!(
+        answer.contains("<note type='warn'>Please give a name"),
+        "{answer}"
+    );
+    assert!(answer.contains("<value>exams</value>"), "{answer}");
+    assert!(
+        answer.contains("var='nick'") && answer.contains("<required/>"),
+        "{answer}"
+    );
+    // block-visitor without a reason: the same, the duration kept.
+    let e = w.command(
+        "staff@localhost/console",
+        "block-visitor",
+        &[("duration", "7d")],
+    );
+    assert!(queries(&e).is_empty(), "{e:?}");
+    let [answer] = &sent(&e)[..] else {
+        panic!("{e:?}")
+    };
+    assert!(answer.contains("status='executing'"), "{answer}");
+    assert!(
+        answer.contains("<note type='warn'>Please give a reason"),
+        "{answer}"
+    );
+    assert!(answer.contains("<value>7d</value>"), "{answer}");
+    // A first execute without a form gets the blank form and no note.
+    let e = w.command("v@anon.localhost/1", "request-chat", &[]);
+    let [answer] = &sent(&e)[..] else {
+        panic!("{e:?}")
+    };
+    assert!(
+        answer.contains("status='executing'") && !answer.contains("<note"),
+        "{answer}"
+    );
+}
+
+#[test]
+fn after_a_new_session_a_staff_member_whose_session_bounces_is_off_duty() {
+    let console = "staff@localhost/console";
+    let phone = "staff@localhost/phone";
+    let mut w = full_pool();
+    w.now = secs(1);
+    w.direct(console, PresenceKind::Available);
+    w.direct(phone, PresenceKind::Available);
+    assert_eq!(w.core.staff_on_duty(), 1, "one person, two sessions");
+    // Both sessions ended while the bot had none; the pings of the new session wait.
+    w.muc.hold = true;
+    w.now = secs(2);
+    let e = w.input(Input::Online { fresh: true });
+    let pings: Vec<_> = iqs(&e)
+        .into_iter()
+        .filter(|x| x.contains("urn:xmpp:ping") && x.contains("staff@localhost/"))
+        .collect();
+    assert_eq!(pings.len(), 2, "{e:?}");
+    w.muc.gone.insert(console.into());
+    w.muc.gone.insert(phone.into());
+    let e = w.serve_to(console);
+    assert!(writes(&e).is_empty(), "a staff member is not a queue row");
+    assert_eq!(w.core.staff_on_duty(), 1, "the phone is still there");
+    w.serve_to(phone);
+    assert_eq!(w.core.staff_on_duty(), 0);
+}
+/// The examples of docs/protocol.md, by name: `<!-- example: NAME -->` before a fenced block.
+fn doc_examples() -> HashMap<String, String> {
+    let doc = include_str!("../../../docs/protocol.md");
+    let mut out = HashMap::new();
+    let mut rest = doc;
+    while let Some(i) = rest.find("<!-- example: ") {
+        rest = &rest[i + 14..];
+        let name = rest[..rest.find(" -->").unwrap()].to_string();
+        let start = rest.find("```xml\n").unwrap() + 7;
+        let end = start + rest[start..].find("```").unwrap();
+        out.insert(name, rest[start..end].to_string());
+        rest = &rest[end..];
+    }
+    out
+}
+
+/// An element as text without the whitespace between elements (the docs are indented).
+fn canonical(xml: &str) -> String {
+    fn strip(e: &Element) -> Element {
+        let mut b = Element::builder(e.name(), e.ns());
+        for ((_, k), v) in e.attrs() {
+            b = b.attr(k.clone(), v.clone());
+        }
+        for node in e.nodes() {
+            match node {
+                xmpp_parsers::minidom::Node::Element(c) => b = b.append(strip(c)),
+                xmpp_parsers::minidom::Node::Text(t) if !t.trim().is_empty() => {
+                    b = b.append(t.clone())
+                }
+                xmpp_parsers::minidom::Node::Text(_) => {}
+            }
+        }
+        b.build()
+    }
+    let e: Element = xml.trim().parse().unwrap_or_else(|e| panic!("{e}: {xml}"));
+    String::from(&strip(&e))
+}
+
+#[test]
+fn the_examples_of_the_protocol_documentation_are_what_the_bot_accepts_and_sends() {
+    let docs = doc_examples();
+    let doc = |name: &str| {
+        docs.get(name)
+            .unwrap_or_else(|| panic!("docs/protocol.md has no example {name}"))
+            .clone()
+    };
+    let request = |name: &str| {
+        let iq =
+            xmpp_parsers::iq::Iq::try_from(doc(name).trim().parse::<Element>().unwrap()).unwrap();
+        Input::Request(
+            crate::xmpp::adhoc::read_request(&iq)
+                .unwrap_or_else(|| panic!("{name} is not read as a request")),
+        )
+    };
+    let same = |name: &str, sent: &str| {
+        assert_eq!(
+            canonical(sent),
+            canonical(&doc(name)),
+            "docs/protocol.md, example {name}"
+        );
+    };
+    // Three rooms ready, four at most; a staff member on duty, in no room yet.
+    let mut w = world_with(Settings {
+        max_rooms: 4,
+        ..settings()
+    });
+    w.input(Input::Online { fresh: true });
+    w.direct("staff@localhost/console", PresenceKind::Available);
+    // The visitor's directed presence is read as one.
+    let p = xmpp_parsers::presence::Presence::try_from(
+        doc("visitor-presence").trim().parse::<Element>().unwrap(),
+    )
+    .unwrap();
+    assert!(
+        p.to.is_some()
+            && crate::xmpp::stanza::room_presence(&xmpp_parsers::presence::Presence {
+                from: Some(xmpp_parsers::jid::Jid::new(VISITOR).unwrap()),
+                ..p
+            })
+            .is_some()
+    );
+    // Request a chat, queued behind someone over the web.
+    w.now = secs(1);
+    w.store.next_id = 40;
+    w.store.wait(None, "first", secs(1));
+    let e = w.input(request("request-chat"));
+    let q = queries(&e);
+    let [Query::Enqueue { nick, topic, .. }] = &q[..] else {
+        panic!("{e:?}")
+    };
+    assert_eq!((nick.as_str(), topic.as_deref()), ("Sam", Some("exams")));
+    same("request-chat-queued", &sent(&e)[0]);
+    // Busy: the rows went (expired), and the queue is full; then blocked.
+    w.store.queue.clear();
+    for _ in 0..100 {
+        w.store.wait(None, "someone", secs(1));
+    }
+    let e = w.input(request("request-chat"));
+    same("request-chat-busy", &sent(&e)[0]);
+    w.store.queue.clear();
+    w.store.blocked.insert(visitor_label(KEY));
+    let e = w.input(request("request-chat"));
+    same("request-chat-blocked", &sent(&e)[0]);
+    // The visitor waits, first in line, with a pace of 30 assignments in the half hour: at the
+    // next read of the places (6 s) they hear it.
+    w.store.blocked.clear();
+    w.store.wait(Some(VISITOR), "Sam", secs(1));
+    w.store.queue.last_mut().unwrap().label = visitor_label(KEY);
+    w.store.pace = 30;
+    let e = w.until(secs(6));
+    same("queue-update", &sent(&e)[0]);
+    // The staff member takes room-1 (their claim, then their join): the visitor is invited.
+    w.store
+        .claims
+        .get_mut(&room_jid(1).to_string())
+        .unwrap()
+        .staff_at = Some(secs(6));
+    w.now = secs(7);
+    let mut e = w.enter(&room_jid(1), "staff");
+    e.extend(w.until(secs(8)));
+    same("invitation", &sent(&e)[0]);
+    // The next sweep finds nobody waiting.
+    w.until(secs(10));
+    // Leave, resume: read as the commands they are.
+    let e = w.input(request("leave-queue"));
+    assert!(matches!(&queries(&e)[..], [Query::LeaveQueue(j)] if j == VISITOR));
+    let e = w.input(request("resume-chat"));
+    assert!(
+        matches!(&queries(&e)[..], [Query::Resume { label, .. }] if *label == visitor_label(KEY))
+    );
+    // A stranger.
+    let e = w.input(request("forbidden-request"));
+    same("forbidden", &sent(&e)[0]);
+    // Staff: take a chat, the status.
+    let e = w.input(request("take-chat"));
+    let out = sent(&e);
+    same("take-chat-invitation", &out[0]);
+    same("take-chat-taken", &out[1]);
+    let e = w.input(request("status-request"));
+    same("status", &sent(&e)[0]);
+}
