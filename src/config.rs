@@ -34,6 +34,8 @@ pub struct Config {
     pub database: Database,
     /// Whether and how long chat transcripts are kept.
     pub transcripts: Transcripts,
+    /// What is kept of visitors once their chat or queue row has ended.
+    pub privacy: Privacy,
     /// The waiting queue of visitors.
     pub queue: Queue,
     /// Who may use the staff commands.
@@ -233,6 +235,15 @@ impl Default for Transcripts {
             keep_days: 90,
         }
     }
+}
+
+/// `[privacy]`: what is kept of visitors.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Privacy {
+    /// Keep the nick, topic and real JID of visitors after their chat or queue row has ended
+    /// (default false: they are erased then, and the transcript names the visitor by role).
+    pub keep_visitor_names: bool,
 }
 
 /// How waiting visitors get a staff member.
@@ -907,6 +918,19 @@ max_rooms = 10
             shown.starts_with("bot.toml line 12: pool.size: invalid type"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn privacy_erases_visitor_names_unless_told_to_keep_them() {
+        assert!(!parse(GOOD).unwrap().privacy.keep_visitor_names);
+        let keep = parse(&format!("{GOOD}\n[privacy]\nkeep_visitor_names = true\n")).unwrap();
+        assert!(keep.privacy.keep_visitor_names);
+        let text = format!("{GOOD}\n[privacy]\nkeep_visitor_names = \"yes\"\n");
+        let e = parse(&text).unwrap_err();
+        assert_eq!(e.key, "privacy.keep_visitor_names");
+        assert_eq!(e.line, Some(text.lines().count()));
+        let e = parse(&format!("{GOOD}\n[privacy]\nkeep_names = true\n")).unwrap_err();
+        assert_eq!(e.key, "privacy.keep_names");
     }
 
     #[test]

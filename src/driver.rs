@@ -127,6 +127,7 @@ pub fn core_settings(config: &Config) -> anyhow::Result<Settings> {
         poll_interval: config.database.poll_interval,
         transcripts: config.transcripts.enabled,
         keep_days: config.transcripts.keep_days,
+        keep_visitor_names: config.privacy.keep_visitor_names,
         queue_auto: config.queue.assign == crate::config::Assign::Auto,
         max_wait: config.queue.max_wait,
         visitor_timeout: config.queue.visitor_timeout,

@@ -34,7 +34,10 @@ impl Write {
             | Write::Transition { jid, .. }
             | Write::Message { jid, .. }
             | Write::MessageAt { jid, .. }
-            | Write::RotatePassword { jid, .. } => jid,
+            | Write::RotatePassword { jid, .. }
+            | Write::ForgetVisitor { jid } => jid,
+            // Ended queue rows: a line of their own (no JID contains a space).
+            Write::ForgetEnded { .. } => "queue rows ended",
             // A visitor's writes keep their own order in the line of their JID.
             Write::VisitorGone { visitor } => visitor,
         }
@@ -49,6 +52,7 @@ impl Write {
                 0
             }
             Write::Message { .. } | Write::MessageAt { .. } => 1,
+            Write::ForgetVisitor { .. } | Write::ForgetEnded { .. } => 1,
             Write::InsertRoom { .. } => 2,
         }
     }
@@ -71,6 +75,8 @@ impl Write {
             }
             Write::MessageAt { jid, at } => store.record_message_time(jid, *at).await,
             Write::VisitorGone { visitor } => store.visitor_gone(visitor).await,
+            Write::ForgetVisitor { jid } => store.forget_visitor(jid).await,
+            Write::ForgetEnded { rooms } => store.forget_ended(*rooms).await.map(|_| ()),
             Write::RotatePassword {
                 jid,
                 password,
@@ -197,7 +203,18 @@ struct Lines {
 }
 
 impl Lines {
-    fn push(&mut self, at: Instant, write: Write) {
+    /// Queues `write`; false when it is not needed: a look for ended queue rows while another
+    /// waits its turn (during an outage one would pile up every poll interval).
+    fn push(&mut self, at: Instant, write: Write) -> bool {
+        if let Write::ForgetEnded { rooms: false } = write {
+            if let Some(queue) = self.lines.get(write.line()) {
+                // One waits its turn already (not only one at the database): it does the same.
+                let waiting = self.ready.iter().any(|(_, _, l)| l == write.line());
+                if queue.len() >= 2 || waiting {
+                    return false;
+                }
+            }
+        }
         let seq = self.next_seq;
         self.next_seq += 1;
         self.open.insert(seq);
@@ -207,6 +224,7 @@ impl Lines {
             self.ready.insert((write.urgency(), seq, line));
         }
         queue.push_back(Queued { seq, at, write });
+        true
     }
 
     fn barrier(&mut self, done: oneshot::Sender<()>) {
@@ -314,7 +332,12 @@ async fn run(
                 let mut next = Some(item);
                 while let Some(item) = next.take() {
                     match item {
-                        Item::Write(at, write) => lines.push(at, write),
+                        Item::Write(at, write) => {
+                            if !lines.push(at, write) {
+                                let left = pending.fetch_sub(1, Ordering::SeqCst) - 1;
+                                metrics().write_queue.set(left as i64);
+                            }
+                        }
                         Item::Barrier(done) => lines.barrier(done),
                     }
                     next = rx.try_recv().ok();
@@ -453,6 +476,32 @@ mod tests {
         assert_eq!(next(&mut lines), [room(3)]);
         assert_eq!(next(&mut lines), [room(1), room(2)]);
         assert_eq!(next(&mut lines), [room(1)]);
+        assert!(lines.take().is_none());
+    }
+
+    #[test]
+    fn a_look_for_ended_queue_rows_waits_once_not_once_per_poll() {
+        let mut lines = Lines::default();
+        let now = Instant::now();
+        let forget = |rooms| Write::ForgetEnded { rooms };
+        assert!(lines.push(now, forget(true)));
+        assert!(!lines.push(now, forget(false)), "the first covers it");
+        let at_db = lines.take().unwrap();
+        assert!(
+            lines.push(now, forget(false)),
+            "one waits behind the one at work"
+        );
+        for _ in 0..100 {
+            assert!(
+                !lines.push(now, forget(false)),
+                "an outage piles up nothing"
+            );
+        }
+        lines.committed(&[(at_db[0].0, at_db[0].2.line().to_string())]);
+        assert!(matches!(
+            lines.take().unwrap()[..],
+            [(_, _, Write::ForgetEnded { rooms: false })]
+        ));
         assert!(lines.take().is_none());
     }
 

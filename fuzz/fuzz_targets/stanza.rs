@@ -56,6 +56,7 @@ fn settings() -> Settings {
         poll_interval: Duration::from_secs(2),
         transcripts: true,
         keep_days: 30,
+        keep_visitor_names: false,
         queue_auto: true,
         max_wait: Duration::from_secs(3600),
         visitor_timeout: Duration::from_secs(60),

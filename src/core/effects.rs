@@ -276,6 +276,18 @@ pub enum Write {
         /// The claim that expired.
         client_claimed_at: Time,
     },
+    /// The chat in this (closed) room has ended: its client's nick, topic and real JID are
+    /// erased (`privacy.keep_visitor_names` is false).
+    ForgetVisitor {
+        /// The room's JID.
+        jid: String,
+    },
+    /// Queue rows that ended without a chat lose the visitor's nick, topic and JID; with
+    /// `rooms` (at start), closed rooms still naming their client are erased too.
+    ForgetEnded {
+        /// Also look for closed rooms not erased yet.
+        rooms: bool,
+    },
     /// A visitor over XMPP whose session ended leaves the queue if they were waiting or assigned.
     VisitorGone {
         /// Their full JID.

@@ -47,7 +47,7 @@ use room::{Action, Event, Room};
 pub use settings::Settings;
 use tally::{Counters, Counts, Tally};
 use timers::{Deadlines, Timer, Wake};
-use types::{KickReason, Reason, Seat, Status, Time};
+use types::{domain_of, KickReason, Reason, Role, Seat, Status, Time};
 
 /// How many names are tried before a creation fails (each one existed already).
 const NAME_ATTEMPTS: u32 = 5;
@@ -60,6 +60,16 @@ const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 /// Stored messages this close before the latest are remembered, so that the same line replayed
 /// by the room's history is not stored twice (history is asked for from a second earlier).
 const REPLAY_OVERLAP: Duration = Duration::from_secs(2);
+
+/// The name of an enum's variant, without its fields: what a log line may say of a value that
+/// can hold a password or a visitor's name.
+pub(crate) fn variant(value: &impl std::fmt::Debug) -> String {
+    let shown = format!("{value:?}");
+    let name = shown
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .next();
+    name.unwrap_or_default().to_string()
+}
 
 /// Where a room is with rejoining.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,6 +191,8 @@ pub struct Core {
     polling: bool,
     next_poll: Option<Time>,
     poll_failing: bool,
+    /// The closed rooms not yet erased were looked for (once, with the first sweep).
+    forgot_rooms: bool,
     next_prune: Option<Time>,
     queue: Queue,
     tally: Tally,
@@ -212,6 +224,7 @@ impl Core {
             next_poll: None,
             poll_failing: false,
             next_prune: None,
+            forgot_rooms: false,
             tally: Tally::default(),
             counters: Counters::default(),
             protocol: Protocol::default(),
@@ -403,11 +416,12 @@ impl Core {
             Event::Lost => {
                 tracing::error!(room = %p.room, codes = ?p.codes, affiliation = ?p.affiliation, destroyed = p.destroyed, "the bot was removed from a room or lost its ownership")
             }
+            // Nicks and real JIDs may be a visitor's: debug only (README, "Logs").
             Event::Joined(o) => {
-                tracing::info!(room = %p.room, nick = %o.nick, jid = ?o.jid, "joined")
+                tracing::debug!(room = %p.room, nick = %o.nick, jid = ?o.jid, "joined")
             }
             Event::Left { nick, clean } => {
-                tracing::info!(room = %p.room, nick = %nick, clean, kicked = p.has(STATUS_KICKED), ghost = p.has(STATUS_GHOST), "left")
+                tracing::debug!(room = %p.room, nick = %nick, clean, kicked = p.has(STATUS_KICKED), ghost = p.has(STATUS_GHOST), "left")
             }
             _ => {}
         }
@@ -566,7 +580,8 @@ impl Core {
             },
             Pending::Kick { room, nick } => {
                 if let Err(e) = result {
-                    tracing::warn!(room = %room, nick = %nick, error = %e, "kick failed");
+                    tracing::warn!(room = %room, error = %e, "kick failed");
+                    tracing::debug!(room = %room, nick = %nick, "the kick that failed");
                 }
             }
             Pending::Destroy {
@@ -597,7 +612,8 @@ impl Core {
             Pending::Probe { room, nick } => match result {
                 Ok(_) => tracing::debug!(room = %room, nick = %nick, "occupant answered a probe"),
                 Err(e) => {
-                    tracing::info!(room = %room, nick = %nick, error = %e, "occupant did not answer a probe")
+                    tracing::info!(room = %room, error = %e, "occupant did not answer a probe");
+                    tracing::debug!(room = %room, nick = %nick, "the occupant who did not answer");
                 }
             },
             Pending::PresenceProbe(jid) => {
@@ -610,7 +626,10 @@ impl Core {
             | Pending::Assign
             | Pending::Sweep
             | Pending::Command(_)) => {
-                tracing::warn!(what = ?other, "a database read was answered as a request");
+                tracing::warn!(
+                    what = variant(&other),
+                    "a database read was answered as a request"
+                );
             }
         }
     }
@@ -691,7 +710,11 @@ impl Core {
                 protocol.answered(waiting, result, lent)
             }),
             Some(other) => {
-                tracing::warn!(id, what = ?other, "a request was answered as a database read");
+                tracing::warn!(
+                    id,
+                    what = variant(&other),
+                    "a request was answered as a database read"
+                );
             }
             None => tracing::debug!(id, "a read result for no read of ours"),
         }
@@ -728,6 +751,7 @@ impl Core {
             });
         }
         if self.queue.sweep_due(now) {
+            self.forget_ended();
             self.out.query(
                 Query::SweepQueue {
                     max_wait: self.settings.max_wait,
@@ -747,6 +771,18 @@ impl Core {
             self.start_rejoins(now);
             self.refill(now);
         }
+    }
+
+    /// With every sweep of the queue: the queue rows that ended since (left, expired, missed:
+    /// by the bot, the sweep, or the web application) lose the visitor's names; the first time,
+    /// closed rooms still naming their client too (docs/database.md, "What is kept of visitors").
+    fn forget_ended(&mut self) {
+        if self.settings.keep_visitor_names {
+            return;
+        }
+        let rooms = !self.forgot_rooms;
+        self.forgot_rooms = true;
+        self.out.write(Write::ForgetEnded { rooms });
     }
 
     fn refill(&mut self, now: Time) {
@@ -1001,28 +1037,43 @@ impl Core {
     fn act(&mut self, jid: &BareJid, action: Action, who: Option<&str>) {
         match action {
             Action::Transition(t) => {
-                tracing::info!(room = %jid, from = t.from.map_or("", Status::as_str), status = %t.to, reason = %t.reason, nick = ?t.nick, "status changed");
+                // Who caused it by role at info; a nick (a visitor's name) only at debug.
+                let by = t.nick.as_deref().and_then(|nick| {
+                    self.rooms
+                        .get(jid)
+                        .and_then(|e| e.room.role_of(nick))
+                        .map(Role::as_str)
+                });
+                tracing::info!(room = %jid, from = t.from.map_or("", Status::as_str), status = %t.to, reason = %t.reason, by, "status changed");
+                tracing::debug!(room = %jid, nick = ?t.nick, "the status change's nick");
+                let closed = t.to == Status::Closed;
                 self.out.write(Write::Transition {
                     jid: jid.to_string(),
                     transition: t,
                 });
+                if closed && !self.settings.keep_visitor_names {
+                    // In the room's line, after its closing: the visitor's names go with the chat.
+                    self.out.write(Write::ForgetVisitor {
+                        jid: jid.to_string(),
+                    });
+                }
             }
             Action::Kick { nick, reason } => {
                 self.counters.kicked(reason);
                 match reason {
                     KickReason::NoClaim => {
-                        tracing::warn!(target: "helpim_bot::security", room = %jid, nick = %nick, jid = ?who, "kicking someone who joined without a claim")
+                        tracing::warn!(target: "helpim_bot::security", room = %jid, domain = ?who.map(domain_of), "kicking someone who joined without a claim")
                     }
                     KickReason::ThirdPerson => {
-                        tracing::warn!(target: "helpim_bot::security", room = %jid, nick = %nick, jid = ?who, "kicking a third person")
+                        tracing::warn!(target: "helpim_bot::security", room = %jid, domain = ?who.map(domain_of), "kicking a third person")
                     }
                     KickReason::Impostor => {
-                        tracing::warn!(target: "helpim_bot::security", room = %jid, nick = %nick, jid = ?who, "kicking someone from another account who took the seat of a person who dropped out")
+                        tracing::warn!(target: "helpim_bot::security", room = %jid, domain = ?who.map(domain_of), "kicking someone from another account who took the seat of a person who dropped out")
                     }
-                    KickReason::Timeout => {
-                        tracing::info!(room = %jid, nick = %nick, "kicking at a timeout")
-                    }
+                    KickReason::Timeout => tracing::info!(room = %jid, "kicking at a timeout"),
                 }
+                // Who exactly: perhaps a visitor, so at debug only (README, "Logs").
+                tracing::debug!(target: "helpim_bot::security", room = %jid, nick = %nick, jid = ?who, ?reason, "the person kicked");
                 kick(&mut self.out, jid, nick, reason.text());
             }
             Action::CheckClaims => check_claims(&mut self.out, jid),
@@ -1053,6 +1104,12 @@ impl Core {
                     entry.recent.pop_front();
                 }
                 entry.recent.push_back((at, nick.clone(), body.clone()));
+                // The transcript names the visitor by role (unless the help line keeps names).
+                let nick = if role == Role::Client && !self.settings.keep_visitor_names {
+                    role.as_str().to_string()
+                } else {
+                    nick
+                };
                 let write = if self.settings.transcripts {
                     let seq = entry.next_seq;
                     entry.next_seq += 1;

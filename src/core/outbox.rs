@@ -195,7 +195,9 @@ impl Outbox {
             (None, _) | (Some(_), None) => true,
         };
         if !expected {
-            tracing::warn!(target: "helpim_bot::security", id, from = ?from.map(|j| j.to_string()), "ignoring an answer from the wrong sender");
+            let from = from.map(|j| j.to_string());
+            tracing::warn!(target: "helpim_bot::security", id, domain = ?from.as_deref().map(super::types::domain_of), "ignoring an answer from the wrong sender");
+            tracing::debug!(target: "helpim_bot::security", id, ?from, "the wrong sender");
             return None;
         }
         let what = self.pending.remove(&id)?.what;

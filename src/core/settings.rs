@@ -38,6 +38,10 @@ pub struct Settings {
     pub transcripts: bool,
     /// Message bodies older than this many days are erased.
     pub keep_days: u32,
+    /// Keep visitors' nicks, topics and JIDs after their chat or queue row ended
+    /// (`privacy.keep_visitor_names`); otherwise the transcript names the client by role and the
+    /// rest is erased when the chat or the row ends.
+    pub keep_visitor_names: bool,
     /// The bot gives waiting visitors staffed rooms itself (`queue.assign = "auto"`).
     pub queue_auto: bool,
     /// A visitor who waited this long expires.

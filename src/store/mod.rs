@@ -148,6 +148,8 @@ impl Store {
             let options = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
+                // What is erased is overwritten with zeros in the file (docs/database.md).
+                .pragma("secure_delete", "ON")
                 .busy_timeout(Duration::from_secs(10));
             // Switching a new file to WAL needs it to itself: when another process (the web
             // app, `helpim-bot rooms`) opens it at the same moment, SQLite answers "database is
@@ -335,9 +337,72 @@ impl Store {
     /// Erases the bodies of messages received before `cutoff`; rows, `seq` and times stay.
     /// Returns how many bodies were erased.
     pub async fn prune(&self, cutoff: Time) -> sqlx::Result<u64> {
-        on_pool!(self, sql::PRUNE, pool, text => {
-            Ok(sqlx::query(text).bind(DbTime(cutoff)).execute(pool).await?.rows_affected())
-        })
+        let erased = on_pool!(self, sql::PRUNE, pool, text => {
+            sqlx::query(text).bind(DbTime(cutoff)).execute(pool).await?.rows_affected()
+        });
+        // Gone from the file too: zeroed (secure_delete) and out of the write-ahead log.
+        if erased > 0 {
+            self.checkpoint().await?;
+        }
+        Ok(erased)
+    }
+
+    /// The chat in room `jid` has closed: its client's nick, topic and real JID are erased from
+    /// `rooms`, `room_events`, `messages` and `queue` (docs/database.md, "What is kept of
+    /// visitors"); on SQLite the write-ahead log is then emptied into the file. Nothing happens
+    /// to a room that is not closed.
+    pub async fn forget_visitor(&self, jid: &str) -> sqlx::Result<()> {
+        let erased = on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let mut erased = 0;
+            for statement in sql::FORGET_VISITOR {
+                erased += sqlx::query(self.text(statement)).bind(jid).execute(&mut *tx).await?.rows_affected();
+            }
+            tx.commit().await?;
+            erased
+        });
+        if erased > 0 {
+            self.checkpoint().await?;
+        }
+        Ok(())
+    }
+
+    /// Queue rows that ended without a chat (`left`, `expired`, `missed`) lose nick, topic and
+    /// JID; with `rooms`, also the closed rooms whose client is still named (at start: a bot
+    /// stopped between a closing and its erasure). Returns how many rows were erased.
+    pub async fn forget_ended(&self, rooms: bool) -> sqlx::Result<u64> {
+        let mut erased = on_pool!(self, sql::FORGET_ENDED_QUEUE, pool, text => {
+            sqlx::query(text).execute(pool).await?.rows_affected()
+        });
+        if rooms {
+            let jids: Vec<String> = on_pool!(self, sql::NOT_FORGOTTEN_ROOMS, pool, text => {
+                let rows = sqlx::query(text).fetch_all(pool).await?;
+                rows.iter().map(|r| r.try_get("jid")).collect::<sqlx::Result<_>>()?
+            });
+            for jid in &jids {
+                on_pool!(self, pool => {
+                    let mut tx = pool.begin().await?;
+                    for statement in sql::FORGET_VISITOR {
+                        erased += sqlx::query(self.text(statement)).bind(jid).execute(&mut *tx).await?.rows_affected();
+                    }
+                    tx.commit().await?;
+                });
+            }
+        }
+        if erased > 0 {
+            self.checkpoint().await?;
+        }
+        Ok(erased)
+    }
+
+    /// SQLite: copies the write-ahead log, which still holds pages as they were before an
+    /// erasure, into the database file and empties it. PostgreSQL: nothing (its vacuum is the
+    /// help line's, docs/database.md).
+    async fn checkpoint(&self) -> sqlx::Result<()> {
+        if let Store::Sqlite(pool) = self {
+            sqlx::query(sql::CHECKPOINT_SQLITE).execute(pool).await?;
+        }
+        Ok(())
     }
 
     /// Sets `last_message_at`.

@@ -305,9 +305,13 @@ pub const LAST_SEQS: Sql = both(
 WHERE r.status <> 'closed' GROUP BY r.jid",
 );
 
-/// The last ten messages with a body of every room that is not closed, oldest first.
+/// The last ten messages with a body of every room that is not closed, oldest first. A client's
+/// line, stored under the role ([`CLIENT`]), is given the nick the client has in the room (the
+/// room's history replays it under that nick).
 pub const RECENT_MESSAGES: Sql = both(
-    "SELECT r.jid, m.at, m.nick, m.body FROM rooms r JOIN messages m ON m.room_id = r.id
+    "SELECT r.jid, m.at,
+       CASE WHEN m.role = 'client' THEN COALESCE(r.client_nick, m.nick) ELSE m.nick END AS nick, m.body
+FROM rooms r JOIN messages m ON m.room_id = r.id
 WHERE r.status <> 'closed' AND m.body IS NOT NULL
   AND m.seq > (SELECT MAX(seq) FROM messages WHERE room_id = r.id) - 10
 ORDER BY r.id, m.seq",
@@ -315,6 +319,67 @@ ORDER BY r.id, m.seq",
 
 /// Retention: the bodies of messages before `$1` are erased; rows and times stay.
 pub const PRUNE: Sql = both("UPDATE messages SET body = NULL WHERE at < $1 AND body IS NOT NULL");
+
+// ---------------------------------------------------------------------------------------------
+// Privacy (docs/database.md, "What is kept of visitors"): unless `privacy.keep_visitor_names`,
+// a visitor's nick, topic and real JID are erased when their chat or queue row ends. The
+// transcript names the client by role from the start ([`CLIENT`]).
+
+/// The name the visitor has in the records once their names are erased: their role.
+pub const CLIENT: &str = "client";
+
+/// The chat in room `$1` (its JID) has closed: its client's names go, in this order, in one
+/// transaction. The events the client caused are named by role; an event of a nick that is
+/// neither seat's (someone who renamed themselves in the room) loses its nick; the client's
+/// transcript lines are named by role (already so, unless written by an older version or with
+/// names kept); the queue rows of the room (the visitor served) lose nick, topic and JID; the
+/// room loses the client's nick (the role instead) and JID. Statements on a room that is not
+/// `closed`, or was erased already, change nothing.
+pub const FORGET_VISITOR: [Sql; 4] = [
+    both(
+        "UPDATE room_events SET nick = CASE WHEN nick = (SELECT client_nick FROM rooms WHERE jid = $1) THEN 'client' END
+WHERE room_id = (SELECT id FROM rooms WHERE jid = $1 AND status = 'closed')
+  AND nick IS NOT NULL AND nick <> 'client'
+  AND nick <> COALESCE((SELECT staff_nick FROM rooms WHERE jid = $1), '')",
+    ),
+    both(
+        "UPDATE messages SET nick = 'client'
+WHERE room_id = (SELECT id FROM rooms WHERE jid = $1 AND status = 'closed')
+  AND role = 'client' AND nick <> 'client'",
+    ),
+    both(
+        "UPDATE queue SET nick = '', topic = NULL, jid = NULL
+WHERE room_id = (SELECT id FROM rooms WHERE jid = $1 AND status = 'closed')
+  AND (nick <> '' OR topic IS NOT NULL OR jid IS NOT NULL)",
+    ),
+    both(
+        "UPDATE rooms SET client_nick = CASE WHEN client_nick IS NOT NULL THEN 'client' END, client_jid = NULL
+WHERE jid = $1 AND status = 'closed' AND (client_nick <> 'client' OR client_jid IS NOT NULL)",
+    ),
+];
+
+/// Queue rows that ended without a chat (`left`, `expired`, `missed`), by the bot or by the web
+/// application, lose nick, topic and JID. Run every poll interval; the partial index
+/// `queue_not_forgotten` (migration 0006) holds only rows that still carry any, so it costs
+/// nothing however long the history (SQLite is told to use it).
+pub const FORGET_ENDED_QUEUE: Sql = Sql {
+    sqlite: "UPDATE queue INDEXED BY queue_not_forgotten SET nick = '', topic = NULL, jid = NULL
+WHERE status IN ('left', 'expired', 'missed')
+  AND (nick <> '' OR topic IS NOT NULL OR jid IS NOT NULL)",
+    postgres: "UPDATE queue SET nick = '', topic = NULL, jid = NULL
+WHERE status IN ('left', 'expired', 'missed')
+  AND (nick <> '' OR topic IS NOT NULL OR jid IS NOT NULL)",
+};
+
+/// The closed rooms whose client still has a name or JID on record (a bot stopped between a
+/// room's closing and its erasure, or rows of an older version) → `jid`. Read once at start.
+pub const NOT_FORGOTTEN_ROOMS: Sql = both(
+    "SELECT jid FROM rooms WHERE status = 'closed' AND (client_nick <> 'client' OR client_jid IS NOT NULL)",
+);
+
+/// SQLite, after an erasure: the write-ahead log, which still holds the pages as they were
+/// before, is copied into the database and emptied.
+pub const CHECKPOINT_SQLITE: &str = "PRAGMA wal_checkpoint(TRUNCATE)";
 
 // ---------------------------------------------------------------------------------------------
 // The waiting queue (docs/database.md, "The waiting queue")

@@ -437,7 +437,9 @@ impl Task {
             (None, _) | (Some(_), None) => true,
         };
         if !expected {
-            tracing::warn!(target: "helpim_bot::security", id = ?key, from = ?from.map(|j| j.to_string()), "ignoring an answer from the wrong sender");
+            let from = from.map(|j| j.to_string());
+            tracing::warn!(target: "helpim_bot::security", id = ?key, domain = ?from.as_deref().map(crate::core::types::domain_of), "ignoring an answer from the wrong sender");
+            tracing::debug!(target: "helpim_bot::security", id = ?key, ?from, "the wrong sender");
             return;
         }
         self.answer(&key, result);

@@ -347,7 +347,8 @@ impl Protocol {
             return lent.out.send(error);
         };
         if !may(which.row().3) {
-            tracing::warn!(target: "helpim_bot::security", from = %request.from, command = which.node(), "refusing a command to someone who may not use it");
+            tracing::warn!(target: "helpim_bot::security", domain = %request.from.domain(), command = which.node(), "refusing a command to someone who may not use it");
+            tracing::debug!(target: "helpim_bot::security", from = %request.from, "the one refused");
             let error = adhoc::error(
                 &request.from,
                 &request.id,
@@ -417,7 +418,11 @@ impl Protocol {
                 block_visitor::answered(ask, room, label, lent)
             }
             (step, other) => {
-                tracing::error!(?step, result = ?other, "a command got the wrong database result");
+                tracing::error!(
+                    ?step,
+                    result = crate::core::variant(&other),
+                    "a command got the wrong database result"
+                );
                 ask.error(
                     lent.out,
                     DefinedCondition::InternalServerError,

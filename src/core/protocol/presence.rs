@@ -51,7 +51,8 @@ impl Protocol {
         if self.staff_present.remove(jid) {
             tracing::info!(staff = %jid, %condition, "a staff member's session is gone");
         } else {
-            tracing::info!(visitor = %jid, %condition, "a waiting visitor's session is gone");
+            tracing::info!(%condition, "a waiting visitor's session is gone");
+            tracing::debug!(visitor = %jid, "the session gone");
             out.write(Write::VisitorGone {
                 visitor: jid.to_string(),
             });

@@ -117,7 +117,7 @@ pub fn answered(p: &mut Protocol, ask: Ask, queued: Enqueued, position: i64, len
             ask.outcome(lent.out, NoteType::Warn, text, "busy")
         }
         Enqueued::Blocked => {
-            tracing::warn!(target: "helpim_bot::security", from = %ask.to, "refusing a chat to a blocked visitor key");
+            tracing::warn!(target: "helpim_bot::security", domain = %ask.to.domain(), "refusing a chat to a blocked visitor key");
             ask.outcome(
                 lent.out,
                 NoteType::Error,

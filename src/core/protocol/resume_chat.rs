@@ -30,7 +30,7 @@ pub fn answered(ask: Ask, room: Option<String>, lent: &mut Lent) {
         .filter(|r| lent.invite(&ask.to, r, "Your chat continues here."));
     match invited {
         Some(room) => {
-            tracing::info!(room = %room, visitor = %ask.to, "a visitor's new session resumes its chat");
+            tracing::info!(room = %room, "a visitor's new session resumes its chat");
             // The fresh claim lets the room seat the new session.
             lent.check_claims(&room);
             let form = ask.result("resumed").value("room", "Room", &room);

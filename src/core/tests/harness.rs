@@ -286,7 +286,10 @@ impl Store {
                     }
                 }
             }
-            Write::Message { .. } | Write::MessageAt { .. } => {}
+            Write::Message { .. }
+            | Write::MessageAt { .. }
+            | Write::ForgetVisitor { .. }
+            | Write::ForgetEnded { .. } => {}
         }
     }
 
@@ -1036,10 +1039,13 @@ fn sent_all(events: &[Event]) -> Vec<(String, String)> {
 }
 
 /// The writes asked for.
+/// The changes asked to be recorded, but for the erasure of ended queue rows that comes with
+/// every sweep (tested in `privacy.rs`).
 pub fn writes(events: &[Event]) -> Vec<&Write> {
     events
         .iter()
         .filter_map(|e| match e {
+            Event::Write(Write::ForgetEnded { .. }) => None,
             Event::Write(w) => Some(w),
             _ => None,
         })

@@ -239,6 +239,7 @@ fn nothing_runs_while_nothing_is_due_even_with_many_rooms() {
             e.iter().all(|e| matches!(
                 e,
                 Event::Query(Query::OpenClaims | Query::SweepQueue { .. })
+                    | Event::Write(Write::ForgetEnded { .. })
             )),
             "until {s} s: {e:?}"
         );

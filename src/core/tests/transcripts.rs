@@ -81,7 +81,8 @@ fn a_chat_from_the_request_to_a_clean_exit_is_stored_line_by_line() {
     assert_eq!(
         lines,
         [
-            (1, "Sam".to_string(), Role::Client),
+            // The visitor by role (privacy.keep_visitor_names is false).
+            (1, "client".to_string(), Role::Client),
             (2, "staff".to_string(), Role::Staff)
         ]
     );
