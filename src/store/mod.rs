@@ -399,9 +399,20 @@ impl Store {
     /// erasure, into the database file and empties it. PostgreSQL: nothing (its vacuum is the
     /// help line's, docs/database.md).
     async fn checkpoint(&self) -> sqlx::Result<()> {
-        if let Store::Sqlite(pool) = self {
-            sqlx::query(sql::CHECKPOINT_SQLITE).execute(pool).await?;
+        let Store::Sqlite(pool) = self else {
+            return Ok(());
+        };
+        // A reader of an older snapshot (the web application) holds frames back; SQLite waits for
+        // it up to the busy timeout, then answers `busy`: try again a few times.
+        for attempt in 1..=20u64 {
+            let row = sqlx::query(sql::CHECKPOINT_SQLITE).fetch_one(pool).await?;
+            let busy: i64 = row.try_get(0)?;
+            if busy == 0 {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
         }
+        tracing::warn!("the write-ahead log could not be emptied after an erasure (a reader held it); SQLite empties it later");
         Ok(())
     }
 
