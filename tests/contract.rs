@@ -209,6 +209,19 @@ fn database_doc_shows_the_exact_claim_statements() {
         ("WAITING", store::sql::WAITING.sqlite),
         ("PACE (PostgreSQL)", store::sql::PACE.postgres),
         ("PACE (SQLite)", store::sql::PACE.sqlite),
+        ("PRUNE", store::sql::PRUNE.sqlite),
+        ("FORGET_VISITOR[0]", store::sql::FORGET_VISITOR[0].sqlite),
+        ("FORGET_VISITOR[1]", store::sql::FORGET_VISITOR[1].sqlite),
+        ("FORGET_VISITOR[2]", store::sql::FORGET_VISITOR[2].sqlite),
+        ("FORGET_VISITOR[3]", store::sql::FORGET_VISITOR[3].sqlite),
+        (
+            "FORGET_ENDED_QUEUE (PostgreSQL)",
+            store::sql::FORGET_ENDED_QUEUE.postgres,
+        ),
+        (
+            "FORGET_ENDED_QUEUE (SQLite)",
+            store::sql::FORGET_ENDED_QUEUE.sqlite,
+        ),
     ]
     .into_iter()
     .chain(
