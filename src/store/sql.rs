@@ -360,7 +360,7 @@ WHERE jid = $1 AND status = 'closed' AND (client_nick <> 'client' OR client_jid 
 
 /// Queue rows that ended without a chat (`left`, `expired`, `missed`), by the bot or by the web
 /// application, lose nick, topic and JID. Run every poll interval; the partial index
-/// `queue_not_forgotten` (migration 0006) holds only rows that still carry any, so it costs
+/// `queue_not_forgotten` (migration 0007) holds only rows that still carry any, so it costs
 /// nothing however long the history (SQLite is told to use it).
 pub const FORGET_ENDED_QUEUE: Sql = Sql {
     sqlite: "UPDATE queue INDEXED BY queue_not_forgotten SET nick = '', topic = NULL, jid = NULL
