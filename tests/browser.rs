@@ -168,6 +168,26 @@ async fn browser_pick_mode_staff_choose_a_visitor() {
     assert_eq!(statuses, ["left", "served"], "{rows:?}");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn browser_visitor_safe_honest_and_in_their_language() {
+    let line = browser_line(|c| c.queue.max_length = 2).await;
+    run_scenario(&line, "visitor.test.mjs").await;
+}
+
+/// Every key of every catalog of the visitor page is in every other (`node --test`, no browser).
+#[test]
+fn browser_catalogs_have_every_key() {
+    check_tools();
+    let out = Command::new("node")
+        .args(["--test", "--test-reporter=spec", "catalogs.test.mjs"])
+        .current_dir(root().join("tests/browser"))
+        .output()
+        .expect("run node");
+    let text = output_text(&out);
+    println!("{text}");
+    assert!(out.status.success(), "a catalog lacks words:\n{text}");
+}
+
 /// The compressed weight the README states for each page (HTML, scripts and style, `gzip -9`).
 const PAGE_WEIGHT_BOUND: usize = 35_000;
 

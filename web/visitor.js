@@ -20,6 +20,9 @@ const STORE = "helpim-visitor";
 /** While closed, how often the page asks again whether the help line has opened. */
 const RECHECK_MS = 60000;
 
+/** Set by the quick exit: from then on nothing is drawn or stored. */
+let exiting = false;
+
 /** A random visitor key: 128 bits from the browser's CSPRNG, base64url (22 characters). */
 function randomKey() {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
@@ -49,6 +52,8 @@ const key = saved.key || randomKey();
 
 /** Writes what a refresh needs: all of it while waiting or chatting, else only the choices. */
 function save() {
+  if (exiting) return;
+  if (view.phase === "ended") return sessionStorage.removeItem(STORE);
   const keep = view.phase === "waiting" || view.phase === "chatting";
   const stored = keep ? { ...saved, key, phase: view.phase } : { lang: saved.lang, sound: saved.sound };
   if (!keep && !stored.lang && !stored.sound) sessionStorage.removeItem(STORE);
@@ -96,6 +101,7 @@ const view = {
 };
 
 function go(changes) {
+  if (exiting) return;
   Object.assign(view, changes);
   save();
   render();
@@ -127,7 +133,7 @@ function render() {
     put($("refused-title"), t(refused.title));
     const why = phase === "closed" ? (view.reason === "outside-hours" ? "closed.outside-hours" : "closed.no-staff") : refused.why;
     put($("refused-why"), t(why));
-    put($("next-opening"), phase === "closed" && view.next ? t("closed.next", { when: when(view.next) }) : "");
+    put($("next-opening"), phase === "closed" && view.next ? opening(view.next) : "");
     show($("again"), !!refused.again);
     put($("again"), refused.again ? t(refused.again) : "");
   }
@@ -198,11 +204,13 @@ $("language").addEventListener("change", async () => {
   render();
 });
 
-/** An RFC 3339 time in the visitor's words: "on Monday at 18:00". */
-function when(stamp) {
+/** The next opening (RFC 3339) in the visitor's words and time zone: "We open again on Monday at 18:00." */
+function opening(stamp) {
   const date = new Date(stamp);
   if (Number.isNaN(date.getTime())) return "";
-  return new Intl.DateTimeFormat(language(), { weekday: "long", hour: "2-digit", minute: "2-digit" }).format(date);
+  const day = new Intl.DateTimeFormat(language(), { weekday: "long" }).format(date);
+  const time = new Intl.DateTimeFormat(language(), { hour: "2-digit", minute: "2-digit" }).format(date);
+  return t("closed.next", { day, time });
 }
 
 /**
@@ -346,6 +354,8 @@ function ended(said) {
 
 /** The quick exit: nothing left on the screen at once, a clean leave, no storage, a neutral page. */
 function quickExit() {
+  if (exiting) return;
+  exiting = true;
   document.body.replaceChildren();
   document.title = "";
   try {
@@ -362,7 +372,10 @@ function quickExit() {
     // Storage may be off; nothing to clear then.
   }
   // A moment for the leave to be on its way; `replace`, so that Back does not come here.
-  setTimeout(() => location.replace(config.quickExitUrl || "away.html"), 100);
+  setTimeout(() => {
+    sessionStorage.clear();
+    location.replace(config.quickExitUrl || "away.html");
+  }, 100);
 }
 
 $("exit").addEventListener("click", quickExit);
