@@ -209,7 +209,7 @@ function opening(stamp) {
   const date = new Date(stamp);
   if (Number.isNaN(date.getTime())) return "";
   const day = new Intl.DateTimeFormat(language(), { weekday: "long" }).format(date);
-  const time = new Intl.DateTimeFormat(language(), { hour: "2-digit", minute: "2-digit" }).format(date);
+  const time = new Intl.DateTimeFormat(language(), { hour: "numeric", minute: "2-digit" }).format(date);
   return t("closed.next", { day, time });
 }
 

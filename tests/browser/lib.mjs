@@ -148,9 +148,9 @@ export async function countText(page, selector, text) {
   return page.locator(selector, { hasText: text }).count();
 }
 
-/** Writes a full-page screenshot `name`.png into the artifacts folder. */
-export async function screenshot(page, name) {
-  await page.screenshot({ path: `${ARTIFACTS}/${name}.png`, fullPage: true });
+/** Writes a full-page screenshot `name`.png into the artifacts folder (`fullPage` false: the screen only). */
+export async function screenshot(page, name, { fullPage = true } = {}) {
+  await page.screenshot({ path: `${ARTIFACTS}/${name}.png`, fullPage });
 }
 
 /**
