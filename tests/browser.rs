@@ -189,7 +189,7 @@ fn browser_catalogs_have_every_key() {
 }
 
 /// The compressed weight the README states for each page (HTML, scripts and style, `gzip -9`).
-const PAGE_WEIGHT_BOUND: usize = 35_000;
+const PAGE_WEIGHT_BOUND: usize = 45_000;
 
 /// The files `page` (in web/) loads: itself, every local `src` and `href` it names, and the
 /// modules its scripts import.
@@ -217,6 +217,18 @@ fn page_files(page: &str) -> Vec<PathBuf> {
             files.push(web.join(&part[..part.find('"').unwrap()]));
         }
     }
+    // The visitor page fetches its language's catalog and the default's (config.js: English):
+    // counted at their heaviest, English and the largest other catalog.
+    if files.iter().any(|f| f.ends_with("i18n.js")) {
+        let mut others: Vec<PathBuf> = std::fs::read_dir(web.join("i18n"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json") && !p.ends_with("en.json"))
+            .collect();
+        others.sort_by_key(|p| gzipped_size(p));
+        files.push(web.join("i18n/en.json"));
+        files.extend(others.pop());
+    }
     files
 }
 
@@ -240,7 +252,8 @@ fn browser_pages_weigh_less_than_the_readme_says() {
             "{page} loads its style, config, strophe.js, its script and helpline.js: {files:?}"
         );
         let weight: usize = files.iter().map(|f| gzipped_size(f)).sum();
-        println!("{page}: {weight} bytes compressed ({} files)", files.len());
+        let raw: u64 = files.iter().map(|f| f.metadata().unwrap().len()).sum();
+        println!("{page}: {weight} bytes compressed, {raw} uncompressed ({} files)", files.len());
         assert!(
             weight < PAGE_WEIGHT_BOUND,
             "{page} weighs {weight} bytes compressed, more than the README's {PAGE_WEIGHT_BOUND}"
