@@ -141,6 +141,10 @@ test("visitors queue, a staff member chats with them, a refresh resumes, a block
   await waitText(ana, "#refused-title", "We cannot start a chat with you");
   await accessible(ana, "the visitor page after a refusal");
   await screenshot(ana, "visitor-blocked");
+  await ana.setViewportSize({ width: 390, height: 844 });
+  await accessible(ana, "the visitor page after a refusal on a phone-sized screen");
+  await screenshot(ana, "visitor-blocked-phone", { fullPage: false });
+  await ana.setViewportSize({ width: 1100, height: 900 });
   await staff.click(".pane:not([hidden]) .end");
 
   // Cem queues behind Ben; Kim takes two chats at once.
@@ -169,6 +173,8 @@ test("visitors queue, a staff member chats with them, a refresh resumes, a block
   // Kim ends Ben's chat; Cem ends hers.
   await staff.click(".pane:not([hidden]) .end");
   await waitText(ben, "#ended-words", "The counsellor has ended the chat.");
+  await accessible(ben, "the visitor page after the counsellor ended the chat");
+  await screenshot(ben, "visitor-ended-by-counsellor");
   // Ben's pane closed, Cem's comes to the front.
   await waitText(staff, "[role=tab][aria-selected=true]", "Cem");
   await say(cem, "#text", "thank you, bye");

@@ -79,6 +79,10 @@ test("in pick mode a staff member takes the visitor they choose", async () => {
   await waitText(ben, "#notice", "The connection was lost.");
   assert.deepEqual(await axeViolations(ben), [], "axe-core on the visitor page with the connection lost");
   await screenshot(ben, "visitor-connection-lost");
+  await ben.setViewportSize({ width: 390, height: 844 });
+  assert.deepEqual(await axeViolations(ben), [], "axe-core on the lost connection on a phone-sized screen");
+  await screenshot(ben, "visitor-connection-lost-phone", { fullPage: false });
+  await ben.setViewportSize({ width: 1100, height: 900 });
   await waitText(staff, ".pane:not([hidden]) .state", "Ben's connection dropped");
   await staff.fill(".pane:not([hidden]) textarea", "are you still there, Ben? 🙂");
   await staff.press(".pane:not([hidden]) textarea", "Enter");
