@@ -380,16 +380,24 @@ function quickExit() {
 
 $("exit").addEventListener("click", quickExit);
 
-// Shift pressed 3 times within 2 seconds, with no other key between (capitals do not count).
+// Shift pressed 3 times within 2 seconds, alone, with no other key between (capitals do not count).
 let shifts = [];
+let shiftTimer = 0;
+/** Shift went down and nothing else since (a Shift held for a capital is no press). */
+let shiftAlone = false;
 document.addEventListener("keydown", (event) => {
-  if (event.key !== "Shift") shifts = [];
+  shiftAlone = event.key === "Shift";
+  if (!shiftAlone) shifts = [];
 });
 document.addEventListener("keyup", (event) => {
-  if (event.key !== "Shift") return;
+  if (event.key !== "Shift" || !shiftAlone) return;
   const now = performance.now();
   shifts = [...shifts.filter((at) => now - at < 2000), now];
-  if (shifts.length >= 3) quickExit();
+  if (shifts.length >= 3) return quickExit();
+  // Told to a screen reader, as the count goes (and forgotten with it).
+  put($("exit-status"), t("exit.more", { n: 3 - shifts.length }));
+  clearTimeout(shiftTimer);
+  shiftTimer = setTimeout(() => put($("exit-status"), ""), 2000);
 });
 
 // Noticing the counsellor while the tab is hidden: the title says so; a sound if chosen.

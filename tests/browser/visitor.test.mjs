@@ -318,7 +318,11 @@ test("quick exit: a clean leave, nothing stored, a neutral page Back does not le
   }
   assert.equal(new URL(ben.url()).pathname, "/", "typing capitals is no exit");
   assert.ok((await storageSize(ben)) > 0);
-  for (let i = 0; i < 3; i += 1) await ben.keyboard.press("Shift");
+  await ben.keyboard.press("Shift");
+  await waitText(ben, "#exit-status", "Press Shift 2 more times to exit this page.");
+  await ben.keyboard.press("Shift");
+  await waitText(ben, "#exit-status", "Press Shift 1 more time to exit this page.");
+  await ben.keyboard.press("Shift");
   await ben.waitForURL(/away\.html$/, { timeout: DEADLINE });
   await waitText(staff, ".pane:not([hidden]) .state", `${second.nick} has ended the chat.`);
   assert.equal(await storageSize(ben), 0, "nothing stored after the quick exit");
