@@ -63,9 +63,11 @@ test("visitors queue, a staff member chats with them, a refresh resumes, a block
   await waitText(ben, "#place", "You are number 2 in the queue.");
   await accessible(ben, "the visitor page while waiting");
   await screenshot(ben, "visitor-waiting");
-  // Ben refreshes while waiting: his old session's end took him out of line, and the page asks
-  // again by itself: second again (behind Ana), and served later on.
-  await ben.reload();
+  // Ana, next in line, refreshes while waiting: her old session's end keeps her place for the
+  // return grace, and the page asks again by itself with her key: still next, on the same row
+  // (the rows checked afterwards: no second row for her), Ben still second.
+  await ana.reload();
+  await waitText(ana, "#place", "You are next in the queue.");
   await waitText(ben, "#place", "You are number 2 in the queue.");
 
   // The console lists both, live, first in line first.
