@@ -97,20 +97,32 @@ let staff;
 let dropped;
 
 test("on arrival: the one-time notice, and closed told calmly with hours and other ways", async () => {
-  // This bot has no line-status yet (item-not-found): the page shows the form, with the
-  // notice about leaving quickly and the device, and the privacy words.
-  const ana = await open(browser, "/", { wire: true });
+  // Nobody is on duty: the bot's line-status says closed (no-staff), and the page says so at
+  // once, calmly, with the hours and the other ways to get help: nothing to type.
+  const ada = await open(browser, "/", { wire: true });
+  pages.push(ada);
+  await waitText(ada, "#refused-title", "The help line is closed right now");
+  assert.deepEqual(sentFields(ada, "line-status", "x"), [null], "the page asked line-status on arrival");
+  assert.match(ada.sent.find((f) => f.includes("line-status")), /xml:lang=["']en["']/, "in the page's language");
+  await waitText(ada, "#hours", "Every evening from 18:00 to 02:00.");
+  await waitText(ada, "#emergency", "In danger right now? Call 112.");
+  assert.equal(await ada.isVisible("#start-form"), false, "nothing to type while closed");
+  assert.equal(await ada.isVisible("#notice"), false, "closed is not an error");
+  await exitVisible(ada, "closed");
+  await both(ada, "visitor-closed-no-staff", "closed on arrival, nobody on duty");
+  // With the line open (the bot's answer given here in its place), the page shows the form,
+  // with the notice about leaving quickly and the device, and the privacy words.
+  const ana = await open(browser, "/", { wire: true, fake: { "line-status": answer("line-status", { open: "true", reason: "", "next-opening": "" }) } });
   pages.push(ana);
   await ana.locator("#nick").waitFor({ state: "visible", timeout: DEADLINE });
-  assert.deepEqual(sentFields(ana, "line-status", "x"), [null], "the page asked line-status on arrival");
-  assert.match(ana.sent.find((f) => f.includes("line-status")), /xml:lang=["']en["']/, "in the page's language");
   await waitText(ana, "#safety", "press the Shift key 3 times");
   await waitText(ana, "#safety", "Nothing from this chat stays on this device");
   await waitText(ana, "#privacy", "erase them when the chat ends");
   assert.equal(await ana.locator("#safety").count(), 1, "said once");
   await exitVisible(ana, "start");
   await both(ana, "visitor-start", "the start page with its notice");
-  // Nobody on duty: asking says closed, calmly (no alert), with hours and alternatives.
+  // Nobody on duty after all (the real bot's request-chat): closed, calmly (no alert), with
+  // hours and alternatives.
   await startChat(ana, "Ana");
   await waitText(ana, "#refused-title", "The help line is closed right now");
   await waitText(ana, "#hours", "Every evening from 18:00 to 02:00.");
