@@ -186,8 +186,8 @@ access_rules:
     allow: admin
 shaper:
   normal:
-    rate: 10000
-    burst_size: 20000
+    rate: 50000
+    burst_size: 250000
 shaper_rules:
   c2s_shaper:
     none: admin
@@ -265,7 +265,7 @@ s2s_ports = {{ }}
 {http}https_ports = {{ }}
 c2s_direct_tls_ports = {{ }}
 modules_enabled = {{ "roster"; "saslauth"; {tls_module}{http_modules}"disco"; "ping"; "smacks"; "admin_shell"; "limits" }}
-limits = {{ c2s = {{ rate = "10kb/s"; burst = "2s" }} }}
+limits = {{ c2s = {{ rate = "50kb/s"; burst = "5s" }} }}
 unlimited_jids = {{ "bot@localhost", "inspector@localhost" }}
 admin_socket = "{d}/data/prosody.sock"
 modules_disabled = {{ "s2s" }}
