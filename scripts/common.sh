@@ -77,8 +77,12 @@ s2s_ports = { }
 $http_settings
 https_ports = { }
 c2s_direct_tls_ports = { }
-modules_enabled = { "roster"; "saslauth"; "disco"; "ping"; "smacks"$http_modules }
+modules_enabled = { "roster"; "saslauth"; "disco"; "ping"; "smacks"; "limits"$http_modules }
 modules_disabled = { "s2s" }
+-- Each client session may send 50 kB/s (a flood from one visitor cannot hold up the others);
+-- the bot itself is not limited.
+limits = { c2s = { rate = "50kb/s"; burst = "5s" } }
+unlimited_jids = { "bot@localhost" }
 authentication = "internal_plain"
 storage = "internal"
 c2s_require_encryption = false

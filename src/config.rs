@@ -274,6 +274,10 @@ pub struct Queue {
     /// A wait is estimated from the visitors given a room within this window (at least three).
     #[serde(with = "humantime_serde")]
     pub pace_window: Duration,
+    /// A visitor over XMPP whose session ended keeps their place this long: the same key asking
+    /// again (a refresh, a phone bringing a tab back) gets the row back.
+    #[serde(with = "humantime_serde")]
+    pub return_grace: Duration,
 }
 
 impl Default for Queue {
@@ -284,6 +288,7 @@ impl Default for Queue {
             max_wait: Duration::from_secs(60 * 60),
             visitor_timeout: Duration::from_secs(60),
             pace_window: Duration::from_secs(30 * 60),
+            return_grace: Duration::from_secs(60),
         }
     }
 }
@@ -630,6 +635,7 @@ impl Config {
             ("max_wait", q.max_wait),
             ("visitor_timeout", q.visitor_timeout),
             ("pace_window", q.pace_window),
+            ("return_grace", q.return_grace),
         ] {
             if value.is_zero() {
                 return err(

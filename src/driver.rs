@@ -133,6 +133,7 @@ pub fn core_settings(config: &Config) -> anyhow::Result<Settings> {
         visitor_timeout: config.queue.visitor_timeout,
         max_length: config.queue.max_length,
         pace_window: config.queue.pace_window,
+        return_grace: config.queue.return_grace,
         hours: config.hours.schedule(),
         staff: settings::Staff {
             jids: config.staff.jids.clone(),

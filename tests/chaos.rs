@@ -544,7 +544,7 @@ async fn visitors_keep_their_places_through_killed_bots_and_restarted_servers() 
     let config = patient_config(dir.path(), &prosody, &db);
     let text = std::fs::read_to_string(&config)
         .unwrap()
-        .replace("[staff]", "[queue]\nvisitor_timeout = \"20s\"\n\n[staff]");
+        .replace("[queue]", "[queue]\nvisitor_timeout = \"20s\"");
     std::fs::write(&config, text).unwrap();
     let log = dir.path().join("bot.log");
     let mut bot = BotProcess::start(&config, log.clone(), &[]);

@@ -170,6 +170,8 @@ fn the_debian_package_installs_its_files_user_and_config_and_purges_them() {
         "/usr/share/helpim-bot/web/session.js",
         "/usr/share/helpim-bot/web/chatroom.js",
         "/usr/share/helpim-bot/web/config.js",
+        "/usr/share/helpim-bot/web/away.html",
+        "/usr/share/helpim-bot/web/i18n/ar.json",
         "/usr/share/helpim-bot/web/node_modules/strophe.js/dist/strophe.umd.min.js",
         "/usr/share/doc/helpim-bot/README.md",
         "/usr/share/doc/helpim-bot/protocol.md",

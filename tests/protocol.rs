@@ -11,6 +11,7 @@ use helpim_bot::core::types::Status;
 use helpim_bot::store::Store;
 use helpim_bot::xmpp::IqError;
 use support::*;
+use xmpp_parsers::minidom::Element;
 
 /// A visitor key as a page keeps one: 128 random bits, base64.
 const KEY: &str = "c2VjcmV0LWtleS1vZi1hbmE";
@@ -645,4 +646,147 @@ async fn outside_the_opening_hours_newcomers_hear_when_it_opens_even_with_staff_
     );
     assert_eq!(field(&r, "reason").as_deref(), Some("outside-hours"));
     assert_eq!(field(&r, "next-opening"), Some(expected));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_back_within_the_return_grace_keeps_their_place_and_one_who_is_not_leaves() {
+    let line = help_line(TestDb::sqlite(), |_| {}).await;
+    let (server, store) = (&line.server, &line.store);
+    let staff = Person::connect(server, "staff").await;
+    staff.present_to_bot();
+    let [(ana, ana_id), (ben, ben_id), (cem, _)] = ana_ben_cem_queued(server).await;
+    // Ana, next in line, refreshes her page: her session ends, a new one asks with her key.
+    ana.quit().await;
+    let ana_again = Person::visitor(server, "Ana").await;
+    ana_again.present_to_bot();
+    let answer = ana_again
+        .queue_up(&[("nick", "Ana"), ("key", "Ana-key-of-128-bits-at-least")])
+        .await;
+    // Still next, on the same row (so the same waiting-since).
+    assert_eq!(field(&answer, "queue-id"), Some(ana_id.clone()));
+    assert_eq!(field(&answer, "position").as_deref(), Some("1"));
+    // Ben closes his tab for good: after queue.return_grace (2 s here) he has left, not before.
+    let closed = std::time::Instant::now();
+    ben.quit().await;
+    wait_row(store, &ben_id, "left").await;
+    assert!(
+        closed.elapsed() >= Duration::from_secs(2),
+        "left after {:?}, before the return grace",
+        closed.elapsed()
+    );
+    let rows = store.queue_rows().await.unwrap();
+    let ben_row = rows.iter().find(|r| r.id.to_string() == ben_id).unwrap();
+    assert_eq!(ben_row.reason.as_deref(), Some("offline"));
+    // Ana's row is still waiting, first in line.
+    wait_row(store, &ana_id, "waiting").await;
+    drop(cem);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_session_holds_one_place_whatever_keys_it_tries() {
+    let line = help_line(TestDb::sqlite(), |_| {}).await;
+    let (server, store) = (&line.server, &line.store);
+    let staff = Person::connect(server, "staff").await;
+    staff.present_to_bot();
+    let hostile = Person::visitor(server, "Mallory").await;
+    let first = hostile
+        .queue_up(&[("nick", "M0"), ("key", "key-number-0-of-128-bits-at-least")])
+        .await;
+    let id = field(&first, "queue-id").unwrap();
+    let mut refused = 0;
+    for n in 1..50 {
+        let key = format!("key-number-{n}-of-128-bits-at-least");
+        match hostile
+            .command("request-chat", &[("nick", &format!("M{n}")), ("key", &key)])
+            .await
+        {
+            Ok(answer) => assert_eq!(field(&answer, "queue-id"), Some(id.clone()), "key {n}"),
+            Err(IqError::Error(condition)) => {
+                assert_eq!(condition, "resource-constraint");
+                refused += 1;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    // Past twenty commands in ten seconds the session is told to wait.
+    assert!(refused >= 29, "{refused} refused");
+    let open = store.open_queue().await.unwrap();
+    assert_eq!(open.len(), 1, "one place: {open:?}");
+}
+
+async fn max_length_holds_under_concurrent_requests(db: TestDb) {
+    let line = help_line(db, |c| c.queue.max_length = 10).await;
+    let (server, store) = (&line.server, &line.store);
+    let staff = Person::connect(server, "staff").await;
+    staff.present_to_bot();
+    let mut visitors = Vec::new();
+    for n in 0..50 {
+        visitors.push(Person::visitor(server, &format!("V{n}")).await);
+    }
+    // Everyone is on duty-checked once, then all ask at the same moment.
+    visitors[0]
+        .queue_up(&[("nick", "V0"), ("key", "key-of-v0-of-128-bits-at-least")])
+        .await;
+    let answers = futures_util::future::join_all(visitors.iter().enumerate().skip(1).map(
+        |(n, v)| async move {
+            let key = format!("key-of-v{n}-of-128-bits-at-least");
+            let answer = v
+                .command("request-chat", &[("nick", "V"), ("key", &key)])
+                .await
+                .unwrap();
+            field(&answer, "status").unwrap()
+        },
+    ))
+    .await;
+    let queued = answers.iter().filter(|s| *s == "queued").count();
+    let busy = answers.iter().filter(|s| *s == "busy").count();
+    assert_eq!((queued + 1, busy), (10, 40), "{answers:?}");
+    assert_eq!(store.open_queue().await.unwrap().len(), 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_length_holds_under_fifty_concurrent_requests_on_postgres() {
+    max_length_holds_under_concurrent_requests(TestDb::postgres().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_length_holds_under_fifty_concurrent_requests_on_sqlite() {
+    max_length_holds_under_concurrent_requests(TestDb::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_commands_from_one_session_leaves_other_visitors_answered_within_a_second() {
+    let line = help_line(TestDb::sqlite(), |_| {}).await;
+    let server = &line.server;
+    let flood = Person::visitor(server, "Flood").await;
+    let other = Person::visitor(server, "Calm").await;
+    let command = Element::builder("command", "http://jabber.org/protocol/commands")
+        .attr(
+            xmpp_parsers::minidom::rxml::NcName::try_from("node").unwrap(),
+            "line-status",
+        )
+        .build();
+    let started = std::time::Instant::now();
+    for n in 0..20_000 {
+        let iq = xmpp_parsers::iq::Iq::Set {
+            from: None,
+            to: Some(BOT.parse().unwrap()),
+            id: format!("flood{n}"),
+            payload: command.clone(),
+        };
+        flood.session.send(iq);
+    }
+    // While the flood is on its way, another visitor asks, five times: each answer within 1 s.
+    let mut slowest = Duration::ZERO;
+    for _ in 0..5 {
+        let asked = std::time::Instant::now();
+        let answer = other.command("line-status", &[]).await.unwrap();
+        assert!(field(&answer, "status").is_some(), "{}", note(&answer));
+        slowest = slowest.max(asked.elapsed());
+    }
+    println!(
+        "flood of 20,000 commands: the other visitor's slowest answer took {slowest:?} ({:?} after the flood began)",
+        started.elapsed()
+    );
+    assert!(slowest < Duration::from_secs(1), "{slowest:?}");
 }

@@ -332,20 +332,23 @@ async fn status_says_whether_the_help_line_is_open_and_how_many_wait() {
         }
     };
     status(serde_json::json!({
-        "open": false, "staff_on_duty": 0, "queue_length": 0, "oldest_wait_seconds": null
+        "open": false, "reason": "no-staff", "next_opening": null, "staff_on_duty": 0,
+        "queue_length": 0, "oldest_wait_seconds": null
     }))
     .await;
     queued(store, "visitor-1", "Ana").await;
     queued(store, "visitor-2", "Ben").await;
     let got = status(serde_json::json!({
-        "open": false, "staff_on_duty": 0, "queue_length": 2, "oldest_wait_seconds": null
+        "open": false, "reason": "no-staff", "next_opening": null, "staff_on_duty": 0,
+        "queue_length": 2, "oldest_wait_seconds": null
     }))
     .await;
     assert!(got["oldest_wait_seconds"].as_i64().is_some(), "{got}");
     let mut staff = Person::connect(&setup.server, "staff").await;
     staff_in(store, &mut staff, "Counsellor").await;
     status(serde_json::json!({
-        "open": true, "staff_on_duty": 1, "queue_length": 1, "oldest_wait_seconds": null
+        "open": true, "reason": null, "next_opening": null, "staff_on_duty": 1,
+        "queue_length": 1, "oldest_wait_seconds": null
     }))
     .await;
     let (code, _) = bot.terminate();

@@ -3,7 +3,8 @@
 // one) and their typing (XEP-0085), each message once (a rejoin's history repeats them), a clean
 // leave told from a dropped connection. Nothing of the page: it hears `room.on(type, handler)`:
 //   joined                                   in the room (again, after a rejoin)
-//   message  { nick, text, stamp, mine }     no nick: the room's own line (the bot's)
+//   message  { nick, text, stamp, mine, delayed }  no nick: the room's own line (the bot's);
+//                                            delayed: from the room's history
 //   typing   { composing }                   the peer types, or stopped
 //   arrived  { nick, isNew, back }           the peer: someone new, or back after a drop
 //   departed { nick, peer, clean, kicked }   clean: with the clean-exit status
@@ -127,7 +128,7 @@ export class ChatRoom extends EventTarget {
     const delay = child(el, "delay", NS.delay);
     const mine = !!nick && nick === this.nick;
     if (nick && !mine) this.emit("typing", { composing: false });
-    this.emit("message", { nick, text, stamp: delay ? new Date(delay.getAttribute("stamp")) : new Date(), mine });
+    this.emit("message", { nick, text, stamp: delay ? new Date(delay.getAttribute("stamp")) : new Date(), mine, delayed: !!delay });
   }
 
   /** A presence from this room: one's own, an error, the bot's, or the peer's. */

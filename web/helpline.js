@@ -38,20 +38,27 @@ export function show(el, visible = true) {
   el.hidden = !visible;
 }
 
-/** Appends one line to a message list: `who` said `text` at `stamp` (`mine` for one's own). */
-export function appendLine(list, { who, text, stamp = new Date(), mine = false, system = false }) {
+/**
+ * Appends one line to a message list: `who` said `text` at `stamp` (`mine` for one's own), the
+ * time in `locale`'s way. Name and text are isolated, so a right-to-left name or message reads right in a
+ * left-to-right page and the other way round.
+ */
+export function appendLine(list, { who, text, stamp = new Date(), mine = false, system = false, locale = [] }) {
   const li = document.createElement("li");
   li.className = system ? "system" : mine ? "mine" : "theirs";
   const time = document.createElement("time");
   time.dateTime = stamp.toISOString();
-  time.textContent = stamp.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  time.textContent = stamp.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" });
   li.append(time, " ");
   if (!system) {
     const name = document.createElement("b");
-    name.textContent = `${who}:`;
+    const bdi = document.createElement("bdi");
+    bdi.textContent = who;
+    name.append(bdi, ":");
     li.append(name, " ");
   }
   const span = document.createElement("span");
+  span.dir = "auto";
   span.textContent = text;
   li.append(span);
   list.append(li);

@@ -107,6 +107,8 @@ export class Session {
     /** The joined rooms (ChatRoom), by room JID. */
     this.rooms = new Map();
     this.retryDelay = RETRY_FIRST_MS;
+    /** The language the bot is asked to answer in (`xml:lang` on each command), or "". */
+    this.lang = "";
   }
 
   /** Logs in: `jid` and `password`, or a bare domain and no password for an anonymous login. */
@@ -185,7 +187,9 @@ export class Session {
 
   /** Runs command `node` of the bot in one step with `fields` submitted (or none). */
   command(node, fields) {
-    const iq = $iq({ type: "set", to: config.bot }).c("command", { xmlns: NS.commands, node, action: "execute" });
+    const attrs = { type: "set", to: config.bot };
+    if (this.lang) attrs["xml:lang"] = this.lang;
+    const iq = $iq(attrs).c("command", { xmlns: NS.commands, node, action: "execute" });
     if (fields) {
       iq.c("x", { xmlns: NS.data, type: "submit" });
       for (const [name, value] of Object.entries(fields)) {

@@ -302,7 +302,9 @@ function addChat(room, password) {
   pane.setAttribute("aria-labelledby", `tab-${n}`);
   for (const el of pane.querySelectorAll("[data-id]")) el.id = `${el.dataset.id}-${n}`;
   for (const el of pane.querySelectorAll("[data-for]")) el.htmlFor = `${el.dataset.for}-${n}`;
-  pane.querySelector(".log").setAttribute("aria-label", `Messages of chat ${n}`);
+  for (const el of pane.querySelectorAll("[data-describedby]")) el.setAttribute("aria-describedby", `${el.dataset.describedby}-${n}`);
+  // The list scrolls in a long chat: focusable and named, so a keyboard can scroll it.
+  pane.querySelector(".messages").setAttribute("aria-label", `Messages of chat ${n}`);
   const tab = document.createElement("button");
   tab.type = "button";
   tab.id = `tab-${n}`;

@@ -1,14 +1,27 @@
-// The visitor page: an anonymous login, a request for a chat, the place in the queue while
-// waiting, the chat the bot's invitation leads to, and the way back into it after a refresh or a
-// dropped connection (docs/protocol.md). What the tab keeps, in sessionStorage only: the
-// visitor key, the name and topic typed, and which room the chat is in; never the messages.
+// The visitor page: on arrival, whether the help line is open (`line-status`); an anonymous login,
+// a request for a chat, the place in the queue while waiting, the chat the bot's invitation leads
+// to, and the way back into it after a refresh or a dropped connection (docs/protocol.md).
+//
+// Shared devices (SPEC §12). What the tab keeps, in sessionStorage only and only while the visitor
+// waits or chats: the visitor key, the name and topic typed, and which room the chat is in (never
+// a message); and the language and sound chosen. A refresh (or a tab the browser discarded and
+// brings back) resumes; a tab *reopened* after it was closed, which gets its sessionStorage back,
+// or the page opened anew, starts afresh and clears it. "End chat", any ending and the quick exit
+// clear it too; the quick exit ("Exit this page", or Shift 3 times) leaves cleanly and replaces
+// the page with a neutral one, so that Back does not return.
 
 import { Session, config, child, NS } from "./session.js";
 import { ChatRoom } from "./chatroom.js";
 import { appendLine, messageBox, put, show } from "./helpline.js";
+import { choose, language, languages, local, t, translate, use } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const STORE = "helpim-visitor";
+/** While closed, how often the page asks again whether the help line has opened. */
+const RECHECK_MS = 60000;
+
+/** Set by the quick exit: from then on nothing is drawn or stored. */
+let exiting = false;
 
 /** A random visitor key: 128 bits from the browser's CSPRNG, base64url (22 characters). */
 function randomKey() {
@@ -16,9 +29,44 @@ function randomKey() {
   return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
-/** What survives a refresh of this tab: `{ key, nick, topic, phase, room }`. */
-const saved = JSON.parse(sessionStorage.getItem(STORE) || "null") || { key: randomKey(), phase: "start" };
-const save = () => sessionStorage.setItem(STORE, JSON.stringify(saved));
+/**
+ * True when this load continues the tab's own page: a refresh, or a tab the browser itself
+ * discarded in the background (a phone) and loads again. A tab reopened after being closed
+ * (Ctrl+Shift+T: `back_forward`), Back/Forward to it, or the address opened again (`navigate`)
+ * is not: whoever holds the device then must not find the chat.
+ */
+function continuesTab() {
+  const navigation = performance.getEntriesByType("navigation")[0];
+  return navigation?.type === "reload" || document.wasDiscarded === true;
+}
+
+/** What survives a refresh of this tab: `{ key, nick, topic, phase, room, lang, sound }`. */
+let saved = JSON.parse(sessionStorage.getItem(STORE) || "null");
+if (saved && !continuesTab()) {
+  sessionStorage.clear();
+  saved = null;
+}
+saved ||= {};
+/** The key lives as long as the page (a block holds for the tab), in storage only while needed. */
+const key = saved.key || randomKey();
+
+/** Writes what a refresh needs: all of it while waiting or chatting, else only the choices. */
+function save() {
+  if (exiting) return;
+  if (view.phase === "ended") return sessionStorage.removeItem(STORE);
+  const keep = view.phase === "waiting" || view.phase === "chatting";
+  const stored = keep ? { ...saved, key, phase: view.phase } : { lang: saved.lang, sound: saved.sound };
+  if (!keep && !stored.lang && !stored.sound) sessionStorage.removeItem(STORE);
+  else sessionStorage.setItem(STORE, JSON.stringify(stored));
+}
+
+/** Forgets the chat in this tab: storage, name, topic and room (the choices stay in memory). */
+function forget() {
+  sessionStorage.clear();
+  saved = { lang: saved.lang, sound: saved.sound };
+  $("nick").value = "";
+  $("topic").value = "";
+}
 
 /** The chat's room once invited (a ChatRoom: its counsellor is its `peer`). */
 let room = null;
@@ -28,79 +76,218 @@ const session = new Session({ onInvite, onMessage, onLost });
 /**
  * The page's state: `go()` changes it, `render()` draws the page from it and nothing else (but
  * the conversation, a log that only grows). `phase` is where the visitor is:
+ *   arriving                asking whether the help line is open (the start page, no form yet)
  *   start                   the form
- *   closed, busy, blocked   refused: the form again, `notice` says why
- *   error                   something went wrong (no answer, or one the page does not know):
- *                           the form again, `notice` says what
- *   waiting                 in line; `place` says where
+ *   closed, busy, blocked   refused (on arrival, or asking): calm words, the opening hours and
+ *                           the other ways to get help; `reason` and `next` say why and until when
+ *   error                   something went wrong: the form again, `notice` says what
+ *   waiting                 in line; `place`, `wait` and `closing` say where and how long
  *   chatting                in the chat (or on the way back into it: `connection` says so)
- *   ended                   the conversation stays in view; the form offers a new chat
- * Beside it, what the page says: `notice` (the alert), `connection`, `place` and `typing`.
- * Only waiting and chatting outlive a refresh: the page then goes back by itself.
+ *   ended                   the conversation stays in view, `ended` says why, and what next
+ * Beside it, what the page says: `notice` (an alert: errors and a lost connection only),
+ * `connection` and `typing`. Words are kept as catalog keys and values, and put in the visitor's
+ * language when drawn, so that a change of language redraws everything.
  */
-const view = { phase: "start", notice: "", connection: "", place: "", typing: "" };
+const view = {
+  phase: "arriving",
+  notice: null,
+  connection: null,
+  queue: null,
+  typing: false,
+  ended: null,
+  reason: "",
+  next: "",
+  statusKnown: false,
+};
 
 function go(changes) {
+  if (exiting) return;
   Object.assign(view, changes);
-  saved.phase = view.phase;
   save();
   render();
 }
 
+/** A catalog key with its values (`[key, vars]`), or a key alone, in words. */
+function words(said) {
+  if (!said) return "";
+  return Array.isArray(said) ? t(said[0], said[1]) : t(said);
+}
+
+const REFUSED = {
+  closed: { title: "closed.title", again: "closed.again" },
+  busy: { title: "busy.title", why: "busy.text", again: "busy.again" },
+  blocked: { title: "blocked.title", why: "blocked.text" },
+};
+
 function render() {
   const { phase } = view;
   document.body.dataset.phase = phase;
-  put($("start-title"), phase === "ended" ? "Start a new chat" : "Start a chat");
-  show($("start"), phase !== "waiting" && phase !== "chatting");
+  if (!document.hidden) document.title = t("title");
+  const refused = REFUSED[phase];
+  show($("start"), phase === "arriving" || phase === "start" || phase === "error");
+  show($("start-form"), phase === "start" || phase === "error");
+  put($("checking"), phase === "arriving" ? t("checking") : "");
+  put($("privacy"), local(config.privacy) || t("privacy", { days: config.transcriptDays ?? 90 }));
+  show($("refused"), !!refused);
+  if (refused) {
+    put($("refused-title"), t(refused.title));
+    const why = phase === "closed" ? (view.reason === "outside-hours" ? "closed.outside-hours" : "closed.no-staff") : refused.why;
+    put($("refused-why"), t(why));
+    put($("next-opening"), phase === "closed" && view.next ? opening(view.next) : "");
+    show($("again"), !!refused.again);
+    put($("again"), refused.again ? t(refused.again) : "");
+  }
+  const hours = local(config.hours);
+  show($("hours-box"), !!hours);
+  put($("hours"), hours);
+  show($("elsewhere"), !!refused || phase === "ended");
+  put($("emergency"), config.emergency ? t("emergency", { number: config.emergency }) : "");
   show($("waiting"), phase === "waiting");
+  const q = view.queue || {};
+  put($("place"), q.position ? (q.position === 1 ? t("place.next") : t("place.n", { n: q.position })) : "");
+  put($("wait"), q.soon ? t("wait.soon") : q.estimate ? waitWords(q.estimate) : "");
+  put($("closing"), q.closesIn ? t("closing", { n: Math.ceil(q.closesIn / 60) }) : "");
   show($("chat"), phase === "chatting" || phase === "ended");
   show($("send-form"), phase === "chatting");
   show($("end"), phase === "chatting");
-  put($("notice"), view.notice);
+  show($("sound-choice"), phase === "waiting" || phase === "chatting");
+  $("sound").checked = !!saved.sound;
+  show($("after"), phase === "ended");
+  put($("ended-words"), words(view.ended));
+  put($("notice"), words(view.notice));
   show($("notice"), !!view.notice);
-  put($("connection"), view.connection);
-  put($("place"), view.place);
-  put($("typing"), view.typing);
+  $("notice").classList.toggle("error", phase === "error");
+  put($("connection"), words(view.connection));
+  put($("typing"), view.typing && phase === "chatting" ? t("chat.typing") : "");
 }
 
-function systemLine(text) {
-  appendLine($("messages"), { text, system: true });
+/** Links `items` (config.js: `{ label, href }`) into list `ul`. */
+function links(ul, items = []) {
+  ul.replaceChildren(
+    ...items.map(({ label, href }) => {
+      const li = document.createElement("li");
+      const a = document.createElement("a");
+      a.href = href;
+      a.textContent = local(label);
+      li.append(a);
+      return li;
+    }),
+  );
+}
+
+/** The language's words for everything the page shows that does not change with the state. */
+function translateAll() {
+  translate();
+  const select = $("language");
+  if (!select.options.length) {
+    for (const { code, name } of languages()) {
+      const option = document.createElement("option");
+      option.value = code;
+      option.lang = code;
+      option.textContent = name;
+      select.append(option);
+    }
+  }
+  select.value = language();
+  links($("alternatives"), config.alternatives);
+  links($("resources"), config.resources);
+  session.lang = language();
+  // The conversation's own lines ("You are in the chat") stay in the language they were said in.
+  for (const you of document.querySelectorAll("#messages li.mine bdi")) you.textContent = t("chat.you");
+}
+
+$("language").addEventListener("change", async () => {
+  saved.lang = $("language").value;
+  await use(saved.lang);
+  translateAll();
+  save();
+  render();
+});
+
+/** The next opening (RFC 3339) in the visitor's words and time zone: "We open again on Monday at 18:00." */
+function opening(stamp) {
+  const date = new Date(stamp);
+  if (Number.isNaN(date.getTime())) return "";
+  const day = new Intl.DateTimeFormat(language(), { weekday: "long" }).format(date);
+  const time = new Intl.DateTimeFormat(language(), { hour: "numeric", minute: "2-digit" }).format(date);
+  return t("closed.next", { day, time });
+}
+
+/**
+ * An honest wait in words: under 5 minutes "a few minutes"; up to 25 "about N minutes" (N in
+ * fives); up to 45 "about half an hour"; beyond, "more than half an hour".
+ */
+export function waitWords(seconds) {
+  const minutes = seconds / 60;
+  if (minutes < 5) return t("wait.few");
+  if (minutes <= 25) return t("wait.minutes", { n: Math.min(25, Math.max(5, Math.round(minutes / 5) * 5)) });
+  if (minutes <= 45) return t("wait.half-hour");
+  return t("wait.more");
+}
+
+/** A line of the page's own (a catalog key, or `[key, vars]`), or the room's (`raw` text). */
+function systemLine(said, raw = "") {
+  appendLine($("messages"), { text: raw || words(said), system: true, locale: language() });
 }
 
 async function ensureConnected() {
   if (session.connected) return;
-  go({ connection: "Connecting…" });
+  go({ connection: "connecting" });
   await session.connect(config.visitorDomain);
   session.presenceToBot();
-  go({ connection: "" });
+  go({ connection: null });
 }
 
-/** Minutes and seconds in words: "about 3 minutes". */
-function waitWords(seconds) {
-  if (seconds < 90) return "about a minute";
-  return `about ${Math.round(seconds / 60)} minutes`;
+/** A place in line from a request's answer or a push: position, estimate, soon, closes-in. */
+function queueFrom(get) {
+  const number = (name) => {
+    const value = Number(get(name));
+    return get(name) && Number.isFinite(value) && value > 0 ? value : 0;
+  };
+  return { position: number("position"), estimate: number("estimate"), soon: get("soon") === "true", closesIn: number("closes-in") };
 }
 
-function placeText(position, estimate) {
-  const place = Number(position) === 1 ? "You are next in the queue." : `You are number ${position} in the queue.`;
-  return place + (estimate ? ` The wait is ${waitWords(Number(estimate))}.` : "");
-}
+let recheckTimer = 0;
 
-const REFUSALS = {
-  closed: "The help line is closed right now: nobody is on duty. Please try again later.",
-  busy: "All our counsellors are busy and the queue is full. Please try again in a little while.",
-  blocked: "We cannot start a chat with you.",
-};
+/**
+ * On arrival (and while closed): is the help line open? A bot without `line-status` answers
+ * item-not-found: the form then, and a closed line is told when asking for a chat.
+ */
+async function checkLine() {
+  clearTimeout(recheckTimer);
+  let reply;
+  try {
+    await ensureConnected();
+    reply = await session.command("line-status");
+  } catch (error) {
+    if (error.condition !== "item-not-found") console.warn("line-status", error);
+    view.statusKnown = false;
+    return go({ phase: "start", connection: null });
+  }
+  view.statusKnown = true;
+  if (reply.fields.get("open") === "false") {
+    go({ phase: "closed", reason: reply.fields.get("reason") || "", next: reply.fields.get("next-opening") || "" });
+    recheckTimer = setTimeout(() => view.phase === "closed" && checkLine(), RECHECK_MS);
+  } else {
+    go({ phase: "start" });
+  }
+}
 
 async function requestChat() {
-  const reply = await session.command("request-chat", { nick: saved.nick, topic: saved.topic, key: saved.key });
+  const reply = await session.command("request-chat", { nick: saved.nick, topic: saved.topic, key });
   if (room) return; // the invitation was quicker than the answer
   if (reply.status === "queued") {
-    return go({ phase: "waiting", notice: "", place: placeText(reply.fields.get("position"), reply.fields.get("estimate")) });
+    return go({ phase: "waiting", notice: null, queue: queueFrom((f) => reply.fields.get(f)) });
   }
   session.disconnect();
-  const refused = REFUSALS[reply.status] ? reply.status : "error";
-  go({ phase: refused, notice: REFUSALS[refused] || reply.note || "Something went wrong. Please try again." });
+  if (REFUSED[reply.status]) return refused(reply.status);
+  go({ phase: "error", notice: "error.other" });
+}
+
+/** A refusal: calm words, the hours and the other ways, and the focus on its heading. */
+function refused(phase) {
+  go({ phase, notice: null, reason: "", next: "" });
+  $("refused-title").focus();
 }
 
 $("start-form").addEventListener("submit", async (event) => {
@@ -110,17 +297,24 @@ $("start-form").addEventListener("submit", async (event) => {
   if (!saved.nick) return;
   $("start-button").disabled = true;
   try {
-    // A new chat: the last one's conversation goes from the page.
-    go({ phase: "start", notice: "" });
-    $("messages").replaceChildren();
+    go({ notice: null });
     await ensureConnected();
     await requestChat();
   } catch (error) {
-    go({ phase: "error", connection: "", notice: "We could not reach the help line. Please check your connection and try again." });
+    go({ phase: "error", connection: null, notice: "error.reach" });
     console.warn("request-chat", error);
   } finally {
     $("start-button").disabled = false;
   }
+});
+
+$("again").addEventListener("click", () => {
+  if (view.phase === "closed" && view.statusKnown) {
+    go({ phase: "arriving" });
+    return checkLine();
+  }
+  go({ phase: "start", notice: null });
+  $("nick").focus();
 });
 
 $("leave").addEventListener("click", async () => {
@@ -130,25 +324,116 @@ $("leave").addEventListener("click", async () => {
     console.warn("leave-queue", error);
   }
   session.disconnect();
-  go({ phase: "start", notice: "You have left the queue." });
+  forget();
+  go({ phase: "start", notice: null, queue: null, connection: "waiting.left" });
 });
 
 messageBox($("send-form"), $("text"), () => (room?.joined ? room : null));
 
 $("end").addEventListener("click", () => {
   room?.leave();
-  ended("You ended the chat. Thank you for talking with us.");
+  ended("ended.you");
 });
 
-/** The chat is over: say why, keep the conversation readable, offer a new chat. */
-function ended(words) {
-  systemLine(words);
+$("new-chat").addEventListener("click", () => {
+  $("messages").replaceChildren();
+  go({ phase: "arriving", ended: null, notice: null, connection: null });
+  checkLine().then(() => view.phase === "start" && $("nick").focus());
+});
+
+/** The chat is over: say why, keep the conversation readable, offer what next; forget it here. */
+function ended(said) {
+  systemLine(said);
   room?.close();
   room = null;
-  saved.room = null;
-  go({ phase: "ended", notice: words, typing: "" });
+  forget();
+  go({ phase: "ended", ended: said, notice: null, connection: null, typing: false });
   session.disconnect();
+  $("after-title").focus();
 }
+
+/** The quick exit: nothing left on the screen at once, a clean leave, no storage, a neutral page. */
+function quickExit() {
+  if (exiting) return;
+  exiting = true;
+  document.body.replaceChildren();
+  document.title = "";
+  try {
+    if (room) room.leave();
+    else if (view.phase === "waiting") session.command("leave-queue").catch(() => {});
+    session.disconnect();
+  } catch (error) {
+    // Leaving anyway.
+  }
+  sessionStorage.clear();
+  try {
+    localStorage.clear();
+  } catch (error) {
+    // Storage may be off; nothing to clear then.
+  }
+  // A moment for the leave to be on its way; `replace`, so that Back does not come here.
+  setTimeout(() => {
+    sessionStorage.clear();
+    location.replace(config.quickExitUrl || "away.html");
+  }, 100);
+}
+
+$("exit").addEventListener("click", quickExit);
+
+// Shift pressed 3 times within 2 seconds, alone, with no other key between (capitals do not count).
+let shifts = [];
+let shiftTimer = 0;
+/** Shift went down and nothing else since (a Shift held for a capital is no press). */
+let shiftAlone = false;
+document.addEventListener("keydown", (event) => {
+  shiftAlone = event.key === "Shift";
+  if (!shiftAlone) shifts = [];
+});
+document.addEventListener("keyup", (event) => {
+  if (event.key !== "Shift" || !shiftAlone) return;
+  const now = performance.now();
+  shifts = [...shifts.filter((at) => now - at < 2000), now];
+  if (shifts.length >= 3) return quickExit();
+  // Told to a screen reader, as the count goes (and forgotten with it).
+  put($("exit-status"), t("exit.more", { n: 3 - shifts.length }));
+  clearTimeout(shiftTimer);
+  shiftTimer = setTimeout(() => put($("exit-status"), ""), 2000);
+});
+
+// Noticing the counsellor while the tab is hidden: the title says so; a sound if chosen.
+let unseen = 0;
+let audio = null;
+
+function beep() {
+  if (!audio) return;
+  const tone = audio.createOscillator();
+  const volume = audio.createGain();
+  tone.frequency.value = 660;
+  volume.gain.setValueAtTime(0.2, audio.currentTime);
+  volume.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + 0.4);
+  tone.connect(volume).connect(audio.destination);
+  tone.start();
+  tone.stop(audio.currentTime + 0.4);
+}
+
+/** The counsellor joined (`joined`) or wrote: told in the title while the tab is hidden. */
+function notify(joined) {
+  if (!document.hidden) return;
+  unseen += joined ? 0 : 1;
+  document.title = unseen ? t("title.new", { n: unseen }) : t("title.joined");
+  if (saved.sound) beep();
+}
+
+$("sound").addEventListener("change", () => {
+  saved.sound = $("sound").checked;
+  if (saved.sound) {
+    // Made on the visitor's click, as browsers allow sound only after one.
+    audio ||= new AudioContext();
+    audio.resume();
+    beep();
+  }
+  save();
+});
 
 /** The bot's invitation: into the chat's room (again, after a refresh or a dropped connection). */
 function onInvite(invitation) {
@@ -161,15 +446,15 @@ function onInvite(invitation) {
   }
   saved.room = invitation.room;
   save();
-  go({ connection: "A counsellor is ready. Joining the chat…" });
+  go({ connection: "joining" });
   room.join(invitation.password);
 }
 
 /** A place in line pushed by the bot. */
 function onMessage(el) {
   const queue = child(el, "queue", NS.queue);
-  if (queue && el.getAttribute("from") === config.bot) {
-    if (view.phase === "waiting") go({ place: placeText(queue.getAttribute("position"), queue.getAttribute("estimate")) });
+  if (queue && el.getAttribute("from") === config.bot && view.phase === "waiting") {
+    go({ queue: queueFrom((name) => queue.getAttribute(name)) });
   }
 }
 
@@ -177,68 +462,100 @@ function onMessage(el) {
 function chatRoom(jid) {
   return new ChatRoom(session, jid, saved.nick)
     .on("joined", () => {
-      go({ phase: "chatting", connection: "", notice: "" });
-      systemLine(room.peer ? `You are in the chat with ${room.peer}.` : "You are in the chat.");
+      const first = view.phase !== "chatting";
+      go({ phase: "chatting", connection: null, notice: null });
+      systemLine(room.peer ? ["chat.in", { name: room.peer }] : "chat.in-anonymous");
+      if (first) notify(true);
       $("text").focus();
     })
-    .on("message", ({ nick, text, stamp, mine }) => {
-      if (!nick) return systemLine(text);
-      appendLine($("messages"), { who: mine ? "You" : nick, text, stamp, mine });
+    .on("message", ({ nick, text, stamp, mine, delayed }) => {
+      if (!nick) return systemLine(null, text);
+      appendLine($("messages"), { who: mine ? t("chat.you") : nick, text, stamp, mine, locale: language() });
+      if (!mine && !delayed) notify(false);
     })
-    .on("typing", ({ composing }) => {
-      go({ typing: composing ? "The counsellor is typing…" : "" });
-    })
+    .on("typing", ({ composing }) => go({ typing: composing }))
     .on("arrived", ({ nick, isNew, back }) => {
-      if (room.joined && isNew) systemLine(`${nick} has joined the chat.`);
-      else if (room.joined && back) systemLine(`${nick} is back.`);
+      if (room.joined && isNew) {
+        systemLine(["chat.joined", { name: nick }]);
+        notify(true);
+      } else if (room.joined && back) systemLine(["chat.back", { name: nick }]);
     })
     .on("departed", ({ peer, clean }) => {
       if (!peer) return;
       if (clean) {
         room.leave();
-        ended("The counsellor has ended the chat. Thank you for talking with us.");
+        ended("ended.counsellor");
       } else {
-        systemLine("The counsellor's connection dropped. They may come back in a moment.");
+        systemLine("chat.dropped");
       }
     })
-    .on("closed", () => ended("The chat has ended."))
+    .on("closed", () => ended("ended.closed"))
     // Someone in the room has this name even after a few others, or the room is gone.
-    .on("failed", () => ended("We could not join the chat. Please try again."));
+    .on("failed", () => ended("ended.failed"));
 }
 
 function onLost() {
   if (view.phase !== "waiting" && view.phase !== "chatting") return;
-  go({ notice: "The connection was lost. Trying to reconnect…" });
+  go({ notice: "lost" });
   session.retry(reconnect);
 }
 
-/** Back after a refresh or a dropped connection: into the chat, or back in line. */
+let reconnecting = false;
+
+/** Back after a refresh or a dropped connection: into the chat, or back in line (same key). */
 async function reconnect() {
+  if (reconnecting || session.connected || (view.phase !== "waiting" && view.phase !== "chatting")) return;
+  reconnecting = true;
   try {
     await ensureConnected();
     if (saved.room) {
-      const reply = await session.command("resume-chat", { key: saved.key });
+      const reply = await session.command("resume-chat", { key });
       if (reply.status === "resumed") {
         // The invitation comes before this answer, and the join may be done already.
-        go({ notice: "", connection: room?.joined ? view.connection : "Rejoining your chat…" });
+        go({ notice: null, connection: room?.joined ? view.connection : "rejoining" });
       } else {
-        saved.room = null;
-        ended("Your chat has ended: the connection was lost for too long.");
+        ended("ended.lost");
       }
     } else {
       await requestChat();
     }
   } catch (error) {
     console.warn("reconnect", error);
-    onLost();
+    reconnecting = false;
+    return onLost();
   }
+  reconnecting = false;
 }
 
+let lastAsked = 0;
+
+/**
+ * The tab is seen again (a phone brings it back, or the browser restores it from its cache): the
+ * title is the page's again; a session that is gone is taken up at once, and a visitor still in
+ * line asks again (same key) for a fresh place.
+ */
+function seenAgain() {
+  if (document.hidden) return;
+  unseen = 0;
+  document.title = t("title");
+  if (view.phase !== "waiting" && view.phase !== "chatting") return;
+  if (!session.connected) return reconnect();
+  if (view.phase === "waiting" && !room && Date.now() - lastAsked > 5000) {
+    lastAsked = Date.now();
+    requestChat().catch((error) => console.warn("request-chat", error));
+  }
+}
+document.addEventListener("visibilitychange", seenAgain);
+window.addEventListener("pageshow", (event) => event.persisted && seenAgain());
+
+await use(choose(saved.lang)).catch(() => use(config.defaultLanguage || "en"));
+translateAll();
 $("nick").value = saved.nick || "";
 $("topic").value = saved.topic || "";
 if (saved.phase === "waiting" || saved.phase === "chatting") {
-  go({ phase: saved.phase, connection: "Reconnecting…" });
+  go({ phase: saved.phase, connection: "reconnecting" });
   reconnect();
 } else {
-  go({ phase: "start" });
+  go({ phase: "arriving" });
+  checkLine();
 }

@@ -62,6 +62,7 @@ fn settings() -> Settings {
         visitor_timeout: Duration::from_secs(60),
         max_length: 100,
         pace_window: Duration::from_secs(1800),
+        return_grace: Duration::from_secs(60),
         hours: None,
         staff: helpim_bot::core::settings::Staff {
             jids: vec!["*@localhost".into()],

@@ -74,6 +74,8 @@ pub enum Query {
         max_wait: Duration,
         /// `queue.visitor_timeout`.
         visitor_timeout: Duration,
+        /// `queue.return_grace`.
+        return_grace: Duration,
         /// Also read the places of the visitors over XMPP and the queue's pace over this window
         /// (at most every five seconds: the list is long in a long queue).
         places: Option<Duration>,

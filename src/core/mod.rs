@@ -756,6 +756,7 @@ impl Core {
                 Query::SweepQueue {
                     max_wait: self.settings.max_wait,
                     visitor_timeout: self.settings.visitor_timeout,
+                    return_grace: self.settings.return_grace,
                     places: self
                         .protocol
                         .places_due(now, self.closes_soon(now))

@@ -48,6 +48,8 @@ pub struct Settings {
     pub max_wait: Duration,
     /// A visitor queued over SQL and not kept alive this long has left.
     pub visitor_timeout: Duration,
+    /// A visitor whose session ended keeps their place this long (`queue.return_grace`).
+    pub return_grace: Duration,
     /// The queue's pace is measured over this window (`queue.pace_window`).
     pub pace_window: Duration,
     /// At most this many visitors wait (`queue.max_length`).

@@ -499,19 +499,39 @@ impl Store {
         topic: Option<&str>,
         max_length: u32,
     ) -> sqlx::Result<Enqueued> {
-        on_pool!(self, sql::ENQUEUE, pool, text => {
+        // One insertion at a time on PostgreSQL (the queue's length holds under concurrency);
+        // a second open row of the same session that slips past the statement's own check is
+        // stopped by `queue_open_jid` and answered as a refusal like any other.
+        let inserted: Option<i64> = on_pool!(self, sql::ENQUEUE, pool, text => {
+            let mut tx = pool.begin().await?;
+            if matches!(self, Store::Postgres(_)) {
+                sqlx::query(sql::QUEUE_LOCK).execute(&mut *tx).await?;
+            }
             let row = sqlx::query(text)
                 .bind(visitor)
                 .bind(jid)
                 .bind(nick)
                 .bind(topic)
                 .bind(i64::from(max_length))
-                .fetch_optional(pool)
+                .fetch_optional(&mut *tx)
+                .await;
+            let id = match row {
+                Ok(row) => row.map(|r| r.try_get("id")).transpose()?,
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => None,
+                Err(e) => return Err(e),
+            };
+            tx.commit().await?;
+            id
+        });
+        if let Some(id) = inserted {
+            return Ok(Enqueued::Queued(id));
+        }
+        on_pool!(self, pool => {
+            let row = sqlx::query(self.text(sql::ENQUEUE_REFUSAL))
+                .bind(visitor)
+                .bind(jid)
+                .fetch_one(pool)
                 .await?;
-            if let Some(row) = row {
-                return Ok(Enqueued::Queued(row.try_get("id")?));
-            }
-            let row = sqlx::query(self.text(sql::ENQUEUE_REFUSAL)).bind(visitor).fetch_one(pool).await?;
             let open: Option<i64> = row.try_get("open_id")?;
             let blocked: bool = row.try_get("blocked")?;
             Ok(match (open, blocked) {
@@ -591,6 +611,7 @@ impl Store {
         &self,
         max_wait: Duration,
         visitor_timeout: Duration,
+        return_grace: Duration,
         places: Option<Duration>,
     ) -> sqlx::Result<Swept> {
         on_pool!(self, pool => {
@@ -599,6 +620,7 @@ impl Store {
                 sqlx::query(self.text(statement))
                     .bind(max_wait.as_secs_f64())
                     .bind(visitor_timeout.as_secs_f64())
+                    .bind(return_grace.as_secs_f64())
                     .execute(&mut *tx)
                     .await?;
             }

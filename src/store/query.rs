@@ -19,9 +19,10 @@ impl Store {
             Query::SweepQueue {
                 max_wait,
                 visitor_timeout,
+                return_grace,
                 places,
             } => store
-                .sweep_queue(*max_wait, *visitor_timeout, *places)
+                .sweep_queue(*max_wait, *visitor_timeout, *return_grace, *places)
                 .await
                 .map(QueryResult::Swept),
             Query::Enqueue {

@@ -386,13 +386,16 @@ pub const CHECKPOINT_SQLITE: &str = "PRAGMA wal_checkpoint(TRUNCATE)";
 
 /// Queue a visitor: `$1` the visitor label, `$2` their full JID (over XMPP) or NULL, `$3` nick,
 /// `$4` topic or NULL, `$5` the longest the queue may be → `id`. No row comes back when the label
-/// is blocked, the queue is full, or the label already has an open (waiting or assigned) row.
+/// is blocked, the queue is full, or the label or the session (`queue_open_jid`) already has an
+/// open (waiting or assigned) row. On PostgreSQL it runs after [`QUEUE_LOCK`] in one
+/// transaction, so that concurrent requests cannot overrun `$5`.
 pub const ENQUEUE: Sql = Sql {
     sqlite: "INSERT INTO queue (visitor, jid, nick, topic, enqueued_at, last_seen_at, status, status_changed_at)
 SELECT $1, $2, $3, $4, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
        'waiting', strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
 WHERE NOT EXISTS (SELECT 1 FROM blocked b WHERE b.visitor = $1
                   AND (b.until IS NULL OR b.until > strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))
+  AND NOT EXISTS (SELECT 1 FROM queue o WHERE o.jid = $2 AND o.status IN ('waiting', 'assigned'))
   AND (SELECT COUNT(*) FROM queue WHERE status = 'waiting') < $5
 ON CONFLICT (visitor) WHERE status IN ('waiting', 'assigned') DO NOTHING
 RETURNING id",
@@ -400,26 +403,36 @@ RETURNING id",
 SELECT $1, $2, $3, $4, now(), now(), 'waiting', now()
 WHERE NOT EXISTS (SELECT 1 FROM blocked b WHERE b.visitor = $1
                   AND (b.until IS NULL OR b.until > now()))
+  AND NOT EXISTS (SELECT 1 FROM queue o WHERE o.jid = $2 AND o.status IN ('waiting', 'assigned'))
   AND (SELECT COUNT(*) FROM queue WHERE status = 'waiting') < $5
 ON CONFLICT (visitor) WHERE status IN ('waiting', 'assigned') DO NOTHING
 RETURNING id",
 };
 
-/// Why [`ENQUEUE`] queued nobody: `$1` the visitor label → `open_id` (their open row, if any),
-/// `blocked` (1 when blocked now).
+/// PostgreSQL: one queue insertion at a time (a transaction-scoped advisory lock), so that the
+/// count in [`ENQUEUE`] holds under READ COMMITTED. SQLite writes one at a time anyway.
+pub const QUEUE_LOCK: &str = "SELECT pg_advisory_xact_lock(4242001)";
+
+/// Why [`ENQUEUE`] queued nobody: `$1` the visitor label, `$2` the session's full JID or NULL
+/// → `open_id` (the open row of the label, else of the session, if any), `blocked` (1 when
+/// blocked now).
 pub const ENQUEUE_REFUSAL: Sql = Sql {
-    sqlite: "SELECT (SELECT id FROM queue WHERE visitor = $1 AND status IN ('waiting', 'assigned')) AS open_id,
+    sqlite: "SELECT COALESCE((SELECT id FROM queue WHERE visitor = $1 AND status IN ('waiting', 'assigned')),
+                (SELECT id FROM queue WHERE jid = $2 AND status IN ('waiting', 'assigned'))) AS open_id,
        EXISTS (SELECT 1 FROM blocked b WHERE b.visitor = $1
                AND (b.until IS NULL OR b.until > strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))) AS blocked",
-    postgres: "SELECT (SELECT id FROM queue WHERE visitor = $1 AND status IN ('waiting', 'assigned')) AS open_id,
+    postgres: "SELECT COALESCE((SELECT id FROM queue WHERE visitor = $1 AND status IN ('waiting', 'assigned')),
+                (SELECT id FROM queue WHERE jid = $2 AND status IN ('waiting', 'assigned'))) AS open_id,
        EXISTS (SELECT 1 FROM blocked b WHERE b.visitor = $1
                AND (b.until IS NULL OR b.until > now())) AS blocked",
 };
 
-/// A waiting visitor asks again from a new XMPP session (a dropped connection the server has not
-/// noticed yet): `$1` the row's id, `$2` the new full JID. The row follows the new session, so
-/// that the old one's end does not take the visitor out of line, and pushes reach the new one.
-pub const REQUEUE_JID: Sql = both("UPDATE queue SET jid = $2 WHERE id = $1 AND status = 'waiting'");
+/// A visitor asks again with the same key from a new XMPP session (a refresh, a dropped
+/// connection): `$1` the row's id, `$2` the new full JID. The row follows the new session and is
+/// no longer gone, so the visitor keeps their place and pushes reach the new session.
+pub const REQUEUE_JID: Sql = both(
+    "UPDATE queue SET jid = $2, gone_at = NULL WHERE id = $1 AND status IN ('waiting', 'assigned')",
+);
 
 /// A queue row as its visitor sees it: `$1` its id → `status`, `position` (1 for the next one,
 /// counted among the waiting), and once assigned the room's `room_jid` and `room_password`.
@@ -463,7 +476,8 @@ pub const ASSIGN_NEXT_POSTGRES: &str = "WITH r AS (
     SELECT id FROM rooms WHERE status = 'staffed' AND client_claimed_at IS NULL
     ORDER BY staffed_at, id LIMIT 1 FOR UPDATE SKIP LOCKED),
 v AS (
-    SELECT id, visitor FROM queue WHERE status = 'waiting' AND EXISTS (SELECT 1 FROM r)
+    SELECT id, visitor FROM queue WHERE status = 'waiting' AND gone_at IS NULL
+      AND EXISTS (SELECT 1 FROM r)
     ORDER BY enqueued_at, id LIMIT 1 FOR UPDATE SKIP LOCKED),
 room AS (
     UPDATE rooms SET client_claimed_at = now(), client_claim = v.visitor
@@ -478,23 +492,27 @@ FROM q, room";
 
 /// Assignment on SQLite, first of two statements in one transaction: the room (a write first, so
 /// that the transaction holds SQLite's one write lock from the start).
-pub const ASSIGN_ROOM_SQLITE: &str = "UPDATE rooms SET client_claimed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
-    client_claim = (SELECT visitor FROM queue WHERE status = 'waiting' ORDER BY enqueued_at, id LIMIT 1)
+pub const ASSIGN_ROOM_SQLITE: &str =
+    "UPDATE rooms SET client_claimed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
+    client_claim = (SELECT visitor FROM queue WHERE status = 'waiting' AND gone_at IS NULL
+                    ORDER BY enqueued_at, id LIMIT 1)
 WHERE id = (SELECT id FROM rooms WHERE status = 'staffed' AND client_claimed_at IS NULL
             ORDER BY staffed_at, id LIMIT 1)
-  AND EXISTS (SELECT 1 FROM queue WHERE status = 'waiting')
+  AND EXISTS (SELECT 1 FROM queue WHERE status = 'waiting' AND gone_at IS NULL)
 RETURNING id, jid AS room_jid, client_claimed_at";
 
 /// Assignment on SQLite, second statement: the visitor, `$1` the room's id.
 pub const ASSIGN_VISITOR_SQLITE: &str = "UPDATE queue SET status = 'assigned', room_id = $1,
     status_changed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-WHERE id = (SELECT id FROM queue WHERE status = 'waiting' ORDER BY enqueued_at, id LIMIT 1)
+WHERE id = (SELECT id FROM queue WHERE status = 'waiting' AND gone_at IS NULL
+            ORDER BY enqueued_at, id LIMIT 1)
 RETURNING id AS queue_id, visitor, jid AS visitor_jid";
 
-/// The bot's sweep, in one transaction: visitors waiting longer than `$1` seconds expire, and
-/// visitors queued over SQL (no JID) not kept alive for `$2` seconds have left. The times are
-/// the database's own, as the queue's are.
-pub const SWEEP_QUEUE: [Sql; 2] = [
+/// The bot's sweep, in one transaction: visitors waiting longer than `$1` seconds expire,
+/// visitors queued over SQL (no JID) not kept alive for `$2` seconds have left, and visitors over
+/// XMPP whose session has been gone for `$3` seconds (`queue.return_grace`) without the same key
+/// asking again have left (`offline`). The times are the database's own, as the queue's are.
+pub const SWEEP_QUEUE: [Sql; 3] = [
     Sql {
         sqlite: "UPDATE queue SET status = 'expired', reason = 'max_wait',
     status_changed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
@@ -510,6 +528,15 @@ WHERE status = 'waiting' AND jid IS NULL
   AND (julianday('now') - julianday(last_seen_at)) * 86400.0 > $2",
         postgres: "UPDATE queue SET status = 'left', reason = 'timeout', status_changed_at = now()
 WHERE status = 'waiting' AND jid IS NULL AND last_seen_at < now() - make_interval(secs => $2)",
+    },
+    Sql {
+        sqlite: "UPDATE queue SET status = 'left', reason = 'offline',
+    status_changed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+WHERE status IN ('waiting', 'assigned') AND gone_at IS NOT NULL
+  AND (julianday('now') - julianday(gone_at)) * 86400.0 > $3",
+        postgres: "UPDATE queue SET status = 'left', reason = 'offline', status_changed_at = now()
+WHERE status IN ('waiting', 'assigned') AND gone_at IS NOT NULL
+  AND gone_at < now() - make_interval(secs => $3)",
     },
 ];
 
@@ -560,15 +587,14 @@ pub const WAITING_COUNT: Sql = both(
 // ---------------------------------------------------------------------------------------------
 // The bot's own protocol (docs/protocol.md): the queue as visitors and staff use it over XMPP
 
-/// A visitor over XMPP whose session ended (`$1` their full JID) leaves the queue at once, also
-/// when a room was just given to them (else a staff member leaving that room would put them back
-/// in line).
+/// A visitor over XMPP whose session ended (`$1` their full JID) is gone: their row keeps its
+/// place for `queue.return_grace` (a refresh, a phone that dropped the tab), is not given a room
+/// meanwhile, and leaves at the sweep after it unless the same key asks again ([`REQUEUE_JID`]).
 pub const VISITOR_GONE: Sql = Sql {
-    sqlite: "UPDATE queue SET status = 'left', reason = 'offline',
-    status_changed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-WHERE jid = $1 AND status IN ('waiting', 'assigned')",
-    postgres: "UPDATE queue SET status = 'left', reason = 'offline', status_changed_at = now()
-WHERE jid = $1 AND status IN ('waiting', 'assigned')",
+    sqlite: "UPDATE queue SET gone_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+WHERE jid = $1 AND status IN ('waiting', 'assigned') AND gone_at IS NULL",
+    postgres: "UPDATE queue SET gone_at = now()
+WHERE jid = $1 AND status IN ('waiting', 'assigned') AND gone_at IS NULL",
 };
 
 /// A visitor over XMPP leaves the queue (`$1` their full JID).

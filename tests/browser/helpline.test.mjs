@@ -6,7 +6,7 @@
 
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { STAFF, assertQuiet, axeViolations, countText, launch, open, screenshot, waitText } from "./lib.mjs";
+import { DEADLINE, STAFF, assertQuiet, axeViolations, countText, launch, open, screenshot, waitText } from "./lib.mjs";
 
 const browser = await launch();
 after(() => browser.close());
@@ -17,6 +17,7 @@ const FROM_STAFF = "Здравствуйте, Ana! 🌷 שלום עליכם & ε
 
 /** Fills the start form by keyboard alone and presses Enter. */
 async function startChat(page, nick, topic) {
+  await page.locator("#nick").waitFor({ state: "visible", timeout: DEADLINE });
   await page.focus("#nick");
   await page.keyboard.press("Control+A");
   await page.keyboard.type(nick);
@@ -62,9 +63,11 @@ test("visitors queue, a staff member chats with them, a refresh resumes, a block
   await waitText(ben, "#place", "You are number 2 in the queue.");
   await accessible(ben, "the visitor page while waiting");
   await screenshot(ben, "visitor-waiting");
-  // Ben refreshes while waiting: his old session's end took him out of line, and the page asks
-  // again by itself: second again (behind Ana), and served later on.
-  await ben.reload();
+  // Ana, next in line, refreshes while waiting: her old session's end keeps her place for the
+  // return grace, and the page asks again by itself with her key: still next, on the same row
+  // (the rows checked afterwards: no second row for her), Ben still second.
+  await ana.reload();
+  await waitText(ana, "#place", "You are next in the queue.");
   await waitText(ben, "#place", "You are number 2 in the queue.");
 
   // The console lists both, live, first in line first.
@@ -132,12 +135,18 @@ test("visitors queue, a staff member chats with them, a refresh resumes, a block
   await staff.fill(".pane:not([hidden]) input[id^=reason]", "abusive messages");
   await staff.selectOption(".pane:not([hidden]) select", "7d");
   await staff.click(".pane:not([hidden]) .block-form button");
-  await waitText(ana, "#notice", "The chat has ended.");
+  await waitText(ana, "#ended-words", "The chat has ended.");
   await waitText(staff, ".pane:not([hidden]) .state", "Ana was removed from the chat.");
+  await ana.click("#new-chat");
+  assert.equal(await ana.inputValue("#nick"), "", "the form is not pre-filled after a chat");
   await startChat(ana, "Ana again", "");
-  await waitText(ana, "#notice", "We cannot start a chat with you.");
+  await waitText(ana, "#refused-title", "We cannot start a chat with you");
   await accessible(ana, "the visitor page after a refusal");
   await screenshot(ana, "visitor-blocked");
+  await ana.setViewportSize({ width: 390, height: 844 });
+  await accessible(ana, "the visitor page after a refusal on a phone-sized screen");
+  await screenshot(ana, "visitor-blocked-phone", { fullPage: false });
+  await ana.setViewportSize({ width: 1100, height: 900 });
   await staff.click(".pane:not([hidden]) .end");
 
   // Cem queues behind Ben; Kim takes two chats at once.
@@ -165,14 +174,16 @@ test("visitors queue, a staff member chats with them, a refresh resumes, a block
 
   // Kim ends Ben's chat; Cem ends hers.
   await staff.click(".pane:not([hidden]) .end");
-  await waitText(ben, "#notice", "The counsellor has ended the chat.");
+  await waitText(ben, "#ended-words", "The counsellor has ended the chat.");
+  await accessible(ben, "the visitor page after the counsellor ended the chat");
+  await screenshot(ben, "visitor-ended-by-counsellor");
   // Ben's pane closed, Cem's comes to the front.
   await waitText(staff, "[role=tab][aria-selected=true]", "Cem");
   await say(cem, "#text", "thank you, bye");
   await waitText(staff, ".pane:not([hidden]) .messages li", "thank you, bye");
   await cem.focus("#end");
   await cem.keyboard.press("Enter");
-  await waitText(cem, "#notice", "You ended the chat.");
+  await waitText(cem, "#ended-words", "You ended the chat.");
   await waitText(staff, ".pane:not([hidden]) .state", "Cem has ended the chat.");
   await screenshot(staff, "staff-chat-ended");
   await staff.click(".pane:not([hidden]) .end");

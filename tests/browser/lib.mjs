@@ -42,17 +42,31 @@ export async function launch() {
  * A new person at a page (`path` under WEB) in their own browser context, so two visitors and a
  * staff member share nothing. Every request and WebSocket the page opens is recorded in
  * `page.requests`, and every console error (a Content-Security-Policy refusal, an exception) in
- * `page.errors`.
+ * `page.errors`. Options: `locale` (the browser's language), `viewport`; `wire` (or `droppable`)
+ * puts the page's WebSocket through Playwright: every frame the page sends is kept in
+ * `page.sent`, `drop(page)` cuts it as a lost network would (both ends see it close, and Prosody
+ * ends the session), `inject(page, xml)` hands the page a stanza as if from the server, and
+ * `page.fake[node] = (id) => xml` answers the bot's command `node` in the bot's place (for
+ * commands this bot does not have yet).
  */
-export async function open(browser, path, { droppable = false } = {}) {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+export async function open(browser, path, { droppable = false, wire = false, locale, viewport, fake = {} } = {}) {
+  const context = await browser.newContext({ viewport: viewport || { width: 1100, height: 900 }, ...(locale ? { locale } : {}) });
   const page = await context.newPage();
-  if (droppable) {
-    // The page's WebSocket goes through Playwright, so that `drop(page)` can cut it as a lost
-    // network would: both ends see it close, and Prosody ends the session.
+  if (droppable || wire) {
     page.sockets = [];
+    page.sent = [];
+    page.fake = fake;
     await page.routeWebSocket(/xmpp-websocket/, (ws) => {
-      page.sockets.push({ ws, server: ws.connectToServer() });
+      const server = ws.connectToServer();
+      ws.onMessage((frame) => {
+        const text = String(frame);
+        page.sent.push(text);
+        const node = /node=["']([\w-]+)["']/.exec(text)?.[1];
+        const id = /^<iq[^>]* id=["']([^"']+)["']/.exec(text)?.[1];
+        if (node && id && page.fake[node]) return ws.send(page.fake[node](id));
+        server.send(frame);
+      });
+      page.sockets.push({ ws, server });
     });
   }
   page.requests = [];
@@ -65,6 +79,39 @@ export async function open(browser, path, { droppable = false } = {}) {
   });
   await page.goto(new URL(path, WEB).href);
   return page;
+}
+
+/** Hands a page opened with `wire` a stanza `xml` as if the server had sent it. */
+export function inject(page, xml) {
+  page.sockets.at(-1).ws.send(xml);
+}
+
+/** The bot's full JID, as config.js names it. */
+export const BOT = "bot@localhost/helpim-bot";
+
+/** A completed command answer from the bot with result `fields` (`{ var: value }`), for `page.fake`. */
+export function answer(node, fields) {
+  const values = Object.entries(fields)
+    .map(([name, value]) => `<field var='${name}'><value>${value}</value></field>`)
+    .join("");
+  return (id) =>
+    `<iq xmlns='jabber:client' type='result' id='${id}' from='${BOT}'><command xmlns='http://jabber.org/protocol/commands' node='${node}' status='completed'><x xmlns='jabber:x:data' type='result'>${values}</x></command></iq>`;
+}
+
+/** The values of field `name` in the commands `node` a wired page sent, in order. */
+export function sentFields(page, node, name) {
+  return page.sent
+    .filter((f) => f.includes(`node="${node}"`) || f.includes(`node='${node}'`))
+    .map((f) => new RegExp(`var=["']${name}["']><value>([^<]*)<`).exec(f)?.[1] ?? null);
+}
+
+/** Makes the page believe its tab is hidden (`true`) or seen again, as a phone or a tab switch would. */
+export async function setHidden(page, hidden) {
+  await page.evaluate((h) => {
+    Object.defineProperty(document, "hidden", { configurable: true, get: () => h });
+    Object.defineProperty(document, "visibilityState", { configurable: true, get: () => (h ? "hidden" : "visible") });
+    document.dispatchEvent(new Event("visibilitychange"));
+  }, hidden);
 }
 
 /** Cuts the WebSocket of a page opened with `droppable`, as a lost connection would. */
@@ -86,6 +133,7 @@ export async function waitText(page, selector, text, timeout = DEADLINE) {
           [sel]: [...document.querySelectorAll(sel)].map((e) => e.textContent).slice(-5),
           notice: document.getElementById("notice")?.textContent ?? null,
           connection: document.getElementById("connection")?.textContent ?? null,
+          phase: document.body.dataset.phase ?? null,
         }),
         selector,
       )
@@ -100,9 +148,9 @@ export async function countText(page, selector, text) {
   return page.locator(selector, { hasText: text }).count();
 }
 
-/** Writes a full-page screenshot `name`.png into the artifacts folder. */
-export async function screenshot(page, name) {
-  await page.screenshot({ path: `${ARTIFACTS}/${name}.png`, fullPage: true });
+/** Writes a full-page screenshot `name`.png into the artifacts folder (`fullPage` false: the screen only). */
+export async function screenshot(page, name, { fullPage = true } = {}) {
+  await page.screenshot({ path: `${ARTIFACTS}/${name}.png`, fullPage });
 }
 
 /**

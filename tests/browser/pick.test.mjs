@@ -18,12 +18,23 @@ async function startChat(page, nick) {
   await page.press("#nick", "Enter");
 }
 
+/**
+ * Arrival at a closed help line: told at once (a bot with `line-status`), or after asking for a
+ * chat (a bot without: the page shows the form).
+ */
+async function arriveClosed(page, nick) {
+  const refused = page.locator("#refused-title");
+  await Promise.race([refused.waitFor({ timeout: DEADLINE }), page.locator("#nick").waitFor({ timeout: DEADLINE })]);
+  if (!(await refused.isVisible())) await startChat(page, nick);
+  await waitText(page, "#refused-title", "The help line is closed right now");
+}
+
 test("in pick mode a staff member takes the visitor they choose", async () => {
   // Nobody is on duty yet: the help line is closed, and says so.
   const ana = await open(browser, "/");
-  await startChat(ana, "Ana");
-  await waitText(ana, "#notice", "The help line is closed right now: nobody is on duty.");
-  await screenshot(ana, "visitor-closed");
+  await arriveClosed(ana, "Ana");
+  await waitText(ana, "#refused-why", "Nobody is on duty at the moment.");
+  assert.equal(await ana.isVisible("#notice"), false, "closed is not an error");
 
   const staff = await open(browser, "staff.html", { droppable: true });
   await staff.fill("#jid", STAFF.jid);
@@ -32,6 +43,8 @@ test("in pick mode a staff member takes the visitor they choose", async () => {
   await staff.press("#password", "Enter");
   await waitText(staff, "#status dd[data-field=open]", "yes");
 
+  // "Check again": the form (the line is open now).
+  await ana.click("#again");
   await startChat(ana, "Ana");
   await waitText(ana, "#place", "You are next in the queue.");
   const ben = await open(browser, "/", { droppable: true });
@@ -40,8 +53,8 @@ test("in pick mode a staff member takes the visitor they choose", async () => {
   // The queue holds two (queue.max_length): a third visitor hears that it is full.
   const cem = await open(browser, "/");
   await startChat(cem, "Cem");
-  await waitText(cem, "#notice", "All our counsellors are busy and the queue is full.");
-  await screenshot(cem, "visitor-queue-full");
+  await waitText(cem, "#refused-title", "All our counsellors are busy");
+  await waitText(cem, "#refused-why", "The queue is full right now.");
 
   // Each waiting visitor has a button of their own; Kim takes Ben.
   await waitText(staff, "#waiting button", "Take Ben");
@@ -64,7 +77,12 @@ test("in pick mode a staff member takes the visitor they choose", async () => {
   await waitText(staff, ".pane:not([hidden]) .messages li", "hello Kim");
   await drop(ben);
   await waitText(ben, "#notice", "The connection was lost.");
+  assert.deepEqual(await axeViolations(ben), [], "axe-core on the visitor page with the connection lost");
   await screenshot(ben, "visitor-connection-lost");
+  await ben.setViewportSize({ width: 390, height: 844 });
+  assert.deepEqual(await axeViolations(ben), [], "axe-core on the lost connection on a phone-sized screen");
+  await screenshot(ben, "visitor-connection-lost-phone", { fullPage: false });
+  await ben.setViewportSize({ width: 1100, height: 900 });
   await waitText(staff, ".pane:not([hidden]) .state", "Ben's connection dropped");
   await staff.fill(".pane:not([hidden]) textarea", "are you still there, Ben? 🙂");
   await staff.press(".pane:not([hidden]) textarea", "Enter");
@@ -77,7 +95,8 @@ test("in pick mode a staff member takes the visitor they choose", async () => {
   // Kim's connection drops: the console reconnects by itself and goes back into the chat.
   await drop(staff);
   await waitText(staff, "#notice", "The connection to the server was lost. Reconnecting…");
-  await waitText(ben, "#messages li", "The counsellor's connection dropped.");
+  assert.deepEqual(await axeViolations(staff), [], "axe-core on the console with the connection lost");
+  await waitText(ben, "#messages li", "The counsellor’s connection dropped.");
   await screenshot(staff, "staff-reconnecting");
   await waitText(ben, "#messages li", "Kim is back.");
   await staff.locator("#notice").waitFor({ state: "hidden", timeout: DEADLINE });
@@ -87,7 +106,7 @@ test("in pick mode a staff member takes the visitor they choose", async () => {
   assert.equal(await countText(staff, ".pane:not([hidden]) .messages li", "hello Kim"), 1, "Ben's message once on Kim's side");
 
   await ana.click("#leave");
-  await waitText(ana, "#notice", "You have left the queue.");
+  await waitText(ana, "#connection", "You have left the queue.");
   await waitText(staff, "#nobody", "Nobody is waiting");
   await ben.click("#end");
   await waitText(staff, ".pane:not([hidden]) .state", "Ben has ended the chat.");

@@ -47,6 +47,9 @@ idle = "4s"
 url = "{url}"
 poll_interval = "200ms"
 
+[queue]
+return_grace = "2s"
+
 [staff]
 jids = ["staff@localhost", "staff2@localhost", "staff3@localhost", "staff4@localhost"]
 max_chats = 2

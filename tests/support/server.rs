@@ -169,7 +169,7 @@ log_rotate_count: 0
     module: ejabberd_c2s
     starttls_required: {required}
     max_stanza_size: 1048576
-    shaper: none
+    shaper: c2s_shaper
     access: all
 auth_method: external
 extauth_program: "{d}/extauth.py"
@@ -184,7 +184,14 @@ access_rules:
     allow: admin
   muc_admin:
     allow: admin
-shaper_rules: {{}}
+shaper:
+  normal:
+    rate: 50000
+    burst_size: 250000
+shaper_rules:
+  c2s_shaper:
+    none: admin
+    normal: all
 modules:
   mod_disco: {{}}
   mod_roster: {{}}
@@ -257,7 +264,9 @@ c2s_ports = {{ {port} }}
 s2s_ports = {{ }}
 {http}https_ports = {{ }}
 c2s_direct_tls_ports = {{ }}
-modules_enabled = {{ "roster"; "saslauth"; {tls_module}{http_modules}"disco"; "ping"; "smacks"; "admin_shell" }}
+modules_enabled = {{ "roster"; "saslauth"; {tls_module}{http_modules}"disco"; "ping"; "smacks"; "admin_shell"; "limits" }}
+limits = {{ c2s = {{ rate = "50kb/s"; burst = "5s" }} }}
+unlimited_jids = {{ "bot@localhost", "inspector@localhost" }}
 admin_socket = "{d}/data/prosody.sock"
 modules_disabled = {{ "s2s" }}
 authentication = "internal_plain"

@@ -49,6 +49,14 @@ use places::Pushed;
 
 /// The shortest visitor key accepted: 22 characters of base64 hold 128 bits.
 pub const MIN_KEY_LEN: usize = 22;
+/// A session may run this many commands per [`RATE_WINDOW`]; beyond, `resource-constraint`.
+pub const RATE_LIMIT: u32 = 20;
+/// The window of [`RATE_LIMIT`].
+pub const RATE_WINDOW: std::time::Duration = std::time::Duration::from_secs(10);
+/// At most this many commands wait for the database at once; beyond, `resource-constraint`.
+pub const MAX_IN_FLIGHT: usize = 1000;
+/// Past this many sessions counted, windows that have ended are forgotten.
+const RATE_SESSIONS: usize = 10_000;
 
 /// The commands of the protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -298,6 +306,8 @@ pub struct Protocol {
     sessions: u64,
     /// The closing time the waiting visitors were last told of.
     closing_told: Option<Time>,
+    /// Commands per session in the current window: when it started, how many.
+    rate: HashMap<FullJid, (Time, u32)>,
 }
 
 impl Protocol {
@@ -313,8 +323,35 @@ impl Protocol {
         on_duty.len()
     }
 
+    /// True when session `from` may run one more command now: at most [`RATE_LIMIT`] per
+    /// [`RATE_WINDOW`] each, and [`MAX_IN_FLIGHT`] waiting for the database in all. What the bot
+    /// holds for strangers stays bounded: past [`RATE_SESSIONS`] sessions, ended windows go.
+    fn within_limits(&mut self, from: &FullJid, lent: &Lent) -> bool {
+        let now = lent.now;
+        let window = chrono::Duration::from_std(RATE_WINDOW).unwrap_or_default();
+        if self.rate.len() >= RATE_SESSIONS {
+            self.rate.retain(|_, (start, _)| now - *start < window);
+        }
+        let (start, count) = self.rate.entry(from.clone()).or_insert((now, 0));
+        if now - *start >= window {
+            (*start, *count) = (now, 0);
+        }
+        *count += 1;
+        *count <= RATE_LIMIT && lent.out.count(|p| matches!(p, Pending::Command(_))) < MAX_IN_FLIGHT
+    }
+
     /// A command, or the list of commands, asked of the bot.
     pub fn on_request(&mut self, request: Incoming, lent: &mut Lent) {
+        if !self.within_limits(&request.from, lent) {
+            tracing::debug!(target: "helpim_bot::security", "refusing a command over the rate limit");
+            let error = adhoc::error(
+                &request.from,
+                &request.id,
+                DefinedCondition::ResourceConstraint,
+                "Too many requests; please try again in a moment.",
+            );
+            return lent.out.send(error);
+        }
         let bare = request.from.to_bare().to_string();
         let may = |who: Who| match who {
             Who::Staff => lent.settings.staff.allows(&bare),

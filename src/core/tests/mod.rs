@@ -73,6 +73,7 @@ fn settings() -> Settings {
         visitor_timeout: Duration::from_secs(60),
         max_length: 100,
         pace_window: Duration::from_secs(1800),
+        return_grace: Duration::from_secs(60),
         hours: None,
         staff: settings::Staff {
             jids: vec!["staff@localhost".into()],

@@ -430,3 +430,26 @@ fn the_examples_of_the_protocol_documentation_are_what_the_bot_accepts_and_sends
     let e = w.input(request("status-request"));
     same("status", &sent(&e)[0]);
 }
+
+#[test]
+fn a_session_flooding_commands_is_refused_for_a_while_and_others_are_still_answered() {
+    let mut w = staffed_pool();
+    let start = w.now;
+    let flood = "v@anon.localhost/flood";
+    let mut refused = 0;
+    for _ in 0..200 {
+        let e = w.command(flood, "line-status", &[]);
+        if sent(&e)[0].contains("<resource-constraint") {
+            refused += 1;
+        }
+    }
+    // Twenty in the window, the rest refused: try again later.
+    assert_eq!(refused, 200 - crate::core::protocol::RATE_LIMIT as usize);
+    // Another visitor is answered as usual meanwhile.
+    let e = w.command("w@anon.localhost/1", "line-status", &[]);
+    assert!(sent(&e)[0].contains("status='completed'"), "{:?}", sent(&e));
+    // Once the window has passed, the flooding session is answered again.
+    w.until(start + chrono::Duration::seconds(10));
+    let e = w.command(flood, "line-status", &[]);
+    assert!(sent(&e)[0].contains("status='completed'"), "{:?}", sent(&e));
+}
