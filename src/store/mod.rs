@@ -851,3 +851,95 @@ impl Store {
         on_pool!(self, pool => pool.close().await)
     }
 }
+
+#[cfg(test)]
+mod privacy_tests {
+    use super::*;
+
+    /// The names as the tables hold them, one value a line.
+    async fn names(pool: &SqlitePool) -> Vec<String> {
+        let mut all = Vec::new();
+        for select in [
+            "SELECT COALESCE(staff_nick, '-') || ' ' || COALESCE(client_nick, '-') || ' ' || COALESCE(staff_jid, '-') || ' ' || COALESCE(client_jid, '-') FROM rooms ORDER BY id",
+            "SELECT COALESCE(nick, '-') FROM room_events ORDER BY id",
+            "SELECT nick FROM messages ORDER BY id",
+            "SELECT COALESCE(jid, '-') || ' ' || nick || ' ' || COALESCE(topic, '-') FROM queue ORDER BY id",
+        ] {
+            let rows: Vec<String> = sqlx::query_scalar(select).fetch_all(pool).await.unwrap();
+            all.extend(rows);
+        }
+        all
+    }
+
+    #[tokio::test]
+    async fn a_closed_chat_and_ended_queue_rows_lose_the_visitors_names_and_live_ones_keep_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("privacy.db").display());
+        let store = Store::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        let Store::Sqlite(pool) = &store else {
+            unreachable!()
+        };
+        sqlx::raw_sql(
+            "INSERT INTO rooms (id, jid, password, status, created_at, status_changed_at, staff_nick, client_nick, staff_jid, client_jid) VALUES
+               (1, 'done@c', 'pw', 'closed', 't', 't', 'Ann', 'Sam', 'ann@x', 'sam@anon'),
+               (2, 'live@c', 'pw', 'busy', 't', 't', 'Bob', 'Kim', 'bob@x', 'kim@anon'),
+               (3, 'old@c', 'pw', 'closed', 't', 't', 'Cy', 'Zoe', 'cy@x', 'zoe@anon');
+             INSERT INTO room_events (room_id, at, from_status, to_status, reason, nick) VALUES
+               (1, 't', 'available', 'staffed', 'staff_joined', 'Ann'),
+               (1, 't', 'staffed', 'busy', 'client_joined', 'Sam'),
+               (1, 't', 'busy', 'closing', 'left_unclean', 'Sammy'),
+               (2, 't', 'staffed', 'busy', 'client_joined', 'Kim'),
+               (3, 't', 'staffed', 'busy', 'client_joined', 'Zoe');
+             INSERT INTO messages (room_id, seq, at, nick, role, body) VALUES
+               (1, 1, 't', 'Sam', 'client', 'hi'), (1, 2, 't', 'Ann', 'staff', 'hello'),
+               (2, 1, 't', 'client', 'client', 'hey');
+             INSERT INTO queue (visitor, jid, nick, topic, enqueued_at, last_seen_at, status, status_changed_at, room_id) VALUES
+               ('v1', 'sam@anon/w', 'Sam', 'exams', 't', 't', 'served', 't', 1),
+               ('v2', 'kim@anon/w', 'Kim', 'work', 't', 't', 'served', 't', 2),
+               ('v3', 'lea@anon/w', 'Lea', 'home', 't', 't', 'left', 't', NULL),
+               ('v4', 'max@anon/w', 'Max', 'love', 't', 't', 'waiting', 't', NULL),
+               ('v5', NULL, 'Ned', 'debts', 't', 't', 'missed', 't', 2),
+               ('v6', NULL, 'Oli', NULL, 't', 't', 'assigned', 't', 2);",
+        )
+        .execute(pool)
+        .await
+        .unwrap();
+        store.forget_visitor("done@c").await.unwrap();
+        store.forget_visitor("live@c").await.unwrap();
+        assert_eq!(
+            store.forget_ended(false).await.unwrap(),
+            2,
+            "left and missed"
+        );
+        assert_eq!(
+            names(pool).await,
+            [
+                "Ann client ann@x -",
+                "Bob Kim bob@x kim@anon",
+                "Cy Zoe cy@x zoe@anon",
+                // The staff member's event stays; the client's by role; a renamed one's nick goes.
+                "Ann",
+                "client",
+                "-",
+                "Kim",
+                "Zoe",
+                "client",
+                "Ann",
+                "client",
+                "-  -",
+                "kim@anon/w Kim work",
+                "-  -",
+                "max@anon/w Max love",
+                "-  -",
+                "- Oli -",
+            ]
+        );
+        // At start: closed rooms not erased yet (a bot stopped between closing and erasure).
+        assert!(store.forget_ended(true).await.unwrap() > 0);
+        let after = names(pool).await;
+        assert_eq!(after[2], "Cy client cy@x -");
+        assert_eq!(after[7], "client");
+        assert_eq!(store.forget_ended(true).await.unwrap(), 0, "nothing twice");
+    }
+}
