@@ -129,7 +129,7 @@ async fn reference_webapp_claims_follows_and_reads_the_transcript() {
         messages,
         [
             "MESSAGE 1 staff Counsellor: Hello, I am listening.",
-            "MESSAGE 2 client Visitor: Thank you 🙏"
+            "MESSAGE 2 client client: Thank you 🙏"
         ]
     );
     bot.stop().await.unwrap();
