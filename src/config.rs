@@ -302,11 +302,27 @@ impl Default for Staff {
 }
 
 /// `[visitors]`: the visitors' side of the bot's XMPP protocol (docs/protocol.md).
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Visitors {
     /// XMPP domains whose users may ask for a chat, typically an anonymous host.
     pub domains: Vec<String>,
+    /// The language of a request that asks for none the bot has (a catalog's tag).
+    pub language: String,
+    /// A directory of the help line's own catalogs (`de.ftl` adds German; `nl.ftl` replaces
+    /// the shipped Dutch).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub catalogs: Option<PathBuf>,
+}
+
+impl Default for Visitors {
+    fn default() -> Self {
+        Visitors {
+            domains: Vec::new(),
+            language: "en".into(),
+            catalogs: None,
+        }
+    }
 }
 
 /// `[hours]`: opening hours (src/hours.rs). Without a time zone and periods, the help line is
@@ -658,6 +674,17 @@ impl Config {
                 );
             }
         }
+        if let Err(e) = self.catalogs() {
+            return Err(match e.file.as_str() {
+                "visitors.language" => key_error(origin, text, "visitors", "language", e.message),
+                _ => ConfigError {
+                    origin: e.file,
+                    line: e.line,
+                    key: e.key,
+                    message: e.message,
+                },
+            });
+        }
         let h = &self.hours;
         if !h.time_zone.is_empty() || !h.open.is_empty() || !h.closed_dates.is_empty() {
             let check = |open: &[String], closed: &[String]| {
@@ -702,6 +729,12 @@ impl Config {
             );
         }
         Ok(())
+    }
+
+    /// The visitors' catalogs: those shipped and those of `visitors.catalogs`, with
+    /// `visitors.language` the default.
+    pub fn catalogs(&self) -> Result<crate::i18n::Catalogs, crate::i18n::CatalogError> {
+        crate::i18n::Catalogs::load(self.visitors.catalogs.as_deref(), &self.visitors.language)
     }
 
     /// True when `xmpp.server` names a loopback address.

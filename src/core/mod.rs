@@ -663,8 +663,14 @@ impl Core {
                     } else {
                         0
                     };
-                    self.protocol
-                        .queue_swept(swept, now, closes_at, free, &mut self.out);
+                    self.protocol.queue_swept(
+                        swept,
+                        now,
+                        closes_at,
+                        free,
+                        &self.settings.catalogs,
+                        &mut self.out,
+                    );
                 }
                 Ok(_) => unreachable!("answer to the queue sweep"),
                 Err(e) => {

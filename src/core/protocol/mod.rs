@@ -38,6 +38,7 @@ use super::settings::Settings;
 use super::tally::Tally;
 use super::types::{Claims, Time};
 use super::{Entry, Pending};
+use crate::i18n::Words;
 use crate::xmpp::adhoc::{
     self, CommandReply, CommandRequest, CommandStatus, Form, FormField, Incoming, IncomingKind,
     NoteType,
@@ -163,6 +164,8 @@ pub struct Ask {
     pub session: String,
     /// The command.
     pub command: Command,
+    /// The words of the request's language (`xml:lang`), or of the help line's default.
+    pub words: Words,
 }
 
 impl Ask {
@@ -199,14 +202,28 @@ impl Ask {
         self.done(out, note, text, self.result(status));
     }
 
+    /// Message `key` in the asker's language.
+    fn t(&self, key: &str) -> String {
+        self.words.get(key)
+    }
+
     /// A result form with its `status` field.
     fn result(&self, status: &str) -> Form {
-        self.result_form().value("status", "Status", status)
+        self.result_form()
+            .value("status", &self.t("label-status"), status)
     }
 
     /// A result form with nothing in it yet.
     fn result_form(&self) -> Form {
-        Form::new("result", self.command.name())
+        Form::new("result", &self.title())
+    }
+
+    /// The command's name in the asker's language (visitors' commands; staff's in English).
+    fn title(&self) -> String {
+        match self.command.row().3 {
+            Who::Visitors => self.t(self.command.node()),
+            Who::Staff => self.command.name().to_string(),
+        }
     }
 
     /// Shows `form` to fill in, with a note when something is missing.
@@ -217,7 +234,8 @@ impl Ask {
 
     /// Refuses with an IQ error.
     fn error(&self, out: &mut Outbox, condition: DefinedCondition, text: &str) {
-        out.send(adhoc::error(&self.to, &self.iq, condition, text));
+        let lang = self.words.tag();
+        out.send(adhoc::error(&self.to, &self.iq, condition, lang, text));
     }
 
     /// Asks the database `query`; [`Step`] `step` goes on with its result.
@@ -340,17 +358,28 @@ impl Protocol {
         *count <= RATE_LIMIT && lent.out.count(|p| matches!(p, Pending::Command(_))) < MAX_IN_FLIGHT
     }
 
-    /// A command, or the list of commands, asked of the bot.
+    /// A command, or the list of commands, asked of the bot. It is answered in the command's
+    /// language (`xml:lang`), or else the help line's default.
     pub fn on_request(&mut self, request: Incoming, lent: &mut Lent) {
-        if !self.within_limits(&request.from, lent) {
-            tracing::debug!(target: "helpim_bot::security", "refusing a command over the rate limit");
-            let error = adhoc::error(
+        let requested = match &request.kind {
+            IncomingKind::Command(command) => command.lang.as_deref(),
+            IncomingKind::ListCommands => None,
+        };
+        let words = Words::choose(&lent.settings.catalogs, requested);
+        let refuse = |condition, key: &str| {
+            adhoc::error(
                 &request.from,
                 &request.id,
-                DefinedCondition::ResourceConstraint,
-                "Too many requests; please try again in a moment.",
-            );
-            return lent.out.send(error);
+                condition,
+                words.tag(),
+                &words.get(key),
+            )
+        };
+        if !self.within_limits(&request.from, lent) {
+            tracing::debug!(target: "helpim_bot::security", "refusing a command over the rate limit");
+            return lent
+                .out
+                .send(refuse(DefinedCondition::ResourceConstraint, "error-rate"));
         }
         let bare = request.from.to_bare().to_string();
         let may = |who: Who| match who {
@@ -375,23 +404,15 @@ impl Protocol {
             IncomingKind::Command(command) => command,
         };
         let Some(which) = Command::parse(&command.node) else {
-            let error = adhoc::error(
-                &request.from,
-                &request.id,
-                DefinedCondition::ItemNotFound,
-                "No such command.",
-            );
-            return lent.out.send(error);
+            return lent
+                .out
+                .send(refuse(DefinedCondition::ItemNotFound, "error-no-command"));
         };
         if !may(which.row().3) {
             tracing::warn!(target: "helpim_bot::security", from = %request.from, command = which.node(), "refusing a command to someone who may not use it");
-            let error = adhoc::error(
-                &request.from,
-                &request.id,
-                DefinedCondition::Forbidden,
-                "You may not use this command.",
-            );
-            return lent.out.send(error);
+            return lent
+                .out
+                .send(refuse(DefinedCondition::Forbidden, "error-forbidden"));
         }
         let session = command.session.clone().unwrap_or_else(|| {
             self.sessions += 1;
@@ -402,6 +423,7 @@ impl Protocol {
             iq: request.id,
             session,
             command: which,
+            words,
         };
         if command.action == "cancel" {
             return ask.reply(lent.out, CommandStatus::Canceled, None, None);
@@ -430,11 +452,8 @@ impl Protocol {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(command = ask.command.node(), error = %e, "a command's database work failed");
-                return ask.error(
-                    lent.out,
-                    DefinedCondition::InternalServerError,
-                    "The help line cannot do this right now; please try again in a moment.",
-                );
+                let text = ask.t("error-internal");
+                return ask.error(lent.out, DefinedCondition::InternalServerError, &text);
             }
         };
         match (step, result) {
@@ -455,19 +474,21 @@ impl Protocol {
             }
             (step, other) => {
                 tracing::error!(?step, result = ?other, "a command got the wrong database result");
-                ask.error(
-                    lent.out,
-                    DefinedCondition::InternalServerError,
-                    "Something went wrong.",
-                );
+                let text = ask.t("error-wrong");
+                ask.error(lent.out, DefinedCondition::InternalServerError, &text);
             }
         }
     }
 
     /// A waiting visitor got a room: the room learns the new client claim, and a visitor over
-    /// XMPP is invited.
+    /// XMPP is invited, in the language of their last request.
     pub fn hand_over(&mut self, a: &Assigned, lent: &mut Lent) {
-        self.pushed.remove(&a.queue_id);
+        let catalogs = &lent.settings.catalogs;
+        let lang = self
+            .pushed
+            .remove(&a.queue_id)
+            .map_or(catalogs.default_lang(), |p| p.lang);
+        let words = Words::new(catalogs, lang);
         let Ok(room) = BareJid::new(&a.room) else {
             return;
         };
@@ -480,7 +501,7 @@ impl Protocol {
         };
         lent.feed.push((room.clone(), Event::Claims(claims)));
         if let Some(jid) = a.visitor_jid.as_deref().and_then(|j| FullJid::new(j).ok()) {
-            lent.invite(&jid, &room, "A staff member is ready to chat with you.");
+            lent.invite(&jid, &room, &words.get("invite-ready"));
         }
     }
 }

@@ -80,6 +80,7 @@ fn settings() -> Settings {
         visitors: settings::Visitors {
             domains: vec!["anon.localhost".into()],
         },
+        catalogs: std::sync::Arc::new(crate::i18n::Catalogs::shipped()),
     }
 }
 
