@@ -24,6 +24,8 @@ pub const NS_DISCO_INFO: &str = "http://jabber.org/protocol/disco#info";
 pub const NS_CONFERENCE: &str = "jabber:x:conference";
 /// The bot's queue updates to waiting visitors.
 pub const NS_QUEUE: &str = "urn:helpim:queue:0";
+/// The namespace of `xml:lang`.
+const NS_XML: &str = "http://www.w3.org/XML/1998/namespace";
 /// The `FORM_TYPE` of every form the bot sends.
 pub const FORM_TYPE: &str = "urn:helpim:command:0";
 
@@ -110,7 +112,7 @@ pub fn read_request(iq: &Iq) -> Option<Incoming> {
                 action: payload.attr("action").unwrap_or("execute").to_string(),
                 session: payload.attr("sessionid").map(str::to_string),
                 fields,
-                lang: payload.attr("xml:lang").map(str::to_string),
+                lang: payload.attr_ns(NS_XML, "lang").map(str::to_string),
             })
         } else {
             return None;
@@ -583,6 +585,19 @@ mod tests {
         assert_eq!(c.field("nick"), Some("Sam"));
         assert_eq!(c.field("topic"), None);
         assert_eq!(c.field("key"), None);
+        assert_eq!(c.lang, None);
+    }
+
+    #[test]
+    fn the_language_of_a_command_is_its_xml_lang() {
+        let iq = parse(
+            "<iq xmlns='jabber:client' type='set' id='c2' from='x@anon.localhost/web' to='bot@localhost'>
+               <command xmlns='http://jabber.org/protocol/commands' node='line-status' xml:lang='nl-BE'/></iq>",
+        );
+        let IncomingKind::Command(c) = read_request(&iq).unwrap().kind else {
+            panic!("a command")
+        };
+        assert_eq!(c.lang.as_deref(), Some("nl-BE"));
     }
 
     #[test]

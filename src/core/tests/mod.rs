@@ -4,6 +4,7 @@
 mod claims;
 mod harness;
 mod hours;
+mod languages;
 mod pool;
 mod protocol;
 mod queue;
