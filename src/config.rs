@@ -926,6 +926,57 @@ max_rooms = 10
     }
 
     #[test]
+    fn the_visitors_languages_are_checked_at_start_with_the_file_line_and_key() {
+        let c = parse(GOOD).unwrap();
+        assert_eq!(c.visitors.language, "en");
+        assert_eq!(c.catalogs().unwrap().tags(), ["en", "nl", "ar"]);
+        // A default language without a catalog names visitors.language and its line.
+        let e = parse(&format!("{GOOD}\n[visitors]\nlanguage = \"fr\"\n")).unwrap_err();
+        assert_eq!(e.key, "visitors.language");
+        assert_eq!(e.line, Some(GOOD.lines().count() + 3));
+        assert!(e.message.contains("\"fr\""), "{e}");
+        // A help line's catalog that does not parse names its file, line and key.
+        let dir = tempfile::tempdir().unwrap();
+        let english = crate::i18n::SHIPPED[0].2;
+        std::fs::write(
+            dir.path().join("de.ftl"),
+            english.replace("left = You left the queue.", "left = Du { hast"),
+        )
+        .unwrap();
+        let with_dir = format!(
+            "{GOOD}\n[visitors]\nlanguage = \"de\"\ncatalogs = {:?}\n",
+            dir.path().display().to_string()
+        );
+        let e = parse(&with_dir).unwrap_err();
+        let file = dir.path().join("de.ftl").display().to_string();
+        let line = english
+            .lines()
+            .position(|l| l.starts_with("left ="))
+            .unwrap()
+            + 1;
+        assert_eq!(
+            (e.origin.as_str(), e.line, e.key.as_str()),
+            (file.as_str(), Some(line), "left")
+        );
+        assert!(
+            e.to_string()
+                .starts_with(&format!("{file} line {line}: left: does not parse")),
+            "{e}"
+        );
+        // Mended, it adds German and is the default.
+        std::fs::write(
+            dir.path().join("de.ftl"),
+            english.replace(
+                "You left the queue.",
+                "Du hast die Warteschlange verlassen.",
+            ),
+        )
+        .unwrap();
+        let c = parse(&with_dir).unwrap();
+        assert_eq!(c.catalogs().unwrap().tags(), ["en", "nl", "ar", "de"]);
+    }
+
+    #[test]
     fn good_file_parses_with_defaults() {
         let c = parse(GOOD).unwrap();
         assert_eq!(c.pool.size, 3);

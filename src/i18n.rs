@@ -106,13 +106,16 @@ impl Catalog {
             )
         })?;
         let resource = FluentResource::try_new(text.to_string()).map_err(|(_, errors)| {
+            // The message that does not parse: the first key of the part the parser could not
+            // read (it notices the fault there or a little after), else the line of the fault.
             let first = &errors[0];
-            let line = line_at(text, first.pos.start);
-            let key = keys(text)
+            let at = line_at(text, first.pos.start);
+            let from = first.slice.as_ref().map_or(at, |s| line_at(text, s.start));
+            let (key, line) = keys(text)
                 .into_iter()
-                .take_while(|(_, l)| *l <= line)
-                .last()
-                .map_or("(file)".to_string(), |(k, _)| k);
+                .find(|(_, l)| (from..=at).contains(l))
+                .or_else(|| keys(text).into_iter().take_while(|(_, l)| *l <= at).last())
+                .map_or(("(file)".to_string(), at), |(k, l)| (k, l));
             error(Some(line), &key, format!("does not parse: {}", first.kind))
         })?;
         let mut bundle = FluentBundle::new_concurrent(vec![id.clone()]);
