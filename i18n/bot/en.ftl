@@ -116,6 +116,13 @@ resume-none = There is no chat to resume.
 invite-ready = A staff member is ready to chat with you.
 invite-resume = Your chat continues here.
 
+## Why someone is removed from a room (the reason of the kick)
+
+kick-ended = This chat has ended.
+kick-no-claim = This room was not handed to you.
+kick-third-person = This room is for two people only.
+kick-impostor = This seat belongs to someone else.
+
 ## Errors
 
 error-rate = Too many requests; please try again in a moment.

@@ -103,6 +103,13 @@ resume-none = Er is geen chat om te hervatten.
 invite-ready = Er is een medewerker klaar om met je te chatten.
 invite-resume = Je chat gaat hier verder.
 
+## Waarom iemand uit een kamer wordt gehaald
+
+kick-ended = Deze chat is afgelopen.
+kick-no-claim = Deze kamer is niet aan jou gegeven.
+kick-third-person = Deze kamer is voor twee mensen.
+kick-impostor = Deze plaats is van iemand anders.
+
 ## Fouten
 
 error-rate = Te veel verzoeken; probeer het zo nog eens.

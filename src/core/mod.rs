@@ -1030,7 +1030,20 @@ impl Core {
                         tracing::info!(room = %jid, nick = %nick, "kicking at a timeout")
                     }
                 }
-                kick(&mut self.out, jid, nick, reason.text());
+                // The visitor of the room hears it in their language; staff and strangers in
+                // the help line's default.
+                let visitor = self
+                    .rooms
+                    .get(jid)
+                    .and_then(|e| e.room.client_nick())
+                    .is_some_and(|n| n == nick);
+                let words = if visitor {
+                    self.protocol.visitor_words(jid, &self.settings)
+                } else {
+                    let catalogs = &self.settings.catalogs;
+                    crate::i18n::Words::new(catalogs, catalogs.default_lang())
+                };
+                kick(&mut self.out, jid, nick, &words.get(reason.key()));
             }
             Action::CheckClaims => check_claims(&mut self.out, jid),
             Action::RotatePassword { client_claimed_at } => {

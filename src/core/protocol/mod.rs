@@ -38,7 +38,7 @@ use super::settings::Settings;
 use super::tally::Tally;
 use super::types::{Claims, Time};
 use super::{Entry, Pending};
-use crate::i18n::Words;
+use crate::i18n::{Lang, Words};
 use crate::xmpp::adhoc::{
     self, CommandReply, CommandRequest, CommandStatus, Form, FormField, Incoming, IncomingKind,
     NoteType,
@@ -326,9 +326,26 @@ pub struct Protocol {
     closing_told: Option<Time>,
     /// Commands per session in the current window: when it started, how many.
     rate: HashMap<FullJid, (Time, u32)>,
+    /// The language of the visitor invited to each live room (their last request's), for the
+    /// words they get there: at most one entry per live room.
+    room_lang: HashMap<BareJid, Lang>,
 }
 
 impl Protocol {
+    /// The words for the visitor of `room` (the language of their last request), or the help
+    /// line's default for a room whose visitor the bot did not invite.
+    pub fn visitor_words(&self, room: &BareJid, settings: &Settings) -> Words {
+        let catalogs = &settings.catalogs;
+        let lang = self.room_lang.get(room).copied();
+        Words::new(catalogs, lang.unwrap_or(catalogs.default_lang()))
+    }
+
+    /// Remembers that the visitor of `room` speaks `lang`; rooms gone are forgotten.
+    fn room_speaks(&mut self, room: &BareJid, lang: Lang, lent: &Lent) {
+        self.room_lang.retain(|r, _| lent.rooms.contains_key(r));
+        self.room_lang.insert(room.clone(), lang);
+    }
+
     /// Staff members on duty: those who told the bot they are there, and those in a staffed or
     /// busy room.
     pub fn staff_on_duty(&self, tally: &Tally) -> usize {
@@ -461,7 +478,9 @@ impl Protocol {
                 request_chat::answered(self, ask, queued, position, lent)
             }
             (Step::LeaveQueue, QueryResult::Left(left)) => leave_queue::answered(ask, left, lent),
-            (Step::ResumeChat, QueryResult::Room(room)) => resume_chat::answered(ask, room, lent),
+            (Step::ResumeChat, QueryResult::Room(room)) => {
+                resume_chat::answered(self, ask, room, lent)
+            }
             (Step::TakeChat, QueryResult::Room(room)) => take_chat::answered(self, ask, room, lent),
             (Step::WaitingList { pick, unpicked }, QueryResult::WaitingList(list)) => {
                 waiting_visitors::listed(ask, pick, unpicked, &list, lent)
@@ -470,7 +489,7 @@ impl Protocol {
                 waiting_visitors::picked(self, ask, assigned, lent)
             }
             (Step::Block { room }, QueryResult::Blocked(label)) => {
-                block_visitor::answered(ask, room, label, lent)
+                block_visitor::answered(self, ask, room, label, lent)
             }
             (step, other) => {
                 tracing::error!(?step, result = ?other, "a command got the wrong database result");
@@ -501,7 +520,9 @@ impl Protocol {
         };
         lent.feed.push((room.clone(), Event::Claims(claims)));
         if let Some(jid) = a.visitor_jid.as_deref().and_then(|j| FullJid::new(j).ok()) {
-            lent.invite(&jid, &room, &words.get("invite-ready"));
+            if lent.invite(&jid, &room, &words.get("invite-ready")) {
+                self.room_speaks(&room, words.lang(), lent);
+            }
         }
     }
 }

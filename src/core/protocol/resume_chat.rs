@@ -4,7 +4,7 @@
 
 use xmpp_parsers::jid::BareJid;
 
-use super::{submitted, visitor_label, Ask, Lent, Step};
+use super::{submitted, visitor_label, Ask, Lent, Protocol, Step};
 use crate::core::effects::Query;
 use crate::xmpp::adhoc::{CommandRequest, Form, FormField, NoteType};
 
@@ -24,7 +24,7 @@ pub fn start(ask: Ask, command: &CommandRequest, lent: &mut Lent) {
 }
 
 /// The room of the visitor's chat, if any: the new session is invited.
-pub fn answered(ask: Ask, room: Option<String>, lent: &mut Lent) {
+pub fn answered(p: &mut Protocol, ask: Ask, room: Option<String>, lent: &mut Lent) {
     let reason = ask.t("invite-resume");
     let invited = room
         .and_then(|r| BareJid::new(&r).ok())
@@ -34,6 +34,7 @@ pub fn answered(ask: Ask, room: Option<String>, lent: &mut Lent) {
             tracing::info!(room = %room, visitor = %ask.to, "a visitor's new session resumes its chat");
             // The fresh claim lets the room seat the new session.
             lent.check_claims(&room);
+            p.room_speaks(&room, ask.words.lang(), lent);
             let form = ask
                 .result("resumed")
                 .value("room", &ask.t("label-room"), &room);

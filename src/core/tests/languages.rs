@@ -154,6 +154,27 @@ fn a_request_in_arabic_hears_its_place_with_the_right_plural_then_pushes_and_the
         &invitation,
         "reason='أحد أعضاء الفريق مستعد للتحدث معك الآن.'",
     );
+    // The visitor joins; blocked, they are removed with a reason in Arabic.
+    w.now = secs(17);
+    w.enter_as(
+        &room_jid(1),
+        Occupant {
+            nick: "Sam".into(),
+            jid: VISITOR.into(),
+            affiliation: "none".into(),
+        },
+    );
+    assert_eq!(w.core.counts().by_status[2], 1, "busy");
+    let e = w.command(
+        "staff@localhost/console",
+        "block-visitor",
+        &[("reason", "abuse")],
+    );
+    let kick = iqs(&e)
+        .into_iter()
+        .find(|x| x.contains("muc#admin") && x.contains("nick='Sam'"))
+        .unwrap_or_else(|| panic!("a kick: {e:?}"));
+    has(&kick, "<reason>انتهت هذه المحادثة.</reason>");
 }
 
 #[test]
