@@ -209,8 +209,11 @@ impl Ask {
 
     /// A result form with its `status` field.
     fn result(&self, status: &str) -> Form {
-        self.result_form()
-            .value("status", &self.t("label-status"), status)
+        let label = match self.command.row().3 {
+            Who::Visitors => self.t("label-status"),
+            Who::Staff => "Status".to_string(),
+        };
+        self.result_form().value("status", &label, status)
     }
 
     /// A result form with nothing in it yet.
