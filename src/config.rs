@@ -313,11 +313,27 @@ impl Default for Staff {
 }
 
 /// `[visitors]`: the visitors' side of the bot's XMPP protocol (docs/protocol.md).
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Visitors {
     /// XMPP domains whose users may ask for a chat, typically an anonymous host.
     pub domains: Vec<String>,
+    /// The language of a request that asks for none the bot has (a catalog's tag).
+    pub language: String,
+    /// A directory of the help line's own catalogs (`de.ftl` adds German; `nl.ftl` replaces
+    /// the shipped Dutch).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub catalogs: Option<PathBuf>,
+}
+
+impl Default for Visitors {
+    fn default() -> Self {
+        Visitors {
+            domains: Vec::new(),
+            language: "en".into(),
+            catalogs: None,
+        }
+    }
 }
 
 /// `[hours]`: opening hours (src/hours.rs). Without a time zone and periods, the help line is
@@ -669,6 +685,17 @@ impl Config {
                 );
             }
         }
+        if let Err(e) = self.catalogs() {
+            return Err(match e.file.as_str() {
+                "visitors.language" => key_error(origin, text, "visitors", "language", e.message),
+                _ => ConfigError {
+                    origin: e.file,
+                    line: e.line,
+                    key: e.key,
+                    message: e.message,
+                },
+            });
+        }
         let h = &self.hours;
         if !h.time_zone.is_empty() || !h.open.is_empty() || !h.closed_dates.is_empty() {
             let check = |open: &[String], closed: &[String]| {
@@ -713,6 +740,12 @@ impl Config {
             );
         }
         Ok(())
+    }
+
+    /// The visitors' catalogs: those shipped and those of `visitors.catalogs`, with
+    /// `visitors.language` the default.
+    pub fn catalogs(&self) -> Result<crate::i18n::Catalogs, crate::i18n::CatalogError> {
+        crate::i18n::Catalogs::load(self.visitors.catalogs.as_deref(), &self.visitors.language)
     }
 
     /// True when `xmpp.server` names a loopback address.
@@ -901,6 +934,57 @@ max_rooms = 10
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::from_parts("bot.toml", text, &[])
+    }
+
+    #[test]
+    fn the_visitors_languages_are_checked_at_start_with_the_file_line_and_key() {
+        let c = parse(GOOD).unwrap();
+        assert_eq!(c.visitors.language, "en");
+        assert_eq!(c.catalogs().unwrap().tags(), ["en", "nl", "ar"]);
+        // A default language without a catalog names visitors.language and its line.
+        let e = parse(&format!("{GOOD}\n[visitors]\nlanguage = \"fr\"\n")).unwrap_err();
+        assert_eq!(e.key, "visitors.language");
+        assert_eq!(e.line, Some(GOOD.lines().count() + 3));
+        assert!(e.message.contains("\"fr\""), "{e}");
+        // A help line's catalog that does not parse names its file, line and key.
+        let dir = tempfile::tempdir().unwrap();
+        let english = crate::i18n::SHIPPED[0].2;
+        std::fs::write(
+            dir.path().join("de.ftl"),
+            english.replace("left = You left the queue.", "left = Du { hast"),
+        )
+        .unwrap();
+        let with_dir = format!(
+            "{GOOD}\n[visitors]\nlanguage = \"de\"\ncatalogs = {:?}\n",
+            dir.path().display().to_string()
+        );
+        let e = parse(&with_dir).unwrap_err();
+        let file = dir.path().join("de.ftl").display().to_string();
+        let line = english
+            .lines()
+            .position(|l| l.starts_with("left ="))
+            .unwrap()
+            + 1;
+        assert_eq!(
+            (e.origin.as_str(), e.line, e.key.as_str()),
+            (file.as_str(), Some(line), "left")
+        );
+        assert!(
+            e.to_string()
+                .starts_with(&format!("{file} line {line}: left: does not parse")),
+            "{e}"
+        );
+        // Mended, it adds German and is the default.
+        std::fs::write(
+            dir.path().join("de.ftl"),
+            english.replace(
+                "You left the queue.",
+                "Du hast die Warteschlange verlassen.",
+            ),
+        )
+        .unwrap();
+        let c = parse(&with_dir).unwrap();
+        assert_eq!(c.catalogs().unwrap().tags(), ["en", "nl", "ar", "de"]);
     }
 
     #[test]

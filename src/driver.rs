@@ -142,6 +142,7 @@ pub fn core_settings(config: &Config) -> anyhow::Result<Settings> {
         visitors: settings::Visitors {
             domains: config.visitors.domains.clone(),
         },
+        catalogs: std::sync::Arc::new(config.catalogs()?),
     })
 }
 

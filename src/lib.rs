@@ -13,6 +13,7 @@ pub mod core;
 pub mod driver;
 pub mod hours;
 pub mod http;
+pub mod i18n;
 pub mod lock;
 pub mod metrics;
 pub mod notify;

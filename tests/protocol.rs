@@ -597,6 +597,39 @@ async fn a_visitor_learns_on_arrival_whether_the_help_line_is_open_and_why_not()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_asking_in_dutch_or_arabic_is_answered_in_that_language() {
+    let line = help_line(TestDb::sqlite(), |_| {}).await;
+    let server = &line.server;
+    let ana = Person::visitor(server, "Ana").await;
+    // The command's xml:lang reaches the bot through the server: nobody on duty, in Dutch.
+    let s = ana
+        .command_in(Some("nl-BE"), "line-status", &[])
+        .await
+        .unwrap();
+    assert_eq!(field(&s, "status").as_deref(), Some("closed"));
+    assert_eq!(
+        note(&s),
+        "De hulplijn is gesloten: er is nu niemand aan het werk. Probeer het later nog eens."
+    );
+    let staff = Person::connect(server, "staff").await;
+    staff.present_to_bot();
+    wait_for(Duration::from_secs(10), "the help line to open", || async {
+        let s = ana
+            .command_in(Some("ar"), "line-status", &[])
+            .await
+            .unwrap();
+        (note(&s) == "خط المساعدة مفتوح.").then_some(())
+    })
+    .await;
+    // A language the bot lacks: the default, English.
+    let s = ana
+        .command_in(Some("de"), "line-status", &[])
+        .await
+        .unwrap();
+    assert_eq!(note(&s), "The help line is open.");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outside_the_opening_hours_newcomers_hear_when_it_opens_even_with_staff_on_duty() {
     use chrono::Timelike;
     // One period a day, starting two hours from now (UTC) and lasting an hour: closed now.

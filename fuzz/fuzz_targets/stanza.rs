@@ -71,6 +71,7 @@ fn settings() -> Settings {
         visitors: helpim_bot::core::settings::Visitors {
             domains: vec!["anon.localhost".into()],
         },
+        catalogs: std::sync::Arc::new(helpim_bot::i18n::Catalogs::shipped()),
     }
 }
 

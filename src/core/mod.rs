@@ -682,8 +682,14 @@ impl Core {
                     } else {
                         0
                     };
-                    self.protocol
-                        .queue_swept(swept, now, closes_at, free, &mut self.out);
+                    self.protocol.queue_swept(
+                        swept,
+                        now,
+                        closes_at,
+                        free,
+                        &self.settings.catalogs,
+                        &mut self.out,
+                    );
                 }
                 Ok(_) => unreachable!("answer to the queue sweep"),
                 Err(e) => {
@@ -1075,7 +1081,20 @@ impl Core {
                 }
                 // Who exactly: perhaps a visitor, so at debug only (README, "Logs").
                 tracing::debug!(target: "helpim_bot::security", room = %jid, nick = %nick, jid = ?who, ?reason, "the person kicked");
-                kick(&mut self.out, jid, nick, reason.text());
+                // The visitor of the room hears it in their language; staff and strangers in
+                // the help line's default.
+                let visitor = self
+                    .rooms
+                    .get(jid)
+                    .and_then(|e| e.room.client_nick())
+                    .is_some_and(|n| n == nick);
+                let words = if visitor {
+                    self.protocol.visitor_words(jid, &self.settings)
+                } else {
+                    let catalogs = &self.settings.catalogs;
+                    crate::i18n::Words::new(catalogs, catalogs.default_lang())
+                };
+                kick(&mut self.out, jid, nick, &words.get(reason.key()));
             }
             Action::CheckClaims => check_claims(&mut self.out, jid),
             Action::RotatePassword { client_claimed_at } => {

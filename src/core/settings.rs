@@ -1,6 +1,7 @@
 //! What the core needs to know, as plain values: the driver builds [`Settings`] from the
 //! configuration file (the core never reads the configuration schema itself).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use xmpp_parsers::jid::BareJid;
@@ -60,6 +61,9 @@ pub struct Settings {
     pub staff: Staff,
     /// Who may use the visitor commands.
     pub visitors: Visitors,
+    /// The words visitors are told, in each language (loaded by the driver: `visitors.language`
+    /// and `visitors.catalogs`).
+    pub catalogs: Arc<crate::i18n::Catalogs>,
 }
 
 /// Who may use the staff commands, and how many chats each may hold.

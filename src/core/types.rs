@@ -150,13 +150,13 @@ pub enum KickReason {
 }
 
 impl KickReason {
-    /// The text sent to the person kicked.
-    pub fn text(self) -> &'static str {
+    /// The catalog key of the text sent to the person kicked (src/i18n.rs).
+    pub fn key(self) -> &'static str {
         match self {
-            KickReason::NoClaim => "This room was not handed to you.",
-            KickReason::ThirdPerson => "This room is for two people only.",
-            KickReason::Timeout => "This chat has ended.",
-            KickReason::Impostor => "This seat belongs to someone else.",
+            KickReason::NoClaim => "kick-no-claim",
+            KickReason::ThirdPerson => "kick-third-person",
+            KickReason::Timeout => "kick-ended",
+            KickReason::Impostor => "kick-impostor",
         }
     }
 }

@@ -12,6 +12,7 @@ use xmpp_parsers::minidom::Element;
 use xmpp_parsers::stanza_error::{DefinedCondition, ErrorType, StanzaError};
 
 use super::stanza::{with_attr, NS_DATA};
+use crate::i18n::Words;
 
 /// XEP-0050 ad-hoc commands.
 pub const NS_COMMANDS: &str = "http://jabber.org/protocol/commands";
@@ -23,6 +24,8 @@ pub const NS_DISCO_INFO: &str = "http://jabber.org/protocol/disco#info";
 pub const NS_CONFERENCE: &str = "jabber:x:conference";
 /// The bot's queue updates to waiting visitors.
 pub const NS_QUEUE: &str = "urn:helpim:queue:0";
+/// The namespace of `xml:lang`.
+const NS_XML: &str = "http://www.w3.org/XML/1998/namespace";
 /// The `FORM_TYPE` of every form the bot sends.
 pub const FORM_TYPE: &str = "urn:helpim:command:0";
 
@@ -57,6 +60,9 @@ pub struct CommandRequest {
     pub session: Option<String>,
     /// The values of a submitted form (`<x type='submit'>`), by field; `None` without one.
     pub fields: Option<BTreeMap<String, Vec<String>>>,
+    /// The language of the request: the `<command/>`'s `xml:lang` (the IQ's own is not kept by
+    /// the parser, so visitors' pages put it on the command).
+    pub lang: Option<String>,
 }
 
 impl CommandRequest {
@@ -106,6 +112,7 @@ pub fn read_request(iq: &Iq) -> Option<Incoming> {
                 action: payload.attr("action").unwrap_or("execute").to_string(),
                 session: payload.attr("sessionid").map(str::to_string),
                 fields,
+                lang: payload.attr_ns(NS_XML, "lang").map(str::to_string),
             })
         } else {
             return None;
@@ -421,8 +428,8 @@ pub fn disco_info(payload: &Element) -> Option<Element> {
     Some(query.build())
 }
 
-/// An IQ error answering `id` from `to`, with a text for people.
-pub fn error(to: &FullJid, id: &str, condition: DefinedCondition, text: &str) -> Iq {
+/// An IQ error answering `id` from `to`, with a text for people in language `lang`.
+pub fn error(to: &FullJid, id: &str, condition: DefinedCondition, lang: &str, text: &str) -> Iq {
     let type_ = match condition {
         DefinedCondition::BadRequest | DefinedCondition::NotAcceptable => ErrorType::Modify,
         DefinedCondition::Forbidden | DefinedCondition::NotAllowed => ErrorType::Auth,
@@ -435,7 +442,7 @@ pub fn error(to: &FullJid, id: &str, condition: DefinedCondition, text: &str) ->
         from: None,
         to: Some(Jid::from(to.clone())),
         id: id.to_string(),
-        error: StanzaError::new(type_, condition, "en", text),
+        error: StanzaError::new(type_, condition, lang, text),
         payload: None,
     }
 }
@@ -478,8 +485,8 @@ pub struct Place {
 }
 
 /// A queue update pushed to a waiting visitor: `<queue xmlns='urn:helpim:queue:0'
-/// position='…' [estimate='…'] [soon='true'] [closes-in='…']/>` and the same in words.
-pub fn queue_update(to: &FullJid, place: &Place) -> Message {
+/// position='…' [estimate='…'] [soon='true'] [closes-in='…']/>` and the same in `words`.
+pub fn queue_update(to: &FullJid, place: &Place, words: &Words) -> Message {
     let mut m = Message::new(Some(Jid::from(to.clone())));
     m.type_ = MessageType::Headline;
     let mut x = with_attr(
@@ -497,42 +504,51 @@ pub fn queue_update(to: &FullJid, place: &Place) -> Message {
         x = with_attr(x, "closes-in", s.to_string());
     }
     m.payloads.push(x.build());
-    m.bodies.insert(Default::default(), place_text(place));
+    m.bodies
+        .insert(Default::default(), place_text(words, place));
     m
 }
 
 /// A wait in words, with an honest range: "a few minutes", "about 10 minutes", "about half an
 /// hour", "more than half an hour".
-pub fn wait_words(seconds: i64) -> String {
+pub fn wait_words(words: &Words, seconds: i64) -> String {
     let minutes = (seconds + 30) / 60;
     match minutes {
-        ..=5 => "a few minutes".to_string(),
-        6..=27 => format!("about {} minutes", ((minutes + 2) / 5) * 5),
-        28..=44 => "about half an hour".to_string(),
-        _ => "more than half an hour".to_string(),
+        ..=5 => words.get("wait-few"),
+        6..=27 => words.with(
+            "wait-about",
+            &[("minutes", (((minutes + 2) / 5) * 5).into())],
+        ),
+        28..=44 => words.get("wait-half-hour"),
+        _ => words.get("wait-more"),
     }
 }
 
-/// A visitor's place in words.
-pub fn place_text(place: &Place) -> String {
+/// A visitor's place in `words`.
+pub fn place_text(words: &Words, place: &Place) -> String {
     let mut text = if place.soon {
-        "A counsellor is free and about to join you.".to_string()
+        words.get("place-soon")
     } else {
-        let wait = place.estimate.map_or(String::new(), |s| {
-            format!(" (estimated wait: {})", wait_words(s))
-        });
-        if place.position <= 1 {
-            format!("You are next in the queue{wait}.")
-        } else {
-            format!("You are number {} in the queue{wait}.", place.position)
-        }
+        let wait = place.estimate.map(|s| wait_words(words, s));
+        let key = match (place.position <= 1, &wait) {
+            (true, None) => "place-next",
+            (true, Some(_)) => "place-next-wait",
+            (false, None) => "place-number",
+            (false, Some(_)) => "place-number-wait",
+        };
+        words.with(
+            key,
+            &[
+                ("position", place.position.into()),
+                ("ahead", (place.position - 1).max(0).into()),
+                ("wait", wait.unwrap_or_default().into()),
+            ],
+        )
     };
     if let Some(s) = place.closes_in {
         let minutes = (s + 59) / 60;
-        text.push_str(&format!(
-            " The help line closes in {minutes} minute{}; you will still be helped.",
-            if minutes == 1 { "" } else { "s" }
-        ));
+        text.push(' ');
+        text.push_str(&words.with("place-closing", &[("minutes", minutes.into())]));
     }
     text
 }
@@ -540,6 +556,7 @@ pub fn place_text(place: &Place) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::i18n::english;
     use std::str::FromStr;
 
     fn parse(xml: &str) -> Iq {
@@ -568,6 +585,19 @@ mod tests {
         assert_eq!(c.field("nick"), Some("Sam"));
         assert_eq!(c.field("topic"), None);
         assert_eq!(c.field("key"), None);
+        assert_eq!(c.lang, None);
+    }
+
+    #[test]
+    fn the_language_of_a_command_is_its_xml_lang() {
+        let iq = parse(
+            "<iq xmlns='jabber:client' type='set' id='c2' from='x@anon.localhost/web' to='bot@localhost'>
+               <command xmlns='http://jabber.org/protocol/commands' node='line-status' xml:lang='nl-BE'/></iq>",
+        );
+        let IncomingKind::Command(c) = read_request(&iq).unwrap().kind else {
+            panic!("a command")
+        };
+        assert_eq!(c.lang.as_deref(), Some("nl-BE"));
     }
 
     #[test]
@@ -617,7 +647,7 @@ mod tests {
             estimate: Some(600),
             ..Place::default()
         };
-        let xml = String::from(&Element::from(queue_update(&to, &place)));
+        let xml = String::from(&Element::from(queue_update(&to, &place, &english())));
         assert!(
             xml.contains("<queue xmlns='urn:helpim:queue:0' estimate='600' position='3'/>"),
             "{xml}"
@@ -630,24 +660,25 @@ mod tests {
             position: 1,
             ..Place::default()
         };
-        assert_eq!(place_text(&next), "You are next in the queue.");
+        assert_eq!(place_text(&english(), &next), "You are next in the queue.");
         let soon = Place { soon: true, ..next };
         assert_eq!(
-            place_text(&soon),
+            place_text(&english(), &soon),
             "A counsellor is free and about to join you."
         );
         let closing = Place {
             closes_in: Some(540),
             ..next
         };
-        assert!(place_text(&closing).ends_with("closes in 9 minutes; you will still be helped."));
+        assert!(place_text(&english(), &closing)
+            .ends_with("closes in 9 minutes; you will still be helped."));
     }
 
     #[test]
     fn waits_are_worded_in_honest_ranges() {
         let words: Vec<String> = [60, 290, 420, 600, 1500, 1700, 2600, 2800, 7200]
             .into_iter()
-            .map(wait_words)
+            .map(|s| wait_words(&english(), s))
             .collect();
         assert_eq!(
             words,

@@ -92,9 +92,27 @@ impl Person {
     /// Runs the bot's command `node` in one step, with a submitted form of `fields`; returns
     /// the `<command/>` of the answer, or the error's condition.
     pub async fn command(&self, node: &str, fields: &[(&str, &str)]) -> Result<Element, IqError> {
+        self.command_in(None, node, fields).await
+    }
+
+    /// [`Person::command`] in language `lang`: the `xml:lang` of the `<command/>`, as the
+    /// visitor page sends it.
+    pub async fn command_in(
+        &self,
+        lang: Option<&str>,
+        node: &str,
+        fields: &[(&str, &str)],
+    ) -> Result<Element, IqError> {
         let mut command = Element::builder("command", NS_COMMANDS)
             .attr(name("node"), node)
             .attr(name("action"), "execute");
+        if let Some(lang) = lang {
+            command = command.attr_ns(
+                xmpp_parsers::minidom::rxml::Namespace::XML,
+                name("lang"),
+                lang,
+            );
+        }
         if !fields.is_empty() {
             let mut x = Element::builder("x", NS_DATA).attr(name("type"), "submit");
             for (var, value) in fields {

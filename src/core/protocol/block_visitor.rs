@@ -6,7 +6,7 @@
 use xmpp_parsers::jid::BareJid;
 use xmpp_parsers::stanza_error::DefinedCondition;
 
-use super::{refill, submitted, Ask, Lent, Step};
+use super::{refill, submitted, Ask, Lent, Protocol, Step};
 use crate::core::chrono_of;
 use crate::core::effects::Query;
 use crate::core::types::Status;
@@ -111,7 +111,7 @@ pub fn start(ask: Ask, command: &CommandRequest, lent: &mut Lent) {
 }
 
 /// The visitor is blocked (or the room had none): they are removed from the chat.
-pub fn answered(ask: Ask, room: BareJid, label: Option<String>, lent: &mut Lent) {
+pub fn answered(p: &Protocol, ask: Ask, room: BareJid, label: Option<String>, lent: &mut Lent) {
     if label.is_none() {
         return ask.outcome(
             lent.out,
@@ -124,7 +124,8 @@ pub fn answered(ask: Ask, room: BareJid, label: Option<String>, lent: &mut Lent)
     if let Some(entry) = lent.rooms.get(&room) {
         if let Some(nick) = entry.room.client_nick().map(str::to_string) {
             if entry.room.present().any(|p| p == nick) {
-                crate::core::kick(lent.out, &room, nick, "This chat has ended.");
+                let ended = p.visitor_words(&room, lent.settings).get("kick-ended");
+                crate::core::kick(lent.out, &room, nick, &ended);
             }
         }
     }

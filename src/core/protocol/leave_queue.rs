@@ -12,10 +12,7 @@ pub fn start(ask: Ask, lent: &mut Lent) {
 
 /// Whether the visitor was in the queue.
 pub fn answered(ask: Ask, left: bool, lent: &mut Lent) {
-    let (status, text) = if left {
-        ("left", "You left the queue.")
-    } else {
-        ("not-queued", "You were not in the queue.")
-    };
-    ask.outcome(lent.out, NoteType::Info, text, status)
+    let status = if left { "left" } else { "not-queued" };
+    let text = ask.t(status);
+    ask.outcome(lent.out, NoteType::Info, &text, status)
 }

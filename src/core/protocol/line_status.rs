@@ -6,6 +6,7 @@ use super::{Ask, Lent, Protocol};
 use crate::core::settings::Settings;
 use crate::core::tally::Tally;
 use crate::core::types::{Closed, LineStatus, Time};
+use crate::i18n::Words;
 use crate::xmpp::adhoc::NoteType;
 
 impl Protocol {
@@ -28,15 +29,28 @@ impl Protocol {
     }
 }
 
-/// The words of a closed help line, for people.
-pub fn closed_text(status: &LineStatus) -> String {
-    let next = status.next_opening.map_or(String::new(), |t| {
-        format!(" It opens again at {} (UTC).", t.format("%A %-d %B, %H:%M"))
-    });
-    match status.closed {
-        Some(Closed::OutsideHours) => format!("The help line is closed now.{next}"),
-        _ => "The help line is closed: nobody is on duty right now. Please try again later."
-            .to_string(),
+/// The words of a closed help line, for people, with the next opening (UTC) when known.
+pub fn closed_text(words: &Words, status: &LineStatus) -> String {
+    use chrono::Datelike;
+    match (status.closed, status.next_opening) {
+        (Some(Closed::OutsideHours), Some(t)) => {
+            let weekday = words.with(
+                "weekday",
+                &[("day", i64::from(t.weekday().number_from_monday()).into())],
+            );
+            let month = words.with("month", &[("month", i64::from(t.month()).into())]);
+            words.with(
+                "closed-until",
+                &[
+                    ("weekday", weekday.into()),
+                    ("day", i64::from(t.day()).into()),
+                    ("month", month.into()),
+                    ("time", t.format("%H:%M").to_string().into()),
+                ],
+            )
+        }
+        (Some(Closed::OutsideHours), None) => words.get("closed-outside-hours"),
+        _ => words.get("closed-no-staff"),
     }
 }
 
@@ -52,21 +66,21 @@ pub fn start(p: &Protocol, ask: Ask, lent: &mut Lent) {
     let status = p.line_status(lent.settings, lent.tally, lent.now);
     let form = ask
         .result(if status.open() { "open" } else { "closed" })
-        .value("open", "Open", status.open())
+        .value("open", &ask.t("label-open"), status.open())
         .value(
             "reason",
-            "Why closed",
+            &ask.t("label-reason"),
             status.closed.map_or("", Closed::as_str),
         )
         .value(
             "next-opening",
-            "Opens again",
+            &ask.t("label-next-opening"),
             form_time(status.next_opening),
         );
     let text = if status.open() {
-        "The help line is open.".to_string()
+        ask.t("open")
     } else {
-        closed_text(&status)
+        closed_text(&ask.words, &status)
     };
     ask.done(lent.out, NoteType::Info, &text, form)
 }

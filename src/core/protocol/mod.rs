@@ -38,6 +38,7 @@ use super::settings::Settings;
 use super::tally::Tally;
 use super::types::{Claims, Time};
 use super::{Entry, Pending};
+use crate::i18n::{Lang, Words};
 use crate::xmpp::adhoc::{
     self, CommandReply, CommandRequest, CommandStatus, Form, FormField, Incoming, IncomingKind,
     NoteType,
@@ -163,6 +164,8 @@ pub struct Ask {
     pub session: String,
     /// The command.
     pub command: Command,
+    /// The words of the request's language (`xml:lang`), or of the help line's default.
+    pub words: Words,
 }
 
 impl Ask {
@@ -199,14 +202,31 @@ impl Ask {
         self.done(out, note, text, self.result(status));
     }
 
+    /// Message `key` in the asker's language.
+    fn t(&self, key: &str) -> String {
+        self.words.get(key)
+    }
+
     /// A result form with its `status` field.
     fn result(&self, status: &str) -> Form {
-        self.result_form().value("status", "Status", status)
+        let label = match self.command.row().3 {
+            Who::Visitors => self.t("label-status"),
+            Who::Staff => "Status".to_string(),
+        };
+        self.result_form().value("status", &label, status)
     }
 
     /// A result form with nothing in it yet.
     fn result_form(&self) -> Form {
-        Form::new("result", self.command.name())
+        Form::new("result", &self.title())
+    }
+
+    /// The command's name in the asker's language (visitors' commands; staff's in English).
+    fn title(&self) -> String {
+        match self.command.row().3 {
+            Who::Visitors => self.t(self.command.node()),
+            Who::Staff => self.command.name().to_string(),
+        }
     }
 
     /// Shows `form` to fill in, with a note when something is missing.
@@ -217,7 +237,8 @@ impl Ask {
 
     /// Refuses with an IQ error.
     fn error(&self, out: &mut Outbox, condition: DefinedCondition, text: &str) {
-        out.send(adhoc::error(&self.to, &self.iq, condition, text));
+        let lang = self.words.tag();
+        out.send(adhoc::error(&self.to, &self.iq, condition, lang, text));
     }
 
     /// Asks the database `query`; [`Step`] `step` goes on with its result.
@@ -308,9 +329,26 @@ pub struct Protocol {
     closing_told: Option<Time>,
     /// Commands per session in the current window: when it started, how many.
     rate: HashMap<FullJid, (Time, u32)>,
+    /// The language of the visitor invited to each live room (their last request's), for the
+    /// words they get there: at most one entry per live room.
+    room_lang: HashMap<BareJid, Lang>,
 }
 
 impl Protocol {
+    /// The words for the visitor of `room` (the language of their last request), or the help
+    /// line's default for a room whose visitor the bot did not invite.
+    pub fn visitor_words(&self, room: &BareJid, settings: &Settings) -> Words {
+        let catalogs = &settings.catalogs;
+        let lang = self.room_lang.get(room).copied();
+        Words::new(catalogs, lang.unwrap_or(catalogs.default_lang()))
+    }
+
+    /// Remembers that the visitor of `room` speaks `lang`; rooms gone are forgotten.
+    fn room_speaks(&mut self, room: &BareJid, lang: Lang, lent: &Lent) {
+        self.room_lang.retain(|r, _| lent.rooms.contains_key(r));
+        self.room_lang.insert(room.clone(), lang);
+    }
+
     /// Staff members on duty: those who told the bot they are there, and those in a staffed or
     /// busy room.
     pub fn staff_on_duty(&self, tally: &Tally) -> usize {
@@ -340,17 +378,28 @@ impl Protocol {
         *count <= RATE_LIMIT && lent.out.count(|p| matches!(p, Pending::Command(_))) < MAX_IN_FLIGHT
     }
 
-    /// A command, or the list of commands, asked of the bot.
+    /// A command, or the list of commands, asked of the bot. It is answered in the command's
+    /// language (`xml:lang`), or else the help line's default.
     pub fn on_request(&mut self, request: Incoming, lent: &mut Lent) {
-        if !self.within_limits(&request.from, lent) {
-            tracing::debug!(target: "helpim_bot::security", "refusing a command over the rate limit");
-            let error = adhoc::error(
+        let requested = match &request.kind {
+            IncomingKind::Command(command) => command.lang.as_deref(),
+            IncomingKind::ListCommands => None,
+        };
+        let words = Words::choose(&lent.settings.catalogs, requested);
+        let refuse = |condition, key: &str| {
+            adhoc::error(
                 &request.from,
                 &request.id,
-                DefinedCondition::ResourceConstraint,
-                "Too many requests; please try again in a moment.",
-            );
-            return lent.out.send(error);
+                condition,
+                words.tag(),
+                &words.get(key),
+            )
+        };
+        if !self.within_limits(&request.from, lent) {
+            tracing::debug!(target: "helpim_bot::security", "refusing a command over the rate limit");
+            return lent
+                .out
+                .send(refuse(DefinedCondition::ResourceConstraint, "error-rate"));
         }
         let bare = request.from.to_bare().to_string();
         let may = |who: Who| match who {
@@ -375,24 +424,16 @@ impl Protocol {
             IncomingKind::Command(command) => command,
         };
         let Some(which) = Command::parse(&command.node) else {
-            let error = adhoc::error(
-                &request.from,
-                &request.id,
-                DefinedCondition::ItemNotFound,
-                "No such command.",
-            );
-            return lent.out.send(error);
+            return lent
+                .out
+                .send(refuse(DefinedCondition::ItemNotFound, "error-no-command"));
         };
         if !may(which.row().3) {
             tracing::warn!(target: "helpim_bot::security", domain = %request.from.domain(), command = which.node(), "refusing a command to someone who may not use it");
             tracing::debug!(target: "helpim_bot::security", from = %request.from, "the one refused");
-            let error = adhoc::error(
-                &request.from,
-                &request.id,
-                DefinedCondition::Forbidden,
-                "You may not use this command.",
-            );
-            return lent.out.send(error);
+            return lent
+                .out
+                .send(refuse(DefinedCondition::Forbidden, "error-forbidden"));
         }
         let session = command.session.clone().unwrap_or_else(|| {
             self.sessions += 1;
@@ -403,6 +444,7 @@ impl Protocol {
             iq: request.id,
             session,
             command: which,
+            words,
         };
         if command.action == "cancel" {
             return ask.reply(lent.out, CommandStatus::Canceled, None, None);
@@ -431,11 +473,8 @@ impl Protocol {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(command = ask.command.node(), error = %e, "a command's database work failed");
-                return ask.error(
-                    lent.out,
-                    DefinedCondition::InternalServerError,
-                    "The help line cannot do this right now; please try again in a moment.",
-                );
+                let text = ask.t("error-internal");
+                return ask.error(lent.out, DefinedCondition::InternalServerError, &text);
             }
         };
         match (step, result) {
@@ -443,7 +482,9 @@ impl Protocol {
                 request_chat::answered(self, ask, queued, position, lent)
             }
             (Step::LeaveQueue, QueryResult::Left(left)) => leave_queue::answered(ask, left, lent),
-            (Step::ResumeChat, QueryResult::Room(room)) => resume_chat::answered(ask, room, lent),
+            (Step::ResumeChat, QueryResult::Room(room)) => {
+                resume_chat::answered(self, ask, room, lent)
+            }
             (Step::TakeChat, QueryResult::Room(room)) => take_chat::answered(self, ask, room, lent),
             (Step::WaitingList { pick, unpicked }, QueryResult::WaitingList(list)) => {
                 waiting_visitors::listed(ask, pick, unpicked, &list, lent)
@@ -452,7 +493,7 @@ impl Protocol {
                 waiting_visitors::picked(self, ask, assigned, lent)
             }
             (Step::Block { room }, QueryResult::Blocked(label)) => {
-                block_visitor::answered(ask, room, label, lent)
+                block_visitor::answered(self, ask, room, label, lent)
             }
             (step, other) => {
                 tracing::error!(
@@ -460,19 +501,21 @@ impl Protocol {
                     result = crate::core::variant(&other),
                     "a command got the wrong database result"
                 );
-                ask.error(
-                    lent.out,
-                    DefinedCondition::InternalServerError,
-                    "Something went wrong.",
-                );
+                let text = ask.t("error-wrong");
+                ask.error(lent.out, DefinedCondition::InternalServerError, &text);
             }
         }
     }
 
     /// A waiting visitor got a room: the room learns the new client claim, and a visitor over
-    /// XMPP is invited.
+    /// XMPP is invited, in the language of their last request.
     pub fn hand_over(&mut self, a: &Assigned, lent: &mut Lent) {
-        self.pushed.remove(&a.queue_id);
+        let catalogs = &lent.settings.catalogs;
+        let lang = self
+            .pushed
+            .remove(&a.queue_id)
+            .map_or(catalogs.default_lang(), |p| p.lang);
+        let words = Words::new(catalogs, lang);
         let Ok(room) = BareJid::new(&a.room) else {
             return;
         };
@@ -485,7 +528,9 @@ impl Protocol {
         };
         lent.feed.push((room.clone(), Event::Claims(claims)));
         if let Some(jid) = a.visitor_jid.as_deref().and_then(|j| FullJid::new(j).ok()) {
-            lent.invite(&jid, &room, "A staff member is ready to chat with you.");
+            if lent.invite(&jid, &room, &words.get("invite-ready")) {
+                self.room_speaks(&room, words.lang(), lent);
+            }
         }
     }
 }

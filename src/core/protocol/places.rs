@@ -3,6 +3,7 @@
 //! little; and after a new session each waiting visitor is pinged once.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use xmpp_parsers::jid::FullJid;
@@ -11,6 +12,7 @@ use super::{probe, Protocol};
 use crate::core::outbox::Outbox;
 use crate::core::queue::Swept;
 use crate::core::types::Time;
+use crate::i18n::{Catalogs, Lang, Words};
 use crate::xmpp::adhoc::{self, Place};
 
 /// At least this many visitors given a room within the pace window make an estimate credible.
@@ -43,13 +45,15 @@ pub const PUSH_NEAR: i64 = 20;
 /// A waiting visitor far back in line hears of their place at least this often when it changes.
 pub const PUSH_QUIET: Duration = Duration::from_secs(60);
 
-/// The last place pushed to a waiting visitor.
+/// The last place pushed to a waiting visitor, and the language of their last request.
 #[derive(Debug, Clone, Copy)]
 pub struct Pushed {
     /// The place.
     pub position: i64,
     /// When.
     pub at: Time,
+    /// The language of the visitor's last request (pushes and the invitation are in it).
+    pub lang: Lang,
 }
 
 impl Protocol {
@@ -85,14 +89,16 @@ impl Protocol {
         }
     }
 
-    /// After a sweep: waiting visitors over XMPP hear of their new place (rate-limited), and
-    /// after a new session each is pinged once to see whether they are still there.
+    /// After a sweep: waiting visitors over XMPP hear of their new place (rate-limited, in the
+    /// language of their last request), and after a new session each is pinged once to see
+    /// whether they are still there.
     pub fn queue_swept(
         &mut self,
         swept: Swept,
         now: Time,
         closes_at: Option<Time>,
         free: usize,
+        catalogs: &Arc<Catalogs>,
         out: &mut Outbox,
     ) {
         let Some((over_xmpp, pace)) = swept.places else {
@@ -132,8 +138,18 @@ impl Protocol {
                     closes_in,
                     ..self.place(position, free, now)
                 };
-                out.send(adhoc::queue_update(&jid, &place));
-                self.pushed.insert(id, Pushed { position, at: now });
+                // A visitor the bot has not heard from since it started: the default language.
+                let lang = last.map_or(catalogs.default_lang(), |l| l.lang);
+                let words = Words::new(catalogs, lang);
+                out.send(adhoc::queue_update(&jid, &place, &words));
+                self.pushed.insert(
+                    id,
+                    Pushed {
+                        position,
+                        at: now,
+                        lang,
+                    },
+                );
             }
         }
         self.pushed.retain(|id, _| still.contains(id));
@@ -164,7 +180,10 @@ mod tests {
         // A minute per visitor: the next in line about a minute, the third about three.
         assert_eq!(estimate(&assigned, 1, secs(0)), Some(60));
         assert_eq!(estimate(&assigned, 3, secs(0)), Some(180));
-        assert_eq!(adhoc::wait_words(180), "a few minutes");
+        assert_eq!(
+            adhoc::wait_words(&crate::i18n::english(), 180),
+            "a few minutes"
+        );
     }
 
     #[test]
@@ -187,7 +206,7 @@ mod tests {
         let first = p.place(1, 1, secs(0));
         assert!(first.soon && first.estimate.is_none(), "{first:?}");
         assert_eq!(
-            adhoc::place_text(&first),
+            adhoc::place_text(&crate::i18n::english(), &first),
             "A counsellor is free and about to join you."
         );
         // The second in line still hears their place and wait.

@@ -17,58 +17,55 @@ const MAX_NICK: usize = 64;
 /// The longest topic accepted.
 const MAX_TOPIC: usize = 300;
 
-/// The form, blank or with the values of `submitted`.
-fn form(submitted: &CommandRequest) -> Form {
-    let mut form = Form::new("form", "Request a chat")
+/// The form, blank or with the values of `submitted`, in the asker's language.
+fn form(ask: &Ask, submitted: &CommandRequest) -> Form {
+    let mut form = Form::new("form", &ask.title())
         .field(refill(
-            FormField::new("nick", "text-single", "Your name (any name)", "").required(),
+            FormField::new("nick", "text-single", &ask.t("form-nick"), "").required(),
             submitted,
         ))
         .field(refill(
-            FormField::new(
-                "topic",
-                "text-single",
-                "What would you like to talk about?",
-                "",
-            ),
+            FormField::new("topic", "text-single", &ask.t("form-topic"), ""),
             submitted,
         ))
         .field(refill(FormField::new("key", "hidden", "", ""), submitted));
-    form.instructions = Some("A staff member will chat with you as soon as one is free.".into());
+    form.instructions = Some(ask.t("form-instructions"));
     form
 }
 
 /// Checks the form and queues the visitor.
 pub fn start(p: &Protocol, ask: Ask, command: &CommandRequest, lent: &mut Lent) {
     let Some(nick) = command.field("nick") else {
-        let note = submitted(command).then_some("Please give a name: any name will do.");
-        return ask.form(lent.out, form(command), note);
+        let note = submitted(command).then(|| ask.t("form-need-nick"));
+        return ask.form(lent.out, form(&ask, command), note.as_deref());
     };
     let key = command.field("key");
     let topic = command.field("topic");
+    let w = &ask.words;
     let invalid = if nick.chars().count() > MAX_NICK {
-        Some("The name (nick) is too long: at most 64 characters.")
+        Some(w.with("too-long-nick", &[("max", MAX_NICK.into())]))
     } else if topic.is_some_and(|t| t.chars().count() > MAX_TOPIC) {
-        Some("The topic (topic) is too long: at most 300 characters.")
+        Some(w.with("too-long-topic", &[("max", MAX_TOPIC.into())]))
     } else if key.is_some_and(|k| k.len() < MIN_KEY_LEN) {
-        Some("The visitor key (key) is too short: at least 22 characters (128 bits).")
+        Some(w.with("too-short-key", &[("min", MIN_KEY_LEN.into())]))
     } else {
         None
     };
     if let Some(text) = invalid {
-        return ask.error(lent.out, DefinedCondition::BadRequest, text);
+        return ask.error(lent.out, DefinedCondition::BadRequest, &text);
     }
     let status = p.line_status(lent.settings, lent.tally, lent.now);
     if let Some(closed) = status.closed {
         let form = ask
             .result("closed")
-            .value("reason", "Why closed", closed.as_str())
+            .value("reason", &ask.t("label-reason"), closed.as_str())
             .value(
                 "next-opening",
-                "Opens again",
+                &ask.t("label-next-opening"),
                 form_time(status.next_opening),
             );
-        return ask.done(lent.out, NoteType::Warn, &closed_text(&status), form);
+        let text = closed_text(&ask.words, &status);
+        return ask.done(lent.out, NoteType::Warn, &text, form);
     }
     // Without a key the visitor cannot resume or be told apart later; their session is the
     // label then (still hashed: a JID is about a person too).
@@ -91,39 +88,37 @@ pub fn answered(p: &mut Protocol, ask: Ask, queued: Enqueued, position: i64, len
     match queued {
         Enqueued::Queued(id) | Enqueued::AlreadyQueued(id) => {
             let place = p.place(position, super::free_rooms(lent), lent.now);
+            // Pushes and the invitation go in the language of this, the last request.
             p.pushed.insert(
                 id,
                 Pushed {
                     position,
                     at: lent.now,
+                    lang: ask.words.lang(),
                 },
             );
             tracing::info!(queue_id = id, position, "a visitor over XMPP is queued");
             let mut form = ask
                 .result("queued")
-                .value("queue-id", "Queue number", id)
-                .value("position", "Place in line", position);
+                .value("queue-id", &ask.t("label-queue-id"), id)
+                .value("position", &ask.t("label-position"), position);
             if let Some(e) = place.estimate {
-                form = form.value("estimate", "Estimated wait (seconds)", e);
+                form = form.value("estimate", &ask.t("label-estimate"), e);
             }
             if place.soon {
-                form = form.value("soon", "A counsellor is about to join you", true);
+                form = form.value("soon", &ask.t("label-soon"), true);
             }
-            ask.done(lent.out, NoteType::Info, &adhoc::place_text(&place), form)
+            let text = adhoc::place_text(&ask.words, &place);
+            ask.done(lent.out, NoteType::Info, &text, form)
         }
         Enqueued::Full => {
-            let text =
-                "All our staff are busy and the queue is full. Please try again a little later.";
-            ask.outcome(lent.out, NoteType::Warn, text, "busy")
+            let text = ask.t("busy");
+            ask.outcome(lent.out, NoteType::Warn, &text, "busy")
         }
         Enqueued::Blocked => {
             tracing::warn!(target: "helpim_bot::security", domain = %ask.to.domain(), "refusing a chat to a blocked visitor key");
-            ask.outcome(
-                lent.out,
-                NoteType::Error,
-                "We cannot start a chat with you.",
-                "blocked",
-            )
+            let text = ask.t("blocked");
+            ask.outcome(lent.out, NoteType::Error, &text, "blocked")
         }
     }
 }

@@ -912,6 +912,17 @@ impl World {
     pub fn command(&mut self, from: &str, node: &str, fields: &[(&str, &str)]) -> Vec<Event> {
         self.input(command(from, node, fields))
     }
+
+    /// [`World::command`] in language `lang` (the command's `xml:lang`).
+    pub fn command_in(
+        &mut self,
+        lang: &str,
+        from: &str,
+        node: &str,
+        fields: &[(&str, &str)],
+    ) -> Vec<Event> {
+        self.input(command_in(Some(lang), from, node, fields))
+    }
 }
 
 /// The presence of occupant `o` of `room`.
@@ -975,6 +986,12 @@ pub fn direct(from: &str, kind: PresenceKind) -> Input {
 
 /// A command from `from` (a full JID) as the session reads it.
 pub fn command(from: &str, node: &str, fields: &[(&str, &str)]) -> Input {
+    command_in(None, from, node, fields)
+}
+
+/// [`command`] with `xml:lang` on the `<command/>` when `lang` is given.
+pub fn command_in(lang: Option<&str>, from: &str, node: &str, fields: &[(&str, &str)]) -> Input {
+    let lang = lang.map_or(String::new(), |l| format!(" xml:lang='{l}'"));
     let form = if fields.is_empty() {
         String::new()
     } else {
@@ -986,7 +1003,7 @@ pub fn command(from: &str, node: &str, fields: &[(&str, &str)]) -> Input {
     };
     let xml = format!(
         "<iq xmlns='jabber:client' type='set' id='q1' from='{from}' to='bot@localhost'>\
-         <command xmlns='http://jabber.org/protocol/commands' node='{node}' action='execute'>{form}</command></iq>"
+         <command xmlns='http://jabber.org/protocol/commands' node='{node}' action='execute'{lang}>{form}</command></iq>"
     );
     let iq = Iq::try_from(xml.parse::<Element>().unwrap()).unwrap();
     Input::Request(crate::xmpp::adhoc::read_request(&iq).expect("a command"))

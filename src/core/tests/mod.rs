@@ -4,6 +4,7 @@
 mod claims;
 mod harness;
 mod hours;
+mod languages;
 mod pool;
 mod privacy;
 mod protocol;
@@ -82,6 +83,7 @@ fn settings() -> Settings {
         visitors: settings::Visitors {
             domains: vec!["anon.localhost".into()],
         },
+        catalogs: std::sync::Arc::new(crate::i18n::Catalogs::shipped()),
     }
 }
 
