@@ -188,8 +188,10 @@ export class Session {
   /** Runs command `node` of the bot in one step with `fields` submitted (or none). */
   command(node, fields) {
     const attrs = { type: "set", to: config.bot };
-    if (this.lang) attrs["xml:lang"] = this.lang;
-    const iq = $iq(attrs).c("command", { xmlns: NS.commands, node, action: "execute" });
+    const command = { xmlns: NS.commands, node, action: "execute" };
+    // On the IQ and on the command (XEP-0050): servers and libraries may drop the IQ's.
+    if (this.lang) attrs["xml:lang"] = command["xml:lang"] = this.lang;
+    const iq = $iq(attrs).c("command", command);
     if (fields) {
       iq.c("x", { xmlns: NS.data, type: "submit" });
       for (const [name, value] of Object.entries(fields)) {

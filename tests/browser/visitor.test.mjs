@@ -415,6 +415,8 @@ test("in Arabic, right to left, every word from the catalog; the bot asked in Ar
   await startChat(sara, "سارة", "الدراسة");
   await waitText(sara, "#place", /قائمة الانتظار/);
   assert.match(sara.sent.find((f) => f.includes("request-chat")), /xml:lang=["']ar["']/);
+  // On the command itself too, where the bot reads it (XEP-0050).
+  assert.match(sara.sent.find((f) => f.includes("request-chat")), /<command[^>]*xml:lang=["']ar["']/);
   push(sara, { position: 2, estimate: 600 });
   await waitText(sara, "#wait", /^سيستغرق الانتظار نحو (10|١٠) دقائق\.$/);
   push(sara, { position: 2, estimate: 1200, "closes-in": 120 });
