@@ -31,6 +31,7 @@ use std::time::Duration;
 use xmpp_parsers::jid::{BareJid, Jid};
 use xmpp_parsers::minidom::Element;
 
+use crate::xmpp::stanza::domain_of;
 use crate::xmpp::stanza::{
     self, PresenceKind, RoomMessage, RoomPresence, RoomSettings, STATUS_CREATED, STATUS_GHOST,
     STATUS_KICKED,
@@ -47,7 +48,7 @@ use room::{Action, Event, Room};
 pub use settings::Settings;
 use tally::{Counters, Counts, Tally};
 use timers::{Deadlines, Timer, Wake};
-use types::{domain_of, KickReason, Reason, Role, Seat, Status, Time};
+use types::{KickReason, Reason, Role, Seat, Status, Time};
 
 /// How many names are tried before a creation fails (each one existed already).
 const NAME_ATTEMPTS: u32 = 5;

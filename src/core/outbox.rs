@@ -196,7 +196,7 @@ impl Outbox {
         };
         if !expected {
             let from = from.map(|j| j.to_string());
-            tracing::warn!(target: "helpim_bot::security", id, domain = ?from.as_deref().map(super::types::domain_of), "ignoring an answer from the wrong sender");
+            tracing::warn!(target: "helpim_bot::security", id, domain = ?from.as_deref().map(crate::xmpp::stanza::domain_of), "ignoring an answer from the wrong sender");
             tracing::debug!(target: "helpim_bot::security", id, ?from, "the wrong sender");
             return None;
         }

@@ -438,7 +438,7 @@ impl Task {
         };
         if !expected {
             let from = from.map(|j| j.to_string());
-            tracing::warn!(target: "helpim_bot::security", id = ?key, domain = ?from.as_deref().map(crate::core::types::domain_of), "ignoring an answer from the wrong sender");
+            tracing::warn!(target: "helpim_bot::security", id = ?key, domain = ?from.as_deref().map(super::stanza::domain_of), "ignoring an answer from the wrong sender");
             tracing::debug!(target: "helpim_bot::security", id = ?key, ?from, "the wrong sender");
             return;
         }

@@ -418,6 +418,13 @@ pub fn room_message(m: &Message) -> Option<RoomMessage> {
     })
 }
 
+/// The domain of a JID (full, bare or a domain alone): what the logs at info and above may say
+/// of a person who could be a visitor (README, "Logs").
+pub fn domain_of(jid: &str) -> &str {
+    let bare = jid.split('/').next().unwrap_or(jid);
+    bare.rsplit_once('@').map_or(bare, |(_, domain)| domain)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -632,5 +639,13 @@ mod tests {
                 .parse()
                 .unwrap();
         assert_eq!(room_message(&Message::try_from(m).unwrap()), None);
+    }
+
+    #[test]
+    fn only_the_domain_of_a_jid_is_kept() {
+        assert_eq!(domain_of("a1b2@anon.example.org/web-3"), "anon.example.org");
+        assert_eq!(domain_of("ann@example.org"), "example.org");
+        assert_eq!(domain_of("example.org"), "example.org");
+        assert_eq!(domain_of("x@example.org/res@with/slash"), "example.org");
     }
 }
