@@ -356,6 +356,8 @@ async fn run(
                     );
                     return;
                 }
+                // The runtime is shutting down and took the write with it: nothing to report.
+                Err(e) if e.is_cancelled() => return,
                 Err(e) => panic!("a database write panicked: {e}"),
             },
         }
