@@ -278,6 +278,9 @@ pub struct Queue {
     /// again (a refresh, a phone bringing a tab back) gets the row back.
     #[serde(with = "humantime_serde")]
     pub return_grace: Duration,
+    /// In `pick` mode, a visitor nobody took within this long is announced again, louder.
+    #[serde(with = "humantime_serde")]
+    pub reoffer_after: Duration,
 }
 
 impl Default for Queue {
@@ -289,6 +292,7 @@ impl Default for Queue {
             visitor_timeout: Duration::from_secs(60),
             pace_window: Duration::from_secs(30 * 60),
             return_grace: Duration::from_secs(60),
+            reoffer_after: Duration::from_secs(120),
         }
     }
 }
@@ -301,6 +305,12 @@ pub struct Staff {
     pub jids: Vec<String>,
     /// Open rooms a staff member may hold at once through the "take a chat" command.
     pub max_chats: u32,
+    /// Bare JIDs of supervisors (each also a staff member): they see every live chat, watch,
+    /// whisper, and are alerted when someone asks for help (SPEC §13).
+    pub supervisors: Vec<String>,
+    /// The staff room (`staff@conference.example.org`): a members-only room the bot owns for the
+    /// staff on duty; empty: none.
+    pub room: String,
 }
 
 impl Default for Staff {
@@ -308,6 +318,8 @@ impl Default for Staff {
         Staff {
             jids: Vec::new(),
             max_chats: 3,
+            supervisors: Vec::new(),
+            room: String::new(),
         }
     }
 }
@@ -652,6 +664,7 @@ impl Config {
             ("visitor_timeout", q.visitor_timeout),
             ("pace_window", q.pace_window),
             ("return_grace", q.return_grace),
+            ("reoffer_after", q.reoffer_after),
         ] {
             if value.is_zero() {
                 return err(
@@ -673,6 +686,40 @@ impl Config {
                     "staff",
                     "jids",
                     format!("{pattern:?} is not a bare JID such as \"ann@example.org\" or a domain such as \"*@example.org\""),
+                );
+            }
+        }
+        let staff = crate::core::settings::Staff {
+            jids: self.staff.jids.clone(),
+            ..Default::default()
+        };
+        for supervisor in &self.staff.supervisors {
+            let bare = xmpp_parsers::jid::BareJid::new(supervisor);
+            if bare.as_ref().map_or(true, |j| j.node().is_none()) {
+                return err(
+                    "staff",
+                    "supervisors",
+                    format!("{supervisor:?} is not a bare JID such as \"ann@example.org\""),
+                );
+            }
+            if !staff.allows(supervisor) {
+                return err(
+                    "staff",
+                    "supervisors",
+                    format!("{supervisor:?} is not a staff member: add it to staff.jids too"),
+                );
+            }
+        }
+        if !self.staff.room.is_empty() {
+            let room = xmpp_parsers::jid::BareJid::new(&self.staff.room);
+            if room.as_ref().map_or(true, |j| j.node().is_none()) {
+                return err(
+                    "staff",
+                    "room",
+                    format!(
+                        "{:?} is not a room JID such as \"staff@conference.example.org\"",
+                        self.staff.room
+                    ),
                 );
             }
         }
@@ -1007,6 +1054,29 @@ max_rooms = 10
         assert!(
             shown.starts_with("bot.toml line 12: pool.size: invalid type"),
             "{shown}"
+        );
+    }
+
+    #[test]
+    fn supervisors_must_be_staff_and_the_staff_room_a_room_jid() {
+        let ok = "\n[staff]\njids = [\"*@localhost\"]\nsupervisors = [\"sup@localhost\"]\nroom = \"staff@conference.localhost\"\n";
+        let c = parse(&format!("{GOOD}{ok}")).unwrap();
+        assert_eq!(c.staff.supervisors, ["sup@localhost"]);
+        assert_eq!(c.queue.reoffer_after, Duration::from_secs(120));
+        let text = format!(
+            "{GOOD}\n[staff]\njids = [\"ann@localhost\"]\nsupervisors = [\"sup@localhost\"]\n"
+        );
+        let e = parse(&text).unwrap_err();
+        assert_eq!(
+            (e.key.as_str(), e.line),
+            ("staff.supervisors", Some(text.lines().count()))
+        );
+        assert!(e.message.contains("staff.jids"), "{e}");
+        let text = format!("{GOOD}\n[staff]\nroom = \"conference.localhost\"\n");
+        let e = parse(&text).unwrap_err();
+        assert_eq!(
+            (e.key.as_str(), e.line),
+            ("staff.room", Some(text.lines().count()))
         );
     }
 

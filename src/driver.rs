@@ -134,10 +134,15 @@ pub fn core_settings(config: &Config) -> anyhow::Result<Settings> {
         max_length: config.queue.max_length,
         pace_window: config.queue.pace_window,
         return_grace: config.queue.return_grace,
+        reoffer_after: config.queue.reoffer_after,
         hours: config.hours.schedule(),
         staff: settings::Staff {
             jids: config.staff.jids.clone(),
             max_chats: config.staff.max_chats,
+            supervisors: config.staff.supervisors.clone(),
+            room: (!config.staff.room.is_empty())
+                .then(|| BareJid::new(&config.staff.room).ok())
+                .flatten(),
         },
         visitors: settings::Visitors {
             domains: config.visitors.domains.clone(),

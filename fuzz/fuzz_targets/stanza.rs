@@ -63,10 +63,12 @@ fn settings() -> Settings {
         max_length: 100,
         pace_window: Duration::from_secs(1800),
         return_grace: Duration::from_secs(60),
+        reoffer_after: Duration::from_secs(120),
         hours: None,
         staff: helpim_bot::core::settings::Staff {
             jids: vec!["*@localhost".into()],
             max_chats: 2,
+            ..Default::default()
         },
         visitors: helpim_bot::core::settings::Visitors {
             domains: vec!["anon.localhost".into()],

@@ -55,6 +55,9 @@ pub struct Settings {
     pub pace_window: Duration,
     /// At most this many visitors wait (`queue.max_length`).
     pub max_length: u32,
+    /// In pick mode, a visitor nobody took within this long is announced again
+    /// (`queue.reoffer_after`).
+    pub reoffer_after: Duration,
     /// The opening hours; `None`: open whenever someone is on duty.
     pub hours: Option<crate::hours::Hours>,
     /// Who may use the staff commands, and how many chats each may hold.
@@ -73,9 +76,20 @@ pub struct Staff {
     pub jids: Vec<String>,
     /// Open rooms a staff member may hold at once through the "take a chat" command.
     pub max_chats: u32,
+    /// Bare JIDs of supervisors (`staff.supervisors`), each also a staff member.
+    pub supervisors: Vec<String>,
+    /// The staff room (`staff.room`), if any.
+    pub room: Option<BareJid>,
 }
 
 impl Staff {
+    /// True when `bare` (a bare JID) is a supervisor.
+    pub fn supervises(&self, bare: &str) -> bool {
+        self.supervisors
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(bare))
+    }
+
     /// True when `bare` (a bare JID) is a staff member.
     pub fn allows(&self, bare: &str) -> bool {
         let domain = bare.rsplit_once('@').map_or(bare, |(_, d)| d);

@@ -75,10 +75,12 @@ fn settings() -> Settings {
         max_length: 100,
         pace_window: Duration::from_secs(1800),
         return_grace: Duration::from_secs(60),
+        reoffer_after: Duration::from_secs(120),
         hours: None,
         staff: settings::Staff {
             jids: vec!["staff@localhost".into()],
             max_chats: 2,
+            ..Default::default()
         },
         visitors: settings::Visitors {
             domains: vec!["anon.localhost".into()],
