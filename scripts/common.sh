@@ -43,14 +43,14 @@ wait_port() {
 }
 
 # Writes a throwaway Prosody setup into folder $1 listening on port $2, with accounts
-# bot, staff and client (password "$3"); bot may create rooms; visitors log in anonymously on
+# bot, staff, colleague, supervisor and client (password "$3"); bot may create rooms; visitors log in anonymously on
 # anon.localhost. With $4 (an HTTP port) and $5 (a folder), Prosody also serves that folder at
 # http://127.0.0.1:$4/ (mod_http_files) and XMPP over WebSocket at /xmpp-websocket
 # (mod_websocket): the web pages of web/. Prints nothing.
 write_prosody() {
     local dir=$1 port=$2 password=$3 http_port=${4:-} web=${5:-}
     mkdir -p "$dir/data/localhost/accounts" "$dir/certs"
-    for user in bot staff client; do
+    for user in bot staff colleague supervisor client; do
         printf 'return {\n\t["password"] = "%s";\n};\n' "$password" > "$dir/data/localhost/accounts/$user.dat"
     done
     local http_modules="" http_settings="http_ports = { }"

@@ -7,7 +7,9 @@
 #
 # Installs Debian's prosody (and npm, for web/'s one package) if missing (with sudo when not
 # root). Everything else lives in a temp folder that is removed at the end. Accounts:
-# staff@localhost and client@localhost, password "demo"; visitors need none (anonymous login).
+# staff@localhost, colleague@localhost (a second staff member, to hand a chat over to),
+# supervisor@localhost (a supervisor: watch, whisper, help) and client@localhost, password "demo";
+# visitors need none (anonymous login). The staff room is team@conference.localhost.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/common.sh
@@ -61,7 +63,9 @@ service = "conference.localhost"
 size = 3
 
 [staff]
-jids = ["staff@localhost"]
+jids = ["staff@localhost", "colleague@localhost", "supervisor@localhost"]
+supervisors = ["supervisor@localhost"]
+room = "team@conference.localhost"
 
 [visitors]
 domains = ["anon.localhost"]
@@ -93,6 +97,9 @@ echo "    staff console: http://127.0.0.1:$web_port/staff.html   (sign in as sta
 echo "    visitor page:  http://127.0.0.1:$web_port/"
 echo "Sign in on the console first (the help line is closed while nobody is on duty), start a chat"
 echo "as a visitor, then press \"Take next\" on the console."
+echo "A team: sign in as colleague@localhost in another tab (hand a chat over to them), or as"
+echo "supervisor@localhost (see every live chat, watch one, whisper to its staff member)."
+echo "Each tab keeps its own sign-in."
 echo "XMPP clients: 127.0.0.1:$port (staff@localhost / demo; the bot's commands are on bot@localhost/helpim-bot)."
 echo "Health and metrics: curl http://127.0.0.1:$http_port/readyz   curl http://127.0.0.1:$http_port/metrics"
 echo
