@@ -5,26 +5,10 @@
 use super::harness::*;
 use super::*;
 use crate::core::Input;
-use crate::hours::Hours;
 use crate::xmpp::stanza::PresenceKind;
 
 /// The test settings with the help line open 09:00–17:00 UTC every day (the clock starts at
 /// 08:00 UTC) and a ten-minute closing warning.
-fn with_hours() -> Settings {
-    Settings {
-        hours: Some(
-            Hours::parse(
-                "UTC",
-                &["mon-sun 09:00-17:00".into()],
-                &[],
-                Duration::from_secs(600),
-            )
-            .unwrap(),
-        ),
-        ..settings()
-    }
-}
-
 fn field<'a>(xml: &'a str, var: &str) -> Option<&'a str> {
     let at = xml.find(&format!("var='{var}'"))?;
     let rest = &xml[at..];

@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use super::harness::*;
 use super::*;
-use crate::hours::Hours;
 use crate::i18n::Catalogs;
 use crate::xmpp::stanza::PresenceKind;
 
@@ -203,18 +202,7 @@ fn an_unknown_language_falls_back_to_the_help_lines_default() {
 #[test]
 fn a_closed_help_line_names_its_next_opening_in_the_visitors_language() {
     // Open 09:00–17:00 UTC; the clock starts on Friday 15 January 2027 at 08:00.
-    let mut w = world_with(Settings {
-        hours: Some(
-            Hours::parse(
-                "UTC",
-                &["mon-sun 09:00-17:00".into()],
-                &[],
-                Duration::from_secs(600),
-            )
-            .unwrap(),
-        ),
-        ..settings()
-    });
+    let mut w = world_with(with_hours());
     w.input(crate::core::Input::Online { fresh: true });
     let note = |w: &mut World, lang: &str| one(&w.command_in(lang, VISITOR, "line-status", &[]));
     has(

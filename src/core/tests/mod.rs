@@ -89,6 +89,22 @@ fn settings() -> Settings {
     }
 }
 
+/// The settings with opening hours every day 09:00–17:00 UTC, warning 10 minutes before closing.
+fn with_hours() -> Settings {
+    Settings {
+        hours: Some(
+            crate::hours::Hours::parse(
+                "UTC",
+                &["mon-sun 09:00-17:00".into()],
+                &[],
+                Duration::from_secs(600),
+            )
+            .unwrap(),
+        ),
+        ..settings()
+    }
+}
+
 fn jid(s: &str) -> BareJid {
     BareJid::from_str(s).unwrap()
 }
