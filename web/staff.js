@@ -316,6 +316,8 @@ function onShift(el) {
   }
   pushes.seen = true;
   pushes.last = Date.now();
+  // How many pushes came, for whoever looks (the idle test waits for the answer to a presence).
+  document.body.dataset.pushes = String(Number(document.body.dataset.pushes || 0) + 1);
   setReach("bot", true);
   const busyBefore = shift ? Number(shift.figures.busy || 0) + Number(shift.figures.closing || 0) : -1;
   shift = { figures, items: [...handovers, ...visitors], pick: figures.mode === "pick" };

@@ -8,7 +8,7 @@
 
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { BOT, DEADLINE, STAFF, STAFF2, assertQuiet, axeViolations, countText, inject, launch, open, screenshot, waitText } from "./lib.mjs";
+import { BOT, DEADLINE, STAFF, STAFF2, assertQuiet, axeViolations, countText, inject, launch, open, screenshot, setHidden, waitText } from "./lib.mjs";
 
 const browser = await launch();
 after(() => browser.close());
@@ -64,9 +64,15 @@ test("a chat on a shift: topic and time, sides, confirmations, a whisper, help, 
   await waitText(kim, ".pane:not([hidden]) .topic", "Topic: exam stress");
   await waitText(kim, ".pane:not([hidden]) .since", "In chat for under a minute");
 
+  // Kim's console is in a background tab: Ana's line is counted in its title, with a tone.
+  await setHidden(kim, true);
   await ana.fill("#text", "I have three exams next week and cannot sleep");
   await ana.press("#text", "Enter");
-  await waitText(kim, ".pane:not([hidden]) .messages li", "cannot sleep");
+  await waitText(kim, ".pane .messages li", "cannot sleep");
+  await kim.waitForFunction(() => document.title === "(1) Help line console");
+  assert.ok(Number(await kim.getAttribute("body", "data-sounds")) >= 1, "a tone for the new line");
+  await setHidden(kim, false);
+  await kim.waitForFunction(() => document.title === "Help line console");
   await kim.fill(".pane:not([hidden]) textarea", "That is a lot at once. What worries you most?");
   await kim.press(".pane:not([hidden]) textarea", "Enter");
   await waitText(ana, "#messages li", "What worries you most?");
