@@ -79,8 +79,17 @@ const reoffered = new Set();
 const topics = new Map();
 /** Unseen new waiting visitors (the title counts them with the chats' unread lines). */
 let unseenWaiting = 0;
-/** A take-chat that answered `handover` for this room: its invitation is accepted at once. */
-const expectedHandovers = new Set();
+/**
+ * Chats handed over that one took from the waiting list (take-chat answered `handover`), by room:
+ * the nick of the colleague who handed it over (from the list), so that their invitation is
+ * accepted at once and the colleague is never taken for the visitor.
+ */
+const expectedHandovers = new Map();
+
+/** The nick of whoever handed the chat in `room` back to the queue, as the waiting list has it. */
+function handedOverBy(room) {
+  return shift?.items.find((i) => i.handover && i.room === room)?.from || "";
+}
 let supervisor = false;
 /** The chat watched: `{ room, staff, visitor }`, or null. */
 let watching = null;
@@ -462,7 +471,8 @@ async function takeChat() {
   const reply = await ask("take-chat");
   if (reply.status === "taken") return true;
   if (reply.status === "handover") {
-    expectedHandovers.add(reply.fields.get("room"));
+    const room = reply.fields.get("room");
+    expectedHandovers.set(room, handedOverBy(room));
     return true;
   }
   notice(reply.status === "limit" ? t("take.limit") : t("take.none"));
@@ -498,7 +508,7 @@ async function pickVisitor(id, nick, button) {
       if (!(await takeChat())) return;
       await joined;
     }
-    if (handover) expectedHandovers.add(id.slice(2));
+    if (handover) expectedHandovers.set(id.slice(2), handedOverBy(id.slice(2)));
     const reply = await ask("waiting-visitors", { visitor: id });
     if (reply.status === "assigned") {
       const room = reply.fields.get("room");
@@ -660,8 +670,12 @@ function go(chat, state, words = "") {
 function onInvite(invitation) {
   if (chats.has(invitation.room)) return;
   const handover = invitation.el && child(invitation.el, "handover", STAFF_NS);
-  if (!handover || expectedHandovers.delete(invitation.room)) {
-    addChat(invitation.room, invitation.password, { colleague: handover?.getAttribute("from") || "", topic: handover?.getAttribute("topic") || "" });
+  const taken = expectedHandovers.has(invitation.room);
+  if (!handover || taken) {
+    const colleague = handover?.getAttribute("from") || expectedHandovers.get(invitation.room) || "";
+    expectedHandovers.delete(invitation.room);
+    const topic = handover?.getAttribute("topic") || shift?.items.find((i) => i.handover && i.room === invitation.room)?.topic || "";
+    addChat(invitation.room, invitation.password, { colleague, topic });
     return announce(t("chat.ready"));
   }
   offeredHandover(invitation, handover);
