@@ -154,6 +154,8 @@ enum Pending {
     Sweep,
     /// A database query of a command; its answer goes to the command's home.
     Command(Waiting),
+    /// The waiting list read for the pushes to staff.
+    ShiftList,
     /// A ping, after a new session, to a waiting visitor or a staff member present before: is
     /// that session still there?
     PresenceProbe(xmpp_parsers::jid::FullJid),
@@ -267,6 +269,10 @@ impl Core {
             Input::Timer => {}
         }
         self.run_due(now);
+        if !self.stopping {
+            // Staff on duty hear of what this input changed (rate-limited).
+            self.lend(now, |protocol, lent| protocol.shift_turn(lent));
+        }
         self.out.take()
     }
 
@@ -318,6 +324,12 @@ impl Core {
             (refill, Timer::Refill),
             (rejoin, Timer::Rejoin),
             (self.out.next_limit(), Timer::RequestLimit),
+            (
+                (!self.stopping)
+                    .then(|| self.protocol.shift_deadline())
+                    .flatten(),
+                Timer::StaffPush,
+            ),
         ])
     }
 
@@ -626,6 +638,7 @@ impl Core {
             | Pending::Poll
             | Pending::Assign
             | Pending::Sweep
+            | Pending::ShiftList
             | Pending::Command(_)) => {
                 tracing::warn!(
                     what = variant(&other),
@@ -677,6 +690,7 @@ impl Core {
             Some(Pending::Sweep) => match result {
                 Ok(QueryResult::Swept(swept)) => {
                     self.queue.swept(Some((swept.waiting, swept.oldest)), now);
+                    self.protocol.shift_swept(&swept, &mut self.out, now);
                     let closes_at = self.closes_soon(now);
                     let free = if self.settings.queue_auto {
                         self.tally.free_rooms()
@@ -713,6 +727,7 @@ impl Core {
                     self.queue.assigned(None);
                 }
             },
+            Some(Pending::ShiftList) => self.protocol.shift_listed(result),
             Some(Pending::Command(waiting)) => self.lend(now, |protocol, lent| {
                 protocol.answered(waiting, result, lent)
             }),

@@ -20,6 +20,7 @@ mod places;
 mod presence;
 mod request_chat;
 mod resume_chat;
+mod staff_push;
 mod status;
 mod take_chat;
 mod waiting_visitors;
@@ -47,6 +48,8 @@ use crate::xmpp::stanza;
 use crate::xmpp::Request;
 
 use places::Pushed;
+#[cfg(test)]
+pub use staff_push::SHIFT_EVERY;
 
 /// The shortest visitor key accepted: 22 characters of base64 hold 128 bits.
 pub const MIN_KEY_LEN: usize = 22;
@@ -332,6 +335,8 @@ pub struct Protocol {
     /// The language of the visitor invited to each live room (their last request's), for the
     /// words they get there: at most one entry per live room.
     room_lang: HashMap<BareJid, Lang>,
+    /// The pushes to staff on duty ([`staff_push`]).
+    shift: staff_push::Shift,
 }
 
 impl Protocol {

@@ -328,6 +328,7 @@ impl Store {
                 QueryResult::Swept(Swept {
                     waiting: waiting.len() as i64,
                     oldest: waiting.iter().map(|r| r.since).min(),
+                    newest: waiting.iter().map(|r| r.id).max(),
                     places: places.map(|_| {
                         (
                             waiting
