@@ -119,6 +119,13 @@ pub struct Shift {
     list_read: Option<Time>,
     /// A read of the list is on its way.
     reading: bool,
+    /// The queue (count, first, newest row) as the last sweep found it.
+    swept_of: Option<(i64, Option<Time>, Option<i64>)>,
+    /// The newest row announced in the staff room (at the first read: the newest waiting then,
+    /// so that a restart announces nobody twice).
+    announced: Option<i64>,
+    /// Visitors re-offered already (pick mode): once each.
+    reoffered: HashSet<i64>,
 }
 
 fn elapsed(since: Option<Time>, now: Time) -> bool {
@@ -140,11 +147,16 @@ impl Protocol {
         }
     }
 
+    /// Whether the waiting list is wanted: for staff sessions to push to, or for the staff room.
+    fn shift_wanted(&self) -> bool {
+        !self.staff_present.is_empty() || self.staff_room_inside()
+    }
+
     /// A staff session went: it is pushed no more.
     pub(super) fn shift_left(&mut self, full: &FullJid) {
         self.shift.sent.remove(full);
         self.shift.fresh.remove(full);
-        if self.staff_present.is_empty() {
+        if !self.shift_wanted() {
             // Nobody to tell: the list is not read, and is read afresh for the next one.
             self.shift.list_of = None;
             self.shift.list.clear();
@@ -164,22 +176,39 @@ impl Protocol {
     /// session is there), at most every [`SHIFT_EVERY`]; a change within that is read at a
     /// later sweep.
     pub fn shift_swept(&mut self, swept: &Swept, out: &mut Outbox, now: Time) {
-        if self.staff_present.is_empty() {
+        let of = Some((swept.waiting, swept.oldest, swept.newest));
+        self.shift.swept_of = of;
+        if !self.shift_wanted() {
             return;
         }
-        let of = Some((swept.waiting, swept.oldest, swept.newest));
         if self.shift.list_of != of && elapsed(self.shift.list_read, now) {
             self.shift.list_of = of;
             self.read_shift_list(out, now);
         }
     }
 
-    /// The waiting list read for the pushes.
-    pub fn shift_listed(&mut self, result: Result<QueryResult, String>) {
+    /// The waiting list read for the pushes: visitors new since the last read are announced in
+    /// the staff room.
+    pub fn shift_listed(&mut self, result: Result<QueryResult, String>, lent: &mut Lent) {
         self.shift.reading = false;
         match result {
             Ok(QueryResult::WaitingList(mut list)) => {
                 list.truncate(SHIFT_VISITORS);
+                let newest = list.iter().map(|w| w.id).max().unwrap_or(0);
+                if let Some(announced) = self.shift.announced {
+                    for w in list.iter().filter(|w| w.id > announced) {
+                        let text = match w.topic.as_deref().filter(|t| !t.is_empty()) {
+                            Some(topic) => format!("{} is waiting: {topic}", w.nick),
+                            None => format!("{} is waiting.", w.nick),
+                        };
+                        super::announce_to_staff(lent, &text);
+                    }
+                }
+                let announced = self.shift.announced.unwrap_or(0).max(newest);
+                self.shift.announced = Some(announced);
+                self.shift
+                    .reoffered
+                    .retain(|id| list.iter().any(|w| w.id == *id));
                 self.shift.list = list;
             }
             Ok(_) => tracing::error!("the waiting list for staff got the wrong database result"),
@@ -239,7 +268,11 @@ impl Protocol {
     pub fn shift_turn(&mut self, lent: &mut Lent) {
         // While the list is being read, the push waits for it (a moment): it then carries the
         // new list with the figures that made the sweep read it.
-        if self.staff_present.is_empty() || self.shift.reading {
+        if self.shift.reading {
+            return;
+        }
+        self.reoffer(lent);
+        if self.staff_present.is_empty() {
             return;
         }
         let state = self.shift_state(lent);
@@ -270,6 +303,43 @@ impl Protocol {
             lent.out
                 .send(shift_message(&session, &self.shift.state, now));
             self.shift.sent.insert(session, (now, version));
+        }
+    }
+
+    /// Pick mode: a visitor who has waited `queue.reoffer_after` without being taken is
+    /// announced again in the staff room, once (the push marks them too). Only from a list
+    /// read since the last sweep's change, so that a visitor just taken is not re-offered.
+    fn reoffer(&mut self, lent: &mut Lent) {
+        if lent.settings.queue_auto || self.shift.list_of != self.shift.swept_of {
+            return;
+        }
+        let after = chrono::Duration::from_std(lent.settings.reoffer_after)
+            .unwrap_or(chrono::Duration::MAX);
+        let now = lent.now;
+        let due: Vec<String> = self
+            .shift
+            .list
+            .iter()
+            .filter(|w| now - w.since >= after && !self.shift.reoffered.contains(&w.id))
+            .map(|w| {
+                let minutes = (now - w.since).num_minutes().max(1);
+                let waited = plural(minutes, "minute", "minutes");
+                format!(
+                    "{} has waited {waited} and nobody has taken them yet",
+                    w.nick
+                )
+            })
+            .collect();
+        let ids: Vec<i64> = self
+            .shift
+            .list
+            .iter()
+            .filter(|w| now - w.since >= after)
+            .map(|w| w.id)
+            .collect();
+        self.shift.reoffered.extend(ids);
+        for text in due {
+            super::announce_to_staff(lent, &text);
         }
     }
 

@@ -11,6 +11,7 @@ mod protocol;
 mod queue;
 mod rejoin;
 mod shift;
+mod staff_room;
 mod transcripts;
 
 use std::str::FromStr;
