@@ -154,6 +154,10 @@ enum Pending {
     Sweep,
     /// A database query of a command; its answer goes to the command's home.
     Command(Waiting),
+    /// The waiting list read for the pushes to staff.
+    ShiftList,
+    /// A step of setting up the staff room.
+    StaffRoom(protocol::StaffRoomStep),
     /// A ping, after a new session, to a waiting visitor or a staff member present before: is
     /// that session still there?
     PresenceProbe(xmpp_parsers::jid::FullJid),
@@ -267,6 +271,10 @@ impl Core {
             Input::Timer => {}
         }
         self.run_due(now);
+        if !self.stopping {
+            // Staff on duty hear of what this input changed (rate-limited).
+            self.lend(now, |protocol, lent| protocol.shift_turn(lent));
+        }
         self.out.take()
     }
 
@@ -318,6 +326,12 @@ impl Core {
             (refill, Timer::Refill),
             (rejoin, Timer::Rejoin),
             (self.out.next_limit(), Timer::RequestLimit),
+            (
+                (!self.stopping)
+                    .then(|| self.protocol.shift_deadline())
+                    .flatten(),
+                Timer::StaffPush,
+            ),
         ])
     }
 
@@ -372,6 +386,9 @@ impl Core {
         self.out.send(xmpp_parsers::presence::Presence::available());
         // Visitors and staff who went away while the bot had no session were never seen to go.
         self.protocol.session_started(&mut self.out);
+        // The staff room is joined and configured again (a new server may have lost it).
+        self.protocol
+            .staff_room_start(&self.settings, &mut self.out);
         // Every room presence of the old session is gone: rejoin them all.
         self.rejoin_queue.clear();
         self.rejoin_paused_until = None;
@@ -389,6 +406,9 @@ impl Core {
             }
             JoinAnswer::Taken => return,
             JoinAnswer::None => {}
+        }
+        if self.settings.staff.room.as_ref() == Some(&p.room) {
+            return self.protocol.staff_room_presence(&p, &self.settings);
         }
         if p.room.domain().as_str() != self.settings.service {
             // Not from a room: a person's presence directed at the bot (docs/protocol.md).
@@ -617,6 +637,10 @@ impl Core {
                     tracing::debug!(room = %room, nick = %nick, "the occupant who did not answer");
                 }
             },
+            Pending::StaffRoom(step) => {
+                self.protocol
+                    .staff_room_answered(step, result, &self.settings, &mut self.out)
+            }
             Pending::PresenceProbe(jid) => {
                 if let Err(IqError::Error(condition)) = result {
                     self.protocol.session_gone(&jid, &condition, &mut self.out);
@@ -626,6 +650,7 @@ impl Core {
             | Pending::Poll
             | Pending::Assign
             | Pending::Sweep
+            | Pending::ShiftList
             | Pending::Command(_)) => {
                 tracing::warn!(
                     what = variant(&other),
@@ -677,6 +702,7 @@ impl Core {
             Some(Pending::Sweep) => match result {
                 Ok(QueryResult::Swept(swept)) => {
                     self.queue.swept(Some((swept.waiting, swept.oldest)), now);
+                    self.protocol.shift_swept(&swept, &mut self.out, now);
                     let closes_at = self.closes_soon(now);
                     let free = if self.settings.queue_auto {
                         self.tally.free_rooms()
@@ -713,6 +739,9 @@ impl Core {
                     self.queue.assigned(None);
                 }
             },
+            Some(Pending::ShiftList) => {
+                self.lend(now, |protocol, lent| protocol.shift_listed(result, lent))
+            }
             Some(Pending::Command(waiting)) => self.lend(now, |protocol, lent| {
                 protocol.answered(waiting, result, lent)
             }),
@@ -1166,7 +1195,9 @@ impl Core {
 
     /// Runs a part of the protocol, lent what it needs, then feeds the rooms the events it left.
     fn lend(&mut self, now: Time, run: impl FnOnce(&mut Protocol, &mut Lent)) {
+        let staff_room = self.protocol.staff_room_inside();
         let mut lent = Lent {
+            staff_room,
             settings: &self.settings,
             rooms: &self.rooms,
             tally: &self.tally,

@@ -32,6 +32,9 @@ pub struct Swept {
     pub waiting: i64,
     /// Since when the first in line waits.
     pub oldest: Option<Time>,
+    /// The newest waiting row (`queue.id`): with the count and the first, it tells whether the
+    /// waiting list changed since it was last read (rows only join at the end).
+    pub newest: Option<i64>,
     /// When asked for: the waiting visitors over XMPP (row id, full JID, place in line), and
     /// when visitors were given a room within `queue.pace_window`, oldest first.
     pub places: Option<(Vec<Place>, Vec<Time>)>,

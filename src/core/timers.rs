@@ -31,6 +31,8 @@ pub enum Timer {
     Rejoin,
     /// A request to the XMPP server runs out of time.
     RequestLimit,
+    /// A push to staff held back by its rate limit goes out.
+    StaffPush,
 }
 
 impl Timer {
@@ -45,6 +47,7 @@ impl Timer {
             Timer::Refill => "refill",
             Timer::Rejoin => "rejoin",
             Timer::RequestLimit => "request_limit",
+            Timer::StaffPush => "staff_push",
         }
     }
 }

@@ -626,6 +626,7 @@ impl Store {
             }
             let row = sqlx::query(self.text(sql::WAITING_COUNT)).fetch_one(&mut *tx).await?;
             let (waiting, oldest) = (row.try_get("waiting")?, row.try_get("oldest")?);
+            let newest: Option<i64> = row.try_get("newest")?;
             let places = if let Some(pace_window) = places {
                 let over_xmpp = sqlx::query(self.text(sql::WAITING_OVER_XMPP))
                     .fetch_all(&mut *tx)
@@ -645,7 +646,7 @@ impl Store {
                 None
             };
             tx.commit().await?;
-            Ok(Swept { waiting, oldest, places })
+            Ok(Swept { waiting, oldest, newest, places })
         })
     }
 

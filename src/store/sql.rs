@@ -579,9 +579,9 @@ WHERE q.status IN ('waiting', 'assigned') ORDER BY q.status DESC, q.enqueued_at,
 pub const QUEUE_ROWS: Sql =
     both("SELECT id, visitor, status, reason, room_id FROM queue ORDER BY id");
 
-/// How many visitors wait, and since when the first does.
+/// How many visitors wait, since when the first does, and the newest waiting row.
 pub const WAITING_COUNT: Sql = both(
-    "SELECT COUNT(*) AS waiting, MIN(enqueued_at) AS oldest FROM queue WHERE status = 'waiting'",
+    "SELECT COUNT(*) AS waiting, MIN(enqueued_at) AS oldest, MAX(id) AS newest FROM queue WHERE status = 'waiting'",
 );
 
 // ---------------------------------------------------------------------------------------------

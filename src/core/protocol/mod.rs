@@ -20,6 +20,8 @@ mod places;
 mod presence;
 mod request_chat;
 mod resume_chat;
+mod staff_push;
+mod staff_room;
 mod status;
 mod take_chat;
 mod waiting_visitors;
@@ -47,6 +49,9 @@ use crate::xmpp::stanza;
 use crate::xmpp::Request;
 
 use places::Pushed;
+#[cfg(test)]
+pub use staff_push::SHIFT_EVERY;
+pub use staff_room::StaffRoomStep;
 
 /// The shortest visitor key accepted: 22 characters of base64 hold 128 bits.
 pub const MIN_KEY_LEN: usize = 22;
@@ -284,6 +289,8 @@ pub struct Lent<'a> {
     pub out: &'a mut Outbox,
     /// Events for rooms, fed by the core once the protocol has run.
     pub feed: Vec<(BareJid, Event)>,
+    /// The bot is inside the staff room (`staff.room`) and may post there.
+    pub staff_room: bool,
     /// The time.
     pub now: Time,
 }
@@ -332,6 +339,10 @@ pub struct Protocol {
     /// The language of the visitor invited to each live room (their last request's), for the
     /// words they get there: at most one entry per live room.
     room_lang: HashMap<BareJid, Lang>,
+    /// The pushes to staff on duty ([`staff_push`]).
+    shift: staff_push::Shift,
+    /// The staff room ([`staff_room`]).
+    staff_room: staff_room::StaffRoom,
 }
 
 impl Protocol {
@@ -349,8 +360,8 @@ impl Protocol {
         self.room_lang.insert(room.clone(), lang);
     }
 
-    /// Staff members on duty: those who told the bot they are there, and those in a staffed or
-    /// busy room.
+    /// Staff members on duty: those who told the bot they are there, those in a staffed or
+    /// busy room, and those in the staff room.
     pub fn staff_on_duty(&self, tally: &Tally) -> usize {
         let mut on_duty: HashSet<String> = self
             .staff_present
@@ -358,6 +369,7 @@ impl Protocol {
             .map(|j| j.to_bare().to_string())
             .collect();
         on_duty.extend(tally.staff_rooms.keys().cloned());
+        on_duty.extend(self.staff_room_on_duty().cloned());
         on_duty.len()
     }
 
@@ -533,6 +545,20 @@ impl Protocol {
             }
         }
     }
+}
+
+/// Posts `text` in the staff room (`staff.room`) as a groupchat message, when there is one and
+/// the bot is inside; otherwise nothing (the staff room is an extra, never the only way staff
+/// hear of something).
+pub(super) fn announce_to_staff(lent: &mut Lent, text: &str) {
+    let Some(room) = lent.settings.staff.room.as_ref() else {
+        return;
+    };
+    if !lent.staff_room {
+        tracing::debug!(room = %room, "the bot is not inside the staff room: not posted");
+        return;
+    }
+    lent.out.send(staff_room::post(room, text));
 }
 
 /// The visitor label of a visitor key: its SHA-256, so that the key itself is never stored.

@@ -18,13 +18,18 @@ impl Protocol {
         let bare = p.room.to_string();
         match p.kind {
             PresenceKind::Available => {
-                if lent.settings.staff.allows(&bare) && self.staff_present.insert(full) {
-                    tracing::info!(staff = %bare, "a staff member is on duty");
+                if lent.settings.staff.allows(&bare) {
+                    if self.staff_present.insert(full.clone()) {
+                        tracing::info!(staff = %bare, "a staff member is on duty");
+                    }
+                    // Every directed presence (a console signing in) gets the shift at once.
+                    self.shift_arrived(full, lent.out, lent.now);
                 }
             }
             PresenceKind::Unavailable => {
                 if self.staff_present.remove(&full) {
                     tracing::info!(staff = %bare, "a staff member's session went off duty");
+                    self.shift_left(&full);
                 }
                 if lent.settings.visitors.allows(&bare) {
                     lent.out.write(Write::VisitorGone {
@@ -50,6 +55,7 @@ impl Protocol {
     pub fn session_gone(&mut self, jid: &FullJid, condition: &str, out: &mut Outbox) {
         if self.staff_present.remove(jid) {
             tracing::info!(staff = %jid, %condition, "a staff member's session is gone");
+            self.shift_left(jid);
         } else {
             tracing::info!(%condition, "a waiting visitor's session is gone");
             tracing::debug!(visitor = %jid, "the session gone");

@@ -80,6 +80,8 @@ pub enum Ask {
     Kick,
     /// A ping (a probe of an occupant, or of a person's session).
     Ping,
+    /// The member list read or changed (muc#admin items by affiliation).
+    Affiliations,
 }
 
 /// How a scripted fault answers.
@@ -115,6 +117,10 @@ pub struct MucRoom {
     pub bot_affiliation: String,
     /// How many times its configuration was submitted.
     pub configured: u32,
+    /// The last configuration submitted: field → value.
+    pub config: BTreeMap<String, String>,
+    /// Bare JIDs with affiliation `member`.
+    pub members: BTreeSet<String>,
 }
 
 /// The fake MUC service (and the server's routing to people).
@@ -157,6 +163,7 @@ impl Muc {
                 bot_inside: false,
                 bot_affiliation: "owner".into(),
                 configured: 1,
+                ..MucRoom::default()
             },
         );
     }
@@ -328,6 +335,7 @@ impl Store {
                 QueryResult::Swept(Swept {
                     waiting: waiting.len() as i64,
                     oldest: waiting.iter().map(|r| r.since).min(),
+                    newest: waiting.iter().map(|r| r.id).max(),
                     places: places.map(|_| {
                         (
                             waiting
@@ -737,6 +745,10 @@ impl World {
         };
         let ask = if payload.is("ping", stanza::NS_PING) {
             Ask::Ping
+        } else if payload.is("query", stanza::NS_MUC_ADMIN)
+            && payload.children().any(|i| i.attr("affiliation").is_some())
+        {
+            Ask::Affiliations
         } else if payload.is("query", stanza::NS_MUC_ADMIN) {
             Ask::Kick
         } else if get {
@@ -796,6 +808,15 @@ impl World {
                 {
                     r.password = secret.children().map(Element::text).collect();
                 }
+                for f in payload
+                    .get_child("x", stanza::NS_DATA)
+                    .into_iter()
+                    .flat_map(|x| x.children())
+                {
+                    let value = f.children().map(Element::text).collect();
+                    r.config
+                        .insert(f.attr("var").unwrap_or_default().to_string(), value);
+                }
                 r.configured += 1;
                 self.inbox.push_back(answer(Ok(None)));
             }
@@ -825,6 +846,27 @@ impl World {
                         &[307],
                     )));
                 }
+            }
+            Ask::Affiliations if get => {
+                let items: String = r
+                    .members
+                    .iter()
+                    .map(|j| format!("<item affiliation='member' jid='{j}'/>"))
+                    .collect();
+                let list = format!("<query xmlns='{}'>{items}</query>", stanza::NS_MUC_ADMIN);
+                self.inbox
+                    .push_back(answer(Ok(Some(list.parse().unwrap()))));
+            }
+            Ask::Affiliations => {
+                for i in payload.children() {
+                    let jid = i.attr("jid").unwrap_or_default().to_string();
+                    if i.attr("affiliation") == Some("member") {
+                        r.members.insert(jid);
+                    } else {
+                        r.members.remove(&jid);
+                    }
+                }
+                self.inbox.push_back(answer(Ok(None)));
             }
             Ask::Join | Ask::Ping => unreachable!(),
         }

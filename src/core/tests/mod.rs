@@ -10,6 +10,8 @@ mod privacy;
 mod protocol;
 mod queue;
 mod rejoin;
+mod shift;
+mod staff_room;
 mod transcripts;
 
 use std::str::FromStr;

@@ -1,0 +1,178 @@
+//! Pushes to staff on duty (core/protocol/staff_push.rs, docs/protocol.md "Pushes to staff"):
+//! the state at once for a new session, then on change only, at most every two seconds, the
+//! last state winning.
+
+use super::harness::*;
+use super::*;
+use crate::core::protocol::SHIFT_EVERY;
+use crate::xmpp::stanza::PresenceKind;
+
+const CONSOLE: &str = "staff@localhost/console";
+
+/// The shifts `to` received, with the time each arrived.
+fn shifts(w: &World, to: &str) -> Vec<(Time, String)> {
+    w.log
+        .iter()
+        .filter_map(|(at, e)| match e {
+            Event::Sent { to: t, xml } if t == to && xml.contains("urn:helpim:staff:0") => {
+                Some((*at, xml.clone()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Sweeps twice a second, so that the rate limit is the pushes' own and not the sweep's.
+fn quick() -> Settings {
+    Settings {
+        poll_interval: Duration::from_millis(500),
+        ..settings()
+    }
+}
+
+#[test]
+fn a_staff_session_gets_the_state_at_once_when_it_signs_in() {
+    let mut w = world_with(quick());
+    w.input(crate::core::Input::Online { fresh: true });
+    w.store.wait(None, "Sam", secs(0));
+    w.until(secs(1));
+    assert!(shifts(&w, CONSOLE).is_empty(), "nobody on duty yet");
+    w.direct(CONSOLE, PresenceKind::Available);
+    let got = shifts(&w, CONSOLE);
+    assert_eq!(got.len(), 1, "{got:?}");
+    let (at, xml) = &got[0];
+    assert_eq!(*at, secs(1), "at once, with no wait for the rate limit");
+    assert!(xml.contains("type='headline'"), "{xml}");
+    assert!(
+        xml.contains("nick='Sam'") && xml.contains("waiting-since="),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("open='true'") && xml.contains("staff-on-duty='1'"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("mode='auto'") && xml.contains("available='3'"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<body>1 visitor waiting; 0 chats; 1 staff on duty.</body>"),
+        "{xml}"
+    );
+    // A second session of the same person (the phone) gets it at once too, the console nothing.
+    w.direct("staff@localhost/phone", PresenceKind::Available);
+    assert_eq!(shifts(&w, "staff@localhost/phone").len(), 1);
+    assert_eq!(
+        shifts(&w, CONSOLE).len(),
+        1,
+        "one person on duty either way: nothing changed for the console"
+    );
+}
+
+#[test]
+fn nothing_is_pushed_while_nothing_changes_however_long_the_visitor_waits() {
+    let mut w = world_with(quick());
+    w.input(crate::core::Input::Online { fresh: true });
+    w.store.wait(None, "Sam", secs(0));
+    w.now = secs(1);
+    w.direct(CONSOLE, PresenceKind::Available);
+    w.until(secs(10));
+    let before = shifts(&w, CONSOLE).len();
+    // Ten minutes of sweeps: the wait grows, nothing else changes.
+    w.until(secs(600));
+    let after = shifts(&w, CONSOLE);
+    assert_eq!(after.len(), before, "{after:?}");
+    assert!(
+        super::harness::queries(&w.since(0))
+            .iter()
+            .filter(|q| matches!(q, crate::core::Query::WaitingList))
+            .count()
+            <= 2,
+        "the list is read only when the queue changed"
+    );
+}
+
+#[test]
+fn a_burst_of_visitors_is_coalesced_into_a_push_every_two_seconds_and_the_last_state_wins() {
+    let mut w = world_with(quick());
+    w.input(crate::core::Input::Online { fresh: true });
+    w.now = secs(1);
+    w.direct(CONSOLE, PresenceKind::Available);
+    // Twenty visitors within four seconds, one every 200 ms.
+    for i in 0..20 {
+        let at = t(2_000 + 200 * i);
+        w.until(at);
+        w.store.wait(None, &format!("v{i}"), at);
+    }
+    w.until(secs(20));
+    let got = shifts(&w, CONSOLE);
+    for pair in got.windows(2) {
+        let gap = (pair[1].0 - pair[0].0).to_std().unwrap();
+        assert!(gap >= SHIFT_EVERY, "two pushes {gap:?} apart: {got:?}");
+    }
+    // The first at sign-in, then at most one per two seconds of the burst, then the last.
+    assert!(got.len() <= 5, "{}", got.len());
+    let last = &got.last().unwrap().1;
+    assert_eq!(last.matches("<visitor ").count(), 20, "{last}");
+    assert!(last.contains("queue-length='20'"), "{last}");
+}
+
+#[test]
+fn a_change_in_the_figures_is_pushed_and_a_visitor_who_leaves_too() {
+    // Pick mode: nobody is given the staffed room by the bot, Sam stays in line.
+    let mut w = staffed_pool_with(Settings {
+        queue_auto: false,
+        ..quick()
+    });
+    w.now = secs(3);
+    w.direct(CONSOLE, PresenceKind::Available);
+    let id = w.store.wait(None, "Sam", secs(3));
+    // The list was read at sign-in (3 s), so not again before 5 s; the figures that changed
+    // with the sweep at 3.5 s went out at 5 s, so the list with Sam at 7 s.
+    w.until(secs(7));
+    let got = shifts(&w, CONSOLE);
+    assert!(got.last().unwrap().1.contains("nick='Sam'"), "{got:?}");
+    // Sam leaves: the next push has nobody.
+    w.store.queue.iter_mut().find(|r| r.id == id).unwrap().open = false;
+    w.until(secs(11));
+    let got = shifts(&w, CONSOLE);
+    let last = &got.last().unwrap().1;
+    assert!(
+        !last.contains("<visitor ") && last.contains("queue-length='0'"),
+        "{last}"
+    );
+    // The staff member's room goes away with them: the figures change.
+    let n = got.len();
+    w.exit(&room_jid(1), "staff", None);
+    w.until(secs(14));
+    let got = shifts(&w, CONSOLE);
+    assert!(got.len() > n, "{got:?}");
+    // Off duty: no more pushes.
+    w.direct(CONSOLE, PresenceKind::Unavailable);
+    let n = shifts(&w, CONSOLE).len();
+    w.store.wait(None, "Kim", secs(14));
+    w.until(secs(20));
+    assert_eq!(shifts(&w, CONSOLE).len(), n);
+}
+
+#[test]
+fn the_example_of_the_protocol_documentation_is_what_a_staff_member_is_pushed() {
+    let docs = super::protocol::doc_examples();
+    let canonical = super::protocol::canonical;
+    // Pick mode; Sam waits since 0 s, Kim since 60 s; the staff member signs in at 130 s, when
+    // Sam has waited longer than `queue.reoffer_after` (two minutes).
+    let mut w = world_with(Settings {
+        queue_auto: false,
+        ..settings()
+    });
+    w.input(crate::core::Input::Online { fresh: true });
+    w.store.next_id = 12;
+    w.store.wait(None, "Sam", secs(0));
+    w.store.queue.last_mut().unwrap().topic = Some("money worries".into());
+    w.store.wait(None, "Kim", secs(60));
+    w.until(secs(130));
+    w.direct(CONSOLE, PresenceKind::Available);
+    let got = shifts(&w, CONSOLE);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(canonical(&got[0].1), canonical(&docs["shift"]));
+}
