@@ -46,7 +46,7 @@ export async function launch(args = []) {
  * `page.requests`, and every console error (a Content-Security-Policy refusal, an exception) in
  * `page.errors`. Options: `locale` (the browser's language), `viewport`; `wire` (or `droppable`)
  * puts the page's WebSocket through Playwright: every frame the page sends is kept in
- * `page.sent`, `drop(page)` cuts it as a lost network would (both ends see it close, and Prosody
+ * `page.sent` (and every one it receives in `page.received`), `drop(page)` cuts it as a lost network would (both ends see it close, and Prosody
  * ends the session), `inject(page, xml)` hands the page a stanza as if from the server, and
  * `page.fake[node] = (id) => xml` answers the bot's command `node` in the bot's place (for
  * commands this bot does not have yet). `clock` installs Playwright's fake clock before the page
@@ -74,6 +74,11 @@ export async function open(browser, path, { droppable = false, wire = false, loc
     page.fake = fake;
     await page.routeWebSocket(/xmpp-websocket/, (ws) => {
       const server = ws.connectToServer();
+      page.received ||= [];
+      server.onMessage((frame) => {
+        page.received.push(String(frame));
+        ws.send(frame);
+      });
       ws.onMessage((frame) => {
         const text = String(frame);
         page.sent.push(text);

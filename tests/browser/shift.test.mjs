@@ -185,14 +185,18 @@ function answerStatus(node, id, status) {
 }
 
 test("the staff room shows as Team, with the bot's announcements", async () => {
-  const kim = await open(browser, "staff.html", { viewport: SIZES[0][1] });
+  const kim = await open(browser, "staff.html", { viewport: SIZES[0][1], wire: true });
   await signIn(kim, STAFF, "Kim");
-  await kim.locator("#team").waitFor({ state: "visible", timeout: DEADLINE });
+  await kim.locator("#team").waitFor({ state: "visible", timeout: DEADLINE }).catch((e) => {
+    const frames = [...kim.sent, ...kim.received].filter((f) => f.includes("team@"));
+    throw new Error(`${e.message}\nthe frames about the team room: ${frames.join("\n")}`);
+  });
   const ben = await open(browser, "/");
   await ben.fill("#nick", "Ben");
   await ben.fill("#topic", "housing");
   await ben.press("#nick", "Enter");
   await waitText(kim, "#team-lines li", "Ben is waiting");
+  await waitText(kim, "#waiting li", "Ben");
   await kim.fill("#team-text", "I take Ben");
   await kim.press("#team-text", "Enter");
   await waitText(kim, "#team-lines li.mine", "I take Ben");
