@@ -10,6 +10,7 @@ mod privacy;
 mod protocol;
 mod queue;
 mod rejoin;
+mod supervision;
 mod transcripts;
 
 use std::str::FromStr;
