@@ -144,15 +144,17 @@ impl Query {
     /// True when the writes asked for before it must be recorded first: a visitor is given a
     /// room the bot has just seen staffed (the row must say so), and a visitor asking again after
     /// a refresh is queued after their old session's end is recorded, not into the row that end
-    /// is about to close. A watch reads every line recorded before it began, and the live chats
-    /// are read with the rows of the chats the bot has just seen begin.
+    /// is about to close. A watch reads every line recorded before it began, and the list of
+    /// live chats is read with the rows of the chats the bot has just seen begin; a request for
+    /// help does not wait (its chat's topic was written when the visitor queued, and the
+    /// supervisors are not kept waiting behind a backlog of writes).
     pub fn waits_for_writes(&self) -> bool {
         matches!(
             self,
             Query::Assign
                 | Query::Pick { .. }
                 | Query::Enqueue { .. }
-                | Query::LiveChats { .. }
+                | Query::LiveChats { room: None }
                 | Query::Transcript { .. }
         )
     }

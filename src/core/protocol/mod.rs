@@ -3,9 +3,9 @@
 //! visitors, and who is there.
 //!
 //! [`Protocol`] owns the protocol's state (staff on duty, rooms claimed over XMPP, the places last
-//! pushed, command sessions) and is lent the rest of the core it needs as a [`Lent`]: the
-//! settings, a read-only view of the rooms and their counts, the queue, and the outbox it sends
-//! and asks through. It never changes a room itself: an event for a room goes into
+//! pushed, command sessions, the supervisors' watches) and is lent the rest of the core it needs
+//! as a [`Lent`]: the settings, a read-only view of the rooms and their counts, the queue, and the
+//! outbox it sends and asks through. It never changes a room itself: an event for a room goes into
 //! [`Lent::feed`], which the core feeds after the protocol has run.
 //!
 //! Each command has one home, a file of its own that owns its form, its permission check, its
@@ -599,7 +599,6 @@ impl Protocol {
 /// Posts `text` in the staff room (`staff.room`), if there is one. The staff room's home fills
 /// this in; until then the line is only logged.
 pub(super) fn announce_to_staff(lent: &mut Lent, text: &str) {
-    let _ = &lent.out;
     tracing::debug!(room = ?lent.settings.staff.room, text, "for the staff room");
 }
 

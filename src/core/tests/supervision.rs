@@ -361,6 +361,8 @@ fn asking_for_help_alerts_the_supervisors_on_duty_and_is_recorded_even_when_none
             room: Some(room.to_string())
         }]
     );
+    // The topic was written when the visitor queued: no backlog of writes delays the alert.
+    assert!(!asked(&e)[0].waits_for_writes());
     let alert = w.muc.received(SUPERVISOR).last().unwrap().clone();
     assert!(
         alert.contains("type='headline'")
