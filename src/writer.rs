@@ -35,6 +35,7 @@ impl Write {
             | Write::Message { jid, .. }
             | Write::MessageAt { jid, .. }
             | Write::RotatePassword { jid, .. }
+            | Write::Supervised { jid, .. }
             | Write::ForgetVisitor { jid } => jid,
             // Ended queue rows: a line of their own (no JID contains a space).
             Write::ForgetEnded { .. } => "queue rows ended",
@@ -53,6 +54,7 @@ impl Write {
             }
             Write::Message { .. } | Write::MessageAt { .. } => 1,
             Write::ForgetVisitor { .. } | Write::ForgetEnded { .. } => 1,
+            Write::Supervised { .. } => 1,
             Write::InsertRoom { .. } => 2,
         }
     }
@@ -77,6 +79,17 @@ impl Write {
             Write::VisitorGone { visitor } => store.visitor_gone(visitor).await,
             Write::ForgetVisitor { jid } => store.forget_visitor(jid).await,
             Write::ForgetEnded { rooms } => store.forget_ended(*rooms).await.map(|_| ()),
+            Write::Supervised {
+                jid,
+                kind,
+                by,
+                at,
+                text,
+            } => {
+                store
+                    .record_supervision(jid, *kind, by, *at, text.as_deref())
+                    .await
+            }
             Write::RotatePassword {
                 jid,
                 password,

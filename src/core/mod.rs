@@ -38,7 +38,7 @@ use crate::xmpp::stanza::{
 };
 use crate::xmpp::{Answer, IqError, Joined, Request};
 pub use effects::{
-    Assigned, Effect, Input, Query, QueryResult, RequestId, Restored, Waiter, Write,
+    Assigned, Effect, Input, Line, LiveChat, Query, QueryResult, RequestId, Restored, Waiter, Write,
 };
 use outbox::{JoinAnswer, Outbox};
 use pool::{Backoff, Secrets};
@@ -1065,6 +1065,8 @@ impl Core {
             let entry = self.rooms.remove(jid).expect("present");
             self.tally.count(&entry.room, entry.inside, false);
             self.deadlines.set(jid, None);
+            // Its watchers hear that the chat has ended.
+            self.protocol.room_closed(jid, &mut self.out);
         } else {
             let deadline = entry.room.deadline(&self.settings.limits);
             self.deadlines.set(jid, deadline);
@@ -1167,9 +1169,9 @@ impl Core {
                         jid: jid.to_string(),
                         seq,
                         at,
-                        nick,
+                        nick: nick.clone(),
                         role,
-                        body,
+                        body: body.clone(),
                     }
                 } else {
                     Write::MessageAt {
@@ -1177,7 +1179,20 @@ impl Core {
                         at,
                     }
                 };
+                let seq = match &write {
+                    Write::Message { seq, .. } => *seq,
+                    _ => 0,
+                };
                 self.out.write(write);
+                // Supervisors watching the chat get the line as it is recorded.
+                let line = Line {
+                    seq,
+                    at,
+                    nick,
+                    role,
+                    body,
+                };
+                self.protocol.line_recorded(jid, &line, &mut self.out);
             }
         }
     }

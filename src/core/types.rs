@@ -135,6 +135,28 @@ impl Role {
     }
 }
 
+/// What a supervision row records (`supervision.kind`, docs/database.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Supervision {
+    /// A supervisor began to watch a chat.
+    Watch,
+    /// A supervisor whispered to the staff member of a chat (the text goes to `notes`).
+    Whisper,
+    /// A staff member asked the supervisors for help with a chat.
+    Help,
+}
+
+impl Supervision {
+    /// The name stored in `supervision.kind`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Supervision::Watch => "watch",
+            Supervision::Whisper => "whisper",
+            Supervision::Help => "help",
+        }
+    }
+}
+
 /// Why the bot kicks somebody.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KickReason {

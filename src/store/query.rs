@@ -75,6 +75,14 @@ impl Store {
                 .block_room_visitor(room, *until, reason, by)
                 .await
                 .map(QueryResult::Blocked),
+            Query::LiveChats { room } => store
+                .live_chats(room.as_deref())
+                .await
+                .map(QueryResult::LiveChats),
+            Query::Transcript { room, upto } => store
+                .lines_upto(room, *upto)
+                .await
+                .map(QueryResult::Transcript),
         }
     }
 }

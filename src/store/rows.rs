@@ -87,6 +87,30 @@ pub struct MessageRow {
     pub body: Option<String>,
 }
 
+/// A row of `notes`: a supervisor's whisper about a chat.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct NoteRow {
+    /// Its author (a bare JID).
+    pub jid: String,
+    /// `whisper`.
+    pub kind: String,
+    /// The text; `None` once erased by retention.
+    pub text: Option<String>,
+    /// When.
+    pub at: Time,
+}
+
+/// A row of `supervision`: a watch, a whisper or a request for help.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct SupervisionRow {
+    /// `watch`, `whisper` or `help`.
+    pub kind: String,
+    /// Who (a bare JID).
+    pub jid: String,
+    /// When.
+    pub at: Time,
+}
+
 /// A queue row as its visitor sees it.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct QueueState {

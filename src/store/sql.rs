@@ -320,6 +320,11 @@ ORDER BY r.id, m.seq",
 /// Retention: the bodies of messages before `$1` are erased; rows and times stay.
 pub const PRUNE: Sql = both("UPDATE messages SET body = NULL WHERE at < $1 AND body IS NOT NULL");
 
+/// Retention of the notes about a chat (a supervisor's whispers): their text goes with the
+/// transcript's bodies, before `$1`.
+pub const PRUNE_NOTES: Sql =
+    both("UPDATE notes SET text = NULL WHERE at < $1 AND text IS NOT NULL");
+
 // ---------------------------------------------------------------------------------------------
 // Privacy (docs/database.md, "What is kept of visitors"): unless `privacy.keep_visitor_names`,
 // a visitor's nick, topic and real JID are erased when their chat or queue row ends. The
@@ -670,6 +675,61 @@ WHERE room_id IS NOT NULL AND status IN ('assigned', 'served', 'missed')
 ORDER BY status_changed_at",
 };
 
+// ---------------------------------------------------------------------------------------------
+// Supervision (docs/protocol.md "Supervision", docs/database.md "Supervision")
+
+/// The chats going on (`busy` or `closing`), or only room `$1` (its JID) when it is not NULL
+/// → `room, since, topic`: when the chat began and the topic of the visitor it serves.
+pub const LIVE_CHATS: Sql = Sql {
+    sqlite: "SELECT r.jid AS room, r.busy_at AS since,
+       (SELECT q.topic FROM queue q WHERE q.room_id = r.id AND q.status IN ('assigned', 'served')
+        ORDER BY q.id DESC LIMIT 1) AS topic
+FROM rooms r WHERE r.status IN ('busy', 'closing') AND ($1 IS NULL OR r.jid = $1)
+ORDER BY r.busy_at, r.id",
+    postgres: "SELECT r.jid AS room, r.busy_at AS since,
+       (SELECT q.topic FROM queue q WHERE q.room_id = r.id AND q.status IN ('assigned', 'served')
+        ORDER BY q.id DESC LIMIT 1) AS topic
+FROM rooms r WHERE r.status IN ('busy', 'closing') AND ($1::text IS NULL OR r.jid = $1::text)
+ORDER BY r.busy_at, r.id",
+};
+
+/// The stored lines of room `$1` (its JID) up to number `$2`, oldest first, as stored (the
+/// client named by role unless names are kept); bodies erased by retention are left out
+/// → `seq, at, nick, role, body`.
+pub const LINES_UPTO: Sql = both(
+    "SELECT m.seq, m.at, m.nick, m.role, m.body FROM messages m JOIN rooms r ON r.id = m.room_id
+WHERE r.jid = $1 AND m.seq <= $2 AND m.body IS NOT NULL ORDER BY m.seq",
+);
+
+/// A watch, whisper or request for help, in one transaction: `$1` the room's JID, `$2` the kind,
+/// `$3` who (a bare JID), `$4` when, `$5` a whisper's text (NULL otherwise). The row, then the
+/// whisper's note; a retried write that already landed adds neither again.
+pub const RECORD_SUPERVISION: [Sql; 2] = [
+    both(
+        "INSERT INTO supervision (room_id, kind, jid, at)
+SELECT id, $2, $3, $4 FROM rooms WHERE jid = $1
+  AND NOT EXISTS (SELECT 1 FROM supervision s
+                  WHERE s.room_id = rooms.id AND s.kind = $2 AND s.jid = $3 AND s.at = $4)",
+    ),
+    both(
+        "INSERT INTO notes (room_id, jid, kind, text, at)
+SELECT id, $3, $2, $5, $4 FROM rooms WHERE jid = $1 AND $5 IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM notes n WHERE n.room_id = rooms.id AND n.jid = $3 AND n.at = $4)",
+    ),
+];
+
+/// The notes of room `$1` (its JID), oldest first → `jid, kind, text, at`.
+pub const NOTES: Sql = both(
+    "SELECT n.jid, n.kind, n.text, n.at FROM notes n JOIN rooms r ON r.id = n.room_id
+WHERE r.jid = $1 ORDER BY n.id",
+);
+
+/// The supervision rows of room `$1` (its JID), oldest first → `kind, jid, at`.
+pub const SUPERVISION_ROWS: Sql = both(
+    "SELECT s.kind, s.jid, s.at FROM supervision s JOIN rooms r ON r.id = s.room_id
+WHERE r.jid = $1 ORDER BY s.id",
+);
+
 /// A string that lives as long as the program: the statements built once at first use.
 fn leak(text: String) -> &'static str {
     Box::leak(text.into_boxed_str())
@@ -789,6 +849,17 @@ GROUP BY 1 ORDER BY 1",
     postgres: "SELECT to_char(at AT TIME ZONE 'UTC', $3) AS period, COUNT(*) AS blocks FROM blocked
 WHERE at >= $1 AND at < $2
 GROUP BY 1 ORDER BY 1",
+};
+
+/// Watches, whispers and requests for help (`supervision` rows) → `period, kind, n`.
+pub const STATS_SUPERVISION: Sql = Sql {
+    sqlite: "SELECT strftime($3, at) AS period, kind, COUNT(*) AS n FROM supervision
+WHERE julianday(at) >= julianday($1) AND julianday(at) < julianday($2)
+GROUP BY 1, 2 ORDER BY 1, 2",
+    postgres:
+        "SELECT to_char(at AT TIME ZONE 'UTC', $3) AS period, kind, COUNT(*) AS n FROM supervision
+WHERE at >= $1 AND at < $2
+GROUP BY 1, 2 ORDER BY 1, 2",
 };
 
 /// `$3` of the statistics statements for periods of a day, named like `2026-11-26` (UTC).

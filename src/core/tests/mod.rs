@@ -12,6 +12,7 @@ mod queue;
 mod rejoin;
 mod shift;
 mod staff_room;
+mod supervision;
 mod transcripts;
 
 use std::str::FromStr;
