@@ -14,6 +14,8 @@
 //! anyone else is refused with `forbidden` and logged on the security target.
 
 mod block_visitor;
+mod decline_handover;
+mod hand_over;
 mod leave_queue;
 mod line_status;
 mod places;
@@ -78,6 +80,10 @@ pub enum Command {
     BlockVisitor,
     /// Staff: rooms by status, the queue, staff on duty.
     Status,
+    /// Staff: hand one's chat to a colleague on duty, or back to the queue.
+    HandOver,
+    /// Staff: decline a chat handed to one (or withdraw one's offer).
+    DeclineHandover,
 }
 
 /// Who may run a command.
@@ -92,7 +98,7 @@ pub enum Who {
 /// The dispatch table: each command's node, its name for people, and who may run it. Its home is
 /// the module of the same name.
 #[rustfmt::skip]
-pub const TABLE: [(Command, &str, &str, Who); 8] = [
+pub const TABLE: [(Command, &str, &str, Who); 10] = [
     (Command::RequestChat,     "request-chat",     "Request a chat",         Who::Visitors),
     (Command::LeaveQueue,      "leave-queue",      "Leave the queue",        Who::Visitors),
     (Command::ResumeChat,      "resume-chat",      "Resume my chat",         Who::Visitors),
@@ -101,6 +107,8 @@ pub const TABLE: [(Command, &str, &str, Who); 8] = [
     (Command::WaitingVisitors, "waiting-visitors", "Waiting visitors",       Who::Staff),
     (Command::BlockVisitor,    "block-visitor",    "Block visitor",          Who::Staff),
     (Command::Status,          "status",           "Help line status",       Who::Staff),
+    (Command::HandOver,        "hand-over",        "Hand a chat over",       Who::Staff),
+    (Command::DeclineHandover, "decline-handover", "Decline a handover",     Who::Staff),
 ];
 
 impl Command {
@@ -458,6 +466,8 @@ impl Protocol {
             Command::WaitingVisitors => waiting_visitors::start(ask, &command, lent),
             Command::BlockVisitor => block_visitor::start(ask, &command, lent),
             Command::Status => status::start(self, ask, lent),
+            Command::HandOver => hand_over::start(self, ask, &command, lent),
+            Command::DeclineHandover => decline_handover::start(ask, &command, lent),
         }
     }
 
@@ -540,6 +550,13 @@ pub fn visitor_label(key: &str) -> String {
     let digest = Sha256::digest(key.as_bytes());
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     format!("sha256:{hex}")
+}
+
+/// Posts `text` as a line in the staff room (`staff.room`). Helper C's staff room replaces this
+/// stand-in, which only logs.
+pub(super) fn announce_to_staff(lent: &mut Lent, text: &str) {
+    let _ = &lent.settings.staff.room;
+    tracing::info!(text, "for the staff room");
 }
 
 /// Staffed rooms a waiting visitor is about to be given (auto mode): the first this many in

@@ -289,7 +289,10 @@ impl Store {
             Write::Message { .. }
             | Write::MessageAt { .. }
             | Write::ForgetVisitor { .. }
-            | Write::ForgetEnded { .. } => {}
+            | Write::ForgetEnded { .. }
+            | Write::HandoverOffered { .. }
+            | Write::HandoverTaken { .. }
+            | Write::HandoverEnded { .. } => {}
         }
     }
 
