@@ -1147,15 +1147,30 @@ impl Core {
                 else {
                     return;
                 };
+                // To the sessions on duty (a console that only told the bot it is there gets
+                // nothing sent to its bare JID); to the bare JID when none is known.
+                let mut to: Vec<Jid> = self
+                    .protocol
+                    .sessions_of(first.as_str())
+                    .into_iter()
+                    .map(Jid::from)
+                    .collect();
+                if to.is_empty() {
+                    to.push(Jid::from(first));
+                }
                 match outcome {
                     HandoverEnd::Done => {
                         let colleague = seat.map(|s| s.nick).unwrap_or_default();
-                        self.out
-                            .send(xmpp::handover::handed_over(&first, jid, &colleague));
+                        for to in to {
+                            let m = xmpp::handover::handed_over(to, jid, &colleague);
+                            self.out.send(m);
+                        }
                     }
                     HandoverEnd::Expired | HandoverEnd::Declined => {
-                        let reason = outcome.as_str();
-                        self.out.send(xmpp::handover::expired(&first, jid, reason));
+                        for to in to {
+                            let m = xmpp::handover::expired(to, jid, outcome.as_str());
+                            self.out.send(m);
+                        }
                     }
                     // The chat ended: the staff member saw it end.
                     HandoverEnd::Closed => {}

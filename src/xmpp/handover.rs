@@ -63,9 +63,9 @@ pub fn invitation(to: impl Into<Jid>, offer: &Offer, password: &str) -> Message 
     m
 }
 
-/// A headline to every session of `to` with `body` and one payload.
-fn headline(to: &BareJid, body: String, payload: Element) -> Message {
-    let mut m = Message::new(Some(Jid::from(to.clone())));
+/// A headline to `to` (a session, or every session of a bare JID) with `body` and one payload.
+fn headline(to: Jid, body: String, payload: Element) -> Message {
+    let mut m = Message::new(Some(to));
     m.type_ = MessageType::Headline;
     m.bodies.insert(Default::default(), body);
     m.payloads.push(payload);
@@ -74,7 +74,7 @@ fn headline(to: &BareJid, body: String, payload: Element) -> Message {
 
 /// To the first staff member: `<handed-over room='…' to='Alex'/>`; their console leaves the
 /// room cleanly.
-pub fn handed_over(to: &BareJid, room: &BareJid, colleague: &str) -> Message {
+pub fn handed_over(to: impl Into<Jid>, room: &BareJid, colleague: &str) -> Message {
     let x = with_attr(
         with_attr(
             Element::builder("handed-over", NS_STAFF),
@@ -85,7 +85,7 @@ pub fn handed_over(to: &BareJid, room: &BareJid, colleague: &str) -> Message {
         colleague,
     );
     headline(
-        to,
+        to.into(),
         format!("{colleague} has taken over your chat."),
         x.build(),
     )
@@ -93,7 +93,7 @@ pub fn handed_over(to: &BareJid, room: &BareJid, colleague: &str) -> Message {
 
 /// To the first staff member: the handover ended without a colleague (`reason` `expired` or
 /// `declined`); the chat stays theirs.
-pub fn expired(to: &BareJid, room: &BareJid, reason: &str) -> Message {
+pub fn expired(to: impl Into<Jid>, room: &BareJid, reason: &str) -> Message {
     let x = with_attr(
         with_attr(
             Element::builder("handover-expired", NS_STAFF),
@@ -108,5 +108,5 @@ pub fn expired(to: &BareJid, room: &BareJid, reason: &str) -> Message {
     } else {
         "Nobody took over your chat in time; it stays with you."
     };
-    headline(to, body.to_string(), x.build())
+    headline(to.into(), body.to_string(), x.build())
 }

@@ -61,7 +61,7 @@ impl Protocol {
     }
 
     /// The sessions of `bare` that told the bot they are on duty.
-    fn sessions_of(&self, bare: &str) -> Vec<FullJid> {
+    pub fn sessions_of(&self, bare: &str) -> Vec<FullJid> {
         let mut sessions: Vec<FullJid> = self
             .staff_present
             .iter()
