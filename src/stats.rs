@@ -1,6 +1,7 @@
 //! The statistics report (`helpim-bot stats`): for a period, per day or per hour, how many chats
 //! were served, how many visitors left the queue, expired or missed their room, how long the
-//! served ones waited and the chats lasted, why rooms closed, and how many blocks were imposed.
+//! served ones waited and the chats lasted, why rooms closed, how many blocks were imposed, and how
+//! many chats were handed over (and of those, taken over).
 //! Every figure comes from one SQL statement (`store::sql::STATS_*`, docs/database.md); this
 //! module puts them side by side and writes them as a text table, JSON or CSV.
 
@@ -56,6 +57,10 @@ pub struct Row {
     pub closed: BTreeMap<String, i64>,
     /// Blocks imposed.
     pub blocks: i64,
+    /// Chats handed over (offered) to a colleague or back to the queue.
+    pub handovers: i64,
+    /// Of those, handed over: a colleague took the chat.
+    pub handovers_done: i64,
 }
 
 impl Row {
@@ -129,8 +134,19 @@ impl Report {
     pub fn text(&self) -> String {
         let reasons = self.reasons();
         let mut head = vec![
-            "PERIOD", "CHATS", "LEFT", "EXPIRED", "MISSED", "WAIT p50", "p90", "max", "CHAT p50",
-            "p90", "BLOCKS",
+            "PERIOD",
+            "CHATS",
+            "LEFT",
+            "EXPIRED",
+            "MISSED",
+            "WAIT p50",
+            "p90",
+            "max",
+            "CHAT p50",
+            "p90",
+            "BLOCKS",
+            "HANDOVERS",
+            "DONE",
         ]
         .into_iter()
         .map(String::from)
@@ -147,6 +163,8 @@ impl Report {
             cells.push(chat.map_or("-".into(), |c| duration(c.p50)));
             cells.push(chat.map_or("-".into(), |c| duration(c.p90)));
             cells.push(row.blocks.to_string());
+            cells.push(row.handovers.to_string());
+            cells.push(row.handovers_done.to_string());
             cells.extend(row.closed_counts(&reasons));
             lines.push(cells);
         }
@@ -200,6 +218,8 @@ impl Report {
             "chat_p50_s",
             "chat_p90_s",
             "blocks",
+            "handovers",
+            "handovers_done",
         ]
         .into_iter()
         .map(String::from)
@@ -218,6 +238,8 @@ impl Report {
                 seconds(row.chat_duration.map(|c| c.p50)),
                 seconds(row.chat_duration.map(|c| c.p90)),
                 row.blocks.to_string(),
+                row.handovers.to_string(),
+                row.handovers_done.to_string(),
             ]);
             cells.extend(row.closed_counts(&reasons));
             out.push_str(&cells.join(","));
@@ -268,6 +290,10 @@ fn rows(f: StatsFigures) -> Vec<Row> {
     for (period, n) in f.blocks {
         at(&mut rows, period).blocks = n;
     }
+    for (period, n, done) in f.handovers {
+        let r = at(&mut rows, period);
+        (r.handovers, r.handovers_done) = (n, done);
+    }
     rows.into_values().collect()
 }
 
@@ -316,6 +342,7 @@ mod tests {
                 ("2026-11-03".into(), "idle_timeout".into(), 1),
             ],
             blocks: vec![("2026-11-02".into(), 1)],
+            handovers: vec![("2026-11-02".into(), 3, 2)],
         }
     }
 
@@ -338,6 +365,7 @@ mod tests {
         assert_eq!(periods, ["2026-11-01", "2026-11-02", "2026-11-03"]);
         assert_eq!((rows[0].chats, rows[0].left, rows[0].blocks), (3, 2, 0));
         assert_eq!((rows[1].expired, rows[1].missed, rows[1].blocks), (1, 4, 1));
+        assert_eq!((rows[1].handovers, rows[1].handovers_done), (3, 2));
         assert_eq!(rows[0].wait.unwrap().max, Some(125.0));
         assert_eq!(rows[2].closed.get("idle_timeout"), Some(&1));
         assert_eq!(rows[2].wait, None);
@@ -365,13 +393,13 @@ mod tests {
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(
             lines[0],
-            "period,chats,left,expired,missed,served,wait_p50_s,wait_p90_s,wait_max_s,chats_ended,chat_p50_s,chat_p90_s,blocks,closed_all_left,closed_idle_timeout"
+            "period,chats,left,expired,missed,served,wait_p50_s,wait_p90_s,wait_max_s,chats_ended,chat_p50_s,chat_p90_s,blocks,handovers,handovers_done,closed_all_left,closed_idle_timeout"
         );
         assert_eq!(
             lines[1],
-            "2026-11-01,3,2,0,0,3,30.0,90.0,125.0,2,600.0,4000.0,0,2,0"
+            "2026-11-01,3,2,0,0,3,30.0,90.0,125.0,2,600.0,4000.0,0,0,0,2,0"
         );
-        assert_eq!(lines[2], "2026-11-02,1,0,1,4,0,,,,0,,,1,0,0");
+        assert_eq!(lines[2], "2026-11-02,1,0,1,4,0,,,,0,,,1,3,2,0,0");
         assert_eq!(lines.len(), 5, "three days and the total");
     }
 }

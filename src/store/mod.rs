@@ -89,6 +89,8 @@ pub struct StatsFigures {
     pub closed: Vec<(String, String, i64)>,
     /// `period, blocks`.
     pub blocks: Vec<(String, i64)>,
+    /// `period, handovers, done`.
+    pub handovers: Vec<(String, i64, i64)>,
 }
 
 /// A time as the database stores it: `TIMESTAMPTZ` on PostgreSQL, ISO-8601 text on SQLite.
@@ -841,6 +843,9 @@ impl Store {
             }
             for r in run(sql::STATS_BLOCKS).await? {
                 f.blocks.push((period(&r)?, r.try_get("blocks")?));
+            }
+            for r in run(sql::STATS_HANDOVERS).await? {
+                f.handovers.push((period(&r)?, r.try_get("handovers")?, r.try_get("done")?));
             }
             Ok(f)
         })

@@ -828,6 +828,18 @@ WHERE at >= $1 AND at < $2
 GROUP BY 1 ORDER BY 1",
 };
 
+/// Handovers offered in each period (by `offered_at`), and how many of them were done.
+pub const STATS_HANDOVERS: Sql = Sql {
+    sqlite: "SELECT strftime($3, offered_at) AS period, COUNT(*) AS handovers,
+  SUM(CASE WHEN outcome = 'done' THEN 1 ELSE 0 END) AS done FROM handovers
+WHERE julianday(offered_at) >= julianday($1) AND julianday(offered_at) < julianday($2)
+GROUP BY 1 ORDER BY 1",
+    postgres: "SELECT to_char(offered_at AT TIME ZONE 'UTC', $3) AS period, COUNT(*) AS handovers,
+  SUM(CASE WHEN outcome = 'done' THEN 1 ELSE 0 END) AS done FROM handovers
+WHERE offered_at >= $1 AND offered_at < $2
+GROUP BY 1 ORDER BY 1",
+};
+
 /// `$3` of the statistics statements for periods of a day, named like `2026-11-26` (UTC).
 pub const STATS_PER_DAY: Sql = Sql {
     sqlite: "%Y-%m-%d",
