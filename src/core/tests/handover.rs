@@ -389,3 +389,47 @@ fn after_a_restart_an_open_handover_still_expires() {
     assert_eq!(ended(&e), ["expired"]);
     assert_eq!(w.store.status[&room_jid(1).to_string()], Status::Busy);
 }
+
+#[test]
+fn the_handover_examples_of_the_protocol_documentation_are_what_the_bot_accepts_and_sends() {
+    use super::protocol::{canonical, doc_examples};
+    use xmpp_parsers::minidom::Element;
+    let docs = doc_examples();
+    let doc = |name: &str| {
+        docs.get(name)
+            .unwrap_or_else(|| panic!("docs/protocol.md has no example {name}"))
+            .clone()
+    };
+    let request = |name: &str| {
+        let iq =
+            xmpp_parsers::iq::Iq::try_from(doc(name).trim().parse::<Element>().unwrap()).unwrap();
+        Input::Request(
+            crate::xmpp::adhoc::read_request(&iq)
+                .unwrap_or_else(|| panic!("{name} is not read as a request")),
+        )
+    };
+    let same = |name: &str, sent: &str| {
+        assert_eq!(
+            canonical(sent),
+            canonical(&doc(name)),
+            "docs/protocol.md, example {name}"
+        );
+    };
+    let mut w = busy();
+    w.direct(KIM, PresenceKind::Available);
+    w.now = secs(10);
+    let e = w.input(request("hand-over"));
+    let out = sent(&e);
+    same("handover-invitation", &out[0]);
+    same("hand-over-offered", &out[1]);
+    w.now = secs(20);
+    let e = w.enter_as(&room_jid(1), person("alex", ALEX));
+    same("handed-over", &sent(&e)[0]);
+    // Offered again, and declined.
+    let e = w.command(ALEX, "hand-over", &[("to", "staff@localhost")]);
+    assert_eq!(answer_status(&e), "offered");
+    let e = w.input(request("decline-handover"));
+    let out = sent(&e);
+    same("decline-handover-declined", &out[0]);
+    same("handover-expired", &out[1]);
+}

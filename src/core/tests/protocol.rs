@@ -290,7 +290,7 @@ fn after_a_new_session_a_staff_member_whose_session_bounces_is_off_duty() {
     assert_eq!(w.core.staff_on_duty(), 0);
 }
 /// The examples of docs/protocol.md, by name: `<!-- example: NAME -->` before a fenced block.
-fn doc_examples() -> HashMap<String, String> {
+pub(super) fn doc_examples() -> HashMap<String, String> {
     let doc = include_str!("../../../docs/protocol.md");
     let mut out = HashMap::new();
     let mut rest = doc;
@@ -306,7 +306,7 @@ fn doc_examples() -> HashMap<String, String> {
 }
 
 /// An element as text without the whitespace between elements (the docs are indented).
-fn canonical(xml: &str) -> String {
+pub(super) fn canonical(xml: &str) -> String {
     fn strip(e: &Element) -> Element {
         let mut b = Element::builder(e.name(), e.ns());
         for ((_, k), v) in e.attrs() {
