@@ -1,7 +1,8 @@
 //! The statistics report (`helpim-bot stats`): for a period, per day or per hour, how many chats
 //! were served, how many visitors left the queue, expired or missed their room, how long the
-//! served ones waited and the chats lasted, why rooms closed, how many blocks were imposed, and
-//! how many chats supervisors watched, whispers they sent and requests for help staff made.
+//! served ones waited and the chats lasted, why rooms closed, how many blocks were imposed, how
+//! many chats supervisors watched, whispers they sent and requests for help staff made, and how
+//! many chats were handed over (and of those, taken over).
 //! Every figure comes from one SQL statement (`store::sql::STATS_*`, docs/database.md); this
 //! module puts them side by side and writes them as a text table, JSON or CSV.
 
@@ -63,6 +64,10 @@ pub struct Row {
     pub whispers: i64,
     /// Requests for help staff made.
     pub help_requests: i64,
+    /// Chats handed over (offered) to a colleague or back to the queue.
+    pub handovers: i64,
+    /// Of those, handed over: a colleague took the chat.
+    pub handovers_done: i64,
 }
 
 impl Row {
@@ -136,8 +141,22 @@ impl Report {
     pub fn text(&self) -> String {
         let reasons = self.reasons();
         let mut head = vec![
-            "PERIOD", "CHATS", "LEFT", "EXPIRED", "MISSED", "WAIT p50", "p90", "max", "CHAT p50",
-            "p90", "BLOCKS", "WATCHES", "WHISPERS", "HELP",
+            "PERIOD",
+            "CHATS",
+            "LEFT",
+            "EXPIRED",
+            "MISSED",
+            "WAIT p50",
+            "p90",
+            "max",
+            "CHAT p50",
+            "p90",
+            "BLOCKS",
+            "WATCHES",
+            "WHISPERS",
+            "HELP",
+            "HANDOVERS",
+            "DONE",
         ]
         .into_iter()
         .map(String::from)
@@ -157,6 +176,8 @@ impl Report {
             cells.push(row.watches.to_string());
             cells.push(row.whispers.to_string());
             cells.push(row.help_requests.to_string());
+            cells.push(row.handovers.to_string());
+            cells.push(row.handovers_done.to_string());
             cells.extend(row.closed_counts(&reasons));
             lines.push(cells);
         }
@@ -213,6 +234,8 @@ impl Report {
             "watches",
             "whispers",
             "help_requests",
+            "handovers",
+            "handovers_done",
         ]
         .into_iter()
         .map(String::from)
@@ -234,6 +257,8 @@ impl Report {
                 row.watches.to_string(),
                 row.whispers.to_string(),
                 row.help_requests.to_string(),
+                row.handovers.to_string(),
+                row.handovers_done.to_string(),
             ]);
             cells.extend(row.closed_counts(&reasons));
             out.push_str(&cells.join(","));
@@ -292,6 +317,10 @@ fn rows(f: StatsFigures) -> Vec<Row> {
             _ => r.help_requests = n,
         }
     }
+    for (period, n, done) in f.handovers {
+        let r = at(&mut rows, period);
+        (r.handovers, r.handovers_done) = (n, done);
+    }
     rows.into_values().collect()
 }
 
@@ -345,6 +374,7 @@ mod tests {
                 ("2026-11-02".into(), "help".into(), 1),
                 ("2026-11-02".into(), "whisper".into(), 3),
             ],
+            handovers: vec![("2026-11-02".into(), 3, 2)],
         }
     }
 
@@ -375,6 +405,7 @@ mod tests {
             (rows[1].watches, rows[1].whispers, rows[1].help_requests),
             (0, 3, 1)
         );
+        assert_eq!((rows[1].handovers, rows[1].handovers_done), (3, 2));
         assert_eq!(rows[0].wait.unwrap().max, Some(125.0));
         assert_eq!(rows[2].closed.get("idle_timeout"), Some(&1));
         assert_eq!(rows[2].wait, None);
@@ -402,13 +433,13 @@ mod tests {
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(
             lines[0],
-            "period,chats,left,expired,missed,served,wait_p50_s,wait_p90_s,wait_max_s,chats_ended,chat_p50_s,chat_p90_s,blocks,watches,whispers,help_requests,closed_all_left,closed_idle_timeout"
+            "period,chats,left,expired,missed,served,wait_p50_s,wait_p90_s,wait_max_s,chats_ended,chat_p50_s,chat_p90_s,blocks,watches,whispers,help_requests,handovers,handovers_done,closed_all_left,closed_idle_timeout"
         );
         assert_eq!(
             lines[1],
-            "2026-11-01,3,2,0,0,3,30.0,90.0,125.0,2,600.0,4000.0,0,2,0,0,2,0"
+            "2026-11-01,3,2,0,0,3,30.0,90.0,125.0,2,600.0,4000.0,0,2,0,0,0,0,2,0"
         );
-        assert_eq!(lines[2], "2026-11-02,1,0,1,4,0,,,,0,,,1,0,3,1,0,0");
+        assert_eq!(lines[2], "2026-11-02,1,0,1,4,0,,,,0,,,1,0,3,1,3,2,0,0");
         assert_eq!(lines.len(), 5, "three days and the total");
     }
 }

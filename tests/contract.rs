@@ -234,6 +234,7 @@ fn database_doc_shows_the_exact_claim_statements() {
             ("STATS_CLOSED", store::sql::STATS_CLOSED),
             ("STATS_BLOCKS", store::sql::STATS_BLOCKS),
             ("STATS_SUPERVISION", store::sql::STATS_SUPERVISION),
+            ("STATS_HANDOVERS", store::sql::STATS_HANDOVERS),
         ]
         .into_iter()
         .flat_map(|(name, sql)| [(name, sql.postgres), (name, sql.sqlite)]),

@@ -360,4 +360,33 @@ pub enum Write {
         /// A whisper's text.
         text: Option<String>,
     },
+    /// A staff member began handing the chat of a room over (a `handovers` row).
+    HandoverOffered {
+        /// The room's JID.
+        jid: String,
+        /// Who hands over (bare JID).
+        from_jid: String,
+        /// The colleague named; `None` for the queue.
+        to_jid: Option<String>,
+        /// The note for the colleague.
+        note: Option<String>,
+        /// When.
+        at: Time,
+    },
+    /// The room's open handover to the queue was taken by `by` (bare JID).
+    HandoverTaken {
+        /// The room's JID.
+        jid: String,
+        /// Who took it.
+        by: String,
+    },
+    /// The room's open handover ended.
+    HandoverEnded {
+        /// The room's JID.
+        jid: String,
+        /// `done`, `expired`, `declined` or `closed`.
+        outcome: &'static str,
+        /// When.
+        at: Time,
+    },
 }

@@ -87,6 +87,8 @@ pub enum Reason {
     Lost,
     /// The bot shut down and the room was unused.
     Shutdown,
+    /// A colleague took the staff seat over from the first staff member (a handover).
+    Handover,
 }
 
 impl Reason {
@@ -106,6 +108,7 @@ impl Reason {
             Reason::IdleTimeout => "idle_timeout",
             Reason::Lost => "lost",
             Reason::Shutdown => "shutdown",
+            Reason::Handover => "handover",
         }
     }
 }

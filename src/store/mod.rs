@@ -29,8 +29,8 @@ pub use sql::{
 
 use rows::{AssignedRoom, AssignedVisitor, ChatOfVisitor, ClaimsRow, OpenClaimsRow};
 pub use rows::{
-    Assignment, ClaimedRoom, EventRow, MessageRow, NoteRow, QueueRecord, QueueRow, QueueState,
-    RoomRow, SupervisionRow, WaitingVisitor,
+    Assignment, ClaimedRoom, EventRow, HandoverRow, MessageRow, NoteRow, QueueRecord, QueueRow,
+    QueueState, RoomRow, SupervisionRow, WaitingVisitor,
 };
 
 /// A database, SQLite or PostgreSQL.
@@ -92,6 +92,8 @@ pub struct StatsFigures {
     pub blocks: Vec<(String, i64)>,
     /// `period, kind, n` of the `supervision` rows (`watch`, `whisper`, `help`).
     pub supervision: Vec<(String, String, i64)>,
+    /// `period, handovers, done`.
+    pub handovers: Vec<(String, i64, i64)>,
 }
 
 /// A time as the database stores it: `TIMESTAMPTZ` on PostgreSQL, ISO-8601 text on SQLite.
@@ -658,6 +660,49 @@ impl Store {
         })
     }
 
+    /// Records that a handover of room `jid` began (a retried write adds no second row).
+    pub async fn handover_offered(
+        &self,
+        jid: &str,
+        from_jid: &str,
+        to_jid: Option<&str>,
+        note: Option<&str>,
+        at: Time,
+    ) -> sqlx::Result<()> {
+        on_pool!(self, sql::HANDOVER_OFFERED, pool, text => {
+            sqlx::query(text).bind(jid).bind(from_jid).bind(to_jid).bind(note).bind(DbTime(at))
+                .execute(pool).await.map(|_| ())
+        })
+    }
+
+    /// Records who took the open handover to the queue of room `jid`.
+    pub async fn handover_taken(&self, jid: &str, by: &str) -> sqlx::Result<()> {
+        on_pool!(self, sql::HANDOVER_TAKEN, pool, text => {
+            sqlx::query(text).bind(jid).bind(by).execute(pool).await.map(|_| ())
+        })
+    }
+
+    /// Records how the open handover of room `jid` ended.
+    pub async fn handover_ended(&self, jid: &str, outcome: &str, at: Time) -> sqlx::Result<()> {
+        on_pool!(self, sql::HANDOVER_ENDED, pool, text => {
+            sqlx::query(text).bind(jid).bind(DbTime(at)).bind(outcome).execute(pool).await.map(|_| ())
+        })
+    }
+
+    /// The open handovers of rooms that are not closed, oldest first (for a restart).
+    pub async fn open_handovers(&self) -> sqlx::Result<Vec<HandoverRow>> {
+        on_pool!(self, sql::OPEN_HANDOVERS, pool, text => {
+            sqlx::query_as(text).fetch_all(pool).await
+        })
+    }
+
+    /// Every handover of room `jid`, oldest first.
+    pub async fn handovers(&self, jid: &str) -> sqlx::Result<Vec<HandoverRow>> {
+        on_pool!(self, sql::HANDOVERS, pool, text => {
+            sqlx::query_as(text).bind(jid).fetch_all(pool).await
+        })
+    }
+
     /// A visitor over XMPP whose session ended leaves the queue (if they were waiting or assigned).
     pub async fn visitor_gone(&self, jid: &str) -> sqlx::Result<()> {
         on_pool!(self, sql::VISITOR_GONE, pool, text => {
@@ -810,6 +855,9 @@ impl Store {
             }
             for r in run(sql::STATS_SUPERVISION).await? {
                 f.supervision.push((period(&r)?, r.try_get("kind")?, r.try_get("n")?));
+            }
+            for r in run(sql::STATS_HANDOVERS).await? {
+                f.handovers.push((period(&r)?, r.try_get("handovers")?, r.try_get("done")?));
             }
             Ok(f)
         })

@@ -257,3 +257,27 @@ impl TryFrom<String> for Status {
         Status::parse(&text).ok_or_else(|| format!("unknown status {text:?}"))
     }
 }
+
+/// A row of `handovers` with its room's JID (`sql::OPEN_HANDOVERS`, `sql::HANDOVERS`).
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct HandoverRow {
+    /// The room's JID (empty when read for one room).
+    #[sqlx(default)]
+    pub jid: String,
+    /// Who hands over (bare JID).
+    pub from_jid: String,
+    /// The colleague named; `None` for the queue.
+    pub to_jid: Option<String>,
+    /// Who took a handover to the queue.
+    pub taken_by: Option<String>,
+    /// The note for the colleague.
+    pub note: Option<String>,
+    /// When it was offered.
+    pub offered_at: Time,
+    /// When it ended; `None` while open.
+    #[sqlx(default)]
+    pub ended_at: Option<Time>,
+    /// `done`, `expired`, `declined` or `closed`; `None` while open.
+    #[sqlx(default)]
+    pub outcome: Option<String>,
+}

@@ -152,11 +152,13 @@ fn update_status(to: Status) -> &'static str {
             "UPDATE rooms SET status = 'staffed', status_changed_at = $2, staff_nick = $3, staffed_at = $2, staff_jid = $8 WHERE jid = $1"
         }
         // The client joining, or one of the two coming back: `$8` (a JID a fresh claim vouched
-        // for) goes to the seat whose nick is `$3`.
+        // for) goes to the seat whose nick is `$3`. A handover (`$6`) gives the staff seat to the
+        // colleague: nick `$3`, JID `$8`.
         Status::Busy => {
             "UPDATE rooms SET status = 'busy', status_changed_at = $2, client_nick = COALESCE(client_nick, $3), busy_at = COALESCE(busy_at, $2),
-  client_jid = CASE WHEN client_nick IS NULL OR client_nick = $3 THEN COALESCE($8, client_jid) ELSE client_jid END,
-  staff_jid = CASE WHEN client_nick IS NOT NULL AND client_nick <> $3 AND staff_nick = $3 THEN COALESCE($8, staff_jid) ELSE staff_jid END
+  client_jid = CASE WHEN $6 = 'handover' THEN client_jid WHEN client_nick IS NULL OR client_nick = $3 THEN COALESCE($8, client_jid) ELSE client_jid END,
+  staff_jid = CASE WHEN $6 = 'handover' THEN $8 WHEN client_nick IS NOT NULL AND client_nick <> $3 AND staff_nick = $3 THEN COALESCE($8, staff_jid) ELSE staff_jid END,
+  staff_nick = CASE WHEN $6 = 'handover' THEN $3 ELSE staff_nick END
 WHERE jid = $1"
         }
         Status::Closed => {
@@ -251,6 +253,41 @@ pub const SELECT_ROOMS: &str =
     "SELECT id, jid, password, status, created_at, status_changed_at, staff_claim, client_claim,
        staff_nick, client_nick, closed_at, close_reason, last_message_at, staff_jid, client_jid,
        staff_claimed_at, client_claimed_at FROM rooms";
+
+// ---------------------------------------------------------------------------------------------
+// Handovers (docs/database.md, "handovers")
+
+/// A handover begins: `$1` room JID, `$2` from (bare JID), `$3` to (bare JID, NULL for the
+/// queue), `$4` note, `$5` when. A retried write adds no second row.
+pub const HANDOVER_OFFERED: Sql = both(
+    "INSERT INTO handovers (room_id, from_jid, to_jid, note, offered_at)
+SELECT id, $2, $3, $4, $5 FROM rooms WHERE jid = $1
+  AND NOT EXISTS (SELECT 1 FROM handovers h WHERE h.room_id = rooms.id AND h.offered_at = $5)",
+);
+
+/// The open handover to the queue of room `$1` was taken by `$2` (bare JID).
+pub const HANDOVER_TAKEN: Sql = both(
+    "UPDATE handovers SET taken_by = $2
+WHERE ended_at IS NULL AND room_id = (SELECT id FROM rooms WHERE jid = $1)",
+);
+
+/// The open handover of room `$1` ended at `$2` with outcome `$3`.
+pub const HANDOVER_ENDED: Sql = both(
+    "UPDATE handovers SET ended_at = $2, outcome = $3
+WHERE ended_at IS NULL AND room_id = (SELECT id FROM rooms WHERE jid = $1)",
+);
+
+/// The open handovers of the rooms that are not closed, for a restart.
+pub const OPEN_HANDOVERS: Sql = both(
+    "SELECT r.jid, h.from_jid, h.to_jid, h.taken_by, h.note, h.offered_at FROM handovers h
+JOIN rooms r ON r.id = h.room_id WHERE h.ended_at IS NULL AND r.status <> 'closed' ORDER BY h.id",
+);
+
+/// One room's handovers, oldest first: `$1` room JID.
+pub const HANDOVERS: Sql = both(
+    "SELECT h.from_jid, h.to_jid, h.taken_by, h.note, h.offered_at, h.ended_at, h.outcome
+FROM handovers h JOIN rooms r ON r.id = h.room_id WHERE r.jid = $1 ORDER BY h.id",
+);
 
 /// One room's history, oldest first: `$1` jid.
 pub const EVENTS: Sql = both(
@@ -860,6 +897,18 @@ GROUP BY 1, 2 ORDER BY 1, 2",
         "SELECT to_char(at AT TIME ZONE 'UTC', $3) AS period, kind, COUNT(*) AS n FROM supervision
 WHERE at >= $1 AND at < $2
 GROUP BY 1, 2 ORDER BY 1, 2",
+};
+
+/// Handovers offered in each period (by `offered_at`), and how many of them were done.
+pub const STATS_HANDOVERS: Sql = Sql {
+    sqlite: "SELECT strftime($3, offered_at) AS period, COUNT(*) AS handovers,
+  SUM(CASE WHEN outcome = 'done' THEN 1 ELSE 0 END) AS done FROM handovers
+WHERE julianday(offered_at) >= julianday($1) AND julianday(offered_at) < julianday($2)
+GROUP BY 1 ORDER BY 1",
+    postgres: "SELECT to_char(offered_at AT TIME ZONE 'UTC', $3) AS period, COUNT(*) AS handovers,
+  SUM(CASE WHEN outcome = 'done' THEN 1 ELSE 0 END) AS done FROM handovers
+WHERE offered_at >= $1 AND offered_at < $2
+GROUP BY 1 ORDER BY 1",
 };
 
 /// `$3` of the statistics statements for periods of a day, named like `2026-11-26` (UTC).

@@ -15,6 +15,8 @@
 
 mod ask_for_help;
 mod block_visitor;
+mod decline_handover;
+mod hand_over;
 mod leave_queue;
 mod line_status;
 mod live_chats;
@@ -96,6 +98,10 @@ pub enum Command {
     WatchChat,
     /// Supervisors: a line to the staff member of a chat, unseen by the visitor.
     Whisper,
+    /// Staff: hand one's chat to a colleague on duty, or back to the queue.
+    HandOver,
+    /// Staff: decline a chat handed to one (or withdraw one's offer).
+    DeclineHandover,
 }
 
 /// Who may run a command.
@@ -112,7 +118,7 @@ pub enum Who {
 /// The dispatch table: each command's node, its name for people, and who may run it. Its home is
 /// the module of the same name.
 #[rustfmt::skip]
-pub const TABLE: [(Command, &str, &str, Who); 12] = [
+pub const TABLE: [(Command, &str, &str, Who); 14] = [
     (Command::RequestChat,     "request-chat",     "Request a chat",         Who::Visitors),
     (Command::LeaveQueue,      "leave-queue",      "Leave the queue",        Who::Visitors),
     (Command::ResumeChat,      "resume-chat",      "Resume my chat",         Who::Visitors),
@@ -125,6 +131,8 @@ pub const TABLE: [(Command, &str, &str, Who); 12] = [
     (Command::LiveChats,       "live-chats",       "Live chats",             Who::Supervisors),
     (Command::WatchChat,       "watch-chat",       "Watch a chat",           Who::Supervisors),
     (Command::Whisper,         "whisper",          "Whisper to staff",       Who::Supervisors),
+    (Command::HandOver,        "hand-over",        "Hand a chat over",       Who::Staff),
+    (Command::DeclineHandover, "decline-handover", "Decline a handover",     Who::Staff),
 ];
 
 impl Command {
@@ -511,6 +519,8 @@ impl Protocol {
             Command::LiveChats => live_chats::start(ask, lent),
             Command::WatchChat => watch_chat::start(self, ask, &command, lent),
             Command::Whisper => whisper::start(ask, &command, lent),
+            Command::HandOver => hand_over::start(self, ask, &command, lent),
+            Command::DeclineHandover => decline_handover::start(ask, &command, lent),
         }
     }
 

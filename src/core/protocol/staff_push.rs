@@ -240,7 +240,7 @@ impl Protocol {
                 oldest: lent.queue.oldest(),
                 pick,
             },
-            handovers: self.waiting_handovers(lent),
+            handovers: self.shift_handovers(lent),
             visitors: self
                 .shift
                 .list
@@ -257,10 +257,20 @@ impl Protocol {
         }
     }
 
-    /// The handovers waiting for a colleague, shown first in the push. The hook of the
-    /// handover (helper B of issue 19): empty until handovers exist.
-    fn waiting_handovers(&self, _lent: &Lent) -> Vec<ShiftHandover> {
-        Vec::new()
+    /// The handovers waiting for a colleague, shown first in the push (the handover's own list,
+    /// [`super::hand_over`]). The topic is the visitor's queue row's, which the core does not
+    /// hold: empty.
+    fn shift_handovers(&self, lent: &Lent) -> Vec<ShiftHandover> {
+        self.waiting_handovers(lent)
+            .into_iter()
+            .map(|h| ShiftHandover {
+                room: h.room.to_string(),
+                from: h.from,
+                note: h.note.unwrap_or_default(),
+                topic: String::new(),
+                since: h.since,
+            })
+            .collect()
     }
 
     /// At the end of every input: the state is checked for a change, and each staff session

@@ -322,6 +322,9 @@ impl Store {
             | Write::ForgetVisitor { .. }
             | Write::ForgetEnded { .. }
             | Write::Supervised { .. } => {}
+            Write::HandoverOffered { .. }
+            | Write::HandoverTaken { .. }
+            | Write::HandoverEnded { .. } => {}
         }
     }
 

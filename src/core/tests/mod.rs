@@ -2,6 +2,7 @@
 //! ([`harness`]): tests say what happens and read what the bot did, by topic.
 
 mod claims;
+mod handover;
 mod harness;
 mod hours;
 mod languages;
