@@ -6,8 +6,13 @@
 //   message  { nick, text, stamp, mine, delayed }  no nick: the room's own line (the bot's);
 //                                            delayed: from the room's history
 //   typing   { composing }                   the peer types, or stopped
-//   arrived  { nick, isNew, back }           the peer: someone new, or back after a drop
-//   departed { nick, peer, clean, kicked }   clean: with the clean-exit status
+//   arrived  { nick, isNew, back, peer }     someone new, or back after a drop; peer: it is the peer
+//   departed { nick, peer, clean, kicked, others }  clean: with the clean-exit status; others:
+//                                            how many other people are still in the room
+// The peer is the first other person in (a visitor's counsellor, a counsellor's visitor); during
+// a handover a second counsellor comes in: to the visitor the first one's clean leave then hands
+// the peer on to the one still there, and to the counsellor's console the colleague
+// (`colleagues`: nicks told by the handover) is never the peer.
 //   closed   { kicked, destroyed }           put out of the room, or the room is gone
 //   failed   { condition }                   the join did not succeed
 
@@ -35,6 +40,12 @@ export class ChatRoom extends EventTarget {
     /** The peer's nick once seen, and whether their connection dropped. */
     this.peer = "";
     this.away = false;
+    /** Everyone else in the room but the bot: nick → whether their connection dropped. */
+    this.occupants = new Map();
+    /** Nicks of colleagues (a handover's first counsellor): never this console's peer. */
+    this.colleagues = new Set();
+    /** The room owner's nick (the bot), once seen. */
+    this.owner = "";
     this.seen = new Set();
     this.typingSent = 0;
     session.rooms.set(jid, this);
@@ -162,20 +173,32 @@ export class ChatRoom extends EventTarget {
       }
       return;
     }
-    if (child(x, "item")?.getAttribute("affiliation") === "owner") return; // the bot
+    if (child(x, "item")?.getAttribute("affiliation") === "owner") {
+      this.owner = nick; // the bot
+      return;
+    }
     if (!gone) {
-      const detail = { nick, isNew: nick !== this.peer, back: this.away && nick === this.peer };
-      this.peer = nick;
-      this.away = false;
-      this.emit("arrived", detail);
+      const before = this.occupants.get(nick);
+      const back = (before === true) || (this.away && nick === this.peer);
+      const isNew = before === undefined && nick !== this.peer;
+      this.occupants.set(nick, false);
+      if (!this.colleagues.has(nick) && (!this.peer || !this.occupants.has(this.peer))) this.peer = nick;
+      if (nick === this.peer) this.away = false;
+      this.emit("arrived", { nick, isNew, back, peer: nick === this.peer });
     } else {
       const peer = nick === this.peer;
       const clean = childText(el, "status") === config.cleanExit;
+      if (clean || kicked) this.occupants.delete(nick);
+      else this.occupants.set(nick, true);
+      const others = [...this.occupants].filter(([, away]) => !away).map(([n]) => n);
       if (peer) {
-        this.away = !clean;
+        this.away = !clean && !kicked;
         this.emit("typing", { composing: false });
+        // A handover: the first counsellor left cleanly, the colleague is still here.
+        const next = others.find((n) => !this.colleagues.has(n));
+        if ((clean || kicked) && next) this.peer = next;
       }
-      this.emit("departed", { nick, peer, clean, kicked });
+      this.emit("departed", { nick, peer, clean, kicked, others: others.length });
     }
   }
 }

@@ -12,6 +12,9 @@ window.HELPIM_CONFIG = {
   visitorDomain: "anon.localhost",
   // The domain a staff member's account is on, when they type only their user name.
   staffDomain: "localhost",
+  // The bot's `staff.room`: the staff console joins it and shows it as "Team" ("": none). The
+  // console joins only a room the server has (the bot creates it at start), never creates one.
+  staffRoom: "team@conference.localhost",
   // The bot's `muc.clean_exit_status`: the presence status of a deliberate "End chat".
   cleanExit: "Clean Exit",
 

@@ -29,16 +29,19 @@ export function choose(chosen) {
   return config.defaultLanguage || codes[0];
 }
 
-async function load(lang) {
-  const answer = await fetch(`i18n/${encodeURIComponent(lang)}.json`);
+async function load(lang, folder) {
+  const answer = await fetch(`${folder}/${encodeURIComponent(lang)}.json`);
   if (!answer.ok) throw new Error(`catalog ${lang}: ${answer.status}`);
   return answer.json();
 }
 
-/** Loads language `lang` and sets the document's `lang` and `dir`. */
-export async function use(lang) {
+/**
+ * Loads language `lang` from `folder` (the visitor's catalogs; the console's are in i18n/staff)
+ * and sets the document's `lang` and `dir`.
+ */
+export async function use(lang, folder = "i18n") {
   const fallbackCode = config.defaultLanguage || "en";
-  const [mine, base] = await Promise.all([load(lang), lang === fallbackCode ? null : load(fallbackCode).catch(() => ({}))]);
+  const [mine, base] = await Promise.all([load(lang, folder), lang === fallbackCode ? null : load(fallbackCode, folder).catch(() => ({}))]);
   code = lang;
   words = mine;
   fallback = base || mine;

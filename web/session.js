@@ -91,8 +91,9 @@ class CommandError extends Error {
 }
 
 /**
- * One XMPP session over WebSocket. Handlers: `onInvite({ room, password })`, an invitation from
- * the bot (XEP-0249; anyone else's could lead a visitor into a stranger's room), `onMessage(el)`,
+ * One XMPP session over WebSocket. Handlers: `onInvite({ room, password, el })`, an invitation from
+ * the bot (XEP-0249; anyone else's could lead a visitor into a stranger's room; `el`, the message,
+ * carries a handover's payload), `onMessage(el)`,
  * a message not of a room, `onLost()`, the connection ended without being asked to.
  */
 export class Session {
@@ -219,7 +220,7 @@ export class Session {
     const from = el.getAttribute("from") || "";
     const x = child(el, "x", NS.conference);
     if (x) {
-      if (from === config.bot) this.handlers.onInvite?.({ room: x.getAttribute("jid"), password: x.getAttribute("password") || "" });
+      if (from === config.bot) this.handlers.onInvite?.({ room: x.getAttribute("jid"), password: x.getAttribute("password") || "", el });
       return;
     }
     const room = el.getAttribute("type") === "groupchat" && this.rooms.get(bare(from));

@@ -480,7 +480,9 @@ function chatRoom(jid) {
         notify(true);
       } else if (room.joined && back) systemLine(["chat.back", { name: nick }]);
     })
-    .on("departed", ({ peer, clean }) => {
+    .on("departed", ({ nick, peer, clean, others }) => {
+      // A handover: the first counsellor leaves once the colleague is in; the chat goes on.
+      if (clean && (!peer || others > 0)) return systemLine(["chat.left", { name: nick }]);
       if (!peer) return;
       if (clean) {
         room.leave();

@@ -55,3 +55,14 @@ test("plurals have every form their language uses", () => {
     }
   }
 });
+
+test("the console's catalog has every word the console uses, and no other", () => {
+  const staff = JSON.parse(readFileSync(new URL("staff/en.json", dir), "utf8"));
+  const script = readFileSync(new URL("../../web/staff.js", import.meta.url), "utf8");
+  const html = readFileSync(new URL("../../web/staff.html", import.meta.url), "utf8");
+  const used = new Set([...script.matchAll(/\bt\("([\w.-]+)"/g), ...html.matchAll(/data-i18n(?:-label)?="([\w.-]+)"/g)].map((m) => m[1]));
+  const missing = [...used].filter((k) => !(k in staff));
+  assert.deepEqual(missing, [], "web/i18n/staff/en.json lacks words web/staff.js or staff.html use");
+  const unused = Object.keys(staff).filter((k) => !k.startsWith("_") && !used.has(k));
+  assert.deepEqual(unused, [], "web/i18n/staff/en.json has words nothing uses");
+});

@@ -71,9 +71,9 @@ test("visitors queue, a staff member chats with them, a refresh resumes, a block
   await waitText(ben, "#place", "You are number 2 in the queue.");
 
   // The console lists both, live, first in line first.
-  await waitText(staff, "#waiting tr:nth-child(2)", "Ben");
-  assert.match(await staff.textContent("#waiting tr:nth-child(1)"), /Ana.*exams 📚.*next in turn/);
-  assert.match(await staff.textContent("#waiting tr:nth-child(2)"), /Ben.*number 2 in line/);
+  await waitText(staff, "#waiting li:nth-child(2)", "Ben");
+  assert.match(await staff.textContent("#waiting li:nth-child(1)"), /Ana.*exams 📚.*Waiting under a minute.*next in turn/);
+  assert.match(await staff.textContent("#waiting li:nth-child(2)"), /Ben.*No topic given.*number 2 in line/);
   await waitText(staff, "#status dd[data-field=queue-length]", "2");
   await accessible(staff, "the console with visitors waiting");
   await screenshot(staff, "staff-queue");
@@ -131,10 +131,11 @@ test("visitors queue, a staff member chats with them, a refresh resumes, a block
   await waitText(staff, ".pane:not([hidden]) .state", "Ana is here.");
 
   // Kim blocks Ana: her chat ends with neutral words, and she cannot start another.
-  await staff.click(".pane:not([hidden]) summary");
-  await staff.fill(".pane:not([hidden]) input[id^=reason]", "abusive messages");
-  await staff.selectOption(".pane:not([hidden]) select", "7d");
-  await staff.click(".pane:not([hidden]) .block-form button");
+  await staff.click(".pane:not([hidden]) .block");
+  await waitText(staff, "#confirm-title", "Block Ana?");
+  await staff.fill("#reason", "abusive messages");
+  await staff.selectOption("#duration", "7d");
+  await staff.click("#confirm-ok");
   await waitText(ana, "#ended-words", "The chat has ended.");
   await waitText(staff, ".pane:not([hidden]) .state", "Ana was removed from the chat.");
   await ana.click("#new-chat");
@@ -162,7 +163,7 @@ test("visitors queue, a staff member chats with them, a refresh resumes, a block
   // With Cem's pane in front, a message from Ben is marked unread on his tab.
   await staff.click("[role=tab]:has-text('Cem')");
   await say(ben, "#text", "are you there?");
-  await waitText(staff, "[role=tab]:has-text('Ben') .unread", "1 unread");
+  await waitText(staff, "[role=tab]:has-text('Ben') .unread", "1 new");
   // The live view follows: two chats, nobody waiting.
   await waitText(staff, "#status dd[data-field=busy]", "2");
   await waitText(staff, "#nobody", "Nobody is waiting");
@@ -172,8 +173,9 @@ test("visitors queue, a staff member chats with them, a refresh resumes, a block
   await waitText(staff, ".pane:not([hidden]) .messages li", "are you there?");
   assert.equal(await staff.locator("[role=tab]:has-text('Ben') .unread").count(), 0, "read once shown");
 
-  // Kim ends Ben's chat; Cem ends hers.
+  // Kim ends Ben's chat (confirmed); Cem ends hers.
   await staff.click(".pane:not([hidden]) .end");
+  await staff.click("#confirm-ok");
   await waitText(ben, "#ended-words", "The counsellor has ended the chat.");
   await accessible(ben, "the visitor page after the counsellor ended the chat");
   await screenshot(ben, "visitor-ended-by-counsellor");

@@ -13,6 +13,8 @@ const require = createRequire(import.meta.url);
 export const WEB = need("HELPIM_WEB");
 /** The staff member's account and password. */
 export const STAFF = { jid: need("HELPIM_STAFF_JID"), password: need("HELPIM_STAFF_PASSWORD") };
+/** A colleague's account (same password). */
+export const STAFF2 = { jid: process.env.HELPIM_STAFF2_JID || "staff2@localhost", password: STAFF.password };
 /** Where screenshots go. */
 export const ARTIFACTS = need("HELPIM_ARTIFACTS");
 /** How long a page may take to show what the bot did: generous, the machine is shared. */
@@ -27,15 +29,15 @@ function need(name) {
   return value;
 }
 
-/** Starts Debian's Chromium, headless. */
-export async function launch() {
+/** Starts Debian's Chromium, headless (with `args` more on its command line). */
+export async function launch(args = []) {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install chromium; scripts/test.sh does it)`);
   }
   mkdirSync(ARTIFACTS, { recursive: true });
   // --no-sandbox: the tests run as root in CI, where Chromium's sandbox refuses to start;
   // --disable-dev-shm-usage: a container's /dev/shm may be too small for it.
-  return chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-dev-shm-usage"] });
+  return chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-dev-shm-usage", ...args] });
 }
 
 /**
@@ -47,11 +49,25 @@ export async function launch() {
  * `page.sent`, `drop(page)` cuts it as a lost network would (both ends see it close, and Prosody
  * ends the session), `inject(page, xml)` hands the page a stanza as if from the server, and
  * `page.fake[node] = (id) => xml` answers the bot's command `node` in the bot's place (for
- * commands this bot does not have yet).
+ * commands this bot does not have yet). `clock` installs Playwright's fake clock before the page
+ * loads (`page.clock`); `init` is a script run in the page before its own (a stub, a spy); `prepare(page)` runs before
+ * the page loads (routes); `config` overrides settings of config.js; `page.answer(frame, id)`, when
+ * set, may answer any frame the page sends in the server's place (a string, "" to swallow it: then
+ * not sent on).
  */
-export async function open(browser, path, { droppable = false, wire = false, locale, viewport, fake = {} } = {}) {
+export async function open(browser, path, { droppable = false, wire = false, locale, viewport, fake = {}, clock = false, init, prepare, config } = {}) {
   const context = await browser.newContext({ viewport: viewport || { width: 1100, height: 900 }, ...(locale ? { locale } : {}) });
   const page = await context.newPage();
+  if (clock) await page.clock.install();
+  if (init) await page.addInitScript(init);
+  if (prepare) await prepare(page);
+  if (config) {
+    // config.js as the help line would edit it: these settings over the shipped ones.
+    await page.route(/\/config\.js$/, async (route) => {
+      const shipped = await (await route.fetch()).text();
+      route.fulfill({ body: `${shipped}\nObject.assign(window.HELPIM_CONFIG, ${JSON.stringify(config)});`, contentType: "text/javascript" });
+    });
+  }
   if (droppable || wire) {
     page.sockets = [];
     page.sent = [];
@@ -63,7 +79,9 @@ export async function open(browser, path, { droppable = false, wire = false, loc
         page.sent.push(text);
         const node = /node=["']([\w-]+)["']/.exec(text)?.[1];
         const id = /^<iq[^>]* id=["']([^"']+)["']/.exec(text)?.[1];
-        if (node && id && page.fake[node]) return ws.send(page.fake[node](id));
+        if (node && id && page.fake[node]) return ws.send(page.fake[node](id, text));
+        const reply = page.answer?.(text, id);
+        if (typeof reply === "string") return reply && ws.send(reply);
         server.send(frame);
       });
       page.sockets.push({ ws, server });

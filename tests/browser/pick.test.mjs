@@ -83,7 +83,7 @@ test("in pick mode a staff member takes the visitor they choose", async () => {
   assert.deepEqual(await axeViolations(ben), [], "axe-core on the lost connection on a phone-sized screen");
   await screenshot(ben, "visitor-connection-lost-phone", { fullPage: false });
   await ben.setViewportSize({ width: 1100, height: 900 });
-  await waitText(staff, ".pane:not([hidden]) .state", "Ben's connection dropped");
+  await waitText(staff, ".pane:not([hidden]) .state", "Ben’s connection dropped");
   await staff.fill(".pane:not([hidden]) textarea", "are you still there, Ben? 🙂");
   await staff.press(".pane:not([hidden]) textarea", "Enter");
   await waitText(ben, "#messages li", "are you still there, Ben?");
@@ -94,12 +94,12 @@ test("in pick mode a staff member takes the visitor they choose", async () => {
 
   // Kim's connection drops: the console reconnects by itself and goes back into the chat.
   await drop(staff);
-  await waitText(staff, "#notice", "The connection to the server was lost. Reconnecting…");
+  await waitText(staff, "#banner", "The connection to the server is lost. Reconnecting…");
   assert.deepEqual(await axeViolations(staff), [], "axe-core on the console with the connection lost");
   await waitText(ben, "#messages li", "The counsellor’s connection dropped.");
   await screenshot(staff, "staff-reconnecting");
   await waitText(ben, "#messages li", "Kim is back.");
-  await staff.locator("#notice").waitFor({ state: "hidden", timeout: DEADLINE });
+  await staff.locator("#banner").waitFor({ state: "hidden", timeout: DEADLINE });
   await staff.fill(".pane:not([hidden]) textarea", "sorry, my connection dropped");
   await staff.press(".pane:not([hidden]) textarea", "Enter");
   await waitText(ben, "#messages li", "sorry, my connection dropped");

@@ -1,0 +1,202 @@
+// A shift with the real bot and the real server: Kim takes Ana's chat, which shows Ana's topic and
+// the time in chat, Kim's lines on the far side and Ana's on the near one; "End chat" and "Block"
+// ask first; a supervisor's whisper shows in Kim's console, marked, and never on Ana's page; Kim
+// asks for help and hands the chat to Alex, whose console asks before joining; Ana reads "Alex has
+// joined the chat." and "Kim has left." and goes on chatting with Alex. The staff room shows as
+// "Team" in both consoles. Run by tests/browser.rs (`browser_shift_handover_and_whisper`), with
+// the bot's `staff.room` set.
+
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { BOT, DEADLINE, STAFF, STAFF2, assertQuiet, axeViolations, countText, inject, launch, open, screenshot, setHidden, waitText } from "./lib.mjs";
+
+const browser = await launch();
+after(() => browser.close());
+
+const SIZES = [
+  ["", { width: 1280, height: 800 }],
+  ["-1920", { width: 1920, height: 1080 }],
+];
+
+async function look(page, name, sizes = SIZES) {
+  for (const [suffix, size] of sizes) {
+    await page.setViewportSize(size);
+    assert.deepEqual(await axeViolations(page), [], `axe-core on ${name} at ${size.width}×${size.height}`);
+    await screenshot(page, `${name}${suffix}`, { fullPage: false });
+  }
+  await page.setViewportSize(sizes[0][1]);
+}
+
+async function signIn(page, account, name) {
+  await page.fill("#jid", account.jid);
+  await page.fill("#password", account.password);
+  await page.fill("#name", name);
+  await page.press("#password", "Enter");
+  await page.locator("#desk").waitFor({ state: "visible", timeout: DEADLINE });
+}
+
+function headline(payload, body = "") {
+  return `<message xmlns='jabber:client' type='headline' from='${BOT}'><body>${body}</body>${payload}</message>`;
+}
+
+/** Whether the bot already has command `node` of issue 19 (else the test answers it in the bot's place). */
+async function botHas(page, node) {
+  await page.waitForFunction(() => document.body.dataset.commands !== undefined, null, { timeout: DEADLINE });
+  return (await page.getAttribute("body", "data-commands")).split(" ").includes(node);
+}
+
+test("a chat on a shift: topic and time, sides, confirmations, a whisper, help, and a handover", async () => {
+  const kim = await open(browser, "staff.html", { wire: true, viewport: SIZES[0][1] });
+  await signIn(kim, STAFF, "Kim");
+  const alex = await open(browser, "staff.html", { wire: true, viewport: SIZES[0][1] });
+  await signIn(alex, STAFF2, "Alex");
+
+  const ana = await open(browser, "/");
+  await ana.fill("#nick", "Ana");
+  await ana.fill("#topic", "exam stress");
+  await ana.press("#nick", "Enter");
+  await waitText(ana, "#place", "You are next in the queue.");
+  await waitText(kim, "#waiting li", "exam stress");
+  await kim.click("#take-next");
+  await waitText(ana, "#messages li", "You are in the chat");
+  await waitText(kim, ".pane:not([hidden]) .state", "Ana is here.");
+  // The chat shows Ana's topic and how long it has run.
+  await waitText(kim, ".pane:not([hidden]) .topic", "Topic: exam stress");
+  await waitText(kim, ".pane:not([hidden]) .since", "In chat for under a minute");
+
+  // Kim's console is in a background tab: Ana's line is counted in its title, with a tone.
+  await setHidden(kim, true);
+  await ana.fill("#text", "I have three exams next week and cannot sleep");
+  await ana.press("#text", "Enter");
+  await waitText(kim, ".pane .messages li", "cannot sleep");
+  await kim.waitForFunction(() => document.title === "(1) Help line console");
+  assert.ok(Number(await kim.getAttribute("body", "data-sounds")) >= 1, "a tone for the new line");
+  await setHidden(kim, false);
+  await kim.waitForFunction(() => document.title === "Help line console");
+  await kim.fill(".pane:not([hidden]) textarea", "That is a lot at once. What worries you most?");
+  await kim.press(".pane:not([hidden]) textarea", "Enter");
+  await waitText(ana, "#messages li", "What worries you most?");
+  // Own lines on the far side, Ana's on the near side (and in other colours).
+  const side = (cls) => kim.locator(`.pane:not([hidden]) .messages li.${cls}`).first().evaluate((li) => getComputedStyle(li).alignSelf);
+  assert.equal(await side("mine"), "flex-end");
+  assert.equal(await side("theirs"), "flex-start");
+  await look(kim, "console-chat");
+
+  // End chat asks first, saying what happens; "Keep chatting" keeps it.
+  await kim.click(".pane:not([hidden]) .end");
+  await waitText(kim, "#confirm-title", "End the chat with Ana?");
+  await waitText(kim, "#confirm-text", "Ana reads that the chat has ended. You cannot reopen it.");
+  assert.equal(await kim.evaluate(() => document.activeElement.id), "confirm-cancel", "Enter does not end the chat by mistake");
+  await look(kim, "console-end-confirm");
+  await kim.click("#confirm-cancel");
+  await kim.locator("#confirm").waitFor({ state: "hidden" });
+  // Block asks too, with the reason and for how long; cancelled here.
+  await kim.click(".pane:not([hidden]) .block");
+  await waitText(kim, "#confirm-title", "Block Ana?");
+  await kim.locator("#reason").waitFor({ state: "visible" });
+  await look(kim, "console-block-confirm");
+  await kim.keyboard.press("Escape");
+  await kim.locator("#confirm").waitFor({ state: "hidden" });
+  await waitText(kim, ".pane:not([hidden]) .state", "Ana is here.");
+  // The actions sit above the conversation, Send below it: far apart.
+  const gap = await kim.evaluate(() => {
+    const pane = document.querySelector(".pane:not([hidden])");
+    return pane.querySelector(".send button").getBoundingClientRect().top - pane.querySelector(".end").getBoundingClientRect().bottom;
+  });
+  assert.ok(gap > 150, `End chat is far from Send (${gap}px)`);
+
+  // A supervisor whispers to Kim: shown in Kim's console, marked; never on Ana's page.
+  const room = await kim.evaluate(() => JSON.parse(sessionStorage.getItem("helpim-staff")).chats[0]);
+  inject(kim, headline(`<whisper xmlns='urn:helpim:supervise:0' room='${room.room}' from='Pat'>Ask how she slept before the exams started</whisper>`, "Supervisor whispers: Ask how she slept before the exams started"));
+  await waitText(kim, ".pane:not([hidden]) .messages li.whisper", "Pat, supervisor (only you see this)");
+  await look(kim, "console-whisper");
+
+  // Kim asks for help (the bot answers `asked` when a supervisor is on duty).
+  if (!(await botHas(kim, "ask-for-help"))) kim.fake["ask-for-help"] = (id) => answerStatus("ask-for-help", id, "no-supervisor");
+  await kim.click(".pane:not([hidden]) .help");
+  await waitText(kim, "#confirm-title", "Ask a supervisor for help");
+  await kim.fill("#note", "She mentions not eating");
+  await kim.click("#confirm-ok");
+  await waitText(kim, ".pane:not([hidden]) .messages li", /A supervisor has been asked to help|No supervisor is on duty right now/);
+
+  // Kim hands the chat to Alex, with a note.
+  const realHandover = await botHas(kim, "hand-over");
+  if (!realHandover) kim.fake["hand-over"] = (id) => answerStatus("hand-over", id, "offered");
+  await kim.click(".pane:not([hidden]) .handover");
+  await waitText(kim, "#confirm-title", "Hand over the chat with Ana");
+  await kim.fill("#colleague", "staff2");
+  await kim.fill("#note", "needs a Dutch speaker");
+  await look(kim, "console-handover");
+  await kim.click("#confirm-ok");
+  await waitText(kim, ".pane:not([hidden]) .messages li", "Handover offered.");
+  const handOver = kim.sent.find((f) => /node=["']hand-over["']/.test(f));
+  assert.match(handOver, /var=["']to["']><value>staff2@localhost</);
+  assert.match(handOver, /var=["']note["']><value>needs a Dutch speaker</);
+  if (!realHandover) {
+    // The bot's invitation, as the contract has it: XEP-0249 with the password and the payload.
+    inject(alex, `<message xmlns='jabber:client' from='${BOT}'><x xmlns='jabber:x:conference' jid='${room.room}' password='${room.password}' reason='Kim hands you a chat: needs a Dutch speaker'/><handover xmlns='urn:helpim:staff:0' room='${room.room}' from='Kim' note='needs a Dutch speaker' topic='exam stress'/></message>`);
+  }
+  // Alex's console asks before joining.
+  await waitText(alex, "#confirm-title", "Kim hands you a chat");
+  await waitText(alex, "#confirm-text", "Note: needs a Dutch speaker Topic: exam stress");
+  await look(alex, "console-handover-offered");
+  await alex.click("#confirm-ok");
+  await waitText(alex, ".pane:not([hidden]) .state", "Ana is here.");
+  await waitText(ana, "#messages li", "Alex has joined the chat.");
+  await waitText(kim, ".pane:not([hidden]) .messages li", "Alex has joined the chat.");
+  // Alex sees the chat with Ana as its visitor (Kim is the colleague, not the peer).
+  await waitText(alex, ".pane:not([hidden]) .who", "Chat with Ana");
+  await waitText(alex, ".pane:not([hidden]) .topic", "Topic: exam stress");
+  if (!realHandover) inject(kim, headline(`<handed-over xmlns='urn:helpim:staff:0' room='${room.room}' to='Alex'/>`, "Alex has taken over the chat."));
+  await waitText(kim, ".pane .state", "Alex has taken over this chat. You have left it.");
+  await waitText(ana, "#messages li", "Kim has left.");
+  await waitText(alex, ".pane:not([hidden]) .messages li", "Kim has left.");
+  // The chat goes on with Alex.
+  await alex.fill(".pane:not([hidden]) textarea", "Hallo Ana, ik ben Alex.");
+  await alex.press(".pane:not([hidden]) textarea", "Enter");
+  await waitText(ana, "#messages li", "ik ben Alex");
+  await ana.fill("#text", "Dank je");
+  await ana.press("#text", "Enter");
+  await waitText(alex, ".pane:not([hidden]) .messages li", "Dank je");
+  assert.equal(await ana.isVisible("#ended-words"), false, "the chat did not end");
+  // The whisper never reached Ana's page (her later lines came, it did not).
+  assert.equal(await countText(ana, "#messages li", "Ask how she slept"), 0);
+  assert.deepEqual(await axeViolations(ana), [], "axe-core on the visitor page after a handover");
+  await screenshot(ana, "visitor-handover", { fullPage: false });
+  await ana.setViewportSize({ width: 390, height: 844 });
+  assert.deepEqual(await axeViolations(ana), [], "axe-core on the visitor page after a handover, phone-sized");
+  await screenshot(ana, "visitor-handover-phone", { fullPage: false });
+  await look(alex, "console-after-handover");
+
+  // A handover that nobody took: the chat stays, and the console says so.
+  inject(alex, headline(`<handover-expired xmlns='urn:helpim:staff:0' room='${room.room}'/>`, "Nobody took the chat."));
+  await waitText(alex, ".pane:not([hidden]) .messages li", "Nobody took over this chat in time. It stays with you.");
+
+  // Alex ends the chat, confirmed.
+  await alex.click(".pane:not([hidden]) .end");
+  await alex.click("#confirm-ok");
+  await waitText(ana, "#ended-words", "The counsellor has ended the chat.");
+  assertQuiet([kim, alex, ana]);
+});
+
+/** A completed answer of `node` with field `status`. */
+function answerStatus(node, id, status) {
+  return `<iq xmlns='jabber:client' type='result' id='${id}' from='${BOT}'><command xmlns='http://jabber.org/protocol/commands' node='${node}' status='completed'><x xmlns='jabber:x:data' type='result'><field var='status'><value>${status}</value></field></x></command></iq>`;
+}
+
+test("the staff room shows as Team, with the bot's announcements", async () => {
+  const kim = await open(browser, "staff.html", { viewport: SIZES[0][1] });
+  await signIn(kim, STAFF, "Kim");
+  await kim.locator("#team").waitFor({ state: "visible", timeout: DEADLINE });
+  const ben = await open(browser, "/");
+  await ben.fill("#nick", "Ben");
+  await ben.fill("#topic", "housing");
+  await ben.press("#nick", "Enter");
+  await waitText(kim, "#team-lines li", "Ben is waiting");
+  await kim.fill("#team-text", "I take Ben");
+  await kim.press("#team-text", "Enter");
+  await waitText(kim, "#team-lines li.mine", "I take Ben");
+  await look(kim, "console-team");
+  await ben.click("#leave");
+  assertQuiet([kim, ben]);
+});
