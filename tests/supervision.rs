@@ -330,9 +330,7 @@ async fn a_supervisor_watches_whispers_and_is_asked_for_help_on_postgres() {
     a_supervisor_watches_whispers_and_is_asked_for_help(TestDb::postgres().await).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_whispers_note_is_erased_with_the_transcripts_bodies() {
-    let db = TestDb::sqlite();
+async fn a_whispers_note_is_erased_with_the_transcripts_bodies(db: TestDb) {
     let store = db.store().await;
     db.run_script(
         "INSERT INTO rooms (id, jid, password, status, created_at, status_changed_at) VALUES
@@ -349,4 +347,14 @@ async fn a_whispers_note_is_erased_with_the_transcripts_bodies() {
     let notes = store.notes("r1@c").await.unwrap();
     let texts: Vec<Option<&str>> = notes.iter().map(|n| n.text.as_deref()).collect();
     assert_eq!(texts, [None, Some("new whisper")]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whispers_note_is_erased_with_the_transcripts_bodies_on_sqlite() {
+    a_whispers_note_is_erased_with_the_transcripts_bodies(TestDb::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whispers_note_is_erased_with_the_transcripts_bodies_on_postgres() {
+    a_whispers_note_is_erased_with_the_transcripts_bodies(TestDb::postgres().await).await;
 }
