@@ -231,6 +231,7 @@ async fn a_chat_handed_to_a_colleague_goes_on_with_them(db: TestDb) {
     assert_eq!(to, room);
     assert_eq!(offer.attr("from"), Some("Kim"));
     assert_eq!(offer.attr("note"), Some("needs a Dutch speaker"));
+    assert_eq!(offer.attr("topic"), Some("money worries"));
     alex.join(&room, "Alex", &password).await.unwrap();
     // The room is Alex's: busy → busy, reason handover, Kim is told and leaves cleanly.
     let payloads = staff_message(&mut kim, "handed-over").await;

@@ -113,6 +113,8 @@ pub enum Query {
         /// `queue.id`.
         queue_id: i64,
     },
+    /// The topic the visitor of room `room` gave when they asked for a chat (for a handover).
+    VisitorTopic(String),
     /// Block the visitor of room `room`.
     BlockVisitor {
         /// The room's JID.
@@ -173,6 +175,8 @@ pub enum QueryResult {
     WaitingList(Vec<Waiter>),
     /// For [`Query::BlockVisitor`]: the label blocked, or none (the room had no client claim).
     Blocked(Option<String>),
+    /// For [`Query::VisitorTopic`]: the topic, if the visitor gave one.
+    Topic(Option<String>),
 }
 
 /// A waiting visitor, as staff see them.

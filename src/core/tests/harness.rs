@@ -428,6 +428,13 @@ impl Store {
                 let waits = self.waiting().any(|r| r.id == *queue_id);
                 QueryResult::Assigned((free && waits).then(|| self.give(*queue_id, room, now)))
             }
+            Query::VisitorTopic(room) => QueryResult::Topic(
+                self.queue
+                    .iter()
+                    .rev()
+                    .find(|r| r.room.as_deref() == Some(room))
+                    .and_then(|r| r.topic.clone()),
+            ),
             Query::BlockVisitor { room, .. } => {
                 let label = self
                     .queue
