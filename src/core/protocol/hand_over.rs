@@ -29,6 +29,8 @@ pub struct WaitingHandover {
     pub room: BareJid,
     /// Who hands it over (their nick in the room).
     pub from: String,
+    /// Their bare JID: they cannot take their own chat.
+    pub from_jid: Option<String>,
     /// Their note.
     pub note: Option<String>,
     /// The visitor's topic, when known.
@@ -92,6 +94,7 @@ pub(super) fn waiting(lent: &Lent) -> Vec<WaitingHandover> {
             Some(WaitingHandover {
                 room: jid.clone(),
                 from: h.from.nick.clone(),
+                from_jid: h.from.jid.clone(),
                 note: h.note.clone(),
                 topic: h.topic.clone(),
                 since: h.offered_at,
@@ -99,6 +102,13 @@ pub(super) fn waiting(lent: &Lent) -> Vec<WaitingHandover> {
         })
         .collect();
     list.sort_by(|a, b| (a.since, &a.room).cmp(&(b.since, &b.room)));
+    list
+}
+
+/// The waiting handovers `bare` may take: not their own.
+pub(super) fn waiting_for(bare: &str, lent: &Lent) -> Vec<WaitingHandover> {
+    let mut list = waiting(lent);
+    list.retain(|w| w.from_jid.as_deref() != Some(bare));
     list
 }
 
@@ -270,12 +280,12 @@ pub fn answered(
 /// Gives the asker the waiting handover of `room` (or the first waiting one): they are invited,
 /// and their join completes it. Answers `handover` with the room, or `none`.
 pub(super) fn take(ask: Ask, room: Option<&BareJid>, lent: &mut Lent) {
-    let list = waiting(lent);
+    let bare = ask.to.to_bare().to_string();
+    let list = waiting_for(&bare, lent);
     let Some(w) = list.iter().find(|w| room.is_none_or(|r| *r == w.room)) else {
         let text = "Someone else took this chat.";
         return ask.outcome(lent.out, NoteType::Warn, text, "taken");
     };
-    let bare = ask.to.to_bare().to_string();
     lent.feed
         .push((w.room.clone(), Event::HandoverTaken { by: bare.clone() }));
     let offer = Offer {

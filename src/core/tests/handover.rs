@@ -180,6 +180,12 @@ fn a_chat_handed_to_the_queue_comes_first_and_take_chat_gives_it() {
     assert!(writes(&e)
         .iter()
         .any(|w| matches!(w, Write::HandoverOffered { to_jid: None, .. })));
+    // Kim cannot take her own chat: her take-chat claims a room as usual.
+    let e = w.command(KIM, "take-chat", &[]);
+    assert!(
+        matches!(&queries(&e)[..], [Query::TakeChat(_), ..]),
+        "{e:?}"
+    );
     // A visitor waits too: the handover is listed first.
     w.store.wait(None, "Sam", secs(5));
     let e = w.command(BOB, "waiting-visitors", &[]);
