@@ -236,6 +236,8 @@ async fn load_rooms(store: &Store) -> anyhow::Result<Vec<Restored>> {
                     queue: h.to_jid.is_none(),
                     to: h.to_jid.or(h.taken_by),
                     note: h.note,
+                    // A visitor's words are not kept in `handovers`: shown again once offered anew.
+                    topic: None,
                     offered_at: h.offered_at,
                 });
             }

@@ -231,6 +231,7 @@ async fn a_chat_handed_to_a_colleague_goes_on_with_them(db: TestDb) {
     assert_eq!(to, room);
     assert_eq!(offer.attr("from"), Some("Kim"));
     assert_eq!(offer.attr("note"), Some("needs a Dutch speaker"));
+    assert_eq!(offer.attr("topic"), Some("money worries"));
     alex.join(&room, "Alex", &password).await.unwrap();
     // The room is Alex's: busy → busy, reason handover, Kim is told and leaves cleanly.
     let payloads = staff_message(&mut kim, "handed-over").await;
@@ -466,4 +467,68 @@ async fn a_kill_9_in_the_middle_of_a_handover_loses_neither_visitor_nor_chat() {
         (Status::Busy, Some("Bob"))
     );
     drop(bot);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_kill_9_a_handover_nobody_takes_expires_and_the_chat_stays_with_the_first() {
+    let setup = Setup::patient(TestDb::sqlite()).await;
+    // Handovers (and claims) last 8 s here.
+    let text = std::fs::read_to_string(&setup.config).unwrap();
+    std::fs::write(
+        &setup.config,
+        text.replace("claim = \"60s\"", "claim = \"8s\""),
+    )
+    .unwrap();
+    let (server, store) = (&setup.server, &setup.store);
+    let bot = setup.start_bot(&[]);
+    wait_ready_rooms(store, 2).await;
+    let (kim, mut ana) = chat(server, store).await;
+    let room = ana.room.clone();
+    let mut alex = Person::connect(server, "staff2").await;
+    alex.present_to_bot();
+    let answer = offer(&kim, &[("to", "staff2@localhost")]).await;
+    assert_eq!(status(&answer), "offered");
+    handover_invitation(&mut alex).await;
+    wait_for(Duration::from_secs(10), "the handover stored", || async {
+        (!store.handovers(&room).await.unwrap().is_empty()).then_some(())
+    })
+    .await;
+
+    bot.kill9();
+    let bot = setup.start_bot(&[]);
+    // Nobody comes: the restored handover expires; the chat is Kim's, the visitor still with her.
+    let h = wait_outcome(store, &room, "expired").await;
+    assert_eq!(
+        h.to_jid.as_deref(),
+        Some("staff2@localhost"),
+        "{}",
+        bot.log()
+    );
+    let row = store.room(&room).await.unwrap().unwrap();
+    assert_eq!(
+        (row.status, row.staff_nick.as_deref()),
+        (Status::Busy, Some("Kim"))
+    );
+    // The chat goes on with Kim; Alex is too late (a third person, removed).
+    kim.say(&room, "still with you");
+    ana.until("Kim's line", |v| {
+        v.heard.iter().any(|h| h == "still with you")
+    })
+    .await;
+    let row = store.room(&room).await.unwrap().unwrap();
+    alex.join(&room, "Alex", &row.password).await.unwrap();
+    alex.removed_from(&room).await;
+    ana.until("Alex removed", |v| {
+        v.seen.iter().any(|(n, e)| n == "Alex" && !*e)
+    })
+    .await;
+    assert!(
+        ana.seen.iter().all(|(n, _)| n != "Kim"),
+        "Kim never left: {:?}",
+        ana.seen
+    );
+    assert_eq!(
+        store.room(&room).await.unwrap().unwrap().status,
+        Status::Busy
+    );
 }

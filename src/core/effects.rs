@@ -113,6 +113,8 @@ pub enum Query {
         /// `queue.id`.
         queue_id: i64,
     },
+    /// The topic the visitor of room `room` gave when they asked for a chat (for a handover).
+    VisitorTopic(String),
     /// Block the visitor of room `room`.
     BlockVisitor {
         /// The room's JID.
@@ -198,6 +200,8 @@ pub enum QueryResult {
     LiveChats(Vec<LiveChat>),
     /// For [`Query::Transcript`].
     Transcript(Vec<Line>),
+    /// For [`Query::VisitorTopic`]: the topic, if the visitor gave one.
+    Topic(Option<String>),
 }
 
 /// What the database knows of a chat going on that the bot's rooms do not: its topic and start.

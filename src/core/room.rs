@@ -80,6 +80,8 @@ pub enum Event {
         to: Option<String>,
         /// What the first staff member wrote for the colleague.
         note: Option<String>,
+        /// The visitor's topic, when they gave one (shown to the colleague; not stored).
+        topic: Option<String>,
     },
     /// A staff member (bare JID) took this room's handover from the queue: their join completes it.
     HandoverTaken {
@@ -102,6 +104,8 @@ pub struct Handover {
     pub queue: bool,
     /// The first staff member's note.
     pub note: Option<String>,
+    /// The visitor's topic, when known (kept in memory only: a visitor's words).
+    pub topic: Option<String>,
     /// When it was offered: it expires `timeouts.claim` later.
     pub offered_at: Time,
 }
@@ -510,7 +514,9 @@ impl Room {
                 }
             }
             Event::Rejoined { present } => self.on_rejoin(present, now, limits, &mut actions),
-            Event::HandOver { to, note } => self.hand_over(to, note, now, &mut actions),
+            Event::HandOver { to, note, topic } => {
+                self.hand_over(to, note, topic, now, &mut actions)
+            }
             Event::HandoverTaken { by } => {
                 if let Some(h) = self.handover.as_mut().filter(|h| h.waiting()) {
                     h.to = Some(by.clone());
@@ -529,6 +535,7 @@ impl Room {
         &mut self,
         to: Option<String>,
         note: Option<String>,
+        topic: Option<String>,
         now: Time,
         actions: &mut Vec<Action>,
     ) {
@@ -543,6 +550,7 @@ impl Room {
             queue: to.is_none(),
             to,
             note,
+            topic,
             offered_at: now,
         };
         self.handover = Some(handover.clone());
@@ -1858,6 +1866,7 @@ mod tests {
             Event::HandOver {
                 to: to.map(str::to_string),
                 note: Some("needs a Dutch speaker".into()),
+                topic: None,
             },
             t(at),
             &LIMITS,
@@ -2072,6 +2081,7 @@ mod tests {
             to: Some("alex@localhost".into()),
             queue: false,
             note: None,
+            topic: None,
             offered_at: t(2),
         });
         // The colleague came in while the bot was away; the first one left meanwhile.

@@ -689,6 +689,14 @@ impl Store {
         })
     }
 
+    /// The topic the visitor of room `jid` gave, if any.
+    pub async fn visitor_topic(&self, jid: &str) -> sqlx::Result<Option<String>> {
+        on_pool!(self, sql::VISITOR_TOPIC, pool, text => {
+            let row = sqlx::query(text).bind(jid).fetch_optional(pool).await?;
+            Ok(row.and_then(|r| r.try_get::<Option<String>, _>("topic").ok().flatten()))
+        })
+    }
+
     /// The open handovers of rooms that are not closed, oldest first (for a restart).
     pub async fn open_handovers(&self) -> sqlx::Result<Vec<HandoverRow>> {
         on_pool!(self, sql::OPEN_HANDOVERS, pool, text => {

@@ -66,6 +66,7 @@ impl Store {
                 .pick(room, *queue_id)
                 .await
                 .map(|a| QueryResult::Assigned(a.map(assigned))),
+            Query::VisitorTopic(room) => store.visitor_topic(room).await.map(QueryResult::Topic),
             Query::BlockVisitor {
                 room,
                 until,

@@ -277,6 +277,12 @@ pub const HANDOVER_ENDED: Sql = both(
 WHERE ended_at IS NULL AND room_id = (SELECT id FROM rooms WHERE jid = $1)",
 );
 
+/// The topic of the visitor of room `$1`: their queue row's (assigned, or served in it).
+pub const VISITOR_TOPIC: Sql = both(
+    "SELECT q.topic FROM queue q JOIN rooms r ON r.id = q.room_id
+WHERE r.jid = $1 AND q.status IN ('assigned', 'served') ORDER BY q.id DESC LIMIT 1",
+);
+
 /// The open handovers of the rooms that are not closed, for a restart.
 pub const OPEN_HANDOVERS: Sql = both(
     "SELECT r.jid, h.from_jid, h.to_jid, h.taken_by, h.note, h.offered_at FROM handovers h

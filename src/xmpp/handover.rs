@@ -22,9 +22,11 @@ pub struct Offer<'a> {
     pub from: &'a str,
     /// Their note, if any.
     pub note: Option<&'a str>,
+    /// The visitor's topic, if known.
+    pub topic: Option<&'a str>,
 }
 
-/// `<handover xmlns='urn:helpim:staff:0' room='…' from='…' note='…'/>`, with `extra`
+/// `<handover xmlns='urn:helpim:staff:0' room='…' from='…' note='…' topic='…'/>`, with `extra`
 /// attributes (`since` in a push).
 pub fn payload(offer: &Offer, extra: &[(&str, String)]) -> Element {
     let mut x = with_attr(
@@ -35,6 +37,9 @@ pub fn payload(offer: &Offer, extra: &[(&str, String)]) -> Element {
     x = with_attr(x, "from", offer.from);
     if let Some(note) = offer.note {
         x = with_attr(x, "note", note);
+    }
+    if let Some(topic) = offer.topic {
+        x = with_attr(x, "topic", topic);
     }
     for (key, value) in extra {
         x = with_attr(x, key, value.clone());

@@ -7,7 +7,8 @@
 
 use xmpp_parsers::jid::{BareJid, FullJid};
 
-use super::{announce_to_staff, refill, submitted, Ask, Lent, Protocol};
+use super::{announce_to_staff, refill, submitted, Ask, Lent, Protocol, Step};
+use crate::core::effects::Query;
 use crate::core::room::Event;
 use crate::core::types::{Status, Time};
 use crate::xmpp::adhoc::{CommandRequest, Form, FormField, NoteType};
@@ -27,8 +28,12 @@ pub struct WaitingHandover {
     pub room: BareJid,
     /// Who hands it over (their nick in the room).
     pub from: String,
+    /// Their bare JID: they cannot take their own chat.
+    pub from_jid: Option<String>,
     /// Their note.
     pub note: Option<String>,
+    /// The visitor's topic, when known.
+    pub topic: Option<String>,
     /// Since when it waits.
     pub since: Time,
 }
@@ -68,12 +73,21 @@ pub(super) fn waiting(lent: &Lent) -> Vec<WaitingHandover> {
             Some(WaitingHandover {
                 room: jid.clone(),
                 from: h.from.nick.clone(),
+                from_jid: h.from.jid.clone(),
                 note: h.note.clone(),
+                topic: h.topic.clone(),
                 since: h.offered_at,
             })
         })
         .collect();
     list.sort_by(|a, b| (a.since, &a.room).cmp(&(b.since, &b.room)));
+    list
+}
+
+/// The waiting handovers `bare` may take: not their own.
+pub(super) fn waiting_for(bare: &str, lent: &Lent) -> Vec<WaitingHandover> {
+    let mut list = waiting(lent);
+    list.retain(|w| w.from_jid.as_deref() != Some(bare));
     list
 }
 
@@ -116,7 +130,7 @@ fn form(name: &str, rooms: &[BareJid], submitted: &CommandRequest) -> Form {
         ))
 }
 
-/// Checks the chat and the colleague, and starts the handover.
+/// Checks the chat and the colleague, then reads the visitor's topic for the colleague.
 pub fn start(p: &mut Protocol, ask: Ask, command: &CommandRequest, lent: &mut Lent) {
     let bare = ask.to.to_bare().to_string();
     let rooms = rooms_of(&bare, lent);
@@ -136,25 +150,82 @@ pub fn start(p: &mut Protocol, ask: Ask, command: &CommandRequest, lent: &mut Le
         let text = "You hold no such chat (room).";
         return ask.outcome(lent.out, NoteType::Warn, text, "no-chat");
     };
-    let entry = &lent.rooms[&room];
-    if entry.room.handover().is_some() {
-        let text = "A handover of this chat is running already.";
-        return ask.outcome(lent.out, NoteType::Warn, text, "busy");
+    let to = if to == QUEUE {
+        None
+    } else {
+        match BareJid::new(to) {
+            Ok(j) if j.as_str() != bare && lent.settings.staff.allows(j.as_str()) => Some(j),
+            _ => {
+                let text = "That is not a colleague on duty (to).";
+                return ask.outcome(lent.out, NoteType::Warn, text, "not-on-duty");
+            }
+        }
+    };
+    if !checked(p, &ask, &room, to.as_ref(), lent) {
+        return;
     }
-    let from = entry.room.staff_nick().unwrap_or(bare.as_str()).to_string();
     let note = command
         .field("note")
         .map(str::trim)
         .filter(|n| !n.is_empty())
         .map(str::to_string);
-    if to == QUEUE {
-        lent.feed.push((
-            room.clone(),
-            Event::HandOver {
-                to: None,
-                note: note.clone(),
-            },
-        ));
+    let query = Query::VisitorTopic(room.to_string());
+    ask.query(lent.out, query, Step::HandOver { room, to, note });
+}
+
+/// True when the asker still holds `room` busy with no handover running, and `to` is on duty;
+/// else answers why not.
+fn checked(p: &Protocol, ask: &Ask, room: &BareJid, to: Option<&BareJid>, lent: &mut Lent) -> bool {
+    let bare = ask.to.to_bare().to_string();
+    let Some(entry) = lent
+        .rooms
+        .get(room)
+        .filter(|e| e.room.status() == Status::Busy && e.room.staff_jid() == Some(bare.as_str()))
+    else {
+        let text = "You hold no such chat (room).";
+        ask.outcome(lent.out, NoteType::Warn, text, "no-chat");
+        return false;
+    };
+    if entry.room.handover().is_some() {
+        let text = "A handover of this chat is running already.";
+        ask.outcome(lent.out, NoteType::Warn, text, "busy");
+        return false;
+    }
+    if to.is_some_and(|to| !p.on_duty(to.as_str(), lent)) {
+        let text = "That colleague is not on duty.";
+        ask.outcome(lent.out, NoteType::Warn, text, "not-on-duty");
+        return false;
+    }
+    true
+}
+
+/// The visitor's topic is read: checked again (things may have moved meanwhile), the handover
+/// starts, the colleague is invited or the staff room told.
+pub fn answered(
+    p: &mut Protocol,
+    ask: Ask,
+    room: BareJid,
+    to: Option<BareJid>,
+    note: Option<String>,
+    topic: Option<String>,
+    lent: &mut Lent,
+) {
+    if !checked(p, &ask, &room, to.as_ref(), lent) {
+        return;
+    }
+    let entry = &lent.rooms[&room];
+    let bare = ask.to.to_bare().to_string();
+    let from = entry.room.staff_nick().unwrap_or(bare.as_str()).to_string();
+    let password = entry.password.clone();
+    lent.feed.push((
+        room.clone(),
+        Event::HandOver {
+            to: to.as_ref().map(BareJid::to_string),
+            note: note.clone(),
+            topic: topic.clone(),
+        },
+    ));
+    let Some(colleague) = to else {
         let line = match &note {
             Some(n) => format!("{from} hands a chat back to the queue: {n}"),
             None => format!("{from} hands a chat back to the queue."),
@@ -163,31 +234,13 @@ pub fn start(p: &mut Protocol, ask: Ask, command: &CommandRequest, lent: &mut Le
         let text =
             "The chat waits first in line for a colleague; stay with the visitor until one joins.";
         return ask.outcome(lent.out, NoteType::Info, text, "offered");
-    }
-    let colleague = match BareJid::new(to) {
-        Ok(j) if j.as_str() != bare && lent.settings.staff.allows(j.as_str()) => j,
-        _ => {
-            let text = "That is not a colleague on duty (to).";
-            return ask.outcome(lent.out, NoteType::Warn, text, "not-on-duty");
-        }
     };
-    if !p.on_duty(colleague.as_str(), lent) {
-        let text = "That colleague is not on duty.";
-        return ask.outcome(lent.out, NoteType::Warn, text, "not-on-duty");
-    }
-    lent.feed.push((
-        room.clone(),
-        Event::HandOver {
-            to: Some(colleague.to_string()),
-            note: note.clone(),
-        },
-    ));
     let offer = Offer {
         room: &room,
         from: &from,
         note: note.as_deref(),
+        topic: topic.as_deref(),
     };
-    let password = entry.password.clone();
     let sessions = p.sessions_of(colleague.as_str());
     if sessions.is_empty() {
         // On duty in a room but never said so to the bot: the server picks their session.
@@ -206,18 +259,19 @@ pub fn start(p: &mut Protocol, ask: Ask, command: &CommandRequest, lent: &mut Le
 /// Gives the asker the waiting handover of `room` (or the first waiting one): they are invited,
 /// and their join completes it. Answers `handover` with the room, or `none`.
 pub(super) fn take(ask: Ask, room: Option<&BareJid>, lent: &mut Lent) {
-    let list = waiting(lent);
+    let bare = ask.to.to_bare().to_string();
+    let list = waiting_for(&bare, lent);
     let Some(w) = list.iter().find(|w| room.is_none_or(|r| *r == w.room)) else {
         let text = "Someone else took this chat.";
         return ask.outcome(lent.out, NoteType::Warn, text, "taken");
     };
-    let bare = ask.to.to_bare().to_string();
     lent.feed
         .push((w.room.clone(), Event::HandoverTaken { by: bare.clone() }));
     let offer = Offer {
         room: &w.room,
         from: &w.from,
         note: w.note.as_deref(),
+        topic: w.topic.as_deref(),
     };
     let password = lent.rooms[&w.room].password.clone();
     lent.out

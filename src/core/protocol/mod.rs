@@ -178,6 +178,15 @@ pub enum Step {
     },
     /// [`waiting_visitors`]: the visitor picked was given the room.
     Pick,
+    /// [`hand_over`]: the visitor's topic, for the colleague; then the handover starts.
+    HandOver {
+        /// The room.
+        room: BareJid,
+        /// The colleague; `None` for the queue.
+        to: Option<BareJid>,
+        /// The note.
+        note: Option<String>,
+    },
     /// [`block_visitor`]: the visitor of `room` is blocked.
     Block {
         /// The room.
@@ -565,6 +574,9 @@ impl Protocol {
             }
             (Step::Pick, QueryResult::Assigned(assigned)) => {
                 waiting_visitors::picked(self, ask, assigned, lent)
+            }
+            (Step::HandOver { room, to, note }, QueryResult::Topic(topic)) => {
+                hand_over::answered(self, ask, room, to, note, topic, lent)
             }
             (Step::Block { room }, QueryResult::Blocked(label)) => {
                 block_visitor::answered(self, ask, room, label, lent)

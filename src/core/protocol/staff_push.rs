@@ -258,8 +258,7 @@ impl Protocol {
     }
 
     /// The handovers waiting for a colleague, shown first in the push (the handover's own list,
-    /// [`super::hand_over`]). The topic is the visitor's queue row's, which the core does not
-    /// hold: empty.
+    /// [`super::hand_over`]).
     fn shift_handovers(&self, lent: &Lent) -> Vec<ShiftHandover> {
         self.waiting_handovers(lent)
             .into_iter()
@@ -267,7 +266,7 @@ impl Protocol {
                 room: h.room.to_string(),
                 from: h.from,
                 note: h.note.unwrap_or_default(),
-                topic: String::new(),
+                topic: h.topic.unwrap_or_default(),
                 since: h.since,
             })
             .collect()

@@ -28,7 +28,7 @@ pub fn start(p: &mut Protocol, ask: Ask, lent: &mut Lent) {
         );
         return ask.outcome(lent.out, NoteType::Warn, &text, "limit");
     }
-    if !super::hand_over::waiting(lent).is_empty() {
+    if !super::hand_over::waiting_for(&bare, lent).is_empty() {
         // A chat handed back to the queue comes before a new room, in both modes.
         return super::hand_over::take(ask, None, lent);
     }

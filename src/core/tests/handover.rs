@@ -45,6 +45,10 @@ fn busy() -> World {
         .get_mut(&room_jid(1).to_string())
         .unwrap()
         .client_at = Some(secs(3));
+    let id = w.store.wait(None, "client", secs(2));
+    let row = w.store.queue.iter_mut().find(|r| r.id == id).unwrap();
+    row.room = Some(room_jid(1).to_string());
+    row.topic = Some("money worries".into());
     w.now = secs(4);
     w.enter(&room_jid(1), "client");
     assert_eq!(w.store.status[&room_jid(1).to_string()], Status::Busy);
@@ -95,6 +99,7 @@ fn a_chat_handed_to_a_colleague_goes_on_with_them_and_the_first_is_told() {
         invitation.contains("<handover xmlns='urn:helpim:staff:0'"),
         "{invitation}"
     );
+    assert!(invitation.contains("topic='money worries'"), "{invitation}");
     assert!(writes(&e).iter().any(|w| matches!(w,
         Write::HandoverOffered { to_jid: Some(to), note: Some(_), .. } if to == "alex@localhost")));
     // A second offer for the same chat is refused while this one runs.
@@ -175,6 +180,12 @@ fn a_chat_handed_to_the_queue_comes_first_and_take_chat_gives_it() {
     assert!(writes(&e)
         .iter()
         .any(|w| matches!(w, Write::HandoverOffered { to_jid: None, .. })));
+    // Kim cannot take her own chat: her take-chat claims a room as usual.
+    let e = w.command(KIM, "take-chat", &[]);
+    assert!(
+        matches!(&queries(&e)[..], [Query::TakeChat(_), ..]),
+        "{e:?}"
+    );
     // A visitor waits too: the handover is listed first.
     w.store.wait(None, "Sam", secs(5));
     let e = w.command(BOB, "waiting-visitors", &[]);
@@ -349,6 +360,7 @@ fn after_a_restart_an_open_handover_completes() {
         to: Some("alex@localhost".into()),
         queue: false,
         note: None,
+        topic: None,
         offered_at: secs(0),
     });
     let mut w = rejoining_with(
@@ -381,6 +393,7 @@ fn after_a_restart_an_open_handover_still_expires() {
         to: None,
         queue: true,
         note: None,
+        topic: None,
         offered_at: secs(0),
     });
     let mut w = rejoining(vec![r], secs(5));

@@ -461,6 +461,13 @@ impl Store {
                 let waits = self.waiting().any(|r| r.id == *queue_id);
                 QueryResult::Assigned((free && waits).then(|| self.give(*queue_id, room, now)))
             }
+            Query::VisitorTopic(room) => QueryResult::Topic(
+                self.queue
+                    .iter()
+                    .rev()
+                    .find(|r| r.room.as_deref() == Some(room))
+                    .and_then(|r| r.topic.clone()),
+            ),
             Query::BlockVisitor { room, .. } => {
                 let label = self
                     .queue
@@ -1130,11 +1137,13 @@ pub fn iqs(events: &[Event]) -> Vec<String> {
         .collect()
 }
 
-/// The stanzas sent to people (messages, answers to commands), as XML.
+/// The stanzas sent to people (messages, answers to commands), as XML; but the pushes of the
+/// help line's state to staff on duty, which come on their own (tested in `shift.rs`).
 pub fn sent(events: &[Event]) -> Vec<String> {
     sent_all(events)
         .into_iter()
         .filter(|(to, xml)| !is_request(xml) && !xml.starts_with("<presence") && !to.is_empty())
+        .filter(|(_, xml)| !xml.contains("<shift xmlns='urn:helpim:staff:0'"))
         .map(|(_, xml)| xml)
         .collect()
 }
