@@ -405,29 +405,10 @@ fn after_a_restart_an_open_handover_still_expires() {
 
 #[test]
 fn the_handover_examples_of_the_protocol_documentation_are_what_the_bot_accepts_and_sends() {
-    use super::protocol::{canonical, doc_examples};
-    use xmpp_parsers::minidom::Element;
-    let docs = doc_examples();
-    let doc = |name: &str| {
-        docs.get(name)
-            .unwrap_or_else(|| panic!("docs/protocol.md has no example {name}"))
-            .clone()
-    };
-    let request = |name: &str| {
-        let iq =
-            xmpp_parsers::iq::Iq::try_from(doc(name).trim().parse::<Element>().unwrap()).unwrap();
-        Input::Request(
-            crate::xmpp::adhoc::read_request(&iq)
-                .unwrap_or_else(|| panic!("{name} is not read as a request")),
-        )
-    };
-    let same = |name: &str, sent: &str| {
-        assert_eq!(
-            canonical(sent),
-            canonical(&doc(name)),
-            "docs/protocol.md, example {name}"
-        );
-    };
+    use super::protocol::Examples;
+    let docs = Examples::read();
+    let request = |name: &str| docs.request(name);
+    let same = |name: &str, sent: &str| docs.same(name, sent);
     let mut w = busy();
     w.direct(KIM, PresenceKind::Available);
     w.now = secs(10);

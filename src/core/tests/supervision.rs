@@ -2,7 +2,7 @@
 //! for help, who may run them, and what is recorded.
 
 use super::harness::*;
-use super::protocol::{canonical, doc_examples};
+use super::protocol::Examples;
 use super::*;
 use crate::core::types::{Role, Supervision};
 use crate::core::{Input, Query, Write};
@@ -451,32 +451,9 @@ fn transcripts_off_a_watch_has_no_earlier_lines_and_still_gets_the_live_ones() {
 
 #[test]
 fn the_supervision_examples_of_the_protocol_documentation_are_what_the_bot_accepts_and_sends() {
-    let docs = doc_examples();
-    let doc = |name: &str| {
-        docs.get(name)
-            .unwrap_or_else(|| panic!("docs/protocol.md has no example {name}"))
-            .clone()
-    };
-    let request = |name: &str| {
-        let iq = xmpp_parsers::iq::Iq::try_from(
-            doc(name)
-                .trim()
-                .parse::<xmpp_parsers::minidom::Element>()
-                .unwrap(),
-        )
-        .unwrap();
-        Input::Request(
-            crate::xmpp::adhoc::read_request(&iq)
-                .unwrap_or_else(|| panic!("{name} is not read as a request")),
-        )
-    };
-    let same = |name: &str, sent: &str| {
-        assert_eq!(
-            canonical(sent),
-            canonical(&doc(name)),
-            "docs/protocol.md, example {name}"
-        );
-    };
+    let docs = Examples::read();
+    let request = |name: &str| docs.request(name);
+    let same = |name: &str, sent: &str| docs.same(name, sent);
     let room = room_jid(1);
     let mut w = chatting();
     w.now = secs(4);
