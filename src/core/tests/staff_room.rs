@@ -98,9 +98,9 @@ fn staff_in_the_staff_room_are_on_duty_and_others_are_not() {
 }
 
 #[test]
-fn a_new_waiting_visitor_is_announced_in_the_staff_room_once() {
+fn each_waiting_visitor_is_announced_in_the_staff_room_once() {
     let mut w = world_with(with_staff_room(settings()));
-    // Waiting before the bot read the list for the first time: not announced after a restart.
+    // Waiting before the bot started: announced too (the staff room learns they wait).
     w.store.wait(None, "Early", secs(0));
     w.input(Input::Online { fresh: true });
     w.until(secs(3));
@@ -111,7 +111,11 @@ fn a_new_waiting_visitor_is_announced_in_the_staff_room_once() {
     w.until(secs(20));
     assert_eq!(
         posts(&w),
-        ["Sam is waiting: money worries", "Kim is waiting."]
+        [
+            "Early is waiting.",
+            "Sam is waiting: money worries",
+            "Kim is waiting."
+        ]
     );
 }
 
