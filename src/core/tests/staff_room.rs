@@ -171,3 +171,27 @@ fn in_auto_mode_nobody_is_re_offered() {
     w.until(secs(600));
     assert!(posts(&w).iter().all(|p| !p.contains("nobody has taken")));
 }
+
+#[test]
+fn the_examples_of_the_protocol_documentation_are_what_the_bot_posts() {
+    let docs = super::protocol::doc_examples();
+    let canonical = super::protocol::canonical;
+    let mut w = world_with(with_staff_room(Settings {
+        queue_auto: false,
+        ..settings()
+    }));
+    w.input(Input::Online { fresh: true });
+    w.store.wait(None, "Sam", secs(1));
+    w.store.queue.last_mut().unwrap().topic = Some("money worries".into());
+    w.until(secs(200));
+    let sent: Vec<String> = w
+        .muc
+        .received(&staff_room().to_string())
+        .iter()
+        .filter(|x| x.contains("type='groupchat'"))
+        .cloned()
+        .collect();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert_eq!(canonical(&sent[0]), canonical(&docs["staff-room-waiting"]));
+    assert_eq!(canonical(&sent[1]), canonical(&docs["staff-room-reoffer"]));
+}
