@@ -208,7 +208,9 @@ async fn the_staff_room_is_members_only_opens_the_line_and_carries_the_bots_post
     let mut config = bot_config(&server, &db);
     config.staff.room = STAFF_ROOM.into();
     config.queue.assign = helpim_bot::config::Assign::Pick;
-    config.queue.reoffer_after = Duration::from_secs(3);
+    // Longer than a new visitor can take to reach a push (at worst twice the 2 s plus a sweep),
+    // so that the first push with them is before the re-offer.
+    config.queue.reoffer_after = Duration::from_secs(8);
     let bot = RunningBot::start(config, store.clone());
 
     // The room appears, configured members-only and persistent. (Nobody else may join before:
@@ -259,16 +261,38 @@ async fn the_staff_room_is_members_only_opens_the_line_and_carries_the_bots_post
         other => panic!("a non-member got in: {other:?}"),
     }
 
-    // A visitor queues: the bot posts it; three seconds later nobody took them: re-offered.
+    // A console present to the bot too, for the pushes.
+    let mut console = Person::connect_as(&server, "staff3", "console").await;
+    console.present_to_bot();
+    let mut seen = Vec::new();
+    shift_where(&mut console, |s| s.attr("mode") == Some("pick"), &mut seen).await;
+
+    // A visitor queues: the bot posts it; eight seconds later nobody took them: re-offered in
+    // the staff room, and marked in the push.
+    let queued_at = Instant::now();
     queued(&store, "visitor-sam", "Sam", "money worries").await;
     staff
         .heard(STAFF_ROOM, "Sam is waiting: money worries")
         .await;
+    let pushed = shift_where(&mut console, |s| visitors(s) == ["Sam"], &mut seen).await;
+    let sam = pushed.get_child("visitor", NS_STAFF).unwrap();
+    assert_eq!(sam.attr("reoffer"), None, "not before reoffer_after");
     staff
         .heard(
             STAFF_ROOM,
-            "Sam has waited 3 seconds and nobody has taken them yet",
+            "Sam has waited 8 seconds and nobody has taken them yet",
         )
         .await;
+    assert!(queued_at.elapsed() >= Duration::from_secs(8));
+    let pushed = shift_where(
+        &mut console,
+        |s| {
+            s.get_child("visitor", NS_STAFF)
+                .is_some_and(|v| v.attr("reoffer") == Some("true"))
+        },
+        &mut seen,
+    )
+    .await;
+    assert_eq!(visitors(&pushed), ["Sam"]);
     bot.stop().await.unwrap();
 }
