@@ -20,7 +20,7 @@ use xmpp_parsers::jid::BareJid;
 use crate::active::Leadership;
 use crate::config::Config;
 use crate::core::effects::{Effect, Input, Query, Restored, Write};
-use crate::core::room::Room;
+use crate::core::room::{Handover, Room};
 use crate::core::settings::{self, Settings};
 use crate::core::tally::Counters;
 use crate::core::types::{Claims, Limits, Status, Time};
@@ -28,7 +28,7 @@ use crate::core::{self, Core};
 use crate::metrics::{metrics, Health, HelpLine, KickLabel, StatusLabel, TransitionLabels};
 use crate::notify::Notifier;
 use crate::secrets::OsSecrets;
-use crate::store::{RoomRow, Store};
+use crate::store::{HandoverRow, RoomRow, Store};
 use crate::writer::WriteQueue;
 use crate::xmpp::session::PING_INTERVAL;
 use crate::xmpp::{ConnectSettings, Session, SessionEvent};
@@ -214,14 +214,36 @@ async fn load_rooms(store: &Store) -> anyhow::Result<Vec<Restored>> {
     for (jid, at, nick, body) in store.recent_messages().await.context(context)? {
         recent.entry(jid).or_default().push((at, nick, body));
     }
+    let mut handovers: std::collections::HashMap<String, HandoverRow> = store
+        .open_handovers()
+        .await
+        .context(context)?
+        .into_iter()
+        .map(|h| (h.jid.clone(), h))
+        .collect();
     let mut rooms = Vec::with_capacity(rows.len());
     for row in rows {
         let Ok(jid) = BareJid::new(&row.jid) else {
             tracing::error!(room = %row.jid, "a room row has an invalid JID; leaving it alone");
             continue;
         };
+        let mut room = restore(&row);
+        if let Some(h) = handovers.remove(&row.jid) {
+            // The staff seat is still the first staff member's while the handover is open.
+            if let Some(from) = core::seat(row.staff_nick.clone(), Some(h.from_jid), None) {
+                room.restore_handover(Handover {
+                    from,
+                    queue: h.to_jid.is_none(),
+                    to: h.to_jid.or(h.taken_by),
+                    note: h.note,
+                    // A visitor's words are not kept in `handovers`: shown again once offered anew.
+                    topic: None,
+                    offered_at: h.offered_at,
+                });
+            }
+        }
         rooms.push(Restored {
-            room: restore(&row),
+            room,
             last_seq: last_seqs.get(&row.jid).copied().unwrap_or(0),
             history_since: row.last_message_at.unwrap_or(row.created_at),
             recent: recent.remove(&row.jid).unwrap_or_default(),

@@ -1,6 +1,8 @@
 //! The statistics report (`helpim-bot stats`): for a period, per day or per hour, how many chats
 //! were served, how many visitors left the queue, expired or missed their room, how long the
-//! served ones waited and the chats lasted, why rooms closed, and how many blocks were imposed.
+//! served ones waited and the chats lasted, why rooms closed, how many blocks were imposed, how
+//! many chats supervisors watched, whispers they sent and requests for help staff made, and how
+//! many chats were handed over (and of those, taken over).
 //! Every figure comes from one SQL statement (`store::sql::STATS_*`, docs/database.md); this
 //! module puts them side by side and writes them as a text table, JSON or CSV.
 
@@ -56,6 +58,16 @@ pub struct Row {
     pub closed: BTreeMap<String, i64>,
     /// Blocks imposed.
     pub blocks: i64,
+    /// Watches supervisors began.
+    pub watches: i64,
+    /// Whispers supervisors sent to staff.
+    pub whispers: i64,
+    /// Requests for help staff made.
+    pub help_requests: i64,
+    /// Chats handed over (offered) to a colleague or back to the queue.
+    pub handovers: i64,
+    /// Of those, handed over: a colleague took the chat.
+    pub handovers_done: i64,
 }
 
 impl Row {
@@ -129,8 +141,22 @@ impl Report {
     pub fn text(&self) -> String {
         let reasons = self.reasons();
         let mut head = vec![
-            "PERIOD", "CHATS", "LEFT", "EXPIRED", "MISSED", "WAIT p50", "p90", "max", "CHAT p50",
-            "p90", "BLOCKS",
+            "PERIOD",
+            "CHATS",
+            "LEFT",
+            "EXPIRED",
+            "MISSED",
+            "WAIT p50",
+            "p90",
+            "max",
+            "CHAT p50",
+            "p90",
+            "BLOCKS",
+            "WATCHES",
+            "WHISPERS",
+            "HELP",
+            "HANDOVERS",
+            "DONE",
         ]
         .into_iter()
         .map(String::from)
@@ -147,6 +173,11 @@ impl Report {
             cells.push(chat.map_or("-".into(), |c| duration(c.p50)));
             cells.push(chat.map_or("-".into(), |c| duration(c.p90)));
             cells.push(row.blocks.to_string());
+            cells.push(row.watches.to_string());
+            cells.push(row.whispers.to_string());
+            cells.push(row.help_requests.to_string());
+            cells.push(row.handovers.to_string());
+            cells.push(row.handovers_done.to_string());
             cells.extend(row.closed_counts(&reasons));
             lines.push(cells);
         }
@@ -200,6 +231,11 @@ impl Report {
             "chat_p50_s",
             "chat_p90_s",
             "blocks",
+            "watches",
+            "whispers",
+            "help_requests",
+            "handovers",
+            "handovers_done",
         ]
         .into_iter()
         .map(String::from)
@@ -218,6 +254,11 @@ impl Report {
                 seconds(row.chat_duration.map(|c| c.p50)),
                 seconds(row.chat_duration.map(|c| c.p90)),
                 row.blocks.to_string(),
+                row.watches.to_string(),
+                row.whispers.to_string(),
+                row.help_requests.to_string(),
+                row.handovers.to_string(),
+                row.handovers_done.to_string(),
             ]);
             cells.extend(row.closed_counts(&reasons));
             out.push_str(&cells.join(","));
@@ -268,6 +309,18 @@ fn rows(f: StatsFigures) -> Vec<Row> {
     for (period, n) in f.blocks {
         at(&mut rows, period).blocks = n;
     }
+    for (period, kind, n) in f.supervision {
+        let r = at(&mut rows, period);
+        match kind.as_str() {
+            "watch" => r.watches = n,
+            "whisper" => r.whispers = n,
+            _ => r.help_requests = n,
+        }
+    }
+    for (period, n, done) in f.handovers {
+        let r = at(&mut rows, period);
+        (r.handovers, r.handovers_done) = (n, done);
+    }
     rows.into_values().collect()
 }
 
@@ -316,6 +369,12 @@ mod tests {
                 ("2026-11-03".into(), "idle_timeout".into(), 1),
             ],
             blocks: vec![("2026-11-02".into(), 1)],
+            supervision: vec![
+                ("2026-11-01".into(), "watch".into(), 2),
+                ("2026-11-02".into(), "help".into(), 1),
+                ("2026-11-02".into(), "whisper".into(), 3),
+            ],
+            handovers: vec![("2026-11-02".into(), 3, 2)],
         }
     }
 
@@ -338,6 +397,15 @@ mod tests {
         assert_eq!(periods, ["2026-11-01", "2026-11-02", "2026-11-03"]);
         assert_eq!((rows[0].chats, rows[0].left, rows[0].blocks), (3, 2, 0));
         assert_eq!((rows[1].expired, rows[1].missed, rows[1].blocks), (1, 4, 1));
+        assert_eq!(
+            (rows[0].watches, rows[0].whispers, rows[0].help_requests),
+            (2, 0, 0)
+        );
+        assert_eq!(
+            (rows[1].watches, rows[1].whispers, rows[1].help_requests),
+            (0, 3, 1)
+        );
+        assert_eq!((rows[1].handovers, rows[1].handovers_done), (3, 2));
         assert_eq!(rows[0].wait.unwrap().max, Some(125.0));
         assert_eq!(rows[2].closed.get("idle_timeout"), Some(&1));
         assert_eq!(rows[2].wait, None);
@@ -365,13 +433,13 @@ mod tests {
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(
             lines[0],
-            "period,chats,left,expired,missed,served,wait_p50_s,wait_p90_s,wait_max_s,chats_ended,chat_p50_s,chat_p90_s,blocks,closed_all_left,closed_idle_timeout"
+            "period,chats,left,expired,missed,served,wait_p50_s,wait_p90_s,wait_max_s,chats_ended,chat_p50_s,chat_p90_s,blocks,watches,whispers,help_requests,handovers,handovers_done,closed_all_left,closed_idle_timeout"
         );
         assert_eq!(
             lines[1],
-            "2026-11-01,3,2,0,0,3,30.0,90.0,125.0,2,600.0,4000.0,0,2,0"
+            "2026-11-01,3,2,0,0,3,30.0,90.0,125.0,2,600.0,4000.0,0,2,0,0,0,0,2,0"
         );
-        assert_eq!(lines[2], "2026-11-02,1,0,1,4,0,,,,0,,,1,0,0");
+        assert_eq!(lines[2], "2026-11-02,1,0,1,4,0,,,,0,,,1,0,3,1,3,2,0,0");
         assert_eq!(lines.len(), 5, "three days and the total");
     }
 }

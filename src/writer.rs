@@ -35,6 +35,10 @@ impl Write {
             | Write::Message { jid, .. }
             | Write::MessageAt { jid, .. }
             | Write::RotatePassword { jid, .. }
+            | Write::Supervised { jid, .. }
+            | Write::HandoverOffered { jid, .. }
+            | Write::HandoverTaken { jid, .. }
+            | Write::HandoverEnded { jid, .. }
             | Write::ForgetVisitor { jid } => jid,
             // Ended queue rows: a line of their own (no JID contains a space).
             Write::ForgetEnded { .. } => "queue rows ended",
@@ -48,11 +52,15 @@ impl Write {
     /// then new pool rooms, which nobody waits for while the pool has others.
     fn urgency(&self) -> u8 {
         match self {
-            Write::Transition { .. } | Write::VisitorGone { .. } | Write::RotatePassword { .. } => {
-                0
-            }
+            Write::Transition { .. }
+            | Write::VisitorGone { .. }
+            | Write::RotatePassword { .. }
+            | Write::HandoverOffered { .. }
+            | Write::HandoverTaken { .. }
+            | Write::HandoverEnded { .. } => 0,
             Write::Message { .. } | Write::MessageAt { .. } => 1,
             Write::ForgetVisitor { .. } | Write::ForgetEnded { .. } => 1,
+            Write::Supervised { .. } => 1,
             Write::InsertRoom { .. } => 2,
         }
     }
@@ -75,8 +83,34 @@ impl Write {
             }
             Write::MessageAt { jid, at } => store.record_message_time(jid, *at).await,
             Write::VisitorGone { visitor } => store.visitor_gone(visitor).await,
+            Write::HandoverOffered {
+                jid,
+                from_jid,
+                to_jid,
+                note,
+                at,
+            } => {
+                store
+                    .handover_offered(jid, from_jid, to_jid.as_deref(), note.as_deref(), *at)
+                    .await
+            }
+            Write::HandoverTaken { jid, by } => store.handover_taken(jid, by).await,
+            Write::HandoverEnded { jid, outcome, at } => {
+                store.handover_ended(jid, outcome, *at).await
+            }
             Write::ForgetVisitor { jid } => store.forget_visitor(jid).await,
             Write::ForgetEnded { rooms } => store.forget_ended(*rooms).await.map(|_| ()),
+            Write::Supervised {
+                jid,
+                kind,
+                by,
+                at,
+                text,
+            } => {
+                store
+                    .record_supervision(jid, *kind, by, *at, text.as_deref())
+                    .await
+            }
             Write::RotatePassword {
                 jid,
                 password,

@@ -210,6 +210,7 @@ fn database_doc_shows_the_exact_claim_statements() {
         ("PACE (PostgreSQL)", store::sql::PACE.postgres),
         ("PACE (SQLite)", store::sql::PACE.sqlite),
         ("PRUNE", store::sql::PRUNE.sqlite),
+        ("PRUNE_NOTES", store::sql::PRUNE_NOTES.sqlite),
         ("FORGET_VISITOR[0]", store::sql::FORGET_VISITOR[0].sqlite),
         ("FORGET_VISITOR[1]", store::sql::FORGET_VISITOR[1].sqlite),
         ("FORGET_VISITOR[2]", store::sql::FORGET_VISITOR[2].sqlite),
@@ -232,6 +233,8 @@ fn database_doc_shows_the_exact_claim_statements() {
             ("STATS_DURATIONS", store::sql::STATS_DURATIONS),
             ("STATS_CLOSED", store::sql::STATS_CLOSED),
             ("STATS_BLOCKS", store::sql::STATS_BLOCKS),
+            ("STATS_SUPERVISION", store::sql::STATS_SUPERVISION),
+            ("STATS_HANDOVERS", store::sql::STATS_HANDOVERS),
         ]
         .into_iter()
         .flat_map(|(name, sql)| [(name, sql.postgres), (name, sql.sqlite)]),

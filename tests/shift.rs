@@ -6,10 +6,12 @@
 
 mod support;
 
+use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use helpim_bot::store::{Enqueued, Store};
-use helpim_bot::xmpp::SessionEvent;
+use helpim_bot::xmpp::{IqError, SessionEvent};
+use xmpp_parsers::jid::Jid;
 use xmpp_parsers::minidom::Element;
 
 use support::*;
@@ -152,5 +154,145 @@ async fn staff_on_duty_are_pushed_the_queue_as_it_changes_at_most_every_two_seco
         "{} pushes for a burst queued in {took:?}",
         pushes.len()
     );
+    bot.stop().await.unwrap();
+}
+
+const STAFF_ROOM: &str = "staffroom@conference.localhost";
+
+/// The features the MUC service shows of `room` (disco#info), or the error's condition (the
+/// room does not exist yet).
+async fn room_features(person: &Person, room: &str) -> Result<Vec<String>, IqError> {
+    let iq = xmpp_parsers::iq::Iq::Get {
+        from: None,
+        to: Some(Jid::from_str(room).unwrap()),
+        id: String::new(),
+        payload: Element::builder("query", "http://jabber.org/protocol/disco#info").build(),
+    };
+    let info = person
+        .session
+        .iq(iq)
+        .await?
+        .expect("disco#info has a payload");
+    Ok(info
+        .children()
+        .filter(|c| c.name() == "feature")
+        .filter_map(|c| c.attr("var").map(str::to_string))
+        .collect())
+}
+
+/// Asks `status` until `open` says `want`.
+async fn line_open(person: &Person, want: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let answer = person.command("status", &[]).await.unwrap();
+        let open = field(&answer, "open");
+        if open.as_deref() == Some(want) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the line never said open={want}: {open:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The staff room on a real server: the bot creates it members-only and persistent; a staff
+/// member can join, reads the bot's posts, and being inside opens the line; someone who is
+/// not staff is refused by the server. In pick mode a visitor nobody took is re-offered there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_staff_room_is_members_only_opens_the_line_and_carries_the_bots_posts() {
+    let server = XmppServer::start();
+    let db = TestDb::sqlite();
+    let store = db.store().await;
+    let mut config = bot_config(&server, &db);
+    config.staff.room = STAFF_ROOM.into();
+    config.queue.assign = helpim_bot::config::Assign::Pick;
+    // Longer than a new visitor can take to reach a push (at worst twice the 2 s plus a sweep),
+    // so that the first push with them is before the re-offer.
+    config.queue.reoffer_after = Duration::from_secs(8);
+    let bot = RunningBot::start(config, store.clone());
+
+    // The room appears, configured members-only and persistent. (Nobody else may join before:
+    // a join would create the room as theirs.)
+    let mut staff = Person::connect(&server, "staff").await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let features = loop {
+        if let Ok(f) = room_features(&staff, STAFF_ROOM).await {
+            if f.iter().any(|v| v == "muc_membersonly") {
+                break f;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the bot never made the staff room"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        features.iter().any(|v| v == "muc_persistent"),
+        "{features:?}"
+    );
+    assert!(
+        !features.iter().any(|v| v == "muc_passwordprotected"),
+        "{features:?}"
+    );
+
+    // Nobody on duty: closed. A staff member inside the staff room: open.
+    let other = Person::connect(&server, "staff2").await;
+    line_open(&other, "false").await;
+    // The member list is set right after the configuration: a member refused meanwhile tries
+    // again (the room exists, so a join cannot create it).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while let Err(e) = staff.join(STAFF_ROOM, "Kim", "").await {
+        assert!(
+            Instant::now() < deadline,
+            "a member may join: {e:?}; server log:\n{}",
+            server.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    line_open(&other, "true").await;
+
+    // Someone who is not staff is refused by the server.
+    let mut eve = Person::connect(&server, "eve").await;
+    match eve.join(STAFF_ROOM, "Eve", "").await {
+        Err(IqError::Error(condition)) => assert_eq!(condition, "registration-required"),
+        other => panic!("a non-member got in: {other:?}"),
+    }
+
+    // A console present to the bot too, for the pushes.
+    let mut console = Person::connect_as(&server, "staff3", "console").await;
+    console.present_to_bot();
+    let mut seen = Vec::new();
+    shift_where(&mut console, |s| s.attr("mode") == Some("pick"), &mut seen).await;
+
+    // A visitor queues: the bot posts it; eight seconds later nobody took them: re-offered in
+    // the staff room, and marked in the push.
+    let queued_at = Instant::now();
+    queued(&store, "visitor-sam", "Sam", "money worries").await;
+    staff
+        .heard(STAFF_ROOM, "Sam is waiting: money worries")
+        .await;
+    let pushed = shift_where(&mut console, |s| visitors(s) == ["Sam"], &mut seen).await;
+    let sam = pushed.get_child("visitor", NS_STAFF).unwrap();
+    assert_eq!(sam.attr("reoffer"), None, "not before reoffer_after");
+    staff
+        .heard(
+            STAFF_ROOM,
+            "Sam has waited 8 seconds and nobody has taken them yet",
+        )
+        .await;
+    assert!(queued_at.elapsed() >= Duration::from_secs(8));
+    let pushed = shift_where(
+        &mut console,
+        |s| {
+            s.get_child("visitor", NS_STAFF)
+                .is_some_and(|v| v.attr("reoffer") == Some("true"))
+        },
+        &mut seen,
+    )
+    .await;
+    assert_eq!(visitors(&pushed), ["Sam"]);
     bot.stop().await.unwrap();
 }

@@ -1,6 +1,7 @@
 //! `helpim-bot stats` on SQLite and on PostgreSQL, against rows whose figures are known: chats,
 //! visitors who left, expired or missed, waiting times and chat durations (nearest-rank p50/p90,
-//! max), rooms closed by reason, blocks; per day, per hour and in total; as JSON, CSV and text.
+//! max), rooms closed by reason, blocks, watches, whispers and requests for help, handovers (and
+//! those done); per day, per hour and in total; as JSON, CSV and text.
 
 mod support;
 
@@ -31,10 +32,24 @@ INSERT INTO queue (visitor, nick, enqueued_at, last_seen_at, status, status_chan
  ('v9', 'i', '2026-11-02T12:00:00.000Z', '2026-11-02T12:06:00.000Z', 'missed', '2026-11-02T12:06:00.000Z', 7, 'claim_timeout'),
  ('v10', 'j', '2026-11-02T13:00:00.000Z', '2026-11-02T13:00:00.000Z', 'waiting', '2026-11-02T13:00:00.000Z', NULL, NULL),
  ('v11', 'k', '2026-10-31T10:00:00.000Z', '2026-10-31T10:05:00.000Z', 'served', '2026-10-31T10:05:00.000Z', 6, NULL);
+INSERT INTO handovers (room_id, from_jid, to_jid, taken_by, note, offered_at, ended_at, outcome) VALUES
+ (1, 'kim@l', 'alex@l', NULL, NULL, '2026-11-01T10:05:00.000Z', '2026-11-01T10:05:30.000Z', 'done'),
+ (2, 'kim@l', NULL, 'bob@l', 'shift ends', '2026-11-01T11:10:00.000Z', '2026-11-01T11:11:00.000Z', 'done'),
+ (3, 'kim@l', 'alex@l', NULL, NULL, '2026-11-01T12:01:00.000Z', '2026-11-01T12:02:00.000Z', 'expired'),
+ (4, 'kim@l', 'alex@l', NULL, NULL, '2026-11-02T09:10:00.000Z', NULL, NULL),
+ (6, 'kim@l', NULL, NULL, NULL, '2026-10-31T23:10:00.000Z', '2026-10-31T23:11:00.000Z', 'declined');
 INSERT INTO blocked (visitor, at, until, reason, by) VALUES
  ('v12', '2026-11-01T16:00:00.000Z', NULL, 'abuse', 'staff'),
  ('v13', '2026-11-01T17:00:00.000Z', '2026-11-08T17:00:00.000Z', 'abuse', 'staff'),
  ('v14', '2026-11-03T09:00:00.000Z', NULL, 'abuse', 'staff');
+INSERT INTO supervision (room_id, kind, jid, at) VALUES
+ (1, 'watch', 'sup@x', '2026-11-01T10:01:00.000Z'),
+ (1, 'whisper', 'sup@x', '2026-11-01T10:02:00.000Z'),
+ (1, 'help', 'staff@x', '2026-11-01T10:03:00.000Z'),
+ (4, 'watch', 'sup@x', '2026-11-02T09:05:00.000Z'),
+ (4, 'watch', 'sup@x', '2026-11-03T09:05:00.000Z');
+INSERT INTO notes (room_id, jid, kind, text, at) VALUES
+ (1, 'sup@x', 'whisper', 'ask about sleep', '2026-11-01T10:02:00.000Z');
 ";
 
 /// Fills `db` (migrated) with [`ROWS`].
@@ -72,7 +87,8 @@ async fn the_report_has_the_figures_the_rows_hold(db: TestDb) {
         // the chats begun that day: 300, 600, 1800 s (r6 began the day before)
         "chat_duration": {"count": 3, "p50": 600.0, "p90": 1800.0},
         "closed": {"all_left": 3, "idle_timeout": 1},
-        "blocks": 2
+        "blocks": 2, "watches": 1, "whispers": 1, "help_requests": 1,
+        "handovers": 3, "handovers_done": 2
     });
     assert_eq!(rows[0], expect_first, "{report:#}");
     let expect_second = json!({
@@ -80,7 +96,8 @@ async fn the_report_has_the_figures_the_rows_hold(db: TestDb) {
         "wait": {"count": 1, "p50": 45.0, "p90": 45.0, "max": 45.0},
         "chat_duration": null,
         "closed": {"claim_timeout": 1},
-        "blocks": 0
+        "blocks": 0, "watches": 1, "whispers": 0, "help_requests": 0,
+        "handovers": 1, "handovers_done": 0
     });
     assert_eq!(rows[1], expect_second, "{report:#}");
     let expect_total = json!({
@@ -89,7 +106,8 @@ async fn the_report_has_the_figures_the_rows_hold(db: TestDb) {
         "wait": {"count": 5, "p50": 60.0, "p90": 600.0, "max": 600.0},
         "chat_duration": {"count": 3, "p50": 600.0, "p90": 1800.0},
         "closed": {"all_left": 3, "claim_timeout": 1, "idle_timeout": 1},
-        "blocks": 2
+        "blocks": 2, "watches": 2, "whispers": 1, "help_requests": 1,
+        "handovers": 4, "handovers_done": 2
     });
     assert_eq!(report["total"], expect_total, "{report:#}");
     assert_eq!(report["since"], "2026-11-01T00:00:00Z");
@@ -124,10 +142,10 @@ async fn the_report_has_the_figures_the_rows_hold(db: TestDb) {
     assert_eq!(
         lines,
         [
-            "period,chats,left,expired,missed,served,wait_p50_s,wait_p90_s,wait_max_s,chats_ended,chat_p50_s,chat_p90_s,blocks,closed_all_left,closed_claim_timeout,closed_idle_timeout",
-            "2026-11-01,3,2,0,0,4,60.0,600.0,600.0,3,600.0,1800.0,2,3,0,1",
-            "2026-11-02,1,0,1,1,1,45.0,45.0,45.0,0,,,0,0,1,0",
-            "total,4,2,1,1,5,60.0,600.0,600.0,3,600.0,1800.0,2,3,1,1",
+            "period,chats,left,expired,missed,served,wait_p50_s,wait_p90_s,wait_max_s,chats_ended,chat_p50_s,chat_p90_s,blocks,watches,whispers,help_requests,handovers,handovers_done,closed_all_left,closed_claim_timeout,closed_idle_timeout",
+            "2026-11-01,3,2,0,0,4,60.0,600.0,600.0,3,600.0,1800.0,2,1,1,1,3,2,3,0,1",
+            "2026-11-02,1,0,1,1,1,45.0,45.0,45.0,0,,,0,1,0,0,1,0,0,1,0",
+            "total,4,2,1,1,5,60.0,600.0,600.0,3,600.0,1800.0,2,2,1,1,4,2,3,1,1",
         ]
     );
     let text = stats(&db, &[]);
@@ -136,8 +154,8 @@ async fn the_report_has_the_figures_the_rows_hold(db: TestDb) {
     assert_eq!(
         cells,
         [
-            "total", "4", "2", "1", "1", "1m00s", "10m00s", "10m00s", "10m00s", "30m00s", "2", "3",
-            "1", "1"
+            "total", "4", "2", "1", "1", "1m00s", "10m00s", "10m00s", "10m00s", "30m00s", "2", "2",
+            "1", "1", "4", "2", "3", "1", "1"
         ],
         "{text}"
     );

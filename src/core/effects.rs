@@ -10,7 +10,7 @@ use xmpp_parsers::jid::BareJid;
 
 use super::queue::{Enqueued, Swept};
 use super::room::Room;
-use super::types::{Claims, Role, Time, Transition};
+use super::types::{Claims, Role, Supervision, Time, Transition};
 use crate::xmpp::adhoc::Incoming;
 use crate::xmpp::stanza::{RoomMessage, RoomPresence};
 use xmpp_parsers::jid::Jid;
@@ -113,6 +113,8 @@ pub enum Query {
         /// `queue.id`.
         queue_id: i64,
     },
+    /// The topic the visitor of room `room` gave when they asked for a chat (for a handover).
+    VisitorTopic(String),
     /// Block the visitor of room `room`.
     BlockVisitor {
         /// The room's JID.
@@ -124,17 +126,38 @@ pub enum Query {
         /// By whom (a bare JID).
         by: String,
     },
+    /// The chats going on (rooms `busy` or `closing`), or only room `room`: their topics and
+    /// when they began.
+    LiveChats {
+        /// Only this room (its JID).
+        room: Option<String>,
+    },
+    /// The stored lines of room `room` up to number `upto`, oldest first (a watch's earlier
+    /// lines).
+    Transcript {
+        /// The room's JID.
+        room: String,
+        /// The last `seq` to read: the lines recorded after it reach the watcher live.
+        upto: i64,
+    },
 }
 
 impl Query {
     /// True when the writes asked for before it must be recorded first: a visitor is given a
     /// room the bot has just seen staffed (the row must say so), and a visitor asking again after
     /// a refresh is queued after their old session's end is recorded, not into the row that end
-    /// is about to close.
+    /// is about to close. A watch reads every line recorded before it began, and the list of
+    /// live chats is read with the rows of the chats the bot has just seen begin; a request for
+    /// help does not wait (its chat's topic was written when the visitor queued, and the
+    /// supervisors are not kept waiting behind a backlog of writes).
     pub fn waits_for_writes(&self) -> bool {
         matches!(
             self,
-            Query::Assign | Query::Pick { .. } | Query::Enqueue { .. }
+            Query::Assign
+                | Query::Pick { .. }
+                | Query::Enqueue { .. }
+                | Query::LiveChats { room: None }
+                | Query::Transcript { .. }
         )
     }
 }
@@ -173,6 +196,38 @@ pub enum QueryResult {
     WaitingList(Vec<Waiter>),
     /// For [`Query::BlockVisitor`]: the label blocked, or none (the room had no client claim).
     Blocked(Option<String>),
+    /// For [`Query::LiveChats`].
+    LiveChats(Vec<LiveChat>),
+    /// For [`Query::Transcript`].
+    Transcript(Vec<Line>),
+    /// For [`Query::VisitorTopic`]: the topic, if the visitor gave one.
+    Topic(Option<String>),
+}
+
+/// What the database knows of a chat going on that the bot's rooms do not: its topic and start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveChat {
+    /// The room's JID.
+    pub room: String,
+    /// The visitor's topic, from their queue row (none over SQL without one).
+    pub topic: Option<String>,
+    /// When the chat began (`rooms.busy_at`).
+    pub since: Option<Time>,
+}
+
+/// A line of a chat, as stored in `messages` (the client named by role unless names are kept).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    /// 1, 2, 3 … within the room (0 when transcripts are off: nothing is stored).
+    pub seq: i64,
+    /// When it was said.
+    pub at: Time,
+    /// The sender's nick as stored.
+    pub nick: String,
+    /// The sender's role.
+    pub role: Role,
+    /// The text.
+    pub body: String,
 }
 
 /// A waiting visitor, as staff see them.
@@ -294,5 +349,48 @@ pub enum Write {
     VisitorGone {
         /// Their full JID.
         visitor: String,
+    },
+    /// A watch, a whisper or a request for help about the chat in room `jid` (a `supervision`
+    /// row; a whisper's text also in `notes`).
+    Supervised {
+        /// The room's JID.
+        jid: String,
+        /// What happened.
+        kind: Supervision,
+        /// Who did it (a bare JID).
+        by: String,
+        /// When.
+        at: Time,
+        /// A whisper's text.
+        text: Option<String>,
+    },
+    /// A staff member began handing the chat of a room over (a `handovers` row).
+    HandoverOffered {
+        /// The room's JID.
+        jid: String,
+        /// Who hands over (bare JID).
+        from_jid: String,
+        /// The colleague named; `None` for the queue.
+        to_jid: Option<String>,
+        /// The note for the colleague.
+        note: Option<String>,
+        /// When.
+        at: Time,
+    },
+    /// The room's open handover to the queue was taken by `by` (bare JID).
+    HandoverTaken {
+        /// The room's JID.
+        jid: String,
+        /// Who took it.
+        by: String,
+    },
+    /// The room's open handover ended.
+    HandoverEnded {
+        /// The room's JID.
+        jid: String,
+        /// `done`, `expired`, `declined` or `closed`.
+        outcome: &'static str,
+        /// When.
+        at: Time,
     },
 }

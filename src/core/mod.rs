@@ -36,15 +36,15 @@ use crate::xmpp::stanza::{
     self, PresenceKind, RoomMessage, RoomPresence, RoomSettings, STATUS_CREATED, STATUS_GHOST,
     STATUS_KICKED,
 };
-use crate::xmpp::{Answer, IqError, Joined, Request};
+use crate::xmpp::{self, Answer, IqError, Joined, Request};
 pub use effects::{
-    Assigned, Effect, Input, Query, QueryResult, RequestId, Restored, Waiter, Write,
+    Assigned, Effect, Input, Line, LiveChat, Query, QueryResult, RequestId, Restored, Waiter, Write,
 };
 use outbox::{JoinAnswer, Outbox};
 use pool::{Backoff, Secrets};
 use protocol::{Lent, Protocol, Waiting};
 use queue::Queue;
-use room::{Action, Event, Room};
+use room::{Action, Event, HandoverEnd, Room};
 pub use settings::Settings;
 use tally::{Counters, Counts, Tally};
 use timers::{Deadlines, Timer, Wake};
@@ -1065,6 +1065,8 @@ impl Core {
             let entry = self.rooms.remove(jid).expect("present");
             self.tally.count(&entry.room, entry.inside, false);
             self.deadlines.set(jid, None);
+            // Its watchers hear that the chat has ended.
+            self.protocol.room_closed(jid, &mut self.out);
         } else {
             let deadline = entry.room.deadline(&self.settings.limits);
             self.deadlines.set(jid, deadline);
@@ -1139,6 +1141,72 @@ impl Core {
                 );
             }
             Action::Destroy { reason } => self.destroy(jid.clone(), reason, 1),
+            Action::HandoverOffered(h) => {
+                tracing::info!(room = %jid, queue = h.queue, "a staff member hands a chat over");
+                self.out.write(Write::HandoverOffered {
+                    jid: jid.to_string(),
+                    from_jid: h.from.jid.clone().unwrap_or_default(),
+                    to_jid: h.to.clone(),
+                    note: h.note.clone(),
+                    at: h.offered_at,
+                });
+            }
+            Action::HandoverTaken { by } => {
+                tracing::info!(room = %jid, "a handover to the queue was taken");
+                self.out.write(Write::HandoverTaken {
+                    jid: jid.to_string(),
+                    by,
+                });
+            }
+            Action::HandoverEnded {
+                handover,
+                outcome,
+                seat,
+                at,
+            } => {
+                tracing::info!(room = %jid, outcome = outcome.as_str(), "a handover ended");
+                self.out.write(Write::HandoverEnded {
+                    jid: jid.to_string(),
+                    outcome: outcome.as_str(),
+                    at,
+                });
+                let Some(first) = handover
+                    .from
+                    .jid
+                    .as_deref()
+                    .and_then(|j| BareJid::new(j).ok())
+                else {
+                    return;
+                };
+                // To the sessions on duty (a console that only told the bot it is there gets
+                // nothing sent to its bare JID); to the bare JID when none is known.
+                let mut to: Vec<Jid> = self
+                    .protocol
+                    .sessions_of(first.as_str())
+                    .into_iter()
+                    .map(Jid::from)
+                    .collect();
+                if to.is_empty() {
+                    to.push(Jid::from(first));
+                }
+                match outcome {
+                    HandoverEnd::Done => {
+                        let colleague = seat.map(|s| s.nick).unwrap_or_default();
+                        for to in to {
+                            let m = xmpp::handover::handed_over(to, jid, &colleague);
+                            self.out.send(m);
+                        }
+                    }
+                    HandoverEnd::Expired | HandoverEnd::Declined => {
+                        for to in to {
+                            let m = xmpp::handover::expired(to, jid, outcome.as_str());
+                            self.out.send(m);
+                        }
+                    }
+                    // The chat ended: the staff member saw it end.
+                    HandoverEnd::Closed => {}
+                }
+            }
             Action::RecordMessage {
                 nick,
                 role,
@@ -1167,9 +1235,9 @@ impl Core {
                         jid: jid.to_string(),
                         seq,
                         at,
-                        nick,
+                        nick: nick.clone(),
                         role,
-                        body,
+                        body: body.clone(),
                     }
                 } else {
                     Write::MessageAt {
@@ -1177,7 +1245,20 @@ impl Core {
                         at,
                     }
                 };
+                let seq = match &write {
+                    Write::Message { seq, .. } => *seq,
+                    _ => 0,
+                };
                 self.out.write(write);
+                // Supervisors watching the chat get the line as it is recorded.
+                let line = Line {
+                    seq,
+                    at,
+                    nick,
+                    role,
+                    body,
+                };
+                self.protocol.line_recorded(jid, &line, &mut self.out);
             }
         }
     }

@@ -72,6 +72,74 @@ pub enum Event {
         /// The people inside (not the bot).
         present: Vec<Occupant>,
     },
+    /// The staff member hands the chat over: to the colleague with this real bare JID, or (with
+    /// `None`) to whoever takes it from the queue. Ignored unless the room is `busy` with a
+    /// seated staff member and no handover runs.
+    HandOver {
+        /// The colleague's bare JID; `None` for the queue.
+        to: Option<String>,
+        /// What the first staff member wrote for the colleague.
+        note: Option<String>,
+        /// The visitor's topic, when they gave one (shown to the colleague; not stored).
+        topic: Option<String>,
+    },
+    /// A staff member (bare JID) took this room's handover from the queue: their join completes it.
+    HandoverTaken {
+        /// Their bare JID.
+        by: String,
+    },
+    /// The colleague declined the handover (or the first staff member withdrew it).
+    HandoverDeclined,
+}
+
+/// A handover running in a `busy` (or, once the first staff member left, `closing`) room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handover {
+    /// The staff seat when the handover was offered: who hands over.
+    pub from: Seat,
+    /// The colleague expected (bare JID): named, or who took it from the queue; `None` while a
+    /// handover to the queue waits for someone.
+    pub to: Option<String>,
+    /// True for a handover to the queue.
+    pub queue: bool,
+    /// The first staff member's note.
+    pub note: Option<String>,
+    /// The visitor's topic, when known (kept in memory only: a visitor's words).
+    pub topic: Option<String>,
+    /// When it was offered: it expires `timeouts.claim` later.
+    pub offered_at: Time,
+}
+
+impl Handover {
+    /// True for a handover to the queue that nobody has taken yet.
+    pub fn waiting(&self) -> bool {
+        self.queue && self.to.is_none()
+    }
+}
+
+/// How a handover ended, as stored in `handovers.outcome`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandoverEnd {
+    /// The colleague joined and holds the staff seat.
+    Done,
+    /// Nobody joined within `timeouts.claim`.
+    Expired,
+    /// The colleague declined (or the first withdrew it).
+    Declined,
+    /// The chat ended (or the visitor left) before it completed.
+    Closed,
+}
+
+impl HandoverEnd {
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HandoverEnd::Done => "done",
+            HandoverEnd::Expired => "expired",
+            HandoverEnd::Declined => "declined",
+            HandoverEnd::Closed => "closed",
+        }
+    }
 }
 
 /// What the bot must do for a room.
@@ -98,6 +166,24 @@ pub enum Action {
     Destroy {
         /// Why, sent to the occupants.
         reason: Reason,
+    },
+    /// A handover began: to be recorded.
+    HandoverOffered(Handover),
+    /// A handover to the queue was taken by this staff member (bare JID): to be recorded.
+    HandoverTaken {
+        /// Their bare JID.
+        by: String,
+    },
+    /// A handover ended: to be recorded, and the first staff member told.
+    HandoverEnded {
+        /// The handover as it was.
+        handover: Handover,
+        /// How it ended.
+        outcome: HandoverEnd,
+        /// The seat the colleague took, when it was done.
+        seat: Option<Seat>,
+        /// When.
+        at: Time,
     },
     /// A chat message from a participant, to be recorded.
     RecordMessage {
@@ -153,6 +239,11 @@ pub struct Room {
     /// True while the deferred events are replayed right after a claims read: joins among them
     /// are decided with those claims, not checked again.
     replaying: bool,
+    /// The handover running, if any.
+    handover: Option<Handover>,
+    /// The staff member who handed the chat over and is still inside (nick, since when): no
+    /// longer seated, removed if still there after `timeouts.closing`.
+    former: Option<(String, Time)>,
 }
 
 /// At most this many events wait for a claims check (the database may be away for long); past
@@ -179,6 +270,8 @@ impl Room {
             retired_client_claim: None,
             deferred: Vec::new(),
             replaying: false,
+            handover: None,
+            former: None,
         }
     }
 
@@ -212,6 +305,16 @@ impl Room {
             last_activity,
             ..Room::new(status_since)
         }
+    }
+
+    /// Gives a restored room the handover an earlier run left open.
+    pub fn restore_handover(&mut self, handover: Handover) {
+        self.handover = Some(handover);
+    }
+
+    /// The handover running, if any.
+    pub fn handover(&self) -> Option<&Handover> {
+        self.handover.as_ref()
     }
 
     /// The current status.
@@ -297,7 +400,18 @@ impl Room {
         let recheck = (!self.unverified.is_empty() && !self.checking_claims)
             .then_some(self.recheck_at)
             .flatten();
-        [limit, recheck].into_iter().flatten().min()
+        let handover = self
+            .handover
+            .as_ref()
+            .map(|h| past(h.offered_at, limits.claim));
+        let former = self
+            .former
+            .as_ref()
+            .map(|(_, at)| past(*at, limits.closing));
+        [limit, recheck, handover, former]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Feeds one event in at time `now`; returns what the bot must do, in order.
@@ -400,8 +514,109 @@ impl Room {
                 }
             }
             Event::Rejoined { present } => self.on_rejoin(present, now, limits, &mut actions),
+            Event::HandOver { to, note, topic } => {
+                self.hand_over(to, note, topic, now, &mut actions)
+            }
+            Event::HandoverTaken { by } => {
+                if let Some(h) = self.handover.as_mut().filter(|h| h.waiting()) {
+                    h.to = Some(by.clone());
+                    actions.push(Action::HandoverTaken { by });
+                }
+            }
+            Event::HandoverDeclined => {
+                self.end_handover(HandoverEnd::Declined, None, now, &mut actions)
+            }
         }
         actions
+    }
+
+    /// Starts a handover of a `busy` room whose staff member is seated and inside.
+    fn hand_over(
+        &mut self,
+        to: Option<String>,
+        note: Option<String>,
+        topic: Option<String>,
+        now: Time,
+        actions: &mut Vec<Action>,
+    ) {
+        let Some(from) = self.staff.clone() else {
+            return;
+        };
+        if self.status != Status::Busy || self.handover.is_some() || from.jid.is_none() {
+            return;
+        }
+        let handover = Handover {
+            from,
+            queue: to.is_none(),
+            to,
+            note,
+            topic,
+            offered_at: now,
+        };
+        self.handover = Some(handover.clone());
+        actions.push(Action::HandoverOffered(handover));
+    }
+
+    /// Ends the running handover (if any) with `outcome`.
+    fn end_handover(
+        &mut self,
+        outcome: HandoverEnd,
+        seat: Option<Seat>,
+        now: Time,
+        actions: &mut Vec<Action>,
+    ) {
+        if let Some(handover) = self.handover.take() {
+            actions.push(Action::HandoverEnded {
+                handover,
+                outcome,
+                seat,
+                at: now,
+            });
+        }
+    }
+
+    /// True when `jid` is the colleague a running handover waits for, and the chat can pass to
+    /// them: `busy`, or `closing` because the first staff member left (the visitor is inside).
+    fn takes_over(&self, jid: &Option<String>) -> bool {
+        let Some(h) = &self.handover else {
+            return false;
+        };
+        let expected = h.to.is_some() && h.to == *jid;
+        let open = match self.status {
+            Status::Busy => true,
+            Status::Closing => self
+                .departure
+                .as_ref()
+                .is_some_and(|d| d.role == Role::Staff),
+            _ => false,
+        };
+        expected && open
+    }
+
+    /// The colleague `nick` joined: the staff seat is theirs, the first staff member is no longer
+    /// seated (and is removed if still inside after `timeouts.closing`).
+    fn take_over(&mut self, nick: String, now: Time, actions: &mut Vec<Action>) {
+        let jid = self.present.get(&nick).cloned().flatten();
+        let old = self.staff.replace(Seat {
+            nick: nick.clone(),
+            jid: jid.clone(),
+            claim: self.claims.staff_at,
+        });
+        if let Some(old) = old.filter(|o| self.present.contains_key(&o.nick)) {
+            self.former = Some((old.nick, now));
+        }
+        self.departure = None;
+        self.last_activity = now;
+        self.transition(
+            Status::Busy,
+            Reason::Handover,
+            Some(nick),
+            jid,
+            now,
+            actions,
+        );
+        let seat = self.staff.clone();
+        self.end_handover(HandoverEnd::Done, seat, now, actions);
     }
 
     fn on_rejoin(
@@ -467,8 +682,13 @@ impl Room {
             Status::Closed => return,
         }
         // Everyone else is treated as a fresh join: checked against the claims, or kicked.
+        let former = self.former.take();
         for occupant in present {
-            if holds(&self.staff, &occupant) || holds(&self.client, &occupant) {
+            if let Some((nick, since)) = former.as_ref().filter(|(n, _)| *n == occupant.nick) {
+                // The staff member who handed over is still there: still on their way out.
+                self.former = Some((nick.clone(), *since));
+                self.present.insert(occupant.nick, occupant.jid);
+            } else if holds(&self.staff, &occupant) || holds(&self.client, &occupant) {
                 self.present.insert(occupant.nick, occupant.jid);
             } else {
                 self.on_join(occupant, now, limits, actions);
@@ -481,6 +701,10 @@ impl Room {
             return; // a presence update from someone already inside
         }
         let nick = who.nick;
+        if self.takes_over(&who.jid) {
+            self.present.insert(nick.clone(), who.jid);
+            return self.take_over(nick, now, actions);
+        }
         self.present.insert(nick.clone(), who.jid);
         match self.status {
             Status::Available | Status::Staffed => {
@@ -629,9 +853,16 @@ impl Room {
             return;
         }
         self.unverified.retain(|n| *n != nick);
+        if self.former.as_ref().is_some_and(|(n, _)| *n == nick) {
+            self.former = None;
+        }
         let Some(role) = role else {
-            return; // somebody kicked, or a stranger leaving
+            return; // somebody kicked, a stranger, or a staff member who handed the chat over
         };
+        if role == Role::Client {
+            // The chat passes to a colleague only with the visitor in it.
+            self.end_handover(HandoverEnd::Closed, None, now, actions);
+        }
         match self.status {
             Status::Staffed if role == Role::Staff => {
                 self.close(Reason::StaffLeft, Some(nick), now, actions)
@@ -692,6 +923,19 @@ impl Room {
     }
 
     fn on_tick(&mut self, now: Time, limits: &Limits, actions: &mut Vec<Action>) {
+        if self
+            .handover
+            .as_ref()
+            .is_some_and(|h| now - h.offered_at > chrono_of(limits.claim))
+        {
+            self.end_handover(HandoverEnd::Expired, None, now, actions);
+        }
+        if let Some((nick, since)) = self.former.clone() {
+            if now - since > chrono_of(limits.closing) {
+                self.former = None;
+                self.kick(nick, KickReason::Timeout, actions);
+            }
+        }
         match self.status {
             Status::Available => {
                 let expired = self
@@ -771,6 +1015,7 @@ impl Room {
         now: Time,
         actions: &mut Vec<Action>,
     ) {
+        self.end_handover(HandoverEnd::Closed, None, now, actions);
         self.transition(Status::Closed, reason, nick, None, now, actions);
         self.unverified.clear();
         // Even a lost room may still be on the server (a persistent room after a server restart,
@@ -1614,5 +1859,240 @@ mod tests {
         // A later claims answer replays nothing from before.
         assert!(r.handle(staff_claim(1), t(7), &LIMITS).is_empty());
         assert_eq!(r.status(), Status::Staffed);
+    }
+
+    fn hand_over_to(r: &mut Room, to: Option<&str>, at: i64) -> Vec<Action> {
+        r.handle(
+            Event::HandOver {
+                to: to.map(str::to_string),
+                note: Some("needs a Dutch speaker".into()),
+                topic: None,
+            },
+            t(at),
+            &LIMITS,
+        )
+    }
+
+    fn ended(actions: &[Action]) -> Vec<HandoverEnd> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::HandoverEnded { outcome, .. } => Some(*outcome),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_handover_binds_the_staff_seat_to_the_colleague_and_the_chat_goes_on() {
+        let mut r = busy();
+        let a = hand_over_to(&mut r, Some("alex@localhost"), 10);
+        assert!(matches!(a.as_slice(), [Action::HandoverOffered(h)] if h.from.nick == "staff"));
+        // Someone else meanwhile is still a third person.
+        let a = r.handle(join("eve"), t(11), &LIMITS);
+        assert_eq!(kicks(&a), [("eve".to_string(), KickReason::ThirdPerson)]);
+        let a = r.handle(join("alex"), t(12), &LIMITS);
+        assert_eq!(
+            a[0],
+            Action::Transition(Transition {
+                from: Some(Status::Busy),
+                to: Status::Busy,
+                reason: Reason::Handover,
+                nick: Some("alex".into()),
+                jid: Some("alex@localhost".into()),
+                at: t(12),
+            })
+        );
+        assert_eq!(ended(&a), [HandoverEnd::Done]);
+        assert_eq!(r.staff_jid(), Some("alex@localhost"));
+        assert!(r.handover().is_none());
+        // The first staff member's words are no longer the staff's; the colleague's are.
+        let said = |nick: &str| Event::Message {
+            nick: nick.into(),
+            body: "hi".into(),
+        };
+        assert!(r.handle(said("staff"), t(13), &LIMITS).is_empty());
+        assert_eq!(r.handle(said("alex"), t(14), &LIMITS).len(), 1);
+        // Their leave changes nothing.
+        assert!(r.handle(leave("staff", true), t(15), &LIMITS).is_empty());
+        assert_eq!(r.status(), Status::Busy);
+        assert_eq!(
+            r.deadline(&LIMITS),
+            Some(t(614) + chrono::Duration::milliseconds(1))
+        );
+        // The colleague leaving is the staff leaving.
+        let a = r.handle(leave("alex", true), t(20), &LIMITS);
+        assert_eq!(
+            transitions(&a),
+            [(Status::Closing, Reason::LeftClean, Some("alex".into()))]
+        );
+    }
+
+    #[test]
+    fn the_first_staff_member_still_inside_after_the_closing_time_is_removed() {
+        let mut r = busy();
+        hand_over_to(&mut r, Some("alex@localhost"), 10);
+        r.handle(join("alex"), t(12), &LIMITS);
+        let ms = chrono::Duration::milliseconds(1);
+        assert_eq!(r.deadline(&LIMITS), Some(t(132) + ms));
+        assert!(r.handle(Event::Tick, t(132), &LIMITS).is_empty());
+        let a = r.handle(Event::Tick, t(132) + ms, &LIMITS);
+        assert_eq!(
+            a,
+            [Action::Kick {
+                nick: "staff".into(),
+                reason: KickReason::Timeout
+            }]
+        );
+        assert!(r.handle(leave("staff", false), t(133), &LIMITS).is_empty());
+        assert_eq!(r.status(), Status::Busy);
+    }
+
+    #[test]
+    fn a_handover_to_the_queue_waits_for_whoever_takes_it() {
+        let mut r = busy();
+        hand_over_to(&mut r, None, 10);
+        assert!(r.handover().is_some_and(Handover::waiting));
+        // Before anyone took it, a join is a third person's.
+        let a = r.handle(join("alex"), t(11), &LIMITS);
+        assert_eq!(kicks(&a), [("alex".to_string(), KickReason::ThirdPerson)]);
+        r.handle(leave("alex", false), t(11), &LIMITS);
+        let a = r.handle(
+            Event::HandoverTaken {
+                by: "alex@localhost".into(),
+            },
+            t(12),
+            &LIMITS,
+        );
+        assert_eq!(
+            a,
+            [Action::HandoverTaken {
+                by: "alex@localhost".into()
+            }]
+        );
+        // Taken once only.
+        assert!(r
+            .handle(
+                Event::HandoverTaken {
+                    by: "bob@localhost".into()
+                },
+                t(12),
+                &LIMITS
+            )
+            .is_empty());
+        let a = r.handle(join("alex"), t(13), &LIMITS);
+        assert_eq!(
+            transitions(&a),
+            [(Status::Busy, Reason::Handover, Some("alex".into()))]
+        );
+        assert_eq!(ended(&a), [HandoverEnd::Done]);
+    }
+
+    #[test]
+    fn nobody_within_the_claim_time_ends_the_handover_and_the_first_keeps_the_chat() {
+        let mut r = busy();
+        hand_over_to(&mut r, Some("alex@localhost"), 10);
+        let ms = chrono::Duration::milliseconds(1);
+        assert_eq!(
+            r.deadline(&LIMITS),
+            Some(t(70) + ms),
+            "the handover's deadline"
+        );
+        assert!(r.handle(Event::Tick, t(70), &LIMITS).is_empty());
+        let a = r.handle(Event::Tick, t(70) + ms, &LIMITS);
+        assert_eq!(ended(&a), [HandoverEnd::Expired]);
+        assert!(transitions(&a).is_empty());
+        assert_eq!(r.staff_jid(), Some("staff@localhost"));
+        // Too late now.
+        let a = r.handle(join("alex"), t(80), &LIMITS);
+        assert_eq!(kicks(&a), [("alex".to_string(), KickReason::ThirdPerson)]);
+    }
+
+    #[test]
+    fn a_declined_handover_ends_at_once_and_only_one_runs_at_a_time() {
+        let mut r = busy();
+        hand_over_to(&mut r, Some("alex@localhost"), 10);
+        assert!(hand_over_to(&mut r, None, 11).is_empty(), "one at a time");
+        let a = r.handle(Event::HandoverDeclined, t(12), &LIMITS);
+        assert_eq!(ended(&a), [HandoverEnd::Declined]);
+        assert!(r.handover().is_none());
+        assert!(r.handle(Event::HandoverDeclined, t(13), &LIMITS).is_empty());
+        // Only a busy room hands over.
+        let mut s = staffed();
+        assert!(hand_over_to(&mut s, Some("alex@localhost"), 10).is_empty());
+    }
+
+    #[test]
+    fn the_first_leaving_during_a_handover_is_closing_and_the_colleague_may_still_come() {
+        let mut r = busy();
+        hand_over_to(&mut r, Some("alex@localhost"), 10);
+        let a = r.handle(leave("staff", false), t(20), &LIMITS);
+        assert_eq!(
+            transitions(&a),
+            [(Status::Closing, Reason::LeftUnclean, Some("staff".into()))]
+        );
+        assert!(ended(&a).is_empty(), "the handover goes on");
+        let a = r.handle(join("alex"), t(30), &LIMITS);
+        assert_eq!(
+            transitions(&a),
+            [(Status::Busy, Reason::Handover, Some("alex".into()))]
+        );
+        assert_eq!(ended(&a), [HandoverEnd::Done]);
+        // The first one coming back now is a third person.
+        let a = r.handle(join("staff"), t(31), &LIMITS);
+        assert_eq!(kicks(&a), [("staff".to_string(), KickReason::ThirdPerson)]);
+    }
+
+    #[test]
+    fn the_first_leaving_and_nobody_coming_closes_as_usual() {
+        let mut r = busy();
+        hand_over_to(&mut r, Some("alex@localhost"), 10);
+        r.handle(leave("staff", true), t(20), &LIMITS);
+        // The handover expires first (claim 60 s), the room closes at its closing time.
+        let a = r.handle(Event::Tick, t(71), &LIMITS);
+        assert_eq!(ended(&a), [HandoverEnd::Expired]);
+        assert_eq!(r.status(), Status::Closing);
+        let a = r.handle(Event::Tick, t(141), &LIMITS);
+        assert_eq!(
+            transitions(&a),
+            [(Status::Closed, Reason::ClosingTimeout, None)]
+        );
+    }
+
+    #[test]
+    fn the_visitor_leaving_ends_the_handover_and_the_room_closing_too() {
+        let mut r = busy();
+        hand_over_to(&mut r, Some("alex@localhost"), 10);
+        let a = r.handle(leave("client", true), t(11), &LIMITS);
+        assert_eq!(ended(&a), [HandoverEnd::Closed]);
+        let a = r.handle(join("alex"), t(12), &LIMITS);
+        assert_eq!(kicks(&a), [("alex".to_string(), KickReason::ThirdPerson)]);
+        let mut r = busy();
+        hand_over_to(&mut r, None, 10);
+        let a = r.handle(Event::Lost, t(11), &LIMITS);
+        assert_eq!(ended(&a), [HandoverEnd::Closed]);
+    }
+
+    #[test]
+    fn a_restored_handover_completes_after_a_rejoin() {
+        let mut r = restored(Status::Busy);
+        r.restore_handover(Handover {
+            from: seat("staff", 0),
+            to: Some("alex@localhost".into()),
+            queue: false,
+            note: None,
+            topic: None,
+            offered_at: t(2),
+        });
+        // The colleague came in while the bot was away; the first one left meanwhile.
+        let a = r.handle(rejoined(&["client", "alex"]), t(5), &LIMITS);
+        assert_eq!(
+            transitions(&a),
+            [
+                (Status::Closing, Reason::LeftUnclean, Some("staff".into())),
+                (Status::Busy, Reason::Handover, Some("alex".into())),
+            ]
+        );
+        assert_eq!(ended(&a), [HandoverEnd::Done]);
     }
 }

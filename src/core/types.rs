@@ -87,6 +87,8 @@ pub enum Reason {
     Lost,
     /// The bot shut down and the room was unused.
     Shutdown,
+    /// A colleague took the staff seat over from the first staff member (a handover).
+    Handover,
 }
 
 impl Reason {
@@ -106,6 +108,7 @@ impl Reason {
             Reason::IdleTimeout => "idle_timeout",
             Reason::Lost => "lost",
             Reason::Shutdown => "shutdown",
+            Reason::Handover => "handover",
         }
     }
 }
@@ -131,6 +134,28 @@ impl Role {
         match self {
             Role::Staff => "staff",
             Role::Client => "client",
+        }
+    }
+}
+
+/// What a supervision row records (`supervision.kind`, docs/database.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Supervision {
+    /// A supervisor began to watch a chat.
+    Watch,
+    /// A supervisor whispered to the staff member of a chat (the text goes to `notes`).
+    Whisper,
+    /// A staff member asked the supervisors for help with a chat.
+    Help,
+}
+
+impl Supervision {
+    /// The name stored in `supervision.kind`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Supervision::Watch => "watch",
+            Supervision::Whisper => "whisper",
+            Supervision::Help => "help",
         }
     }
 }

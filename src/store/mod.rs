@@ -19,8 +19,9 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::{Postgres, Row, Sqlite};
 
+use crate::core::effects::{Line, LiveChat};
 pub use crate::core::queue::{Enqueued, Swept};
-use crate::core::types::{Claims, Role, Status, Time, Transition};
+use crate::core::types::{Claims, Role, Status, Supervision, Time, Transition};
 pub use sql::{
     CLAIM_CLIENT_POSTGRES, CLAIM_CLIENT_SQLITE, CLAIM_STAFF_POSTGRES, CLAIM_STAFF_SQLITE,
     NOTIFY_CHANNEL, RECLAIM_CLIENT_POSTGRES, RECLAIM_CLIENT_SQLITE, ROOM_STATUS, TRANSCRIPT_AFTER,
@@ -28,8 +29,8 @@ pub use sql::{
 
 use rows::{AssignedRoom, AssignedVisitor, ChatOfVisitor, ClaimsRow, OpenClaimsRow};
 pub use rows::{
-    Assignment, ClaimedRoom, EventRow, MessageRow, QueueRecord, QueueRow, QueueState, RoomRow,
-    WaitingVisitor,
+    Assignment, ClaimedRoom, EventRow, HandoverRow, MessageRow, NoteRow, QueueRecord, QueueRow,
+    QueueState, RoomRow, SupervisionRow, WaitingVisitor,
 };
 
 /// A database, SQLite or PostgreSQL.
@@ -89,6 +90,10 @@ pub struct StatsFigures {
     pub closed: Vec<(String, String, i64)>,
     /// `period, blocks`.
     pub blocks: Vec<(String, i64)>,
+    /// `period, kind, n` of the `supervision` rows (`watch`, `whisper`, `help`).
+    pub supervision: Vec<(String, String, i64)>,
+    /// `period, handovers, done`.
+    pub handovers: Vec<(String, i64, i64)>,
 }
 
 /// A time as the database stores it: `TIMESTAMPTZ` on PostgreSQL, ISO-8601 text on SQLite.
@@ -340,6 +345,11 @@ impl Store {
         let erased = on_pool!(self, sql::PRUNE, pool, text => {
             sqlx::query(text).bind(DbTime(cutoff)).execute(pool).await?.rows_affected()
         });
+        // The notes about a chat (whispers) go with its transcript.
+        let notes = on_pool!(self, sql::PRUNE_NOTES, pool, text => {
+            sqlx::query(text).bind(DbTime(cutoff)).execute(pool).await?.rows_affected()
+        });
+        let erased = erased + notes;
         // Gone from the file too: zeroed (secure_delete) and out of the write-ahead log.
         if erased > 0 {
             self.checkpoint().await?;
@@ -650,6 +660,57 @@ impl Store {
         })
     }
 
+    /// Records that a handover of room `jid` began (a retried write adds no second row).
+    pub async fn handover_offered(
+        &self,
+        jid: &str,
+        from_jid: &str,
+        to_jid: Option<&str>,
+        note: Option<&str>,
+        at: Time,
+    ) -> sqlx::Result<()> {
+        on_pool!(self, sql::HANDOVER_OFFERED, pool, text => {
+            sqlx::query(text).bind(jid).bind(from_jid).bind(to_jid).bind(note).bind(DbTime(at))
+                .execute(pool).await.map(|_| ())
+        })
+    }
+
+    /// Records who took the open handover to the queue of room `jid`.
+    pub async fn handover_taken(&self, jid: &str, by: &str) -> sqlx::Result<()> {
+        on_pool!(self, sql::HANDOVER_TAKEN, pool, text => {
+            sqlx::query(text).bind(jid).bind(by).execute(pool).await.map(|_| ())
+        })
+    }
+
+    /// Records how the open handover of room `jid` ended.
+    pub async fn handover_ended(&self, jid: &str, outcome: &str, at: Time) -> sqlx::Result<()> {
+        on_pool!(self, sql::HANDOVER_ENDED, pool, text => {
+            sqlx::query(text).bind(jid).bind(DbTime(at)).bind(outcome).execute(pool).await.map(|_| ())
+        })
+    }
+
+    /// The topic the visitor of room `jid` gave, if any.
+    pub async fn visitor_topic(&self, jid: &str) -> sqlx::Result<Option<String>> {
+        on_pool!(self, sql::VISITOR_TOPIC, pool, text => {
+            let row = sqlx::query(text).bind(jid).fetch_optional(pool).await?;
+            Ok(row.and_then(|r| r.try_get::<Option<String>, _>("topic").ok().flatten()))
+        })
+    }
+
+    /// The open handovers of rooms that are not closed, oldest first (for a restart).
+    pub async fn open_handovers(&self) -> sqlx::Result<Vec<HandoverRow>> {
+        on_pool!(self, sql::OPEN_HANDOVERS, pool, text => {
+            sqlx::query_as(text).fetch_all(pool).await
+        })
+    }
+
+    /// Every handover of room `jid`, oldest first.
+    pub async fn handovers(&self, jid: &str) -> sqlx::Result<Vec<HandoverRow>> {
+        on_pool!(self, sql::HANDOVERS, pool, text => {
+            sqlx::query_as(text).bind(jid).fetch_all(pool).await
+        })
+    }
+
     /// A visitor over XMPP whose session ended leaves the queue (if they were waiting or assigned).
     pub async fn visitor_gone(&self, jid: &str) -> sqlx::Result<()> {
         on_pool!(self, sql::VISITOR_GONE, pool, text => {
@@ -800,7 +861,84 @@ impl Store {
             for r in run(sql::STATS_BLOCKS).await? {
                 f.blocks.push((period(&r)?, r.try_get("blocks")?));
             }
+            for r in run(sql::STATS_SUPERVISION).await? {
+                f.supervision.push((period(&r)?, r.try_get("kind")?, r.try_get("n")?));
+            }
+            for r in run(sql::STATS_HANDOVERS).await? {
+                f.handovers.push((period(&r)?, r.try_get("handovers")?, r.try_get("done")?));
+            }
             Ok(f)
+        })
+    }
+
+    /// The chats going on (`busy` or `closing`), or only `room`: topic and start of each.
+    pub async fn live_chats(&self, room: Option<&str>) -> sqlx::Result<Vec<LiveChat>> {
+        on_pool!(self, sql::LIVE_CHATS, pool, text => {
+            let rows = sqlx::query(text).bind(room).fetch_all(pool).await?;
+            rows.iter()
+                .map(|r| Ok(LiveChat { room: r.try_get("room")?, topic: r.try_get("topic")?, since: r.try_get("since")? }))
+                .collect()
+        })
+    }
+
+    /// The stored lines of room `jid` up to number `upto`, oldest first, with their bodies.
+    pub async fn lines_upto(&self, jid: &str, upto: i64) -> sqlx::Result<Vec<Line>> {
+        let rows: Vec<MessageRow> = on_pool!(self, sql::LINES_UPTO, pool, text => {
+            sqlx::query_as(text).bind(jid).bind(upto).fetch_all(pool).await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|m| Line {
+                seq: m.seq,
+                at: m.at,
+                nick: m.nick,
+                role: if m.role == "client" {
+                    Role::Client
+                } else {
+                    Role::Staff
+                },
+                body: m.body.unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    /// Records a watch, a whisper (with its text in `notes`) or a request for help about the
+    /// chat in room `jid`; a retried write that landed already adds nothing.
+    pub async fn record_supervision(
+        &self,
+        jid: &str,
+        kind: Supervision,
+        by: &str,
+        at: Time,
+        text: Option<&str>,
+    ) -> sqlx::Result<()> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for statement in sql::RECORD_SUPERVISION {
+                sqlx::query(self.text(statement))
+                    .bind(jid)
+                    .bind(kind.as_str())
+                    .bind(by)
+                    .bind(DbTime(at))
+                    .bind(text)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await
+        })
+    }
+
+    /// The notes about the chat in room `jid`, oldest first.
+    pub async fn notes(&self, jid: &str) -> sqlx::Result<Vec<NoteRow>> {
+        on_pool!(self, sql::NOTES, pool, text => {
+            sqlx::query_as(text).bind(jid).fetch_all(pool).await
+        })
+    }
+
+    /// The watches, whispers and requests for help about the chat in room `jid`, oldest first.
+    pub async fn supervision(&self, jid: &str) -> sqlx::Result<Vec<SupervisionRow>> {
+        on_pool!(self, sql::SUPERVISION_ROWS, pool, text => {
+            sqlx::query_as(text).bind(jid).fetch_all(pool).await
         })
     }
 

@@ -66,6 +66,7 @@ impl Store {
                 .pick(room, *queue_id)
                 .await
                 .map(|a| QueryResult::Assigned(a.map(assigned))),
+            Query::VisitorTopic(room) => store.visitor_topic(room).await.map(QueryResult::Topic),
             Query::BlockVisitor {
                 room,
                 until,
@@ -75,6 +76,14 @@ impl Store {
                 .block_room_visitor(room, *until, reason, by)
                 .await
                 .map(QueryResult::Blocked),
+            Query::LiveChats { room } => store
+                .live_chats(room.as_deref())
+                .await
+                .map(QueryResult::LiveChats),
+            Query::Transcript { room, upto } => store
+                .lines_upto(room, *upto)
+                .await
+                .map(QueryResult::Transcript),
         }
     }
 }

@@ -87,6 +87,30 @@ pub struct MessageRow {
     pub body: Option<String>,
 }
 
+/// A row of `notes`: a supervisor's whisper about a chat.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct NoteRow {
+    /// Its author (a bare JID).
+    pub jid: String,
+    /// `whisper`.
+    pub kind: String,
+    /// The text; `None` once erased by retention.
+    pub text: Option<String>,
+    /// When.
+    pub at: Time,
+}
+
+/// A row of `supervision`: a watch, a whisper or a request for help.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct SupervisionRow {
+    /// `watch`, `whisper` or `help`.
+    pub kind: String,
+    /// Who (a bare JID).
+    pub jid: String,
+    /// When.
+    pub at: Time,
+}
+
 /// A queue row as its visitor sees it.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct QueueState {
@@ -232,4 +256,28 @@ impl TryFrom<String> for Status {
     fn try_from(text: String) -> Result<Status, String> {
         Status::parse(&text).ok_or_else(|| format!("unknown status {text:?}"))
     }
+}
+
+/// A row of `handovers` with its room's JID (`sql::OPEN_HANDOVERS`, `sql::HANDOVERS`).
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct HandoverRow {
+    /// The room's JID (empty when read for one room).
+    #[sqlx(default)]
+    pub jid: String,
+    /// Who hands over (bare JID).
+    pub from_jid: String,
+    /// The colleague named; `None` for the queue.
+    pub to_jid: Option<String>,
+    /// Who took a handover to the queue.
+    pub taken_by: Option<String>,
+    /// The note for the colleague.
+    pub note: Option<String>,
+    /// When it was offered.
+    pub offered_at: Time,
+    /// When it ended; `None` while open.
+    #[sqlx(default)]
+    pub ended_at: Option<Time>,
+    /// `done`, `expired`, `declined` or `closed`; `None` while open.
+    #[sqlx(default)]
+    pub outcome: Option<String>,
 }

@@ -152,11 +152,13 @@ fn update_status(to: Status) -> &'static str {
             "UPDATE rooms SET status = 'staffed', status_changed_at = $2, staff_nick = $3, staffed_at = $2, staff_jid = $8 WHERE jid = $1"
         }
         // The client joining, or one of the two coming back: `$8` (a JID a fresh claim vouched
-        // for) goes to the seat whose nick is `$3`.
+        // for) goes to the seat whose nick is `$3`. A handover (`$6`) gives the staff seat to the
+        // colleague: nick `$3`, JID `$8`.
         Status::Busy => {
             "UPDATE rooms SET status = 'busy', status_changed_at = $2, client_nick = COALESCE(client_nick, $3), busy_at = COALESCE(busy_at, $2),
-  client_jid = CASE WHEN client_nick IS NULL OR client_nick = $3 THEN COALESCE($8, client_jid) ELSE client_jid END,
-  staff_jid = CASE WHEN client_nick IS NOT NULL AND client_nick <> $3 AND staff_nick = $3 THEN COALESCE($8, staff_jid) ELSE staff_jid END
+  client_jid = CASE WHEN $6 = 'handover' THEN client_jid WHEN client_nick IS NULL OR client_nick = $3 THEN COALESCE($8, client_jid) ELSE client_jid END,
+  staff_jid = CASE WHEN $6 = 'handover' THEN $8 WHEN client_nick IS NOT NULL AND client_nick <> $3 AND staff_nick = $3 THEN COALESCE($8, staff_jid) ELSE staff_jid END,
+  staff_nick = CASE WHEN $6 = 'handover' THEN $3 ELSE staff_nick END
 WHERE jid = $1"
         }
         Status::Closed => {
@@ -252,6 +254,47 @@ pub const SELECT_ROOMS: &str =
        staff_nick, client_nick, closed_at, close_reason, last_message_at, staff_jid, client_jid,
        staff_claimed_at, client_claimed_at FROM rooms";
 
+// ---------------------------------------------------------------------------------------------
+// Handovers (docs/database.md, "handovers")
+
+/// A handover begins: `$1` room JID, `$2` from (bare JID), `$3` to (bare JID, NULL for the
+/// queue), `$4` note, `$5` when. A retried write adds no second row.
+pub const HANDOVER_OFFERED: Sql = both(
+    "INSERT INTO handovers (room_id, from_jid, to_jid, note, offered_at)
+SELECT id, $2, $3, $4, $5 FROM rooms WHERE jid = $1
+  AND NOT EXISTS (SELECT 1 FROM handovers h WHERE h.room_id = rooms.id AND h.offered_at = $5)",
+);
+
+/// The open handover to the queue of room `$1` was taken by `$2` (bare JID).
+pub const HANDOVER_TAKEN: Sql = both(
+    "UPDATE handovers SET taken_by = $2
+WHERE ended_at IS NULL AND room_id = (SELECT id FROM rooms WHERE jid = $1)",
+);
+
+/// The open handover of room `$1` ended at `$2` with outcome `$3`.
+pub const HANDOVER_ENDED: Sql = both(
+    "UPDATE handovers SET ended_at = $2, outcome = $3
+WHERE ended_at IS NULL AND room_id = (SELECT id FROM rooms WHERE jid = $1)",
+);
+
+/// The topic of the visitor of room `$1`: their queue row's (assigned, or served in it).
+pub const VISITOR_TOPIC: Sql = both(
+    "SELECT q.topic FROM queue q JOIN rooms r ON r.id = q.room_id
+WHERE r.jid = $1 AND q.status IN ('assigned', 'served') ORDER BY q.id DESC LIMIT 1",
+);
+
+/// The open handovers of the rooms that are not closed, for a restart.
+pub const OPEN_HANDOVERS: Sql = both(
+    "SELECT r.jid, h.from_jid, h.to_jid, h.taken_by, h.note, h.offered_at FROM handovers h
+JOIN rooms r ON r.id = h.room_id WHERE h.ended_at IS NULL AND r.status <> 'closed' ORDER BY h.id",
+);
+
+/// One room's handovers, oldest first: `$1` room JID.
+pub const HANDOVERS: Sql = both(
+    "SELECT h.from_jid, h.to_jid, h.taken_by, h.note, h.offered_at, h.ended_at, h.outcome
+FROM handovers h JOIN rooms r ON r.id = h.room_id WHERE r.jid = $1 ORDER BY h.id",
+);
+
 /// One room's history, oldest first: `$1` jid.
 pub const EVENTS: Sql = both(
     "SELECT e.at, e.from_status, e.to_status, e.reason, e.nick FROM room_events e
@@ -319,6 +362,11 @@ ORDER BY r.id, m.seq",
 
 /// Retention: the bodies of messages before `$1` are erased; rows and times stay.
 pub const PRUNE: Sql = both("UPDATE messages SET body = NULL WHERE at < $1 AND body IS NOT NULL");
+
+/// Retention of the notes about a chat (a supervisor's whispers): their text goes with the
+/// transcript's bodies, before `$1`.
+pub const PRUNE_NOTES: Sql =
+    both("UPDATE notes SET text = NULL WHERE at < $1 AND text IS NOT NULL");
 
 // ---------------------------------------------------------------------------------------------
 // Privacy (docs/database.md, "What is kept of visitors"): unless `privacy.keep_visitor_names`,
@@ -670,6 +718,61 @@ WHERE room_id IS NOT NULL AND status IN ('assigned', 'served', 'missed')
 ORDER BY status_changed_at",
 };
 
+// ---------------------------------------------------------------------------------------------
+// Supervision (docs/protocol.md "Supervision", docs/database.md "Supervision")
+
+/// The chats going on (`busy` or `closing`), or only room `$1` (its JID) when it is not NULL
+/// → `room, since, topic`: when the chat began and the topic of the visitor it serves.
+pub const LIVE_CHATS: Sql = Sql {
+    sqlite: "SELECT r.jid AS room, r.busy_at AS since,
+       (SELECT q.topic FROM queue q WHERE q.room_id = r.id AND q.status IN ('assigned', 'served')
+        ORDER BY q.id DESC LIMIT 1) AS topic
+FROM rooms r WHERE r.status IN ('busy', 'closing') AND ($1 IS NULL OR r.jid = $1)
+ORDER BY r.busy_at, r.id",
+    postgres: "SELECT r.jid AS room, r.busy_at AS since,
+       (SELECT q.topic FROM queue q WHERE q.room_id = r.id AND q.status IN ('assigned', 'served')
+        ORDER BY q.id DESC LIMIT 1) AS topic
+FROM rooms r WHERE r.status IN ('busy', 'closing') AND ($1::text IS NULL OR r.jid = $1::text)
+ORDER BY r.busy_at, r.id",
+};
+
+/// The stored lines of room `$1` (its JID) up to number `$2`, oldest first, as stored (the
+/// client named by role unless names are kept); bodies erased by retention are left out
+/// → `seq, at, nick, role, body`.
+pub const LINES_UPTO: Sql = both(
+    "SELECT m.seq, m.at, m.nick, m.role, m.body FROM messages m JOIN rooms r ON r.id = m.room_id
+WHERE r.jid = $1 AND m.seq <= $2 AND m.body IS NOT NULL ORDER BY m.seq",
+);
+
+/// A watch, whisper or request for help, in one transaction: `$1` the room's JID, `$2` the kind,
+/// `$3` who (a bare JID), `$4` when, `$5` a whisper's text (NULL otherwise). The row, then the
+/// whisper's note; a retried write that already landed adds neither again.
+pub const RECORD_SUPERVISION: [Sql; 2] = [
+    both(
+        "INSERT INTO supervision (room_id, kind, jid, at)
+SELECT id, $2, $3, $4 FROM rooms WHERE jid = $1
+  AND NOT EXISTS (SELECT 1 FROM supervision s
+                  WHERE s.room_id = rooms.id AND s.kind = $2 AND s.jid = $3 AND s.at = $4)",
+    ),
+    both(
+        "INSERT INTO notes (room_id, jid, kind, text, at)
+SELECT id, $3, $2, $5, $4 FROM rooms WHERE jid = $1 AND $5 IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM notes n WHERE n.room_id = rooms.id AND n.jid = $3 AND n.at = $4)",
+    ),
+];
+
+/// The notes of room `$1` (its JID), oldest first → `jid, kind, text, at`.
+pub const NOTES: Sql = both(
+    "SELECT n.jid, n.kind, n.text, n.at FROM notes n JOIN rooms r ON r.id = n.room_id
+WHERE r.jid = $1 ORDER BY n.id",
+);
+
+/// The supervision rows of room `$1` (its JID), oldest first → `kind, jid, at`.
+pub const SUPERVISION_ROWS: Sql = both(
+    "SELECT s.kind, s.jid, s.at FROM supervision s JOIN rooms r ON r.id = s.room_id
+WHERE r.jid = $1 ORDER BY s.id",
+);
+
 /// A string that lives as long as the program: the statements built once at first use.
 fn leak(text: String) -> &'static str {
     Box::leak(text.into_boxed_str())
@@ -788,6 +891,29 @@ WHERE julianday(at) >= julianday($1) AND julianday(at) < julianday($2)
 GROUP BY 1 ORDER BY 1",
     postgres: "SELECT to_char(at AT TIME ZONE 'UTC', $3) AS period, COUNT(*) AS blocks FROM blocked
 WHERE at >= $1 AND at < $2
+GROUP BY 1 ORDER BY 1",
+};
+
+/// Watches, whispers and requests for help (`supervision` rows) → `period, kind, n`.
+pub const STATS_SUPERVISION: Sql = Sql {
+    sqlite: "SELECT strftime($3, at) AS period, kind, COUNT(*) AS n FROM supervision
+WHERE julianday(at) >= julianday($1) AND julianday(at) < julianday($2)
+GROUP BY 1, 2 ORDER BY 1, 2",
+    postgres:
+        "SELECT to_char(at AT TIME ZONE 'UTC', $3) AS period, kind, COUNT(*) AS n FROM supervision
+WHERE at >= $1 AND at < $2
+GROUP BY 1, 2 ORDER BY 1, 2",
+};
+
+/// Handovers offered in each period (by `offered_at`), and how many of them were done.
+pub const STATS_HANDOVERS: Sql = Sql {
+    sqlite: "SELECT strftime($3, offered_at) AS period, COUNT(*) AS handovers,
+  SUM(CASE WHEN outcome = 'done' THEN 1 ELSE 0 END) AS done FROM handovers
+WHERE julianday(offered_at) >= julianday($1) AND julianday(offered_at) < julianday($2)
+GROUP BY 1 ORDER BY 1",
+    postgres: "SELECT to_char(offered_at AT TIME ZONE 'UTC', $3) AS period, COUNT(*) AS handovers,
+  SUM(CASE WHEN outcome = 'done' THEN 1 ELSE 0 END) AS done FROM handovers
+WHERE offered_at >= $1 AND offered_at < $2
 GROUP BY 1 ORDER BY 1",
 };
 

@@ -5,6 +5,7 @@
 pub mod adhoc;
 pub mod codec;
 pub mod connect;
+pub mod handover;
 pub mod session;
 pub mod stanza;
 

@@ -3,19 +3,23 @@
 //! visitors, and who is there.
 //!
 //! [`Protocol`] owns the protocol's state (staff on duty, rooms claimed over XMPP, the places last
-//! pushed, command sessions) and is lent the rest of the core it needs as a [`Lent`]: the
-//! settings, a read-only view of the rooms and their counts, the queue, and the outbox it sends
-//! and asks through. It never changes a room itself: an event for a room goes into
+//! pushed, command sessions, the supervisors' watches) and is lent the rest of the core it needs
+//! as a [`Lent`]: the settings, a read-only view of the rooms and their counts, the queue, and the
+//! outbox it sends and asks through. It never changes a room itself: an event for a room goes into
 //! [`Lent::feed`], which the core feeds after the protocol has run.
 //!
 //! Each command has one home, a file of its own that owns its form, its permission check, its
 //! steps, its query and its answer; [`TABLE`] names them, and [`Step`] names what a command waits
-//! for. Who may run which command is decided here, from `staff.jids` and `visitors.domains`;
-//! anyone else is refused with `forbidden` and logged on the security target.
+//! for. Who may run which command is decided here, from `staff.jids`, `staff.supervisors` and
+//! `visitors.domains`; anyone else is refused with `forbidden` and logged on the security target.
 
+mod ask_for_help;
 mod block_visitor;
+mod decline_handover;
+mod hand_over;
 mod leave_queue;
 mod line_status;
+mod live_chats;
 mod places;
 mod presence;
 mod request_chat;
@@ -23,8 +27,11 @@ mod resume_chat;
 mod staff_push;
 mod staff_room;
 mod status;
+mod supervision;
 mod take_chat;
 mod waiting_visitors;
+mod watch_chat;
+mod whisper;
 
 use std::collections::{HashMap, HashSet};
 
@@ -83,6 +90,18 @@ pub enum Command {
     BlockVisitor,
     /// Staff: rooms by status, the queue, staff on duty.
     Status,
+    /// Staff: ask the supervisors on duty for help with a chat.
+    AskForHelp,
+    /// Supervisors: every chat going on.
+    LiveChats,
+    /// Supervisors: get each line of a chat.
+    WatchChat,
+    /// Supervisors: a line to the staff member of a chat, unseen by the visitor.
+    Whisper,
+    /// Staff: hand one's chat to a colleague on duty, or back to the queue.
+    HandOver,
+    /// Staff: decline a chat handed to one (or withdraw one's offer).
+    DeclineHandover,
 }
 
 /// Who may run a command.
@@ -90,14 +109,16 @@ pub enum Command {
 pub enum Who {
     /// JIDs on `visitors.domains`.
     Visitors,
-    /// `staff.jids`.
+    /// `staff.jids` (supervisors too).
     Staff,
+    /// `staff.supervisors`.
+    Supervisors,
 }
 
 /// The dispatch table: each command's node, its name for people, and who may run it. Its home is
 /// the module of the same name.
 #[rustfmt::skip]
-pub const TABLE: [(Command, &str, &str, Who); 8] = [
+pub const TABLE: [(Command, &str, &str, Who); 14] = [
     (Command::RequestChat,     "request-chat",     "Request a chat",         Who::Visitors),
     (Command::LeaveQueue,      "leave-queue",      "Leave the queue",        Who::Visitors),
     (Command::ResumeChat,      "resume-chat",      "Resume my chat",         Who::Visitors),
@@ -106,6 +127,12 @@ pub const TABLE: [(Command, &str, &str, Who); 8] = [
     (Command::WaitingVisitors, "waiting-visitors", "Waiting visitors",       Who::Staff),
     (Command::BlockVisitor,    "block-visitor",    "Block visitor",          Who::Staff),
     (Command::Status,          "status",           "Help line status",       Who::Staff),
+    (Command::AskForHelp,      "ask-for-help",     "Ask for help",           Who::Staff),
+    (Command::LiveChats,       "live-chats",       "Live chats",             Who::Supervisors),
+    (Command::WatchChat,       "watch-chat",       "Watch a chat",           Who::Supervisors),
+    (Command::Whisper,         "whisper",          "Whisper to staff",       Who::Supervisors),
+    (Command::HandOver,        "hand-over",        "Hand a chat over",       Who::Staff),
+    (Command::DeclineHandover, "decline-handover", "Decline a handover",     Who::Staff),
 ];
 
 impl Command {
@@ -151,10 +178,33 @@ pub enum Step {
     },
     /// [`waiting_visitors`]: the visitor picked was given the room.
     Pick,
+    /// [`hand_over`]: the visitor's topic, for the colleague; then the handover starts.
+    HandOver {
+        /// The room.
+        room: BareJid,
+        /// The colleague; `None` for the queue.
+        to: Option<BareJid>,
+        /// The note.
+        note: Option<String>,
+    },
     /// [`block_visitor`]: the visitor of `room` is blocked.
     Block {
         /// The room.
         room: BareJid,
+    },
+    /// [`live_chats`]: the topics and starts of the chats.
+    LiveChats,
+    /// [`watch_chat`]: the earlier lines of `room`.
+    Watch {
+        /// The room.
+        room: BareJid,
+    },
+    /// [`ask_for_help`]: the topic of the chat in `room`.
+    Help {
+        /// The room.
+        room: BareJid,
+        /// What the staff member said about it.
+        text: Option<String>,
     },
 }
 
@@ -216,7 +266,7 @@ impl Ask {
     fn result(&self, status: &str) -> Form {
         let label = match self.command.row().3 {
             Who::Visitors => self.t("label-status"),
-            Who::Staff => "Status".to_string(),
+            Who::Staff | Who::Supervisors => "Status".to_string(),
         };
         self.result_form().value("status", &label, status)
     }
@@ -230,7 +280,7 @@ impl Ask {
     fn title(&self) -> String {
         match self.command.row().3 {
             Who::Visitors => self.t(self.command.node()),
-            Who::Staff => self.command.name().to_string(),
+            Who::Staff | Who::Supervisors => self.command.name().to_string(),
         }
     }
 
@@ -343,6 +393,8 @@ pub struct Protocol {
     shift: staff_push::Shift,
     /// The staff room ([`staff_room`]).
     staff_room: staff_room::StaffRoom,
+    /// Supervisors' sessions watching chats ([`supervision`]).
+    watches: supervision::Watches,
 }
 
 impl Protocol {
@@ -414,8 +466,10 @@ impl Protocol {
                 .send(refuse(DefinedCondition::ResourceConstraint, "error-rate"));
         }
         let bare = request.from.to_bare().to_string();
+        let staff = &lent.settings.staff;
         let may = |who: Who| match who {
-            Who::Staff => lent.settings.staff.allows(&bare),
+            Who::Staff => staff.allows(&bare) || staff.supervises(&bare),
+            Who::Supervisors => staff.supervises(&bare),
             Who::Visitors => lent.settings.visitors.allows(&bare),
         };
         let command = match request.kind {
@@ -470,6 +524,12 @@ impl Protocol {
             Command::WaitingVisitors => waiting_visitors::start(ask, &command, lent),
             Command::BlockVisitor => block_visitor::start(ask, &command, lent),
             Command::Status => status::start(self, ask, lent),
+            Command::AskForHelp => ask_for_help::start(ask, &command, lent),
+            Command::LiveChats => live_chats::start(ask, lent),
+            Command::WatchChat => watch_chat::start(self, ask, &command, lent),
+            Command::Whisper => whisper::start(ask, &command, lent),
+            Command::HandOver => hand_over::start(self, ask, &command, lent),
+            Command::DeclineHandover => decline_handover::start(ask, &command, lent),
         }
     }
 
@@ -485,6 +545,17 @@ impl Protocol {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(command = ask.command.node(), error = %e, "a command's database work failed");
+                match step {
+                    // Asking for help does not wait for the topic: the supervisors are alerted.
+                    Step::Help { room, text } => {
+                        return ask_for_help::asked(self, ask, room, text, None, lent)
+                    }
+                    // A watch whose earlier lines cannot be read has not begun.
+                    Step::Watch { room } => {
+                        self.watches.stop(&ask.to, &room);
+                    }
+                    _ => {}
+                }
                 let text = ask.t("error-internal");
                 return ask.error(lent.out, DefinedCondition::InternalServerError, &text);
             }
@@ -504,8 +575,20 @@ impl Protocol {
             (Step::Pick, QueryResult::Assigned(assigned)) => {
                 waiting_visitors::picked(self, ask, assigned, lent)
             }
+            (Step::HandOver { room, to, note }, QueryResult::Topic(topic)) => {
+                hand_over::answered(self, ask, room, to, note, topic, lent)
+            }
             (Step::Block { room }, QueryResult::Blocked(label)) => {
                 block_visitor::answered(self, ask, room, label, lent)
+            }
+            (Step::LiveChats, QueryResult::LiveChats(chats)) => {
+                live_chats::listed(ask, &chats, lent)
+            }
+            (Step::Watch { room }, QueryResult::Transcript(lines)) => {
+                watch_chat::read(self, ask, room, &lines, lent)
+            }
+            (Step::Help { room, text }, QueryResult::LiveChats(chats)) => {
+                ask_for_help::asked(self, ask, room, text, Some(chats), lent)
             }
             (step, other) => {
                 tracing::error!(

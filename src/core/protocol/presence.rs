@@ -1,6 +1,6 @@
 //! Who is there: staff members come on and off duty by directed presence; a visitor whose
-//! session ends leaves the queue at once; after a new session, the staff sessions present before
-//! are pinged, and one that bounces is gone.
+//! session ends leaves the queue at once; a supervisor's watches end with their session; after a
+//! new session, the staff sessions present before are pinged, and one that bounces is gone.
 
 use xmpp_parsers::jid::FullJid;
 
@@ -31,6 +31,7 @@ impl Protocol {
                     tracing::info!(staff = %bare, "a staff member's session went off duty");
                     self.shift_left(&full);
                 }
+                self.watcher_gone(&full);
                 if lent.settings.visitors.allows(&bare) {
                     lent.out.write(Write::VisitorGone {
                         visitor: full.to_string(),
@@ -53,6 +54,7 @@ impl Protocol {
 
     /// A probed session bounced: a staff member is off duty, a waiting visitor has left.
     pub fn session_gone(&mut self, jid: &FullJid, condition: &str, out: &mut Outbox) {
+        self.watcher_gone(jid);
         if self.staff_present.remove(jid) {
             tracing::info!(staff = %jid, %condition, "a staff member's session is gone");
             self.shift_left(jid);

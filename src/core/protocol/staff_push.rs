@@ -121,9 +121,9 @@ pub struct Shift {
     reading: bool,
     /// The queue (count, first, newest row) as the last sweep found it.
     swept_of: Option<(i64, Option<Time>, Option<i64>)>,
-    /// The newest row announced in the staff room (at the first read: the newest waiting then,
-    /// so that a restart announces nobody twice).
-    announced: Option<i64>,
+    /// The newest row announced in the staff room (after a restart, those still waiting are
+    /// announced again: the staff room learns they wait).
+    announced: i64,
     /// Visitors re-offered already (pick mode): once each.
     reoffered: HashSet<i64>,
 }
@@ -195,17 +195,14 @@ impl Protocol {
             Ok(QueryResult::WaitingList(mut list)) => {
                 list.truncate(SHIFT_VISITORS);
                 let newest = list.iter().map(|w| w.id).max().unwrap_or(0);
-                if let Some(announced) = self.shift.announced {
-                    for w in list.iter().filter(|w| w.id > announced) {
-                        let text = match w.topic.as_deref().filter(|t| !t.is_empty()) {
-                            Some(topic) => format!("{} is waiting: {topic}", w.nick),
-                            None => format!("{} is waiting.", w.nick),
-                        };
-                        super::announce_to_staff(lent, &text);
-                    }
+                for w in list.iter().filter(|w| w.id > self.shift.announced) {
+                    let text = match w.topic.as_deref().filter(|t| !t.is_empty()) {
+                        Some(topic) => format!("{} is waiting: {topic}", w.nick),
+                        None => format!("{} is waiting.", w.nick),
+                    };
+                    super::announce_to_staff(lent, &text);
                 }
-                let announced = self.shift.announced.unwrap_or(0).max(newest);
-                self.shift.announced = Some(announced);
+                self.shift.announced = self.shift.announced.max(newest);
                 self.shift
                     .reoffered
                     .retain(|id| list.iter().any(|w| w.id == *id));
@@ -240,7 +237,7 @@ impl Protocol {
                 oldest: lent.queue.oldest(),
                 pick,
             },
-            handovers: self.waiting_handovers(lent),
+            handovers: self.shift_handovers(lent),
             visitors: self
                 .shift
                 .list
@@ -257,10 +254,19 @@ impl Protocol {
         }
     }
 
-    /// The handovers waiting for a colleague, shown first in the push. The hook of the
-    /// handover (helper B of issue 19): empty until handovers exist.
-    fn waiting_handovers(&self, _lent: &Lent) -> Vec<ShiftHandover> {
-        Vec::new()
+    /// The handovers waiting for a colleague, shown first in the push (the handover's own list,
+    /// [`super::hand_over`]).
+    fn shift_handovers(&self, lent: &Lent) -> Vec<ShiftHandover> {
+        self.waiting_handovers(lent)
+            .into_iter()
+            .map(|h| ShiftHandover {
+                room: h.room.to_string(),
+                from: h.from,
+                note: h.note.unwrap_or_default(),
+                topic: h.topic.unwrap_or_default(),
+                since: h.since,
+            })
+            .collect()
     }
 
     /// At the end of every input: the state is checked for a change, and each staff session
@@ -322,8 +328,14 @@ impl Protocol {
             .iter()
             .filter(|w| now - w.since >= after && !self.shift.reoffered.contains(&w.id))
             .map(|w| {
-                let minutes = (now - w.since).num_minutes().max(1);
-                let waited = plural(minutes, "minute", "minutes");
+                // The time the help line set (`queue.reoffer_after`), not the seconds a sweep
+                // added to it.
+                let secs = lent.settings.reoffer_after.as_secs() as i64;
+                let waited = if secs >= 60 {
+                    plural((secs + 30) / 60, "minute", "minutes")
+                } else {
+                    plural(secs, "second", "seconds")
+                };
                 format!(
                     "{} has waited {waited} and nobody has taken them yet",
                     w.nick

@@ -148,18 +148,17 @@ impl Protocol {
                     .map(|j| (j.as_str(), "member"))
                     .chain(have.difference(&want).map(|j| (j.as_str(), "none")))
                     .collect();
-                if changes.is_empty() {
-                    return tracing::info!(room = %room, members = want.len(), "the staff room is ready");
+                // One item a request: Prosody reads only the first item of an admin set.
+                for (jid, affiliation) in &changes {
+                    ask(
+                        out,
+                        Request::iq(set_affiliation(&room, jid, affiliation)),
+                        StaffRoomStep::SetMembers,
+                    );
                 }
-                ask(
-                    out,
-                    Request::iq(set_affiliations(&room, &changes)),
-                    StaffRoomStep::SetMembers,
-                );
+                tracing::info!(room = %room, members = want.len(), changes = changes.len(), "the staff room is ready");
             }
-            (StaffRoomStep::SetMembers, _) => {
-                tracing::info!(room = %room, members = members(settings).len(), "the staff room is ready")
-            }
+            (StaffRoomStep::SetMembers, _) => {}
             (step, _) => {
                 tracing::error!(room = %room, ?step, "the staff room got an answer of the wrong kind")
             }
@@ -275,12 +274,12 @@ pub fn member_list(room: &BareJid) -> Iq {
     }
 }
 
-/// Sets the affiliation of each (bare JID, affiliation) in `room`.
-pub fn set_affiliations(room: &BareJid, changes: &[(&str, &str)]) -> Iq {
-    let mut query = Element::builder("query", NS_MUC_ADMIN);
-    for (jid, affiliation) in changes {
-        let item = with_attr(Element::builder("item", NS_MUC_ADMIN), "jid", *jid);
-        query = query.append(with_attr(item, "affiliation", *affiliation).build());
-    }
-    iq_set(room, query.build())
+/// Sets the affiliation of bare JID `jid` in `room`.
+pub fn set_affiliation(room: &BareJid, jid: &str, affiliation: &str) -> Iq {
+    let item = with_attr(Element::builder("item", NS_MUC_ADMIN), "jid", jid);
+    let item = with_attr(item, "affiliation", affiliation).build();
+    iq_set(
+        room,
+        Element::builder("query", NS_MUC_ADMIN).append(item).build(),
+    )
 }

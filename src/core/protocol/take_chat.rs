@@ -1,5 +1,6 @@
 //! `take-chat` (staff): claims an `available` room for the staff member (at most
-//! `staff.max_chats` open rooms each) and invites them with its password.
+//! `staff.max_chats` open rooms each) and invites them with its password. A chat handed back to
+//! the queue comes first: the staff member is invited to it (status `handover`).
 
 use xmpp_parsers::jid::BareJid;
 
@@ -26,6 +27,10 @@ pub fn start(p: &mut Protocol, ask: Ask, lent: &mut Lent) {
             "You have {open} open chats, the most one staff member may hold (staff.max_chats)."
         );
         return ask.outcome(lent.out, NoteType::Warn, &text, "limit");
+    }
+    if !super::hand_over::waiting_for(&bare, lent).is_empty() {
+        // A chat handed back to the queue comes before a new room, in both modes.
+        return super::hand_over::take(ask, None, lent);
     }
     if lent.tally.counts.ready_rejoining > 0 {
         // The statement claims the database's oldest available room, which may be one the bot

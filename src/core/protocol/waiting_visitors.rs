@@ -4,6 +4,9 @@
 
 use xmpp_parsers::stanza_error::DefinedCondition;
 
+use xmpp_parsers::jid::BareJid;
+
+use super::hand_over::{self, PICK_PREFIX};
 use super::{submitted, Ask, Lent, Protocol, Step};
 use crate::core::effects::{Assigned, Query, Waiter};
 use crate::core::types::Status;
@@ -12,6 +15,19 @@ use crate::xmpp::adhoc::{CommandRequest, CommandStatus, Form, FormField, NoteTyp
 /// Reads the list, or gives the visitor picked the staff member's room.
 pub fn start(ask: Ask, command: &CommandRequest, lent: &mut Lent) {
     let pick = !lent.settings.queue_auto;
+    if let Some(room) = command
+        .field("visitor")
+        .and_then(|v| v.strip_prefix(PICK_PREFIX))
+    {
+        // A chat handed back to the queue, in either mode.
+        return match BareJid::new(room) {
+            Ok(room) => hand_over::take(ask, Some(&room), lent),
+            Err(_) => {
+                let text = "No such chat (visitor): choose one from the list.";
+                ask.error(lent.out, DefinedCondition::BadRequest, text)
+            }
+        };
+    }
     match command.field("visitor") {
         Some(id) if pick => {
             let id = id.to_string();
@@ -56,7 +72,8 @@ fn pick(ask: Ask, id: &str, lent: &mut Lent) {
 
 /// The list: a table, and in pick mode a choice of whom to take.
 pub fn listed(ask: Ask, pick: bool, unpicked: bool, list: &[Waiter], lent: &mut Lent) {
-    let form_type = if pick && !list.is_empty() {
+    let handovers = hand_over::waiting(lent);
+    let form_type = if pick && !(list.is_empty() && handovers.is_empty()) {
         "form"
     } else {
         "result"
@@ -71,26 +88,43 @@ pub fn listed(ask: Ask, pick: bool, unpicked: bool, list: &[Waiter], lent: &mut 
     .into_iter()
     .map(|(v, l)| (v.to_string(), l.to_string()))
     .collect();
-    form.items = list
+    // Chats handed back to the queue first: a visitor already talking waits for a colleague.
+    form.items = handovers
         .iter()
-        .map(|w| {
+        .map(|h| {
             vec![
-                ("id".to_string(), w.id.to_string()),
-                ("nick".to_string(), w.nick.clone()),
-                ("topic".to_string(), w.topic.clone().unwrap_or_default()),
+                ("id".to_string(), format!("{PICK_PREFIX}{}", h.room)),
+                ("nick".to_string(), format!("Handover from {}", h.from)),
+                ("topic".to_string(), h.note.clone().unwrap_or_default()),
                 (
                     "waiting".to_string(),
-                    w.since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    h.since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 ),
             ]
         })
         .collect();
-    let text = match list.len() {
+    form.items.extend(list.iter().map(|w| {
+        vec![
+            ("id".to_string(), w.id.to_string()),
+            ("nick".to_string(), w.nick.clone()),
+            ("topic".to_string(), w.topic.clone().unwrap_or_default()),
+            (
+                "waiting".to_string(),
+                w.since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            ),
+        ]
+    }));
+    let mut text = match list.len() {
         0 => "Nobody is waiting.".to_string(),
         1 => "1 visitor is waiting.".to_string(),
         n => format!("{n} visitors are waiting."),
     };
-    if !pick || list.is_empty() {
+    match handovers.len() {
+        0 => {}
+        1 => text.push_str(" 1 chat is handed back to the queue."),
+        n => text.push_str(&format!(" {n} chats are handed back to the queue.")),
+    }
+    if !pick || (list.is_empty() && handovers.is_empty()) {
         return ask.reply(
             lent.out,
             CommandStatus::Completed,
@@ -98,20 +132,31 @@ pub fn listed(ask: Ask, pick: bool, unpicked: bool, list: &[Waiter], lent: &mut 
             Some(form),
         );
     }
-    let options = list
+    let mut options: Vec<(String, String)> = handovers
         .iter()
-        .map(|w| {
-            let minutes = (lent.now - w.since).num_minutes().max(0);
-            let topic = w
-                .topic
+        .map(|h| {
+            let minutes = (lent.now - h.since).num_minutes().max(0);
+            let note = h
+                .note
                 .as_deref()
-                .map_or(String::new(), |t| format!(": {t}"));
+                .map_or(String::new(), |n| format!(": {n}"));
             (
-                format!("{}{topic} ({minutes} min)", w.nick),
-                w.id.to_string(),
+                format!("Handover from {}{note} ({minutes} min)", h.from),
+                format!("{PICK_PREFIX}{}", h.room),
             )
         })
         .collect();
+    options.extend(list.iter().map(|w| {
+        let minutes = (lent.now - w.since).num_minutes().max(0);
+        let topic = w
+            .topic
+            .as_deref()
+            .map_or(String::new(), |t| format!(": {t}"));
+        (
+            format!("{}{topic} ({minutes} min)", w.nick),
+            w.id.to_string(),
+        )
+    }));
     form.fields.push(
         FormField::new("visitor", "list-single", "Take this visitor", "")
             .options(options)

@@ -31,7 +31,9 @@ use xmpp_parsers::jid::{BareJid, Jid};
 use xmpp_parsers::minidom::Element;
 use xmpp_parsers::presence::Type as PresenceType;
 
-use crate::core::effects::{Assigned, Effect, Input, Query, QueryResult, Waiter, Write};
+use crate::core::effects::{
+    Assigned, Effect, Input, Line, LiveChat, Query, QueryResult, Waiter, Write,
+};
 use crate::core::queue::{Enqueued, Swept};
 use crate::core::types::{Claims, Reason, Status, Time};
 use crate::core::Core;
@@ -228,6 +230,10 @@ pub struct Store {
     pub held: Vec<(u64, Query)>,
     /// Every write, in order, with its time.
     pub writes: Vec<(Time, Write)>,
+    /// The lines stored, per room, in order.
+    pub lines: BTreeMap<String, Vec<Line>>,
+    /// When each room's chat began (its first `busy`).
+    pub busy_at: BTreeMap<String, Time>,
 }
 
 impl Default for Store {
@@ -243,6 +249,8 @@ impl Default for Store {
             hold: false,
             held: Vec::new(),
             writes: Vec::new(),
+            lines: BTreeMap::new(),
+            busy_at: BTreeMap::new(),
         }
     }
 }
@@ -277,6 +285,9 @@ impl Store {
             }
             Write::Transition { jid, transition } => {
                 self.status.insert(jid.clone(), transition.to);
+                if transition.to == Status::Busy {
+                    self.busy_at.entry(jid.clone()).or_insert(transition.at);
+                }
                 if transition.to == Status::Closed {
                     self.claims.remove(jid);
                 }
@@ -293,10 +304,27 @@ impl Store {
                     }
                 }
             }
-            Write::Message { .. }
-            | Write::MessageAt { .. }
+            Write::Message {
+                jid,
+                seq,
+                at,
+                nick,
+                role,
+                body,
+            } => self.lines.entry(jid.clone()).or_default().push(Line {
+                seq: *seq,
+                at: *at,
+                nick: nick.clone(),
+                role: *role,
+                body: body.clone(),
+            }),
+            Write::MessageAt { .. }
             | Write::ForgetVisitor { .. }
-            | Write::ForgetEnded { .. } => {}
+            | Write::ForgetEnded { .. }
+            | Write::Supervised { .. } => {}
+            Write::HandoverOffered { .. }
+            | Write::HandoverTaken { .. }
+            | Write::HandoverEnded { .. } => {}
         }
     }
 
@@ -433,6 +461,13 @@ impl Store {
                 let waits = self.waiting().any(|r| r.id == *queue_id);
                 QueryResult::Assigned((free && waits).then(|| self.give(*queue_id, room, now)))
             }
+            Query::VisitorTopic(room) => QueryResult::Topic(
+                self.queue
+                    .iter()
+                    .rev()
+                    .find(|r| r.room.as_deref() == Some(room))
+                    .and_then(|r| r.topic.clone()),
+            ),
             Query::BlockVisitor { room, .. } => {
                 let label = self
                     .queue
@@ -444,6 +479,34 @@ impl Store {
                 }
                 QueryResult::Blocked(label)
             }
+            Query::LiveChats { room } => QueryResult::LiveChats(
+                self.status
+                    .iter()
+                    .filter(|(r, s)| {
+                        matches!(s, Status::Busy | Status::Closing)
+                            && room.as_ref().is_none_or(|x| x == *r)
+                    })
+                    .map(|(r, _)| LiveChat {
+                        room: r.clone(),
+                        topic: self
+                            .queue
+                            .iter()
+                            .rev()
+                            .find(|q| q.room.as_deref() == Some(r))
+                            .and_then(|q| q.topic.clone()),
+                        since: self.busy_at.get(r).copied(),
+                    })
+                    .collect(),
+            ),
+            Query::Transcript { room, upto } => QueryResult::Transcript(
+                self.lines
+                    .get(room)
+                    .into_iter()
+                    .flatten()
+                    .filter(|l| l.seq <= *upto)
+                    .cloned()
+                    .collect(),
+            ),
         })
     }
 
@@ -1074,11 +1137,13 @@ pub fn iqs(events: &[Event]) -> Vec<String> {
         .collect()
 }
 
-/// The stanzas sent to people (messages, answers to commands), as XML.
+/// The stanzas sent to people (messages, answers to commands), as XML; but the pushes of the
+/// help line's state to staff on duty, which come on their own (tested in `shift.rs`).
 pub fn sent(events: &[Event]) -> Vec<String> {
     sent_all(events)
         .into_iter()
         .filter(|(to, xml)| !is_request(xml) && !xml.starts_with("<presence") && !to.is_empty())
+        .filter(|(_, xml)| !xml.contains("<shift xmlns='urn:helpim:staff:0'"))
         .map(|(_, xml)| xml)
         .collect()
 }

@@ -2,6 +2,7 @@
 //! ([`harness`]): tests say what happens and read what the bot did, by topic.
 
 mod claims;
+mod handover;
 mod harness;
 mod hours;
 mod languages;
@@ -12,6 +13,7 @@ mod queue;
 mod rejoin;
 mod shift;
 mod staff_room;
+mod supervision;
 mod transcripts;
 
 use std::str::FromStr;

@@ -327,22 +327,48 @@ pub(super) fn canonical(xml: &str) -> String {
     String::from(&strip(&e))
 }
 
-#[test]
-fn the_examples_of_the_protocol_documentation_are_what_the_bot_accepts_and_sends() {
-    let docs = doc_examples();
-    let doc = |name: &str| {
-        docs.get(name)
+/// The examples of docs/protocol.md, to hold what the bot accepts and sends against them.
+pub(super) struct Examples(HashMap<String, String>);
+
+impl Examples {
+    /// Every named example of docs/protocol.md.
+    pub(super) fn read() -> Examples {
+        Examples(doc_examples())
+    }
+
+    /// Example `name`, as written.
+    pub(super) fn get(&self, name: &str) -> String {
+        self.0
+            .get(name)
             .unwrap_or_else(|| panic!("docs/protocol.md has no example {name}"))
             .clone()
-    };
-    let request = |name: &str| {
-        let iq =
-            xmpp_parsers::iq::Iq::try_from(doc(name).trim().parse::<Element>().unwrap()).unwrap();
+    }
+
+    /// Example `name`, a command request, as the bot reads it.
+    pub(super) fn request(&self, name: &str) -> Input {
+        let xml = self.get(name);
+        let iq = xmpp_parsers::iq::Iq::try_from(xml.trim().parse::<Element>().unwrap()).unwrap();
         Input::Request(
             crate::xmpp::adhoc::read_request(&iq)
                 .unwrap_or_else(|| panic!("{name} is not read as a request")),
         )
-    };
+    }
+
+    /// Asserts that `sent` is example `name` (attribute order and layout aside).
+    pub(super) fn same(&self, name: &str, sent: &str) {
+        assert_eq!(
+            canonical(sent),
+            canonical(&self.get(name)),
+            "docs/protocol.md, example {name}"
+        );
+    }
+}
+
+#[test]
+fn the_examples_of_the_protocol_documentation_are_what_the_bot_accepts_and_sends() {
+    let docs = Examples::read();
+    let doc = |name: &str| docs.get(name);
+    let request = |name: &str| docs.request(name);
     // The pushes to staff on duty have their own examples (shift.rs): left out here.
     let sent = |e: &[Event]| -> Vec<String> {
         sent(e)
@@ -350,13 +376,7 @@ fn the_examples_of_the_protocol_documentation_are_what_the_bot_accepts_and_sends
             .filter(|x| !x.contains("urn:helpim:staff:0"))
             .collect()
     };
-    let same = |name: &str, sent: &str| {
-        assert_eq!(
-            canonical(sent),
-            canonical(&doc(name)),
-            "docs/protocol.md, example {name}"
-        );
-    };
+    let same = |name: &str, sent: &str| docs.same(name, sent);
     // Three rooms ready, four at most; a staff member on duty, in no room yet.
     let mut w = world_with(Settings {
         max_rooms: 4,

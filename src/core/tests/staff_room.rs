@@ -98,9 +98,9 @@ fn staff_in_the_staff_room_are_on_duty_and_others_are_not() {
 }
 
 #[test]
-fn a_new_waiting_visitor_is_announced_in_the_staff_room_once() {
+fn each_waiting_visitor_is_announced_in_the_staff_room_once() {
     let mut w = world_with(with_staff_room(settings()));
-    // Waiting before the bot read the list for the first time: not announced after a restart.
+    // Waiting before the bot started: announced too (the staff room learns they wait).
     w.store.wait(None, "Early", secs(0));
     w.input(Input::Online { fresh: true });
     w.until(secs(3));
@@ -111,7 +111,11 @@ fn a_new_waiting_visitor_is_announced_in_the_staff_room_once() {
     w.until(secs(20));
     assert_eq!(
         posts(&w),
-        ["Sam is waiting: money worries", "Kim is waiting."]
+        [
+            "Early is waiting.",
+            "Sam is waiting: money worries",
+            "Kim is waiting."
+        ]
     );
 }
 
@@ -166,4 +170,28 @@ fn in_auto_mode_nobody_is_re_offered() {
     w.store.wait(None, "Sam", secs(0));
     w.until(secs(600));
     assert!(posts(&w).iter().all(|p| !p.contains("nobody has taken")));
+}
+
+#[test]
+fn the_examples_of_the_protocol_documentation_are_what_the_bot_posts() {
+    let docs = super::protocol::doc_examples();
+    let canonical = super::protocol::canonical;
+    let mut w = world_with(with_staff_room(Settings {
+        queue_auto: false,
+        ..settings()
+    }));
+    w.input(Input::Online { fresh: true });
+    w.store.wait(None, "Sam", secs(1));
+    w.store.queue.last_mut().unwrap().topic = Some("money worries".into());
+    w.until(secs(200));
+    let sent: Vec<String> = w
+        .muc
+        .received(&staff_room().to_string())
+        .iter()
+        .filter(|x| x.contains("type='groupchat'"))
+        .cloned()
+        .collect();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert_eq!(canonical(&sent[0]), canonical(&docs["staff-room-waiting"]));
+    assert_eq!(canonical(&sent[1]), canonical(&docs["staff-room-reoffer"]));
 }
