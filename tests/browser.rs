@@ -182,11 +182,17 @@ async fn browser_console_for_a_shift() {
 }
 
 /// A shift with the real bot: a chat with the visitor's topic and time, lines apart by side, End
-/// chat and Block confirmed, a whisper shown marked, and a handover from one console to another
-/// with the visitor reading "Alex has joined." and "Kim has left." while the chat goes on.
+/// chat and Block confirmed; a supervisor's console (staff3) watching it and whispering, the
+/// whisper shown marked and never on the visitor's page; a request for help; a handover from one
+/// console to another with the visitor reading "Alex has joined the chat." and "Kim has left."
+/// while the chat goes on; the staff room as "Team".
 #[tokio::test(flavor = "multi_thread")]
 async fn browser_shift_handover_and_whisper() {
-    let line = browser_line(|c| c.staff.room = "team@conference.localhost".into()).await;
+    let line = browser_line(|c| {
+        c.staff.room = "team@conference.localhost".into();
+        c.staff.supervisors = vec!["staff3@localhost".into()];
+    })
+    .await;
     run_scenario(&line, "shift.test.mjs").await;
 }
 

@@ -911,8 +911,14 @@ function onMessage(el) {
       return onHelp(payload);
     case "line":
       if (watching?.room === room) {
-        const li = appendLine($("watch-lines"), { who: payload.getAttribute("nick") || "", text: payload.textContent || childBody(el), stamp: new Date(payload.getAttribute("at") || Date.now()) });
-        li.className = payload.getAttribute("role") === "staff" ? "mine" : "theirs";
+        // The transcript names the visitor by role (`client`) unless the help line keeps names:
+        // shown with the name the live chats gave.
+        const role = payload.getAttribute("role");
+        let who = payload.getAttribute("nick") || "";
+        if (role === "client" && (!who || who === "client")) who = watching.visitor || t("super.visitor");
+        if (role === "staff" && (!who || who === "staff")) who = watching.staff || t("super.staff");
+        const li = appendLine($("watch-lines"), { who, text: payload.textContent || childBody(el), stamp: new Date(payload.getAttribute("at") || Date.now()) });
+        li.className = role === "staff" ? "mine" : "theirs";
       }
       return;
     case "ended":

@@ -15,6 +15,8 @@ export const WEB = need("HELPIM_WEB");
 export const STAFF = { jid: need("HELPIM_STAFF_JID"), password: need("HELPIM_STAFF_PASSWORD") };
 /** A colleague's account (same password). */
 export const STAFF2 = { jid: process.env.HELPIM_STAFF2_JID || "staff2@localhost", password: STAFF.password };
+/** A supervisor's account, where the test's bot has one (`staff.supervisors`). */
+export const STAFF3 = { jid: "staff3@localhost", password: STAFF.password };
 /** Where screenshots go. */
 export const ARTIFACTS = need("HELPIM_ARTIFACTS");
 /** How long a page may take to show what the bot did: generous, the machine is shared. */
