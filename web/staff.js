@@ -1051,9 +1051,11 @@ function onHelp(el) {
   button.textContent = t("super.help-watch");
   button.addEventListener("click", () => {
     li.remove();
+    show($("help"), $("help-requests").children.length > 0);
     watch(room, staff, "");
   });
   li.append(button);
+  show($("help"));
   $("help-requests").append(li);
   alertStaff(t("super.help", { name: staff }), el.textContent, { loud: true, count: 1, waiting: true });
 }
