@@ -688,7 +688,8 @@ function chatRoom(chat) {
     .on("message", ({ nick, text, stamp, mine, delayed }) => {
       if (!nick) return line(chat, text);
       appendLine(chat.pane.querySelector(".messages"), { who: mine ? t("chat.you") : nick, text, stamp, mine });
-      if (!chat.since && !mine) chat.since = stamp;
+      // The chat began with its first line, also one from the room's history (a handover).
+      if (!mine && (!chat.since || stamp < chat.since)) chat.since = stamp;
       if (!mine && !delayed && (selected !== chat.jid || document.hidden)) {
         chat.unread += 1;
         render(chat);
@@ -857,7 +858,7 @@ function offeredHandover(invitation, handover) {
   const from = handover.getAttribute("from") || "";
   const note = handover.getAttribute("note");
   const topic = handover.getAttribute("topic");
-  const text = [note && t("handover.ask-note", { note }), topic && t("handover.ask-topic", { topic })].filter(Boolean).join(" ");
+  const text = [note && t("handover.ask-note", { note }), topic && t("handover.ask-topic", { topic })].filter(Boolean).join("\n");
   alertStaff(t("handover.ask", { name: from }), text, { loud: true, count: 0 });
   confirmDialog({
     title: t("handover.ask", { name: from }),

@@ -147,7 +147,7 @@ test("a chat on a shift: topic and time, sides, confirmations, a whisper, help, 
   assert.match(handOver, /var=["']note["']><value>needs a Dutch speaker</);
   // Alex's console asks before joining.
   await waitText(alex, "#confirm-title", "Kim hands you a chat");
-  await waitText(alex, "#confirm-text", "Note: needs a Dutch speaker Topic: exam stress");
+  await waitText(alex, "#confirm-text", /Note: needs a Dutch speaker\s+Topic: exam stress/);
   await look(alex, "console-handover-offered");
   await alex.click("#confirm-ok");
   await waitText(alex, ".pane:not([hidden]) .state", "Ana is here.");
@@ -156,6 +156,8 @@ test("a chat on a shift: topic and time, sides, confirmations, a whisper, help, 
   // Alex sees the chat with Ana as its visitor (Kim is the colleague, not the peer).
   await waitText(alex, ".pane:not([hidden]) .who", "Chat with Ana");
   await waitText(alex, ".pane:not([hidden]) .topic", "Topic: exam stress");
+  // The time in chat counts from the chat's first line, not from Alex's arrival.
+  await waitText(alex, ".pane:not([hidden]) .since", "In chat for");
   await waitText(kim, ".pane .state", "Alex has taken over this chat. You have left it.");
   await waitText(ana, "#messages li", "Kim has left.");
   await waitText(alex, ".pane:not([hidden]) .messages li", "Kim has left.");
