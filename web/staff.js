@@ -468,11 +468,21 @@ function tick() {
 
 /** Asks the bot for a room of one's own; the invitation then opens its pane. */
 async function takeChat() {
-  const reply = await ask("take-chat");
+  // A chat handed back to the queue comes first, and its invitation may come before the answer:
+  // each one listed is expected until the answer says which (if any) it was.
+  const listed = (shift?.items || []).filter((i) => i.handover).map((i) => i.room);
+  for (const room of listed) if (!expectedHandovers.has(room)) expectedHandovers.set(room, handedOverBy(room));
+  let reply;
+  try {
+    reply = await ask("take-chat");
+  } finally {
+    const taken = reply?.status === "handover" ? reply.fields.get("room") : "";
+    for (const room of listed) if (room !== taken) expectedHandovers.delete(room);
+  }
   if (reply.status === "taken") return true;
   if (reply.status === "handover") {
     const room = reply.fields.get("room");
-    expectedHandovers.set(room, handedOverBy(room));
+    if (!chats.has(room)) expectedHandovers.set(room, handedOverBy(room));
     return true;
   }
   notice(reply.status === "limit" ? t("take.limit") : t("take.none"));

@@ -220,3 +220,44 @@ test("the staff room shows as Team, with the bot's announcements", async () => {
   await ben.click("#leave");
   assertQuiet([kim, ben]);
 });
+
+test("a chat handed back to the queue: first in the list, marked, taken over by a colleague", async () => {
+  const kim = await open(browser, "staff.html", { viewport: SIZES[0][1] });
+  await signIn(kim, STAFF, "Kim");
+  const alex = await open(browser, "staff.html", { viewport: SIZES[0][1] });
+  await signIn(alex, STAFF2, "Alex");
+  const cem = await open(browser, "/");
+  await cem.fill("#nick", "Cem");
+  await cem.fill("#topic", "loneliness");
+  await cem.press("#nick", "Enter");
+  await waitText(kim, "#waiting li", "Cem");
+  await kim.click("#take-next");
+  await waitText(cem, "#messages li", "You are in the chat");
+  await waitText(kim, ".pane:not([hidden]) .state", "Cem is here.");
+  await cem.fill("#text", "hi, are you there?");
+  await cem.press("#text", "Enter");
+  await waitText(kim, ".pane:not([hidden]) .messages li", "are you there?");
+
+  await kim.click(".pane:not([hidden]) .handover");
+  await kim.check("#to-queue");
+  await kim.fill("#note", "my shift ends");
+  await kim.click("#confirm-ok");
+  await waitText(kim, ".pane:not([hidden]) .messages li", "Handover offered.");
+  // First in everyone's list, marked as a handover, with the note and the topic.
+  await waitText(alex, "#waiting li.handover", "Chat handed over by Kim");
+  assert.match(await alex.textContent("#waiting li:nth-child(1)"), /Chat handed over by Kim.*loneliness.*Note: my shift ends/);
+  await look(alex, "console-handover-queue");
+  await alex.click("#waiting li.handover button");
+  // Taken from the list: joined without asking again.
+  await waitText(alex, ".pane:not([hidden]) .state", "Cem is here.");
+  await waitText(alex, ".pane:not([hidden]) .who", "Chat with Cem");
+  await waitText(cem, "#messages li", "Alex has joined the chat.");
+  await waitText(kim, ".pane .state", "Alex has taken over this chat. You have left it.");
+  await waitText(cem, "#messages li", "Kim has left.");
+  await alex.fill(".pane:not([hidden]) textarea", "Hi Cem, I am Alex, I take over from Kim.");
+  await alex.press(".pane:not([hidden]) textarea", "Enter");
+  await waitText(cem, "#messages li", "I take over from Kim");
+  await cem.click("#end");
+  await waitText(alex, ".pane:not([hidden]) .state", "Cem has ended the chat.");
+  assertQuiet([kim, alex, cem]);
+});
