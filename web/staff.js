@@ -323,6 +323,8 @@ function onShift(el) {
       handovers.push({ id: `h:${get("room")}`, room: get("room"), nick: get("from"), from: get("from"), note: get("note"), topic: get("topic"), since: get("since"), handover: true });
     }
   }
+  // Never more visitors than the bot counts waiting (a list read before the count changed).
+  if (figures["queue-length"] !== undefined) visitors.splice(Number(figures["queue-length"]));
   pushes.seen = true;
   pushes.last = Date.now();
   // How many pushes came, for whoever looks (the idle test waits for the answer to a presence).

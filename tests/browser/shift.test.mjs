@@ -246,6 +246,8 @@ test("a chat handed back to the queue: first in the list, marked, taken over by 
   // First in everyone's list, marked as a handover, with the note and the topic.
   await waitText(alex, "#waiting li.handover", "Chat handed over by Kim");
   assert.match(await alex.textContent("#waiting li:nth-child(1)"), /Chat handed over by Kim.*loneliness.*Note: my shift ends/);
+  // Cem is in a chat, not waiting: the list holds the handover only.
+  await alex.locator("#waiting li:nth-child(2)").waitFor({ state: "detached", timeout: DEADLINE });
   await look(alex, "console-handover-queue");
   await alex.click("#waiting li.handover button");
   // Taken from the list: joined without asking again.
