@@ -156,6 +156,8 @@ async fn browser_pick_mode_staff_choose_a_visitor() {
     let line = browser_line(|c| {
         c.queue.assign = Assign::Pick;
         c.queue.max_length = 2;
+        // Soon enough to see the re-offer in the console, late enough to list both first.
+        c.queue.reoffer_after = Duration::from_secs(4);
     })
     .await;
     run_scenario(&line, "pick.test.mjs").await;

@@ -1,6 +1,7 @@
 // The console in pick mode: the staff member sees the waiting visitors and takes the one they
-// choose (not the first in line); the chosen visitor's page follows the invitation, the other
-// keeps waiting and then leaves the queue. Before anyone is on duty the page says the help line
+// choose (not the first in line); a visitor nobody took is re-offered, marked, with a louder
+// tone; the chosen visitor's page follows the invitation, the other keeps waiting and then leaves
+// the queue. Before anyone is on duty the page says the help line
 // is closed; with two waiting, a third hears that the queue is full. The chosen visitor's connection drops: the page comes
 // back by itself and shows what was said meanwhile, each message once; so does the staff
 // member's console after its own connection drops. Run by tests/browser.rs
@@ -62,6 +63,13 @@ test("in pick mode a staff member takes the visitor they choose", async () => {
   await waitText(staff, "#status dd[data-field=queue-length]", "2");
   assert.deepEqual(await axeViolations(staff), [], "axe-core on the console in pick mode");
   await screenshot(staff, "staff-pick");
+  // Nobody took Ana within queue.reoffer_after: the bot offers her again, and the console marks
+  // her and plays its louder tone.
+  await waitText(staff, "#waiting li.reoffer", "Ana");
+  await waitText(staff, "#waiting li.reoffer .badge", "Still waiting: nobody took them yet");
+  assert.equal(await staff.getAttribute("body", "data-last-sound"), "loud");
+  assert.deepEqual(await axeViolations(staff), [], "axe-core on the console with a visitor re-offered");
+  await screenshot(staff, "staff-pick-reoffer");
   await staff.click("#waiting button:has-text('Take Ben')");
   await waitText(ben, "#messages li", "You are in the chat");
   await waitText(staff, "[role=tab]", "Ben");
