@@ -44,7 +44,7 @@ test("a chat on a shift: topic and time, sides, confirmations, a whisper, help, 
   const alex = await open(browser, "staff.html", { wire: true, viewport: SIZES[0][1] });
   await signIn(alex, STAFF2, "Alex");
 
-  const ana = await open(browser, "/");
+  const ana = await open(browser, "/", { wire: true });
   await ana.fill("#nick", "Ana");
   await ana.fill("#topic", "exam stress");
   await ana.press("#nick", "Enter");
@@ -183,6 +183,8 @@ test("a chat on a shift: topic and time, sides, confirmations, a whisper, help, 
   assert.equal(await ana.isVisible("#ended-words"), false, "the chat did not end");
   // The whisper never reached Ana's page (her later lines came, it did not).
   assert.equal(await countText(ana, "#messages li", "Ask how she slept"), 0);
+  // Nor did any frame of it reach her page's WebSocket.
+  assert.deepEqual(ana.received.filter((f) => f.includes("Ask how she slept") || f.includes("urn:helpim:supervise")), [], "the whisper never reaches the visitor");
   assert.deepEqual(await axeViolations(ana), [], "axe-core on the visitor page after a handover");
   await screenshot(ana, "visitor-handover", { fullPage: false });
   await ana.setViewportSize({ width: 390, height: 844 });
