@@ -122,6 +122,11 @@ test("the shift at a glance: waiting first, plain figures, alerts, and the banne
   assert.deepEqual(figures, ["Waiting2", "In a chat1", "On duty3", "Longest wait5 min", "Help line openyes"]);
   assert.equal(await kim.title(), "Help line console", "nothing new yet: the first list is shown, not counted");
   await look(kim, "console-waiting");
+  // On a phone too (a supervisor on call, say).
+  await kim.setViewportSize({ width: 390, height: 844 });
+  assert.deepEqual(await axeViolations(kim), [], "axe-core on the waiting list, phone-sized");
+  await screenshot(kim, "console-waiting-phone", { fullPage: false });
+  await kim.setViewportSize(SIZES[0][1]);
 
   // In the background a new visitor comes: the title counts, a tone plays, no notification yet
   // (not allowed). Staff allow desktop alerts with a click (never asked on load).
