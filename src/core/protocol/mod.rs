@@ -605,6 +605,7 @@ impl Protocol {
     /// A waiting visitor got a room: the room learns the new client claim, and a visitor over
     /// XMPP is invited, in the language of their last request.
     pub fn hand_over(&mut self, a: &Assigned, lent: &mut Lent) {
+        self.shift_taken(a.queue_id);
         let catalogs = &lent.settings.catalogs;
         let lang = self
             .pushed

@@ -217,6 +217,13 @@ impl Protocol {
         }
     }
 
+    /// The visitor of row `queue_id` was given a room: gone from the list pushed at once (the
+    /// list is read again only after a later sweep); what the list knew of them, if anything.
+    pub(super) fn shift_taken(&mut self, queue_id: i64) -> Option<Waiter> {
+        let at = self.shift.list.iter().position(|w| w.id == queue_id)?;
+        Some(self.shift.list.remove(at))
+    }
+
     /// What a push carries now.
     fn shift_state(&self, lent: &Lent) -> ShiftState {
         let c = lent.tally.counts;
@@ -281,6 +288,10 @@ impl Protocol {
         if self.staff_present.is_empty() {
             return;
         }
+        // A list read before the queue last changed would show visitors who are gone (or miss
+        // new ones) beside figures that count them right: the pushes wait for the list, read
+        // again within SHIFT_EVERY. A session that just came still gets the state at once.
+        let stale = self.shift.list_of != self.shift.swept_of;
         let state = self.shift_state(lent);
         if state != self.shift.state {
             self.shift.state = state;
@@ -294,10 +305,12 @@ impl Protocol {
                 if self.shift.fresh.contains(*s) {
                     return true;
                 }
-                self.shift
-                    .sent
-                    .get(*s)
-                    .is_none_or(|(at, v)| *v != version && elapsed(Some(*at), now))
+                !stale
+                    && self
+                        .shift
+                        .sent
+                        .get(*s)
+                        .is_none_or(|(at, v)| *v != version && elapsed(Some(*at), now))
             })
             .cloned()
             .collect();
@@ -355,8 +368,12 @@ impl Protocol {
         }
     }
 
-    /// When a coalesced push is next due.
+    /// When a coalesced push is next due; none while the pushes wait for the list to be read
+    /// again (the read's answer, after a sweep, sends them).
     pub fn shift_deadline(&self) -> Option<Time> {
+        if self.shift.list_of != self.shift.swept_of {
+            return None;
+        }
         let version = self.shift.version;
         let every = chrono::Duration::from_std(SHIFT_EVERY).unwrap_or_default();
         self.shift

@@ -176,3 +176,53 @@ fn the_example_of_the_protocol_documentation_is_what_a_staff_member_is_pushed() 
     assert_eq!(got.len(), 1, "{got:?}");
     assert_eq!(canonical(&got[0].1), canonical(&docs["shift"]));
 }
+
+#[test]
+fn a_push_never_lists_more_visitors_than_it_counts_and_one_given_a_room_is_gone_at_once() {
+    // Auto mode: Sam waits while nobody is in a room, then a staff member enters one and the bot
+    // gives it to Sam.
+    let mut w = world_with(quick());
+    w.input(crate::core::Input::Online { fresh: true });
+    w.now = secs(1);
+    w.direct(CONSOLE, PresenceKind::Available);
+    w.store.wait(None, "Sam", secs(1));
+    w.until(secs(5));
+    assert!(shifts(&w, CONSOLE).last().unwrap().1.contains("nick='Sam'"));
+    // Kim comes, and the list is read with her; Sam is given a room right after, so that the
+    // sweep which finds him gone comes before the list may be read again.
+    w.store.wait(None, "Kim", secs(5));
+    w.until(t(5_600));
+    w.store.claims.insert(
+        room_jid(1).to_string(),
+        Claims {
+            staff_at: Some(t(5_600)),
+            client_at: None,
+        },
+    );
+    w.enter(&room_jid(1), "staff");
+    w.until(secs(16));
+    assert!(
+        w.store.queue.iter().any(|r| r.room.is_some()),
+        "Sam was given the room"
+    );
+    let got = shifts(&w, CONSOLE);
+    for (at, xml) in &got {
+        let counted: usize = xml
+            .split("queue-length='")
+            .nth(1)
+            .and_then(|rest| rest.split('\'').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no queue-length at {at}: {xml}"));
+        assert!(
+            xml.matches("<visitor ").count() <= counted,
+            "at {at}: {xml}"
+        );
+    }
+    let last = &got.last().unwrap().1;
+    assert!(
+        !last.contains("nick='Sam'")
+            && last.contains("nick='Kim'")
+            && last.contains("queue-length='1'"),
+        "{last}"
+    );
+}
