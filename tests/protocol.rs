@@ -21,6 +21,28 @@ async fn wait_row(store: &Store, id: &str, status: &str) {
     wait_queue(store, id.parse().unwrap(), status).await;
 }
 
+/// Waits for the headline that tells staff member `person` who is coming to their chat
+/// (docs/protocol.md, "Who is coming"); returns its body and its `<visitor/>`.
+async fn told_who_is_coming(person: &mut Person) -> (String, xmpp_parsers::minidom::Element) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        match tokio::time::timeout_at(deadline.into(), person.events.recv()).await {
+            Ok(Some(helpim_bot::xmpp::SessionEvent::OtherMessage(m))) => {
+                if let Some(v) = m
+                    .payloads
+                    .iter()
+                    .find(|p| p.is("visitor", "urn:helpim:staff:0"))
+                {
+                    let body = m.bodies.values().next().cloned().unwrap_or_default();
+                    return (body, v.clone());
+                }
+            }
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => panic!("{} was never told who is coming", person.user),
+        }
+    }
+}
+
 /// A help line: a server, a database and the bot (in-process), with its pool ready.
 struct HelpLine {
     server: XmppServer,
@@ -145,6 +167,13 @@ async fn a_visitor_is_queued_invited_and_chats(db: TestDb) {
     let (room, password) = staff.invited().await;
     assert_eq!(field(&answer, "room").as_deref(), Some(room.as_str()));
     staff.join(&room, "Counsellor", &password).await.unwrap();
+    // The staff member is told at once who is coming, and why.
+    let (body, v) = told_who_is_coming(&mut staff).await;
+    assert_eq!(body, "Ana is coming to your chat: exams 😟");
+    assert_eq!(v.attr("room"), Some(room.as_str()));
+    assert_eq!(v.attr("nick"), Some("Ana"));
+    assert_eq!(v.attr("topic"), Some("exams 😟"));
+    assert!(v.attr("waiting-since").is_some_and(|t| t.ends_with('Z')));
     let (invited_to, visitor_password) = ana.invited().await;
     assert_eq!(invited_to, room);
     ana.join(&room, "Ana", &visitor_password)
@@ -340,7 +369,7 @@ async fn in_pick_mode_staff_choose_a_visitor_and_max_chats_holds() {
     })
     .await;
     let (server, store) = (&line.server, &line.store);
-    let (staff, room) = staff_with_room(server, store, "staff", "Counsellor").await;
+    let (mut staff, room) = staff_with_room(server, store, "staff", "Counsellor").await;
     let mut queued = Vec::new();
     for (name, key) in [("Ana", KEY), ("Ben", OTHER_KEY)] {
         let v = Person::visitor(server, name).await;
@@ -370,6 +399,10 @@ async fn in_pick_mode_staff_choose_a_visitor_and_max_chats_holds() {
         "{}",
         note(&answer)
     );
+    // The staff member's session is told who is coming: Ben, who gave no topic.
+    let (body, v) = told_who_is_coming(&mut staff).await;
+    assert_eq!(body, "Ben is coming to your chat.");
+    assert_eq!((v.attr("nick"), v.attr("topic")), (Some("Ben"), None));
     let (to, password) = ben.invited().await;
     assert_eq!(to, room);
     ben.join(&room, "Ben", &password).await.unwrap();

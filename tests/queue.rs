@@ -442,3 +442,51 @@ async fn twenty_staff_picking_at_once_never_take_one_visitor_or_room_twice() {
         "a taken visitor still listed"
     );
 }
+
+/// An assignment, by the bot or by a pick, returns who is coming: the visitor's nick, topic and
+/// since when they waited, read in the same statements (docs/database.md, "The waiting visitors,
+/// for staff"; the bot tells the staff member with them).
+async fn an_assignment_returns_the_visitors_nick_topic_and_wait(db: TestDb) {
+    let store = db.store().await;
+    let rooms = staffed_rooms(&store, "w").await;
+    let ana = queued(&store, "w-ana", "Ana").await;
+    let ben = match store
+        .enqueue("w-ben", None, "Ben", None, 100)
+        .await
+        .unwrap()
+    {
+        Enqueued::Queued(id) => id,
+        other => panic!("Ben not queued: {other:?}"),
+    };
+    let waiting = store.waiting().await.unwrap();
+    let since = |id: i64| waiting.iter().find(|w| w.id == id).unwrap().enqueued_at;
+    let a = store
+        .assign_next()
+        .await
+        .unwrap()
+        .expect("Ana is given a room");
+    assert_eq!(a.queue_id, ana);
+    assert_eq!(
+        (a.nick.as_str(), a.topic.as_deref(), a.waiting_since),
+        ("Ana", Some("talk"), since(ana))
+    );
+    let b = store
+        .pick(&rooms[5], ben)
+        .await
+        .unwrap()
+        .expect("Ben is picked");
+    assert_eq!(
+        (b.nick.as_str(), b.topic.as_deref(), b.waiting_since),
+        ("Ben", None, since(ben))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_assignment_returns_the_visitors_nick_topic_and_wait_on_sqlite() {
+    an_assignment_returns_the_visitors_nick_topic_and_wait(TestDb::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_assignment_returns_the_visitors_nick_topic_and_wait_on_postgres() {
+    an_assignment_returns_the_visitors_nick_topic_and_wait(TestDb::postgres().await).await;
+}

@@ -220,13 +220,19 @@ async fn a_supervisor_watches_whispers_and_is_asked_for_help(db: TestDb) {
 
     // A whisper reaches Kim, marked as the supervisor's, and nobody else.
     let whisper = "Ask how they have been sleeping.";
-    let (status, _) = run(&sup, "whisper", &[("room", &room), ("text", whisper)]).await;
+    // Signed with the name the supervisor gave (trimmed), not their JID.
+    let (status, _) = run(
+        &sup,
+        "whisper",
+        &[("room", &room), ("text", whisper), ("name", " Pat ")],
+    )
+    .await;
     assert_eq!(status, "sent");
     let (body, w) = headline(&mut kim, "whisper").await;
-    assert_eq!(body, format!("Supervisor whispers: {whisper}"));
+    assert_eq!(body, format!("Supervisor Pat whispers: {whisper}"));
     assert_eq!(
         (w.attr("room"), w.attr("from"), w.text().as_str()),
-        (Some(room.as_str()), Some("staff3"), whisper)
+        (Some(room.as_str()), Some("Pat"), whisper)
     );
     // The visitor: a later line arrives, and the whisper was not among what came before it.
     kim.say(&room, "How have you been sleeping?");

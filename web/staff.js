@@ -77,6 +77,8 @@ let known = null;
 const reoffered = new Set();
 /** A visitor's topic by nick, from the waiting list: shown in their chat once it opens. */
 const topics = new Map();
+/** Who the bot said is coming to a room whose pane is not open yet: `{ nick, topic }` by room. */
+const coming = new Map();
 /** Unseen new waiting visitors (the title counts them with the chats' unread lines). */
 let unseenWaiting = 0;
 /**
@@ -573,6 +575,11 @@ function addChat(room, password, { colleague = "", topic = "" } = {}) {
   chat.room = chatRoom(chat);
   if (colleague) chat.room.colleagues.add(colleague);
   chats.set(room, chat);
+  const early = coming.get(room);
+  if (early) {
+    coming.delete(room);
+    Object.assign(chat, { picked: early.nick, topic: early.topic });
+  }
   tab.addEventListener("click", () => select(room));
   tab.addEventListener("keydown", (event) => {
     // Arrow keys move between the tabs, as in any tab list.
@@ -889,6 +896,24 @@ function offeredHandover(invitation, handover) {
 
 // ---------------------------------------------------------------- pushes other than the shift
 
+/**
+ * The bot gave this staff member's room to a visitor (`<visitor room nick topic/>`): their name
+ * and topic show at once, even for a visitor no push ever listed (taken within the 2 s between
+ * pushes); no `topic` means they gave none.
+ */
+function onComing(el, room) {
+  const nick = el.getAttribute("nick") || "";
+  const topic = el.getAttribute("topic") || "";
+  if (nick) topics.set(nick, topic);
+  const chat = chats.get(room);
+  if (!chat) return void coming.set(room, { nick, topic });
+  chat.topic = topic;
+  if (!chat.room.peer && nick) chat.picked = nick;
+  if (chat.state === "waiting" && nick) return go(chat, "invited");
+  render(chat);
+  saveChats();
+}
+
 /** A message from outside the rooms: the bot's pushes (headlines) to this session. */
 function onMessage(el) {
   if (bare(el.getAttribute("from")) !== bare(config.bot)) return;
@@ -908,6 +933,8 @@ function onMessage(el) {
     case "handover-expired":
       if (chat) line(chat, t("handover.expired"));
       return;
+    case "visitor":
+      return onComing(payload, room);
     case "whisper":
       if (chat) {
         const li = appendLine(chat.pane.querySelector(".messages"), { who: t("whisper.from", { name: payload.getAttribute("from") || "" }), text: payload.textContent });
@@ -1030,7 +1057,8 @@ $("whisper-form").addEventListener("submit", async (event) => {
   const text = $("whisper-text").value.trim();
   if (!text || !watching) return;
   try {
-    const reply = await ask("whisper", { room: watching.room, text });
+    // Signed with the name given at sign-in, not the address.
+    const reply = await ask("whisper", { room: watching.room, text, name: myNick });
     if (reply.status === "sent") {
       appendLine($("watch-lines"), { text: t("super.whispered", { name: watching.staff, text }), system: true });
       $("whisper-text").value = "";

@@ -173,6 +173,12 @@ pub struct Assigned {
     pub room: String,
     /// The room's new client claim.
     pub client_claimed_at: Time,
+    /// The visitor's nick, for the staff member of the room.
+    pub nick: String,
+    /// The visitor's topic, when they gave one.
+    pub topic: Option<String>,
+    /// Since when the visitor waited.
+    pub waiting_since: Time,
 }
 
 /// What a [`Query`] found.

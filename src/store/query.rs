@@ -95,5 +95,8 @@ fn assigned(a: Assignment) -> Assigned {
         visitor_jid: a.visitor_jid,
         room: a.room_jid,
         client_claimed_at: a.client_claimed_at,
+        nick: a.nick,
+        topic: a.topic,
+        waiting_since: a.waiting_since,
     }
 }

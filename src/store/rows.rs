@@ -152,6 +152,12 @@ pub struct Assignment {
     pub room_jid: String,
     /// The room's new client claim time.
     pub client_claimed_at: Time,
+    /// The visitor's nick.
+    pub nick: String,
+    /// The visitor's topic.
+    pub topic: Option<String>,
+    /// `queue.enqueued_at`: since when the visitor waited.
+    pub waiting_since: Time,
 }
 
 /// A queue row, whatever its status.
@@ -220,12 +226,16 @@ pub(super) struct AssignedRoom {
     client_claimed_at: Time,
 }
 
-/// The visitor half of an assignment made in two statements: `queue_id, visitor, visitor_jid`.
+/// The visitor half of an assignment made in two statements: `queue_id, visitor, visitor_jid,
+/// nick, topic, waiting_since`.
 #[derive(Debug, FromRow)]
 pub(super) struct AssignedVisitor {
     queue_id: i64,
     visitor: String,
     visitor_jid: Option<String>,
+    nick: String,
+    topic: Option<String>,
+    waiting_since: Time,
 }
 
 impl Assignment {
@@ -237,6 +247,9 @@ impl Assignment {
             visitor_jid: visitor.visitor_jid,
             room_jid: room.room_jid,
             client_claimed_at: room.client_claimed_at,
+            nick: visitor.nick,
+            topic: visitor.topic,
+            waiting_since: visitor.waiting_since,
         }
     }
 }

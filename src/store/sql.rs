@@ -519,7 +519,7 @@ pub const WAITING: Sql = both(
 /// visitor's label. `SKIP LOCKED` lets two bots, or a bot and a web application's claim, pass
 /// each other. The room is locked first and a visitor only with one: a statement that finds no
 /// free room must not hold the first visitor while another takes the second.
-/// → `queue_id, visitor, visitor_jid, room_jid, client_claimed_at`.
+/// → `queue_id, visitor, visitor_jid, nick, topic, waiting_since, room_jid, client_claimed_at`.
 pub const ASSIGN_NEXT_POSTGRES: &str = "WITH r AS (
     SELECT id FROM rooms WHERE status = 'staffed' AND client_claimed_at IS NULL
     ORDER BY staffed_at, id LIMIT 1 FOR UPDATE SKIP LOCKED),
@@ -534,8 +534,9 @@ room AS (
 q AS (
     UPDATE queue SET status = 'assigned', status_changed_at = now(), room_id = room.id
     FROM v, room WHERE queue.id = v.id
-    RETURNING queue.id, queue.visitor, queue.jid)
-SELECT q.id AS queue_id, q.visitor, q.jid AS visitor_jid, room.jid AS room_jid, room.client_claimed_at
+    RETURNING queue.id, queue.visitor, queue.jid, queue.nick, queue.topic, queue.enqueued_at)
+SELECT q.id AS queue_id, q.visitor, q.jid AS visitor_jid, q.nick, q.topic,
+  q.enqueued_at AS waiting_since, room.jid AS room_jid, room.client_claimed_at
 FROM q, room";
 
 /// Assignment on SQLite, first of two statements in one transaction: the room (a write first, so
@@ -549,12 +550,13 @@ WHERE id = (SELECT id FROM rooms WHERE status = 'staffed' AND client_claimed_at 
   AND EXISTS (SELECT 1 FROM queue WHERE status = 'waiting' AND gone_at IS NULL)
 RETURNING id, jid AS room_jid, client_claimed_at";
 
-/// Assignment on SQLite, second statement: the visitor, `$1` the room's id.
+/// Assignment on SQLite, second statement: the visitor, `$1` the room's id
+/// → `queue_id, visitor, visitor_jid, nick, topic, waiting_since`.
 pub const ASSIGN_VISITOR_SQLITE: &str = "UPDATE queue SET status = 'assigned', room_id = $1,
     status_changed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
 WHERE id = (SELECT id FROM queue WHERE status = 'waiting' AND gone_at IS NULL
             ORDER BY enqueued_at, id LIMIT 1)
-RETURNING id AS queue_id, visitor, jid AS visitor_jid";
+RETURNING id AS queue_id, visitor, jid AS visitor_jid, nick, topic, enqueued_at AS waiting_since";
 
 /// The bot's sweep, in one transaction: visitors waiting longer than `$1` seconds expire,
 /// visitors queued over SQL (no JID) not kept alive for `$2` seconds have left, and visitors over
@@ -682,15 +684,15 @@ RETURNING id, jid AS room_jid, client_claimed_at",
 };
 
 /// Pick mode, second statement: the visitor of row `$2` is `assigned` to room `$1` (its id),
-/// if nobody took them meanwhile → `queue_id, visitor, visitor_jid`.
+/// if nobody took them meanwhile → `queue_id, visitor, visitor_jid, nick, topic, waiting_since`.
 pub const PICK_VISITOR: Sql = Sql {
     sqlite: "UPDATE queue SET status = 'assigned', room_id = $1,
     status_changed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
 WHERE id = $2 AND status = 'waiting'
-RETURNING id AS queue_id, visitor, jid AS visitor_jid",
+RETURNING id AS queue_id, visitor, jid AS visitor_jid, nick, topic, enqueued_at AS waiting_since",
     postgres: "UPDATE queue SET status = 'assigned', room_id = $1, status_changed_at = now()
 WHERE id = $2 AND status = 'waiting'
-RETURNING id AS queue_id, visitor, jid AS visitor_jid",
+RETURNING id AS queue_id, visitor, jid AS visitor_jid, nick, topic, enqueued_at AS waiting_since",
 };
 
 /// The label of the client claim of room `$1` (its JID) → `client_claim`.

@@ -219,6 +219,8 @@ test("a supervisor sees the live chats, watches one, whispers, and is alerted to
   await waitText(pat, "#watch-lines li", "Whispered to Kim: Ask about the landlord's letters");
   const whisper = pat.sent.find((f) => /node=["']whisper["']/.test(f));
   assert.match(whisper, /var=["']room["']><value>room-3@conference.localhost</);
+  // Signed with the name Pat gave at sign-in.
+  assert.match(whisper, /var=["']name["']><value>Pat</);
   // Kim asks for help in another chat: a loud alert, a notification while out of view, a button to watch.
   await pat.evaluate(() => {
     Object.defineProperty(document, "hidden", { configurable: true, get: () => true });

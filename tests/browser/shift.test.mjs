@@ -116,8 +116,8 @@ test("a chat on a shift: topic and time, sides, confirmations, a whisper, help, 
   await pat.fill("#whisper-text", "Ask how she slept before the exams started");
   await pat.click("#whisper-form button[type=submit]");
   await waitText(pat, "#watch-lines li", "Whispered to Kim: Ask how she slept");
-  // The bot names the supervisor by the localpart of their address.
-  await waitText(kim, ".pane:not([hidden]) .messages li.whisper", "staff3, supervisor (only you see this): Ask how she slept");
+  // The bot names the supervisor by the name Pat signed in with, not their address.
+  await waitText(kim, ".pane:not([hidden]) .messages li.whisper", "Pat, supervisor (only you see this): Ask how she slept");
   await look(pat, "console-supervisor-watching");
   await look(kim, "console-whisper");
 
@@ -200,6 +200,32 @@ test("a chat on a shift: topic and time, sides, confirmations, a whisper, help, 
   await waitText(pat, "#watch-lines li", "ik ben Alex");
   await waitText(pat, "#watch-lines li", "This chat has ended.");
   assertQuiet([kim, alex, ana, pat]);
+});
+
+test("a visitor given Kim's room at once: their name and topic show from the bot's word, not a push", async () => {
+  const kim = await open(browser, "staff.html", { wire: true, viewport: SIZES[0][1] });
+  await signIn(kim, STAFF, "Kim");
+  // Kim takes a room with nobody waiting: it waits for a visitor.
+  await kim.click("#take-next");
+  await waitText(kim, ".pane:not([hidden]) .state", "Waiting for a visitor to join");
+  // Dan asks for a chat and is given Kim's room at the bot's next sweep, before any push need
+  // list him: Kim's console learns who is coming and why from the bot's <visitor/> headline.
+  const dan = await open(browser, "/");
+  await dan.fill("#nick", "Dan");
+  await dan.fill("#topic", "debts and letters");
+  await dan.press("#nick", "Enter");
+  await waitText(kim, ".pane:not([hidden]) .topic", "Topic: debts and letters");
+  await waitText(kim, ".pane:not([hidden]) .who", "Chat with Dan");
+  assert.ok(
+    kim.received.some((f) => /<visitor [^>]*urn:helpim:staff:0/.test(f) && !f.includes("<shift") && f.includes("debts and letters") && f.includes("Dan")),
+    "the bot told Kim who is coming",
+  );
+  await waitText(dan, "#messages li", "You are in the chat");
+  await waitText(kim, ".pane:not([hidden]) .state", "Dan is here.");
+  await waitText(kim, ".pane:not([hidden]) .topic", "Topic: debts and letters");
+  await dan.click("#end");
+  await waitText(kim, ".pane:not([hidden]) .state", "Dan has ended the chat.");
+  assertQuiet([kim, dan]);
 });
 
 test("the staff room shows as Team, with the bot's announcements", async () => {

@@ -36,7 +36,7 @@ mod whisper;
 use std::collections::{HashMap, HashSet};
 
 use sha2::{Digest, Sha256};
-use xmpp_parsers::jid::{BareJid, FullJid};
+use xmpp_parsers::jid::{BareJid, FullJid, Jid};
 use xmpp_parsers::stanza_error::DefinedCondition;
 
 use super::effects::{Assigned, Query, QueryResult};
@@ -623,6 +623,20 @@ impl Protocol {
             client_at: Some(a.client_claimed_at),
         };
         lent.feed.push((room.clone(), Event::Claims(claims)));
+        // The staff member learns who is coming and why at once, whether or not a push ever
+        // listed the visitor: their sessions on duty, else their bare JID.
+        if let Some(staff) = entry.room.staff_jid().map(str::to_string) {
+            let sessions = self.sessions_of(&staff);
+            let to: Vec<Jid> = if sessions.is_empty() {
+                BareJid::new(&staff).map(Jid::from).into_iter().collect()
+            } else {
+                sessions.into_iter().map(Jid::from).collect()
+            };
+            for jid in to {
+                lent.out
+                    .send(staff_push::visitor_coming(jid, room.as_str(), a));
+            }
+        }
         if let Some(jid) = a.visitor_jid.as_deref().and_then(|j| FullJid::new(j).ok()) {
             if lent.invite(&jid, &room, &words.get("invite-ready")) {
                 self.room_speaks(&room, words.lang(), lent);

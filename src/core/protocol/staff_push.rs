@@ -18,7 +18,7 @@ use xmpp_parsers::message::{Message, MessageType};
 use xmpp_parsers::minidom::Element;
 
 use super::{Lent, Protocol};
-use crate::core::effects::{Query, QueryResult, Waiter};
+use crate::core::effects::{Assigned, Query, QueryResult, Waiter};
 use crate::core::outbox::Outbox;
 use crate::core::queue::Swept;
 use crate::core::types::{Closed, Time};
@@ -479,5 +479,28 @@ pub fn shift_message(to: &FullJid, state: &ShiftState, now: Time) -> Message {
     m.type_ = MessageType::Headline;
     m.bodies.insert(Default::default(), shift_text(state));
     m.payloads.push(shift.build());
+    m
+}
+
+/// The headline that tells the staff member of `room` (`to`: a session of theirs, or their bare
+/// JID) who is coming to their chat: `<visitor xmlns='urn:helpim:staff:0' room nick [topic]
+/// waiting-since/>`, sent with the assignment itself so that a console shows the topic even for
+/// a visitor no push ever listed.
+pub fn visitor_coming(to: Jid, room: &str, a: &Assigned) -> Message {
+    let mut e = Element::builder("visitor", NS_STAFF);
+    e = with_attr(e, "room", room);
+    e = with_attr(e, "nick", a.nick.clone());
+    if let Some(topic) = a.topic.as_deref().filter(|t| !t.is_empty()) {
+        e = with_attr(e, "topic", topic);
+    }
+    e = with_attr(e, "waiting-since", rfc3339(a.waiting_since));
+    let body = match a.topic.as_deref().filter(|t| !t.is_empty()) {
+        Some(topic) => format!("{} is coming to your chat: {topic}", a.nick),
+        None => format!("{} is coming to your chat.", a.nick),
+    };
+    let mut m = Message::new(Some(to));
+    m.type_ = MessageType::Headline;
+    m.bodies.insert(Default::default(), body);
+    m.payloads.push(e.build());
     m
 }

@@ -2,7 +2,7 @@
 //! their bare JID as a headline (every session of theirs gets it; servers do not archive
 //! headlines), is never in `messages` nor in the room's history, and is kept in `notes`.
 
-use xmpp_parsers::jid::{BareJid, Jid};
+use xmpp_parsers::jid::{BareJid, FullJid, Jid};
 use xmpp_parsers::minidom::Element;
 
 use super::supervision::{headline, live_chat, record, NS_SUPERVISE};
@@ -25,6 +25,29 @@ fn form(name: &str, lent: &Lent, submitted: &CommandRequest) -> Form {
             FormField::new("text", "text-single", "Whisper", "").required(),
             submitted,
         ))
+        .field(refill(
+            FormField::new("name", "text-single", "Your name", ""),
+            submitted,
+        ))
+}
+
+/// The most characters of a supervisor's `name` the whisper carries.
+pub const NAME_MAX: usize = 64;
+
+/// Who the whisper says it is from: the `name` the supervisor gave (trimmed, at most
+/// [`NAME_MAX`] characters), else the local part of their JID (the whole bare JID without one).
+fn signed(name: Option<&str>, from: &FullJid) -> String {
+    match name.map(str::trim).filter(|n| !n.is_empty()) {
+        Some(n) => n
+            .chars()
+            .take(NAME_MAX)
+            .collect::<String>()
+            .trim_end()
+            .to_string(),
+        None => from
+            .node()
+            .map_or_else(|| from.to_bare().to_string(), |n| n.to_string()),
+    }
 }
 
 /// Whispers to the staff member of the chat.
@@ -42,10 +65,7 @@ pub fn start(ask: Ask, command: &CommandRequest, lent: &mut Lent) {
         let text = "There is no chat going on in this room.";
         return ask.outcome(lent.out, NoteType::Warn, text, "no-chat");
     };
-    let from = ask
-        .to
-        .node()
-        .map_or_else(|| ask.to.to_bare().to_string(), |n| n.to_string());
+    let from = signed(command.field("name"), &ask.to);
     let payload = with_attr(
         with_attr(
             Element::builder("whisper", NS_SUPERVISE),
@@ -53,11 +73,11 @@ pub fn start(ask: Ask, command: &CommandRequest, lent: &mut Lent) {
             room.to_string(),
         ),
         "from",
-        from,
+        from.clone(),
     )
     .append(text.to_string())
     .build();
-    let body = format!("Supervisor whispers: {text}");
+    let body = format!("Supervisor {from} whispers: {text}");
     lent.out.send(headline(Jid::from(staff), body, payload));
     record(
         lent,

@@ -519,6 +519,9 @@ impl Store {
             visitor_jid: row.jid.clone(),
             room: room.to_string(),
             client_claimed_at: now,
+            nick: row.nick.clone(),
+            topic: row.topic.clone(),
+            waiting_since: row.since,
         }
     }
 }

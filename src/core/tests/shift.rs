@@ -14,7 +14,7 @@ fn shifts(w: &World, to: &str) -> Vec<(Time, String)> {
     w.log
         .iter()
         .filter_map(|(at, e)| match e {
-            Event::Sent { to: t, xml } if t == to && xml.contains("urn:helpim:staff:0") => {
+            Event::Sent { to: t, xml } if t == to && xml.contains("<shift ") => {
                 Some((*at, xml.clone()))
             }
             _ => None,
@@ -224,5 +224,90 @@ fn a_push_never_lists_more_visitors_than_it_counts_and_one_given_a_room_is_gone_
             && last.contains("nick='Kim'")
             && last.contains("queue-length='1'"),
         "{last}"
+    );
+}
+
+/// What `to` was sent that tells of a visitor coming to their chat.
+fn coming(w: &World, to: &str) -> Vec<String> {
+    w.log
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Event::Sent { to: t, xml } if t == to && xml.contains("is coming to your chat") => {
+                Some(xml.clone())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_staff_member_is_told_who_is_coming_and_their_topic_when_the_bot_gives_their_room() {
+    // Auto mode: the staff member (staff@localhost) sits in room-1, on duty in the console; Sam
+    // queues with a topic and is given the room by the next sweep, before any push lists him.
+    let mut w = staffed_pool_with(quick());
+    w.now = secs(2);
+    w.direct(CONSOLE, PresenceKind::Available);
+    let id = w.store.wait(None, "Sam", secs(0));
+    w.store.queue.last_mut().unwrap().topic = Some("money worries".into());
+    let mut told = vec![];
+    for ms in (2_000..10_000).step_by(100) {
+        w.until(t(ms));
+        told = coming(&w, CONSOLE);
+        if !told.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(told.len(), 1, "{told:?}");
+    let r = w.store.queue.iter().find(|r| r.id == id).unwrap();
+    assert_eq!(
+        r.room.as_deref(),
+        Some(room_jid(1).as_str()),
+        "given the room"
+    );
+    let docs = super::protocol::doc_examples();
+    let canonical = super::protocol::canonical;
+    assert_eq!(canonical(&told[0]), canonical(&docs["visitor-coming"]));
+    // Told once: another second of sweeps sends nothing more.
+    w.until(w.now + chrono::Duration::seconds(1));
+    assert_eq!(coming(&w, CONSOLE).len(), 1);
+}
+
+#[test]
+fn a_staff_member_with_no_session_on_duty_is_told_at_their_bare_jid_and_without_a_topic() {
+    // Pick mode: the staff member sits in room-1 but told the bot nothing (no directed presence);
+    // they pick Kim, who gave no topic, from their phone.
+    let mut w = staffed_pool_with(Settings {
+        queue_auto: false,
+        ..quick()
+    });
+    let id = w.store.wait(None, "Kim", secs(2));
+    w.until(secs(3));
+    let e = w.command(
+        "staff@localhost/phone",
+        "waiting-visitors",
+        &[("visitor", &id.to_string())],
+    );
+    assert!(
+        super::harness::sent(&e)
+            .iter()
+            .any(|x| x.contains("assigned")),
+        "{e:?}"
+    );
+    let mut told = vec![];
+    for ms in (3_000..6_000).step_by(100) {
+        w.until(t(ms));
+        told = coming(&w, "staff@localhost");
+        if !told.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(told.len(), 1, "{:?}", w.since(0));
+    let xml = &told[0];
+    assert!(
+        xml.contains("<body>Kim is coming to your chat.</body>")
+            && xml.contains("nick='Kim'")
+            && !xml.contains("topic=")
+            && xml.contains("waiting-since='2027-01-15T08:00:02Z'"),
+        "{xml}"
     );
 }

@@ -295,6 +295,40 @@ fn a_watch_ends_when_stopped_and_when_the_supervisors_session_goes() {
 }
 
 #[test]
+fn a_whisper_is_signed_with_the_name_the_supervisor_gave_trimmed_and_at_most_64_characters() {
+    let room = room_jid(1);
+    let mut w = chatting();
+    w.now = secs(4);
+    let whisper = |w: &mut World, name: &str| -> String {
+        let e = w.command(
+            SUPERVISOR,
+            "whisper",
+            &[("room", &room.to_string()), ("text", "hi"), ("name", name)],
+        );
+        sent(&e)[0].clone()
+    };
+    let out = whisper(&mut w, "  Pat Jansen ");
+    assert!(
+        out.contains("<body>Supervisor Pat Jansen whispers: hi</body>")
+            && out.contains("from='Pat Jansen'"),
+        "{out}"
+    );
+    let long = "P".repeat(70);
+    let out = whisper(&mut w, &long);
+    assert!(out.contains(&format!("from='{}'", "P".repeat(64))), "{out}");
+    // Only blanks: the local part of the JID, as without a name.
+    let out = whisper(&mut w, "   ");
+    assert!(out.contains("from='sup'"), "{out}");
+    // The supervision row still names the JID, whatever name was shown.
+    let e = w.command(
+        SUPERVISOR,
+        "whisper",
+        &[("room", &room.to_string()), ("text", "hi"), ("name", "Pat")],
+    );
+    assert_eq!(supervised_writes(&e)[0].1, "sup@localhost");
+}
+
+#[test]
 fn a_whisper_goes_to_the_staff_member_alone_and_is_kept_as_a_note_not_in_the_transcript() {
     let room = room_jid(1);
     let mut w = chatting();
@@ -312,7 +346,7 @@ fn a_whisper_goes_to_the_staff_member_alone_and_is_kept_as_a_note_not_in_the_tra
         out[0].starts_with("<message")
             && out[0].contains("to='staff@localhost'")
             && out[0].contains("type='headline'")
-            && out[0].contains("<body>Supervisor whispers: ask about sleep</body>")
+            && out[0].contains("<body>Supervisor sup whispers: ask about sleep</body>")
             && out[0].contains("<whisper xmlns='urn:helpim:supervise:0' from='sup' room='room-1@conference.localhost'>ask about sleep</whisper>"),
         "{}",
         out[0]
