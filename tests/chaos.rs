@@ -598,7 +598,7 @@ async fn visitors_keep_their_places_through_killed_bots_and_restarted_servers() 
     bot = BotProcess::start(&config, log.clone(), &[]);
     // The new session pings the waiting visitors: V3's bounces.
     row_becomes(&store, v3_id, "left", Some("offline")).await;
-    let answer = wait_for(Duration::from_secs(20), "the bot to answer again", || {
+    let answer = wait_for_answer(Duration::from_secs(20), "the bot to answer again", || {
         let v2 = &v2;
         async move { v2.command("leave-queue", &[]).await.ok() }
     })
@@ -627,7 +627,7 @@ async fn visitors_keep_their_places_through_killed_bots_and_restarted_servers() 
     staff.present_to_bot();
     let mut rooms = Vec::new();
     for nick in ["S1", "S2"] {
-        let a = wait_for(Duration::from_secs(15), "a room to take", || {
+        let a = wait_for_answer(Duration::from_secs(15), "a room to take", || {
             let staff = &staff;
             async move {
                 let a = staff.command("take-chat", &[]).await.ok()?;

@@ -160,7 +160,7 @@ async fn handover_invitation(p: &mut Person) -> (String, String, Element) {
 /// `hand-over` with `fields`, asked again while the colleague's presence (sent from another
 /// connection) has not reached the bot yet.
 async fn offer(kim: &Person, fields: &[(&str, &str)]) -> Element {
-    wait_for(Duration::from_secs(10), "the colleague on duty", || async {
+    wait_for_answer(Duration::from_secs(10), "the colleague on duty", || async {
         let answer = kim.command("hand-over", fields).await.unwrap();
         (field(&answer, "status").as_deref() != Some("not-on-duty")).then_some(answer)
     })
@@ -418,7 +418,7 @@ async fn a_kill_9_in_the_middle_of_a_handover_loses_neither_visitor_nor_chat() {
     // The restarted bot knows the handover: Bob's take-chat gives it to him.
     let mut bob = Person::connect(server, "staff3").await;
     bob.present_to_bot();
-    let answer = wait_for(
+    let answer = wait_for_answer(
         Duration::from_secs(30),
         "the bot back with the handover",
         || {

@@ -96,7 +96,7 @@ async fn every_table(store: &Store) -> String {
 async fn staff_with_room(server: &XmppServer, store: &Store, nick: &str) -> (Person, String) {
     let mut staff = Person::connect(server, "staff").await;
     staff.present_to_bot();
-    wait_for(Duration::from_secs(15), "a ready room to take", || {
+    wait_for_answer(Duration::from_secs(15), "a ready room to take", || {
         let staff = &staff;
         async move {
             let a = staff.command("take-chat", &[]).await.expect("take a chat");

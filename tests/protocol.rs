@@ -112,7 +112,7 @@ async fn staff_with_room(
     let mut staff = Person::connect(server, user).await;
     staff.present_to_bot();
     // A room may not be ready yet (after a restart the pool is being refilled): ask again.
-    let answer = wait_for(Duration::from_secs(15), "a ready room to take", || {
+    let answer = wait_for_answer(Duration::from_secs(15), "a ready room to take", || {
         let staff = &staff;
         async move {
             let a = staff.command("take-chat", &[]).await.expect("take a chat");
@@ -411,7 +411,7 @@ async fn in_pick_mode_staff_choose_a_visitor_and_max_chats_holds() {
     let list = staff.command("waiting-visitors", &[]).await.unwrap();
     assert_eq!(note(&list), "1 visitor is waiting.");
     // max_chats = 2: a second room is fine, a third is not.
-    wait_for(Duration::from_secs(15), "a second room to take", || {
+    wait_for_answer(Duration::from_secs(15), "a second room to take", || {
         let staff = &staff;
         async move {
             let a = staff.command("take-chat", &[]).await.unwrap();
@@ -427,7 +427,7 @@ async fn in_pick_mode_staff_choose_a_visitor_and_max_chats_holds() {
         note(&third)
     );
     // The status is as of the bot's last sweep of the queue (every `database.poll_interval`).
-    let status = wait_for(
+    let status = wait_for_answer(
         Duration::from_secs(5),
         "the status to show Ana waiting",
         || {
@@ -491,7 +491,7 @@ async fn after_kill_9_every_visitor_keeps_their_place_and_nobody_is_served_twice
     ana.say(&room, "are you still there?");
     staff.heard(&room, "are you still there?").await;
     let bot = setup.start_bot(&[]);
-    wait_for(
+    wait_for_answer(
         Duration::from_secs(20),
         "the restarted bot to answer",
         || {
@@ -552,7 +552,7 @@ async fn a_database_outage_delays_queue_writes_and_loses_none() {
 
     wait_row(store, &ana_id, "left").await;
     // Ben asks again once the database is back.
-    let answer = wait_for(Duration::from_secs(15), "Ben's leave to be taken", || {
+    let answer = wait_for_answer(Duration::from_secs(15), "Ben's leave to be taken", || {
         let ben = &ben;
         async move { ben.command("leave-queue", &[]).await.ok() }
     })
@@ -617,7 +617,7 @@ async fn a_visitor_learns_on_arrival_whether_the_help_line_is_open_and_why_not()
     // A staff member comes on duty: open.
     let staff = Person::connect(server, "staff").await;
     staff.present_to_bot();
-    wait_for(Duration::from_secs(10), "the help line to open", || async {
+    wait_for_answer(Duration::from_secs(10), "the help line to open", || async {
         let s = ana.command("line-status", &[]).await.unwrap();
         (field(&s, "status").as_deref() == Some("open")).then_some(())
     })
@@ -645,7 +645,7 @@ async fn a_visitor_asking_in_dutch_or_arabic_is_answered_in_that_language() {
     );
     let staff = Person::connect(server, "staff").await;
     staff.present_to_bot();
-    wait_for(Duration::from_secs(10), "the help line to open", || async {
+    wait_for_answer(Duration::from_secs(10), "the help line to open", || async {
         let s = ana
             .command_in(Some("ar"), "line-status", &[])
             .await

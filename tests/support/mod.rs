@@ -119,7 +119,29 @@ pub fn which(program: &str) -> Option<PathBuf> {
 }
 
 /// Waits until `check` returns `Some`, polling every 50 ms, or fails after `limit` with `what`.
-pub async fn wait_for<T, F, Fut>(limit: Duration, what: &str, mut check: F) -> T
+pub async fn wait_for<T, F, Fut>(limit: Duration, what: &str, check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    poll(limit, Duration::from_millis(50), what, check).await
+}
+
+/// How often a test asks the bot a command again while waiting for an answer it wants: within
+/// the bot's limit of 20 commands per 10 s a session (`core::protocol::RATE_LIMIT`), so that the
+/// asking itself is never refused (`resource-constraint`) on a slow machine.
+pub const ASK_AGAIN: Duration = Duration::from_millis(700);
+
+/// [`wait_for`] for a `check` that runs a command of the bot: polls every [`ASK_AGAIN`].
+pub async fn wait_for_answer<T, F, Fut>(limit: Duration, what: &str, check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    poll(limit, ASK_AGAIN, what, check).await
+}
+
+async fn poll<T, F, Fut>(limit: Duration, every: Duration, what: &str, mut check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
@@ -132,6 +154,6 @@ where
         if Instant::now() > deadline {
             panic!("timed out after {limit:?} waiting for {what}");
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(every).await;
     }
 }
