@@ -850,7 +850,7 @@ function handOver(chat) {
         if (!to.includes("@")) to = `${to}@${config.staffDomain}`;
       }
       const reply = await ask("hand-over", { room: chat.jid, to, note: $("note").value.trim() });
-      const words = { offered: t("handover.offered"), "not-on-duty": t("handover.not-on-duty"), busy: t("handover.busy") }[reply.status];
+      const words = { offered: t("handover.offered"), "not-on-duty": t("handover.not-on-duty"), limit: t("handover.limit"), busy: t("handover.busy") }[reply.status];
       if (reply.status !== "offered") return words || reply.note || t("take.failed");
       line(chat, words);
     },

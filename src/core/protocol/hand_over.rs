@@ -196,6 +196,22 @@ fn checked(p: &Protocol, ask: &Ask, room: &BareJid, to: Option<&BareJid>, lent: 
         ask.outcome(lent.out, NoteType::Warn, text, "not-on-duty");
         return false;
     }
+    // A colleague who holds as many chats as one may (staff.max_chats) is not handed another.
+    let max = lent.settings.staff.max_chats as usize;
+    if to.is_some_and(|to| {
+        lent.tally
+            .staff_rooms
+            .get(to.as_str())
+            .copied()
+            .unwrap_or(0)
+            >= max
+    }) {
+        let text = format!(
+            "That colleague holds {max} chats already, the most one staff member may hold (staff.max_chats)."
+        );
+        ask.outcome(lent.out, NoteType::Warn, &text, "limit");
+        return false;
+    }
     true
 }
 

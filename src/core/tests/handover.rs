@@ -427,3 +427,28 @@ fn the_handover_examples_of_the_protocol_documentation_are_what_the_bot_accepts_
     same("decline-handover-declined", &out[0]);
     same("handover-expired", &out[1]);
 }
+
+#[test]
+fn a_colleague_who_holds_as_many_chats_as_one_may_is_not_handed_another() {
+    let mut w = busy();
+    // Alex takes the two other rooms (staff.max_chats is 2 here).
+    for n in [2, 3] {
+        w.store.claims.insert(
+            room_jid(n).to_string(),
+            Claims {
+                staff_at: Some(secs(4)),
+                client_at: None,
+            },
+        );
+        w.enter_as(&room_jid(n), person("alex", ALEX));
+        assert_eq!(w.store.status[&room_jid(n).to_string()], Status::Staffed);
+    }
+    let e = w.command(KIM, "hand-over", &[("to", "alex@localhost")]);
+    assert_eq!(answer_status(&e), "limit");
+    assert!(
+        !sent(&e).iter().any(|s| s.contains(&format!("to='{ALEX}'"))),
+        "Alex is not invited"
+    );
+    let e = w.command(KIM, "hand-over", &[("to", "bob@localhost")]);
+    assert_eq!(answer_status(&e), "offered", "Bob holds none");
+}
