@@ -885,6 +885,8 @@ function offeredHandover(invitation, handover) {
     ok: t("handover.accept"),
     cancel: t("handover.decline"),
     run: async () => {
+      // What an earlier offer left in the notice (a decline, say) is no longer true.
+      notice("");
       if (!chats.has(invitation.room)) addChat(invitation.room, invitation.password, { colleague: from, topic: topic || "" });
     },
     onCancel: () => {
@@ -905,6 +907,14 @@ function onComing(el, room) {
   const nick = el.getAttribute("nick") || "";
   const topic = el.getAttribute("topic") || "";
   if (nick) topics.set(nick, topic);
+  // No longer waiting: off the list at once (the next push agrees, within seconds).
+  const id = el.getAttribute("id");
+  if (shift && id && shift.items.some((i) => !i.handover && i.id === id)) {
+    shift.items = shift.items.filter((i) => i.handover || i.id !== id);
+    const waiting = Number(shift.figures["queue-length"] || 0);
+    if (waiting > 0) shift.figures["queue-length"] = String(waiting - 1);
+    drawShift();
+  }
   const chat = chats.get(room);
   if (!chat) return void coming.set(room, { nick, topic });
   chat.topic = topic;

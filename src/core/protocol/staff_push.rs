@@ -488,6 +488,8 @@ pub fn shift_message(to: &FullJid, state: &ShiftState, now: Time) -> Message {
 /// a visitor no push ever listed.
 pub fn visitor_coming(to: Jid, room: &str, a: &Assigned) -> Message {
     let mut e = Element::builder("visitor", NS_STAFF);
+    // The row's id, as in the pushes: a console takes them off its waiting list at once.
+    e = with_attr(e, "id", a.queue_id.to_string());
     e = with_attr(e, "room", room);
     e = with_attr(e, "nick", a.nick.clone());
     if let Some(topic) = a.topic.as_deref().filter(|t| !t.is_empty()) {
