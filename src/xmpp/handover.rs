@@ -8,7 +8,7 @@ use xmpp_parsers::message::{Message, MessageType};
 use xmpp_parsers::minidom::Element;
 
 use super::adhoc;
-use super::stanza::with_attr;
+use super::stanza::{headline, with_attr};
 
 /// The namespace of staff pushes and handovers.
 pub const NS_STAFF: &str = "urn:helpim:staff:0";
@@ -65,15 +65,6 @@ pub fn invitation(to: impl Into<Jid>, offer: &Offer, password: &str) -> Message 
     let x = with_attr(with_attr(x, "password", password), "reason", reason);
     m.payloads.push(x.build());
     m.payloads.push(payload(offer, &[]));
-    m
-}
-
-/// A headline to `to` (a session, or every session of a bare JID) with `body` and one payload.
-fn headline(to: Jid, body: String, payload: Element) -> Message {
-    let mut m = Message::new(Some(to));
-    m.type_ = MessageType::Headline;
-    m.bodies.insert(Default::default(), body);
-    m.payloads.push(payload);
     m
 }
 

@@ -49,6 +49,21 @@ pub(crate) fn with_attr(b: ElementBuilder, key: &str, value: impl Into<String>) 
     b.attr(name(key), value.into())
 }
 
+/// A time as the bot's stanzas carry it: RFC 3339, UTC, whole seconds.
+pub fn stamp(t: Time) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// A `headline` message (servers do not archive them; standard clients show them) to `to` (a
+/// session, or every session of a bare JID) with a body for people and one payload for consoles.
+pub fn headline(to: Jid, body: String, payload: Element) -> Message {
+    let mut m = Message::new(Some(to));
+    m.type_ = MessageType::Headline;
+    m.bodies.insert(Default::default(), body);
+    m.payloads.push(payload);
+    m
+}
+
 /// The presence that joins (or creates) `room` as `nick` with `password`: with the room's history
 /// since `since` (XEP-0045 `<history since=…>`, for a rejoin after the bot was away), or with no
 /// history at all.
@@ -60,11 +75,7 @@ pub fn join(
 ) -> Result<Presence, xmpp_parsers::jid::Error> {
     let to = room.with_resource_str(nick)?;
     let history = match since {
-        Some(t) => with_attr(
-            Element::builder("history", NS_MUC),
-            "since",
-            t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        ),
+        Some(t) => with_attr(Element::builder("history", NS_MUC), "since", stamp(t)),
         None => with_attr(Element::builder("history", NS_MUC), "maxstanzas", "0"),
     };
     let x = Element::builder("x", NS_MUC)

@@ -5,11 +5,12 @@
 use xmpp_parsers::jid::{BareJid, Jid};
 use xmpp_parsers::minidom::Element;
 
-use super::supervision::{headline, is_chat, record, NS_SUPERVISE};
+use super::supervision::{is_chat, record, NS_SUPERVISE};
 use super::{announce_to_staff, refill, submitted, Ask, Lent, Protocol, Step};
 use crate::core::effects::{LiveChat, Query};
 use crate::core::types::Supervision;
 use crate::xmpp::adhoc::{CommandRequest, Form, FormField, NoteType};
+use crate::xmpp::stanza::headline;
 use crate::xmpp::stanza::with_attr;
 
 /// The chats `bare` is the staff member of, with their visitor's nick.

@@ -56,9 +56,7 @@ pub fn closed_text(words: &Words, status: &LineStatus) -> String {
 
 /// A time for a result form: RFC 3339 to the second, UTC; empty for none.
 pub fn form_time(t: Option<Time>) -> String {
-    t.map_or(String::new(), |t| {
-        t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-    })
+    t.map_or(String::new(), crate::xmpp::stanza::stamp)
 }
 
 /// Answers at once.

@@ -5,10 +5,11 @@
 
 use std::collections::HashMap;
 
-use super::supervision::{is_chat, rfc3339};
+use super::supervision::is_chat;
 use super::{Ask, Lent, Step};
 use crate::core::effects::{LiveChat, Query};
 use crate::xmpp::adhoc::{CommandStatus, Form, NoteType};
+use crate::xmpp::stanza::stamp;
 
 /// Reads the topics and starts of the chats.
 pub fn start(ask: Ask, lent: &mut Lent) {
@@ -58,7 +59,7 @@ pub fn listed(ask: Ask, chats: &[LiveChat], lent: &mut Lent) {
                 ("topic", topic),
                 // Visitors have no priority yet: every chat is 0.
                 ("priority", "0".to_string()),
-                ("since", since.map(rfc3339).unwrap_or_default()),
+                ("since", since.map(stamp).unwrap_or_default()),
             ]
             .into_iter()
             .map(|(k, v)| (k.to_string(), v))

@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use xmpp_parsers::jid::{FullJid, Jid};
-use xmpp_parsers::message::{Message, MessageType};
+use xmpp_parsers::message::Message;
 use xmpp_parsers::minidom::Element;
 
 use super::{Lent, Protocol};
@@ -23,7 +23,7 @@ use crate::core::outbox::Outbox;
 use crate::core::queue::Swept;
 use crate::core::types::{Closed, Time};
 use crate::core::Pending;
-use crate::xmpp::stanza::with_attr;
+use crate::xmpp::stanza::{headline, stamp, with_attr};
 
 /// The namespace of the pushes to staff and of handovers.
 pub const NS_STAFF: &str = "urn:helpim:staff:0";
@@ -385,10 +385,6 @@ impl Protocol {
     }
 }
 
-fn rfc3339(t: Time) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
 fn plural(n: i64, one: &str, many: &str) -> String {
     if n == 1 {
         format!("1 {one}")
@@ -448,7 +444,7 @@ pub fn shift_message(to: &FullJid, state: &ShiftState, now: Time) -> Message {
         }
     }
     if let Some(t) = f.next_opening {
-        shift = with_attr(shift, "next-opening", rfc3339(t));
+        shift = with_attr(shift, "next-opening", stamp(t));
     }
     for h in &state.handovers {
         let mut e = Element::builder("handover", NS_STAFF);
@@ -457,7 +453,7 @@ pub fn shift_message(to: &FullJid, state: &ShiftState, now: Time) -> Message {
             ("from", h.from.clone()),
             ("note", h.note.clone()),
             ("topic", h.topic.clone()),
-            ("since", rfc3339(h.since)),
+            ("since", stamp(h.since)),
         ] {
             e = with_attr(e, name, value);
         }
@@ -468,18 +464,14 @@ pub fn shift_message(to: &FullJid, state: &ShiftState, now: Time) -> Message {
         e = with_attr(e, "id", v.id.to_string());
         e = with_attr(e, "nick", v.nick.clone());
         e = with_attr(e, "topic", v.topic.clone().unwrap_or_default());
-        e = with_attr(e, "waiting-since", rfc3339(v.since));
+        e = with_attr(e, "waiting-since", stamp(v.since));
         e = with_attr(e, "priority", v.priority.to_string());
         if v.reoffer {
             e = with_attr(e, "reoffer", "true");
         }
         shift = shift.append(e.build());
     }
-    let mut m = Message::new(Some(Jid::from(to.clone())));
-    m.type_ = MessageType::Headline;
-    m.bodies.insert(Default::default(), shift_text(state));
-    m.payloads.push(shift.build());
-    m
+    headline(Jid::from(to.clone()), shift_text(state), shift.build())
 }
 
 /// The headline that tells the staff member of `room` (`to`: a session of theirs, or their bare
@@ -495,14 +487,10 @@ pub fn visitor_coming(to: Jid, room: &str, a: &Assigned) -> Message {
     if let Some(topic) = a.topic.as_deref().filter(|t| !t.is_empty()) {
         e = with_attr(e, "topic", topic);
     }
-    e = with_attr(e, "waiting-since", rfc3339(a.waiting_since));
+    e = with_attr(e, "waiting-since", stamp(a.waiting_since));
     let body = match a.topic.as_deref().filter(|t| !t.is_empty()) {
         Some(topic) => format!("{} is coming to your chat: {topic}", a.nick),
         None => format!("{} is coming to your chat.", a.nick),
     };
-    let mut m = Message::new(Some(to));
-    m.type_ = MessageType::Headline;
-    m.bodies.insert(Default::default(), body);
-    m.payloads.push(e.build());
-    m
+    headline(to, body, e.build())
 }

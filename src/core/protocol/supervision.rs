@@ -7,17 +7,16 @@
 
 use std::collections::HashMap;
 
-use chrono::SecondsFormat;
 use xmpp_parsers::jid::{BareJid, FullJid, Jid};
-use xmpp_parsers::message::{Message, MessageType};
+use xmpp_parsers::message::Message;
 use xmpp_parsers::minidom::Element;
 
 use super::{Lent, Protocol};
 use crate::core::effects::{Line, Write};
 use crate::core::outbox::Outbox;
-use crate::core::types::{Status, Supervision, Time};
+use crate::core::types::{Status, Supervision};
 use crate::core::Entry;
-use crate::xmpp::stanza::with_attr;
+use crate::xmpp::stanza::{headline, stamp, with_attr};
 
 /// The namespace of the supervision payloads.
 pub const NS_SUPERVISE: &str = "urn:helpim:supervise:0";
@@ -185,21 +184,6 @@ pub(super) fn record(
     });
 }
 
-/// A time as the supervision payloads give it: RFC 3339, UTC, to the second.
-pub(super) fn rfc3339(at: Time) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-/// A `headline` message (servers do not archive them; standard clients show them) with a body
-/// for people and one payload for consoles.
-pub(super) fn headline(to: Jid, body: String, payload: Element) -> Message {
-    let mut m = Message::new(Some(to));
-    m.type_ = MessageType::Headline;
-    m.bodies.insert(Default::default(), body);
-    m.payloads.push(payload);
-    m
-}
-
 /// One line of a watched chat: `<line room role nick at [earlier]/>`, the text in the body.
 pub(super) fn line_headline(to: &FullJid, room: &BareJid, line: &Line, earlier: bool) -> Message {
     let mut payload = Element::builder("line", NS_SUPERVISE);
@@ -207,7 +191,7 @@ pub(super) fn line_headline(to: &FullJid, room: &BareJid, line: &Line, earlier: 
         ("room", room.to_string()),
         ("role", line.role.as_str().to_string()),
         ("nick", line.nick.clone()),
-        ("at", rfc3339(line.at)),
+        ("at", stamp(line.at)),
     ] {
         payload = with_attr(payload, key, value);
     }

@@ -96,10 +96,7 @@ pub fn listed(ask: Ask, pick: bool, unpicked: bool, list: &[Waiter], lent: &mut 
                 ("id".to_string(), format!("{PICK_PREFIX}{}", h.room)),
                 ("nick".to_string(), format!("Handover from {}", h.from)),
                 ("topic".to_string(), h.note.clone().unwrap_or_default()),
-                (
-                    "waiting".to_string(),
-                    h.since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                ),
+                ("waiting".to_string(), crate::xmpp::stanza::stamp(h.since)),
             ]
         })
         .collect();
@@ -108,10 +105,7 @@ pub fn listed(ask: Ask, pick: bool, unpicked: bool, list: &[Waiter], lent: &mut 
             ("id".to_string(), w.id.to_string()),
             ("nick".to_string(), w.nick.clone()),
             ("topic".to_string(), w.topic.clone().unwrap_or_default()),
-            (
-                "waiting".to_string(),
-                w.since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            ),
+            ("waiting".to_string(), crate::xmpp::stanza::stamp(w.since)),
         ]
     }));
     let mut text = match list.len() {

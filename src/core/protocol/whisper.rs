@@ -5,12 +5,12 @@
 use xmpp_parsers::jid::{BareJid, FullJid, Jid};
 use xmpp_parsers::minidom::Element;
 
-use super::supervision::{headline, live_chat, record, NS_SUPERVISE};
+use super::supervision::{live_chat, record, NS_SUPERVISE};
 use super::watch_chat::chat_options;
 use super::{refill, submitted, Ask, Lent};
 use crate::core::types::Supervision;
 use crate::xmpp::adhoc::{CommandRequest, Form, FormField, NoteType};
-use crate::xmpp::stanza::with_attr;
+use crate::xmpp::stanza::{headline, with_attr};
 
 /// The form: which chat, what to whisper; with the values of `submitted`.
 fn form(name: &str, lent: &Lent, submitted: &CommandRequest) -> Form {
