@@ -348,21 +348,28 @@ fn the_first_dropping_during_a_handover_is_closing_and_the_colleague_still_takes
     assert_eq!(ended(&e), ["done"]);
 }
 
-#[test]
-fn after_a_restart_an_open_handover_completes() {
-    let mut r = restored(1, Status::Busy, None);
-    r.room.restore_handover(Handover {
+/// The handover of room-1's `staff` (staff@localhost), offered at 0 s to `to` (or the queue), as
+/// read back from the database after a restart.
+fn offered_at_0(to: Option<&str>) -> Handover {
+    Handover {
         from: Seat {
             nick: "staff".into(),
             jid: Some("staff@localhost".into()),
             claim: None,
         },
-        to: Some("alex@localhost".into()),
-        queue: false,
+        to: to.map(str::to_string),
+        queue: to.is_none(),
         note: None,
         topic: None,
         offered_at: secs(0),
-    });
+    }
+}
+
+#[test]
+fn after_a_restart_an_open_handover_completes() {
+    let mut r = restored(1, Status::Busy, None);
+    r.room
+        .restore_handover(offered_at_0(Some("alex@localhost")));
     let mut w = rejoining_with(
         Settings {
             pool_size: 0,
@@ -384,18 +391,7 @@ fn after_a_restart_an_open_handover_completes() {
 #[test]
 fn after_a_restart_an_open_handover_still_expires() {
     let mut r = restored(1, Status::Busy, None);
-    r.room.restore_handover(Handover {
-        from: Seat {
-            nick: "staff".into(),
-            jid: Some("staff@localhost".into()),
-            claim: None,
-        },
-        to: None,
-        queue: true,
-        note: None,
-        topic: None,
-        offered_at: secs(0),
-    });
+    r.room.restore_handover(offered_at_0(None));
     let mut w = rejoining(vec![r], secs(5));
     w.input(Input::Online { fresh: true });
     let e = w.until(secs(61));
