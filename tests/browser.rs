@@ -198,6 +198,62 @@ async fn browser_shift_handover_and_whisper() {
     run_scenario(&line, "shift.test.mjs").await;
 }
 
+/// Converse.js 14 as the staff console (README, "Standard clients as the staff console"): on duty
+/// through the roster, the commands at the bot's full JID, a chat taken and joined on the
+/// invitation, a leave without status text that counts as clean, a block whose form comes back
+/// when it lacks a reason.
+#[tokio::test(flavor = "multi_thread")]
+async fn browser_converse_as_the_staff_console() {
+    let line = browser_line(|_| {}).await;
+    run_scenario(&line, "converse.test.mjs").await;
+    // Ana's room: Kim left without a status text, and the bot counted it as a clean leave (its
+    // ping answered), not as a dropped connection.
+    let rooms = line.store.rooms(true).await.unwrap();
+    let mut histories = Vec::new();
+    for room in rooms.iter().filter(|r| r.client_nick.is_some()) {
+        let events = line.store.events(&room.jid).await.unwrap();
+        let history: Vec<(String, String)> = events
+            .into_iter()
+            .map(|e| (e.to_status, e.reason))
+            .collect();
+        histories.push((room.client_nick.clone().unwrap(), history));
+    }
+    let ana = histories
+        .iter()
+        .find(|(nick, _)| nick == "Ana")
+        .unwrap_or_else(|| panic!("Ana's room: {histories:?}"));
+    assert!(
+        ana.1
+            .iter()
+            .any(|(status, reason)| status == "closing" && reason == "left_clean"),
+        "Kim's leave counted as clean: {histories:?}"
+    );
+    assert!(
+        !ana.1.iter().any(|(_, reason)| reason == "staff_lost"),
+        "never as a dropped connection: {histories:?}"
+    );
+    // Ana and Ben were each served, in the rooms Kim took; Ben was blocked (a block in force on
+    // his key, and on his only: lifting Ana's finds none).
+    let rows = line.store.queue_rows().await.unwrap();
+    let nick_of = |room_id: Option<i64>| {
+        rooms
+            .iter()
+            .find(|r| Some(r.id) == room_id)
+            .and_then(|r| r.client_nick.clone())
+    };
+    let served: Vec<(Option<String>, &str)> = rows
+        .iter()
+        .map(|r| (nick_of(r.room_id), r.status.as_str()))
+        .collect();
+    assert_eq!(
+        served,
+        [(Some("Ana".into()), "served"), (Some("Ben".into()), "served")],
+        "{rows:?}"
+    );
+    assert!(line.store.unblock(&rows[1].visitor).await.unwrap(), "Ben is blocked");
+    assert!(!line.store.unblock(&rows[0].visitor).await.unwrap(), "Ana is not");
+}
+
 /// The console at rest for 10 minutes on the page's clock sends only its presence to the bot
 /// (the README's bound; bench/RESULTS.md has the figures before and after the pushes).
 #[tokio::test(flavor = "multi_thread")]
