@@ -161,9 +161,6 @@ enum Pending {
     /// A ping, after a new session, to a waiting visitor or a staff member present before: is
     /// that session still there?
     PresenceProbe(xmpp_parsers::jid::FullJid),
-    /// The bot's roster, asked for only so that the server hands it the subscription requests
-    /// staff made while it was away (the answer itself is not used).
-    Roster,
 }
 
 /// A destroy to send again later.
@@ -385,12 +382,9 @@ impl Core {
         }
         // A new session may be a new or reconfigured server: learn its room form again.
         self.room_form = None;
-        // The roster first: a session that asked for it is given the subscription requests
-        // staff made while the bot was away, once it is available (RFC 6121 §3.1.3).
-        self.out
-            .request(Request::iq(stanza::roster_get()), Pending::Roster);
         // Available, so that the presences visitors and staff direct at the bot reach it, and
-        // the server forwards those of staff who have the bot in their roster.
+        // the server forwards those of staff who have the bot in their roster (and the requests
+        // to add it made while the bot was away, RFC 6121 §3.1.3).
         self.out.send(xmpp_parsers::presence::Presence::available());
         // Visitors and staff who went away while the bot had no session were never seen to go.
         self.protocol.session_started(&mut self.out);
@@ -652,11 +646,6 @@ impl Core {
             Pending::PresenceProbe(jid) => {
                 if let Err(IqError::Error(condition)) = result {
                     self.protocol.session_gone(&jid, &condition, &mut self.out);
-                }
-            }
-            Pending::Roster => {
-                if let Err(e) = result {
-                    tracing::warn!(error = %e, "the server did not give the bot its roster; staff who added the bot while it was away may need to add it again");
                 }
             }
             other @ (Pending::Claims { .. }

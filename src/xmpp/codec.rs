@@ -77,11 +77,7 @@ fn read_iq(iq: Iq) -> Inbound {
         | Iq::Set {
             from, id, payload, ..
         } => {
-            // A roster push (the server telling of a change to the bot's roster, RFC 6121
-            // §2.1.6) is acknowledged; the bot keeps no roster of its own.
-            let answer = if payload.is("ping", stanza::NS_PING)
-                || payload.is("query", stanza::NS_ROSTER)
-            {
+            let answer = if payload.is("ping", stanza::NS_PING) {
                 Iq::Result {
                     from: None,
                     to: from,

@@ -161,19 +161,6 @@ pub fn ping(to: Jid) -> Iq {
     }
 }
 
-/// RFC 6121's roster namespace.
-pub const NS_ROSTER: &str = "jabber:iq:roster";
-
-/// A request for the bot's own roster.
-pub fn roster_get() -> Iq {
-    Iq::Get {
-        from: None,
-        to: None,
-        id: String::new(),
-        payload: Element::builder("query", NS_ROSTER).build(),
-    }
-}
-
 /// A field the server's configuration form offers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OfferedField {

@@ -809,15 +809,6 @@ impl World {
             } => (false, to, id, payload),
             _ => return,
         };
-        if payload.is("query", stanza::NS_ROSTER) {
-            // The bot's roster, asked once per session: the server has an empty one.
-            let roster = Element::builder("query", stanza::NS_ROSTER).build();
-            return self.inbox.push_back(Input::Response {
-                id,
-                from: None,
-                result: Ok(Some(roster)),
-            });
-        }
         let ask = if payload.is("ping", stanza::NS_PING) {
             Ask::Ping
         } else if payload.is("query", stanza::NS_MUC_ADMIN)
