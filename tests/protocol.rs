@@ -818,3 +818,123 @@ async fn max_length_holds_under_fifty_concurrent_requests_on_postgres() {
 async fn max_length_holds_under_fifty_concurrent_requests_on_sqlite() {
     max_length_holds_under_concurrent_requests(TestDb::sqlite()).await;
 }
+
+/// The roster dance of a standard client adding the bot (the client has read its roster and is
+/// available): asks for the bot's presence, waits for the bot's own request and approves it.
+async fn add_the_bot_to_the_roster(person: &mut Person) {
+    use std::str::FromStr;
+    use xmpp_parsers::presence::{Presence, Type};
+    let bot = xmpp_parsers::jid::Jid::from_str("bot@localhost").unwrap();
+    let mut ask = Presence::new(Type::Subscribe);
+    ask.to = Some(bot.clone());
+    person.session.send(ask);
+    bot_asks_for_presence(person).await;
+    let mut approve = Presence::new(Type::Subscribed);
+    approve.to = Some(bot);
+    person.session.send(approve);
+}
+
+/// Waits until the bot asks `person` for their presence (a subscription request).
+async fn bot_asks_for_presence(person: &mut Person) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match tokio::time::timeout_at(deadline.into(), person.events.recv()).await {
+            Ok(Some(helpim_bot::xmpp::SessionEvent::RoomPresence(p)))
+                if p.kind == helpim_bot::xmpp::stanza::PresenceKind::Subscribe =>
+            {
+                assert_eq!(p.room.as_str(), "bot@localhost");
+                return;
+            }
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => panic!("the bot never asked {} for their presence", person.user),
+        }
+    }
+}
+
+/// A standard client signing in: it reads its roster and says it is available.
+async fn client_signs_in(server: &XmppServer, user: &str) -> Person {
+    let person = Person::connect_as(server, user, "gajim").await;
+    let roster = xmpp_parsers::iq::Iq::Get {
+        from: None,
+        to: None,
+        id: String::new(),
+        payload: xmpp_parsers::minidom::Element::builder("query", "jabber:iq:roster").build(),
+    };
+    person.session.iq(roster).await.unwrap();
+    person
+        .session
+        .send(xmpp_parsers::presence::Presence::available());
+    person
+}
+
+/// Staff on duty, from `status` run by `staff` at `at` (the JID its list item names).
+async fn on_duty(staff: &Person, at: &str) -> String {
+    let answer = staff.command_to(at, None, "status", &[]).await.unwrap();
+    field(&answer, "staff-on-duty").unwrap()
+}
+
+/// A staff member with a standard client (README, "Standard clients as the staff console"):
+/// the list of commands names the bot's full JID and a command sent to an item's JID is run;
+/// adding the bot to the roster is approved and answered with the bot's own request, and once
+/// approved the client's ordinary presence, sent to nobody in particular, puts them on duty and
+/// takes them off. A restarted bot learns from the server who is on duty, and is handed a
+/// request made while it was away.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standard_client_runs_the_listed_commands_and_goes_on_duty_through_the_roster() {
+    use xmpp_parsers::presence::{Presence, Type};
+
+    let server = XmppServer::start();
+    let db = TestDb::sqlite();
+    let store = db.store().await;
+    let config = bot_config(&server, &db);
+    let bot = RunningBot::start(config.clone(), store.clone());
+    wait_ready_rooms(&store, 2).await;
+    let mut staff = client_signs_in(&server, "staff").await;
+    // The list names the bot's full JID in every item.
+    let items = staff.commands_listed().await;
+    assert!(items.iter().any(|(_, node)| node == "status"), "{items:?}");
+    assert!(items.iter().all(|(jid, _)| jid == BOT), "{items:?}");
+    // Staff on duty, from `status` sent where its item says. Signed in, the client's presence
+    // went to its contacts: not yet the bot.
+    let status_at = items
+        .iter()
+        .find(|(_, node)| node == "status")
+        .unwrap()
+        .0
+        .clone();
+    assert_eq!(on_duty(&staff, &status_at).await, "0");
+    // Adding the bot to the roster: approved, the client's ordinary presence (no `to`) reaches
+    // the bot: on duty.
+    add_the_bot_to_the_roster(&mut staff).await;
+    staff.session.send(Presence::available());
+    wait_for_answer(
+        Duration::from_secs(10),
+        "the staff member on duty",
+        || async { (on_duty(&staff, &status_at).await == "1").then_some(()) },
+    )
+    .await;
+    // The bot restarts; meanwhile a colleague adds it. Back, it knows from the server who is on
+    // duty, is handed the colleague's request, and asks back.
+    bot.stop().await.unwrap();
+    let mut colleague = client_signs_in(&server, "staff2").await;
+    let mut ask = Presence::new(Type::Subscribe);
+    ask.to = Some("bot@localhost".parse().unwrap());
+    colleague.session.send(ask);
+    let bot = RunningBot::start(config, store.clone());
+    bot_asks_for_presence(&mut colleague).await;
+    wait_for_answer(
+        Duration::from_secs(10),
+        "the staff member on duty after the restart",
+        || async { (on_duty(&staff, &status_at).await == "1").then_some(()) },
+    )
+    .await;
+    // Signing out (an ordinary unavailable presence): off duty.
+    staff.session.send(Presence::new(Type::Unavailable));
+    wait_for_answer(
+        Duration::from_secs(10),
+        "the staff member off duty",
+        || async { (on_duty(&staff, &status_at).await == "0").then_some(()) },
+    )
+    .await;
+    bot.stop().await.unwrap();
+}

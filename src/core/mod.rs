@@ -382,7 +382,9 @@ impl Core {
         }
         // A new session may be a new or reconfigured server: learn its room form again.
         self.room_form = None;
-        // Available, so that the presences visitors and staff direct at the bot reach it.
+        // Available, so that the presences visitors and staff direct at the bot reach it, and
+        // the server forwards those of staff who have the bot in their roster (and the requests
+        // to add it made while the bot was away, RFC 6121 §3.1.3).
         self.out.send(xmpp_parsers::presence::Presence::available());
         // Visitors and staff who went away while the bot had no session were never seen to go.
         self.protocol.session_started(&mut self.out);

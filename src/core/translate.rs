@@ -34,7 +34,7 @@ pub fn presence_event(p: &RoomPresence, own_nick: &str, clean_exit: &str) -> Opt
         let lost = match &p.kind {
             PresenceKind::Unavailable => true,
             PresenceKind::Available => p.affiliation.as_deref().is_some_and(|a| a != "owner"),
-            PresenceKind::Error(_) => false,
+            PresenceKind::Error(_) | PresenceKind::Subscribe => false,
         };
         return lost.then_some(Event::Lost);
     }
@@ -51,7 +51,7 @@ pub fn presence_event(p: &RoomPresence, own_nick: &str, clean_exit: &str) -> Opt
             nick: p.nick.clone(),
             clean: p.status_text.as_deref() == Some(clean_exit),
         }),
-        PresenceKind::Error(_) => None,
+        PresenceKind::Error(_) | PresenceKind::Subscribe => None,
     }
 }
 

@@ -36,6 +36,9 @@ pub struct Incoming {
     pub from: FullJid,
     /// The IQ's id, for the answer.
     pub id: String,
+    /// The bot's session the request was sent to (the IQ's `to`), when a full JID: the list of
+    /// commands names it, because clients send each command to the JID of its item.
+    pub to: Option<FullJid>,
     /// What is asked.
     pub kind: IncomingKind,
 }
@@ -76,13 +79,19 @@ impl CommandRequest {
 /// Reads an IQ get or set addressed to the bot: a command, or the list of commands. `None` for
 /// anything else (the session answers that itself).
 pub fn read_request(iq: &Iq) -> Option<Incoming> {
-    let (from, id, payload, set) = match iq {
+    let (from, to, id, payload, set) = match iq {
         Iq::Get {
-            from, id, payload, ..
-        } => (from, id, payload, false),
+            from,
+            to,
+            id,
+            payload,
+        } => (from, to, id, payload, false),
         Iq::Set {
-            from, id, payload, ..
-        } => (from, id, payload, true),
+            from,
+            to,
+            id,
+            payload,
+        } => (from, to, id, payload, true),
         _ => return None,
     };
     let from = from.as_ref()?.try_as_full().ok()?.clone();
@@ -120,6 +129,7 @@ pub fn read_request(iq: &Iq) -> Option<Incoming> {
     Some(Incoming {
         from,
         id: id.clone(),
+        to: to.as_ref().and_then(|to| to.try_as_full().ok()).cloned(),
         kind,
     })
 }
@@ -371,7 +381,9 @@ pub fn command_result(to: &FullJid, id: &str, reply: &CommandReply) -> Iq {
 }
 
 /// The XEP-0030 items of the commands node: the commands (node, name) `to` may run on `bot`.
-pub fn command_list(to: &FullJid, id: &str, bot: &BareJid, commands: &[(&str, &str)]) -> Iq {
+/// `bot` is the bot's full JID: XEP-0050 clients (Converse.js, Gajim) send each command to the
+/// JID of its item, and the server answers a command sent to the bare JID itself.
+pub fn command_list(to: &FullJid, id: &str, bot: &Jid, commands: &[(&str, &str)]) -> Iq {
     let mut query = with_attr(
         Element::builder("query", NS_DISCO_ITEMS),
         "node",

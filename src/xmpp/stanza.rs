@@ -95,6 +95,14 @@ pub fn leave(room: &BareJid, nick: &str) -> Result<Presence, xmpp_parsers::jid::
     Ok(p)
 }
 
+/// The answer to a roster subscription request from `to`: `subscribed` (approved) or
+/// `unsubscribed` (refused); and `subscribe`, the bot's own request to see their presence.
+pub fn subscription(to: &BareJid, kind: PresenceType) -> Presence {
+    let mut p = Presence::new(kind);
+    p.to = Some(Jid::from(to.clone()));
+    p
+}
+
 /// An IQ set; its id is left empty, for the session to set when it sends it.
 fn iq_set(to: &BareJid, payload: Element) -> Iq {
     Iq::Set {
@@ -269,6 +277,9 @@ pub enum PresenceKind {
     Unavailable,
     /// An error, with its defined condition (e.g. `not-authorized`).
     Error(String),
+    /// A person asks to see the bot's presence (a roster subscription request, from a bare JID:
+    /// `nick` is empty); never from a room.
+    Subscribe,
 }
 
 /// A presence from `room/nick`, read.
@@ -343,6 +354,19 @@ impl RoomPresence {
 
 /// Reads a presence from a room occupant; `None` when it is not from `room/nick`.
 pub fn room_presence(p: &Presence) -> Option<RoomPresence> {
+    if p.type_ == PresenceType::Subscribe {
+        return Some(RoomPresence {
+            room: p.from.as_ref()?.to_bare(),
+            nick: String::new(),
+            kind: PresenceKind::Subscribe,
+            codes: Vec::new(),
+            real_jid: None,
+            affiliation: None,
+            status_text: None,
+            new_nick: None,
+            destroyed: false,
+        });
+    }
     let from: &FullJid = p.from.as_ref()?.try_as_full().ok()?;
     let kind = match p.type_ {
         PresenceType::None => PresenceKind::Available,

@@ -95,10 +95,42 @@ impl Person {
         self.command_in(None, node, fields).await
     }
 
+    /// The commands the bot lists for this person (XEP-0030 items of the commands node, asked
+    /// of the bot's full JID), as (item JID, node) pairs.
+    pub async fn commands_listed(&self) -> Vec<(String, String)> {
+        let iq = Iq::Get {
+            from: None,
+            to: Some(Jid::from_str(BOT).unwrap()),
+            id: String::new(),
+            payload: Element::builder("query", "http://jabber.org/protocol/disco#items")
+                .attr(name("node"), NS_COMMANDS)
+                .build(),
+        };
+        let items = self.session.iq(iq).await.unwrap().unwrap();
+        items
+            .children()
+            .map(|i| {
+                let attr = |a| i.attr(a).unwrap_or_default().to_string();
+                (attr("jid"), attr("node"))
+            })
+            .collect()
+    }
+
     /// [`Person::command`] in language `lang`: the `xml:lang` of the `<command/>`, as the
     /// visitor page sends it.
     pub async fn command_in(
         &self,
+        lang: Option<&str>,
+        node: &str,
+        fields: &[(&str, &str)],
+    ) -> Result<Element, IqError> {
+        self.command_to(BOT, lang, node, fields).await
+    }
+
+    /// [`Person::command_in`] sent to `to` (the JID of a listed command, say).
+    pub async fn command_to(
+        &self,
+        to: &str,
         lang: Option<&str>,
         node: &str,
         fields: &[(&str, &str)],
@@ -126,7 +158,7 @@ impl Person {
         }
         let iq = Iq::Set {
             from: None,
-            to: Some(Jid::from_str(BOT).unwrap()),
+            to: Some(Jid::from_str(to).unwrap()),
             id: String::new(),
             payload: command.build(),
         };

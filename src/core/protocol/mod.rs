@@ -479,13 +479,15 @@ impl Protocol {
                     .filter(|row| may(row.3))
                     .map(|row| (row.1, row.2))
                     .collect();
-                let owner = &lent.settings.owner;
-                return lent.out.send(adhoc::command_list(
-                    &request.from,
-                    &request.id,
-                    owner,
-                    &list,
-                ));
+                // The session asked is the one that runs the commands; a request without a full
+                // `to` (never from a server) gets the bare JID, the best the bot knows.
+                let bot = request
+                    .to
+                    .clone()
+                    .map_or_else(|| Jid::from(lent.settings.owner.clone()), Jid::from);
+                return lent
+                    .out
+                    .send(adhoc::command_list(&request.from, &request.id, &bot, &list));
             }
             IncomingKind::Command(command) => command,
         };

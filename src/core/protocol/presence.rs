@@ -1,17 +1,23 @@
-//! Who is there: staff members come on and off duty by directed presence; a visitor whose
+//! Who is there: staff members come on and off duty by presence (directed at the bot, or their
+//! ordinary presence once the bot is in their roster: it approves their subscription request and
+//! asks for theirs; anyone else's is refused); a visitor whose
 //! session ends leaves the queue at once; a supervisor's watches end with their session; after a
 //! new session, the staff sessions present before are pinged, and one that bounces is gone.
 
-use xmpp_parsers::jid::FullJid;
+use xmpp_parsers::jid::{BareJid, FullJid};
+use xmpp_parsers::presence::Type as PresenceType;
 
 use super::{probe, Lent, Protocol};
 use crate::core::effects::Write;
 use crate::core::outbox::Outbox;
-use crate::xmpp::stanza::{PresenceKind, RoomPresence};
+use crate::xmpp::stanza::{self, PresenceKind, RoomPresence};
 
 impl Protocol {
     /// A presence someone sent to the bot itself.
     pub fn on_direct_presence(&mut self, p: RoomPresence, lent: &mut Lent) {
+        if p.kind == PresenceKind::Subscribe {
+            return subscription_asked(&p.room, lent);
+        }
         let Ok(full) = p.room.with_resource_str(&p.nick) else {
             return;
         };
@@ -38,7 +44,7 @@ impl Protocol {
                     });
                 }
             }
-            PresenceKind::Error(_) => {}
+            PresenceKind::Error(_) | PresenceKind::Subscribe => {}
         }
     }
 
@@ -65,5 +71,26 @@ impl Protocol {
                 visitor: jid.to_string(),
             });
         }
+    }
+}
+
+/// `from` asks to see the bot's presence. A staff member is approved and asked for theirs in
+/// turn, so that their client's ordinary presence reaches the bot and puts them on duty (what a
+/// standard client sends; README, "Standard clients as the staff console"). Anyone else is
+/// refused: a visitor's presence in the bot's roster would tell them nothing and cost a roster
+/// entry each.
+fn subscription_asked(from: &BareJid, lent: &mut Lent) {
+    let bare = from.to_string();
+    let staff = &lent.settings.staff;
+    if staff.allows(&bare) || staff.supervises(&bare) {
+        tracing::info!(staff = %bare, "a staff member asked for the bot's presence: approved, and theirs asked for");
+        lent.out
+            .send(stanza::subscription(from, PresenceType::Subscribed));
+        lent.out
+            .send(stanza::subscription(from, PresenceType::Subscribe));
+    } else {
+        tracing::warn!(target: "helpim_bot::security", domain = %from.domain(), "refusing a subscription request from someone who is not staff");
+        lent.out
+            .send(stanza::subscription(from, PresenceType::Unsubscribed));
     }
 }

@@ -34,7 +34,7 @@ fn a_stranger_is_refused_every_command_and_the_refusal_is_logged() {
     }
     // Each one sees only the commands it may run.
     let list = |from: &str, w: &mut World| {
-        let xml = format!("<iq xmlns='jabber:client' type='get' id='l' from='{from}'><query xmlns='http://jabber.org/protocol/disco#items' node='http://jabber.org/protocol/commands'/></iq>");
+        let xml = format!("<iq xmlns='jabber:client' type='get' id='l' from='{from}' to='bot@localhost/helpim-bot'><query xmlns='http://jabber.org/protocol/disco#items' node='http://jabber.org/protocol/commands'/></iq>");
         let iq = xmpp_parsers::iq::Iq::try_from(xml.parse::<Element>().unwrap()).unwrap();
         let e = w.input(Input::Request(
             crate::xmpp::adhoc::read_request(&iq).unwrap(),
@@ -49,6 +49,12 @@ fn a_stranger_is_refused_every_command_and_the_refusal_is_logged() {
     let s = list("staff@localhost/c", &mut w);
     assert!(
         s.contains("node='take-chat'") && !s.contains("node='request-chat'"),
+        "{s}"
+    );
+    // Each item names the session asked: clients send the command to the item's JID.
+    assert_eq!(
+        s.matches("<item ").count(),
+        s.matches("jid='bot@localhost/helpim-bot'").count(),
         "{s}"
     );
     assert!(!list("mallory@evil.example/x", &mut w).contains("<item"));
@@ -383,6 +389,9 @@ fn the_examples_of_the_protocol_documentation_are_what_the_bot_accepts_and_sends
         ..settings()
     });
     w.input(Input::Online { fresh: true });
+    // The list of commands names the bot's full JID, the one it was asked of.
+    let e = w.input(request("command-list"));
+    same("command-list-staff", &sent(&e)[0]);
     w.direct("staff@localhost/console", PresenceKind::Available);
     // The visitor's directed presence is read as one.
     let p = xmpp_parsers::presence::Presence::try_from(
@@ -479,4 +488,57 @@ fn a_session_flooding_commands_is_refused_for_a_while_and_others_are_still_answe
     w.until(start + chrono::Duration::seconds(10));
     let e = w.command(flood, "line-status", &[]);
     assert!(sent(&e)[0].contains("status='completed'"), "{:?}", sent(&e));
+}
+
+#[test]
+fn staff_who_ask_for_the_bots_presence_are_approved_and_asked_back_and_their_ordinary_presence_puts_them_on_duty(
+) {
+    let mut w = full_pool();
+    w.now = secs(1);
+    // What a standard client sends when a person adds the bot to their roster, read as the
+    // session reads it.
+    let read = |xml: &str| match crate::xmpp::codec::read_element(xml.parse::<Element>().unwrap()) {
+        crate::xmpp::codec::Inbound::Presence(p) => Input::Presence(p),
+        other => panic!("{other:?}"),
+    };
+    let ask = |from: &str| {
+        read(&format!(
+            "<presence xmlns='jabber:client' type='subscribe' from='{from}' to='bot@localhost'/>"
+        ))
+    };
+    // The presences the bot sent (`sent` leaves presences out).
+    let presences = |e: &[Event]| -> Vec<String> {
+        e.iter()
+            .filter_map(|e| match e {
+                Event::Sent { xml, .. } if xml.starts_with("<presence") => Some(xml.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    let e = w.input(ask("staff@localhost"));
+    let out = presences(&e);
+    assert_eq!(out.len(), 2, "{out:?}");
+    assert!(
+        out[0].contains("type='subscribed'") && out[0].contains("to='staff@localhost'"),
+        "{out:?}"
+    );
+    assert!(
+        out[1].contains("type='subscribe'") && out[1].contains("to='staff@localhost'"),
+        "{out:?}"
+    );
+    assert_eq!(w.core.staff_on_duty(), 0, "asking is not being on duty");
+    // Anyone else is refused, and nothing else happens.
+    for stranger in ["mallory@evil.example", "v1@anon.localhost"] {
+        let e = w.input(ask(stranger));
+        let out = presences(&e);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert!(out[0].contains("type='unsubscribed'"), "{out:?}");
+        assert!(writes(&e).is_empty() && queries(&e).is_empty());
+    }
+    // Once subscribed, the server forwards the staff member's ordinary (undirected) presence:
+    // on duty; and off duty when that session goes.
+    w.input(read("<presence xmlns='jabber:client' from='staff@localhost/converse' to='bot@localhost/helpim-bot'><show>away</show></presence>"));
+    assert_eq!(w.core.staff_on_duty(), 1);
+    w.input(read("<presence xmlns='jabber:client' type='unavailable' from='staff@localhost/converse' to='bot@localhost/helpim-bot'/>"));
+    assert_eq!(w.core.staff_on_duty(), 0);
 }
