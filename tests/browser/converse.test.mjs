@@ -44,6 +44,11 @@ const SETTINGS = {
   show_images_inline: false,
   play_sounds: false,
   loglevel: "warn",
+  // A console on a shared desk: no sign-up link, nothing of the chats kept after the tab closes.
+  allow_registration: false,
+  allow_user_trust_override: false,
+  persistent_store: "sessionStorage",
+  clear_cache_on_logout: true,
   // No end-to-end encryption in a help line's rooms (the bot keeps the transcript): OMEMO would
   // only ask the server for device lists.
   blacklisted_plugins: ["converse-omemo", "converse-omemo-views"],
@@ -130,8 +135,8 @@ async function closeModal(kim) {
   await kim.locator("converse-user-settings-modal .modal-dialog").waitFor({ state: "hidden", timeout: DEADLINE });
 }
 
-/** The room Converse shows (fullscreen: one at a time). */
-const room = (kim) => kim.locator("converse-muc:visible");
+/** The message box of the room Converse shows (fullscreen: one room at a time). */
+const TYPING = "converse-muc textarea.chat-textarea:visible";
 
 test("Converse as the staff console: on duty by the roster, commands, a chat, a leave, a block", async () => {
   try {
@@ -150,10 +155,6 @@ test("Converse as the staff console: on duty by the roster, commands, a chat, a 
 let kimPage;
 
 async function walk() {
-  // A visitor before anyone is on duty reads that the line is closed.
-  const zoe = await open(browser, "/");
-  await waitText(zoe, "#refused-title", "The help line is closed right now");
-
   const kim = await open(browser, "converse/", { prepare: serveConverse, viewport: SIZE });
   kimPage = kim;
   // Kim signs in with Converse's own form.
@@ -163,6 +164,10 @@ async function walk() {
   await look(kim, "sign-in");
   await kim.click("converse-login-form button[type=submit]");
   await kim.locator("converse-roster").waitFor({ timeout: DEADLINE });
+  // Signed in, but the bot is not in her contacts yet: it hears nothing of her, and a visitor
+  // reads that the line is closed.
+  const zoe = await open(browser, "/");
+  await waitText(zoe, "#refused-title", "The help line is closed right now");
 
   // Kim adds the help line to her contacts, as the operator's note tells her: the bot accepts
   // and asks back (Converse accepts a request from a contact it asked), and from then on her
@@ -193,6 +198,7 @@ async function walk() {
   const status = await runCommand(modal, "Help line status");
   await status.locator("form").waitFor({ timeout: DEADLINE });
   assert.doesNotMatch(await status.textContent(), /error occurred/i, "the status command answered");
+  await waitText(kim, "converse-adhoc-commands li", /1 staff on duty/);
   await look(kim, "status");
 
   // Take a chat: the bot invites Kim, and Converse joins the room at once.
@@ -202,20 +208,20 @@ async function walk() {
   await look(kim, "take-chat");
   await closeModal(kim);
   await waitText(ana, "#messages li", "You are in the chat");
-  await room(kim).waitFor({ timeout: DEADLINE });
+  await kim.locator(TYPING).waitFor({ timeout: DEADLINE });
   await ana.fill("#text", "I have three exams next week and cannot sleep");
   await ana.press("#text", "Enter");
-  await waitText(kim, "converse-muc:visible .chat-msg__text", "cannot sleep");
-  await kim.fill("converse-muc:visible textarea.chat-textarea", "That is a lot at once. What worries you most?");
-  await kim.press("converse-muc:visible textarea.chat-textarea", "Enter");
+  await waitText(kim, "converse-muc .chat-msg__text", "cannot sleep");
+  await kim.fill(TYPING, "That is a lot at once. What worries you most?");
+  await kim.press(TYPING, "Enter");
   await waitText(ana, "#messages li", "What worries you most?");
   await look(kim, "chat");
   await screenshot(ana, "converse-visitor-chat", { fullPage: false });
 
   // Kim leaves the room as Converse does (no status text): the bot checks that her session
   // still answers, and Ana reads that Kim left, not that her connection dropped.
-  await kim.click("converse-muc:visible converse-muc-heading .dropdown-toggle");
-  await kim.click("converse-muc:visible converse-muc-heading a.close-chatbox-button");
+  await kim.click("converse-muc-heading .dropdown-toggle:visible");
+  await kim.click("converse-muc-heading a.close-chatbox-button:visible");
   await kim.locator("converse-confirm-modal .btn-primary, .modal:visible .btn-primary").first().click();
   await waitText(ana, "#messages li", "Kim has left.");
   assert.equal(await ana.locator("#messages li", { hasText: "connection dropped" }).count(), 0, "not told the counsellor dropped");
@@ -232,21 +238,33 @@ async function walk() {
   await waitText(ben, "#messages li", "You are in the chat");
   await ben.fill("#text", "you are useless");
   await ben.press("#text", "Enter");
-  await waitText(kim, "converse-muc:visible .chat-msg__text", "useless");
+  await waitText(kim, "converse-muc .chat-msg__text", "useless");
   modal = await listCommands(kim);
   const block = await runCommand(modal, "Block visitor");
-  await block.locator("select[name=room], [name=room]").first().waitFor({ timeout: DEADLINE });
+  await block.locator("select[name=room]").waitFor({ timeout: DEADLINE });
+  // Kim picks Ben's chat: the list also holds Ana's while Ana is still in her room, and a
+  // list shows its first choice until one is made.
+  const chat = block.locator("select[name=room]");
+  const bens = await chat.locator("option").evaluateAll((options) => options.find((o) => o.textContent.trim().startsWith("Ben"))?.value);
+  assert.ok(bens, "Ben's chat is offered by his name");
+  await chat.selectOption(bens);
   await look(kim, "block-form");
   // Without a reason: the form comes back, executing, with the problem in its instructions
   // and what Kim filled in kept.
   await block.locator("input[data-action=complete], input[data-action=execute], input[data-action=next]").first().click();
   await waitText(kim, "converse-adhoc-commands .form-instructions", /reason/i);
   await block.locator("[name=reason]").waitFor();
+  assert.equal(await block.locator("[name=room]").inputValue(), bens, "the chat chosen is kept");
   await look(kim, "block-form-again");
   await block.locator("[name=reason]").fill("insults");
+  // The duration is a list (point 4 of issue 20): Kim picks a day by its words.
   const duration = block.locator("select[name=duration]");
-  await duration.selectOption({ label: "1 day" });
+  const day = await duration.locator("option").evaluateAll((options) => options.find((o) => /^(1|one|a) day$/i.test(o.textContent.trim()))?.value);
+  assert.ok(day, "the durations offer a day");
+  await duration.selectOption(day);
   await block.locator("input[data-action=complete], input[data-action=execute], input[data-action=next]").first().click();
+  // Done: the form's buttons are gone, and Converse says so.
+  await block.locator("input[data-action]").first().waitFor({ state: "detached", timeout: DEADLINE });
   await waitText(kim, "converse-adhoc-commands .alert", "Completed");
   await look(kim, "blocked");
   await waitText(ben, "#ended-words", /ended/);
