@@ -229,7 +229,7 @@ async fn browser_converse_as_the_staff_console() {
         "Kim's leave counted as clean: {histories:?}"
     );
     assert!(
-        !ana.1.iter().any(|(_, reason)| reason == "staff_lost"),
+        !ana.1.iter().any(|(_, reason)| reason == "left_unclean"),
         "never as a dropped connection: {histories:?}"
     );
     // Ana and Ben were each served, in the rooms Kim took; Ben was blocked (a block in force on
@@ -247,11 +247,20 @@ async fn browser_converse_as_the_staff_console() {
         .collect();
     assert_eq!(
         served,
-        [(Some("Ana".into()), "served"), (Some("Ben".into()), "served")],
+        [
+            (Some("Ana".into()), "served"),
+            (Some("Ben".into()), "served")
+        ],
         "{rows:?}"
     );
-    assert!(line.store.unblock(&rows[1].visitor).await.unwrap(), "Ben is blocked");
-    assert!(!line.store.unblock(&rows[0].visitor).await.unwrap(), "Ana is not");
+    assert!(
+        line.store.unblock(&rows[1].visitor).await.unwrap(),
+        "Ben is blocked"
+    );
+    assert!(
+        !line.store.unblock(&rows[0].visitor).await.unwrap(),
+        "Ana is not"
+    );
 }
 
 /// The console at rest for 10 minutes on the page's clock sends only its presence to the bot
