@@ -4,7 +4,8 @@
 #    integration tests run against each), openssl (a test certificate for STARTTLS) and systemd's
 #    systemd-analyze (the unit's checks);
 #  - Debian's chromium (and fonts for emoji and CJK text in the screenshots), Node.js and npm, and
-#    the npm packages of web/ (strophe.js) and tests/browser/ (playwright-core, axe-core) with
+#    the npm packages of web/ (strophe.js) and tests/browser/ (playwright-core, axe-core,
+#    converse.js: the standard client the staff-console test drives) with
 #    `npm ci`: the browser tests drive the pages in Chromium against Prosody and the bot;
 #  - cargo-deb 3.8.0 (the Debian package test builds the package and installs it with dpkg);
 #  - PostgreSQL: $DATABASE_URL if set; else the server on 127.0.0.1:5432 if one answers; else a
