@@ -487,7 +487,7 @@ async fn a_rejoin_from_another_account_with_the_staff_nick_is_kicked_not_seated(
         db: _db,
         store,
         bot,
-        mut staff,
+        staff,
         client: _client,
         room,
         row,
