@@ -116,6 +116,10 @@ resume-none = There is no chat to resume.
 invite-ready = A staff member is ready to chat with you.
 invite-resume = Your chat continues here.
 
+## A person who left a chat on purpose (the bot's line in the room)
+
+left-clean = { $name } has left the chat.
+
 ## Why someone is removed from a room (the reason of the kick)
 
 kick-ended = This chat has ended.

@@ -103,6 +103,10 @@ resume-none = Er is geen chat om te hervatten.
 invite-ready = Er is een medewerker klaar om met je te chatten.
 invite-resume = Je chat gaat hier verder.
 
+## Iemand die een chat bewust verliet (de regel van de bot in de kamer)
+
+left-clean = { $name } heeft de chat verlaten.
+
 ## Waarom iemand uit een kamer wordt gehaald
 
 kick-ended = Deze chat is afgelopen.

@@ -330,7 +330,7 @@ fn the_first_dropping_during_a_handover_is_closing_and_the_colleague_still_takes
     w.now = secs(10);
     w.command(KIM, "hand-over", &[("to", "alex@localhost")]);
     w.now = secs(15);
-    let e = w.exit(&room_jid(1), "staff", None);
+    let e = w.drop_out(&room_jid(1), "staff");
     assert_eq!(
         transitions(&e),
         [(

@@ -6,6 +6,7 @@ mod handover;
 mod harness;
 mod hours;
 mod languages;
+mod leave;
 mod pool;
 mod privacy;
 mod protocol;
