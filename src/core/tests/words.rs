@@ -210,9 +210,7 @@ fn a_visitor_given_a_room_names_it_by_its_subject_which_is_never_a_line_of_the_c
         "{subject}"
     );
     // The room echoes it (and repeats it to whoever joins): no line of the chat.
-    let echo = format!(
-        "<message xmlns='jabber:client' type='groupchat' from='room-1@conference.localhost/helpim-bot'><subject>Sam — exams</subject></message>"
-    );
+    let echo = "<message xmlns='jabber:client' type='groupchat' from='room-1@conference.localhost/helpim-bot'><subject>Sam — exams</subject></message>";
     let echo = xmpp_parsers::message::Message::try_from(
         echo.parse::<xmpp_parsers::minidom::Element>().unwrap(),
     )
