@@ -174,7 +174,11 @@ async fn a_supervisor_watches_whispers_and_is_asked_for_help(db: TestDb) {
         ("Kim", "Sam")
     );
     assert_eq!(chat["topic"], "money worries");
-    assert!(chat["since"].ends_with('Z'), "{chat:?}");
+    // When it began, for people: relative, and local (UTC said so, with no [hours] zone).
+    assert!(
+        chat["since"].contains(", since ") && chat["since"].ends_with(" UTC"),
+        "{chat:?}"
+    );
     // Staff may not list them.
     let refused = kim.command("live-chats", &[]).await;
     assert!(

@@ -38,7 +38,6 @@ too-short-key = مفتاح الزائر (key) قصير جدًا: الحد الأ
 
 ## تسميات نماذج النتائج
 
-label-status = الحالة
 label-queue-id = رقم الانتظار
 label-position = ترتيبك في قائمة الانتظار
 label-estimate = مدة الانتظار المتوقعة (بالثواني)

@@ -35,7 +35,6 @@ too-short-key = The visitor key (key) is too short: at least { $min } { $min ->
 
 ## The labels of result forms
 
-label-status = Status
 label-queue-id = Queue number
 label-position = Place in line
 label-estimate = Estimated wait (seconds)

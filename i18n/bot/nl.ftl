@@ -28,7 +28,6 @@ too-short-key = De bezoekerssleutel (key) is te kort: minstens { $min } { $min -
 
 ## De labels van resultaatformulieren
 
-label-status = Status
 label-queue-id = Wachtnummer
 label-position = Plaats in de rij
 label-estimate = Geschatte wachttijd (seconden)

@@ -430,6 +430,16 @@ pub fn error_condition(payloads: &[Element]) -> String {
         .unwrap_or_else(|| "undefined-condition".into())
 }
 
+/// Sets the subject of `room` (a groupchat message with a `<subject/>` and no body): what the
+/// room is about for its occupants' clients. Having no body, it is never read as a line of the
+/// chat ([`room_message`]), and pages that show only bodies never show it.
+pub fn room_subject(room: &BareJid, subject: &str) -> Message {
+    let mut m = Message::new(Some(Jid::from(room.clone())));
+    m.type_ = MessageType::Groupchat;
+    m.subjects.insert(Default::default(), subject.to_string());
+    m
+}
+
 /// A groupchat message from `room/nick`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoomMessage {

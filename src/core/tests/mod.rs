@@ -16,6 +16,7 @@ mod shift;
 mod staff_room;
 mod supervision;
 mod transcripts;
+mod words;
 
 use std::str::FromStr;
 use std::time::Duration;
