@@ -119,6 +119,11 @@ impl Period {
 }
 
 impl Hours {
+    /// The time zone the schedule is read in: the help line's local time.
+    pub fn zone(&self) -> Tz {
+        self.zone
+    }
+
     /// A schedule in time zone `zone` (an IANA name, e.g. `Europe/Amsterdam`) with `open`
     /// periods and `closed` dates (`YYYY-MM-DD`); why not, naming the value, when one is wrong.
     pub fn parse(

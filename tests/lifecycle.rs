@@ -236,8 +236,10 @@ async fn unclean_leave_then_rejoin_within_grace_resumes_the_chat() {
     let mut chat = Chat::start(TestDb::sqlite()).await;
     let room = chat.busy().await;
     let client_password = chat.store.room(&room.jid).await.unwrap().unwrap().password;
-    chat.client
-        .leave(&room.jid, "Visitor", "Disconnected: connection reset");
+    // The client's connection ends (its stream closes; another session of the account is up):
+    // the bot's ping to the old session bounces, so the leave is unclean.
+    let again = Person::connect_as(&chat.prosody, "client", "again").await;
+    std::mem::replace(&mut chat.client, again).quit().await;
     wait_status(&chat.store, &room.jid, Status::Closing).await;
     chat.client
         .join(&room.jid, "Visitor", &client_password)
@@ -485,7 +487,7 @@ async fn a_rejoin_from_another_account_with_the_staff_nick_is_kicked_not_seated(
         db: _db,
         store,
         bot,
-        mut staff,
+        staff,
         client: _client,
         room,
         row,
@@ -493,7 +495,8 @@ async fn a_rejoin_from_another_account_with_the_staff_nick_is_kicked_not_seated(
     assert_eq!(row.staff_jid.as_deref(), Some("staff@localhost"));
     assert_eq!(row.client_jid.as_deref(), Some("client@localhost"));
 
-    staff.leave(&room.jid, "Counsellor", "Disconnected: connection reset");
+    // The counsellor's connection ends: the bot's ping finds no session, an unclean leave.
+    staff.quit().await;
     wait_status(&store, &room.jid, Status::Closing).await;
     let mut eve = Person::connect(&prosody, "eve").await;
     eve.join(&room.jid, "Counsellor", &row.password)
@@ -516,6 +519,7 @@ async fn a_rejoin_from_another_account_with_the_staff_nick_is_kicked_not_seated(
         Status::Closing
     );
 
+    let mut staff = Person::connect(&prosody, "staff").await;
     staff
         .join(&room.jid, "Counsellor", &row.password)
         .await
@@ -543,7 +547,8 @@ async fn a_reclaim_lets_the_client_back_in_with_a_new_jid() {
             room,
             row,
         } = GraceChat::start(db).await;
-        client.leave(&room.jid, "Visitor", "Disconnected: page refreshed");
+        // The page is refreshed: the old session ends (the bot's ping to it bounces).
+        client.quit().await;
         wait_status(&store, &room.jid, Status::Closing).await;
 
         // The refreshed page logs in anew: another JID (here another account).

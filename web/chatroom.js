@@ -123,6 +123,14 @@ export class ChatRoom extends EventTarget {
   message(el) {
     if (child(el, "subject")) return;
     const nick = resource(el.getAttribute("from"));
+    // The bot's word that someone who left without the clean status (a standard client) left
+    // on purpose: their session still answered. Told as their clean leave, once they are away.
+    const left = child(el, "left", NS.left);
+    if (left && nick && nick === this.owner) {
+      const who = left.getAttribute("nick");
+      if (this.occupants.get(who) === true) this.departed(who, true, false);
+      return;
+    }
     const body = child(el, "body");
     if (!body) {
       const state = [...el.children].find((c) => c.namespaceURI === NS.chatStates);
@@ -186,19 +194,23 @@ export class ChatRoom extends EventTarget {
       if (nick === this.peer) this.away = false;
       this.emit("arrived", { nick, isNew, back, peer: nick === this.peer });
     } else {
-      const peer = nick === this.peer;
-      const clean = childText(el, "status") === config.cleanExit;
-      if (clean || kicked) this.occupants.delete(nick);
-      else this.occupants.set(nick, true);
-      const others = [...this.occupants].filter(([, away]) => !away).map(([n]) => n);
-      if (peer) {
-        this.away = !clean && !kicked;
-        this.emit("typing", { composing: false });
-        // A handover: the first counsellor left cleanly, the colleague is still here.
-        const next = others.find((n) => !this.colleagues.has(n));
-        if ((clean || kicked) && next) this.peer = next;
-      }
-      this.emit("departed", { nick, peer, clean, kicked, others: others.length });
+      this.departed(nick, childText(el, "status") === config.cleanExit, kicked);
     }
+  }
+
+  /** `nick` left: `clean` on purpose, `kicked` put out, else their connection dropped. */
+  departed(nick, clean, kicked) {
+    const peer = nick === this.peer;
+    if (clean || kicked) this.occupants.delete(nick);
+    else this.occupants.set(nick, true);
+    const others = [...this.occupants].filter(([, away]) => !away).map(([n]) => n);
+    if (peer) {
+      this.away = !clean && !kicked;
+      this.emit("typing", { composing: false });
+      // A handover: the first counsellor left cleanly, the colleague is still here.
+      const next = others.find((n) => !this.colleagues.has(n));
+      if ((clean || kicked) && next) this.peer = next;
+    }
+    this.emit("departed", { nick, peer, clean, kicked, others: others.length });
   }
 }

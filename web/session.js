@@ -13,6 +13,7 @@ export const NS = {
   data: "jabber:x:data",
   conference: "jabber:x:conference",
   queue: "urn:helpim:queue:0",
+  left: "urn:helpim:left:0",
   muc: "http://jabber.org/protocol/muc",
   mucUser: "http://jabber.org/protocol/muc#user",
   chatStates: "http://jabber.org/protocol/chatstates",

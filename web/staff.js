@@ -457,7 +457,9 @@ async function refreshWaiting() {
     return console.warn("waiting-visitors", error);
   }
   if (pushes.seen) return;
-  const items = reply.items.map((row) => ({ id: row.id, nick: row.nick, topic: row.topic, since: row.waiting, priority: 0, reoffer: false }));
+  // The bot words the wait for people ("4 min, since 14:02"); an older one sent a time stamp.
+  const since = (text) => (Number.isNaN(Date.parse(text)) ? "" : text);
+  const items = reply.items.map((row) => ({ id: row.id, nick: row.nick, topic: row.topic, since: since(row.waiting), priority: 0, reoffer: false }));
   shift = { figures: shift?.figures || {}, items, pick: reply.options.size > 0 };
   drawShift();
 }
@@ -1011,7 +1013,9 @@ async function refreshLive() {
   body.replaceChildren();
   for (const row of reply.items) {
     const tr = document.createElement("tr");
-    for (const text of [row.staff, row.visitor, row.topic || "–", row.since ? duration(new Date(row.since)) : "–"]) {
+    // The bot words the start for people ("12 min, since 14:02"); an older one sent a time stamp.
+    const started = Number.isNaN(Date.parse(row.since)) ? row.since : duration(new Date(row.since));
+    for (const text of [row.staff, row.visitor, row.topic || "–", started || "–"]) {
       const td = document.createElement("td");
       td.textContent = text;
       td.dir = "auto";

@@ -35,7 +35,6 @@ too-short-key = The visitor key (key) is too short: at least { $min } { $min ->
 
 ## The labels of result forms
 
-label-status = Status
 label-queue-id = Queue number
 label-position = Place in line
 label-estimate = Estimated wait (seconds)
@@ -115,6 +114,10 @@ resume-none = There is no chat to resume.
 
 invite-ready = A staff member is ready to chat with you.
 invite-resume = Your chat continues here.
+
+## A person who left a chat on purpose (the bot's line in the room)
+
+left-clean = { $name } has left the chat.
 
 ## Why someone is removed from a room (the reason of the kick)
 

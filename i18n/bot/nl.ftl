@@ -28,7 +28,6 @@ too-short-key = De bezoekerssleutel (key) is te kort: minstens { $min } { $min -
 
 ## De labels van resultaatformulieren
 
-label-status = Status
 label-queue-id = Wachtnummer
 label-position = Plaats in de rij
 label-estimate = Geschatte wachttijd (seconden)
@@ -102,6 +101,10 @@ resume-none = Er is geen chat om te hervatten.
 
 invite-ready = Er is een medewerker klaar om met je te chatten.
 invite-resume = Je chat gaat hier verder.
+
+## Iemand die een chat bewust verliet (de regel van de bot in de kamer)
+
+left-clean = { $name } heeft de chat verlaten.
 
 ## Waarom iemand uit een kamer wordt gehaald
 

@@ -58,6 +58,10 @@ const DESTROY_ATTEMPTS: u32 = 8;
 const REJOIN_RETRY: Duration = Duration::from_secs(1);
 /// How often old message bodies are erased.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+/// How long a leave without the clean status waits for the leaver's session to answer a ping
+/// (XEP-0199) before it counts as a dropped connection. A session that answers left on purpose,
+/// as a standard client (Converse.js, Gajim) leaves a room: without a status text.
+pub const LEAVE_CHECK: Duration = Duration::from_secs(5);
 /// Stored messages this close before the latest are remembered, so that the same line replayed
 /// by the room's history is not stored twice (history is asked for from a second earlier).
 const REPLAY_OVERLAP: Duration = Duration::from_secs(2);
@@ -100,6 +104,18 @@ struct Entry {
     /// Lines stored before the current rejoin (nick, body), which the room's history will
     /// replay: each is skipped once.
     replay_skip: Vec<(String, String)>,
+    /// Leaves without the clean status held back while the leaver's session is pinged, by nick:
+    /// until the answer the room still counts them inside.
+    leave_checks: HashMap<String, LeaveCheck>,
+}
+
+/// A leave without the clean status, held back until the leaver's session answers a ping.
+#[derive(Debug)]
+struct LeaveCheck {
+    /// Tells this check's answer from that of an earlier one for the same nick.
+    id: u64,
+    /// The leaver's real bare JID: the same person coming back under the nick drops the leave.
+    jid: Option<String>,
 }
 
 /// What an outstanding request or read is for.
@@ -161,6 +177,13 @@ enum Pending {
     /// A ping, after a new session, to a waiting visitor or a staff member present before: is
     /// that session still there?
     PresenceProbe(xmpp_parsers::jid::FullJid),
+    /// A ping to someone who left `room` without the clean status: an answer makes it a clean
+    /// leave ([`LEAVE_CHECK`]).
+    LeaveCheck {
+        room: BareJid,
+        nick: String,
+        id: u64,
+    },
 }
 
 /// A destroy to send again later.
@@ -204,6 +227,8 @@ pub struct Core {
     counters: Counters,
     /// Visitors and staff over XMPP ([`protocol`]).
     protocol: Protocol,
+    /// Leave checks started since the start (the id of the next).
+    leave_checks: u64,
 }
 
 impl Core {
@@ -233,6 +258,7 @@ impl Core {
             tally: Tally::default(),
             counters: Counters::default(),
             protocol: Protocol::default(),
+            leave_checks: 0,
         }
     }
 
@@ -248,6 +274,7 @@ impl Core {
                 history_since: r.history_since,
                 recent: r.recent.into(),
                 replay_skip: Vec::new(),
+                leave_checks: HashMap::new(),
             };
             self.tally.count(&entry.room, entry.inside, true);
             self.rejoin_queue.push_back(r.jid.clone());
@@ -449,7 +476,125 @@ impl Core {
             _ => {}
         }
         let real_jid = p.real_bare_jid();
+        let Some(event) = self.leave_check(&p, event, now) else {
+            return;
+        };
         self.feed_from(&p.room, event, now, real_jid.as_deref());
+    }
+
+    /// Leaves without the clean status and the checks of them (see [`LEAVE_CHECK`]): the event to
+    /// feed the room now, or `None` when there is none. A seated person's leave in a busy room is
+    /// held back while their real full JID is pinged; until the answer, the room goes on as if
+    /// they were inside. The same person back under the nick meanwhile drops the leave; anyone
+    /// else taking the nick lets it stand, unclean, before their own join.
+    fn leave_check(&mut self, p: &RoomPresence, event: Event, now: Time) -> Option<Event> {
+        let entry = self.rooms.get_mut(&p.room)?;
+        match event {
+            Event::Left { nick, clean: false } => {
+                let to = translate::leaver_to_ping(p)
+                    .filter(|_| entry.room.leave_decides(&nick).is_some());
+                let Some(to) = to else {
+                    return Some(Event::Left { nick, clean: false });
+                };
+                self.leave_checks += 1;
+                let id = self.leave_checks;
+                let check = LeaveCheck {
+                    id,
+                    jid: p.real_bare_jid(),
+                };
+                entry.leave_checks.insert(nick.clone(), check);
+                tracing::debug!(room = %p.room, nick = %nick, "a leave without the clean status: is the session still there?");
+                let room = p.room.clone();
+                let ping = Request::iq(stanza::ping(to.into()));
+                let what = Pending::LeaveCheck { room, nick, id };
+                self.out.request_within(ping, what, LEAVE_CHECK);
+                None
+            }
+            Event::Joined(o) => {
+                let Some(check) = entry.leave_checks.remove(&o.nick) else {
+                    return Some(Event::Joined(o));
+                };
+                if check.jid == o.jid {
+                    tracing::debug!(room = %p.room, nick = %o.nick, "back before the leave check's answer: still inside");
+                    return None;
+                }
+                let left = Event::Left {
+                    nick: o.nick.clone(),
+                    clean: false,
+                };
+                self.feed(&p.room, left, now);
+                Some(Event::Joined(o))
+            }
+            Event::NickChanged { old, new } => {
+                if entry.leave_checks.remove(&new).is_some() {
+                    let left = Event::Left {
+                        nick: new.clone(),
+                        clean: false,
+                    };
+                    self.feed(&p.room, left, now);
+                }
+                Some(Event::NickChanged { old, new })
+            }
+            other => Some(other),
+        }
+    }
+
+    /// The answer to a leave check: a result makes the leave clean (and the bot says so in the
+    /// room, for the person still there, whose client saw no clean status); an error or no answer
+    /// leaves it unclean, as a dropped connection. An answer to a check dropped meanwhile (the
+    /// person came back, the bot rejoined) changes nothing.
+    fn leave_checked(
+        &mut self,
+        room: BareJid,
+        nick: String,
+        id: u64,
+        result: Result<Answer, IqError>,
+        now: Time,
+    ) {
+        let Some(entry) = self.rooms.get_mut(&room) else {
+            return;
+        };
+        if entry.leave_checks.get(&nick).is_none_or(|c| c.id != id) {
+            return;
+        }
+        entry.leave_checks.remove(&nick);
+        let role = entry.room.leave_decides(&nick);
+        let clean = result.is_ok();
+        match &result {
+            Ok(_) => {
+                tracing::info!(room = %room, "a leave without the clean status: the session answered, a clean leave")
+            }
+            Err(e) => {
+                tracing::info!(room = %room, error = %e, "a leave without the clean status: no answer, a dropped connection")
+            }
+        }
+        self.feed(
+            &room,
+            Event::Left {
+                nick: nick.clone(),
+                clean,
+            },
+            now,
+        );
+        let (Some(role), true) = (role, clean) else {
+            return;
+        };
+        if !self.rooms.contains_key(&room) {
+            return;
+        }
+        // Read by the one still inside: a staff member's leave by the visitor, in their words.
+        let words = match role {
+            Role::Staff => self.protocol.visitor_words(&room, &self.settings),
+            Role::Client => {
+                let catalogs = &self.settings.catalogs;
+                crate::i18n::Words::new(catalogs, catalogs.default_lang())
+            }
+        };
+        let text = words.with(
+            "left-clean",
+            &[("name", crate::i18n::Arg::Str(nick.clone()))],
+        );
+        self.out.send(stanza::left_clean(&room, &nick, &text));
     }
 
     fn on_message(&mut self, m: RoomMessage, now: Time) {
@@ -642,6 +787,9 @@ impl Core {
             Pending::StaffRoom(step) => {
                 self.protocol
                     .staff_room_answered(step, result, &self.settings, &mut self.out)
+            }
+            Pending::LeaveCheck { room, nick, id } => {
+                self.leave_checked(room, nick, id, result, now)
             }
             Pending::PresenceProbe(jid) => {
                 if let Err(IqError::Error(condition)) = result {
@@ -893,6 +1041,7 @@ impl Core {
             history_since: now,
             recent: VecDeque::new(),
             replay_skip: Vec::new(),
+            leave_checks: HashMap::new(),
         };
         self.tally.count(&entry.room, entry.inside, true);
         self.rooms.insert(room, entry);
@@ -1018,6 +1167,10 @@ impl Core {
                     },
                 );
             }
+        }
+        // Who is inside now decides; a leave still being checked is part of the past.
+        if let Some(entry) = self.rooms.get_mut(&jid) {
+            entry.leave_checks.clear();
         }
         self.set_inside(&jid);
         self.feed(&jid, Event::Rejoined { present }, now);

@@ -123,6 +123,16 @@ impl Outbox {
 
     /// Sends `request`, remembering `what` it is for until it is answered or times out.
     pub fn request(&mut self, request: Request, what: Pending) -> RequestId {
+        self.request_within(request, what, self.timeout)
+    }
+
+    /// [`Outbox::request`] with its own time `limit` instead of the usual one.
+    pub fn request_within(
+        &mut self,
+        request: Request,
+        what: Pending,
+        limit: Duration,
+    ) -> RequestId {
         let id = self.new_id();
         let (wire, stanza): (Wire, Stanza) = match request {
             Request::Iq(mut iq) => {
@@ -143,7 +153,7 @@ impl Outbox {
             }
         };
         self.pending.insert(id, Outstanding { what, wire });
-        let limit = self.now + chrono::Duration::from_std(self.timeout).unwrap_or_default();
+        let limit = self.now + chrono::Duration::from_std(limit).unwrap_or_default();
         self.limits.push(Reverse((limit, id)));
         self.effects.push(Effect::Send(Box::new(stanza)));
         id

@@ -372,6 +372,15 @@ impl Room {
         (seat.jid.is_none() || seat.jid == *jid).then_some(role)
     }
 
+    /// The role of `nick` when whether their leave is clean decides what follows now: they are
+    /// seated in a `busy` room (a clean leave ends their part, an unclean one leaves them the
+    /// rejoin grace). Elsewhere a leave without the clean status needs no second look.
+    pub fn leave_decides(&self, nick: &str) -> Option<Role> {
+        (self.status == Status::Busy)
+            .then(|| self.seated_role(nick))
+            .flatten()
+    }
+
     fn seat(&self, role: Role) -> &Option<Seat> {
         match role {
             Role::Staff => &self.staff,

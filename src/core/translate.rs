@@ -3,7 +3,10 @@
 
 use super::room::Event;
 use super::types::Occupant;
-use crate::xmpp::stanza::{PresenceKind, RoomMessage, RoomPresence, STATUS_NICK_CHANGE};
+use crate::xmpp::stanza::{
+    PresenceKind, RoomMessage, RoomPresence, STATUS_GHOST, STATUS_NICK_CHANGE,
+};
+use xmpp_parsers::jid::FullJid;
 
 /// Status codes with which a room puts an occupant out: banned (301), kicked (307), affiliation
 /// changed (321), not a member (322), the service shutting down (332).
@@ -19,6 +22,17 @@ pub fn bot_out_without_cause(p: &RoomPresence) -> bool {
         && p.kind == PresenceKind::Unavailable
         && !p.destroyed
         && !PUT_OUT.iter().any(|code| p.has(*code))
+}
+
+/// Where to ping someone whose unavailable presence lacks the clean status, to learn whether
+/// they left on purpose: their real full JID, when the room shows it and did not put them out
+/// itself (kicked, banned, … or removed as a ghost, 333: no session answers for those).
+pub fn leaver_to_ping(p: &RoomPresence) -> Option<FullJid> {
+    let put_out = PUT_OUT.iter().any(|code| p.has(*code)) || p.has(STATUS_GHOST);
+    if p.kind != PresenceKind::Unavailable || p.destroyed || put_out {
+        return None;
+    }
+    FullJid::new(p.real_jid.as_deref()?).ok()
 }
 
 /// What a room presence means to the room's state machine; `None` when nothing.

@@ -24,6 +24,9 @@ pub struct Offer<'a> {
     pub note: Option<&'a str>,
     /// The visitor's topic, if known.
     pub topic: Option<&'a str>,
+    /// The chat's name for people ("Sam — exams"), for the invitation's reason; not in the
+    /// payload.
+    pub name: Option<&'a str>,
 }
 
 /// `<handover xmlns='urn:helpim:staff:0' room='…' from='…' note='…' topic='…'/>`, with `extra`
@@ -47,13 +50,16 @@ pub fn payload(offer: &Offer, extra: &[(&str, String)]) -> Element {
     x.build()
 }
 
-/// The invitation of XEP-0249 with the room's password, reason "Kim hands you a chat: note",
-/// and the `<handover/>` payload in the same message; to a session, or to a bare JID (the
-/// server picks the session).
+/// The invitation of XEP-0249 with the room's password, reason "Kim hands you a chat with Sam —
+/// exams: note" (the chat named as the room's subject names it), and the `<handover/>` payload
+/// in the same message; to a session, or to a bare JID (the server picks the session).
 pub fn invitation(to: impl Into<Jid>, offer: &Offer, password: &str) -> Message {
+    let chat = offer
+        .name
+        .map_or("a chat".to_string(), |n| format!("a chat with {n}"));
     let reason = match offer.note {
-        Some(note) => format!("{} hands you a chat: {note}", offer.from),
-        None => format!("{} hands you a chat.", offer.from),
+        Some(note) => format!("{} hands you {chat}: {note}", offer.from),
+        None => format!("{} hands you {chat}.", offer.from),
     };
     let mut m = Message::new(Some(to.into()));
     m.type_ = MessageType::Normal;

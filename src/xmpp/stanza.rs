@@ -29,6 +29,8 @@ pub const NS_PING: &str = "urn:xmpp:ping";
 pub const NS_DELAY: &str = "urn:xmpp:delay";
 /// RFC 6120 stanza error conditions.
 pub const NS_STANZAS: &str = "urn:ietf:params:xml:ns:xmpp-stanzas";
+/// The bot's mark on its line in a room saying that someone left on purpose ([`left_clean`]).
+pub const NS_LEFT: &str = "urn:helpim:left:0";
 
 /// Status code: this presence is about you.
 pub const STATUS_SELF: u16 = 110;
@@ -101,6 +103,18 @@ pub fn subscription(to: &BareJid, kind: PresenceType) -> Presence {
     let mut p = Presence::new(kind);
     p.to = Some(Jid::from(to.clone()));
     p
+}
+
+/// The bot's line in `room` saying that `nick` left on purpose, in `text` (for people and
+/// standard clients) and marked `<left xmlns='urn:helpim:left:0' nick='…'/>` (for the project's
+/// own pages): after a leave without the clean status whose session still answered a ping.
+pub fn left_clean(room: &BareJid, nick: &str, text: &str) -> Message {
+    let mut m = Message::new(Some(Jid::from(room.clone())));
+    m.type_ = MessageType::Groupchat;
+    m.bodies.insert(Default::default(), text.to_string());
+    m.payloads
+        .push(with_attr(Element::builder("left", NS_LEFT), "nick", nick).build());
+    m
 }
 
 /// An IQ set; its id is left empty, for the session to set when it sends it.
@@ -414,6 +428,16 @@ pub fn error_condition(payloads: &[Element]) -> String {
         })
         .map(|c| c.name().to_string())
         .unwrap_or_else(|| "undefined-condition".into())
+}
+
+/// Sets the subject of `room` (a groupchat message with a `<subject/>` and no body): what the
+/// room is about for its occupants' clients. Having no body, it is never read as a line of the
+/// chat ([`room_message`]), and pages that show only bodies never show it.
+pub fn room_subject(room: &BareJid, subject: &str) -> Message {
+    let mut m = Message::new(Some(Jid::from(room.clone())));
+    m.type_ = MessageType::Groupchat;
+    m.subjects.insert(Default::default(), subject.to_string());
+    m
 }
 
 /// A groupchat message from `room/nick`.

@@ -325,6 +325,19 @@ impl Person {
         self.session.send(p);
     }
 
+    /// Leaves `room` without a status text, as a standard client (Converse.js, Gajim) does; the
+    /// session stays.
+    pub fn leave_without_status(&self, room: &str, nick: &str) {
+        let mut p = Presence::new(PresenceType::Unavailable);
+        p.to = Some(Jid::from(
+            BareJid::from_str(room)
+                .unwrap()
+                .with_resource_str(nick)
+                .unwrap(),
+        ));
+        self.session.send(p);
+    }
+
     /// Waits for the room to remove this person (kick or destroy); returns that presence.
     pub async fn removed_from(&mut self, room: &str) -> RoomPresence {
         let room = BareJid::from_str(room).unwrap();

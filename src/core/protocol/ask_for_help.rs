@@ -39,7 +39,7 @@ pub fn start(ask: Ask, command: &CommandRequest, lent: &mut Lent) {
         }
         let options = chats
             .iter()
-            .map(|(jid, nick)| (format!("{nick} ({jid})"), jid.to_string()))
+            .map(|(jid, nick)| (nick.clone(), jid.to_string()))
             .collect();
         let form = Form::new("form", ask.command.name())
             .field(refill(

@@ -1,15 +1,16 @@
 //! `block-visitor` (staff, for a room they are in): the visitor key of the room's visitor is
-//! blocked for a time with a reason, and the visitor is removed. A submitted form without a
-//! reason is shown again with what was filled in; a duration that does not read as one is a
-//! `bad-request`.
+//! blocked for a time with a reason, and the visitor is removed. The duration is a choice of
+//! [`DURATIONS`] (any duration such as `2w` is still taken, as the console and older clients send
+//! it). A submitted form without a reason, or with a duration that does not read as one, is shown
+//! again with what was filled in and the problem: the person can correct it.
 
 use xmpp_parsers::jid::BareJid;
 use xmpp_parsers::stanza_error::DefinedCondition;
 
-use super::{refill, submitted, Ask, Lent, Protocol, Step};
+use super::{clock, refill, submitted, Ask, Lent, Protocol, Step};
 use crate::core::chrono_of;
 use crate::core::effects::Query;
-use crate::core::types::Status;
+use crate::core::types::{Status, Time};
 use crate::xmpp::adhoc::{CommandRequest, Form, FormField, NoteType};
 
 /// The rooms `bare` is the staff member of, with their client's nick.
@@ -25,14 +26,30 @@ fn rooms_of(bare: &str, lent: &Lent) -> Vec<(BareJid, Option<String>)> {
     rooms
 }
 
+/// The durations offered: (value, words). The values are those the staff console sends.
+pub const DURATIONS: [(&str, &str); 5] = [
+    ("1h", "1 hour"),
+    ("1d", "1 day"),
+    ("7d", "1 week"),
+    ("30d", "30 days"),
+    ("forever", "Permanently"),
+];
+
+/// The duration of a block when none is chosen.
+const DEFAULT_DURATION: &str = "1d";
+
 /// The form: which chat, why, for how long; with the values of `submitted`.
 fn form(name: &str, rooms: &[(BareJid, Option<String>)], submitted: &CommandRequest) -> Form {
     let options = rooms
         .iter()
         .map(|(jid, nick)| {
-            let label = format!("{} ({jid})", nick.as_deref().unwrap_or("no visitor yet"));
+            let label = nick.as_deref().unwrap_or("no visitor yet").to_string();
             (label, jid.to_string())
         })
+        .collect();
+    let durations = DURATIONS
+        .iter()
+        .map(|(value, words)| (words.to_string(), value.to_string()))
         .collect();
     Form::new("form", name)
         .field(refill(
@@ -46,14 +63,20 @@ fn form(name: &str, rooms: &[(BareJid, Option<String>)], submitted: &CommandRequ
             submitted,
         ))
         .field(refill(
-            FormField::new(
-                "duration",
-                "text-single",
-                "For how long (e.g. 1h, 7d; \"forever\")",
-                "1d",
-            ),
+            FormField::new("duration", "list-single", "For how long", DEFAULT_DURATION)
+                .options(durations),
             submitted,
         ))
+}
+
+/// Until when a block of `text` holds: `Ok(None)` for ever; `Err` when it reads as no duration.
+fn until(text: &str, now: Time) -> Result<Option<Time>, ()> {
+    match text {
+        "forever" | "permanent" | "permanently" => Ok(None),
+        text => humantime::parse_duration(text)
+            .map(|d| Some(now + chrono_of(d)))
+            .map_err(|_| ()),
+    }
 }
 
 /// Checks the form and the staff member's right to block, and blocks.
@@ -91,15 +114,14 @@ pub fn start(ask: Ask, command: &CommandRequest, lent: &mut Lent) {
             "You can only block the visitor of a chat you are in.",
         );
     };
-    let until = match command.field("duration").unwrap_or("1d") {
-        "forever" => None,
-        text => match humantime::parse_duration(text) {
-            Ok(d) => Some(lent.now + chrono_of(d)),
-            Err(_) => {
-                let text = "The duration (duration) should read like 1h, 7d or forever.";
-                return ask.error(lent.out, DefinedCondition::BadRequest, text);
-            }
-        },
+    let Ok(until) = until(
+        command.field("duration").unwrap_or(DEFAULT_DURATION),
+        lent.now,
+    ) else {
+        let problem = "Please choose for how long: the duration given does not read as one \
+                       (choose from the list, or write it like 2h, 3d or 2w).";
+        let form = form(ask.command.name(), &rooms, command);
+        return ask.retry(lent.out, form, problem, Some("bad-duration"));
     };
     let query = Query::BlockVisitor {
         room: room.to_string(),
@@ -107,11 +129,18 @@ pub fn start(ask: Ask, command: &CommandRequest, lent: &mut Lent) {
         reason: reason.to_string(),
         by: bare,
     };
-    ask.query(lent.out, query, Step::Block { room });
+    ask.query(lent.out, query, Step::Block { room, until });
 }
 
 /// The visitor is blocked (or the room had none): they are removed from the chat.
-pub fn answered(p: &Protocol, ask: Ask, room: BareJid, label: Option<String>, lent: &mut Lent) {
+pub fn answered(
+    p: &Protocol,
+    ask: Ask,
+    room: BareJid,
+    until: Option<Time>,
+    label: Option<String>,
+    lent: &mut Lent,
+) {
     if label.is_none() {
         return ask.outcome(
             lent.out,
@@ -129,6 +158,17 @@ pub fn answered(p: &Protocol, ask: Ask, room: BareJid, label: Option<String>, le
             }
         }
     }
-    let text = "The visitor is blocked and removed from the chat.";
-    ask.outcome(lent.out, NoteType::Info, text, "blocked")
+    let name = lent
+        .rooms
+        .get(&room)
+        .and_then(|e| e.room.client_nick())
+        .unwrap_or("The visitor");
+    let text = match until {
+        Some(t) => format!(
+            "{name} is blocked until {} and removed from the chat.",
+            clock(lent.settings, lent.now, t)
+        ),
+        None => format!("{name} is blocked for good and removed from the chat."),
+    };
+    ask.outcome(lent.out, NoteType::Info, &text, "blocked")
 }

@@ -103,25 +103,71 @@ fn rooms_of(bare: &str, lent: &Lent) -> Vec<BareJid> {
     rooms
 }
 
-/// The form: which chat, to whom, a note; with the values of `submitted`.
-fn form(name: &str, rooms: &[BareJid], submitted: &CommandRequest) -> Form {
-    let options = rooms
+/// The colleagues `bare` may hand a chat to: the others on `staff.jids` on duty, by bare JID,
+/// with the chats each holds.
+fn colleagues(p: &Protocol, bare: &str, lent: &Lent) -> Vec<(String, usize)> {
+    let mut on_duty: Vec<String> = p
+        .staff_present
         .iter()
-        .map(|jid| (jid.to_string(), jid.to_string()))
+        .map(|j| j.to_bare().to_string())
+        .chain(lent.tally.staff_rooms.keys().cloned())
+        .filter(|j| j != bare && lent.settings.staff.allows(j))
         .collect();
-    Form::new("form", name)
+    on_duty.sort();
+    on_duty.dedup();
+    on_duty
+        .into_iter()
+        .map(|j| {
+            let chats = lent.tally.staff_rooms.get(&j).copied().unwrap_or(0);
+            (j, chats)
+        })
+        .collect()
+}
+
+/// The form: which chat (by its visitor), to whom (a colleague on duty by name, or the queue),
+/// a note; with the values of `submitted`.
+fn form(
+    p: &Protocol,
+    ask: &Ask,
+    rooms: &[BareJid],
+    submitted: &CommandRequest,
+    lent: &Lent,
+) -> Form {
+    let bare = ask.to.to_bare().to_string();
+    let rooms = rooms
+        .iter()
+        .map(|jid| {
+            let nick = lent.rooms.get(jid).and_then(|e| e.room.client_nick());
+            (nick.unwrap_or("a visitor").to_string(), jid.to_string())
+        })
+        .collect();
+    let max = lent.settings.staff.max_chats as usize;
+    let mut to: Vec<(String, String)> = colleagues(p, &bare, lent)
+        .into_iter()
+        .map(|(jid, chats)| {
+            let name = jid.split('@').next().unwrap_or(&jid).to_string();
+            let load = match chats {
+                _ if chats >= max => " (holds as many chats as one may)".to_string(),
+                0 => String::new(),
+                1 => " (1 chat)".to_string(),
+                n => format!(" ({n} chats)"),
+            };
+            (format!("{name}{load}"), jid)
+        })
+        .collect();
+    to.push((
+        "The queue: the first colleague free takes it".to_string(),
+        QUEUE.to_string(),
+    ));
+    Form::new("form", ask.command.name())
         .field(refill(
-            FormField::new("room", "list-single", "Chat", "").options(options),
+            FormField::new("room", "list-single", "Chat", "").options(rooms),
             submitted,
         ))
         .field(refill(
-            FormField::new(
-                "to",
-                "text-single",
-                "To (a colleague's address, or \"queue\")",
-                "",
-            )
-            .required(),
+            FormField::new("to", "list-single", "Hand over to", "")
+                .options(to)
+                .required(),
             submitted,
         ))
         .field(refill(
@@ -130,7 +176,9 @@ fn form(name: &str, rooms: &[BareJid], submitted: &CommandRequest) -> Form {
         ))
 }
 
-/// Checks the chat and the colleague, then reads the visitor's topic for the colleague.
+/// Checks the chat and the colleague, then reads the visitor's topic for the colleague. A
+/// colleague who cannot take it (not on duty, at their limit) is something the staff member can
+/// correct: the form comes back saying so.
 pub fn start(p: &mut Protocol, ask: Ask, command: &CommandRequest, lent: &mut Lent) {
     let bare = ask.to.to_bare().to_string();
     let rooms = rooms_of(&bare, lent);
@@ -142,11 +190,15 @@ pub fn start(p: &mut Protocol, ask: Ask, command: &CommandRequest, lent: &mut Le
         if rooms.is_empty() {
             return ask.outcome(lent.out, NoteType::Warn, "You hold no chat.", "no-chat");
         }
-        let note = submitted(command).then_some("Please say to whom (to).");
-        let form = form(ask.command.name(), &rooms, command);
+        let note = submitted(command).then_some("Please choose to whom to hand the chat.");
+        let form = form(p, &ask, &rooms, command, lent);
         return ask.form(lent.out, form, note);
     };
     let Some(room) = chosen.and_then(|c| rooms.iter().find(|r| r.as_str() == c).cloned()) else {
+        if rooms.len() > 1 && command.field("room").is_none() {
+            let form = form(p, &ask, &rooms, command, lent);
+            return ask.retry(lent.out, form, "Please choose the chat.", None);
+        }
         let text = "You hold no such chat (room).";
         return ask.outcome(lent.out, NoteType::Warn, text, "no-chat");
     };
@@ -156,11 +208,17 @@ pub fn start(p: &mut Protocol, ask: Ask, command: &CommandRequest, lent: &mut Le
         match BareJid::new(to) {
             Ok(j) if j.as_str() != bare && lent.settings.staff.allows(j.as_str()) => Some(j),
             _ => {
-                let text = "That is not a colleague on duty (to).";
-                return ask.outcome(lent.out, NoteType::Warn, text, "not-on-duty");
+                let problem = "That is not a colleague on duty: please choose one from the list, or the queue.";
+                let form = form(p, &ask, &rooms, command, lent);
+                return ask.retry(lent.out, form, problem, Some("not-on-duty"));
             }
         }
     };
+    if let Some((status, problem)) = to.as_ref().and_then(|to| unable(p, to, lent)) {
+        let problem = format!("{problem} Please choose someone else, or the queue.");
+        let form = form(p, &ask, &rooms, command, lent);
+        return ask.retry(lent.out, form, &problem, Some(status));
+    }
     if !checked(p, &ask, &room, to.as_ref(), lent) {
         return;
     }
@@ -171,6 +229,27 @@ pub fn start(p: &mut Protocol, ask: Ask, command: &CommandRequest, lent: &mut Le
         .map(str::to_string);
     let query = Query::VisitorTopic(room.to_string());
     ask.query(lent.out, query, Step::HandOver { room, to, note });
+}
+
+/// Why colleague `to` cannot be handed a chat now (its `status` and the words), if they cannot.
+fn unable(p: &Protocol, to: &BareJid, lent: &Lent) -> Option<(&'static str, String)> {
+    if !p.on_duty(to.as_str(), lent) {
+        return Some(("not-on-duty", "That colleague is not on duty.".to_string()));
+    }
+    // A colleague who holds as many chats as one may (staff.max_chats) is not handed another.
+    let max = lent.settings.staff.max_chats as usize;
+    let holds = lent
+        .tally
+        .staff_rooms
+        .get(to.as_str())
+        .copied()
+        .unwrap_or(0);
+    (holds >= max).then(|| {
+        let text = format!(
+            "That colleague holds {max} chats already, the most one staff member may hold (staff.max_chats)."
+        );
+        ("limit", text)
+    })
 }
 
 /// True when the asker still holds `room` busy with no handover running, and `to` is on duty;
@@ -191,25 +270,9 @@ fn checked(p: &Protocol, ask: &Ask, room: &BareJid, to: Option<&BareJid>, lent: 
         ask.outcome(lent.out, NoteType::Warn, text, "busy");
         return false;
     }
-    if to.is_some_and(|to| !p.on_duty(to.as_str(), lent)) {
-        let text = "That colleague is not on duty.";
-        ask.outcome(lent.out, NoteType::Warn, text, "not-on-duty");
-        return false;
-    }
-    // A colleague who holds as many chats as one may (staff.max_chats) is not handed another.
-    let max = lent.settings.staff.max_chats as usize;
-    if to.is_some_and(|to| {
-        lent.tally
-            .staff_rooms
-            .get(to.as_str())
-            .copied()
-            .unwrap_or(0)
-            >= max
-    }) {
-        let text = format!(
-            "That colleague holds {max} chats already, the most one staff member may hold (staff.max_chats)."
-        );
-        ask.outcome(lent.out, NoteType::Warn, &text, "limit");
+    // Things may have moved while the topic was read: said as the answer, not a form.
+    if let Some((status, text)) = to.and_then(|to| unable(p, to, lent)) {
+        ask.outcome(lent.out, NoteType::Warn, &text, status);
         return false;
     }
     true
@@ -241,6 +304,10 @@ pub fn answered(
             topic: topic.clone(),
         },
     ));
+    let name = entry
+        .room
+        .client_nick()
+        .map(|nick| super::chat_name(nick, topic.as_deref()));
     let Some(colleague) = to else {
         let line = match &note {
             Some(n) => format!("{from} hands a chat back to the queue: {n}"),
@@ -256,6 +323,7 @@ pub fn answered(
         from: &from,
         note: note.as_deref(),
         topic: topic.as_deref(),
+        name: name.as_deref(),
     };
     let sessions = p.sessions_of(colleague.as_str());
     if sessions.is_empty() {
@@ -283,21 +351,29 @@ pub(super) fn take(ask: Ask, room: Option<&BareJid>, lent: &mut Lent) {
     };
     lent.feed
         .push((w.room.clone(), Event::HandoverTaken { by: bare.clone() }));
+    let entry = &lent.rooms[&w.room];
+    let name = entry
+        .room
+        .client_nick()
+        .map(|nick| super::chat_name(nick, w.topic.as_deref()));
     let offer = Offer {
         room: &w.room,
         from: &w.from,
         note: w.note.as_deref(),
         topic: w.topic.as_deref(),
+        name: name.as_deref(),
     };
-    let password = lent.rooms[&w.room].password.clone();
+    let password = entry.password.clone();
     lent.out
         .send(handover::invitation(ask.to.clone(), &offer, &password));
     tracing::info!(room = %w.room, "a staff member took a handover from the queue");
-    let form = ask.result("handover").value("room", "Room", &w.room);
-    ask.done(
-        lent.out,
-        NoteType::Info,
-        "A colleague hands you this chat: you are invited.",
-        form,
-    )
+    let form = ask.chat_result("handover", &w.room, name.as_deref());
+    let text = match &name {
+        Some(name) => format!(
+            "{} hands you the chat with {name}: you are invited.",
+            w.from
+        ),
+        None => format!("{} hands you a chat: you are invited.", w.from),
+    };
+    ask.done(lent.out, NoteType::Info, &text, form)
 }

@@ -1,7 +1,8 @@
 //! `live-chats` (supervisors): every chat going on (`busy` and `closing` rooms) with the names
 //! its staff member and visitor have in the room, the visitor's topic, and when it began. The
 //! bot's own rooms say which chats go on and who is in them; the database adds what only it
-//! knows (the topic, from the visitor's queue row, and the start).
+//! knows (the topic, from the visitor's queue row, and the start). The start reads relative and
+//! local ("12 min, since 14:02").
 
 use std::collections::HashMap;
 
@@ -9,7 +10,6 @@ use super::supervision::is_chat;
 use super::{Ask, Lent, Step};
 use crate::core::effects::{LiveChat, Query};
 use crate::xmpp::adhoc::{CommandStatus, Form, NoteType};
-use crate::xmpp::stanza::stamp;
 
 /// Reads the topics and starts of the chats.
 pub fn start(ask: Ask, lent: &mut Lent) {
@@ -30,6 +30,7 @@ pub fn listed(ask: Ask, chats: &[LiveChat], lent: &mut Lent) {
         })
         .collect();
     rows.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    let (settings, now) = (lent.settings, lent.now);
     let mut form = Form::new("result", ask.command.name());
     form.reported = [
         ("room", "Room"),
@@ -59,7 +60,10 @@ pub fn listed(ask: Ask, chats: &[LiveChat], lent: &mut Lent) {
                 ("topic", topic),
                 // Visitors have no priority yet: every chat is 0.
                 ("priority", "0".to_string()),
-                ("since", since.map(stamp).unwrap_or_default()),
+                (
+                    "since",
+                    since.map_or(String::new(), |t| super::since(settings, now, t)),
+                ),
             ]
             .into_iter()
             .map(|(k, v)| (k.to_string(), v))

@@ -191,6 +191,8 @@ pub enum Step {
     Block {
         /// The room.
         room: BareJid,
+        /// Until when; `None` for ever.
+        until: Option<Time>,
     },
     /// [`live_chats`]: the topics and starts of the chats.
     LiveChats,
@@ -262,13 +264,23 @@ impl Ask {
         self.words.get(key)
     }
 
-    /// A result form with its `status` field.
+    /// A result form with its `status` field: hidden, a value for pages to branch on (the note
+    /// says what happened in words for people).
     fn result(&self, status: &str) -> Form {
-        let label = match self.command.row().3 {
-            Who::Visitors => self.t("label-status"),
-            Who::Staff | Who::Supervisors => "Status".to_string(),
-        };
-        self.result_form().value("status", &label, status)
+        self.result_form().field(status_field(status))
+    }
+
+    /// A result form for a chat the asker is invited to: `status`, the room's JID (`room`,
+    /// hidden: for consoles; the invitation carries it too) and, once a visitor is known, the
+    /// chat's name for people (`chat`, "Sam — exams").
+    fn chat_result(&self, status: &str, room: &impl std::fmt::Display, name: Option<&str>) -> Form {
+        let form =
+            self.result(status)
+                .field(FormField::new("room", "hidden", "", &room.to_string()));
+        match name {
+            Some(name) => form.value("chat", "Chat", name),
+            None => form,
+        }
     }
 
     /// A result form with nothing in it yet.
@@ -286,7 +298,25 @@ impl Ask {
 
     /// Shows `form` to fill in, with a note when something is missing.
     fn form(&self, out: &mut Outbox, form: Form, note: Option<&str>) {
-        let note = note.map(|text| (NoteType::Warn, text.to_string()));
+        match note {
+            Some(problem) => self.retry(out, form, problem, None),
+            None => self.reply(out, CommandStatus::Executing, None, Some(form)),
+        }
+    }
+
+    /// Shows `form` again (`executing`, the same session) for the person to correct: `problem`
+    /// as a warning note and first in its instructions (a client may show only one of them),
+    /// with a hidden `status` saying why for pages that branch on it. Never an IQ error nor
+    /// `completed` for something the person can fix: a generic client would hide the reason.
+    fn retry(&self, out: &mut Outbox, mut form: Form, problem: &str, status: Option<&str>) {
+        form.instructions = Some(match form.instructions.take() {
+            Some(more) => format!("{problem}\n{more}"),
+            None => problem.to_string(),
+        });
+        if let Some(status) = status {
+            form.fields.insert(0, status_field(status));
+        }
+        let note = Some((NoteType::Warn, problem.to_string()));
         self.reply(out, CommandStatus::Executing, note, Some(form));
     }
 
@@ -318,6 +348,56 @@ fn refill(field: FormField, submitted: &CommandRequest) -> FormField {
         },
         None => field,
     }
+}
+
+/// The machine `status` field of a result: hidden from people, read by pages by its `var`.
+fn status_field(status: &str) -> FormField {
+    FormField::new("status", "hidden", "", status)
+}
+
+/// How staff name a visitor's chat, everywhere: "Sam — exams", or "Sam" without a topic. The
+/// nick and topic the visitor gave, nothing else (never a JID, label or key).
+pub fn chat_name(nick: &str, topic: Option<&str>) -> String {
+    match topic.map(str::trim).filter(|t| !t.is_empty()) {
+        Some(topic) => format!("{nick} — {topic}"),
+        None => nick.to_string(),
+    }
+}
+
+/// A time for people: the help line's local time (`[hours].timezone`), else UTC said so;
+/// "14:02" today, "Mon 15 Jan 14:02" on another day.
+pub fn clock(settings: &Settings, now: Time, t: Time) -> String {
+    fn local<Z: chrono::TimeZone>(zone: &Z, now: Time, t: Time) -> String
+    where
+        Z::Offset: std::fmt::Display,
+    {
+        let (now, t) = (now.with_timezone(zone), t.with_timezone(zone));
+        if now.date_naive() == t.date_naive() {
+            t.format("%H:%M").to_string()
+        } else {
+            t.format("%a %-d %b %H:%M").to_string()
+        }
+    }
+    match settings.hours.as_ref() {
+        Some(hours) => local(&hours.zone(), now, t),
+        None => format!("{} UTC", local(&chrono::Utc, now, t)),
+    }
+}
+
+/// How long since `t`, for people: "less than a minute", "4 min", "2 h 5 min".
+pub fn how_long(now: Time, t: Time) -> String {
+    let minutes = (now - t).num_minutes().max(0);
+    match minutes {
+        0 => "less than a minute".to_string(),
+        1..=59 => format!("{minutes} min"),
+        _ if minutes % 60 == 0 => format!("{} h", minutes / 60),
+        _ => format!("{} h {} min", minutes / 60, minutes % 60),
+    }
+}
+
+/// A wait or a chat's length for people, relative and local: "4 min, since 14:02".
+pub fn since(settings: &Settings, now: Time, t: Time) -> String {
+    format!("{}, since {}", how_long(now, t), clock(settings, now, t))
 }
 
 /// True when `command` carries a submitted form (not a first `execute` without one).
@@ -580,8 +660,8 @@ impl Protocol {
             (Step::HandOver { room, to, note }, QueryResult::Topic(topic)) => {
                 hand_over::answered(self, ask, room, to, note, topic, lent)
             }
-            (Step::Block { room }, QueryResult::Blocked(label)) => {
-                block_visitor::answered(self, ask, room, label, lent)
+            (Step::Block { room, until }, QueryResult::Blocked(label)) => {
+                block_visitor::answered(self, ask, room, until, label, lent)
             }
             (Step::LiveChats, QueryResult::LiveChats(chats)) => {
                 live_chats::listed(ask, &chats, lent)
@@ -625,6 +705,10 @@ impl Protocol {
             client_at: Some(a.client_claimed_at),
         };
         lent.feed.push((room.clone(), Event::Claims(claims)));
+        // The room is named for whose chat it is, in the staff member's client too: its subject
+        // (each room holds one chat, and is destroyed after it).
+        let name = chat_name(&a.nick, a.topic.as_deref());
+        lent.out.send(stanza::room_subject(&room, &name));
         // The staff member learns who is coming and why at once, whether or not a push ever
         // listed the visitor: their sessions on duty, else their bare JID.
         if let Some(staff) = entry.room.staff_jid().map(str::to_string) {

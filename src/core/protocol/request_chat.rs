@@ -1,8 +1,8 @@
 //! `request-chat` (visitors): queue for a chat. Its form asks a nick (required), a topic and the
 //! visitor key (hidden); the answer says the place in line, or why not: the help line is closed,
-//! the queue is full, the key is blocked. A submitted form without a nick is shown again with
-//! what was filled in; a value that cannot be taken (too long, a key too short) is a
-//! `bad-request` naming the field.
+//! the queue is full, the key is blocked. A submitted form without a nick, or with a nick or
+//! topic too long, is shown again with what was filled in and the problem; a key too short (the
+//! page's mistake, not the person's) is a `bad-request`.
 
 use xmpp_parsers::stanza_error::DefinedCondition;
 
@@ -42,16 +42,20 @@ pub fn start(p: &Protocol, ask: Ask, command: &CommandRequest, lent: &mut Lent) 
     let key = command.field("key");
     let topic = command.field("topic");
     let w = &ask.words;
-    let invalid = if nick.chars().count() > MAX_NICK {
+    // A name or topic too long the person can shorten: the form again, saying so. A key too
+    // short is the page's mistake, never the person's: refused.
+    let too_long = if nick.chars().count() > MAX_NICK {
         Some(w.with("too-long-nick", &[("max", MAX_NICK.into())]))
     } else if topic.is_some_and(|t| t.chars().count() > MAX_TOPIC) {
         Some(w.with("too-long-topic", &[("max", MAX_TOPIC.into())]))
-    } else if key.is_some_and(|k| k.len() < MIN_KEY_LEN) {
-        Some(w.with("too-short-key", &[("min", MIN_KEY_LEN.into())]))
     } else {
         None
     };
-    if let Some(text) = invalid {
+    if let Some(problem) = too_long {
+        return ask.retry(lent.out, form(&ask, command), &problem, Some("too-long"));
+    }
+    if key.is_some_and(|k| k.len() < MIN_KEY_LEN) {
+        let text = w.with("too-short-key", &[("min", MIN_KEY_LEN.into())]);
         return ask.error(lent.out, DefinedCondition::BadRequest, &text);
     }
     let status = p.line_status(lent.settings, lent.tally, lent.now);

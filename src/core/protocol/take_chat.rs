@@ -54,7 +54,8 @@ pub fn answered(p: &mut Protocol, ask: Ask, room: Option<String>, lent: &mut Len
     lent.check_claims(&room);
     if lent.invite(&ask.to, &room, "A chat room for you.") {
         tracing::info!(room = %room, staff = %ask.to, "a staff member took a chat");
-        let form = ask.result("taken").value("room", "Room", &room);
+        // No visitor yet: the room is named for them (its subject) once one is given it.
+        let form = ask.chat_result("taken", &room, None);
         ask.done(
             lent.out,
             NoteType::Info,

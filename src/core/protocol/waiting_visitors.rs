@@ -7,7 +7,7 @@ use xmpp_parsers::stanza_error::DefinedCondition;
 use xmpp_parsers::jid::BareJid;
 
 use super::hand_over::{self, PICK_PREFIX};
-use super::{submitted, Ask, Lent, Protocol, Step};
+use super::{chat_name, how_long, submitted, Ask, Lent, Protocol, Step};
 use crate::core::effects::{Assigned, Query, Waiter};
 use crate::core::types::Status;
 use crate::xmpp::adhoc::{CommandRequest, CommandStatus, Form, FormField, NoteType};
@@ -70,7 +70,8 @@ fn pick(ask: Ask, id: &str, lent: &mut Lent) {
     ask.query(lent.out, query, Step::Pick);
 }
 
-/// The list: a table, and in pick mode a choice of whom to take.
+/// The list: a table in line order (place 1 is next), and in pick mode a choice of whom to
+/// take. The waits are relative and local ("4 min, since 14:02"); `id` is what a pick sends.
 pub fn listed(ask: Ask, pick: bool, unpicked: bool, list: &[Waiter], lent: &mut Lent) {
     let handovers = hand_over::waiting(lent);
     let form_type = if pick && !(list.is_empty() && handovers.is_empty()) {
@@ -78,36 +79,58 @@ pub fn listed(ask: Ask, pick: bool, unpicked: bool, list: &[Waiter], lent: &mut 
     } else {
         "result"
     };
+    let (settings, now) = (lent.settings, lent.now);
     let mut form = Form::new(form_type, ask.command.name());
     form.reported = [
-        ("id", "Number"),
+        ("place", "Place in line"),
         ("nick", "Name"),
         ("topic", "Topic"),
-        ("waiting", "Waiting since"),
+        ("waiting", "Waiting"),
+        ("id", "To pick"),
     ]
     .into_iter()
     .map(|(v, l)| (v.to_string(), l.to_string()))
     .collect();
     // Chats handed back to the queue first: a visitor already talking waits for a colleague.
-    form.items = handovers
+    let rows = handovers
         .iter()
         .map(|h| {
-            vec![
-                ("id".to_string(), format!("{PICK_PREFIX}{}", h.room)),
-                ("nick".to_string(), format!("Handover from {}", h.from)),
-                ("topic".to_string(), h.note.clone().unwrap_or_default()),
-                ("waiting".to_string(), crate::xmpp::stanza::stamp(h.since)),
-            ]
+            (
+                format!("{PICK_PREFIX}{}", h.room),
+                format!("Handover from {}", h.from),
+                h.note.clone().unwrap_or_default(),
+                h.since,
+            )
         })
-        .collect();
-    form.items.extend(list.iter().map(|w| {
-        vec![
-            ("id".to_string(), w.id.to_string()),
-            ("nick".to_string(), w.nick.clone()),
-            ("topic".to_string(), w.topic.clone().unwrap_or_default()),
-            ("waiting".to_string(), crate::xmpp::stanza::stamp(w.since)),
-        ]
-    }));
+        .chain(list.iter().map(|w| {
+            (
+                w.id.to_string(),
+                w.nick.clone(),
+                w.topic.clone().unwrap_or_default(),
+                w.since,
+            )
+        }));
+    let mut options = Vec::new();
+    for (place, (id, nick, topic, since)) in rows.enumerate() {
+        let place = place + 1;
+        let about = if topic.is_empty() {
+            String::new()
+        } else {
+            format!(": {topic}")
+        };
+        let waited = how_long(now, since);
+        options.push((
+            format!("{place}. {nick}{about} (waiting {waited})"),
+            id.clone(),
+        ));
+        form.items.push(vec![
+            ("place".to_string(), place.to_string()),
+            ("nick".to_string(), nick),
+            ("topic".to_string(), topic),
+            ("waiting".to_string(), super::since(settings, now, since)),
+            ("id".to_string(), id),
+        ]);
+    }
     let mut text = match list.len() {
         0 => "Nobody is waiting.".to_string(),
         1 => "1 visitor is waiting.".to_string(),
@@ -126,42 +149,25 @@ pub fn listed(ask: Ask, pick: bool, unpicked: bool, list: &[Waiter], lent: &mut 
             Some(form),
         );
     }
-    let mut options: Vec<(String, String)> = handovers
-        .iter()
-        .map(|h| {
-            let minutes = (lent.now - h.since).num_minutes().max(0);
-            let note = h
-                .note
-                .as_deref()
-                .map_or(String::new(), |n| format!(": {n}"));
-            (
-                format!("Handover from {}{note} ({minutes} min)", h.from),
-                format!("{PICK_PREFIX}{}", h.room),
-            )
-        })
-        .collect();
-    options.extend(list.iter().map(|w| {
-        let minutes = (lent.now - w.since).num_minutes().max(0);
-        let topic = w
-            .topic
-            .as_deref()
-            .map_or(String::new(), |t| format!(": {t}"));
-        (
-            format!("{}{topic} ({minutes} min)", w.nick),
-            w.id.to_string(),
-        )
-    }));
     form.fields.push(
         FormField::new("visitor", "list-single", "Take this visitor", "")
             .options(options)
             .required(),
     );
-    let note = if unpicked {
-        (NoteType::Warn, format!("Please choose a visitor. {text}"))
-    } else {
-        (NoteType::Info, text)
-    };
-    ask.reply(lent.out, CommandStatus::Executing, Some(note), Some(form))
+    if unpicked {
+        return ask.retry(
+            lent.out,
+            form,
+            &format!("Please choose a visitor. {text}"),
+            None,
+        );
+    }
+    ask.reply(
+        lent.out,
+        CommandStatus::Executing,
+        Some((NoteType::Info, text)),
+        Some(form),
+    )
 }
 
 /// The visitor picked was given the room, or someone was quicker.
@@ -173,11 +179,8 @@ pub fn picked(p: &mut Protocol, ask: Ask, assigned: Option<Assigned>, lent: &mut
     tracing::info!(queue_id = a.queue_id, room = %a.room, "a staff member picked a waiting visitor");
     lent.queue.picked();
     p.hand_over(&a, lent);
-    let form = ask.result("assigned").value("room", "Room", &a.room);
-    ask.done(
-        lent.out,
-        NoteType::Info,
-        "The visitor is invited to your room.",
-        form,
-    )
+    let name = chat_name(&a.nick, a.topic.as_deref());
+    let form = ask.chat_result("assigned", &a.room, Some(&name));
+    let text = format!("{name} is invited to your room.");
+    ask.done(lent.out, NoteType::Info, &text, form)
 }

@@ -4,7 +4,6 @@
 //! already, and the occupants never see a watcher. Each watch begun is recorded.
 
 use xmpp_parsers::jid::BareJid;
-use xmpp_parsers::stanza_error::DefinedCondition;
 
 use super::supervision::{self, line_headline, live_chat, record};
 use super::{refill, submitted, Ask, Lent, Protocol, Step};
@@ -21,7 +20,7 @@ pub(super) fn chat_options(lent: &Lent) -> Vec<(String, String)> {
         .map(|(jid, e)| {
             let staff = e.room.staff_nick().unwrap_or("?");
             let visitor = e.room.client_nick().unwrap_or("?");
-            (format!("{staff} with {visitor} ({jid})"), jid.to_string())
+            (format!("{staff} with {visitor}"), jid.to_string())
         })
         .collect();
     options.sort_by(|a, b| a.1.cmp(&b.1));
@@ -78,8 +77,9 @@ pub fn start(p: &mut Protocol, ask: Ask, command: &CommandRequest, lent: &mut Le
             ask.query(lent.out, query, Step::Watch { room })
         }
         _ => {
-            let text = "The action (action) is start or stop.";
-            ask.error(lent.out, DefinedCondition::BadRequest, text)
+            let problem = "Please choose to start or to stop watching.";
+            let form = form(ask.command.name(), lent, command);
+            ask.retry(lent.out, form, problem, Some("bad-action"))
         }
     }
 }

@@ -94,7 +94,9 @@ fn a_chat_handed_to_a_colleague_goes_on_with_them_and_the_first_is_told() {
         .find(|s| s.contains(&format!("to='{ALEX}'")))
         .expect("Alex is invited");
     assert!(invitation.contains("jabber:x:conference") && invitation.contains("password='pw-1'"));
-    assert!(invitation.contains("reason='staff hands you a chat: needs a Dutch speaker'"));
+    assert!(invitation.contains(
+        "reason='staff hands you a chat with client — money worries: needs a Dutch speaker'"
+    ));
     assert!(
         invitation.contains("<handover xmlns='urn:helpim:staff:0'"),
         "{invitation}"
@@ -330,7 +332,7 @@ fn the_first_dropping_during_a_handover_is_closing_and_the_colleague_still_takes
     w.now = secs(10);
     w.command(KIM, "hand-over", &[("to", "alex@localhost")]);
     w.now = secs(15);
-    let e = w.exit(&room_jid(1), "staff", None);
+    let e = w.drop_out(&room_jid(1), "staff");
     assert_eq!(
         transitions(&e),
         [(

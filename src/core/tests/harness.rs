@@ -951,6 +951,8 @@ impl World {
         let r = self.muc.rooms.get_mut(room).expect("the room exists");
         r.occupants.retain(|x| x.nick != o.nick);
         r.occupants.push(o.clone());
+        // A session that joins a room is there: a ping reaches it.
+        self.muc.gone.remove(&o.jid);
         self.tell_bot(
             room,
             occupant_presence(room, &o, PresenceKind::Available, &[]),
@@ -967,6 +969,16 @@ impl World {
         let mut p = occupant_presence(room, &o, PresenceKind::Unavailable, &[]);
         p.status_text = status.map(str::to_string);
         self.tell_bot(room, p)
+    }
+
+    /// `nick`'s session ends (a dropped connection, a reloaded page): the room says they left,
+    /// without the clean status, and a ping to their session bounces.
+    pub fn drop_out(&mut self, room: &BareJid, nick: &str) -> Vec<Event> {
+        let r = self.muc.rooms.get(room).expect("the room exists");
+        if let Some(o) = r.occupants.iter().find(|o| o.nick == nick) {
+            self.muc.gone.insert(o.jid.clone());
+        }
+        self.exit(room, nick, None)
     }
 
     /// `nick` says `body` in `room`.

@@ -58,13 +58,25 @@ fn a_request_in_dutch_gets_a_dutch_form_notes_and_errors() {
     let again = one(&w.command_in("nl", VISITOR, "request-chat", &[("topic", "examens")]));
     has(&again, "Vul een naam in: elke naam is goed.");
     has(&again, "<value>examens</value>");
-    // A bad request: the IQ error's text, marked as Dutch.
+    // A name too long: the form again, the problem in Dutch, to correct.
     let long = "x".repeat(65);
     let e = w.command_in("nl", VISITOR, "request-chat", &[("nick", &long)]);
+    let again = one(&e);
+    has(&again, "status='executing'");
+    has(
+        &again,
+        "<note type='warn'>De naam (nick) is te lang: hoogstens 64 tekens.</note>",
+    );
+    // A bad request (the page's key too short): the IQ error's text, marked as Dutch.
+    let e = w.command_in(
+        "nl",
+        VISITOR,
+        "request-chat",
+        &[("nick", "Sam"), ("key", "short")],
+    );
     let error = one(&e);
     has(&error, "<bad-request");
     has(&error, "xml:lang='nl'");
-    has(&error, "De naam (nick) is te lang: hoogstens 64 tekens.");
     // Queued: the place and the labels of the result.
     let e = w.command_in(
         "nl",

@@ -6,6 +6,7 @@ mod handover;
 mod harness;
 mod hours;
 mod languages;
+mod leave;
 mod pool;
 mod privacy;
 mod protocol;
@@ -15,6 +16,7 @@ mod shift;
 mod staff_room;
 mod supervision;
 mod transcripts;
+mod words;
 
 use std::str::FromStr;
 use std::time::Duration;

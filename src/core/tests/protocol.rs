@@ -443,9 +443,20 @@ fn the_examples_of_the_protocol_documentation_are_what_the_bot_accepts_and_sends
         .unwrap()
         .staff_at = Some(secs(6));
     w.now = secs(7);
+    for row in w.store.queue.iter_mut().filter(|r| r.nick == "Sam") {
+        row.topic = Some("exams".into());
+    }
     let mut e = w.enter(&room_jid(1), "staff");
     e.extend(w.until(secs(8)));
-    same("invitation", &sent(&e)[0]);
+    let out = sent(&e);
+    let of = |what: &str| {
+        out.iter()
+            .find(|x| x.contains(what))
+            .unwrap_or_else(|| panic!("no {what}: {out:?}"))
+    };
+    same("invitation", of("jabber:x:conference"));
+    // The room is named for whose chat it is.
+    same("room-subject", of("<subject"));
     // The next sweep finds nobody waiting.
     w.until(secs(10));
     // Leave, resume: read as the commands they are.
