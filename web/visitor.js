@@ -19,6 +19,16 @@ const $ = (id) => document.getElementById(id);
 const STORE = "helpim-visitor";
 /** While closed, how often the page asks again whether the help line has opened. */
 const RECHECK_MS = 60000;
+/**
+ * How long the counsellor may be gone without the clean status before the page says their
+ * connection dropped: a standard client (Converse.js) leaves on purpose without it, and the bot
+ * first asks their session (LEAVE_CHECK, 5 s, src/core/mod.rs), then says in the room that they
+ * left on purpose when it answers. Without this wait the visitor would read "connection dropped"
+ * and then "has ended the chat" for one and the same leave.
+ */
+const DROP_CHECK_MS = 6000;
+/** The "connection dropped" line waiting for DROP_CHECK_MS, if any. */
+let dropTimer = 0;
 
 /** Set by the quick exit: from then on nothing is drawn or stored. */
 let exiting = false;
@@ -478,17 +488,30 @@ function chatRoom(jid) {
       if (room.joined && isNew) {
         systemLine(["chat.joined", { name: nick }]);
         notify(true);
-      } else if (room.joined && back) systemLine(["chat.back", { name: nick }]);
+      } else if (room.joined && back) {
+        // Back before the page said they were gone: nothing to say.
+        if (dropTimer) {
+          clearTimeout(dropTimer);
+          dropTimer = 0;
+          return;
+        }
+        systemLine(["chat.back", { name: nick }]);
+      }
     })
     .on("departed", ({ nick, peer, clean, others }) => {
       // A handover: the first counsellor leaves once the colleague is in; the chat goes on.
       if (clean && (!peer || others > 0)) return systemLine(["chat.left", { name: nick }]);
       if (!peer) return;
+      clearTimeout(dropTimer);
+      dropTimer = 0;
       if (clean) {
         room.leave();
         ended("ended.counsellor");
       } else {
-        systemLine("chat.dropped");
+        dropTimer = setTimeout(() => {
+          dropTimer = 0;
+          if (room?.away && view.phase === "chatting") systemLine("chat.dropped");
+        }, DROP_CHECK_MS);
       }
     })
     .on("closed", () => ended("ended.closed"))
