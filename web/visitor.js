@@ -20,15 +20,12 @@ const STORE = "helpim-visitor";
 /** While closed, how often the page asks again whether the help line has opened. */
 const RECHECK_MS = 60000;
 /**
- * How long the counsellor may be gone without the clean status before the page says their
- * connection dropped: a standard client (Converse.js) leaves on purpose without it, and the bot
- * first asks their session (LEAVE_CHECK, 5 s, src/core/mod.rs), then says in the room that they
- * left on purpose when it answers. Without this wait the visitor would read "connection dropped"
- * and then "has ended the chat" for one and the same leave.
+ * The "connection dropped" line of the counsellor's last leave without the clean status, taken
+ * back if the bot then says they left on purpose: a standard client (Converse.js) leaves without
+ * the status, and the bot asks its session first (LEAVE_CHECK, src/core/mod.rs). The visitor
+ * does not read "connection dropped" and "has ended the chat" for one and the same leave.
  */
-const DROP_CHECK_MS = 6000;
-/** The "connection dropped" line waiting for DROP_CHECK_MS, if any. */
-let dropTimer = 0;
+let droppedLine = null;
 
 /** Set by the quick exit: from then on nothing is drawn or stored. */
 let exiting = false;
@@ -237,7 +234,7 @@ export function waitWords(seconds) {
 
 /** A line of the page's own (a catalog key, or `[key, vars]`), or the room's (`raw` text). */
 function systemLine(said, raw = "") {
-  appendLine($("messages"), { text: raw || words(said), system: true, locale: language() });
+  return appendLine($("messages"), { text: raw || words(said), system: true, locale: language() });
 }
 
 async function ensureConnected() {
@@ -489,29 +486,24 @@ function chatRoom(jid) {
         systemLine(["chat.joined", { name: nick }]);
         notify(true);
       } else if (room.joined && back) {
-        // Back before the page said they were gone: nothing to say.
-        if (dropTimer) {
-          clearTimeout(dropTimer);
-          dropTimer = 0;
-          return;
-        }
+        // A real drop, then: it stays said.
+        droppedLine = null;
         systemLine(["chat.back", { name: nick }]);
       }
     })
     .on("departed", ({ nick, peer, clean, others }) => {
+      if (clean && peer) {
+        droppedLine?.remove();
+        droppedLine = null;
+      }
       // A handover: the first counsellor leaves once the colleague is in; the chat goes on.
       if (clean && (!peer || others > 0)) return systemLine(["chat.left", { name: nick }]);
       if (!peer) return;
-      clearTimeout(dropTimer);
-      dropTimer = 0;
       if (clean) {
         room.leave();
         ended("ended.counsellor");
       } else {
-        dropTimer = setTimeout(() => {
-          dropTimer = 0;
-          if (room?.away && view.phase === "chatting") systemLine("chat.dropped");
-        }, DROP_CHECK_MS);
+        droppedLine = systemLine("chat.dropped");
       }
     })
     .on("closed", () => ended("ended.closed"))
