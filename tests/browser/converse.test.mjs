@@ -4,7 +4,8 @@
 // puts her on duty), lists the bot's commands at its full JID in Converse's "Commands" tab, reads
 // the line's status, takes Ana's chat (Converse joins the room on the bot's invitation, with
 // auto_join_on_invite), chats with Ana on the project's own visitor page, and leaves the room as
-// Converse does, without a status text (the bot checks and Ana reads the clean line). Then Kim
+// Converse does, without a status text (the bot pings her session, which answers: Ana reads that
+// the counsellor ended the chat, never that the connection dropped). Then Kim
 // takes Ben's chat and blocks him with the bot's form: first without a reason (the form comes
 // back with the problem in its instructions), then with a reason and a duration from the list.
 // Run by tests/browser.rs (`browser_converse_as_the_staff_console`), which checks the rows.
