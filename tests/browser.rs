@@ -29,7 +29,10 @@ fn check_tools() {
     for (folder, file) in [
         ("web", "node_modules/strophe.js/dist/strophe.umd.min.js"),
         ("tests/browser", "node_modules/playwright-core/package.json"),
-        ("tests/browser", "node_modules/converse.js/dist/converse.min.js"),
+        (
+            "tests/browser",
+            "node_modules/converse.js/dist/converse.min.js",
+        ),
     ] {
         assert!(
             root().join(folder).join(file).exists(),

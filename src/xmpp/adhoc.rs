@@ -201,6 +201,21 @@ impl FormField {
         self.options = options;
         self
     }
+
+    /// A choice the person must make themselves (which chat, which colleague): with several
+    /// options and no value, an empty first option "Choose…", because clients (Converse.js)
+    /// show a list without a value as its first option chosen, and one press of "Complete"
+    /// would block or hand over the wrong chat; with one option, that one.
+    pub fn choice(mut self) -> FormField {
+        if self.values.is_empty() {
+            match self.options.len() {
+                0 => {}
+                1 => self.values = vec![self.options[0].1.clone()],
+                _ => self.options.insert(0, ("Choose…".into(), String::new())),
+            }
+        }
+        self
+    }
 }
 
 /// A data form: a form to fill in (`form`) or a result (`result`), optionally with a table
@@ -684,6 +699,32 @@ mod tests {
         };
         assert!(place_text(&english(), &closing)
             .ends_with("closes in 9 minutes; you will still be helped."));
+    }
+
+    #[test]
+    fn a_choice_of_several_starts_unchosen_and_a_choice_of_one_is_made() {
+        let option = |n: &str| (n.to_string(), format!("room-{n}@conference.localhost"));
+        let several = FormField::new("room", "list-single", "Chat", "")
+            .options(vec![option("Ana"), option("Ben")])
+            .choice();
+        assert_eq!(several.values, Vec::<String>::new());
+        assert_eq!(several.options[0], ("Choose…".to_string(), String::new()));
+        assert_eq!(several.options.len(), 3);
+        let one = FormField::new("room", "list-single", "Chat", "")
+            .options(vec![option("Ana")])
+            .choice();
+        assert_eq!(one.values, ["room-Ana@conference.localhost"]);
+        assert_eq!(one.options.len(), 1);
+        // A value already there (the form shown again) is kept, with no empty option added.
+        let kept = FormField::new(
+            "room",
+            "list-single",
+            "Chat",
+            "room-Ben@conference.localhost",
+        )
+        .options(vec![option("Ana"), option("Ben")])
+        .choice();
+        assert_eq!(kept.options.len(), 2);
     }
 
     #[test]

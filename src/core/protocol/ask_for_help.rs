@@ -45,6 +45,7 @@ pub fn start(ask: Ask, command: &CommandRequest, lent: &mut Lent) {
             .field(refill(
                 FormField::new("room", "list-single", "Chat", "")
                     .options(options)
+                    .choice()
                     .required(),
                 command,
             ))

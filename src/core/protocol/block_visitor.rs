@@ -55,6 +55,7 @@ fn form(name: &str, rooms: &[(BareJid, Option<String>)], submitted: &CommandRequ
         .field(refill(
             FormField::new("room", "list-single", "Chat", "")
                 .options(options)
+                .choice()
                 .required(),
             submitted,
         ))

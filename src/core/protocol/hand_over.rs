@@ -161,12 +161,15 @@ fn form(
     ));
     Form::new("form", ask.command.name())
         .field(refill(
-            FormField::new("room", "list-single", "Chat", "").options(rooms),
+            FormField::new("room", "list-single", "Chat", "")
+                .options(rooms)
+                .choice(),
             submitted,
         ))
         .field(refill(
             FormField::new("to", "list-single", "Hand over to", "")
                 .options(to)
+                .choice()
                 .required(),
             submitted,
         ))

@@ -33,6 +33,7 @@ fn form(name: &str, lent: &Lent, submitted: &CommandRequest) -> Form {
         .field(refill(
             FormField::new("room", "list-single", "Chat", "")
                 .options(chat_options(lent))
+                .choice()
                 .required(),
             submitted,
         ))
