@@ -10,6 +10,8 @@ line-status = هل خط المساعدة مفتوح؟
 
 ## request-chat: النموذج
 
+answer-yes = نعم
+answer-no = لا
 form-nick = اسمك (أي اسم تريده)
 form-topic = عمّ تودّ أن تتحدث؟
 form-instructions = سيتحدث معك أحد أعضاء الفريق حالما يصبح متاحًا.

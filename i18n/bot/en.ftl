@@ -15,6 +15,8 @@ line-status = Is the help line open?
 
 ## request-chat: the form
 
+answer-yes = Yes
+answer-no = No
 form-nick = Your name (any name)
 form-topic = What would you like to talk about?
 form-instructions = A staff member will chat with you as soon as one is free.

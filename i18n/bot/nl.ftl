@@ -9,6 +9,8 @@ line-status = Is de hulplijn open?
 
 ## request-chat: het formulier
 
+answer-yes = Ja
+answer-no = Nee
 form-nick = Je naam (elke naam is goed)
 form-topic = Waarover wil je praten?
 form-instructions = Een medewerker gaat met je chatten zodra er iemand vrij is.

@@ -17,6 +17,7 @@ pub mod effects;
 mod outbox;
 pub mod pool;
 mod protocol;
+pub mod questions;
 pub mod queue;
 pub mod room;
 pub mod settings;

@@ -83,6 +83,7 @@ fn settings() -> Settings {
         return_grace: Duration::from_secs(60),
         reoffer_after: Duration::from_secs(120),
         hours: None,
+        questions: Default::default(),
         staff: settings::Staff {
             jids: vec!["staff@localhost".into()],
             max_chats: 2,
