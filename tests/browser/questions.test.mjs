@@ -1,0 +1,247 @@
+// Before and after the chat (SPEC §14) in the pages: the visitor page shows the help line's
+// questions under name and topic (request-chat's form, asked without one), sends the answers
+// with them, and shows a form the bot asks again with its note; after the chat it asks the
+// feedback questions (skippable) and says thanks. The console shows a visitor's priority and why
+// in the waiting list, the answers with the chat ("Who is coming"), asks for the registration
+// when a chat ends (the room chosen, can wait: "Later"), and reminds "Not registered yet: N".
+// Where the bot has not got a command yet, the test answers in its place with the answers the
+// contract gives (docs/protocol.md); the chat itself is real. Screenshots at phone size for the
+// visitor, at 1280×800 for the console; axe-core on each. Run by tests/browser.rs
+// (`browser_questions_before_and_after_the_chat`).
+
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { BOT, DEADLINE, STAFF, assertQuiet, axeViolations, inject, launch, open, screenshot, sentFields, waitText } from "./lib.mjs";
+
+const browser = await launch();
+after(() => browser.close());
+
+const PHONE = { width: 390, height: 844 };
+const LAPTOP = { width: 1280, height: 800 };
+const COMMANDS = "http://jabber.org/protocol/commands";
+
+/** axe-core clean, and a screenshot (`fullPage` false: the screen as the person sees it). */
+async function look(page, name, fullPage = false) {
+  assert.deepEqual(await axeViolations(page), [], `axe-core on ${name}`);
+  await screenshot(page, name, { fullPage });
+}
+
+const esc = (s) => String(s).replace(/&/g, "&amp;").replace(/'/g, "&apos;").replace(/</g, "&lt;");
+
+/** A form field as the bot writes it: `[var, type, label, { required, value, options }]`. */
+function field([name, type, label, { required = false, value, options = [] } = {}]) {
+  const opts = options.map(([v, l]) => `<option label='${esc(l)}'><value>${esc(v)}</value></option>`).join("");
+  const val = value === undefined ? "" : `<value>${esc(value)}</value>`;
+  return `<field var='${name}' type='${type}'${label ? ` label='${esc(label)}'` : ""}>${required ? "<required/>" : ""}${opts}${val}</field>`;
+}
+
+/** The bot's answer to command `node`: `executing` with a form, or `completed` with a result. */
+function reply(node, id, { status = "completed", note = "", noteType = "info", type = "result", fields = [] }) {
+  const n = note ? `<note type='${noteType}'>${esc(note)}</note>` : "";
+  return `<iq xmlns='jabber:client' type='result' id='${id}' from='${BOT}'><command xmlns='${COMMANDS}' node='${node}' sessionid='s${id}' status='${status}'>${n}<x xmlns='jabber:x:data' type='${type}'>${fields.map(field).join("")}</x></command></iq>`;
+}
+
+const YES_NO = [["yes", "Yes"], ["no", "No"]];
+/** The demo's questions before the chat (scripts/demo.sh), in English. */
+const BEFORE = [
+  ["nick", "text-single", "Your name", { required: true }],
+  ["topic", "text-single", "What would you like to talk about?"],
+  ["key", "hidden", ""],
+  ["q-safe", "list-single", "Are you safe right now?", { required: true, options: YES_NO }],
+  ["q-age", "list-single", "How old are you?", { options: [["under-18", "Under 18"], ["18-30", "18 to 30"], ["over-30", "Over 30"]] }],
+  ["q-before", "list-single", "Have you chatted with us before?", { options: YES_NO }],
+];
+
+/** The command a frame runs, and whether it carries a submitted form. */
+function command(frame) {
+  const node = /node=["']([\w-]+)["']/.exec(frame)?.[1];
+  return { node, submitted: /type=["']submit["']/.test(frame) };
+}
+
+test("the visitor answers the questions before the chat and gives feedback after it; the console shows why, the answers, and asks for the registration", async () => {
+  // The staff member on duty, on the real bot; the commands it lists, with register-chat.
+  const staff = await open(browser, "staff.html", { wire: true, viewport: LAPTOP });
+  let unregistered = 2;
+  const registered = [];
+  staff.answer = (frame, id) => {
+    if (frame.includes("disco#items") && frame.includes(BOT)) {
+      const nodes = ["take-chat", "waiting-visitors", "block-visitor", "status", "ask-for-help", "hand-over", "decline-handover", "register-chat"];
+      return `<iq xmlns='jabber:client' type='result' id='${id}' from='${BOT}'><query xmlns='http://jabber.org/protocol/disco#items' node='${COMMANDS}'>${nodes.map((n) => `<item jid='${BOT}' node='${n}'/>`).join("")}</query></iq>`;
+    }
+    return undefined;
+  };
+  let endedRoom = "";
+  staff.fake["register-chat"] = (id, frame) => {
+    const room = /var=["']room["']><value>([^<]*)</.exec(frame)?.[1];
+    const category = /var=["']q-category["']><value>([^<]*)</.exec(frame)?.[1];
+    if (!command(frame).submitted || !room || !category) {
+      if (!unregistered) return reply("register-chat", id, { note: "Every chat of yours is registered.", fields: [["status", "hidden", "", { value: "none" }]] });
+      const options = [
+        ...(endedRoom ? [[endedRoom, "Noor — ended just now"]] : []),
+        ["room-7@conference.localhost", "Chat that ended 13:40 (12 min)"],
+      ].slice(0, unregistered);
+      return reply("register-chat", id, {
+        status: "executing",
+        type: "form",
+        note: command(frame).submitted ? "Please choose a category." : "",
+        noteType: "warn",
+        fields: [
+          ["unregistered", "hidden", "", { value: unregistered }],
+          ["room", "list-single", "Chat", { required: true, options }],
+          ["q-category", "list-single", "Category", { required: true, options: [["relationships", "Relationships"], ["school-work", "School or work"], ["mental-health", "Mental health"], ["violence", "Violence or abuse"], ["other", "Other"]] }],
+          ["q-risk", "list-single", "Risk", { required: true, options: [["low", "Low"], ["medium", "Medium"], ["high", "High"]] }],
+          ["q-note", "text-single", "Note (erased with the transcript)"],
+        ],
+      });
+    }
+    registered.push(frame);
+    unregistered -= 1;
+    return reply("register-chat", id, { note: "The chat is registered.", fields: [["status", "hidden", "", { value: "registered" }]] });
+  };
+  await staff.fill("#jid", STAFF.jid);
+  await staff.fill("#password", STAFF.password);
+  await staff.fill("#name", "Kim");
+  await staff.press("#password", "Enter");
+  await waitText(staff, "#status dd[data-field=open]", "yes");
+  // The reminder at sign-in, from register-chat without a form.
+  await waitText(staff, "#reminder", "Not registered yet: 2");
+
+  // The visitor, on a phone: the questions under name and topic, in the page's language.
+  const noor = await open(browser, "/", { wire: true, viewport: PHONE });
+  let retried = false;
+  noor.answer = (frame, id) => {
+    const { node, submitted } = command(frame);
+    if (node === "request-chat" && !submitted) return reply(node, id, { status: "executing", type: "form", fields: BEFORE });
+    if (node === "request-chat" && !retried) {
+      // As the bot asks again for what it cannot take: the form, the values, a warn note.
+      retried = true;
+      return reply(node, id, { status: "executing", type: "form", note: "Please answer “How old are you?”.", noteType: "warn", fields: BEFORE.map((f) => (f[0] === "q-safe" ? [f[0], f[1], f[2], { ...f[3], value: "no" }] : f)) });
+    }
+    if (node === "feedback" && !submitted) {
+      return reply(node, id, { status: "executing", type: "form", fields: [["key", "hidden", ""], ["room", "hidden", ""], ["q-helped", "list-single", "Did this chat help you?", { options: YES_NO }]] });
+    }
+    if (node === "feedback") return reply(node, id, { note: "Thank you for telling us.", fields: [["status", "hidden", "", { value: "thanks" }]] });
+    return undefined;
+  };
+  await noor.locator("#questions fieldset").first().waitFor({ timeout: DEADLINE });
+  const legends = await noor.locator("#questions legend").allTextContents();
+  assert.deepEqual(legends, ["Are you safe right now?", "How old are you? (optional)", "Have you chatted with us before? (optional)"]);
+  assert.match(noor.sent.find((f) => f.includes("request-chat")), /<command[^>]*xml:lang=["']en["']/, "asked in the page's language");
+  assert.equal(await noor.getAttribute("#questions-q-safe-0", "required"), "", "a required question is required");
+  await noor.fill("#nick", "Noor");
+  await noor.fill("#topic", "home");
+  await look(noor, "questions-before-phone");
+  await look(noor, "questions-before-phone-all", true);
+  // Nothing chosen for the required question: the browser says so, nothing is sent.
+  const sentBefore = noor.sent.length;
+  await noor.click("#start-button");
+  assert.equal(await noor.evaluate(() => document.querySelector("#questions-q-safe-0").validity.valueMissing), true);
+  await noor.check("#questions-q-safe-1"); // No
+  await noor.click("#start-button");
+  // The bot asks again: its note, the answers kept.
+  await waitText(noor, "#notice", "Please answer “How old are you?”.");
+  assert.ok(noor.sent.length > sentBefore);
+  assert.equal(await noor.isChecked("#questions-q-safe-1"), true, "the answer stays");
+  assert.equal(await noor.inputValue("#nick"), "Noor");
+  await look(noor, "questions-before-again-phone");
+  await noor.check("#questions-q-age-0"); // Under 18
+  await noor.click("#start-button");
+  await waitText(noor, "#place", /You are (next|number \d) in the queue\./);
+  const submits = noor.sent.filter((f) => f.includes("request-chat") && f.includes("submit"));
+  assert.match(submits.at(-1), /var="q-safe"><value>no</);
+  assert.match(submits.at(-1), /var="q-age"><value>under-18</);
+  assert.doesNotMatch(submits.at(-1), /q-before/, "a question left open is not sent");
+  assert.deepEqual(sentFields(noor, "request-chat", "nick").filter(Boolean), ["Noor", "Noor"]);
+  // Nothing of the answers in the tab's storage.
+  const stored = await noor.evaluate(() => JSON.stringify({ ...sessionStorage }));
+  assert.doesNotMatch(stored, /under-18|q-safe|q-age/, stored);
+
+  // The console: who is coming, with priority, why and the answers (the bot's headline).
+  await staff.click("#take-next");
+  await waitText(staff, ".pane:not([hidden]) .state", "Noor is here.");
+  const room = await noor.evaluate(() => JSON.parse(sessionStorage.getItem("helpim-visitor")).room);
+  const answers = "<answer question='safe' label='Are you safe right now?'>No</answer><answer question='age' label='How old are you?'>Under 18</answer>";
+  inject(staff, `<message xmlns='jabber:client' type='headline' from='${BOT}'><body>Noor is coming.</body><visitor xmlns='urn:helpim:staff:0' room='${room}' nick='Noor' topic='home' priority='1' why='Are you safe right now?: No'>${answers}</visitor></message>`);
+  await waitText(staff, ".pane:not([hidden]) .why", "Priority: Are you safe right now?: No");
+  const shown = await staff.locator(".pane:not([hidden]) .answers").textContent();
+  assert.equal(shown, "Are you safe right now?NoHow old are you?Under 18");
+  await look(staff, "questions-console-answers");
+
+  // The visitor ends the chat: the feedback question, skippable.
+  endedRoom = room;
+  await noor.click("#end");
+  await noor.locator("#feedback").waitFor({ state: "visible", timeout: DEADLINE });
+  await waitText(noor, "#feedback legend", "Did this chat help you?");
+  assert.doesNotMatch(await noor.textContent("#feedback"), /optional/, "all of it may be left open: nothing marked");
+  await waitText(noor, "#feedback-skip", "No, thank you");
+  await noor.locator("#feedback").scrollIntoViewIfNeeded();
+  await look(noor, "feedback-phone");
+  await look(noor, "feedback-phone-all", true);
+  await noor.check("#feedback-q-q-helped-0");
+  await noor.click("#feedback button[type=submit]");
+  await waitText(noor, "#feedback-done", "Thank you for telling us.");
+  assert.equal(await noor.isVisible("#feedback"), false);
+  const feedback = noor.sent.filter((f) => f.includes("feedback") && f.includes("submit")).at(-1);
+  assert.match(feedback, new RegExp(`var="room"><value>${room}<`));
+  assert.match(feedback, /var="key"><value>[\w-]{22}</);
+  assert.match(feedback, /var="q-helped"><value>yes</);
+  await look(noor, "feedback-thanks-phone", true);
+
+  // The console: the chat ended; the registration form opens for it, the room chosen.
+  await waitText(staff, ".pane:not([hidden]) .state", "Noor has ended the chat.");
+  await staff.locator("#register").waitFor({ state: "visible", timeout: DEADLINE });
+  assert.equal(await staff.isChecked(`#register-q input[value="${room}"]`), true, "the chat that ended is chosen");
+  assert.equal(await staff.evaluate(() => !!document.activeElement?.closest("#register")), false, "it takes no focus: one may be typing in another chat");
+  await look(staff, "registration-form");
+  // "Later": the form goes, the reminder stays.
+  await staff.click("#register-later");
+  assert.equal(await staff.isVisible("#register"), false);
+  await waitText(staff, "#reminder", "Not registered yet: 2");
+  // The reminder opens it again (nothing chosen); a missing category is asked again.
+  await staff.click("#reminder");
+  await staff.locator("#register").waitFor({ state: "visible", timeout: DEADLINE });
+  await staff.check(`#register-q input[value="${room}"]`);
+  await staff.check(`#register-q input[value="high"]`);
+  await staff.evaluate(() => document.querySelectorAll("#register-q [required]").forEach((e) => (e.required = false)));
+  await staff.click("#register-form button[type=submit]");
+  await waitText(staff, "#register-error", "Please choose a category.");
+  await look(staff, "registration-again");
+  await staff.check(`#register-q input[value="mental-health"]`);
+  await staff.fill("#register-q-q-note", "Talked about home; call back tomorrow.");
+  await staff.click("#register-form button[type=submit]");
+  await staff.locator("#register").waitFor({ state: "hidden", timeout: DEADLINE });
+  await waitText(staff, "#reminder", "Not registered yet: 1");
+  assert.match(registered.at(-1), new RegExp(`var="room"><value>${room}<`));
+  assert.match(registered.at(-1), /var="q-category"><value>mental-health</);
+  assert.match(registered.at(-1), /var="q-risk"><value>high</);
+  await waitText(staff, ".pane:not([hidden]) .messages li", "The chat is registered.");
+  await look(staff, "registration-done");
+
+  assertQuiet([noor, staff]);
+});
+
+test("the waiting list puts priority first with why, in the bot's order", async () => {
+  const kim = await open(browser, "staff.html", { wire: true, viewport: LAPTOP, config: { staffRoom: "" } });
+  kim.answer = (frame, id) => {
+    if (!frame.includes(BOT)) return undefined;
+    if (frame.includes("disco#items")) return `<iq xmlns='jabber:client' type='result' id='${id}' from='${BOT}'><query xmlns='http://jabber.org/protocol/disco#items' node='${COMMANDS}'/></iq>`;
+    return "";
+  };
+  await kim.fill("#jid", STAFF.jid);
+  await kim.fill("#password", STAFF.password);
+  await kim.fill("#name", "Kim");
+  await kim.press("#password", "Enter");
+  await kim.locator("#desk").waitFor({ state: "visible", timeout: DEADLINE });
+  const ago = (m) => new Date(Date.now() - m * 60000).toISOString().replace(/\.\d+Z$/, "Z");
+  const items = [
+    `<visitor id='21' nick='Lee' topic='' waiting-since='${ago(1)}' priority='1' why='Are you safe right now?: No'/>`,
+    `<visitor id='20' nick='Sam' topic='exams' waiting-since='${ago(6)}' priority='0' why=''/>`,
+  ].join("");
+  inject(kim, `<message xmlns='jabber:client' type='headline' from='${BOT}'><body>The shift.</body><shift xmlns='urn:helpim:staff:0' open='true' staff-on-duty='1' busy='0' closing='0' queue-length='2' oldest-wait='360' mode='auto'>${items}</shift></message>`);
+  await waitText(kim, "#waiting li:nth-child(2)", "Sam");
+  const rows = await kim.locator("#waiting li").allTextContents();
+  assert.match(rows[0], /Lee.*Priority.*Why: Are you safe right now\?: No.*next in turn/, rows[0]);
+  assert.doesNotMatch(rows[1], /Priority|Why/, rows[1]);
+  await look(kim, "questions-console-priority");
+  assertQuiet([kim]);
+});
