@@ -16,6 +16,15 @@ form-nick = اسمك (أي اسم تريده)
 form-topic = عمّ تودّ أن تتحدث؟
 form-instructions = سيتحدث معك أحد أعضاء الفريق حالما يصبح متاحًا.
 form-need-nick = يرجى كتابة اسم: أي اسم يفي بالغرض.
+form-need-answer = يرجى الإجابة عن: { $question }
+form-not-an-option = يرجى اختيار إحدى الإجابات عن: { $question }
+too-long-answer = الإجابة عن "{ $question }" طويلة جدًا: الحد الأقصى { $max ->
+        [one] حرف واحد
+        [two] حرفان
+        [few] { $max } أحرف
+        [many] { $max } حرفًا
+       *[other] { $max } حرف
+    }.
 too-long-nick = الاسم (nick) طويل جدًا: الحد الأقصى { $max ->
         [one] حرف واحد
         [two] حرفان

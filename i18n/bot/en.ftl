@@ -21,6 +21,13 @@ form-nick = Your name (any name)
 form-topic = What would you like to talk about?
 form-instructions = A staff member will chat with you as soon as one is free.
 form-need-nick = Please give a name: any name will do.
+form-need-answer = Please answer: { $question }
+form-not-an-option = Please choose one of the answers to: { $question }
+# $max: a number of characters.
+too-long-answer = The answer to "{ $question }" is too long: at most { $max } { $max ->
+        [one] character
+       *[other] characters
+    }.
 # $max, $min: a number of characters.
 too-long-nick = The name (nick) is too long: at most { $max } { $max ->
         [one] character

@@ -15,6 +15,12 @@ form-nick = Je naam (elke naam is goed)
 form-topic = Waarover wil je praten?
 form-instructions = Een medewerker gaat met je chatten zodra er iemand vrij is.
 form-need-nick = Vul een naam in: elke naam is goed.
+form-need-answer = Beantwoord alsjeblieft: { $question }
+form-not-an-option = Kies een van de antwoorden op: { $question }
+too-long-answer = Het antwoord op "{ $question }" is te lang: hoogstens { $max } { $max ->
+        [one] teken
+       *[other] tekens
+    }.
 too-long-nick = De naam (nick) is te lang: hoogstens { $max } { $max ->
         [one] teken
        *[other] tekens

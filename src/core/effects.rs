@@ -92,6 +92,13 @@ pub enum Query {
         topic: Option<String>,
         /// `queue.max_length`.
         max_length: u32,
+        /// 1 when an answer matched a question's priority rule (SPEC §14), else 0.
+        priority: i64,
+        /// Why, in staff's words ("Are you safe right now?: No"); none without priority.
+        priority_reason: Option<String>,
+        /// The answers to the questions before the chat: question, answer, kept for the
+        /// reports after the row ends ([`crate::core::questions::Question::kept`]).
+        answers: Vec<(String, String, bool)>,
     },
     /// A visitor over XMPP (their full JID) leaves the queue.
     LeaveQueue(String),
@@ -179,6 +186,12 @@ pub struct Assigned {
     pub topic: Option<String>,
     /// Since when the visitor waited.
     pub waiting_since: Time,
+    /// Their priority (0 or 1, SPEC §14).
+    pub priority: i64,
+    /// Why they have priority, in staff's words.
+    pub why: Option<String>,
+    /// Their answers to the questions before the chat: question, answer (as stored).
+    pub answers: Vec<(String, String)>,
 }
 
 /// What a [`Query`] found.
@@ -219,6 +232,8 @@ pub struct LiveChat {
     pub topic: Option<String>,
     /// When the chat began (`rooms.busy_at`).
     pub since: Option<Time>,
+    /// The visitor's priority (0 or 1, SPEC §14), from their queue row.
+    pub priority: i64,
 }
 
 /// A line of a chat, as stored in `messages` (the client named by role unless names are kept).
@@ -247,6 +262,10 @@ pub struct Waiter {
     pub topic: Option<String>,
     /// Since when they wait.
     pub since: Time,
+    /// Their priority (0 or 1, SPEC §14): those with 1 wait ahead of those without.
+    pub priority: i64,
+    /// Why they have priority, in staff's words.
+    pub why: Option<String>,
 }
 
 /// Something to do, from [`super::Core::handle`].

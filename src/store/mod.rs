@@ -65,6 +65,18 @@ macro_rules! on_pool {
     };
 }
 
+/// The answers to the questions before the chat a visitor queues with, and the priority they
+/// give (SPEC §14).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Answers<'a> {
+    /// 0, or 1 ahead of those without.
+    pub priority: i64,
+    /// Why, in staff's words.
+    pub reason: Option<&'a str>,
+    /// Question, answer, kept for the reports after the row ends.
+    pub answers: &'a [(String, String, bool)],
+}
+
 /// Which role a claim is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClaimKind {
@@ -384,6 +396,9 @@ impl Store {
         let mut erased = on_pool!(self, sql::FORGET_ENDED_QUEUE, pool, text => {
             sqlx::query(text).execute(pool).await?.rows_affected()
         });
+        erased += on_pool!(self, sql::FORGET_ENDED_ANSWERS, pool, text => {
+            sqlx::query(text).execute(pool).await?.rows_affected()
+        });
         if rooms {
             let jids: Vec<String> = on_pool!(self, sql::NOT_FORGOTTEN_ROOMS, pool, text => {
                 let rows = sqlx::query(text).fetch_all(pool).await?;
@@ -509,6 +524,22 @@ impl Store {
         topic: Option<&str>,
         max_length: u32,
     ) -> sqlx::Result<Enqueued> {
+        self.enqueue_answered(visitor, jid, nick, topic, max_length, &Answers::default())
+            .await
+    }
+
+    /// [`Store::enqueue`] with the answers to the questions before the chat and the priority
+    /// they give (SPEC §14), recorded with the new row in one transaction. A visitor already
+    /// queued keeps their row, its priority and its answers.
+    pub async fn enqueue_answered(
+        &self,
+        visitor: &str,
+        jid: Option<&str>,
+        nick: &str,
+        topic: Option<&str>,
+        max_length: u32,
+        answered: &Answers<'_>,
+    ) -> sqlx::Result<Enqueued> {
         // One insertion at a time on PostgreSQL (the queue's length holds under concurrency);
         // a second open row of the same session that slips past the statement's own check is
         // stopped by `queue_open_jid` and answered as a refusal like any other.
@@ -525,11 +556,30 @@ impl Store {
                 .bind(i64::from(max_length))
                 .fetch_optional(&mut *tx)
                 .await;
-            let id = match row {
+            let id: Option<i64> = match row {
                 Ok(row) => row.map(|r| r.try_get("id")).transpose()?,
                 Err(sqlx::Error::Database(e)) if e.is_unique_violation() => None,
                 Err(e) => return Err(e),
             };
+            if let Some(id) = id {
+                if answered.priority != 0 || answered.reason.is_some() {
+                    sqlx::query(self.text(sql::QUEUE_PRIORITY))
+                        .bind(id)
+                        .bind(answered.priority as i32)
+                        .bind(answered.reason)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for (question, answer, kept) in answered.answers {
+                    sqlx::query(self.text(sql::INSERT_QUEUE_ANSWER))
+                        .bind(id)
+                        .bind(question)
+                        .bind(answer)
+                        .bind(*kept)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
             tx.commit().await?;
             id
         });
@@ -554,6 +604,33 @@ impl Store {
                 }
                 (None, false) => Enqueued::Full,
             })
+        })
+    }
+
+    /// The answers of queue row `id` to the questions before the chat: question, answer.
+    pub async fn queue_answers(&self, id: i64) -> sqlx::Result<Vec<(String, String)>> {
+        on_pool!(self, sql::QUEUE_ANSWERS, pool, text => {
+            let rows = sqlx::query(text).bind(id).fetch_all(pool).await?;
+            rows.iter()
+                .map(|r| Ok((r.try_get("question")?, r.try_get("answer")?)))
+                .collect()
+        })
+    }
+
+    /// Every row of `queue_answers`: queue row, question, answer, kept (tests and audits).
+    pub async fn all_queue_answers(&self) -> sqlx::Result<Vec<(i64, String, String, bool)>> {
+        on_pool!(self, sql::ALL_QUEUE_ANSWERS, pool, text => {
+            let rows = sqlx::query(text).fetch_all(pool).await?;
+            rows.iter()
+                .map(|r| {
+                    Ok((
+                        r.try_get("queue_id")?,
+                        r.try_get("question")?,
+                        r.try_get("answer")?,
+                        r.try_get("kept")?,
+                    ))
+                })
+                .collect()
         })
     }
 
@@ -876,7 +953,7 @@ impl Store {
         on_pool!(self, sql::LIVE_CHATS, pool, text => {
             let rows = sqlx::query(text).bind(room).fetch_all(pool).await?;
             rows.iter()
-                .map(|r| Ok(LiveChat { room: r.try_get("room")?, topic: r.try_get("topic")?, since: r.try_get("since")? }))
+                .map(|r| Ok(LiveChat { room: r.try_get("room")?, topic: r.try_get("topic")?, since: r.try_get("since")?, priority: r.try_get::<Option<i64>, _>("priority")?.unwrap_or(0) }))
                 .collect()
         })
     }

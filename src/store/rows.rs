@@ -137,6 +137,10 @@ pub struct WaitingVisitor {
     pub topic: Option<String>,
     /// Since when they wait.
     pub enqueued_at: Time,
+    /// 0, or 1 ahead of those without (SPEC §14).
+    pub priority: i64,
+    /// Why they have priority, in staff's words.
+    pub priority_reason: Option<String>,
 }
 
 /// A waiting visitor given a staffed room.
@@ -158,6 +162,10 @@ pub struct Assignment {
     pub topic: Option<String>,
     /// `queue.enqueued_at`: since when the visitor waited.
     pub waiting_since: Time,
+    /// The visitor's priority (0 or 1).
+    pub priority: i64,
+    /// Why they had priority, in staff's words.
+    pub priority_reason: Option<String>,
 }
 
 /// A queue row, whatever its status.
@@ -227,7 +235,7 @@ pub(super) struct AssignedRoom {
 }
 
 /// The visitor half of an assignment made in two statements: `queue_id, visitor, visitor_jid,
-/// nick, topic, waiting_since`.
+/// nick, topic, waiting_since, priority, priority_reason`.
 #[derive(Debug, FromRow)]
 pub(super) struct AssignedVisitor {
     queue_id: i64,
@@ -236,6 +244,8 @@ pub(super) struct AssignedVisitor {
     nick: String,
     topic: Option<String>,
     waiting_since: Time,
+    priority: i64,
+    priority_reason: Option<String>,
 }
 
 impl Assignment {
@@ -250,6 +260,8 @@ impl Assignment {
             nick: visitor.nick,
             topic: visitor.topic,
             waiting_since: visitor.waiting_since,
+            priority: visitor.priority,
+            priority_reason: visitor.priority_reason,
         }
     }
 }

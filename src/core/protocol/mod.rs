@@ -718,9 +718,19 @@ impl Protocol {
             } else {
                 sessions.into_iter().map(Jid::from).collect()
             };
+            let default = request_chat::default_words(lent.settings);
+            let answers: Vec<(String, String, String)> = a
+                .answers
+                .iter()
+                .filter_map(|(q, answer)| {
+                    let (label, said) =
+                        request_chat::answer_words(&lent.settings.questions, q, answer, &default)?;
+                    Some((q.clone(), label, said))
+                })
+                .collect();
             for jid in to {
                 lent.out
-                    .send(staff_push::visitor_coming(jid, room.as_str(), a));
+                    .send(staff_push::visitor_coming(jid, room.as_str(), a, &answers));
             }
         }
         if let Some(jid) = a.visitor_jid.as_deref().and_then(|j| FullJid::new(j).ok()) {

@@ -204,6 +204,12 @@ pub struct Row {
     pub room: Option<String>,
     /// False once they left.
     pub open: bool,
+    /// 0, or 1 ahead of those without (SPEC §14).
+    pub priority: i64,
+    /// Why.
+    pub why: Option<String>,
+    /// The answers to the questions before the chat: question, answer, kept.
+    pub answers: Vec<(String, String, bool)>,
 }
 
 /// The fake store: in-memory rows the test sets, answers to every query, every write in order.
@@ -269,12 +275,23 @@ impl Store {
             since,
             room: None,
             open: true,
+            priority: 0,
+            why: None,
+            answers: Vec::new(),
         });
         id
     }
 
+    /// The waiting rows in line order, as the database orders them: priority first, then
+    /// arrival (`priority DESC, enqueued_at, id`).
     fn waiting(&self) -> impl Iterator<Item = &Row> {
-        self.queue.iter().filter(|r| r.open && r.room.is_none())
+        let mut rows: Vec<&Row> = self
+            .queue
+            .iter()
+            .filter(|r| r.open && r.room.is_none())
+            .collect();
+        rows.sort_by_key(|r| (std::cmp::Reverse(r.priority), r.since, r.id));
+        rows.into_iter()
     }
 
     fn apply(&mut self, write: &Write) {
@@ -386,6 +403,9 @@ impl Store {
                 nick,
                 topic,
                 max_length,
+                priority,
+                priority_reason,
+                answers,
             } => {
                 let place = |s: &Store, id: i64| {
                     s.waiting()
@@ -411,6 +431,9 @@ impl Store {
                         since: now,
                         room: None,
                         open: true,
+                        priority: *priority,
+                        why: priority_reason.clone(),
+                        answers: answers.clone(),
                     });
                     QueryResult::Enqueued(Enqueued::Queued(id), place(self, id))
                 }
@@ -453,6 +476,8 @@ impl Store {
                         nick: r.nick.clone(),
                         topic: r.topic.clone(),
                         since: r.since,
+                        priority: r.priority,
+                        why: r.why.clone(),
                     })
                     .collect(),
             ),
@@ -495,6 +520,12 @@ impl Store {
                             .find(|q| q.room.as_deref() == Some(r))
                             .and_then(|q| q.topic.clone()),
                         since: self.busy_at.get(r).copied(),
+                        priority: self
+                            .queue
+                            .iter()
+                            .rev()
+                            .find(|q| q.room.as_deref() == Some(r))
+                            .map_or(0, |q| q.priority),
                     })
                     .collect(),
             ),
@@ -522,6 +553,13 @@ impl Store {
             nick: row.nick.clone(),
             topic: row.topic.clone(),
             waiting_since: row.since,
+            priority: row.priority,
+            why: row.why.clone(),
+            answers: row
+                .answers
+                .iter()
+                .map(|(q, a, _)| (q.clone(), a.clone()))
+                .collect(),
         }
     }
 }

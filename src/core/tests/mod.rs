@@ -10,6 +10,7 @@ mod leave;
 mod pool;
 mod privacy;
 mod protocol;
+mod questions;
 mod queue;
 mod rejoin;
 mod shift;
