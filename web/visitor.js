@@ -305,7 +305,9 @@ async function requestChat() {
     // Something to correct (or answer again after a refresh): the form again, and what is wrong.
     asked = reply.form;
     drawForm($("questions"), asked, t("start.optional"), answers);
-    return go({ phase: "error", notice: { text: reply.note || t("error.other") } });
+    go({ phase: "error", notice: { text: reply.note || t("error.other") } });
+    // On a phone the note is above the fold: brought into view, so the press is seen to answer.
+    return $("notice").scrollIntoView({ block: "start" });
   }
   if (reply.status === "queued") {
     return go({ phase: "waiting", notice: null, queue: queueFrom((f) => reply.fields.get(f)) });
