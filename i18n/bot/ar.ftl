@@ -7,6 +7,7 @@ request-chat = طلب محادثة
 leave-queue = مغادرة قائمة الانتظار
 resume-chat = متابعة محادثتي
 line-status = هل خط المساعدة مفتوح؟
+feedback = بعد المحادثة
 
 ## request-chat: النموذج
 
@@ -153,6 +154,14 @@ kick-ended = انتهت هذه المحادثة.
 kick-no-claim = هذه الغرفة ليست مخصصة لك.
 kick-third-person = هذه الغرفة لشخصين فقط.
 kick-impostor = هذا المكان محجوز لشخص آخر.
+
+## feedback: الأسئلة بعد المحادثة (تطرحها صفحة الزائر عند انتهاء المحادثة)
+
+feedback-instructions = هل تخبرنا كيف كانت المحادثة؟
+feedback-none = لا توجد أسئلة بعد المحادثة.
+feedback-thanks = شكرًا لأنك أخبرتنا.
+feedback-already = لقد أخبرتنا عن هذه المحادثة من قبل. شكرًا لك.
+feedback-no-chat = لا توجد محادثة حديثة لك لتخبرنا عنها.
 
 ## الأخطاء
 

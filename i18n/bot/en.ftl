@@ -12,6 +12,7 @@ request-chat = Request a chat
 leave-queue = Leave the queue
 resume-chat = Resume my chat
 line-status = Is the help line open?
+feedback = After the chat
 
 ## request-chat: the form
 
@@ -134,6 +135,14 @@ kick-ended = This chat has ended.
 kick-no-claim = This room was not handed to you.
 kick-third-person = This room is for two people only.
 kick-impostor = This seat belongs to someone else.
+
+## feedback: the questions after the chat (the visitor page asks them when the chat has ended)
+
+feedback-instructions = Would you tell us how the chat went?
+feedback-none = There are no questions after the chat.
+feedback-thanks = Thank you for telling us.
+feedback-already = You have already told us about this chat. Thank you.
+feedback-no-chat = There is no recent chat of yours to tell us about.
 
 ## Errors
 

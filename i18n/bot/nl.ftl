@@ -6,6 +6,7 @@ request-chat = Een chat aanvragen
 leave-queue = De wachtrij verlaten
 resume-chat = Mijn chat hervatten
 line-status = Is de hulplijn open?
+feedback = Na de chat
 
 ## request-chat: het formulier
 
@@ -120,6 +121,14 @@ kick-ended = Deze chat is afgelopen.
 kick-no-claim = Deze kamer is niet aan jou gegeven.
 kick-third-person = Deze kamer is voor twee mensen.
 kick-impostor = Deze plaats is van iemand anders.
+
+## feedback: de vragen na de chat (de bezoekerspagina stelt ze als de chat voorbij is)
+
+feedback-instructions = Wil je ons vertellen hoe de chat ging?
+feedback-none = Er zijn geen vragen na de chat.
+feedback-thanks = Dank je wel dat je het ons vertelt.
+feedback-already = Je hebt ons al over deze chat verteld. Dank je wel.
+feedback-no-chat = Er is geen recente chat van jou om ons over te vertellen.
 
 ## Fouten
 

@@ -147,6 +147,44 @@ pub enum Query {
         /// The last `seq` to read: the lines recorded after it reach the watcher live.
         upto: i64,
     },
+    /// The chats staff member `staff` (a bare JID) had when they ended (rooms `closing` or
+    /// `closed` whose staff seat is theirs) that began at or after `since`, newest first, each
+    /// with whether it is registered (`register-chat`).
+    EndedChats {
+        /// The staff member's bare JID.
+        staff: String,
+        /// The earliest start (`rooms.busy_at`) listed.
+        since: Time,
+    },
+    /// Register the chat in room `room` (a `registrations` row and its answers), if it is one of
+    /// [`Query::EndedChats`] of `staff` since `since` and not registered yet.
+    Register {
+        /// The room's JID.
+        room: String,
+        /// The staff member's bare JID.
+        staff: String,
+        /// The earliest start of a chat that may be registered.
+        since: Time,
+        /// When.
+        at: Time,
+        /// Question, answer (the questions answered), kept after the transcript's bodies go.
+        answers: Vec<(String, String, bool)>,
+    },
+    /// Store a visitor's feedback about the chat in room `room` (by room, never by visitor), if
+    /// a queue row of theirs (`label`) was for that room and the chat began at or after `since`,
+    /// and the chat has no feedback yet.
+    Feedback {
+        /// The room's JID.
+        room: String,
+        /// The visitor label (a hash of their key): checked, never stored.
+        label: String,
+        /// The earliest start of a chat feedback is taken for.
+        since: Time,
+        /// When.
+        at: Time,
+        /// Question, answer, kept after the transcript's bodies go.
+        answers: Vec<(String, String, bool)>,
+    },
 }
 
 impl Query {
@@ -165,6 +203,9 @@ impl Query {
                 | Query::Enqueue { .. }
                 | Query::LiveChats { room: None }
                 | Query::Transcript { .. }
+                | Query::EndedChats { .. }
+                | Query::Register { .. }
+                | Query::Feedback { .. }
         )
     }
 }
@@ -221,6 +262,38 @@ pub enum QueryResult {
     Transcript(Vec<Line>),
     /// For [`Query::VisitorTopic`]: the topic, if the visitor gave one.
     Topic(Option<String>),
+    /// For [`Query::EndedChats`].
+    EndedChats(Vec<EndedChat>),
+    /// For [`Query::Register`] and [`Query::Feedback`]: what became of the answers.
+    Stored(Stored),
+}
+
+/// A chat a staff member had when it ended, for `register-chat`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndedChat {
+    /// The room's JID.
+    pub room: String,
+    /// The visitor's nick, while it is still known (erased when the chat closes, unless kept).
+    pub nick: Option<String>,
+    /// The visitor's topic, while it is still known.
+    pub topic: Option<String>,
+    /// When the chat began (`rooms.busy_at`).
+    pub began: Time,
+    /// When it ended (`rooms.closed_at`, or when it began closing).
+    pub ended: Time,
+    /// True once it has a `registrations` row.
+    pub registered: bool,
+}
+
+/// What became of a registration or of feedback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// The rows are written.
+    Done,
+    /// The chat had them already: nothing written.
+    Already,
+    /// No such chat of the asker's (unknown, someone else's, or too old): nothing written.
+    NoChat,
 }
 
 /// What the database knows of a chat going on that the bot's rooms do not: its topic and start.

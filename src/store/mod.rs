@@ -19,7 +19,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::{Postgres, Row, Sqlite};
 
-use crate::core::effects::{Line, LiveChat};
+use crate::core::effects::{EndedChat, Line, LiveChat, Stored};
 pub use crate::core::queue::{Enqueued, Swept};
 use crate::core::types::{Claims, Role, Status, Supervision, Time, Transition};
 pub use sql::{
@@ -29,8 +29,8 @@ pub use sql::{
 
 use rows::{AssignedRoom, AssignedVisitor, ChatOfVisitor, ClaimsRow, OpenClaimsRow};
 pub use rows::{
-    Assignment, ClaimedRoom, EventRow, HandoverRow, MessageRow, NoteRow, QueueRecord, QueueRow,
-    QueueState, RoomRow, SupervisionRow, WaitingVisitor,
+    Assignment, ClaimedRoom, EventRow, FeedbackRow, HandoverRow, MessageRow, NoteRow, QueueRecord,
+    QueueRow, QueueState, RegistrationRow, RoomRow, SupervisionRow, WaitingVisitor,
 };
 
 /// A database, SQLite or PostgreSQL.
@@ -361,7 +361,14 @@ impl Store {
         let notes = on_pool!(self, sql::PRUNE_NOTES, pool, text => {
             sqlx::query(text).bind(DbTime(cutoff)).execute(pool).await?.rows_affected()
         });
-        let erased = erased + notes;
+        // The free text of registrations goes with it, and feedback not kept for the reports.
+        let registrations = on_pool!(self, sql::PRUNE_REGISTRATION_ANSWERS, pool, text => {
+            sqlx::query(text).bind(DbTime(cutoff)).execute(pool).await?.rows_affected()
+        });
+        let feedback = on_pool!(self, sql::PRUNE_FEEDBACK, pool, text => {
+            sqlx::query(text).bind(DbTime(cutoff)).execute(pool).await?.rows_affected()
+        });
+        let erased = erased + notes + registrations + feedback;
         // Gone from the file too: zeroed (secure_delete) and out of the write-ahead log.
         if erased > 0 {
             self.checkpoint().await?;
@@ -1008,6 +1015,134 @@ impl Store {
     /// The notes about the chat in room `jid`, oldest first.
     pub async fn notes(&self, jid: &str) -> sqlx::Result<Vec<NoteRow>> {
         on_pool!(self, sql::NOTES, pool, text => {
+            sqlx::query_as(text).bind(jid).fetch_all(pool).await
+        })
+    }
+
+    /// The chats staff member `staff` (a bare JID) had when they ended, begun at or after
+    /// `since`, newest first, each with whether it is registered.
+    pub async fn ended_chats(&self, staff: &str, since: Time) -> sqlx::Result<Vec<EndedChat>> {
+        on_pool!(self, sql::ENDED_CHATS, pool, text => {
+            let rows = sqlx::query(text).bind(staff).bind(DbTime(since)).fetch_all(pool).await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(EndedChat {
+                        room: r.try_get("room")?,
+                        nick: r.try_get("nick")?,
+                        topic: r.try_get("topic")?,
+                        began: r.try_get("began")?,
+                        ended: r.try_get("ended")?,
+                        registered: r.try_get("registered")?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// Registers the chat in room `room` for staff member `staff` at `at`, with `answers`
+    /// (question, answer, kept), in one transaction: [`Stored::NoChat`] unless it is one of
+    /// [`Store::ended_chats`] of theirs since `since`, [`Stored::Already`] when it has a
+    /// registration.
+    pub async fn register(
+        &self,
+        room: &str,
+        staff: &str,
+        since: Time,
+        at: Time,
+        answers: &[(String, String, bool)],
+    ) -> sqlx::Result<Stored> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let Some(row) = sqlx::query(self.text(sql::REGISTER_ROOM))
+                .bind(room)
+                .bind(staff)
+                .bind(DbTime(since))
+                .fetch_optional(&mut *tx)
+                .await?
+            else {
+                return Ok(Stored::NoChat);
+            };
+            let (room_id, registered): (i64, bool) = (row.try_get("id")?, row.try_get("registered")?);
+            if registered {
+                return Ok(Stored::Already);
+            }
+            let Some(row) = sqlx::query(self.text(sql::INSERT_REGISTRATION))
+                .bind(room_id)
+                .bind(staff)
+                .bind(DbTime(at))
+                .fetch_optional(&mut *tx)
+                .await?
+            else {
+                return Ok(Stored::Already);
+            };
+            let id: i64 = row.try_get("id")?;
+            for (question, answer, kept) in answers {
+                sqlx::query(self.text(sql::INSERT_REGISTRATION_ANSWER))
+                    .bind(id)
+                    .bind(question)
+                    .bind(answer)
+                    .bind(*kept)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(Stored::Done)
+        })
+    }
+
+    /// Stores a visitor's feedback about the chat in room `room` at `at`, by room only, in one
+    /// transaction: [`Stored::NoChat`] unless visitor `label` had that chat and it began at or
+    /// after `since`, [`Stored::Already`] when the chat has feedback.
+    pub async fn feedback(
+        &self,
+        room: &str,
+        label: &str,
+        since: Time,
+        at: Time,
+        answers: &[(String, String, bool)],
+    ) -> sqlx::Result<Stored> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let Some(row) = sqlx::query(self.text(sql::FEEDBACK_ROOM))
+                .bind(room)
+                .bind(label)
+                .bind(DbTime(since))
+                .fetch_optional(&mut *tx)
+                .await?
+            else {
+                return Ok(Stored::NoChat);
+            };
+            let (room_id, given): (i64, bool) = (row.try_get("id")?, row.try_get("given")?);
+            if given {
+                return Ok(Stored::Already);
+            }
+            let mut stored = 0;
+            for (question, answer, kept) in answers {
+                stored += sqlx::query(self.text(sql::INSERT_FEEDBACK))
+                    .bind(room_id)
+                    .bind(question)
+                    .bind(answer)
+                    .bind(DbTime(at))
+                    .bind(*kept)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+            }
+            tx.commit().await?;
+            Ok(if stored == 0 && !answers.is_empty() { Stored::Already } else { Stored::Done })
+        })
+    }
+
+    /// The registration of the chat in room `jid`: its answers, in order (none: unregistered).
+    pub async fn registration(&self, jid: &str) -> sqlx::Result<Vec<RegistrationRow>> {
+        on_pool!(self, sql::REGISTRATION_ROWS, pool, text => {
+            sqlx::query_as(text).bind(jid).fetch_all(pool).await
+        })
+    }
+
+    /// The feedback about the chat in room `jid`, in order.
+    pub async fn feedback_rows(&self, jid: &str) -> sqlx::Result<Vec<FeedbackRow>> {
+        on_pool!(self, sql::FEEDBACK_ROWS, pool, text => {
             sqlx::query_as(text).bind(jid).fetch_all(pool).await
         })
     }

@@ -101,6 +101,30 @@ impl Store {
                 .lines_upto(room, *upto)
                 .await
                 .map(QueryResult::Transcript),
+            Query::EndedChats { staff, since } => store
+                .ended_chats(staff, *since)
+                .await
+                .map(QueryResult::EndedChats),
+            Query::Register {
+                room,
+                staff,
+                since,
+                at,
+                answers,
+            } => store
+                .register(room, staff, *since, *at, answers)
+                .await
+                .map(QueryResult::Stored),
+            Query::Feedback {
+                room,
+                label,
+                since,
+                at,
+                answers,
+            } => store
+                .feedback(room, label, *since, *at, answers)
+                .await
+                .map(QueryResult::Stored),
         }
     }
 }

@@ -306,3 +306,27 @@ pub struct HandoverRow {
     #[sqlx(default)]
     pub outcome: Option<String>,
 }
+
+/// An answer of a chat's registration (`registrations` joined to `registration_answers`).
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct RegistrationRow {
+    /// Who registered the chat (a bare JID).
+    pub staff: String,
+    /// The question's name.
+    pub question: String,
+    /// The answer; `None` once erased by retention (free text).
+    pub answer: Option<String>,
+    /// Kept for the reports after the transcript's bodies go.
+    pub kept: bool,
+}
+
+/// A row of `feedback`: one answer about a chat, by room only.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct FeedbackRow {
+    /// The question's name.
+    pub question: String,
+    /// The answer.
+    pub answer: String,
+    /// Kept for the reports after the transcript's bodies go.
+    pub kept: bool,
+}

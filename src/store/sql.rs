@@ -997,3 +997,91 @@ pub const STATS_WHOLE: Sql = Sql {
     sqlite: "total",
     postgres: "\"total\"",
 };
+
+// ---------------------------------------------------------------------------------------------
+// After the chat (docs/protocol.md "register-chat" and "feedback", docs/database.md "Questions,
+// registrations, feedback"): the staff member's registration and the visitor's feedback.
+
+/// The chats staff member `$1` (a bare JID) had when they ended (rooms `closing` or `closed`
+/// whose staff seat is theirs) that began at or after `$2`, newest first
+/// → `room, nick, topic, began, ended, registered`: the visitor's nick and topic while their
+/// queue row still has them (erased when the chat closes unless names are kept).
+pub const ENDED_CHATS: Sql = both(
+    "SELECT r.jid AS room, r.busy_at AS began, COALESCE(r.closed_at, r.status_changed_at) AS ended,
+       (SELECT NULLIF(q.nick, '') FROM queue q WHERE q.room_id = r.id ORDER BY q.id DESC LIMIT 1) AS nick,
+       (SELECT q.topic FROM queue q WHERE q.room_id = r.id ORDER BY q.id DESC LIMIT 1) AS topic,
+       EXISTS (SELECT 1 FROM registrations g WHERE g.room_id = r.id) AS registered
+FROM rooms r
+WHERE r.staff_jid = $1 AND r.status IN ('closing', 'closed') AND r.busy_at >= $2
+ORDER BY r.busy_at DESC, r.id DESC",
+);
+
+/// A registration, first of three statements in one transaction: room `$1` (its JID), if it is
+/// one of [`ENDED_CHATS`] of `$2` since `$3` → `id, registered`.
+pub const REGISTER_ROOM: Sql = both(
+    "SELECT r.id, EXISTS (SELECT 1 FROM registrations g WHERE g.room_id = r.id) AS registered
+FROM rooms r
+WHERE r.jid = $1 AND r.staff_jid = $2 AND r.status IN ('closing', 'closed') AND r.busy_at >= $3",
+);
+
+/// Second: the `registrations` row of room `$1` (its id), by `$2` (a bare JID) at `$3` → `id`;
+/// none when the room has one already.
+pub const INSERT_REGISTRATION: Sql = both(
+    "INSERT INTO registrations (room_id, staff, created_at) VALUES ($1, $2, $3)
+ON CONFLICT (room_id) DO NOTHING RETURNING id",
+);
+
+/// Third, once per question answered: registration `$1`, question `$2`, answer `$3`, kept `$4`.
+pub const INSERT_REGISTRATION_ANSWER: Sql = both(
+    "INSERT INTO registration_answers (registration_id, question, answer, kept) VALUES ($1, $2, $3, $4)",
+);
+
+/// Feedback, first of two statements in one transaction: room `$1` (its JID), if a queue row of
+/// visitor label `$2` was for it and its chat began at or after `$3` → `id, given` (whether it
+/// has feedback already). The label is only compared, never stored with the feedback.
+pub const FEEDBACK_ROOM: Sql = both(
+    "SELECT r.id, EXISTS (SELECT 1 FROM feedback f WHERE f.room_id = r.id) AS given
+FROM rooms r
+WHERE r.jid = $1 AND r.busy_at >= $3
+  AND EXISTS (SELECT 1 FROM queue q WHERE q.room_id = r.id AND q.visitor = $2)",
+);
+
+/// Second, once per question answered: room `$1` (its id), question `$2`, answer `$3`, at `$4`,
+/// kept `$5`; nothing when that question of the chat has an answer already.
+pub const INSERT_FEEDBACK: Sql = both(
+    "INSERT INTO feedback (room_id, question, answer, created_at, kept) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (room_id, question) DO NOTHING",
+);
+
+/// Retention of the registrations' free text (answers not kept): erased (NULL) with the
+/// transcript's bodies, for registrations made before `$1`.
+pub const PRUNE_REGISTRATION_ANSWERS: Sql = Sql {
+    sqlite: "UPDATE registration_answers SET answer = NULL
+WHERE kept = 0 AND answer IS NOT NULL
+  AND registration_id IN (SELECT id FROM registrations WHERE created_at < $1)",
+    postgres: "UPDATE registration_answers SET answer = NULL
+WHERE NOT kept AND answer IS NOT NULL
+  AND registration_id IN (SELECT id FROM registrations WHERE created_at < $1)",
+};
+
+/// Retention of feedback not kept (free text, choices not marked for statistics): deleted with
+/// the transcript's bodies, when given before `$1`.
+pub const PRUNE_FEEDBACK: Sql = Sql {
+    sqlite: "DELETE FROM feedback WHERE kept = 0 AND created_at < $1",
+    postgres: "DELETE FROM feedback WHERE NOT kept AND created_at < $1",
+};
+
+/// The registration of room `$1` (its JID): one row per answer, in order
+/// → `staff, question, answer, kept`.
+pub const REGISTRATION_ROWS: Sql = both(
+    "SELECT g.staff, a.question, a.answer, a.kept
+FROM registrations g JOIN rooms r ON r.id = g.room_id
+JOIN registration_answers a ON a.registration_id = g.id
+WHERE r.jid = $1 ORDER BY a.id",
+);
+
+/// The feedback about room `$1` (its JID), in order → `question, answer, kept`.
+pub const FEEDBACK_ROWS: Sql = both(
+    "SELECT f.question, f.answer, f.kept FROM feedback f JOIN rooms r ON r.id = f.room_id
+WHERE r.jid = $1 ORDER BY f.id",
+);

@@ -32,7 +32,7 @@ use xmpp_parsers::minidom::Element;
 use xmpp_parsers::presence::Type as PresenceType;
 
 use crate::core::effects::{
-    Assigned, Effect, Input, Line, LiveChat, Query, QueryResult, Waiter, Write,
+    Assigned, Effect, EndedChat, Input, Line, LiveChat, Query, QueryResult, Stored, Waiter, Write,
 };
 use crate::core::queue::{Enqueued, Swept};
 use crate::core::types::{Claims, Reason, Status, Time};
@@ -240,6 +240,14 @@ pub struct Store {
     pub lines: BTreeMap<String, Vec<Line>>,
     /// When each room's chat began (its first `busy`).
     pub busy_at: BTreeMap<String, Time>,
+    /// The bare JID of each room's staff member (from `staffed`, and a handover's `busy`).
+    pub staff_jid: BTreeMap<String, String>,
+    /// When each room's chat ended (its first `closing` or `closed`).
+    pub ended_at: BTreeMap<String, Time>,
+    /// The registrations by room: who, and the answers (question, answer, kept).
+    pub registrations: BTreeMap<String, (String, Vec<(String, String, bool)>)>,
+    /// The feedback by room: (question, answer, kept); never who gave it.
+    pub feedback: BTreeMap<String, Vec<(String, String, bool)>>,
 }
 
 impl Default for Store {
@@ -257,6 +265,10 @@ impl Default for Store {
             writes: Vec::new(),
             lines: BTreeMap::new(),
             busy_at: BTreeMap::new(),
+            staff_jid: BTreeMap::new(),
+            ended_at: BTreeMap::new(),
+            registrations: BTreeMap::new(),
+            feedback: BTreeMap::new(),
         }
     }
 }
@@ -307,6 +319,14 @@ impl Store {
                 }
                 if transition.to == Status::Closed {
                     self.claims.remove(jid);
+                }
+                let staff_seat = transition.to == Status::Staffed
+                    || (transition.to == Status::Busy && transition.reason == Reason::Handover);
+                if let (true, Some(staff)) = (staff_seat, transition.jid.as_ref()) {
+                    self.staff_jid.insert(jid.clone(), staff.clone());
+                }
+                if matches!(transition.to, Status::Closing | Status::Closed) {
+                    self.ended_at.entry(jid.clone()).or_insert(transition.at);
                 }
             }
             Write::RotatePassword { jid, .. } => {
@@ -529,6 +549,48 @@ impl Store {
                     })
                     .collect(),
             ),
+            Query::EndedChats { staff, since } => {
+                QueryResult::EndedChats(self.ended_chats(staff, *since))
+            }
+            Query::Register {
+                room,
+                staff,
+                since,
+                answers,
+                ..
+            } => {
+                let chats = self.ended_chats(staff, *since);
+                QueryResult::Stored(match chats.iter().find(|c| c.room == *room) {
+                    None => Stored::NoChat,
+                    Some(c) if c.registered => Stored::Already,
+                    Some(_) => {
+                        let row = (staff.clone(), answers.clone());
+                        self.registrations.insert(room.clone(), row);
+                        Stored::Done
+                    }
+                })
+            }
+            Query::Feedback {
+                room,
+                label,
+                since,
+                answers,
+                ..
+            } => {
+                let theirs = self
+                    .queue
+                    .iter()
+                    .any(|q| q.room.as_deref() == Some(room) && q.label == *label);
+                let recent = self.busy_at.get(room).is_some_and(|b| b >= since);
+                QueryResult::Stored(if !(theirs && recent) {
+                    Stored::NoChat
+                } else if self.feedback.contains_key(room) {
+                    Stored::Already
+                } else {
+                    self.feedback.insert(room.clone(), answers.clone());
+                    Stored::Done
+                })
+            }
             Query::Transcript { room, upto } => QueryResult::Transcript(
                 self.lines
                     .get(room)
@@ -539,6 +601,29 @@ impl Store {
                     .collect(),
             ),
         })
+    }
+
+    /// The chats `staff` had when they ended, begun at or after `since`, newest first.
+    fn ended_chats(&self, staff: &str, since: Time) -> Vec<EndedChat> {
+        let mut chats: Vec<EndedChat> = self
+            .ended_at
+            .iter()
+            .filter(|(room, _)| self.staff_jid.get(*room).map(String::as_str) == Some(staff))
+            .filter_map(|(room, ended)| {
+                let began = *self.busy_at.get(room)?;
+                let row = self.queue.iter().find(|q| q.room.as_deref() == Some(room));
+                (began >= since).then(|| EndedChat {
+                    room: room.clone(),
+                    nick: row.map(|r| r.nick.clone()).filter(|n| !n.is_empty()),
+                    topic: row.and_then(|r| r.topic.clone()),
+                    began,
+                    ended: *ended,
+                    registered: self.registrations.contains_key(room),
+                })
+            })
+            .collect();
+        chats.sort_by(|a, b| b.began.cmp(&a.began));
+        chats
     }
 
     fn give(&mut self, id: i64, room: &str, now: Time) -> Assigned {

@@ -1,6 +1,7 @@
 //! The whole bot on a simulated clock, in a world that plays the MUC service and the database
 //! ([`harness`]): tests say what happens and read what the bot did, by topic.
 
+mod after_chat;
 mod claims;
 mod handover;
 mod harness;
