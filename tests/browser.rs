@@ -221,6 +221,56 @@ fn demo_questions() -> helpim_bot::core::questions::Questions {
 async fn browser_questions_before_and_after_the_chat() {
     let line = browser_line(|c| c.questions = demo_questions()).await;
     run_scenario(&line, "questions.test.mjs").await;
+    // Noor's answers marked for statistics stay after her row ended; the chat is registered by
+    // Kim (the note kept until the transcript goes) and has her feedback, by room only.
+    let rows = line.store.queue_rows().await.unwrap();
+    let served: Vec<_> = rows.iter().filter(|r| r.status == "served").collect();
+    assert_eq!(served.len(), 1, "{rows:?}");
+    let mut answers: Vec<(String, String, bool)> = line
+        .store
+        .all_queue_answers()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.0 == served[0].id)
+        .map(|(_, q, a, kept)| (q, a, kept))
+        .collect();
+    answers.sort();
+    assert_eq!(
+        answers,
+        [
+            ("age".into(), "under-18".into(), true),
+            ("safe".into(), "no".into(), true)
+        ]
+    );
+    let rooms = line.store.rooms(true).await.unwrap();
+    let room = rooms
+        .iter()
+        .find(|r| Some(r.id) == served[0].room_id)
+        .expect("Noor's room");
+    let registration = line.store.registration(&room.jid).await.unwrap();
+    let registered: Vec<_> = registration
+        .iter()
+        .map(|r| (r.staff.as_str(), r.question.as_str(), r.answer.as_deref()))
+        .collect();
+    assert_eq!(
+        registered,
+        [
+            ("staff@localhost", "category", Some("mental-health")),
+            ("staff@localhost", "risk", Some("high")),
+            (
+                "staff@localhost",
+                "note",
+                Some("Talked about home; call back tomorrow.")
+            )
+        ]
+    );
+    let feedback = line.store.feedback_rows(&room.jid).await.unwrap();
+    let said: Vec<_> = feedback
+        .iter()
+        .map(|f| (f.question.as_str(), f.answer.as_str()))
+        .collect();
+    assert_eq!(said, [("helped", "yes")]);
 }
 
 /// The console at rest for 10 minutes on the page's clock sends only its presence to the bot

@@ -1190,8 +1190,9 @@ $("register-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const values = readForm($("register-q"));
   const reply = await ask("register-chat", values).catch(() => null);
-  if (!reply || reply.executing) {
-    if (reply) drawForm($("register-q"), reply.form, t("register.optional"), values, ROOM_AND_QUESTIONS);
+  // Not stored (a chat no longer one's own to register, say): the form stays, with the bot's note.
+  if (!reply || reply.executing || !["registered", "already"].includes(reply.status)) {
+    if (reply?.executing) drawForm($("register-q"), reply.form, t("register.optional"), values, ROOM_AND_QUESTIONS);
     put($("register-error"), reply?.note || t("no-answer"));
     return show($("register-error"));
   }
