@@ -145,6 +145,42 @@ test("the visitor answers the questions before the chat and gives feedback after
   assertQuiet([noor, staff]);
 });
 
+test("in Arabic and Dutch: the bot's questions in the visitor's language, right to left; a refresh while waiting", async () => {
+  const staff = await open(browser, "staff.html", { viewport: LAPTOP });
+  await staff.fill("#jid", STAFF.jid);
+  await staff.fill("#password", STAFF.password);
+  await staff.fill("#name", "Kim");
+  await staff.press("#password", "Enter");
+  await waitText(staff, "#status dd[data-field=open]", "yes");
+  const sara = await open(browser, "/", { wire: true, viewport: PHONE, locale: "ar-SY" });
+  await waitText(sara, "#questions legend", "هل أنت بأمان الآن؟");
+  assert.equal(await sara.getAttribute("html", "dir"), "rtl");
+  await waitText(sara, "#questions label", "نعم");
+  await waitText(sara, "#questions .hint", "(اختياري)");
+  await sara.fill("#nick", "سارة");
+  await sara.locator("#questions").scrollIntoViewIfNeeded();
+  await look(sara, "questions-before-arabic-phone");
+  // Another language chosen: the questions asked again in it, what was chosen kept.
+  await sara.check("#questions-q-safe-0");
+  await sara.selectOption("#language", "nl");
+  await waitText(sara, "#questions legend", "Ben je nu veilig?");
+  assert.equal(await sara.isChecked("#questions-q-safe-0"), true, "the answer stays");
+  await sara.click("#start-button");
+  await waitText(sara, "#place", /wachtrij/);
+  // A refresh while waiting: the answers were never stored, so a bot that needs them asks
+  // again (the same key keeps the place within the return grace).
+  await sara.reload();
+  await Promise.race([
+    waitText(sara, "#place", /wachtrij/),
+    waitText(sara, "#notice", "Ben je nu veilig?"),
+  ]);
+  await screenshot(sara, "questions-refresh-waiting-phone");
+  const stored = await sara.evaluate(() => JSON.stringify({ ...sessionStorage }));
+  assert.doesNotMatch(stored, /q-safe|"yes"/, stored);
+  await sara.click("#exit");
+  assertQuiet([staff]);
+});
+
 test("the waiting list puts priority first with why, in the bot's order", async () => {
   const kim = await open(browser, "staff.html", { wire: true, viewport: LAPTOP, config: { staffRoom: "" } });
   kim.answer = (frame, id) => {
