@@ -69,11 +69,14 @@ fn answer(q: &str, a: &str, kept: bool) -> (String, String, bool) {
     (q.to_string(), a.to_string(), kept)
 }
 
-async fn a_visitor_with_priority_is_served_first_and_staff_see_why(db: TestDb) {
+/// With `keep_names` the help line keeps visitor names (`privacy.keep_visitor_names`): the
+/// answers not kept for the reports go all the same.
+async fn a_visitor_with_priority_is_served_first_and_staff_see_why(db: TestDb, keep_names: bool) {
     let server = XmppServer::start();
     let store = db.store().await;
     let mut config = bot_config(&server, &db);
     config.questions = toml::from_str::<Questions>(QUESTIONS).expect("the questions");
+    config.privacy.keep_visitor_names = keep_names;
     let _bot = RunningBot::start(config, store.clone());
     wait_ready_rooms(&store, 2).await;
     let mut staff = Person::connect(&server, "staff").await;
@@ -233,10 +236,16 @@ async fn a_visitor_with_priority_is_served_first_and_staff_see_why(db: TestDb) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_visitor_with_priority_is_served_first_and_staff_see_why_on_sqlite() {
-    a_visitor_with_priority_is_served_first_and_staff_see_why(TestDb::sqlite()).await;
+    a_visitor_with_priority_is_served_first_and_staff_see_why(TestDb::sqlite(), false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_help_line_that_keeps_names_still_erases_the_answers_not_kept() {
+    a_visitor_with_priority_is_served_first_and_staff_see_why(TestDb::sqlite(), true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_visitor_with_priority_is_served_first_and_staff_see_why_on_postgres() {
-    a_visitor_with_priority_is_served_first_and_staff_see_why(TestDb::postgres().await).await;
+    a_visitor_with_priority_is_served_first_and_staff_see_why(TestDb::postgres().await, false)
+        .await;
 }

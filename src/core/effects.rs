@@ -443,6 +443,14 @@ pub enum Write {
         /// Also look for closed rooms not erased yet.
         rooms: bool,
     },
+    /// A help line that keeps visitor names (`privacy.keep_visitor_names`) still erases the
+    /// answers to the questions before the chat not kept for the reports (SPEC §14: free text is
+    /// never kept past the chat): of the chat in (closed) room `jid`, or with `None` of the queue
+    /// rows that ended without a chat.
+    ForgetAnswers {
+        /// The closed room; `None`: the ended queue rows.
+        jid: Option<String>,
+    },
     /// A visitor over XMPP whose session ended leaves the queue if they were waiting or assigned.
     VisitorGone {
         /// Their full JID.

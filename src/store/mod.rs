@@ -427,6 +427,24 @@ impl Store {
         Ok(erased)
     }
 
+    /// The answers to the questions before the chat not kept for the reports are erased, names
+    /// kept (`privacy.keep_visitor_names`): of the chat in closed room `jid`, or with `None` of
+    /// the queue rows that ended without a chat.
+    pub async fn forget_answers(&self, jid: Option<&str>) -> sqlx::Result<()> {
+        let erased = match jid {
+            Some(jid) => on_pool!(self, sql::FORGET_VISITOR[4], pool, text => {
+                sqlx::query(text).bind(jid).execute(pool).await?.rows_affected()
+            }),
+            None => on_pool!(self, sql::FORGET_ENDED_ANSWERS, pool, text => {
+                sqlx::query(text).execute(pool).await?.rows_affected()
+            }),
+        };
+        if erased > 0 {
+            self.checkpoint().await?;
+        }
+        Ok(())
+    }
+
     /// SQLite: copies the write-ahead log, which still holds pages as they were before an
     /// erasure, into the database file and empties it. PostgreSQL: nothing (its vacuum is the
     /// help line's, docs/database.md).

@@ -358,6 +358,7 @@ impl Store {
             Write::MessageAt { .. }
             | Write::ForgetVisitor { .. }
             | Write::ForgetEnded { .. }
+            | Write::ForgetAnswers { .. }
             | Write::Supervised { .. } => {}
             Write::HandoverOffered { .. }
             | Write::HandoverTaken { .. }

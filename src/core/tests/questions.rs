@@ -329,3 +329,31 @@ fn in_auto_mode_the_priority_visitor_is_given_the_free_room_before_those_who_cam
         .filter(|r| r.nick != "Sam")
         .all(|r| r.room.is_none()));
 }
+
+#[test]
+fn live_chats_shows_the_visitors_real_priority() {
+    const SUPERVISOR: &str = "sup@localhost/console";
+    let mut s = asking();
+    s.staff.jids.push("sup@localhost".into());
+    s.staff.supervisors = vec!["sup@localhost".into()];
+    let mut w = open_line(s);
+    let e = ask(&mut w, VISITOR, KEY, &[("q-safe", "no")]);
+    assert!(sent(&e)[0].contains("<value>queued</value>"), "{e:?}");
+    w.now = secs(3);
+    w.enter_as(
+        &room_jid(1),
+        Occupant {
+            nick: "Sam".into(),
+            jid: VISITOR.into(),
+            affiliation: "none".into(),
+        },
+    );
+    assert_eq!(w.core.counts().by_status[2], 1, "busy");
+    w.direct(SUPERVISOR, PresenceKind::Available);
+    let e = w.command(SUPERVISOR, "live-chats", &[]);
+    let answer = &sent(&e)[0];
+    assert!(
+        answer.contains("<field var='priority'><value>1</value></field>"),
+        "{answer}"
+    );
+}
