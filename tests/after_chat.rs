@@ -344,3 +344,27 @@ async fn registration_notes_and_text_feedback_go_with_the_transcripts_bodies_on_
     registration_notes_and_text_feedback_go_with_the_transcripts_bodies(TestDb::postgres().await)
         .await;
 }
+
+#[test]
+fn the_database_doc_shows_the_statements_after_the_chat_as_the_code_runs_them() {
+    use helpim_bot::store::sql;
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/database.md")).unwrap();
+    for (name, text) in [
+        ("ENDED_CHATS", sql::ENDED_CHATS.postgres),
+        ("FEEDBACK_ROOM", sql::FEEDBACK_ROOM.postgres),
+        (
+            "PRUNE_REGISTRATION_ANSWERS",
+            sql::PRUNE_REGISTRATION_ANSWERS.postgres,
+        ),
+        ("PRUNE_FEEDBACK", sql::PRUNE_FEEDBACK.postgres),
+    ] {
+        assert!(
+            doc.contains(text),
+            "docs/database.md must show {name} exactly as the code runs it:\n{text}"
+        );
+    }
+    for column in ["staff", "question", "answer", "kept", "registration_id"] {
+        assert!(doc.contains(&format!("`{column}`")), "{column}");
+    }
+}

@@ -268,6 +268,10 @@ pub enum QueryResult {
     Stored(Stored),
 }
 
+/// Answers to the questions after the chat: question, answer, kept after the transcript's
+/// bodies go.
+pub type Answers = Vec<(String, String, bool)>;
+
 /// A chat a staff member had when it ended, for `register-chat`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EndedChat {

@@ -41,7 +41,7 @@ use sha2::{Digest, Sha256};
 use xmpp_parsers::jid::{BareJid, FullJid, Jid};
 use xmpp_parsers::stanza_error::DefinedCondition;
 
-use super::effects::{Assigned, Query, QueryResult};
+use super::effects::{Answers, Assigned, Query, QueryResult};
 use super::outbox::Outbox;
 use super::questions::{Kind, Problem, Question, MAX_TEXT};
 use super::queue::Queue;
@@ -379,7 +379,7 @@ fn question_answers(
     command: &CommandRequest,
     words: &Words,
     default: &str,
-) -> Result<Vec<(String, String, bool)>, (String, Option<&'static str>)> {
+) -> Result<Answers, (String, Option<&'static str>)> {
     let mut answers = Vec::new();
     for q in questions {
         let label = q.label.get(words.tag(), default).to_string();

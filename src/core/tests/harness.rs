@@ -31,6 +31,7 @@ use xmpp_parsers::jid::{BareJid, Jid};
 use xmpp_parsers::minidom::Element;
 use xmpp_parsers::presence::Type as PresenceType;
 
+use crate::core::effects::Answers;
 use crate::core::effects::{
     Assigned, Effect, EndedChat, Input, Line, LiveChat, Query, QueryResult, Stored, Waiter, Write,
 };
@@ -245,9 +246,9 @@ pub struct Store {
     /// When each room's chat ended (its first `closing` or `closed`).
     pub ended_at: BTreeMap<String, Time>,
     /// The registrations by room: who, and the answers (question, answer, kept).
-    pub registrations: BTreeMap<String, (String, Vec<(String, String, bool)>)>,
+    pub registrations: BTreeMap<String, (String, Answers)>,
     /// The feedback by room: (question, answer, kept); never who gave it.
-    pub feedback: BTreeMap<String, Vec<(String, String, bool)>>,
+    pub feedback: BTreeMap<String, Answers>,
 }
 
 impl Default for Store {
@@ -623,7 +624,7 @@ impl Store {
                 })
             })
             .collect();
-        chats.sort_by(|a, b| b.began.cmp(&a.began));
+        chats.sort_by_key(|c| std::cmp::Reverse(c.began));
         chats
     }
 
