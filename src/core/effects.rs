@@ -99,6 +99,10 @@ pub enum Query {
         /// The answers to the questions before the chat: question, answer, kept for the
         /// reports after the row ends ([`crate::core::questions::Question::kept`]).
         answers: Vec<(String, String, bool)>,
+        /// The answers could not be taken: an open row of the label is taken up again (a
+        /// refreshed page asks without them), but no new row is made
+        /// ([`Enqueued::Unanswered`](crate::core::queue::Enqueued::Unanswered)).
+        unanswered: bool,
     },
     /// A visitor over XMPP (their full JID) leaves the queue.
     LeaveQueue(String),

@@ -75,6 +75,8 @@ pub struct Answers<'a> {
     pub reason: Option<&'a str>,
     /// Question, answer, kept for the reports after the row ends.
     pub answers: &'a [(String, String, bool)],
+    /// The answers could not be taken: only an open row is taken up again, none is made.
+    pub unanswered: bool,
 }
 
 /// Which role a claim is for.
@@ -568,46 +570,50 @@ impl Store {
         // One insertion at a time on PostgreSQL (the queue's length holds under concurrency);
         // a second open row of the same session that slips past the statement's own check is
         // stopped by `queue_open_jid` and answered as a refusal like any other.
-        let inserted: Option<i64> = on_pool!(self, sql::ENQUEUE, pool, text => {
-            let mut tx = pool.begin().await?;
-            if matches!(self, Store::Postgres(_)) {
-                sqlx::query(sql::QUEUE_LOCK).execute(&mut *tx).await?;
-            }
-            let row = sqlx::query(text)
-                .bind(visitor)
-                .bind(jid)
-                .bind(nick)
-                .bind(topic)
-                .bind(i64::from(max_length))
-                .fetch_optional(&mut *tx)
-                .await;
-            let id: Option<i64> = match row {
-                Ok(row) => row.map(|r| r.try_get("id")).transpose()?,
-                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => None,
-                Err(e) => return Err(e),
-            };
-            if let Some(id) = id {
-                if answered.priority != 0 || answered.reason.is_some() {
-                    sqlx::query(self.text(sql::QUEUE_PRIORITY))
-                        .bind(id)
-                        .bind(answered.priority as i32)
-                        .bind(answered.reason)
-                        .execute(&mut *tx)
-                        .await?;
+        let inserted: Option<i64> = if answered.unanswered {
+            None
+        } else {
+            on_pool!(self, sql::ENQUEUE, pool, text => {
+                let mut tx = pool.begin().await?;
+                if matches!(self, Store::Postgres(_)) {
+                    sqlx::query(sql::QUEUE_LOCK).execute(&mut *tx).await?;
                 }
-                for (question, answer, kept) in answered.answers {
-                    sqlx::query(self.text(sql::INSERT_QUEUE_ANSWER))
-                        .bind(id)
-                        .bind(question)
-                        .bind(answer)
-                        .bind(*kept)
-                        .execute(&mut *tx)
-                        .await?;
+                let row = sqlx::query(text)
+                    .bind(visitor)
+                    .bind(jid)
+                    .bind(nick)
+                    .bind(topic)
+                    .bind(i64::from(max_length))
+                    .fetch_optional(&mut *tx)
+                    .await;
+                let id: Option<i64> = match row {
+                    Ok(row) => row.map(|r| r.try_get("id")).transpose()?,
+                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => None,
+                    Err(e) => return Err(e),
+                };
+                if let Some(id) = id {
+                    if answered.priority != 0 || answered.reason.is_some() {
+                        sqlx::query(self.text(sql::QUEUE_PRIORITY))
+                            .bind(id)
+                            .bind(answered.priority as i32)
+                            .bind(answered.reason)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    for (question, answer, kept) in answered.answers {
+                        sqlx::query(self.text(sql::INSERT_QUEUE_ANSWER))
+                            .bind(id)
+                            .bind(question)
+                            .bind(answer)
+                            .bind(*kept)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
                 }
-            }
-            tx.commit().await?;
-            id
-        });
+                tx.commit().await?;
+                id
+            })
+        };
         if let Some(id) = inserted {
             return Ok(Enqueued::Queued(id));
         }
@@ -627,6 +633,7 @@ impl Store {
                     }
                     Enqueued::AlreadyQueued(id)
                 }
+                (None, false) if answered.unanswered => Enqueued::Unanswered,
                 (None, false) => Enqueued::Full,
             })
         })

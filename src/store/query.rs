@@ -34,11 +34,13 @@ impl Store {
                 priority,
                 priority_reason,
                 answers,
+                unanswered,
             } => {
                 let answered = Answers {
                     priority: *priority,
                     reason: priority_reason.as_deref(),
                     answers,
+                    unanswered: *unanswered,
                 };
                 let outcome = store
                     .enqueue_answered(
@@ -55,7 +57,7 @@ impl Store {
                         .queue_state(id)
                         .await?
                         .map_or(0, |state| state.position),
-                    Enqueued::Blocked | Enqueued::Full => 0,
+                    Enqueued::Blocked | Enqueued::Full | Enqueued::Unanswered => 0,
                 };
                 Ok(QueryResult::Enqueued(outcome, position))
             }

@@ -170,8 +170,12 @@ impl Command {
 /// What a command waits for from the database, and with what it goes on.
 #[derive(Debug)]
 pub enum Step {
-    /// [`request_chat`]: the queue row and place.
-    RequestChat,
+    /// [`request_chat`]: the queue row and place; with `retry`, the answers could not be taken
+    /// and only an open row of the visitor is taken up again (else the form is shown again).
+    RequestChat {
+        /// The request, its problem in words and the status for pages.
+        retry: Option<Box<(CommandRequest, String, Option<&'static str>)>>,
+    },
     /// [`leave_queue`]: whether there was a row.
     LeaveQueue,
     /// [`resume_chat`]: the room of the visitor's chat.
@@ -702,8 +706,8 @@ impl Protocol {
             }
         };
         match (step, result) {
-            (Step::RequestChat, QueryResult::Enqueued(queued, position)) => {
-                request_chat::answered(self, ask, queued, position, lent)
+            (Step::RequestChat { retry }, QueryResult::Enqueued(queued, position)) => {
+                request_chat::answered(self, ask, queued, position, retry, lent)
             }
             (Step::LeaveQueue, QueryResult::Left(left)) => leave_queue::answered(ask, left, lent),
             (Step::ResumeChat, QueryResult::Room(room)) => {

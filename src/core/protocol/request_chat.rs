@@ -152,9 +152,20 @@ pub fn start(p: &Protocol, ask: Ask, command: &CommandRequest, lent: &mut Lent) 
             Some("too-long"),
         );
     }
+    if key.is_some_and(|k| k.len() < MIN_KEY_LEN) {
+        let text = w.with("too-short-key", &[("min", MIN_KEY_LEN.into())]);
+        return ask.error(lent.out, DefinedCondition::BadRequest, &text);
+    }
     let default = default_words(lent.settings);
-    let answered = match answers(&lent.settings.questions, command, &ask.words, &default) {
-        Ok(answered) => answered,
+    // Answers that cannot be taken: the form again, unless the visitor is in line already (a
+    // page refreshed while waiting keeps the name, topic and key, never the answers, SPEC §12):
+    // then their row and place, without being asked again.
+    let (answered, retry) = match answers(&lent.settings.questions, command, &ask.words, &default) {
+        Ok(answered) => (answered, None),
+        Err((problem, status)) if key.is_some() => (
+            Answered::default(),
+            Some(Box::new((command.clone(), problem, status))),
+        ),
         Err((problem, status)) => {
             return ask.retry(
                 lent.out,
@@ -164,10 +175,6 @@ pub fn start(p: &Protocol, ask: Ask, command: &CommandRequest, lent: &mut Lent) 
             );
         }
     };
-    if key.is_some_and(|k| k.len() < MIN_KEY_LEN) {
-        let text = w.with("too-short-key", &[("min", MIN_KEY_LEN.into())]);
-        return ask.error(lent.out, DefinedCondition::BadRequest, &text);
-    }
     let status = p.line_status(lent.settings, lent.tally, lent.now);
     if let Some(closed) = status.closed {
         let form = ask
@@ -193,12 +200,20 @@ pub fn start(p: &Protocol, ask: Ask, command: &CommandRequest, lent: &mut Lent) 
         priority: i64::from(answered.reason.is_some()),
         priority_reason: answered.reason,
         answers: answered.answers,
+        unanswered: retry.is_some(),
     };
-    ask.query(lent.out, query, Step::RequestChat);
+    ask.query(lent.out, query, Step::RequestChat { retry });
 }
 
 /// The visitor is queued (or not): their place, or why not.
-pub fn answered(p: &mut Protocol, ask: Ask, queued: Enqueued, position: i64, lent: &mut Lent) {
+pub fn answered(
+    p: &mut Protocol,
+    ask: Ask,
+    queued: Enqueued,
+    position: i64,
+    retry: Option<Box<(CommandRequest, String, Option<&'static str>)>>,
+    lent: &mut Lent,
+) {
     if let Enqueued::Queued(_) = queued {
         lent.queue.joined();
     }
@@ -227,6 +242,11 @@ pub fn answered(p: &mut Protocol, ask: Ask, queued: Enqueued, position: i64, len
             }
             let text = adhoc::place_text(&ask.words, &place);
             ask.done(lent.out, NoteType::Info, &text, form)
+        }
+        Enqueued::Unanswered => {
+            let (command, problem, status) = *retry.expect("asked only with the problem");
+            let form = form(&ask, &command, lent.settings);
+            ask.retry(lent.out, form, &problem, status)
         }
         Enqueued::Full => {
             let text = ask.t("busy");

@@ -428,6 +428,7 @@ impl Store {
                 priority,
                 priority_reason,
                 answers,
+                unanswered,
             } => {
                 let place = |s: &Store, id: i64| {
                     s.waiting()
@@ -439,6 +440,8 @@ impl Store {
                 } else if let Some(r) = self.queue.iter().find(|r| r.open && r.label == *label) {
                     let id = r.id;
                     QueryResult::Enqueued(Enqueued::AlreadyQueued(id), place(self, id))
+                } else if *unanswered {
+                    QueryResult::Enqueued(Enqueued::Unanswered, 0)
                 } else if self.waiting().count() >= *max_length as usize {
                     QueryResult::Enqueued(Enqueued::Full, 0)
                 } else {

@@ -118,12 +118,61 @@ fn the_form_asks_the_questions_after_name_topic_and_key_in_the_askers_language()
     assert!(queries(&e).is_empty());
 }
 
+/// Nothing was queued: the request went to the store only to take up an open row, and there
+/// was none.
+fn assert_nothing_queued(w: &World, e: &[Event]) {
+    for q in queries(e) {
+        assert!(
+            matches!(
+                q,
+                Query::Enqueue {
+                    unanswered: true,
+                    ..
+                }
+            ),
+            "only an open row may be taken up: {q:?}"
+        );
+    }
+    assert!(w.store.queue.is_empty(), "no row: {:?}", w.store.queue);
+}
+
+#[test]
+fn a_visitor_in_line_who_asks_again_without_the_answers_keeps_their_place_and_a_newcomer_is_asked()
+{
+    let mut w = open_line(asking());
+    w.store.wait(None, "first", w.now);
+    let e = ask(&mut w, VISITOR, KEY, &[("q-safe", "no")]);
+    assert!(sent(&e)[0].contains("<value>queued</value>"), "{e:?}");
+    let row = w.store.queue.iter().find(|r| r.nick == "Sam").unwrap().id;
+    // The page is refreshed: it keeps name, topic and key, never the answers (SPEC §12), and
+    // asks again without them. The same row (and so the same place), nothing asked.
+    let e = ask(&mut w, VISITOR, KEY, &[]);
+    let out = &sent(&e)[0];
+    assert!(out.contains("<value>queued</value>"), "{out}");
+    assert!(out.contains(&format!("<value>{row}</value>")), "{out}");
+    assert_eq!(w.store.queue.iter().filter(|r| r.nick == "Sam").count(), 1);
+    // Someone new without the answers is asked them; no row is made.
+    let e = ask(
+        &mut w,
+        "v2@anon.localhost/web",
+        "QnJhbmQtbmV3LWtleS1vZi1wYXQ",
+        &[],
+    );
+    let out = &sent(&e)[0];
+    assert!(
+        out.contains("status='executing'")
+            && out.contains("Please answer: Are you safe right now?"),
+        "{out}"
+    );
+    assert_eq!(w.store.queue.len(), 2, "{:?}", w.store.queue);
+}
+
 #[test]
 fn an_answer_that_cannot_be_taken_shows_the_form_again_with_what_was_given_and_why() {
     let mut w = open_line(asking());
     // Not answered: "Please answer".
     let e = ask(&mut w, VISITOR, KEY, &[("q-about", "home")]);
-    assert!(queries(&e).is_empty(), "{e:?}");
+    assert_nothing_queued(&w, &e);
     let out = sent(&e);
     assert!(
         out[0].contains("status='executing'")
@@ -140,7 +189,7 @@ fn an_answer_that_cannot_be_taken_shows_the_form_again_with_what_was_given_and_w
         "request-chat",
         &[("nick", "Sam"), ("key", KEY), ("q-safe", "maybe")],
     ));
-    assert!(queries(&e).is_empty(), "{e:?}");
+    assert_nothing_queued(&w, &e);
     assert!(
         sent(&e)[0].contains("Kies een van de antwoorden op: Ben je nu veilig?"),
         "{}",
@@ -154,7 +203,7 @@ fn an_answer_that_cannot_be_taken_shows_the_form_again_with_what_was_given_and_w
         KEY,
         &[("q-safe", "yes"), ("q-more", &long)],
     );
-    assert!(queries(&e).is_empty(), "{e:?}");
+    assert_nothing_queued(&w, &e);
     let out = &sent(&e)[0];
     assert!(
         out.contains("status='executing'")
