@@ -2,6 +2,7 @@
 //!
 //!   cargo bench --bench helpim                  # all of them (about 20 minutes: scale fills 100,000 rooms)
 //!   cargo bench --bench helpim -- fill latency  # some: fill, latency, chats, scale, invite, queue, stats
+//!   cargo bench --profile dev --bench helpim -- stats  # a year of 100,000 chats; a dev build is quicker to make
 //!   HELPIM_SCALE_ROOMS=10000 cargo bench --bench helpim -- scale   # a smaller scale run
 //!
 //! Each part prints a Markdown table; bench/RESULTS.md keeps the last results.
@@ -993,7 +994,7 @@ FROM (SELECT i, {t} AS t FROM n) WHERE i % 3 = 0;
 WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 19999)
 INSERT INTO queue (id, visitor, nick, enqueued_at, last_seen_at, status, status_changed_at, room_id, reason)
 SELECT {STATS_CHATS} + i + 1, 'w' || i, 'n', t, t, 'left', strftime('%Y-%m-%dT%H:%M:%fZ', t, '+60 seconds'), NULL, 'left'
-FROM (SELECT i, strftime('%Y-%m-%dT%H:%M:%fZ', '2025-11-01', '+' || (i * 1577) || ' seconds') AS t FROM n);
+FROM (SELECT i, strftime('%Y-%m-%dT%H:%M:%fZ', '2025-11-01', '+' || (i * 1576) || ' seconds') AS t FROM n);
 WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 499)
 INSERT INTO blocked (visitor, at, reason, by)
 SELECT 'b' || i, strftime('%Y-%m-%dT%H:%M:%fZ', '2025-11-01', '+' || (i * 63000) || ' seconds'), 'r', 'bench' FROM n;"
@@ -1028,7 +1029,7 @@ INSERT INTO feedback (room_id, question, answer, created_at)
 SELECT i + 1, 'helped', CASE WHEN i % 4 = 0 THEN 'no' ELSE 'yes' END, t + interval '2400 seconds' FROM {g} WHERE i % 3 = 0;
 INSERT INTO queue (id, visitor, nick, enqueued_at, last_seen_at, status, status_changed_at, room_id, reason)
 SELECT {STATS_CHATS} + i + 1, 'w' || i, 'n', t, t, 'left', t + interval '60 seconds', NULL, 'left'
-FROM (SELECT i, timestamptz '2025-11-01T00:00:00Z' + i * 1577 * interval '1 second' AS t
+FROM (SELECT i, timestamptz '2025-11-01T00:00:00Z' + i * 1576 * interval '1 second' AS t
       FROM generate_series(0, 19999) AS i) g;
 SELECT setval(pg_get_serial_sequence('rooms', 'id'), (SELECT MAX(id) FROM rooms));
 SELECT setval(pg_get_serial_sequence('queue', 'id'), (SELECT MAX(id) FROM queue));
