@@ -1064,6 +1064,62 @@ fn stats_run(db: &TestDb, extra: &[&str]) -> (Duration, String) {
     (took, out)
 }
 
+/// Where a report's time goes: each statement of the per-day report, run alone over the year
+/// (median of three), printed as a line each.
+async fn statement_times(db: &TestDb) {
+    use helpim_bot::store::{sql, DbTime};
+    let store = db.store().await;
+    let since = DbTime("2025-11-01T00:00:00Z".parse().unwrap());
+    let until = DbTime("2026-11-01T00:00:00Z".parse().unwrap());
+    let statements = [
+        ("STATS_CHATS", sql::STATS_CHATS),
+        ("STATS_QUEUE_ENDS", sql::STATS_QUEUE_ENDS),
+        ("STATS_WAITS", sql::STATS_WAITS),
+        ("STATS_DURATIONS", sql::STATS_DURATIONS),
+        ("STATS_CLOSED", sql::STATS_CLOSED),
+        ("STATS_BLOCKS", sql::STATS_BLOCKS),
+        ("STATS_SUPERVISION", sql::STATS_SUPERVISION),
+        ("STATS_HANDOVERS", sql::STATS_HANDOVERS),
+        ("STATS_PRIORITY", sql::STATS_PRIORITY),
+        ("STATS_BEFORE", sql::STATS_BEFORE),
+        ("STATS_REGISTERED", sql::STATS_REGISTERED),
+        (
+            "STATS_REGISTRATIONS_MISSING",
+            sql::STATS_REGISTRATIONS_MISSING,
+        ),
+        ("STATS_FEEDBACK", sql::STATS_FEEDBACK),
+    ];
+    let mut line = Vec::new();
+    for (name, statement) in statements {
+        let mut times = Vec::new();
+        for _ in 0..3 {
+            let t = Instant::now();
+            match &store {
+                Store::Sqlite(pool) => sqlx::query(statement.sqlite)
+                    .bind(since)
+                    .bind(until)
+                    .bind(sql::STATS_PER_DAY.sqlite)
+                    .fetch_all(pool)
+                    .await
+                    .map(drop),
+                Store::Postgres(pool) => sqlx::query(statement.postgres)
+                    .bind(since)
+                    .bind(until)
+                    .bind(sql::STATS_PER_DAY.postgres)
+                    .fetch_all(pool)
+                    .await
+                    .map(drop),
+            }
+            .unwrap();
+            times.push(t.elapsed());
+        }
+        times.sort();
+        line.push(format!("{name} {} ms", ms(times[1])));
+    }
+    eprintln!("per statement, per day: {}", line.join(", "));
+    store.close().await;
+}
+
 async fn stats() {
     let runs: usize = std::env::var("HELPIM_BENCH_RUNS")
         .ok()
@@ -1096,6 +1152,7 @@ async fn stats() {
         let staff: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(staff["staff"].as_array().unwrap().len(), 25);
         assert_eq!(staff["total"]["chats"], STATS_CHATS);
+        statement_times(&db).await;
         let mut medians = Vec::new();
         for extra in [&[][..], &["--per", "hour"][..], &["--by", "staff"][..]] {
             let mut times: Vec<Duration> = (0..runs).map(|_| stats_run(&db, extra).0).collect();
