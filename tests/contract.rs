@@ -267,6 +267,15 @@ fn database_doc_shows_the_exact_claim_statements() {
             ("STATS_BLOCKS", store::sql::STATS_BLOCKS),
             ("STATS_SUPERVISION", store::sql::STATS_SUPERVISION),
             ("STATS_HANDOVERS", store::sql::STATS_HANDOVERS),
+            ("STATS_PRIORITY", store::sql::STATS_PRIORITY),
+            ("STATS_BEFORE", store::sql::STATS_BEFORE),
+            ("STATS_REGISTERED", store::sql::STATS_REGISTERED),
+            (
+                "STATS_REGISTRATIONS_MISSING",
+                store::sql::STATS_REGISTRATIONS_MISSING,
+            ),
+            ("STATS_FEEDBACK", store::sql::STATS_FEEDBACK),
+            ("STATS_BY_STAFF", store::sql::STATS_BY_STAFF),
         ]
         .into_iter()
         .flat_map(|(name, sql)| [(name, sql.postgres), (name, sql.sqlite)]),

@@ -108,6 +108,29 @@ pub struct StatsFigures {
     pub supervision: Vec<(String, String, i64)>,
     /// `period, handovers, done`.
     pub handovers: Vec<(String, i64, i64)>,
+    /// `period, chats` begun whose visitor had priority.
+    pub priority: Vec<(String, i64)>,
+    /// `period, question, answer, n` of the answers before the chat kept for statistics.
+    pub before: Vec<(String, String, String, i64)>,
+    /// `period, question, answer, n` of the registrations' choice answers.
+    pub registered: Vec<(String, String, String, i64)>,
+    /// `period, missing`: chats ended without a registration.
+    pub registrations_missing: Vec<(String, i64)>,
+    /// `period, question, answer, n` of the visitors' feedback.
+    pub feedback: Vec<(String, String, String, i64)>,
+}
+
+/// One staff member's line of `stats --by staff` (`sql::STATS_BY_STAFF`): counts only.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StaffFigures {
+    /// The staff member's bare JID (empty for a chat that names none).
+    pub staff: String,
+    /// Chats begun.
+    pub chats: i64,
+    /// Minutes in the chats that ended.
+    pub minutes: f64,
+    /// Chats ended without a registration.
+    pub registrations_missing: i64,
 }
 
 /// A time as the database stores it: `TIMESTAMPTZ` on PostgreSQL, ISO-8601 text on SQLite.
@@ -976,7 +999,43 @@ impl Store {
             for r in run(sql::STATS_HANDOVERS).await? {
                 f.handovers.push((period(&r)?, r.try_get("handovers")?, r.try_get("done")?));
             }
+            for r in run(sql::STATS_PRIORITY).await? {
+                f.priority.push((period(&r)?, r.try_get("chats")?));
+            }
+            for r in run(sql::STATS_BEFORE).await? {
+                f.before.push((period(&r)?, r.try_get("question")?, r.try_get("answer")?, r.try_get("n")?));
+            }
+            for r in run(sql::STATS_REGISTERED).await? {
+                f.registered.push((period(&r)?, r.try_get("question")?, r.try_get("answer")?, r.try_get("n")?));
+            }
+            for r in run(sql::STATS_REGISTRATIONS_MISSING).await? {
+                f.registrations_missing.push((period(&r)?, r.try_get("missing")?));
+            }
+            for r in run(sql::STATS_FEEDBACK).await? {
+                f.feedback.push((period(&r)?, r.try_get("question")?, r.try_get("answer")?, r.try_get("n")?));
+            }
             Ok(f)
+        })
+    }
+
+    /// `stats --by staff`: a line per staff member for the chats begun from `since` to before
+    /// `until` (`sql::STATS_BY_STAFF`).
+    pub async fn stats_by_staff(
+        &self,
+        since: Time,
+        until: Time,
+    ) -> sqlx::Result<Vec<StaffFigures>> {
+        let (since, until) = (DbTime(since), DbTime(until));
+        on_pool!(self, sql::STATS_BY_STAFF, pool, text => {
+            let rows = sqlx::query(text).bind(since).bind(until).fetch_all(pool).await?;
+            rows.iter()
+                .map(|r| Ok(StaffFigures {
+                    staff: r.try_get("staff")?,
+                    chats: r.try_get("chats")?,
+                    minutes: r.try_get("minutes")?,
+                    registrations_missing: r.try_get("missing")?,
+                }))
+                .collect()
         })
     }
 

@@ -980,6 +980,102 @@ WHERE offered_at >= $1 AND offered_at < $2
 GROUP BY 1 ORDER BY 1",
 };
 
+/// Chats begun whose visitor had priority (SPEC §14: an answer before the chat matched a
+/// priority rule): rooms that became `busy`, served to a queue row with `priority` 1 →
+/// `period, chats`.
+pub const STATS_PRIORITY: Sql = Sql {
+    sqlite: "SELECT strftime($3, r.busy_at) AS period, COUNT(*) AS chats FROM rooms r
+WHERE julianday(r.busy_at) >= julianday($1) AND julianday(r.busy_at) < julianday($2)
+  AND EXISTS (SELECT 1 FROM queue q WHERE q.room_id = r.id AND q.status = 'served' AND q.priority = 1)
+GROUP BY 1 ORDER BY 1",
+    postgres: "SELECT to_char(r.busy_at AT TIME ZONE 'UTC', $3) AS period, COUNT(*) AS chats FROM rooms r
+WHERE r.busy_at >= $1 AND r.busy_at < $2
+  AND EXISTS (SELECT 1 FROM queue q WHERE q.room_id = r.id AND q.status = 'served' AND q.priority = 1)
+GROUP BY 1 ORDER BY 1",
+};
+
+/// The answers before the chat kept for statistics (`queue_answers.kept`), by when the visitor
+/// joined the queue → `period, question, answer, n`.
+pub const STATS_BEFORE: Sql = Sql {
+    sqlite: "SELECT strftime($3, q.enqueued_at) AS period, a.question, a.answer, COUNT(*) AS n
+FROM queue q JOIN queue_answers a ON a.queue_id = q.id
+WHERE a.kept = 1
+  AND julianday(q.enqueued_at) >= julianday($1) AND julianday(q.enqueued_at) < julianday($2)
+GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+    postgres: "SELECT to_char(q.enqueued_at AT TIME ZONE 'UTC', $3) AS period, a.question, a.answer, COUNT(*) AS n
+FROM queue q JOIN queue_answers a ON a.queue_id = q.id
+WHERE a.kept
+  AND q.enqueued_at >= $1 AND q.enqueued_at < $2
+GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+};
+
+/// The registrations' choice and yes/no answers (`registration_answers.kept`; free text is
+/// never counted), by when the chat began → `period, question, answer, n`.
+pub const STATS_REGISTERED: Sql = Sql {
+    sqlite: "SELECT strftime($3, r.busy_at) AS period, a.question, a.answer, COUNT(*) AS n
+FROM rooms r JOIN registrations g ON g.room_id = r.id
+JOIN registration_answers a ON a.registration_id = g.id
+WHERE a.kept = 1 AND a.answer IS NOT NULL
+  AND julianday(r.busy_at) >= julianday($1) AND julianday(r.busy_at) < julianday($2)
+GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+    postgres: "SELECT to_char(r.busy_at AT TIME ZONE 'UTC', $3) AS period, a.question, a.answer, COUNT(*) AS n
+FROM rooms r JOIN registrations g ON g.room_id = r.id
+JOIN registration_answers a ON a.registration_id = g.id
+WHERE a.kept AND a.answer IS NOT NULL
+  AND r.busy_at >= $1 AND r.busy_at < $2
+GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+};
+
+/// Chats begun in the period that have ended (`closing` or `closed`) without a registration →
+/// `period, missing`.
+pub const STATS_REGISTRATIONS_MISSING: Sql = Sql {
+    sqlite: "SELECT strftime($3, r.busy_at) AS period, COUNT(*) AS missing FROM rooms r
+WHERE r.status IN ('closing', 'closed')
+  AND julianday(r.busy_at) >= julianday($1) AND julianday(r.busy_at) < julianday($2)
+  AND NOT EXISTS (SELECT 1 FROM registrations g WHERE g.room_id = r.id)
+GROUP BY 1 ORDER BY 1",
+    postgres: "SELECT to_char(r.busy_at AT TIME ZONE 'UTC', $3) AS period, COUNT(*) AS missing FROM rooms r
+WHERE r.status IN ('closing', 'closed')
+  AND r.busy_at >= $1 AND r.busy_at < $2
+  AND NOT EXISTS (SELECT 1 FROM registrations g WHERE g.room_id = r.id)
+GROUP BY 1 ORDER BY 1",
+};
+
+/// The visitors' feedback, by when the chat began → `period, question, answer, n`.
+pub const STATS_FEEDBACK: Sql = Sql {
+    sqlite: "SELECT strftime($3, r.busy_at) AS period, f.question, f.answer, COUNT(*) AS n
+FROM rooms r JOIN feedback f ON f.room_id = r.id
+WHERE julianday(r.busy_at) >= julianday($1) AND julianday(r.busy_at) < julianday($2)
+GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+    postgres: "SELECT to_char(r.busy_at AT TIME ZONE 'UTC', $3) AS period, f.question, f.answer, COUNT(*) AS n
+FROM rooms r JOIN feedback f ON f.room_id = r.id
+WHERE r.busy_at >= $1 AND r.busy_at < $2
+GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+};
+
+/// `stats --by staff`: per staff member (the room's `staff_jid`: after a handover, who took the
+/// chat), the chats begun from `$1` to before `$2`, the minutes of those that ended, and how
+/// many of those ended without a registration → `staff, chats, minutes, missing`. Counts only.
+pub const STATS_BY_STAFF: Sql = Sql {
+    sqlite: "SELECT COALESCE(r.staff_jid, '') AS staff, COUNT(*) AS chats,
+  TOTAL(CASE WHEN r.closed_at IS NOT NULL
+             THEN (julianday(r.closed_at) - julianday(r.busy_at)) * 1440.0 END) AS minutes,
+  SUM(CASE WHEN r.status IN ('closing', 'closed')
+            AND NOT EXISTS (SELECT 1 FROM registrations g WHERE g.room_id = r.id)
+           THEN 1 ELSE 0 END) AS missing
+FROM rooms r
+WHERE julianday(r.busy_at) >= julianday($1) AND julianday(r.busy_at) < julianday($2)
+GROUP BY 1 ORDER BY 1",
+    postgres: "SELECT COALESCE(r.staff_jid, '') AS staff, COUNT(*) AS chats,
+  COALESCE(SUM(EXTRACT(EPOCH FROM r.closed_at - r.busy_at)::float8 / 60.0), 0.0)::float8 AS minutes,
+  SUM(CASE WHEN r.status IN ('closing', 'closed')
+            AND NOT EXISTS (SELECT 1 FROM registrations g WHERE g.room_id = r.id)
+           THEN 1 ELSE 0 END) AS missing
+FROM rooms r
+WHERE r.busy_at >= $1 AND r.busy_at < $2
+GROUP BY 1 ORDER BY 1",
+};
+
 /// `$3` of the statistics statements for periods of a day, named like `2026-11-26` (UTC).
 pub const STATS_PER_DAY: Sql = Sql {
     sqlite: "%Y-%m-%d",
