@@ -75,6 +75,68 @@ url = "sqlite://$dir/helpim-bot.db"
 
 [http]
 listen = "127.0.0.1:$http_port"
+
+# The questions before and after the chat (README "Questions before and after the chat").
+# Before: the visitor page shows them under name and topic; "no" to the first puts the visitor
+# ahead in the queue, and staff see why.
+[[questions.before]]
+var = "safe"
+type = "yes-no"
+required = true
+label = { en = "Are you safe right now?", nl = "Ben je nu veilig?", ar = "هل أنت بأمان الآن؟" }
+priority = "no"
+statistics = true
+
+[[questions.before]]
+var = "age"
+type = "choice"
+label = { en = "How old are you?", nl = "Hoe oud ben je?", ar = "كم عمرك؟" }
+options = [
+  { value = "under-18", label = { en = "Under 18", nl = "Jonger dan 18", ar = "أقل من 18" } },
+  { value = "18-30", label = { en = "18 to 30", nl = "18 tot 30", ar = "من 18 إلى 30" } },
+  { value = "over-30", label = { en = "Over 30", nl = "Ouder dan 30", ar = "أكثر من 30" } },
+]
+statistics = true
+
+[[questions.before]]
+var = "before"
+type = "yes-no"
+label = { en = "Have you chatted with us before?", nl = "Heb je eerder met ons gechat?", ar = "هل تحدثت معنا من قبل؟" }
+statistics = true
+
+# After: the staff console asks for this when a chat ends, and reminds until it is done.
+[[questions.registration]]
+var = "category"
+type = "choice"
+required = true
+label = "Category"
+options = [
+  { value = "relationships", label = "Relationships" },
+  { value = "school-work", label = "School or work" },
+  { value = "mental-health", label = "Mental health" },
+  { value = "violence", label = "Violence or abuse" },
+  { value = "other", label = "Other" },
+]
+statistics = true
+
+[[questions.registration]]
+var = "risk"
+type = "choice"
+required = true
+label = "Risk"
+options = [{ value = "low", label = "Low" }, { value = "medium", label = "Medium" }, { value = "high", label = "High" }]
+statistics = true
+
+[[questions.registration]]
+var = "note"
+type = "text"
+label = "Note (erased with the transcript)"
+
+# The visitor's feedback after the chat (stored by room, without who they are).
+[[questions.feedback]]
+var = "helped"
+type = "yes-no"
+label = { en = "Did this chat help you?", nl = "Heeft dit gesprek je geholpen?", ar = "هل ساعدتك هذه المحادثة؟" }
 TOML
 
 echo "==> starting helpim-bot (config $dir/bot.toml)"

@@ -44,6 +44,9 @@ pub struct Config {
     pub visitors: Visitors,
     /// Opening hours.
     pub hours: HoursConfig,
+    /// The questions before and after the chat (SPEC §14; `[[questions.before]]`,
+    /// `[[questions.registration]]`, `[[questions.feedback]]`).
+    pub questions: crate::core::questions::Questions,
     /// Health and metrics endpoint.
     pub http: Http,
     /// Logging.
@@ -743,6 +746,26 @@ impl Config {
                 },
             });
         }
+        let catalogs = self.catalogs().expect("checked above");
+        if let Err((list, message)) = self.questions.validate(&catalogs.tags()) {
+            // The line of the question named, else of the list's first table.
+            let index = match &list[..] {
+                "before" => &self.questions.before,
+                "registration" => &self.questions.registration,
+                _ => &self.questions.feedback,
+            }
+            .iter()
+            .position(|q| {
+                message.starts_with(&format!("{}:", q.var))
+                    || message.contains(&format!("{:?}", q.var))
+            });
+            return Err(ConfigError {
+                origin: origin.into(),
+                line: line_of_table(text, &format!("questions.{list}"), index.unwrap_or(0)),
+                key: format!("questions.{list}"),
+                message,
+            });
+        }
         let h = &self.hours;
         if !h.time_zone.is_empty() || !h.open.is_empty() || !h.closed_dates.is_empty() {
             let check = |open: &[String], closed: &[String]| {
@@ -846,6 +869,17 @@ fn key_error(origin: &str, text: &str, section: &str, key: &str, message: String
     }
 }
 
+/// The line of the `n`th (from 0) `[[name]]` table of a TOML text.
+fn line_of_table(text: &str, name: &str, n: usize) -> Option<usize> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| {
+            line.trim().starts_with("[[") && section_header(line).as_deref() == Some(name)
+        })
+        .nth(n)
+        .map(|(i, _)| i + 1)
+}
+
 /// The line and `section.key` at byte `offset` of a TOML text.
 fn locate(text: &str, offset: usize) -> (Option<usize>, String) {
     let offset = offset.min(text.len());
@@ -894,7 +928,9 @@ fn line_of_key(text: &str, section: &str, key: &str) -> Option<usize> {
 
 fn section_header(line: &str) -> Option<String> {
     let t = line.trim();
-    let inner = t.strip_prefix('[')?.split(']').next()?;
+    // `[section]`, or `[[section]]`: one table of an array (a question).
+    let t = t.strip_prefix('[')?;
+    let inner = t.strip_prefix('[').unwrap_or(t).split(']').next()?;
     Some(inner.trim().to_string())
 }
 
@@ -1078,6 +1114,109 @@ max_rooms = 10
             (e.key.as_str(), e.line),
             ("staff.room", Some(text.lines().count()))
         );
+    }
+
+    #[test]
+    fn questions_before_and_after_the_chat_are_read_and_one_that_cannot_work_is_named_with_its_line(
+    ) {
+        let questions = r#"
+[[questions.before]]
+var = "safe"
+type = "yes-no"
+required = true
+label = { en = "Are you safe right now?", nl = "Ben je nu veilig?", ar = "هل أنت بأمان الآن؟" }
+priority = "no"
+statistics = true
+
+[[questions.before]]
+var = "age"
+type = "choice"
+label = "Age"
+options = [{ value = "under-18", label = "Under 18" }, { value = "adult", label = "18 or older" }]
+statistics = true
+
+[[questions.registration]]
+var = "category"
+type = "choice"
+required = true
+label = "Category"
+options = [{ value = "school", label = "School" }, { value = "home", label = "Home" }]
+
+[[questions.registration]]
+var = "note"
+type = "text"
+label = "Note"
+
+[[questions.feedback]]
+var = "helped"
+type = "yes-no"
+label = { en = "Did this chat help you?", nl = "Heeft dit gesprek je geholpen?", ar = "هل ساعدتك هذه المحادثة؟" }
+"#;
+        let c = parse(&format!("{GOOD}{questions}")).unwrap();
+        assert_eq!(c.questions.before.len(), 2);
+        assert_eq!(c.questions.before[0].priority.as_deref(), Some("no"));
+        assert_eq!(
+            c.questions.registration[1].kind,
+            crate::core::questions::Kind::Text
+        );
+        assert_eq!(c.questions.feedback.len(), 1);
+        // A priority that is not one of the answers: the list, the question and its line.
+        let text = format!(
+            "{GOOD}{}",
+            questions.replace("priority = \"no\"", "priority = \"maybe\"")
+        );
+        let e = parse(&text).unwrap_err();
+        let line = text
+            .lines()
+            .position(|l| l == "[[questions.before]]")
+            .unwrap()
+            + 1;
+        assert_eq!((e.key.as_str(), e.line), ("questions.before", Some(line)));
+        assert!(
+            e.message.contains("safe") && e.message.contains("priority"),
+            "{e}"
+        );
+        // A visitor's question without words in one of the help line's languages.
+        let text = format!(
+            "{GOOD}{}",
+            questions.replace(", nl = \"Heeft dit gesprek je geholpen?\"", "")
+        );
+        let e = parse(&text).unwrap_err();
+        let line = text
+            .lines()
+            .position(|l| l == "[[questions.feedback]]")
+            .unwrap()
+            + 1;
+        assert_eq!((e.key.as_str(), e.line), ("questions.feedback", Some(line)));
+        assert!(e.message.contains("\"nl\""), "{e}");
+        // The second registration question, by its line.
+        let text = format!(
+            "{GOOD}{}",
+            questions.replace(
+                "var = \"note\"\ntype = \"text\"",
+                "var = \"note\"\ntype = \"text\"\nstatistics = true"
+            )
+        );
+        let e = parse(&text).unwrap_err();
+        let line = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| *l == "[[questions.registration]]")
+            .nth(1)
+            .unwrap()
+            .0
+            + 1;
+        assert_eq!(
+            (e.key.as_str(), e.line),
+            ("questions.registration", Some(line))
+        );
+        // An unknown kind of question names its key.
+        let e = parse(&format!(
+            "{GOOD}{}",
+            questions.replace("type = \"text\"", "type = \"essay\"")
+        ))
+        .unwrap_err();
+        assert!(e.key.starts_with("questions.registration"), "{e}");
     }
 
     #[test]

@@ -136,6 +136,7 @@ pub fn core_settings(config: &Config) -> anyhow::Result<Settings> {
         return_grace: config.queue.return_grace,
         reoffer_after: config.queue.reoffer_after,
         hours: config.hours.schedule(),
+        questions: std::sync::Arc::new(config.questions.clone()),
         staff: settings::Staff {
             jids: config.staff.jids.clone(),
             max_chats: config.staff.max_chats,

@@ -107,7 +107,9 @@ enum Command {
         db: Db,
     },
     /// Statistics for a period, per day or hour: chats, visitors who left, expired or missed
-    /// their room, waiting times, chat durations, rooms closed by reason, blocks.
+    /// their room, waiting times, chat durations, rooms closed by reason, blocks, supervision,
+    /// handovers, priority, the answers before the chat, registrations (and those missing) and
+    /// feedback; or, with `--by staff`, a line per staff member (counts only).
     Stats {
         /// From this time: RFC 3339, or a date (midnight UTC) [default: 30 days before --until].
         #[arg(long, value_parser = parse_time)]
@@ -118,6 +120,10 @@ enum Command {
         /// A row per day or per hour (UTC).
         #[arg(long, value_enum, default_value = "day")]
         per: helpim_bot::stats::Per,
+        /// A line per staff member instead of per period: chats, minutes in chat,
+        /// registrations missing.
+        #[arg(long, value_enum)]
+        by: Option<By>,
         /// One JSON document instead of a table.
         #[arg(long, conflicts_with = "csv")]
         json: bool,
@@ -156,6 +162,13 @@ struct Db {
     /// Use this database instead of the config file's `database.url`.
     #[arg(long, env = "HELPIM_DATABASE_URL")]
     database_url: Option<String>,
+}
+
+/// What `stats --by` gives a line to.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum By {
+    /// A line per staff member.
+    Staff,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -222,6 +235,7 @@ fn main() -> ExitCode {
             since,
             until,
             per,
+            by,
             json,
             csv,
             db,
@@ -230,7 +244,22 @@ fn main() -> ExitCode {
             let until = until.unwrap_or_else(Utc::now);
             let since = since.unwrap_or(until - chrono::Duration::days(30));
             anyhow::ensure!(since < until, "--since must come before --until");
-            let report = helpim_bot::stats::Report::read(&store, since, until, per).await?;
+            if by == Some(By::Staff) {
+                let report = helpim_bot::stats::StaffReport::read(&store, since, until).await?;
+                if json {
+                    println!("{}", report.json());
+                } else if csv {
+                    print!("{}", report.csv());
+                } else {
+                    print!("{}", report.text());
+                }
+                return Ok(());
+            }
+            let mut report = helpim_bot::stats::Report::read(&store, since, until, per).await?;
+            // Free-text feedback is no breakdown: the configuration says which questions are.
+            if let Ok(config) = Config::load(&cli.config) {
+                report = report.without_text(&config.questions);
+            }
             if json {
                 println!("{}", report.json());
             } else if csv {

@@ -2,7 +2,10 @@
 //! were served, how many visitors left the queue, expired or missed their room, how long the
 //! served ones waited and the chats lasted, why rooms closed, how many blocks were imposed, how
 //! many chats supervisors watched, whispers they sent and requests for help staff made, and how
-//! many chats were handed over (and of those, taken over).
+//! many chats were handed over (and of those, taken over); and what the questions before and after
+//! the chat tell (SPEC §14): chats with priority, the answers before the chat kept for statistics,
+//! the registrations' choices and the chats not registered, the visitors' feedback. `--by staff`
+//! gives a line per staff member: chats, minutes, registrations missing (counts only).
 //! Every figure comes from one SQL statement (`store::sql::STATS_*`, docs/database.md); this
 //! module puts them side by side and writes them as a text table, JSON or CSV.
 
@@ -10,8 +13,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use crate::core::questions::{Kind, Questions};
 use crate::core::types::Time;
-use crate::store::{sql, StatsFigures, Store};
+use crate::store::{sql, StaffFigures, StatsFigures, Store};
 
 /// How long each row of the report is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -68,7 +72,24 @@ pub struct Row {
     pub handovers: i64,
     /// Of those, handed over: a colleague took the chat.
     pub handovers_done: i64,
+    /// Chats begun whose visitor had priority.
+    pub priority: i64,
+    /// The answers before the chat kept for statistics, of the visitors who joined the queue in
+    /// this period: question → answer → how many.
+    pub before: Answers,
+    /// The registrations' choice and yes/no answers of the chats begun in this period.
+    pub registered: Answers,
+    /// Chats begun in this period that ended without a registration.
+    pub registrations_missing: i64,
+    /// The visitors' feedback on the chats begun in this period (choice and yes/no questions).
+    pub feedback: Answers,
 }
+
+/// Counts of answers: question → answer → how many.
+pub type Answers = BTreeMap<String, BTreeMap<String, i64>>;
+
+/// Which breakdown of answers (a column's prefix in the text and the CSV).
+const BREAKDOWNS: [&str; 3] = ["before", "registered", "feedback"];
 
 impl Row {
     /// The period and its counts of chats and of visitors who left, expired or missed.
@@ -80,6 +101,30 @@ impl Row {
             self.expired.to_string(),
             self.missed.to_string(),
         ]
+    }
+
+    /// The answers of breakdown `which` (one of [`BREAKDOWNS`]).
+    fn answers(&self, which: &str) -> &Answers {
+        match which {
+            "before" => &self.before,
+            "registered" => &self.registered,
+            _ => &self.feedback,
+        }
+    }
+
+    /// The count of each answer column (`which`, question, answer), in order.
+    fn answer_counts<'a>(
+        &'a self,
+        columns: &'a [(&'static str, String, String)],
+    ) -> impl Iterator<Item = String> + 'a {
+        columns.iter().map(|(which, q, a)| {
+            self.answers(which)
+                .get(q)
+                .and_then(|m| m.get(a))
+                .copied()
+                .unwrap_or(0)
+                .to_string()
+        })
     }
 
     /// The rooms closed for each of `reasons`, in order.
@@ -121,6 +166,39 @@ impl Report {
         })
     }
 
+    /// Leaves out the feedback to questions `questions` asks as free text (the `feedback` table
+    /// does not say which answers were chosen and which typed; the configuration does).
+    pub fn without_text(mut self, questions: &Questions) -> Report {
+        let text: BTreeSet<&str> = questions
+            .feedback
+            .iter()
+            .filter(|q| q.kind == Kind::Text)
+            .map(|q| q.var.as_str())
+            .collect();
+        for row in self.rows.iter_mut().chain(std::iter::once(&mut self.total)) {
+            row.feedback.retain(|q, _| !text.contains(q.as_str()));
+        }
+        self
+    }
+
+    /// Every (breakdown, question, answer) that occurs, sorted within each breakdown: the
+    /// answer columns of the CSV and the table.
+    fn answer_columns(&self) -> Vec<(&'static str, String, String)> {
+        let mut columns = Vec::new();
+        for which in BREAKDOWNS {
+            let all: BTreeSet<(&String, &String)> = self
+                .all()
+                .flat_map(|r| {
+                    r.answers(which)
+                        .iter()
+                        .flat_map(|(q, m)| m.keys().map(move |a| (q, a)))
+                })
+                .collect();
+            columns.extend(all.into_iter().map(|(q, a)| (which, q.clone(), a.clone())));
+        }
+        columns
+    }
+
     /// Every close reason that occurs, sorted: the CSV's and the table's closing columns.
     fn reasons(&self) -> Vec<String> {
         let all: BTreeSet<&String> = self
@@ -157,11 +235,15 @@ impl Report {
             "HELP",
             "HANDOVERS",
             "DONE",
+            "PRIORITY",
+            "UNREGISTERED",
         ]
         .into_iter()
         .map(String::from)
         .collect::<Vec<_>>();
         head.extend(reasons.iter().map(|r| format!("closed:{r}")));
+        let columns = self.answer_columns();
+        head.extend(columns.iter().map(|(w, q, a)| format!("{w}:{q}={a}")));
         let mut lines = vec![head];
         for row in self.all() {
             let mut cells = row.counts();
@@ -178,7 +260,10 @@ impl Report {
             cells.push(row.help_requests.to_string());
             cells.push(row.handovers.to_string());
             cells.push(row.handovers_done.to_string());
+            cells.push(row.priority.to_string());
+            cells.push(row.registrations_missing.to_string());
             cells.extend(row.closed_counts(&reasons));
+            cells.extend(row.answer_counts(&columns));
             lines.push(cells);
         }
         let widths: Vec<usize> = (0..lines[0].len())
@@ -236,11 +321,19 @@ impl Report {
             "help_requests",
             "handovers",
             "handovers_done",
+            "priority",
+            "registrations_missing",
         ]
         .into_iter()
         .map(String::from)
         .collect::<Vec<_>>();
         head.extend(reasons.iter().map(|r| format!("closed_{r}")));
+        let columns = self.answer_columns();
+        head.extend(
+            columns
+                .iter()
+                .map(|(w, q, a)| csv_cell(&format!("{w}:{q}={a}"))),
+        );
         let mut out = head.join(",") + "\n";
         for row in self.all() {
             let seconds = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.1}"));
@@ -259,8 +352,11 @@ impl Report {
                 row.help_requests.to_string(),
                 row.handovers.to_string(),
                 row.handovers_done.to_string(),
+                row.priority.to_string(),
+                row.registrations_missing.to_string(),
             ]);
             cells.extend(row.closed_counts(&reasons));
+            cells.extend(row.answer_counts(&columns));
             out.push_str(&cells.join(","));
             out.push('\n');
         }
@@ -321,6 +417,36 @@ fn rows(f: StatsFigures) -> Vec<Row> {
         let r = at(&mut rows, period);
         (r.handovers, r.handovers_done) = (n, done);
     }
+    for (period, n) in f.priority {
+        at(&mut rows, period).priority = n;
+    }
+    for (period, q, a, n) in f.before {
+        *at(&mut rows, period)
+            .before
+            .entry(q)
+            .or_default()
+            .entry(a)
+            .or_default() += n;
+    }
+    for (period, q, a, n) in f.registered {
+        *at(&mut rows, period)
+            .registered
+            .entry(q)
+            .or_default()
+            .entry(a)
+            .or_default() += n;
+    }
+    for (period, n) in f.registrations_missing {
+        at(&mut rows, period).registrations_missing = n;
+    }
+    for (period, q, a, n) in f.feedback {
+        *at(&mut rows, period)
+            .feedback
+            .entry(q)
+            .or_default()
+            .entry(a)
+            .or_default() += n;
+    }
     rows.into_values().collect()
 }
 
@@ -338,6 +464,118 @@ fn rows_or_empty(f: StatsFigures) -> Row {
         period: "total".into(),
         ..Row::default()
     })
+}
+
+/// A CSV cell: as it is, or quoted when it holds a comma, a quote or a line break.
+fn csv_cell(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+/// `stats --by staff`: a line per staff member for the period, and the total (counts only:
+/// chats, minutes in chat, chats ended without a registration).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StaffReport {
+    /// The first moment counted.
+    pub since: Time,
+    /// The first moment no longer counted.
+    pub until: Time,
+    /// A line per staff member, by JID.
+    pub staff: Vec<StaffFigures>,
+    /// Everyone together (`staff` is `total`).
+    pub total: StaffFigures,
+}
+
+impl StaffReport {
+    /// Reads the report from the database, for the chats begun from `since` to before `until`.
+    pub async fn read(store: &Store, since: Time, until: Time) -> sqlx::Result<StaffReport> {
+        let mut staff = store.stats_by_staff(since, until).await?;
+        for s in &mut staff {
+            s.minutes = (s.minutes * 10.0).round() / 10.0;
+        }
+        let total = StaffFigures {
+            staff: "total".into(),
+            chats: staff.iter().map(|s| s.chats).sum(),
+            minutes: (staff.iter().map(|s| s.minutes).sum::<f64>() * 10.0).round() / 10.0,
+            registrations_missing: staff.iter().map(|s| s.registrations_missing).sum(),
+        };
+        Ok(StaffReport {
+            since,
+            until,
+            staff,
+            total,
+        })
+    }
+
+    /// The lines and then the total.
+    fn all(&self) -> impl Iterator<Item = &StaffFigures> {
+        self.staff.iter().chain(std::iter::once(&self.total))
+    }
+
+    /// The report as a text table for people.
+    pub fn text(&self) -> String {
+        let mut lines = vec![["STAFF", "CHATS", "MINUTES", "UNREGISTERED"].map(String::from)];
+        for s in self.all() {
+            lines.push([
+                s.staff.clone(),
+                s.chats.to_string(),
+                format!("{:.0}", s.minutes),
+                s.registrations_missing.to_string(),
+            ]);
+        }
+        let widths: Vec<usize> = (0..4)
+            .map(|i| {
+                lines
+                    .iter()
+                    .map(|l| l[i].chars().count())
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let mut out = format!(
+            "Chats begun from {} to {} (UTC), by staff member (after a handover, who took the chat).\n",
+            self.since.format("%Y-%m-%d %H:%M"),
+            self.until.format("%Y-%m-%d %H:%M")
+        );
+        for line in lines {
+            let w = &widths;
+            out.push_str(&format!(
+                "{:<a$}  {:>b$}  {:>c$}  {:>d$}\n",
+                line[0],
+                line[1],
+                line[2],
+                line[3],
+                a = w[0],
+                b = w[1],
+                c = w[2],
+                d = w[3]
+            ));
+        }
+        out
+    }
+
+    /// The report as CSV: a header, then a line per staff member and the total.
+    pub fn csv(&self) -> String {
+        let mut out = String::from("staff,chats,minutes,registrations_missing\n");
+        for s in self.all() {
+            out.push_str(&format!(
+                "{},{},{:.1},{}\n",
+                csv_cell(&s.staff),
+                s.chats,
+                s.minutes,
+                s.registrations_missing
+            ));
+        }
+        out
+    }
+
+    /// The report as one JSON document.
+    pub fn json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a report serializes")
+    }
 }
 
 /// A duration for people: `42s`, `3m05s`, `2h07m`.
@@ -375,6 +613,7 @@ mod tests {
                 ("2026-11-02".into(), "whisper".into(), 3),
             ],
             handovers: vec![("2026-11-02".into(), 3, 2)],
+            ..StatsFigures::default()
         }
     }
 
@@ -433,13 +672,73 @@ mod tests {
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(
             lines[0],
-            "period,chats,left,expired,missed,served,wait_p50_s,wait_p90_s,wait_max_s,chats_ended,chat_p50_s,chat_p90_s,blocks,watches,whispers,help_requests,handovers,handovers_done,closed_all_left,closed_idle_timeout"
+            "period,chats,left,expired,missed,served,wait_p50_s,wait_p90_s,wait_max_s,chats_ended,chat_p50_s,chat_p90_s,blocks,watches,whispers,help_requests,handovers,handovers_done,priority,registrations_missing,closed_all_left,closed_idle_timeout"
         );
         assert_eq!(
             lines[1],
-            "2026-11-01,3,2,0,0,3,30.0,90.0,125.0,2,600.0,4000.0,0,2,0,0,0,0,2,0"
+            "2026-11-01,3,2,0,0,3,30.0,90.0,125.0,2,600.0,4000.0,0,2,0,0,0,0,0,0,2,0"
         );
-        assert_eq!(lines[2], "2026-11-02,1,0,1,4,0,,,,0,,,1,0,3,1,3,2,0,0");
+        assert_eq!(lines[2], "2026-11-02,1,0,1,4,0,,,,0,,,1,0,3,1,3,2,0,0,0,0");
         assert_eq!(lines.len(), 5, "three days and the total");
+    }
+
+    #[test]
+    fn answers_make_a_column_each_and_free_text_feedback_is_left_out() {
+        let f = StatsFigures {
+            chats: vec![("2026-11-01".into(), 2)],
+            priority: vec![("2026-11-01".into(), 1)],
+            before: vec![("2026-11-01".into(), "safe".into(), "no".into(), 1)],
+            registered: vec![
+                ("2026-11-01".into(), "risk".into(), "high".into(), 1),
+                ("2026-11-02".into(), "risk".into(), "low, for now".into(), 2),
+            ],
+            registrations_missing: vec![("2026-11-01".into(), 1)],
+            feedback: vec![
+                ("2026-11-01".into(), "helped".into(), "yes".into(), 2),
+                ("2026-11-01".into(), "words".into(), "thanks".into(), 1),
+            ],
+            ..StatsFigures::default()
+        };
+        let t = |s: &str| s.parse::<Time>().unwrap();
+        let report = Report {
+            since: t("2026-11-01T00:00:00Z"),
+            until: t("2026-11-03T00:00:00Z"),
+            rows: rows(f),
+            total: Row::default(),
+        };
+        assert_eq!(report.rows[0].feedback["words"]["thanks"], 1);
+        let questions: Questions = toml::from_str(
+            r#"
+            [[feedback]]
+            var = "helped"
+            type = "yes-no"
+            label = "Did this chat help you?"
+            [[feedback]]
+            var = "words"
+            type = "text"
+            label = "Anything else?"
+            "#,
+        )
+        .unwrap();
+        let report = report.without_text(&questions);
+        assert!(!report.rows[0].feedback.contains_key("words"));
+        let csv = report.csv();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert!(
+            lines[0].ends_with(
+                ",priority,registrations_missing,before:safe=no,registered:risk=high,\"registered:risk=low, for now\",feedback:helped=yes"
+            ),
+            "{csv}"
+        );
+        assert!(lines[1].ends_with(",1,1,1,1,0,2"), "{csv}");
+        assert!(lines[2].ends_with(",0,0,0,0,2,0"), "{csv}");
+        let text = report.text();
+        assert!(
+            text.lines()
+                .nth(1)
+                .unwrap()
+                .ends_with("feedback:helped=yes"),
+            "{text}"
+        );
     }
 }

@@ -41,7 +41,8 @@ impl Write {
             | Write::HandoverEnded { jid, .. }
             | Write::ForgetVisitor { jid } => jid,
             // Ended queue rows: a line of their own (no JID contains a space).
-            Write::ForgetEnded { .. } => "queue rows ended",
+            Write::ForgetEnded { .. } | Write::ForgetAnswers { jid: None } => "queue rows ended",
+            Write::ForgetAnswers { jid: Some(jid) } => jid,
             // A visitor's writes keep their own order in the line of their JID.
             Write::VisitorGone { visitor } => visitor,
         }
@@ -60,6 +61,7 @@ impl Write {
             | Write::HandoverEnded { .. } => 0,
             Write::Message { .. } | Write::MessageAt { .. } => 1,
             Write::ForgetVisitor { .. } | Write::ForgetEnded { .. } => 1,
+            Write::ForgetAnswers { .. } => 1,
             Write::Supervised { .. } => 1,
             Write::InsertRoom { .. } => 2,
         }
@@ -100,6 +102,7 @@ impl Write {
             }
             Write::ForgetVisitor { jid } => store.forget_visitor(jid).await,
             Write::ForgetEnded { rooms } => store.forget_ended(*rooms).await.map(|_| ()),
+            Write::ForgetAnswers { jid } => store.forget_answers(jid.as_deref()).await,
             Write::Supervised {
                 jid,
                 kind,
@@ -240,7 +243,7 @@ impl Lines {
     /// Queues `write`; false when it is not needed: a look for ended queue rows while another
     /// waits its turn (during an outage one would pile up every poll interval).
     fn push(&mut self, at: Instant, write: Write) -> bool {
-        if let Write::ForgetEnded { rooms: false } = write {
+        if let Write::ForgetEnded { rooms: false } | Write::ForgetAnswers { jid: None } = write {
             if let Some(queue) = self.lines.get(write.line()) {
                 // One waits its turn already (not only one at the database): it does the same.
                 let waiting = self.ready.iter().any(|(_, _, l)| l == write.line());

@@ -226,6 +226,28 @@ fn database_doc_shows_the_exact_claim_statements() {
         ("FORGET_VISITOR[2]", store::sql::FORGET_VISITOR[2].sqlite),
         ("FORGET_VISITOR[3]", store::sql::FORGET_VISITOR[3].sqlite),
         (
+            "FORGET_VISITOR[4] (PostgreSQL)",
+            store::sql::FORGET_VISITOR[4].postgres,
+        ),
+        (
+            "FORGET_VISITOR[4] (SQLite)",
+            store::sql::FORGET_VISITOR[4].sqlite,
+        ),
+        (
+            "FORGET_ENDED_ANSWERS (PostgreSQL)",
+            store::sql::FORGET_ENDED_ANSWERS.postgres,
+        ),
+        (
+            "FORGET_ENDED_ANSWERS (SQLite)",
+            store::sql::FORGET_ENDED_ANSWERS.sqlite,
+        ),
+        ("QUEUE_PRIORITY", store::sql::QUEUE_PRIORITY.sqlite),
+        (
+            "INSERT_QUEUE_ANSWER",
+            store::sql::INSERT_QUEUE_ANSWER.sqlite,
+        ),
+        ("QUEUE_ANSWERS", store::sql::QUEUE_ANSWERS.sqlite),
+        (
             "FORGET_ENDED_QUEUE (PostgreSQL)",
             store::sql::FORGET_ENDED_QUEUE.postgres,
         ),
@@ -245,6 +267,15 @@ fn database_doc_shows_the_exact_claim_statements() {
             ("STATS_BLOCKS", store::sql::STATS_BLOCKS),
             ("STATS_SUPERVISION", store::sql::STATS_SUPERVISION),
             ("STATS_HANDOVERS", store::sql::STATS_HANDOVERS),
+            ("STATS_PRIORITY", store::sql::STATS_PRIORITY),
+            ("STATS_BEFORE", store::sql::STATS_BEFORE),
+            ("STATS_REGISTERED", store::sql::STATS_REGISTERED),
+            (
+                "STATS_REGISTRATIONS_MISSING",
+                store::sql::STATS_REGISTRATIONS_MISSING,
+            ),
+            ("STATS_FEEDBACK", store::sql::STATS_FEEDBACK),
+            ("STATS_BY_STAFF", store::sql::STATS_BY_STAFF),
         ]
         .into_iter()
         .flat_map(|(name, sql)| [(name, sql.postgres), (name, sql.sqlite)]),

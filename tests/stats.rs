@@ -1,7 +1,9 @@
 //! `helpim-bot stats` on SQLite and on PostgreSQL, against rows whose figures are known: chats,
 //! visitors who left, expired or missed, waiting times and chat durations (nearest-rank p50/p90,
 //! max), rooms closed by reason, blocks, watches, whispers and requests for help, handovers (and
-//! those done); per day, per hour and in total; as JSON, CSV and text.
+//! those done); chats with priority, the answers before the chat kept for statistics, the
+//! registrations' choices and the chats ended without one, the visitors' feedback (SPEC §14); per
+//! day, per hour and in total; as JSON, CSV and text; and `--by staff`.
 
 mod support;
 
@@ -50,6 +52,38 @@ INSERT INTO supervision (room_id, kind, jid, at) VALUES
  (4, 'watch', 'sup@x', '2026-11-03T09:05:00.000Z');
 INSERT INTO notes (room_id, jid, kind, text, at) VALUES
  (1, 'sup@x', 'whisper', 'ask about sleep', '2026-11-01T10:02:00.000Z');
+UPDATE rooms SET staff_jid = 'kim@l' WHERE id IN (1, 2, 4);
+UPDATE rooms SET staff_jid = 'alex@l' WHERE id IN (3, 6);
+UPDATE queue SET priority = 1, priority_reason = 'Are you safe right now?: No'
+WHERE visitor IN ('v2', 'v5', 'v6', 'v9');
+INSERT INTO queue_answers (queue_id, question, answer, kept)
+SELECT id, 'safe', 'yes', TRUE FROM queue WHERE visitor IN ('v1', 'v8', 'v11');
+INSERT INTO queue_answers (queue_id, question, answer, kept)
+SELECT id, 'safe', 'no', TRUE FROM queue WHERE visitor IN ('v2', 'v6');
+INSERT INTO queue_answers (queue_id, question, answer, kept)
+SELECT id, 'age', 'young', TRUE FROM queue WHERE visitor = 'v1';
+INSERT INTO queue_answers (queue_id, question, answer, kept)
+SELECT id, 'age', 'old', FALSE FROM queue WHERE visitor = 'v2';
+INSERT INTO registrations (room_id, staff, created_at) VALUES
+ (1, 'kim@l', '2026-11-01T10:15:00.000Z'),
+ (2, 'kim@l', '2026-11-01T11:35:00.000Z'),
+ (6, 'alex@l', '2026-11-01T00:40:00.000Z');
+INSERT INTO registration_answers (registration_id, question, answer, kept)
+SELECT g.id, a.question, a.answer, a.kept FROM registrations g JOIN (
+  SELECT 1 AS room_id, 'category' AS question, 'school' AS answer, TRUE AS kept
+  UNION ALL SELECT 1, 'risk', 'low', TRUE
+  UNION ALL SELECT 1, 'note', 'talked about exams', FALSE
+  UNION ALL SELECT 2, 'category', 'home', TRUE
+  UNION ALL SELECT 2, 'risk', 'high', TRUE
+  UNION ALL SELECT 2, 'note', NULL, FALSE
+  UNION ALL SELECT 6, 'category', 'school', TRUE
+) a ON a.room_id = g.room_id;
+INSERT INTO feedback (room_id, question, answer, created_at) VALUES
+ (1, 'helped', 'yes', '2026-11-01T10:11:00.000Z'),
+ (2, 'helped', 'no', '2026-11-01T11:31:00.000Z'),
+ (3, 'helped', 'yes', '2026-11-01T12:06:00.000Z'),
+ (4, 'helped', 'yes', '2026-11-02T09:30:00.000Z'),
+ (6, 'helped', 'no', '2026-11-01T00:31:00.000Z');
 ";
 
 /// Fills `db` (migrated) with [`ROWS`].
@@ -88,7 +122,16 @@ async fn the_report_has_the_figures_the_rows_hold(db: TestDb) {
         "chat_duration": {"count": 3, "p50": 600.0, "p90": 1800.0},
         "closed": {"all_left": 3, "idle_timeout": 1},
         "blocks": 2, "watches": 1, "whispers": 1, "help_requests": 1,
-        "handovers": 3, "handovers_done": 2
+        "handovers": 3, "handovers_done": 2,
+        // v2's chat (r2); v6 had priority too but left
+        "priority": 1,
+        // by when they joined the queue: v1, v2, v6 (v2's unkept answer is not counted)
+        "before": {"age": {"young": 1}, "safe": {"no": 2, "yes": 1}},
+        // r1 and r2; r6 began the day before; the notes (free text) are never counted
+        "registered": {"category": {"home": 1, "school": 1}, "risk": {"high": 1, "low": 1}},
+        // r3
+        "registrations_missing": 1,
+        "feedback": {"helped": {"no": 1, "yes": 2}}
     });
     assert_eq!(rows[0], expect_first, "{report:#}");
     let expect_second = json!({
@@ -97,7 +140,14 @@ async fn the_report_has_the_figures_the_rows_hold(db: TestDb) {
         "chat_duration": null,
         "closed": {"claim_timeout": 1},
         "blocks": 0, "watches": 1, "whispers": 0, "help_requests": 0,
-        "handovers": 1, "handovers_done": 0
+        "handovers": 1, "handovers_done": 0,
+        // v5's chat (r4); v9 had priority but missed their room
+        "priority": 1,
+        "before": {"safe": {"yes": 1}},
+        "registered": {},
+        // r4 is still going
+        "registrations_missing": 0,
+        "feedback": {"helped": {"yes": 1}}
     });
     assert_eq!(rows[1], expect_second, "{report:#}");
     let expect_total = json!({
@@ -107,7 +157,12 @@ async fn the_report_has_the_figures_the_rows_hold(db: TestDb) {
         "chat_duration": {"count": 3, "p50": 600.0, "p90": 1800.0},
         "closed": {"all_left": 3, "claim_timeout": 1, "idle_timeout": 1},
         "blocks": 2, "watches": 2, "whispers": 1, "help_requests": 1,
-        "handovers": 4, "handovers_done": 2
+        "handovers": 4, "handovers_done": 2,
+        "priority": 2,
+        "before": {"age": {"young": 1}, "safe": {"no": 2, "yes": 2}},
+        "registered": {"category": {"home": 1, "school": 1}, "risk": {"high": 1, "low": 1}},
+        "registrations_missing": 1,
+        "feedback": {"helped": {"no": 1, "yes": 3}}
     });
     assert_eq!(report["total"], expect_total, "{report:#}");
     assert_eq!(report["since"], "2026-11-01T00:00:00Z");
@@ -142,10 +197,10 @@ async fn the_report_has_the_figures_the_rows_hold(db: TestDb) {
     assert_eq!(
         lines,
         [
-            "period,chats,left,expired,missed,served,wait_p50_s,wait_p90_s,wait_max_s,chats_ended,chat_p50_s,chat_p90_s,blocks,watches,whispers,help_requests,handovers,handovers_done,closed_all_left,closed_claim_timeout,closed_idle_timeout",
-            "2026-11-01,3,2,0,0,4,60.0,600.0,600.0,3,600.0,1800.0,2,1,1,1,3,2,3,0,1",
-            "2026-11-02,1,0,1,1,1,45.0,45.0,45.0,0,,,0,1,0,0,1,0,0,1,0",
-            "total,4,2,1,1,5,60.0,600.0,600.0,3,600.0,1800.0,2,2,1,1,4,2,3,1,1",
+            "period,chats,left,expired,missed,served,wait_p50_s,wait_p90_s,wait_max_s,chats_ended,chat_p50_s,chat_p90_s,blocks,watches,whispers,help_requests,handovers,handovers_done,priority,registrations_missing,closed_all_left,closed_claim_timeout,closed_idle_timeout,before:age=young,before:safe=no,before:safe=yes,registered:category=home,registered:category=school,registered:risk=high,registered:risk=low,feedback:helped=no,feedback:helped=yes",
+            "2026-11-01,3,2,0,0,4,60.0,600.0,600.0,3,600.0,1800.0,2,1,1,1,3,2,1,1,3,0,1,1,2,1,1,1,1,1,1,2",
+            "2026-11-02,1,0,1,1,1,45.0,45.0,45.0,0,,,0,1,0,0,1,0,1,0,0,1,0,0,0,1,0,0,0,0,0,1",
+            "total,4,2,1,1,5,60.0,600.0,600.0,3,600.0,1800.0,2,2,1,1,4,2,2,1,3,1,1,1,2,2,1,1,1,1,1,3",
         ]
     );
     let text = stats(&db, &[]);
@@ -155,7 +210,45 @@ async fn the_report_has_the_figures_the_rows_hold(db: TestDb) {
         cells,
         [
             "total", "4", "2", "1", "1", "1m00s", "10m00s", "10m00s", "10m00s", "30m00s", "2", "2",
-            "1", "1", "4", "2", "3", "1", "1"
+            "1", "1", "4", "2", "2", "1", "3", "1", "1", "1", "2", "2", "1", "1", "1", "1", "1",
+            "3"
+        ],
+        "{text}"
+    );
+
+    // Per staff member (the room's staff member; r6 began before the period): chats, minutes of
+    // the chats that ended, chats ended without a registration. Counts only.
+    let staff: Value = serde_json::from_str(&stats(&db, &["--by", "staff", "--json"])).unwrap();
+    assert_eq!(
+        staff["staff"],
+        json!([
+            {"staff": "alex@l", "chats": 1, "minutes": 5.0, "registrations_missing": 1},
+            // r1 10 min, r2 30 min, r4 still going
+            {"staff": "kim@l", "chats": 3, "minutes": 40.0, "registrations_missing": 0}
+        ]),
+        "{staff:#}"
+    );
+    assert_eq!(
+        staff["total"],
+        json!({"staff": "total", "chats": 4, "minutes": 45.0, "registrations_missing": 1})
+    );
+    assert_eq!(
+        stats(&db, &["--by", "staff", "--csv"]),
+        "staff,chats,minutes,registrations_missing\nalex@l,1,5.0,1\nkim@l,3,40.0,0\ntotal,4,45.0,1\n"
+    );
+    let text = stats(&db, &["--by", "staff"]);
+    let cells: Vec<Vec<&str>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        cells,
+        [
+            vec!["STAFF", "CHATS", "MINUTES", "UNREGISTERED"],
+            vec!["alex@l", "1", "5", "1"],
+            vec!["kim@l", "3", "40", "0"],
+            vec!["total", "4", "45", "1"],
         ],
         "{text}"
     );

@@ -65,3 +65,57 @@ export function appendLine(list, { who, text, stamp = new Date(), mine = false, 
   li.scrollIntoView({ block: "nearest" });
   return li;
 }
+
+/**
+ * Draws the question fields of a bot's form (session.js Reply `form`) into `box`: a choice or
+ * yes/no (list-single) as radio buttons, a text as a box; `optional` marks those not required.
+ * Only the fields `wanted` picks (by default `q-*`); what was filled in stays (`values` first).
+ */
+export function drawForm(box, fields, optional, values = readForm(box), wanted = (f) => f.name.startsWith("q-")) {
+  box.replaceChildren();
+  for (const f of fields.filter(wanted)) {
+    const id = `${box.id}-${f.name}`;
+    const value = values[f.name] ?? f.value;
+    // The question, and "(optional)" after it when it may be left open.
+    const words = (el) => {
+      el.textContent = f.label;
+      if (f.required || !optional) return;
+      const hint = document.createElement("span");
+      hint.className = "hint";
+      hint.textContent = optional;
+      el.append(" ", hint);
+    };
+    let el;
+    if (f.type === "list-single") {
+      el = document.createElement("fieldset");
+      const legend = document.createElement("legend");
+      words(legend);
+      el.append(legend);
+      for (const [i, [v, label]] of f.options.entries()) {
+        const span = document.createElement("span");
+        span.className = "choice";
+        span.innerHTML = `<input type="radio"><label></label>`;
+        const [input, l] = span.children;
+        Object.assign(input, { id: `${id}-${i}`, name: f.name, value: v, required: f.required, checked: v === value });
+        l.htmlFor = input.id;
+        l.textContent = label;
+        el.append(span);
+      }
+    } else if (f.type === "text-single") {
+      el = document.createElement("div");
+      el.innerHTML = `<label></label><input maxlength="300" autocomplete="off">`;
+      const [l, input] = el.children;
+      Object.assign(input, { id, name: f.name, value, required: f.required });
+      l.htmlFor = id;
+      words(l);
+    } else continue;
+    box.append(el);
+  }
+}
+
+/** What `box`'s fields hold: `{ name: value }` (a radio group by its checked one). */
+export function readForm(box) {
+  const values = {};
+  for (const input of box.querySelectorAll("input")) if (input.type !== "radio" || input.checked) values[input.name] = input.value.trim();
+  return values;
+}

@@ -51,23 +51,34 @@ export function childText(el, name, ns) {
   return c ? c.textContent : "";
 }
 
-/** An answer of the bot to a command: its status, note, result fields and table rows. */
+/**
+ * An answer of the bot to a command: its status, note, result fields and table rows; `executing`
+ * when it asks (again) for a form, whose fields are `form`: `{ name, type, label, required, value,
+ * options: [[value, label]] }`.
+ */
 class Reply {
   constructor(iq) {
     const command = child(iq, "command", NS.commands);
     const note = command && child(command, "note", NS.commands);
     this.note = note ? note.textContent : "";
+    this.executing = command?.getAttribute("status") === "executing";
     this.fields = new Map();
     this.items = [];
     this.options = new Map();
+    this.form = [];
     const form = command && child(command, "x", NS.data);
     if (!form) return;
     for (const f of form.children) {
       if (f.localName === "field") {
         const values = [...f.children].filter((c) => c.localName === "value").map((c) => c.textContent);
-        this.fields.set(f.getAttribute("var"), values[0] ?? "");
+        const name = f.getAttribute("var");
+        this.fields.set(name, values[0] ?? "");
+        const field = { name, type: f.getAttribute("type"), label: f.getAttribute("label") || "", required: !!child(f, "required"), value: values[0] ?? "", options: [] };
+        this.form.push(field);
         for (const o of f.children) {
-          if (o.localName === "option") this.options.set(childText(o, "value"), o.getAttribute("label") || "");
+          if (o.localName !== "option") continue;
+          this.options.set(childText(o, "value"), o.getAttribute("label") || "");
+          field.options.push([childText(o, "value"), o.getAttribute("label") || ""]);
         }
       } else if (f.localName === "item") {
         const row = {};

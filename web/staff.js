@@ -20,7 +20,7 @@
 
 import { Session, NS, bare, child, config } from "./session.js";
 import { ChatRoom } from "./chatroom.js";
-import { appendLine, messageBox, notice, put, show } from "./helpline.js";
+import { appendLine, drawForm, messageBox, notice, put, readForm, show } from "./helpline.js";
 import { t, translate, use } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
@@ -320,7 +320,7 @@ function onShift(el) {
   for (const c of el.children) {
     const get = (name) => c.getAttribute(name) || "";
     if (c.localName === "visitor") {
-      visitors.push({ id: get("id"), nick: get("nick"), topic: get("topic"), since: get("waiting-since"), priority: Number(get("priority") || 0), reoffer: get("reoffer") === "true" });
+      visitors.push({ id: get("id"), nick: get("nick"), topic: get("topic"), since: get("waiting-since"), priority: Number(get("priority") || 0), why: get("why"), reoffer: get("reoffer") === "true" });
     } else if (c.localName === "handover") {
       handovers.push({ id: `h:${get("room")}`, room: get("room"), nick: get("from"), from: get("from"), note: get("note"), topic: get("topic"), since: get("since"), handover: true });
     }
@@ -394,6 +394,12 @@ function drawWaiting(items, pick) {
     topic.textContent = item.topic || t("queue.no-topic");
     topic.dir = "auto";
     li.append(name, topic);
+    if (item.priority > 0 && item.why) {
+      const why = document.createElement("p");
+      why.className = "why";
+      why.textContent = t("queue.why", { why: item.why });
+      li.append(why);
+    }
     if (item.note) {
       const note = document.createElement("p");
       note.className = "note";
@@ -459,7 +465,7 @@ async function refreshWaiting() {
   if (pushes.seen) return;
   // The bot words the wait for people ("4 min, since 14:02"); an older one sent a time stamp.
   const since = (text) => (Number.isNaN(Date.parse(text)) ? "" : text);
-  const items = reply.items.map((row) => ({ id: row.id, nick: row.nick, topic: row.topic, since: since(row.waiting), priority: 0, reoffer: false }));
+  const items = reply.items.map((row) => ({ id: row.id, nick: row.nick, topic: row.topic, since: since(row.waiting), priority: Number(row.priority || 0), why: row.why || "", reoffer: false }));
   shift = { figures: shift?.figures || {}, items, pick: reply.options.size > 0 };
   drawShift();
 }
@@ -580,7 +586,7 @@ function addChat(room, password, { colleague = "", topic = "" } = {}) {
   const early = coming.get(room);
   if (early) {
     coming.delete(room);
-    Object.assign(chat, { picked: early.nick, topic: early.topic });
+    Object.assign(chat, { picked: early.nick, topic: early.topic, about: early.about });
   }
   tab.addEventListener("click", () => select(room));
   tab.addEventListener("keydown", (event) => {
@@ -661,6 +667,18 @@ function render(chat) {
   pane.querySelector(".messages").setAttribute("aria-label", t("chat.messages", { name: visitorOf(chat) }));
   put(pane.querySelector(".topic"), chat.topic ? t("chat.topic", { topic: chat.topic }) : chat.topic === "" && room.peer ? t("chat.no-topic") : "");
   put(pane.querySelector(".since"), chat.since && !ended ? t("chat.for", { time: duration(chat.since) }) : "");
+  put(pane.querySelector(".why"), chat.about?.why ? t("chat.priority", { why: chat.about.why }) : "");
+  const dl = pane.querySelector(".answers");
+  if (chat.about && !dl.children.length) {
+    for (const [label, text] of chat.about.answers) {
+      const dt = document.createElement("dt");
+      const dd = document.createElement("dd");
+      dt.textContent = label;
+      dd.textContent = text;
+      dd.dir = "auto";
+      dl.append(dt, dd);
+    }
+  }
   put(pane.querySelector(".state"), STATES[chat.state](chat));
   put(pane.querySelector(".typing"), chat.typing && !ended ? t("chat.typing", { name: room.peer }) : "");
   show(pane.querySelector(".send"), !ended);
@@ -674,10 +692,13 @@ function render(chat) {
 
 /** Chat `chat` is over: `words` say why, in its pane and in its conversation. */
 function ended(chat, words) {
+  const was = chat.state;
   line(chat, words);
   chat.typing = false;
   go(chat, "ended", words);
   saveChats();
+  // A chat with a visitor that ended here: its registration asked for (a handover's is not ours).
+  if (was !== "ended" && chat.since && !chat.handedOver) register(chat.jid, visitorOf(chat));
 }
 
 /** Chat `chat` moves to `state` (with `words`, for ended) and is drawn again. */
@@ -804,6 +825,8 @@ function confirmDialog({ title, text, ok, cancel, fields = [], noteLabel = "", d
 
 function endChat(chat) {
   const finish = () => {
+    // Ended here, with a visitor: its registration is asked for (once ended, it was already).
+    if (chat.state !== "ended" && chat.since) register(chat.jid, visitorOf(chat));
     chat.room.leave();
     removeChat(chat);
     announce(t("chat.ended"));
@@ -908,6 +931,9 @@ function offeredHandover(invitation, handover) {
 function onComing(el, room) {
   const nick = el.getAttribute("nick") || "";
   const topic = el.getAttribute("topic") || "";
+  // The answers before the chat (labels and words in the help line's default language) and why
+  // the visitor has priority.
+  const about = { why: el.getAttribute("priority") === "1" ? el.getAttribute("why") || t("queue.priority") : "", answers: [...el.children].filter((c) => c.localName === "answer").map((c) => [c.getAttribute("label") || c.getAttribute("question"), c.textContent]) };
   if (nick) topics.set(nick, topic);
   // No longer waiting: off the list at once (the next push agrees, within seconds).
   const id = el.getAttribute("id");
@@ -918,8 +944,9 @@ function onComing(el, room) {
     drawShift();
   }
   const chat = chats.get(room);
-  if (!chat) return void coming.set(room, { nick, topic });
+  if (!chat) return void coming.set(room, { nick, topic, about });
   chat.topic = topic;
+  chat.about = about;
   if (!chat.room.peer && nick) chat.picked = nick;
   if (chat.state === "waiting" && nick) return go(chat, "invited");
   render(chat);
@@ -939,6 +966,7 @@ function onMessage(el) {
     case "handed-over":
       if (chat) {
         chat.room.leave();
+        chat.handedOver = true;
         ended(chat, t("handover.done", { name: payload.getAttribute("to") || "" }));
       }
       return;
@@ -995,6 +1023,8 @@ async function findSupervisor() {
   // Which commands the bot offers, for whoever looks (a test, a help line's own script).
   document.body.dataset.commands = nodes.join(" ");
   supervisor = nodes.includes("live-chats");
+  registering = nodes.includes("register-chat");
+  remind();
   show($("supervise"), supervisor);
   if (supervisor) refreshLive();
 }
@@ -1114,6 +1144,71 @@ function onHelp(el) {
   $("help-requests").append(li);
   alertStaff(t("super.help", { name: staff }), el.textContent, { loud: true, count: 1, waiting: true });
 }
+
+// ---------------------------------------------------------------- registration after a chat
+
+/** Whether the bot has `register-chat` (an older one has not: no form, no reminder). */
+let registering = false;
+const ROOM_AND_QUESTIONS = (f) => f.name === "room" || f.name.startsWith("q-");
+
+/** "Not registered yet: N", from `register-chat` asked without a form (its `unregistered` count). */
+function drawReminder(reply) {
+  const n = Number(reply.fields.get("unregistered") ?? reply.form.find((f) => f.name === "room")?.options.length ?? 0) || 0;
+  put($("reminder"), t("register.reminder", { n }));
+  show($("reminder"), n > 0);
+}
+
+async function remind() {
+  if (!registering) return;
+  const reply = await ask("register-chat").catch(() => null);
+  if (reply) drawReminder(reply);
+}
+
+/**
+ * The registration form (`register-chat`'s, its room pre-selected: `room`, the chat `name` had),
+ * beside the chats; it takes no focus (one may be typing in another chat) and can wait ("Later").
+ */
+async function register(room = "", name = "") {
+  if (!registering) return;
+  // One at a time: a form being filled in is not replaced; the reminder counts the rest.
+  if (!$("register").hidden) return remind();
+  const reply = await ask("register-chat").catch(() => null);
+  if (!reply) return;
+  drawReminder(reply);
+  if (!reply.executing) return;
+  const form = reply.form.map((f) => ({ ...f, required: f.name === "room" || f.required }));
+  const rooms = form.find((f) => f.name === "room");
+  // The bot may not have closed the room yet: it is submitted all the same, and checked then.
+  if (room && rooms && !rooms.options.some(([value]) => value === room)) rooms.options.unshift([room, t("chat.with", { name })]);
+  drawForm($("register-q"), form, t("register.optional"), { room }, ROOM_AND_QUESTIONS);
+  show($("register-error"), false);
+  show($("register"));
+  if (!room) $("register-q").querySelector("input")?.focus();
+}
+
+$("register-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const values = readForm($("register-q"));
+  const reply = await ask("register-chat", values).catch(() => null);
+  // Not stored (a chat no longer one's own to register, say): the form stays, with the bot's note.
+  if (!reply || reply.executing || !["registered", "already"].includes(reply.status)) {
+    if (reply?.executing) drawForm($("register-q"), reply.form, t("register.optional"), values, ROOM_AND_QUESTIONS);
+    put($("register-error"), reply?.note || t("no-answer"));
+    return show($("register-error"));
+  }
+  show($("register"), false);
+  const words = reply.status === "already" ? t("register.already") : t("register.done");
+  announce(words);
+  const chat = chats.get(values.room);
+  if (chat) line(chat, words);
+  remind();
+});
+
+$("register-later").addEventListener("click", () => {
+  show($("register"), false);
+  $("reminder").focus();
+});
+$("reminder").addEventListener("click", () => register());
 
 // ---------------------------------------------------------------- the team room
 

@@ -12,7 +12,7 @@
 
 import { Session, config, child, NS } from "./session.js";
 import { ChatRoom } from "./chatroom.js";
-import { appendLine, messageBox, put, show } from "./helpline.js";
+import { appendLine, drawForm, messageBox, put, readForm, show } from "./helpline.js";
 import { choose, language, languages, local, t, translate, use } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
@@ -77,6 +77,14 @@ function forget() {
 
 /** The chat's room once invited (a ChatRoom: its counsellor is its `peer`). */
 let room = null;
+/**
+ * The questions before the chat (the bot's form, in the visitor's language) and the answers
+ * given: in the page's memory only, never stored (a refresh asks them again, if the bot must).
+ */
+let asked = [];
+let answers = {};
+/** The room of the chat the feedback questions are about. */
+let feedbackRoom = "";
 
 const session = new Session({ onInvite, onMessage, onLost });
 
@@ -117,6 +125,7 @@ function go(changes) {
 /** A catalog key with its values (`[key, vars]`), or a key alone, in words. */
 function words(said) {
   if (!said) return "";
+  if (said.text) return said.text;
   return Array.isArray(said) ? t(said[0], said[1]) : t(said);
 }
 
@@ -161,6 +170,8 @@ function render() {
   $("sound").checked = !!saved.sound;
   show($("after"), phase === "ended");
   put($("ended-words"), words(view.ended));
+  show($("feedback"), phase === "ended" && view.feedback === "asked");
+  put($("feedback-done"), phase === "ended" ? words(view.feedback?.text && view.feedback) : "");
   put($("notice"), words(view.notice));
   show($("notice"), !!view.notice);
   $("notice").classList.toggle("error", phase === "error");
@@ -207,6 +218,7 @@ $("language").addEventListener("change", async () => {
   saved.lang = $("language").value;
   await use(saved.lang);
   translateAll();
+  if (view.phase === "start" || view.phase === "error") loadQuestions();
   save();
   render();
 });
@@ -269,7 +281,8 @@ async function checkLine() {
   } catch (error) {
     if (error.condition !== "item-not-found") console.warn("line-status", error);
     view.statusKnown = false;
-    return go({ phase: "start", connection: null });
+    go({ phase: "start", connection: null });
+    return loadQuestions();
   }
   view.statusKnown = true;
   if (reply.fields.get("open") === "false") {
@@ -277,12 +290,32 @@ async function checkLine() {
     recheckTimer = setTimeout(() => view.phase === "closed" && checkLine(), RECHECK_MS);
   } else {
     go({ phase: "start" });
+    await loadQuestions();
   }
 }
 
+/** The help line's questions before the chat: the form of `request-chat`, asked without one. */
+async function loadQuestions() {
+  try {
+    const reply = await session.command("request-chat");
+    if (reply.executing) asked = reply.form;
+  } catch (error) {
+    console.warn("request-chat form", error);
+  }
+  drawForm($("questions"), asked, t("start.optional"));
+}
+
 async function requestChat() {
-  const reply = await session.command("request-chat", { nick: saved.nick, topic: saved.topic, key });
+  const reply = await session.command("request-chat", { ...answers, nick: saved.nick, topic: saved.topic, key });
   if (room) return; // the invitation was quicker than the answer
+  if (reply.executing) {
+    // Something to correct (or answer again after a refresh): the form again, and what is wrong.
+    asked = reply.form;
+    drawForm($("questions"), asked, t("start.optional"), answers);
+    go({ phase: "error", notice: { text: reply.note || t("error.other") } });
+    // On a phone the note is above the fold: brought into view, so the press is seen to answer.
+    return $("notice").scrollIntoView({ block: "start" });
+  }
   if (reply.status === "queued") {
     return go({ phase: "waiting", notice: null, queue: queueFrom((f) => reply.fields.get(f)) });
   }
@@ -301,6 +334,7 @@ $("start-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   saved.nick = $("nick").value.trim();
   saved.topic = $("topic").value.trim();
+  answers = readForm($("questions"));
   if (!saved.nick) return;
   $("start-button").disabled = true;
   try {
@@ -344,20 +378,47 @@ $("end").addEventListener("click", () => {
 
 $("new-chat").addEventListener("click", () => {
   $("messages").replaceChildren();
-  go({ phase: "arriving", ended: null, notice: null, connection: null });
+  answers = {};
+  go({ phase: "arriving", ended: null, notice: null, connection: null, feedback: null });
   checkLine().then(() => view.phase === "start" && $("nick").focus());
 });
 
 /** The chat is over: say why, keep the conversation readable, offer what next; forget it here. */
 function ended(said) {
+  const chatted = view.phase === "chatting" && room?.jid;
   systemLine(said);
   room?.close();
   room = null;
   forget();
-  go({ phase: "ended", ended: said, notice: null, connection: null, typing: false });
-  session.disconnect();
+  go({ phase: "ended", ended: said, notice: null, connection: null, typing: false, feedback: null });
   $("after-title").focus();
+  if (chatted) askFeedback(chatted);
+  else session.disconnect();
 }
+
+/** After a chat: the help line's feedback questions, if it has any (skippable); then goodbye. */
+async function askFeedback(jid) {
+  const reply = await session.command("feedback").catch(() => null);
+  if (!reply?.form.some((f) => f.name.startsWith("q-")) || view.phase !== "ended") return session.disconnect();
+  feedbackRoom = jid;
+  // All of it may be left open ("No, thank you"): nothing marked optional.
+  drawForm($("feedback-q"), reply.form, "", {});
+  go({ feedback: "asked" });
+}
+
+$("feedback").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const reply = await session.command("feedback", { ...readForm($("feedback-q")), key, room: feedbackRoom }).catch(() => null);
+  if (reply?.executing) return go({ feedback: "asked", notice: { text: reply.note } });
+  session.disconnect();
+  go({ feedback: reply?.note ? { text: reply.note } : null, notice: null });
+  $("after-title").focus();
+});
+
+$("feedback-skip").addEventListener("click", () => {
+  session.disconnect();
+  go({ feedback: null });
+});
 
 /** The quick exit: nothing left on the screen at once, a clean leave, no storage, a neutral page. */
 function quickExit() {

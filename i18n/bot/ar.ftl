@@ -7,13 +7,25 @@ request-chat = طلب محادثة
 leave-queue = مغادرة قائمة الانتظار
 resume-chat = متابعة محادثتي
 line-status = هل خط المساعدة مفتوح؟
+feedback = بعد المحادثة
 
 ## request-chat: النموذج
 
+answer-yes = نعم
+answer-no = لا
 form-nick = اسمك (أي اسم تريده)
 form-topic = عمّ تودّ أن تتحدث؟
 form-instructions = سيتحدث معك أحد أعضاء الفريق حالما يصبح متاحًا.
 form-need-nick = يرجى كتابة اسم: أي اسم يفي بالغرض.
+form-need-answer = يرجى الإجابة عن: { $question }
+form-not-an-option = يرجى اختيار إحدى الإجابات عن: { $question }
+too-long-answer = الإجابة عن "{ $question }" طويلة جدًا: الحد الأقصى { $max ->
+        [one] حرف واحد
+        [two] حرفان
+        [few] { $max } أحرف
+        [many] { $max } حرفًا
+       *[other] { $max } حرف
+    }.
 too-long-nick = الاسم (nick) طويل جدًا: الحد الأقصى { $max ->
         [one] حرف واحد
         [two] حرفان
@@ -142,6 +154,14 @@ kick-ended = انتهت هذه المحادثة.
 kick-no-claim = هذه الغرفة ليست مخصصة لك.
 kick-third-person = هذه الغرفة لشخصين فقط.
 kick-impostor = هذا المكان محجوز لشخص آخر.
+
+## feedback: الأسئلة بعد المحادثة (تطرحها صفحة الزائر عند انتهاء المحادثة)
+
+feedback-instructions = هل تخبرنا كيف كانت المحادثة؟
+feedback-none = لا توجد أسئلة بعد المحادثة.
+feedback-thanks = شكرًا لأنك أخبرتنا.
+feedback-already = لقد أخبرتنا عن هذه المحادثة من قبل. شكرًا لك.
+feedback-no-chat = لا توجد محادثة حديثة لك لتخبرنا عنها.
 
 ## الأخطاء
 

@@ -12,13 +12,23 @@ request-chat = Request a chat
 leave-queue = Leave the queue
 resume-chat = Resume my chat
 line-status = Is the help line open?
+feedback = After the chat
 
 ## request-chat: the form
 
+answer-yes = Yes
+answer-no = No
 form-nick = Your name (any name)
 form-topic = What would you like to talk about?
 form-instructions = A staff member will chat with you as soon as one is free.
 form-need-nick = Please give a name: any name will do.
+form-need-answer = Please answer: { $question }
+form-not-an-option = Please choose one of the answers to: { $question }
+# $max: a number of characters.
+too-long-answer = The answer to "{ $question }" is too long: at most { $max } { $max ->
+        [one] character
+       *[other] characters
+    }.
 # $max, $min: a number of characters.
 too-long-nick = The name (nick) is too long: at most { $max } { $max ->
         [one] character
@@ -125,6 +135,14 @@ kick-ended = This chat has ended.
 kick-no-claim = This room was not handed to you.
 kick-third-person = This room is for two people only.
 kick-impostor = This seat belongs to someone else.
+
+## feedback: the questions after the chat (the visitor page asks them when the chat has ended)
+
+feedback-instructions = Would you tell us how the chat went?
+feedback-none = There are no questions after the chat.
+feedback-thanks = Thank you for telling us.
+feedback-already = You have already told us about this chat. Thank you.
+feedback-no-chat = There is no recent chat of yours to tell us about.
 
 ## Errors
 

@@ -6,13 +6,22 @@ request-chat = Een chat aanvragen
 leave-queue = De wachtrij verlaten
 resume-chat = Mijn chat hervatten
 line-status = Is de hulplijn open?
+feedback = Na de chat
 
 ## request-chat: het formulier
 
+answer-yes = Ja
+answer-no = Nee
 form-nick = Je naam (elke naam is goed)
 form-topic = Waarover wil je praten?
 form-instructions = Een medewerker gaat met je chatten zodra er iemand vrij is.
 form-need-nick = Vul een naam in: elke naam is goed.
+form-need-answer = Beantwoord alsjeblieft: { $question }
+form-not-an-option = Kies een van de antwoorden op: { $question }
+too-long-answer = Het antwoord op "{ $question }" is te lang: hoogstens { $max } { $max ->
+        [one] teken
+       *[other] tekens
+    }.
 too-long-nick = De naam (nick) is te lang: hoogstens { $max } { $max ->
         [one] teken
        *[other] tekens
@@ -112,6 +121,14 @@ kick-ended = Deze chat is afgelopen.
 kick-no-claim = Deze kamer is niet aan jou gegeven.
 kick-third-person = Deze kamer is voor twee mensen.
 kick-impostor = Deze plaats is van iemand anders.
+
+## feedback: de vragen na de chat (de bezoekerspagina stelt ze als de chat voorbij is)
+
+feedback-instructions = Wil je ons vertellen hoe de chat ging?
+feedback-none = Er zijn geen vragen na de chat.
+feedback-thanks = Dank je wel dat je het ons vertelt.
+feedback-already = Je hebt ons al over deze chat verteld. Dank je wel.
+feedback-no-chat = Er is geen recente chat van jou om ons over te vertellen.
 
 ## Fouten
 

@@ -92,6 +92,17 @@ pub enum Query {
         topic: Option<String>,
         /// `queue.max_length`.
         max_length: u32,
+        /// 1 when an answer matched a question's priority rule (SPEC §14), else 0.
+        priority: i64,
+        /// Why, in staff's words ("Are you safe right now?: No"); none without priority.
+        priority_reason: Option<String>,
+        /// The answers to the questions before the chat: question, answer, kept for the
+        /// reports after the row ends ([`crate::core::questions::Question::kept`]).
+        answers: Vec<(String, String, bool)>,
+        /// The answers could not be taken: an open row of the label is taken up again (a
+        /// refreshed page asks without them), but no new row is made
+        /// ([`Enqueued::Unanswered`](crate::core::queue::Enqueued::Unanswered)).
+        unanswered: bool,
     },
     /// A visitor over XMPP (their full JID) leaves the queue.
     LeaveQueue(String),
@@ -140,6 +151,44 @@ pub enum Query {
         /// The last `seq` to read: the lines recorded after it reach the watcher live.
         upto: i64,
     },
+    /// The chats staff member `staff` (a bare JID) had when they ended (rooms `closing` or
+    /// `closed` whose staff seat is theirs) that began at or after `since`, newest first, each
+    /// with whether it is registered (`register-chat`).
+    EndedChats {
+        /// The staff member's bare JID.
+        staff: String,
+        /// The earliest start (`rooms.busy_at`) listed.
+        since: Time,
+    },
+    /// Register the chat in room `room` (a `registrations` row and its answers), if it is one of
+    /// [`Query::EndedChats`] of `staff` since `since` and not registered yet.
+    Register {
+        /// The room's JID.
+        room: String,
+        /// The staff member's bare JID.
+        staff: String,
+        /// The earliest start of a chat that may be registered.
+        since: Time,
+        /// When.
+        at: Time,
+        /// Question, answer (the questions answered), kept after the transcript's bodies go.
+        answers: Vec<(String, String, bool)>,
+    },
+    /// Store a visitor's feedback about the chat in room `room` (by room, never by visitor), if
+    /// a queue row of theirs (`label`) was for that room and the chat began at or after `since`,
+    /// and the chat has no feedback yet.
+    Feedback {
+        /// The room's JID.
+        room: String,
+        /// The visitor label (a hash of their key): checked, never stored.
+        label: String,
+        /// The earliest start of a chat feedback is taken for.
+        since: Time,
+        /// When.
+        at: Time,
+        /// Question, answer, kept after the transcript's bodies go.
+        answers: Vec<(String, String, bool)>,
+    },
 }
 
 impl Query {
@@ -158,6 +207,9 @@ impl Query {
                 | Query::Enqueue { .. }
                 | Query::LiveChats { room: None }
                 | Query::Transcript { .. }
+                | Query::EndedChats { .. }
+                | Query::Register { .. }
+                | Query::Feedback { .. }
         )
     }
 }
@@ -179,6 +231,12 @@ pub struct Assigned {
     pub topic: Option<String>,
     /// Since when the visitor waited.
     pub waiting_since: Time,
+    /// Their priority (0 or 1, SPEC §14).
+    pub priority: i64,
+    /// Why they have priority, in staff's words.
+    pub why: Option<String>,
+    /// Their answers to the questions before the chat: question, answer (as stored).
+    pub answers: Vec<(String, String)>,
 }
 
 /// What a [`Query`] found.
@@ -208,6 +266,42 @@ pub enum QueryResult {
     Transcript(Vec<Line>),
     /// For [`Query::VisitorTopic`]: the topic, if the visitor gave one.
     Topic(Option<String>),
+    /// For [`Query::EndedChats`].
+    EndedChats(Vec<EndedChat>),
+    /// For [`Query::Register`] and [`Query::Feedback`]: what became of the answers.
+    Stored(Stored),
+}
+
+/// Answers to the questions after the chat: question, answer, kept after the transcript's
+/// bodies go.
+pub type Answers = Vec<(String, String, bool)>;
+
+/// A chat a staff member had when it ended, for `register-chat`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndedChat {
+    /// The room's JID.
+    pub room: String,
+    /// The visitor's nick, while it is still known (erased when the chat closes, unless kept).
+    pub nick: Option<String>,
+    /// The visitor's topic, while it is still known.
+    pub topic: Option<String>,
+    /// When the chat began (`rooms.busy_at`).
+    pub began: Time,
+    /// When it ended (`rooms.closed_at`, or when it began closing).
+    pub ended: Time,
+    /// True once it has a `registrations` row.
+    pub registered: bool,
+}
+
+/// What became of a registration or of feedback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// The rows are written.
+    Done,
+    /// The chat had them already: nothing written.
+    Already,
+    /// No such chat of the asker's (unknown, someone else's, or too old): nothing written.
+    NoChat,
 }
 
 /// What the database knows of a chat going on that the bot's rooms do not: its topic and start.
@@ -219,6 +313,8 @@ pub struct LiveChat {
     pub topic: Option<String>,
     /// When the chat began (`rooms.busy_at`).
     pub since: Option<Time>,
+    /// The visitor's priority (0 or 1, SPEC §14), from their queue row.
+    pub priority: i64,
 }
 
 /// A line of a chat, as stored in `messages` (the client named by role unless names are kept).
@@ -247,6 +343,10 @@ pub struct Waiter {
     pub topic: Option<String>,
     /// Since when they wait.
     pub since: Time,
+    /// Their priority (0 or 1, SPEC §14): those with 1 wait ahead of those without.
+    pub priority: i64,
+    /// Why they have priority, in staff's words.
+    pub why: Option<String>,
 }
 
 /// Something to do, from [`super::Core::handle`].
@@ -350,6 +450,14 @@ pub enum Write {
     ForgetEnded {
         /// Also look for closed rooms not erased yet.
         rooms: bool,
+    },
+    /// A help line that keeps visitor names (`privacy.keep_visitor_names`) still erases the
+    /// answers to the questions before the chat not kept for the reports (SPEC §14: free text is
+    /// never kept past the chat): of the chat in (closed) room `jid`, or with `None` of the queue
+    /// rows that ended without a chat.
+    ForgetAnswers {
+        /// The closed room; `None`: the ended queue rows.
+        jid: Option<String>,
     },
     /// A visitor over XMPP whose session ended leaves the queue if they were waiting or assigned.
     VisitorGone {

@@ -17,6 +17,7 @@ pub mod effects;
 mod outbox;
 pub mod pool;
 mod protocol;
+pub mod questions;
 pub mod queue;
 pub mod room;
 pub mod settings;
@@ -965,6 +966,10 @@ impl Core {
     /// closed rooms still naming their client too (docs/database.md, "What is kept of visitors").
     fn forget_ended(&mut self) {
         if self.settings.keep_visitor_names {
+            // The names stay; the answers not kept for the reports go all the same.
+            if !self.settings.questions.before.is_empty() {
+                self.out.write(Write::ForgetAnswers { jid: None });
+            }
             return;
         }
         let rooms = !self.forgot_rooms;
@@ -1245,6 +1250,14 @@ impl Core {
                     jid: jid.to_string(),
                     transition: t,
                 });
+                if closed
+                    && self.settings.keep_visitor_names
+                    && !self.settings.questions.before.is_empty()
+                {
+                    self.out.write(Write::ForgetAnswers {
+                        jid: Some(jid.to_string()),
+                    });
+                }
                 if closed && !self.settings.keep_visitor_names {
                     // In the room's line, after its closing: the visitor's names go with the chat.
                     self.out.write(Write::ForgetVisitor {

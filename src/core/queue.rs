@@ -20,6 +20,9 @@ pub enum Enqueued {
     Blocked,
     /// The queue is full (`queue.max_length`).
     Full,
+    /// Asked without the answers the questions need, by a label with no open row: nothing was
+    /// made (the form is shown again).
+    Unanswered,
 }
 
 /// A waiting visitor over XMPP and their place: row id, full JID, place in line (1 is next).

@@ -60,6 +60,8 @@ pub struct Settings {
     pub reoffer_after: Duration,
     /// The opening hours; `None`: open whenever someone is on duty.
     pub hours: Option<crate::hours::Hours>,
+    /// The questions before and after the chat (SPEC §14).
+    pub questions: Arc<super::questions::Questions>,
     /// Who may use the staff commands, and how many chats each may hold.
     pub staff: Staff,
     /// Who may use the visitor commands.

@@ -19,7 +19,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::{Postgres, Row, Sqlite};
 
-use crate::core::effects::{Line, LiveChat};
+use crate::core::effects::{EndedChat, Line, LiveChat, Stored};
 pub use crate::core::queue::{Enqueued, Swept};
 use crate::core::types::{Claims, Role, Status, Supervision, Time, Transition};
 pub use sql::{
@@ -29,8 +29,8 @@ pub use sql::{
 
 use rows::{AssignedRoom, AssignedVisitor, ChatOfVisitor, ClaimsRow, OpenClaimsRow};
 pub use rows::{
-    Assignment, ClaimedRoom, EventRow, HandoverRow, MessageRow, NoteRow, QueueRecord, QueueRow,
-    QueueState, RoomRow, SupervisionRow, WaitingVisitor,
+    Assignment, ClaimedRoom, EventRow, FeedbackRow, HandoverRow, MessageRow, NoteRow, QueueRecord,
+    QueueRow, QueueState, RegistrationRow, RoomRow, SupervisionRow, WaitingVisitor,
 };
 
 /// A database, SQLite or PostgreSQL.
@@ -65,6 +65,20 @@ macro_rules! on_pool {
     };
 }
 
+/// The answers to the questions before the chat a visitor queues with, and the priority they
+/// give (SPEC §14).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Answers<'a> {
+    /// 0, or 1 ahead of those without.
+    pub priority: i64,
+    /// Why, in staff's words.
+    pub reason: Option<&'a str>,
+    /// Question, answer, kept for the reports after the row ends.
+    pub answers: &'a [(String, String, bool)],
+    /// The answers could not be taken: only an open row is taken up again, none is made.
+    pub unanswered: bool,
+}
+
 /// Which role a claim is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClaimKind {
@@ -94,6 +108,29 @@ pub struct StatsFigures {
     pub supervision: Vec<(String, String, i64)>,
     /// `period, handovers, done`.
     pub handovers: Vec<(String, i64, i64)>,
+    /// `period, chats` begun whose visitor had priority.
+    pub priority: Vec<(String, i64)>,
+    /// `period, question, answer, n` of the answers before the chat kept for statistics.
+    pub before: Vec<(String, String, String, i64)>,
+    /// `period, question, answer, n` of the registrations' choice answers.
+    pub registered: Vec<(String, String, String, i64)>,
+    /// `period, missing`: chats ended without a registration.
+    pub registrations_missing: Vec<(String, i64)>,
+    /// `period, question, answer, n` of the visitors' feedback.
+    pub feedback: Vec<(String, String, String, i64)>,
+}
+
+/// One staff member's line of `stats --by staff` (`sql::STATS_BY_STAFF`): counts only.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StaffFigures {
+    /// The staff member's bare JID (empty for a chat that names none).
+    pub staff: String,
+    /// Chats begun.
+    pub chats: i64,
+    /// Minutes in the chats that ended.
+    pub minutes: f64,
+    /// Chats ended without a registration.
+    pub registrations_missing: i64,
 }
 
 /// A time as the database stores it: `TIMESTAMPTZ` on PostgreSQL, ISO-8601 text on SQLite.
@@ -349,7 +386,14 @@ impl Store {
         let notes = on_pool!(self, sql::PRUNE_NOTES, pool, text => {
             sqlx::query(text).bind(DbTime(cutoff)).execute(pool).await?.rows_affected()
         });
-        let erased = erased + notes;
+        // The free text of registrations goes with it, and feedback not kept for the reports.
+        let registrations = on_pool!(self, sql::PRUNE_REGISTRATION_ANSWERS, pool, text => {
+            sqlx::query(text).bind(DbTime(cutoff)).execute(pool).await?.rows_affected()
+        });
+        let feedback = on_pool!(self, sql::PRUNE_FEEDBACK, pool, text => {
+            sqlx::query(text).bind(DbTime(cutoff)).execute(pool).await?.rows_affected()
+        });
+        let erased = erased + notes + registrations + feedback;
         // Gone from the file too: zeroed (secure_delete) and out of the write-ahead log.
         if erased > 0 {
             self.checkpoint().await?;
@@ -384,6 +428,9 @@ impl Store {
         let mut erased = on_pool!(self, sql::FORGET_ENDED_QUEUE, pool, text => {
             sqlx::query(text).execute(pool).await?.rows_affected()
         });
+        erased += on_pool!(self, sql::FORGET_ENDED_ANSWERS, pool, text => {
+            sqlx::query(text).execute(pool).await?.rows_affected()
+        });
         if rooms {
             let jids: Vec<String> = on_pool!(self, sql::NOT_FORGOTTEN_ROOMS, pool, text => {
                 let rows = sqlx::query(text).fetch_all(pool).await?;
@@ -403,6 +450,24 @@ impl Store {
             self.checkpoint().await?;
         }
         Ok(erased)
+    }
+
+    /// The answers to the questions before the chat not kept for the reports are erased, names
+    /// kept (`privacy.keep_visitor_names`): of the chat in closed room `jid`, or with `None` of
+    /// the queue rows that ended without a chat.
+    pub async fn forget_answers(&self, jid: Option<&str>) -> sqlx::Result<()> {
+        let erased = match jid {
+            Some(jid) => on_pool!(self, sql::FORGET_VISITOR[4], pool, text => {
+                sqlx::query(text).bind(jid).execute(pool).await?.rows_affected()
+            }),
+            None => on_pool!(self, sql::FORGET_ENDED_ANSWERS, pool, text => {
+                sqlx::query(text).execute(pool).await?.rows_affected()
+            }),
+        };
+        if erased > 0 {
+            self.checkpoint().await?;
+        }
+        Ok(())
     }
 
     /// SQLite: copies the write-ahead log, which still holds pages as they were before an
@@ -509,30 +574,69 @@ impl Store {
         topic: Option<&str>,
         max_length: u32,
     ) -> sqlx::Result<Enqueued> {
+        self.enqueue_answered(visitor, jid, nick, topic, max_length, &Answers::default())
+            .await
+    }
+
+    /// [`Store::enqueue`] with the answers to the questions before the chat and the priority
+    /// they give (SPEC §14), recorded with the new row in one transaction. A visitor already
+    /// queued keeps their row, its priority and its answers.
+    pub async fn enqueue_answered(
+        &self,
+        visitor: &str,
+        jid: Option<&str>,
+        nick: &str,
+        topic: Option<&str>,
+        max_length: u32,
+        answered: &Answers<'_>,
+    ) -> sqlx::Result<Enqueued> {
         // One insertion at a time on PostgreSQL (the queue's length holds under concurrency);
         // a second open row of the same session that slips past the statement's own check is
         // stopped by `queue_open_jid` and answered as a refusal like any other.
-        let inserted: Option<i64> = on_pool!(self, sql::ENQUEUE, pool, text => {
-            let mut tx = pool.begin().await?;
-            if matches!(self, Store::Postgres(_)) {
-                sqlx::query(sql::QUEUE_LOCK).execute(&mut *tx).await?;
-            }
-            let row = sqlx::query(text)
-                .bind(visitor)
-                .bind(jid)
-                .bind(nick)
-                .bind(topic)
-                .bind(i64::from(max_length))
-                .fetch_optional(&mut *tx)
-                .await;
-            let id = match row {
-                Ok(row) => row.map(|r| r.try_get("id")).transpose()?,
-                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => None,
-                Err(e) => return Err(e),
-            };
-            tx.commit().await?;
-            id
-        });
+        let inserted: Option<i64> = if answered.unanswered {
+            None
+        } else {
+            on_pool!(self, sql::ENQUEUE, pool, text => {
+                let mut tx = pool.begin().await?;
+                if matches!(self, Store::Postgres(_)) {
+                    sqlx::query(sql::QUEUE_LOCK).execute(&mut *tx).await?;
+                }
+                let row = sqlx::query(text)
+                    .bind(visitor)
+                    .bind(jid)
+                    .bind(nick)
+                    .bind(topic)
+                    .bind(i64::from(max_length))
+                    .fetch_optional(&mut *tx)
+                    .await;
+                let id: Option<i64> = match row {
+                    Ok(row) => row.map(|r| r.try_get("id")).transpose()?,
+                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => None,
+                    Err(e) => return Err(e),
+                };
+                if let Some(id) = id {
+                    if answered.priority != 0 || answered.reason.is_some() {
+                        sqlx::query(self.text(sql::QUEUE_PRIORITY))
+                            .bind(id)
+                            .bind(answered.priority as i32)
+                            .bind(answered.reason)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    for (question, answer, kept) in answered.answers {
+                        sqlx::query(self.text(sql::INSERT_QUEUE_ANSWER))
+                            .bind(id)
+                            .bind(question)
+                            .bind(answer)
+                            .bind(*kept)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                tx.commit().await?;
+                id
+            })
+        };
         if let Some(id) = inserted {
             return Ok(Enqueued::Queued(id));
         }
@@ -552,8 +656,36 @@ impl Store {
                     }
                     Enqueued::AlreadyQueued(id)
                 }
+                (None, false) if answered.unanswered => Enqueued::Unanswered,
                 (None, false) => Enqueued::Full,
             })
+        })
+    }
+
+    /// The answers of queue row `id` to the questions before the chat: question, answer.
+    pub async fn queue_answers(&self, id: i64) -> sqlx::Result<Vec<(String, String)>> {
+        on_pool!(self, sql::QUEUE_ANSWERS, pool, text => {
+            let rows = sqlx::query(text).bind(id).fetch_all(pool).await?;
+            rows.iter()
+                .map(|r| Ok((r.try_get("question")?, r.try_get("answer")?)))
+                .collect()
+        })
+    }
+
+    /// Every row of `queue_answers`: queue row, question, answer, kept (tests and audits).
+    pub async fn all_queue_answers(&self) -> sqlx::Result<Vec<(i64, String, String, bool)>> {
+        on_pool!(self, sql::ALL_QUEUE_ANSWERS, pool, text => {
+            let rows = sqlx::query(text).fetch_all(pool).await?;
+            rows.iter()
+                .map(|r| {
+                    Ok((
+                        r.try_get("queue_id")?,
+                        r.try_get("question")?,
+                        r.try_get("answer")?,
+                        r.try_get("kept")?,
+                    ))
+                })
+                .collect()
         })
     }
 
@@ -867,7 +999,43 @@ impl Store {
             for r in run(sql::STATS_HANDOVERS).await? {
                 f.handovers.push((period(&r)?, r.try_get("handovers")?, r.try_get("done")?));
             }
+            for r in run(sql::STATS_PRIORITY).await? {
+                f.priority.push((period(&r)?, r.try_get("chats")?));
+            }
+            for r in run(sql::STATS_BEFORE).await? {
+                f.before.push((period(&r)?, r.try_get("question")?, r.try_get("answer")?, r.try_get("n")?));
+            }
+            for r in run(sql::STATS_REGISTERED).await? {
+                f.registered.push((period(&r)?, r.try_get("question")?, r.try_get("answer")?, r.try_get("n")?));
+            }
+            for r in run(sql::STATS_REGISTRATIONS_MISSING).await? {
+                f.registrations_missing.push((period(&r)?, r.try_get("missing")?));
+            }
+            for r in run(sql::STATS_FEEDBACK).await? {
+                f.feedback.push((period(&r)?, r.try_get("question")?, r.try_get("answer")?, r.try_get("n")?));
+            }
             Ok(f)
+        })
+    }
+
+    /// `stats --by staff`: a line per staff member for the chats begun from `since` to before
+    /// `until` (`sql::STATS_BY_STAFF`).
+    pub async fn stats_by_staff(
+        &self,
+        since: Time,
+        until: Time,
+    ) -> sqlx::Result<Vec<StaffFigures>> {
+        let (since, until) = (DbTime(since), DbTime(until));
+        on_pool!(self, sql::STATS_BY_STAFF, pool, text => {
+            let rows = sqlx::query(text).bind(since).bind(until).fetch_all(pool).await?;
+            rows.iter()
+                .map(|r| Ok(StaffFigures {
+                    staff: r.try_get("staff")?,
+                    chats: r.try_get("chats")?,
+                    minutes: r.try_get("minutes")?,
+                    registrations_missing: r.try_get("missing")?,
+                }))
+                .collect()
         })
     }
 
@@ -876,7 +1044,7 @@ impl Store {
         on_pool!(self, sql::LIVE_CHATS, pool, text => {
             let rows = sqlx::query(text).bind(room).fetch_all(pool).await?;
             rows.iter()
-                .map(|r| Ok(LiveChat { room: r.try_get("room")?, topic: r.try_get("topic")?, since: r.try_get("since")? }))
+                .map(|r| Ok(LiveChat { room: r.try_get("room")?, topic: r.try_get("topic")?, since: r.try_get("since")?, priority: r.try_get::<Option<i64>, _>("priority")?.unwrap_or(0) }))
                 .collect()
         })
     }
@@ -931,6 +1099,134 @@ impl Store {
     /// The notes about the chat in room `jid`, oldest first.
     pub async fn notes(&self, jid: &str) -> sqlx::Result<Vec<NoteRow>> {
         on_pool!(self, sql::NOTES, pool, text => {
+            sqlx::query_as(text).bind(jid).fetch_all(pool).await
+        })
+    }
+
+    /// The chats staff member `staff` (a bare JID) had when they ended, begun at or after
+    /// `since`, newest first, each with whether it is registered.
+    pub async fn ended_chats(&self, staff: &str, since: Time) -> sqlx::Result<Vec<EndedChat>> {
+        on_pool!(self, sql::ENDED_CHATS, pool, text => {
+            let rows = sqlx::query(text).bind(staff).bind(DbTime(since)).fetch_all(pool).await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(EndedChat {
+                        room: r.try_get("room")?,
+                        nick: r.try_get("nick")?,
+                        topic: r.try_get("topic")?,
+                        began: r.try_get("began")?,
+                        ended: r.try_get("ended")?,
+                        registered: r.try_get("registered")?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// Registers the chat in room `room` for staff member `staff` at `at`, with `answers`
+    /// (question, answer, kept), in one transaction: [`Stored::NoChat`] unless it is one of
+    /// [`Store::ended_chats`] of theirs since `since`, [`Stored::Already`] when it has a
+    /// registration.
+    pub async fn register(
+        &self,
+        room: &str,
+        staff: &str,
+        since: Time,
+        at: Time,
+        answers: &[(String, String, bool)],
+    ) -> sqlx::Result<Stored> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let Some(row) = sqlx::query(self.text(sql::REGISTER_ROOM))
+                .bind(room)
+                .bind(staff)
+                .bind(DbTime(since))
+                .fetch_optional(&mut *tx)
+                .await?
+            else {
+                return Ok(Stored::NoChat);
+            };
+            let (room_id, registered): (i64, bool) = (row.try_get("id")?, row.try_get("registered")?);
+            if registered {
+                return Ok(Stored::Already);
+            }
+            let Some(row) = sqlx::query(self.text(sql::INSERT_REGISTRATION))
+                .bind(room_id)
+                .bind(staff)
+                .bind(DbTime(at))
+                .fetch_optional(&mut *tx)
+                .await?
+            else {
+                return Ok(Stored::Already);
+            };
+            let id: i64 = row.try_get("id")?;
+            for (question, answer, kept) in answers {
+                sqlx::query(self.text(sql::INSERT_REGISTRATION_ANSWER))
+                    .bind(id)
+                    .bind(question)
+                    .bind(answer)
+                    .bind(*kept)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(Stored::Done)
+        })
+    }
+
+    /// Stores a visitor's feedback about the chat in room `room` at `at`, by room only, in one
+    /// transaction: [`Stored::NoChat`] unless visitor `label` had that chat and it began at or
+    /// after `since`, [`Stored::Already`] when the chat has feedback.
+    pub async fn feedback(
+        &self,
+        room: &str,
+        label: &str,
+        since: Time,
+        at: Time,
+        answers: &[(String, String, bool)],
+    ) -> sqlx::Result<Stored> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let Some(row) = sqlx::query(self.text(sql::FEEDBACK_ROOM))
+                .bind(room)
+                .bind(label)
+                .bind(DbTime(since))
+                .fetch_optional(&mut *tx)
+                .await?
+            else {
+                return Ok(Stored::NoChat);
+            };
+            let (room_id, given): (i64, bool) = (row.try_get("id")?, row.try_get("given")?);
+            if given {
+                return Ok(Stored::Already);
+            }
+            let mut stored = 0;
+            for (question, answer, kept) in answers {
+                stored += sqlx::query(self.text(sql::INSERT_FEEDBACK))
+                    .bind(room_id)
+                    .bind(question)
+                    .bind(answer)
+                    .bind(DbTime(at))
+                    .bind(*kept)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+            }
+            tx.commit().await?;
+            Ok(if stored == 0 && !answers.is_empty() { Stored::Already } else { Stored::Done })
+        })
+    }
+
+    /// The registration of the chat in room `jid`: its answers, in order (none: unregistered).
+    pub async fn registration(&self, jid: &str) -> sqlx::Result<Vec<RegistrationRow>> {
+        on_pool!(self, sql::REGISTRATION_ROWS, pool, text => {
+            sqlx::query_as(text).bind(jid).fetch_all(pool).await
+        })
+    }
+
+    /// The feedback about the chat in room `jid`, in order.
+    pub async fn feedback_rows(&self, jid: &str) -> sqlx::Result<Vec<FeedbackRow>> {
+        on_pool!(self, sql::FEEDBACK_ROWS, pool, text => {
             sqlx::query_as(text).bind(jid).fetch_all(pool).await
         })
     }

@@ -2,7 +2,7 @@
 //! [`super::sql`], once per dialect), its rows turned into the core's [`QueryResult`]. Beside
 //! [`crate::writer`]'s writes, this is the one place the core's questions meet the database.
 
-use super::{Assignment, ClaimKind, Enqueued, Store};
+use super::{Answers, Assignment, ClaimKind, Enqueued, Store};
 use crate::core::effects::{Assigned, Query, QueryResult, Waiter};
 
 impl Store {
@@ -12,10 +12,10 @@ impl Store {
         match query {
             Query::Claims(jid) => store.claims(jid).await.map(QueryResult::Claims),
             Query::OpenClaims => store.open_claims().await.map(QueryResult::OpenClaims),
-            Query::Assign => store
-                .assign_next()
-                .await
-                .map(|a| QueryResult::Assigned(a.map(assigned))),
+            Query::Assign => {
+                let a = store.assign_next().await?;
+                Ok(QueryResult::Assigned(store.with_answers(a).await?))
+            }
             Query::SweepQueue {
                 max_wait,
                 visitor_timeout,
@@ -31,16 +31,33 @@ impl Store {
                 nick,
                 topic,
                 max_length,
+                priority,
+                priority_reason,
+                answers,
+                unanswered,
             } => {
+                let answered = Answers {
+                    priority: *priority,
+                    reason: priority_reason.as_deref(),
+                    answers,
+                    unanswered: *unanswered,
+                };
                 let outcome = store
-                    .enqueue(label, Some(jid), nick, topic.as_deref(), *max_length)
+                    .enqueue_answered(
+                        label,
+                        Some(jid),
+                        nick,
+                        topic.as_deref(),
+                        *max_length,
+                        &answered,
+                    )
                     .await?;
                 let position = match outcome {
                     Enqueued::Queued(id) | Enqueued::AlreadyQueued(id) => store
                         .queue_state(id)
                         .await?
                         .map_or(0, |state| state.position),
-                    Enqueued::Blocked | Enqueued::Full => 0,
+                    Enqueued::Blocked | Enqueued::Full | Enqueued::Unanswered => 0,
                 };
                 Ok(QueryResult::Enqueued(outcome, position))
             }
@@ -58,14 +75,16 @@ impl Store {
                             nick: w.nick,
                             topic: w.topic,
                             since: w.enqueued_at,
+                            priority: w.priority,
+                            why: w.priority_reason,
                         })
                         .collect(),
                 )
             }),
-            Query::Pick { room, queue_id } => store
-                .pick(room, *queue_id)
-                .await
-                .map(|a| QueryResult::Assigned(a.map(assigned))),
+            Query::Pick { room, queue_id } => {
+                let a = store.pick(room, *queue_id).await?;
+                Ok(QueryResult::Assigned(store.with_answers(a).await?))
+            }
             Query::VisitorTopic(room) => store.visitor_topic(room).await.map(QueryResult::Topic),
             Query::BlockVisitor {
                 room,
@@ -84,12 +103,48 @@ impl Store {
                 .lines_upto(room, *upto)
                 .await
                 .map(QueryResult::Transcript),
+            Query::EndedChats { staff, since } => store
+                .ended_chats(staff, *since)
+                .await
+                .map(QueryResult::EndedChats),
+            Query::Register {
+                room,
+                staff,
+                since,
+                at,
+                answers,
+            } => store
+                .register(room, staff, *since, *at, answers)
+                .await
+                .map(QueryResult::Stored),
+            Query::Feedback {
+                room,
+                label,
+                since,
+                at,
+                answers,
+            } => store
+                .feedback(room, label, *since, *at, answers)
+                .await
+                .map(QueryResult::Stored),
         }
     }
 }
 
+impl Store {
+    /// An assignment as the core sees it, with the visitor's answers to the questions before
+    /// the chat (for the staff member they are coming to).
+    async fn with_answers(&self, a: Option<Assignment>) -> sqlx::Result<Option<Assigned>> {
+        let Some(a) = a else {
+            return Ok(None);
+        };
+        let answers = self.queue_answers(a.queue_id).await?;
+        Ok(Some(assigned(a, answers)))
+    }
+}
+
 /// An assignment as the core sees it.
-fn assigned(a: Assignment) -> Assigned {
+fn assigned(a: Assignment, answers: Vec<(String, String)>) -> Assigned {
     Assigned {
         queue_id: a.queue_id,
         visitor_jid: a.visitor_jid,
@@ -98,5 +153,8 @@ fn assigned(a: Assignment) -> Assigned {
         nick: a.nick,
         topic: a.topic,
         waiting_since: a.waiting_since,
+        priority: a.priority,
+        why: a.priority_reason,
+        answers,
     }
 }

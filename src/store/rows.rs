@@ -137,6 +137,10 @@ pub struct WaitingVisitor {
     pub topic: Option<String>,
     /// Since when they wait.
     pub enqueued_at: Time,
+    /// 0, or 1 ahead of those without (SPEC §14).
+    pub priority: i64,
+    /// Why they have priority, in staff's words.
+    pub priority_reason: Option<String>,
 }
 
 /// A waiting visitor given a staffed room.
@@ -158,6 +162,10 @@ pub struct Assignment {
     pub topic: Option<String>,
     /// `queue.enqueued_at`: since when the visitor waited.
     pub waiting_since: Time,
+    /// The visitor's priority (0 or 1).
+    pub priority: i64,
+    /// Why they had priority, in staff's words.
+    pub priority_reason: Option<String>,
 }
 
 /// A queue row, whatever its status.
@@ -227,7 +235,7 @@ pub(super) struct AssignedRoom {
 }
 
 /// The visitor half of an assignment made in two statements: `queue_id, visitor, visitor_jid,
-/// nick, topic, waiting_since`.
+/// nick, topic, waiting_since, priority, priority_reason`.
 #[derive(Debug, FromRow)]
 pub(super) struct AssignedVisitor {
     queue_id: i64,
@@ -236,6 +244,8 @@ pub(super) struct AssignedVisitor {
     nick: String,
     topic: Option<String>,
     waiting_since: Time,
+    priority: i64,
+    priority_reason: Option<String>,
 }
 
 impl Assignment {
@@ -250,6 +260,8 @@ impl Assignment {
             nick: visitor.nick,
             topic: visitor.topic,
             waiting_since: visitor.waiting_since,
+            priority: visitor.priority,
+            priority_reason: visitor.priority_reason,
         }
     }
 }
@@ -293,4 +305,28 @@ pub struct HandoverRow {
     /// `done`, `expired`, `declined` or `closed`; `None` while open.
     #[sqlx(default)]
     pub outcome: Option<String>,
+}
+
+/// An answer of a chat's registration (`registrations` joined to `registration_answers`).
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct RegistrationRow {
+    /// Who registered the chat (a bare JID).
+    pub staff: String,
+    /// The question's name.
+    pub question: String,
+    /// The answer; `None` once erased by retention (free text).
+    pub answer: Option<String>,
+    /// Kept for the reports after the transcript's bodies go.
+    pub kept: bool,
+}
+
+/// A row of `feedback`: one answer about a chat, by room only.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct FeedbackRow {
+    /// The question's name.
+    pub question: String,
+    /// The answer.
+    pub answer: String,
+    /// Kept for the reports after the transcript's bodies go.
+    pub kept: bool,
 }

@@ -371,7 +371,9 @@ pub const PRUNE_NOTES: Sql =
 // ---------------------------------------------------------------------------------------------
 // Privacy (docs/database.md, "What is kept of visitors"): unless `privacy.keep_visitor_names`,
 // a visitor's nick, topic and real JID are erased when their chat or queue row ends. The
-// transcript names the client by role from the start ([`CLIENT`]).
+// transcript names the client by role from the start ([`CLIENT`]). With them go why a visitor
+// had priority and their answers to the questions before the chat, except the answers kept for
+// the reports (`queue_answers.kept`, SPEC §14).
 
 /// The name the visitor has in the records once their names are erased: their role.
 pub const CLIENT: &str = "client";
@@ -383,7 +385,7 @@ pub const CLIENT: &str = "client";
 /// names kept); the queue rows of the room (the visitor served) lose nick, topic and JID; the
 /// room loses the client's nick (the role instead) and JID. Statements on a room that is not
 /// `closed`, or was erased already, change nothing.
-pub const FORGET_VISITOR: [Sql; 4] = [
+pub const FORGET_VISITOR: [Sql; 5] = [
     both(
         "UPDATE room_events SET nick = CASE WHEN nick = (SELECT client_nick FROM rooms WHERE jid = $1) THEN 'client' END
 WHERE room_id = (SELECT id FROM rooms WHERE jid = $1 AND status = 'closed')
@@ -396,14 +398,24 @@ WHERE room_id = (SELECT id FROM rooms WHERE jid = $1 AND status = 'closed')
   AND role = 'client' AND nick <> 'client'",
     ),
     both(
-        "UPDATE queue SET nick = '', topic = NULL, jid = NULL
+        "UPDATE queue SET nick = '', topic = NULL, jid = NULL, priority_reason = NULL
 WHERE room_id = (SELECT id FROM rooms WHERE jid = $1 AND status = 'closed')
-  AND (nick <> '' OR topic IS NOT NULL OR jid IS NOT NULL)",
+  AND (nick <> '' OR topic IS NOT NULL OR jid IS NOT NULL OR priority_reason IS NOT NULL)",
     ),
     both(
         "UPDATE rooms SET client_nick = CASE WHEN client_nick IS NOT NULL THEN 'client' END, client_jid = NULL
 WHERE jid = $1 AND status = 'closed' AND (client_nick <> 'client' OR client_jid IS NOT NULL)",
     ),
+    // The answers to the questions before the chat go with the row, except those kept for the
+    // reports (SPEC §14).
+    Sql {
+        sqlite: "DELETE FROM queue_answers
+WHERE kept = 0 AND queue_id IN (SELECT q.id FROM queue q JOIN rooms r ON r.id = q.room_id
+                                WHERE r.jid = $1 AND r.status = 'closed')",
+        postgres: "DELETE FROM queue_answers
+WHERE NOT kept AND queue_id IN (SELECT q.id FROM queue q JOIN rooms r ON r.id = q.room_id
+                                WHERE r.jid = $1 AND r.status = 'closed')",
+    },
 ];
 
 /// Queue rows that ended without a chat (`left`, `expired`, `missed`), by the bot or by the web
@@ -411,12 +423,25 @@ WHERE jid = $1 AND status = 'closed' AND (client_nick <> 'client' OR client_jid 
 /// `queue_not_forgotten` (migration 0007) holds only rows that still carry any, so it costs
 /// nothing however long the history (SQLite is told to use it).
 pub const FORGET_ENDED_QUEUE: Sql = Sql {
-    sqlite: "UPDATE queue INDEXED BY queue_not_forgotten SET nick = '', topic = NULL, jid = NULL
+    sqlite: "UPDATE queue INDEXED BY queue_not_forgotten SET nick = '', topic = NULL, jid = NULL, priority_reason = NULL
 WHERE status IN ('left', 'expired', 'missed')
   AND (nick <> '' OR topic IS NOT NULL OR jid IS NOT NULL)",
-    postgres: "UPDATE queue SET nick = '', topic = NULL, jid = NULL
+    postgres: "UPDATE queue SET nick = '', topic = NULL, jid = NULL, priority_reason = NULL
 WHERE status IN ('left', 'expired', 'missed')
   AND (nick <> '' OR topic IS NOT NULL OR jid IS NOT NULL)",
+};
+
+/// The answers to the questions before the chat of queue rows that ended without a chat go,
+/// except those kept for the reports. Only the answers not kept are looked at (the partial
+/// index `queue_answers_unkept`): they belong to rows still open or just ended, so it costs
+/// nothing however long the history.
+pub const FORGET_ENDED_ANSWERS: Sql = Sql {
+    sqlite: "DELETE FROM queue_answers INDEXED BY queue_answers_unkept
+WHERE kept = 0 AND EXISTS (SELECT 1 FROM queue q WHERE q.id = queue_answers.queue_id
+                           AND q.status IN ('left', 'expired', 'missed'))",
+    postgres: "DELETE FROM queue_answers
+WHERE NOT kept AND EXISTS (SELECT 1 FROM queue q WHERE q.id = queue_answers.queue_id
+                           AND q.status IN ('left', 'expired', 'missed'))",
 };
 
 /// The closed rooms whose client still has a name or JID on record (a bot stopped between a
@@ -457,6 +482,26 @@ ON CONFLICT (visitor) WHERE status IN ('waiting', 'assigned') DO NOTHING
 RETURNING id",
 };
 
+/// The bot's visitor just queued as row `$1` has priority `$2` (0 or 1) because `$3` (staff's
+/// words, or NULL); run in [`ENQUEUE`]'s transaction (the web application's rows keep 0).
+pub const QUEUE_PRIORITY: Sql =
+    both("UPDATE queue SET priority = $2, priority_reason = $3 WHERE id = $1");
+
+/// One answer to a question before the chat, in [`ENQUEUE`]'s transaction: `$1` the row's id,
+/// `$2` the question, `$3` the answer, `$4` kept for the reports after the row ends.
+pub const INSERT_QUEUE_ANSWER: Sql =
+    both("INSERT INTO queue_answers (queue_id, question, answer, kept) VALUES ($1, $2, $3, $4)");
+
+/// The answers of queue row `$1` to the questions before the chat, in the order given
+/// → `question, answer` (for the staff member the visitor is coming to).
+pub const QUEUE_ANSWERS: Sql =
+    both("SELECT question, answer FROM queue_answers WHERE queue_id = $1 ORDER BY id");
+
+/// Every answer to the questions before the chat, oldest first → `queue_id, question, answer,
+/// kept` (tests and audits).
+pub const ALL_QUEUE_ANSWERS: Sql =
+    both("SELECT queue_id, question, answer, kept FROM queue_answers ORDER BY id");
+
 /// PostgreSQL: one queue insertion at a time (a transaction-scoped advisory lock), so that the
 /// count in [`ENQUEUE`] holds under READ COMMITTED. SQLite writes one at a time anyway.
 pub const QUEUE_LOCK: &str = "SELECT pg_advisory_xact_lock(4242001)";
@@ -483,11 +528,13 @@ pub const REQUEUE_JID: Sql = both(
 );
 
 /// A queue row as its visitor sees it: `$1` its id → `status`, `position` (1 for the next one,
-/// counted among the waiting), and once assigned the room's `room_jid` and `room_password`.
+/// counted among the waiting in line order: priority first, then arrival), and once assigned
+/// the room's `room_jid` and `room_password`.
 pub const QUEUE_POSITION: Sql = both(
     "SELECT q.status,
        (SELECT COUNT(*) FROM queue w WHERE w.status = 'waiting'
-          AND (w.enqueued_at < q.enqueued_at OR (w.enqueued_at = q.enqueued_at AND w.id <= q.id))) AS position,
+          AND (w.priority > q.priority OR (w.priority = q.priority
+          AND (w.enqueued_at < q.enqueued_at OR (w.enqueued_at = q.enqueued_at AND w.id <= q.id))))) AS position,
        r.jid AS room_jid, r.password AS room_password
 FROM queue q LEFT JOIN rooms r ON r.id = q.room_id AND q.status = 'assigned'
 WHERE q.id = $1",
@@ -509,9 +556,11 @@ WHERE id = $1 AND status IN ('waiting', 'assigned')",
 WHERE id = $1 AND status IN ('waiting', 'assigned')",
 };
 
-/// The waiting visitors, first in line first: `id, visitor, nick, topic, enqueued_at`.
+/// The waiting visitors, first in line first (priority, then arrival): `id, visitor, nick,
+/// topic, enqueued_at, priority, priority_reason`.
 pub const WAITING: Sql = both(
-    "SELECT id, visitor, nick, topic, enqueued_at FROM queue WHERE status = 'waiting' ORDER BY enqueued_at, id",
+    "SELECT id, visitor, nick, topic, enqueued_at, CAST(priority AS BIGINT) AS priority, priority_reason
+FROM queue WHERE status = 'waiting' ORDER BY priority DESC, enqueued_at, id",
 );
 
 /// Assignment on PostgreSQL, one statement: the first waiting visitor gets the `staffed` room
@@ -519,14 +568,15 @@ pub const WAITING: Sql = both(
 /// visitor's label. `SKIP LOCKED` lets two bots, or a bot and a web application's claim, pass
 /// each other. The room is locked first and a visitor only with one: a statement that finds no
 /// free room must not hold the first visitor while another takes the second.
-/// → `queue_id, visitor, visitor_jid, nick, topic, waiting_since, room_jid, client_claimed_at`.
+/// → `queue_id, visitor, visitor_jid, nick, topic, waiting_since, room_jid, client_claimed_at,
+/// priority, priority_reason`. The first waiting visitor: priority first, then arrival.
 pub const ASSIGN_NEXT_POSTGRES: &str = "WITH r AS (
     SELECT id FROM rooms WHERE status = 'staffed' AND client_claimed_at IS NULL
     ORDER BY staffed_at, id LIMIT 1 FOR UPDATE SKIP LOCKED),
 v AS (
     SELECT id, visitor FROM queue WHERE status = 'waiting' AND gone_at IS NULL
       AND EXISTS (SELECT 1 FROM r)
-    ORDER BY enqueued_at, id LIMIT 1 FOR UPDATE SKIP LOCKED),
+    ORDER BY priority DESC, enqueued_at, id LIMIT 1 FOR UPDATE SKIP LOCKED),
 room AS (
     UPDATE rooms SET client_claimed_at = now(), client_claim = v.visitor
     FROM r, v WHERE rooms.id = r.id
@@ -534,9 +584,11 @@ room AS (
 q AS (
     UPDATE queue SET status = 'assigned', status_changed_at = now(), room_id = room.id
     FROM v, room WHERE queue.id = v.id
-    RETURNING queue.id, queue.visitor, queue.jid, queue.nick, queue.topic, queue.enqueued_at)
+    RETURNING queue.id, queue.visitor, queue.jid, queue.nick, queue.topic, queue.enqueued_at,
+      queue.priority, queue.priority_reason)
 SELECT q.id AS queue_id, q.visitor, q.jid AS visitor_jid, q.nick, q.topic,
-  q.enqueued_at AS waiting_since, room.jid AS room_jid, room.client_claimed_at
+  q.enqueued_at AS waiting_since, room.jid AS room_jid, room.client_claimed_at,
+  CAST(q.priority AS BIGINT) AS priority, q.priority_reason
 FROM q, room";
 
 /// Assignment on SQLite, first of two statements in one transaction: the room (a write first, so
@@ -544,19 +596,20 @@ FROM q, room";
 pub const ASSIGN_ROOM_SQLITE: &str =
     "UPDATE rooms SET client_claimed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
     client_claim = (SELECT visitor FROM queue WHERE status = 'waiting' AND gone_at IS NULL
-                    ORDER BY enqueued_at, id LIMIT 1)
+                    ORDER BY priority DESC, enqueued_at, id LIMIT 1)
 WHERE id = (SELECT id FROM rooms WHERE status = 'staffed' AND client_claimed_at IS NULL
             ORDER BY staffed_at, id LIMIT 1)
   AND EXISTS (SELECT 1 FROM queue WHERE status = 'waiting' AND gone_at IS NULL)
 RETURNING id, jid AS room_jid, client_claimed_at";
 
 /// Assignment on SQLite, second statement: the visitor, `$1` the room's id
-/// → `queue_id, visitor, visitor_jid, nick, topic, waiting_since`.
+/// → `queue_id, visitor, visitor_jid, nick, topic, waiting_since, priority, priority_reason`.
 pub const ASSIGN_VISITOR_SQLITE: &str = "UPDATE queue SET status = 'assigned', room_id = $1,
     status_changed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
 WHERE id = (SELECT id FROM queue WHERE status = 'waiting' AND gone_at IS NULL
-            ORDER BY enqueued_at, id LIMIT 1)
-RETURNING id AS queue_id, visitor, jid AS visitor_jid, nick, topic, enqueued_at AS waiting_since";
+            ORDER BY priority DESC, enqueued_at, id LIMIT 1)
+RETURNING id AS queue_id, visitor, jid AS visitor_jid, nick, topic, enqueued_at AS waiting_since,
+  priority, priority_reason";
 
 /// The bot's sweep, in one transaction: visitors waiting longer than `$1` seconds expire,
 /// visitors queued over SQL (no JID) not kept alive for `$2` seconds have left, and visitors over
@@ -622,7 +675,7 @@ WHERE visitor = $1 AND (until IS NULL OR until > strftime('%Y-%m-%dT%H:%M:%fZ', 
 pub const OPEN_QUEUE: Sql = both(
     "SELECT q.id, q.visitor, q.nick, q.topic, q.status, q.enqueued_at, r.jid AS room_jid
 FROM queue q LEFT JOIN rooms r ON r.id = q.room_id
-WHERE q.status IN ('waiting', 'assigned') ORDER BY q.status DESC, q.enqueued_at, q.id",
+WHERE q.status IN ('waiting', 'assigned') ORDER BY q.status DESC, q.priority DESC, q.enqueued_at, q.id",
 );
 
 /// Every queue row, oldest first: `id, visitor, status, reason, room_id` (tests and audits).
@@ -684,25 +737,28 @@ RETURNING id, jid AS room_jid, client_claimed_at",
 };
 
 /// Pick mode, second statement: the visitor of row `$2` is `assigned` to room `$1` (its id),
-/// if nobody took them meanwhile → `queue_id, visitor, visitor_jid, nick, topic, waiting_since`.
+/// if nobody took them meanwhile → `queue_id, visitor, visitor_jid, nick, topic, waiting_since,
+/// priority, priority_reason`.
 pub const PICK_VISITOR: Sql = Sql {
     sqlite: "UPDATE queue SET status = 'assigned', room_id = $1,
     status_changed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
 WHERE id = $2 AND status = 'waiting'
-RETURNING id AS queue_id, visitor, jid AS visitor_jid, nick, topic, enqueued_at AS waiting_since",
+RETURNING id AS queue_id, visitor, jid AS visitor_jid, nick, topic, enqueued_at AS waiting_since,
+  priority, priority_reason",
     postgres: "UPDATE queue SET status = 'assigned', room_id = $1, status_changed_at = now()
 WHERE id = $2 AND status = 'waiting'
-RETURNING id AS queue_id, visitor, jid AS visitor_jid, nick, topic, enqueued_at AS waiting_since",
+RETURNING id AS queue_id, visitor, jid AS visitor_jid, nick, topic, enqueued_at AS waiting_since,
+  CAST(priority AS BIGINT) AS priority, priority_reason",
 };
 
 /// The label of the client claim of room `$1` (its JID) → `client_claim`.
 pub const ROOM_CLIENT_LABEL: Sql = both("SELECT client_claim FROM rooms WHERE jid = $1");
 
-/// The waiting visitors over XMPP and their place in line among all who wait
-/// → `id, jid, position`.
+/// The waiting visitors over XMPP and their place in line among all who wait (priority first,
+/// then arrival) → `id, jid, position`.
 pub const WAITING_OVER_XMPP: Sql = both(
     "SELECT id, jid, position FROM (
-    SELECT id, jid, ROW_NUMBER() OVER (ORDER BY enqueued_at, id) AS position
+    SELECT id, jid, ROW_NUMBER() OVER (ORDER BY priority DESC, enqueued_at, id) AS position
     FROM queue WHERE status = 'waiting') w
 WHERE jid IS NOT NULL ORDER BY position",
 );
@@ -724,16 +780,21 @@ ORDER BY status_changed_at",
 // Supervision (docs/protocol.md "Supervision", docs/database.md "Supervision")
 
 /// The chats going on (`busy` or `closing`), or only room `$1` (its JID) when it is not NULL
-/// → `room, since, topic`: when the chat began and the topic of the visitor it serves.
+/// → `room, since, topic, priority`: when the chat began, the topic of the visitor it serves
+/// and their priority (NULL over SQL without a queue row).
 pub const LIVE_CHATS: Sql = Sql {
     sqlite: "SELECT r.jid AS room, r.busy_at AS since,
        (SELECT q.topic FROM queue q WHERE q.room_id = r.id AND q.status IN ('assigned', 'served')
-        ORDER BY q.id DESC LIMIT 1) AS topic
+        ORDER BY q.id DESC LIMIT 1) AS topic,
+       (SELECT CAST(q.priority AS BIGINT) FROM queue q WHERE q.room_id = r.id AND q.status IN ('assigned', 'served')
+        ORDER BY q.id DESC LIMIT 1) AS priority
 FROM rooms r WHERE r.status IN ('busy', 'closing') AND ($1 IS NULL OR r.jid = $1)
 ORDER BY r.busy_at, r.id",
     postgres: "SELECT r.jid AS room, r.busy_at AS since,
        (SELECT q.topic FROM queue q WHERE q.room_id = r.id AND q.status IN ('assigned', 'served')
-        ORDER BY q.id DESC LIMIT 1) AS topic
+        ORDER BY q.id DESC LIMIT 1) AS topic,
+       (SELECT CAST(q.priority AS BIGINT) FROM queue q WHERE q.room_id = r.id AND q.status IN ('assigned', 'served')
+        ORDER BY q.id DESC LIMIT 1) AS priority
 FROM rooms r WHERE r.status IN ('busy', 'closing') AND ($1::text IS NULL OR r.jid = $1::text)
 ORDER BY r.busy_at, r.id",
 };
@@ -919,6 +980,102 @@ WHERE offered_at >= $1 AND offered_at < $2
 GROUP BY 1 ORDER BY 1",
 };
 
+/// Chats begun whose visitor had priority (SPEC §14: an answer before the chat matched a
+/// priority rule): rooms that became `busy`, served to a queue row with `priority` 1 →
+/// `period, chats`.
+pub const STATS_PRIORITY: Sql = Sql {
+    sqlite: "SELECT strftime($3, r.busy_at) AS period, COUNT(*) AS chats FROM rooms r
+WHERE julianday(r.busy_at) >= julianday($1) AND julianday(r.busy_at) < julianday($2)
+  AND EXISTS (SELECT 1 FROM queue q WHERE q.room_id = r.id AND q.status = 'served' AND q.priority = 1)
+GROUP BY 1 ORDER BY 1",
+    postgres: "SELECT to_char(r.busy_at AT TIME ZONE 'UTC', $3) AS period, COUNT(*) AS chats FROM rooms r
+WHERE r.busy_at >= $1 AND r.busy_at < $2
+  AND EXISTS (SELECT 1 FROM queue q WHERE q.room_id = r.id AND q.status = 'served' AND q.priority = 1)
+GROUP BY 1 ORDER BY 1",
+};
+
+/// The answers before the chat kept for statistics (`queue_answers.kept`), by when the visitor
+/// joined the queue → `period, question, answer, n`.
+pub const STATS_BEFORE: Sql = Sql {
+    sqlite: "SELECT strftime($3, q.enqueued_at) AS period, a.question, a.answer, COUNT(*) AS n
+FROM queue q JOIN queue_answers a ON a.queue_id = q.id
+WHERE a.kept = 1
+  AND julianday(q.enqueued_at) >= julianday($1) AND julianday(q.enqueued_at) < julianday($2)
+GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+    postgres: "SELECT to_char(q.enqueued_at AT TIME ZONE 'UTC', $3) AS period, a.question, a.answer, COUNT(*) AS n
+FROM queue q JOIN queue_answers a ON a.queue_id = q.id
+WHERE a.kept
+  AND q.enqueued_at >= $1 AND q.enqueued_at < $2
+GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+};
+
+/// The registrations' choice and yes/no answers (`registration_answers.kept`; free text is
+/// never counted), by when the chat began → `period, question, answer, n`.
+pub const STATS_REGISTERED: Sql = Sql {
+    sqlite: "SELECT strftime($3, r.busy_at) AS period, a.question, a.answer, COUNT(*) AS n
+FROM rooms r JOIN registrations g ON g.room_id = r.id
+JOIN registration_answers a ON a.registration_id = g.id
+WHERE a.kept = 1 AND a.answer IS NOT NULL
+  AND julianday(r.busy_at) >= julianday($1) AND julianday(r.busy_at) < julianday($2)
+GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+    postgres: "SELECT to_char(r.busy_at AT TIME ZONE 'UTC', $3) AS period, a.question, a.answer, COUNT(*) AS n
+FROM rooms r JOIN registrations g ON g.room_id = r.id
+JOIN registration_answers a ON a.registration_id = g.id
+WHERE a.kept AND a.answer IS NOT NULL
+  AND r.busy_at >= $1 AND r.busy_at < $2
+GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+};
+
+/// Chats begun in the period that have ended (`closing` or `closed`) without a registration →
+/// `period, missing`.
+pub const STATS_REGISTRATIONS_MISSING: Sql = Sql {
+    sqlite: "SELECT strftime($3, r.busy_at) AS period, COUNT(*) AS missing FROM rooms r
+WHERE r.status IN ('closing', 'closed')
+  AND julianday(r.busy_at) >= julianday($1) AND julianday(r.busy_at) < julianday($2)
+  AND NOT EXISTS (SELECT 1 FROM registrations g WHERE g.room_id = r.id)
+GROUP BY 1 ORDER BY 1",
+    postgres: "SELECT to_char(r.busy_at AT TIME ZONE 'UTC', $3) AS period, COUNT(*) AS missing FROM rooms r
+WHERE r.status IN ('closing', 'closed')
+  AND r.busy_at >= $1 AND r.busy_at < $2
+  AND NOT EXISTS (SELECT 1 FROM registrations g WHERE g.room_id = r.id)
+GROUP BY 1 ORDER BY 1",
+};
+
+/// The visitors' feedback, by when the chat began → `period, question, answer, n`.
+pub const STATS_FEEDBACK: Sql = Sql {
+    sqlite: "SELECT strftime($3, r.busy_at) AS period, f.question, f.answer, COUNT(*) AS n
+FROM rooms r JOIN feedback f ON f.room_id = r.id
+WHERE julianday(r.busy_at) >= julianday($1) AND julianday(r.busy_at) < julianday($2)
+GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+    postgres: "SELECT to_char(r.busy_at AT TIME ZONE 'UTC', $3) AS period, f.question, f.answer, COUNT(*) AS n
+FROM rooms r JOIN feedback f ON f.room_id = r.id
+WHERE r.busy_at >= $1 AND r.busy_at < $2
+GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+};
+
+/// `stats --by staff`: per staff member (the room's `staff_jid`: after a handover, who took the
+/// chat), the chats begun from `$1` to before `$2`, the minutes of those that ended, and how
+/// many of those ended without a registration → `staff, chats, minutes, missing`. Counts only.
+pub const STATS_BY_STAFF: Sql = Sql {
+    sqlite: "SELECT COALESCE(r.staff_jid, '') AS staff, COUNT(*) AS chats,
+  TOTAL(CASE WHEN r.closed_at IS NOT NULL
+             THEN (julianday(r.closed_at) - julianday(r.busy_at)) * 1440.0 END) AS minutes,
+  SUM(CASE WHEN r.status IN ('closing', 'closed')
+            AND NOT EXISTS (SELECT 1 FROM registrations g WHERE g.room_id = r.id)
+           THEN 1 ELSE 0 END) AS missing
+FROM rooms r
+WHERE julianday(r.busy_at) >= julianday($1) AND julianday(r.busy_at) < julianday($2)
+GROUP BY 1 ORDER BY 1",
+    postgres: "SELECT COALESCE(r.staff_jid, '') AS staff, COUNT(*) AS chats,
+  COALESCE(SUM(EXTRACT(EPOCH FROM r.closed_at - r.busy_at)::float8 / 60.0), 0.0)::float8 AS minutes,
+  SUM(CASE WHEN r.status IN ('closing', 'closed')
+            AND NOT EXISTS (SELECT 1 FROM registrations g WHERE g.room_id = r.id)
+           THEN 1 ELSE 0 END) AS missing
+FROM rooms r
+WHERE r.busy_at >= $1 AND r.busy_at < $2
+GROUP BY 1 ORDER BY 1",
+};
+
 /// `$3` of the statistics statements for periods of a day, named like `2026-11-26` (UTC).
 pub const STATS_PER_DAY: Sql = Sql {
     sqlite: "%Y-%m-%d",
@@ -936,3 +1093,91 @@ pub const STATS_WHOLE: Sql = Sql {
     sqlite: "total",
     postgres: "\"total\"",
 };
+
+// ---------------------------------------------------------------------------------------------
+// After the chat (docs/protocol.md "register-chat" and "feedback", docs/database.md "Questions,
+// registrations, feedback"): the staff member's registration and the visitor's feedback.
+
+/// The chats staff member `$1` (a bare JID) had when they ended (rooms `closing` or `closed`
+/// whose staff seat is theirs) that began at or after `$2`, newest first
+/// → `room, nick, topic, began, ended, registered`: the visitor's nick and topic while their
+/// queue row still has them (erased when the chat closes unless names are kept).
+pub const ENDED_CHATS: Sql = both(
+    "SELECT r.jid AS room, r.busy_at AS began, COALESCE(r.closed_at, r.status_changed_at) AS ended,
+       (SELECT NULLIF(q.nick, '') FROM queue q WHERE q.room_id = r.id ORDER BY q.id DESC LIMIT 1) AS nick,
+       (SELECT q.topic FROM queue q WHERE q.room_id = r.id ORDER BY q.id DESC LIMIT 1) AS topic,
+       EXISTS (SELECT 1 FROM registrations g WHERE g.room_id = r.id) AS registered
+FROM rooms r
+WHERE r.staff_jid = $1 AND r.status IN ('closing', 'closed') AND r.busy_at >= $2
+ORDER BY r.busy_at DESC, r.id DESC",
+);
+
+/// A registration, first of three statements in one transaction: room `$1` (its JID), if it is
+/// one of [`ENDED_CHATS`] of `$2` since `$3` → `id, registered`.
+pub const REGISTER_ROOM: Sql = both(
+    "SELECT r.id, EXISTS (SELECT 1 FROM registrations g WHERE g.room_id = r.id) AS registered
+FROM rooms r
+WHERE r.jid = $1 AND r.staff_jid = $2 AND r.status IN ('closing', 'closed') AND r.busy_at >= $3",
+);
+
+/// Second: the `registrations` row of room `$1` (its id), by `$2` (a bare JID) at `$3` → `id`;
+/// none when the room has one already.
+pub const INSERT_REGISTRATION: Sql = both(
+    "INSERT INTO registrations (room_id, staff, created_at) VALUES ($1, $2, $3)
+ON CONFLICT (room_id) DO NOTHING RETURNING id",
+);
+
+/// Third, once per question answered: registration `$1`, question `$2`, answer `$3`, kept `$4`.
+pub const INSERT_REGISTRATION_ANSWER: Sql = both(
+    "INSERT INTO registration_answers (registration_id, question, answer, kept) VALUES ($1, $2, $3, $4)",
+);
+
+/// Feedback, first of two statements in one transaction: room `$1` (its JID), if a queue row of
+/// visitor label `$2` was for it and its chat began at or after `$3` → `id, given` (whether it
+/// has feedback already). The label is only compared, never stored with the feedback.
+pub const FEEDBACK_ROOM: Sql = both(
+    "SELECT r.id, EXISTS (SELECT 1 FROM feedback f WHERE f.room_id = r.id) AS given
+FROM rooms r
+WHERE r.jid = $1 AND r.busy_at >= $3
+  AND EXISTS (SELECT 1 FROM queue q WHERE q.room_id = r.id AND q.visitor = $2)",
+);
+
+/// Second, once per question answered: room `$1` (its id), question `$2`, answer `$3`, at `$4`,
+/// kept `$5`; nothing when that question of the chat has an answer already.
+pub const INSERT_FEEDBACK: Sql = both(
+    "INSERT INTO feedback (room_id, question, answer, created_at, kept) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (room_id, question) DO NOTHING",
+);
+
+/// Retention of the registrations' free text (answers not kept): erased (NULL) with the
+/// transcript's bodies, for registrations made before `$1`.
+pub const PRUNE_REGISTRATION_ANSWERS: Sql = Sql {
+    sqlite: "UPDATE registration_answers SET answer = NULL
+WHERE kept = 0 AND answer IS NOT NULL
+  AND registration_id IN (SELECT id FROM registrations WHERE created_at < $1)",
+    postgres: "UPDATE registration_answers SET answer = NULL
+WHERE NOT kept AND answer IS NOT NULL
+  AND registration_id IN (SELECT id FROM registrations WHERE created_at < $1)",
+};
+
+/// Retention of feedback not kept (free text, choices not marked for statistics): deleted with
+/// the transcript's bodies, when given before `$1`.
+pub const PRUNE_FEEDBACK: Sql = Sql {
+    sqlite: "DELETE FROM feedback WHERE kept = 0 AND created_at < $1",
+    postgres: "DELETE FROM feedback WHERE NOT kept AND created_at < $1",
+};
+
+/// The registration of room `$1` (its JID): one row per answer, in order
+/// → `staff, question, answer, kept`.
+pub const REGISTRATION_ROWS: Sql = both(
+    "SELECT g.staff, a.question, a.answer, a.kept
+FROM registrations g JOIN rooms r ON r.id = g.room_id
+JOIN registration_answers a ON a.registration_id = g.id
+WHERE r.jid = $1 ORDER BY a.id",
+);
+
+/// The feedback about room `$1` (its JID), in order → `question, answer, kept`.
+pub const FEEDBACK_ROWS: Sql = both(
+    "SELECT f.question, f.answer, f.kept FROM feedback f JOIN rooms r ON r.id = f.room_id
+WHERE r.jid = $1 ORDER BY f.id",
+);

@@ -58,8 +58,13 @@ pub fn listed(ask: Ask, chats: &[LiveChat], lent: &mut Lent) {
                     e.room.client_nick().unwrap_or_default().to_string(),
                 ),
                 ("topic", topic),
-                // Visitors have no priority yet: every chat is 0.
-                ("priority", "0".to_string()),
+                (
+                    "priority",
+                    known
+                        .get(room.as_str())
+                        .map_or(0, |c| c.priority)
+                        .to_string(),
+                ),
                 (
                     "since",
                     since.map_or(String::new(), |t| super::since(settings, now, t)),

@@ -16,12 +16,14 @@
 mod ask_for_help;
 mod block_visitor;
 mod decline_handover;
+mod feedback;
 mod hand_over;
 mod leave_queue;
 mod line_status;
 mod live_chats;
 mod places;
 mod presence;
+mod register_chat;
 mod request_chat;
 mod resume_chat;
 mod staff_push;
@@ -39,8 +41,9 @@ use sha2::{Digest, Sha256};
 use xmpp_parsers::jid::{BareJid, FullJid, Jid};
 use xmpp_parsers::stanza_error::DefinedCondition;
 
-use super::effects::{Assigned, Query, QueryResult};
+use super::effects::{Answers, Assigned, Query, QueryResult};
 use super::outbox::Outbox;
+use super::questions::{Kind, Problem, Question, MAX_TEXT};
 use super::queue::Queue;
 use super::room::Event;
 use super::settings::Settings;
@@ -102,6 +105,10 @@ pub enum Command {
     HandOver,
     /// Staff: decline a chat handed to one (or withdraw one's offer).
     DeclineHandover,
+    /// Staff: register one's chat after it ended.
+    RegisterChat,
+    /// Visitors: answer the questions after the chat.
+    Feedback,
 }
 
 /// Who may run a command.
@@ -118,7 +125,7 @@ pub enum Who {
 /// The dispatch table: each command's node, its name for people, and who may run it. Its home is
 /// the module of the same name.
 #[rustfmt::skip]
-pub const TABLE: [(Command, &str, &str, Who); 14] = [
+pub const TABLE: [(Command, &str, &str, Who); 16] = [
     (Command::RequestChat,     "request-chat",     "Request a chat",         Who::Visitors),
     (Command::LeaveQueue,      "leave-queue",      "Leave the queue",        Who::Visitors),
     (Command::ResumeChat,      "resume-chat",      "Resume my chat",         Who::Visitors),
@@ -133,6 +140,8 @@ pub const TABLE: [(Command, &str, &str, Who); 14] = [
     (Command::Whisper,         "whisper",          "Whisper to staff",       Who::Supervisors),
     (Command::HandOver,        "hand-over",        "Hand a chat over",       Who::Staff),
     (Command::DeclineHandover, "decline-handover", "Decline a handover",     Who::Staff),
+    (Command::RegisterChat,    "register-chat",    "Register a chat",        Who::Staff),
+    (Command::Feedback,        "feedback",         "Feedback",               Who::Visitors),
 ];
 
 impl Command {
@@ -161,8 +170,12 @@ impl Command {
 /// What a command waits for from the database, and with what it goes on.
 #[derive(Debug)]
 pub enum Step {
-    /// [`request_chat`]: the queue row and place.
-    RequestChat,
+    /// [`request_chat`]: the queue row and place; with `retry`, the answers could not be taken
+    /// and only an open row of the visitor is taken up again (else the form is shown again).
+    RequestChat {
+        /// The request, its problem in words and the status for pages.
+        retry: Option<Box<(CommandRequest, String, Option<&'static str>)>>,
+    },
     /// [`leave_queue`]: whether there was a row.
     LeaveQueue,
     /// [`resume_chat`]: the room of the visitor's chat.
@@ -208,6 +221,18 @@ pub enum Step {
         /// What the staff member said about it.
         text: Option<String>,
     },
+    /// [`register_chat`]: the asker's ended chats, for the form or to check the one chosen.
+    RegisterList {
+        /// The command as asked (its submitted form, if any).
+        command: CommandRequest,
+    },
+    /// [`register_chat`]: the registration is stored.
+    Register {
+        /// The asker's chats still unregistered once this one is.
+        unregistered: usize,
+    },
+    /// [`feedback`]: the feedback is stored.
+    Feedback,
 }
 
 /// Who asked a command, and where the answer goes.
@@ -348,6 +373,42 @@ fn refill(field: FormField, submitted: &CommandRequest) -> FormField {
         },
         None => field,
     }
+}
+
+/// The answers to `questions` in `command`: (question, answer, kept) for those answered, or the
+/// problem in `words` (the asker's) with the status for pages. Free text is never kept past the
+/// transcript's bodies; choices and yes or no are (the reports count them).
+fn question_answers(
+    questions: &[Question],
+    command: &CommandRequest,
+    words: &Words,
+    default: &str,
+) -> Result<Answers, (String, Option<&'static str>)> {
+    let mut answers = Vec::new();
+    for q in questions {
+        let label = q.label.get(words.tag(), default).to_string();
+        match q.check(command.field(&q.field_var())) {
+            Ok(Some(answer)) => answers.push((q.var.clone(), answer, q.kind != Kind::Text)),
+            Ok(None) => {}
+            Err(Problem::Missing) => {
+                return Err((
+                    words.with("form-need-answer", &[("question", label.into())]),
+                    None,
+                ))
+            }
+            Err(Problem::NotAnOption) => {
+                return Err((
+                    words.with("form-not-an-option", &[("question", label.into())]),
+                    None,
+                ))
+            }
+            Err(Problem::TooLong) => {
+                let args = [("question", label.into()), ("max", MAX_TEXT.into())];
+                return Err((words.with("too-long-answer", &args), Some("too-long")));
+            }
+        }
+    }
+    Ok(answers)
 }
 
 /// The machine `status` field of a result: hidden from people, read by pages by its `var`.
@@ -612,6 +673,8 @@ impl Protocol {
             Command::Whisper => whisper::start(ask, &command, lent),
             Command::HandOver => hand_over::start(self, ask, &command, lent),
             Command::DeclineHandover => decline_handover::start(ask, &command, lent),
+            Command::RegisterChat => register_chat::start(ask, &command, lent),
+            Command::Feedback => feedback::start(ask, &command, lent),
         }
     }
 
@@ -643,8 +706,8 @@ impl Protocol {
             }
         };
         match (step, result) {
-            (Step::RequestChat, QueryResult::Enqueued(queued, position)) => {
-                request_chat::answered(self, ask, queued, position, lent)
+            (Step::RequestChat { retry }, QueryResult::Enqueued(queued, position)) => {
+                request_chat::answered(self, ask, queued, position, retry, lent)
             }
             (Step::LeaveQueue, QueryResult::Left(left)) => leave_queue::answered(ask, left, lent),
             (Step::ResumeChat, QueryResult::Room(room)) => {
@@ -672,6 +735,13 @@ impl Protocol {
             (Step::Help { room, text }, QueryResult::LiveChats(chats)) => {
                 ask_for_help::asked(self, ask, room, text, Some(chats), lent)
             }
+            (Step::RegisterList { command }, QueryResult::EndedChats(chats)) => {
+                register_chat::listed(ask, command, &chats, lent)
+            }
+            (Step::Register { unregistered }, QueryResult::Stored(stored)) => {
+                register_chat::registered(ask, stored, unregistered, lent)
+            }
+            (Step::Feedback, QueryResult::Stored(stored)) => feedback::stored(ask, stored, lent),
             (step, other) => {
                 tracing::error!(
                     ?step,
@@ -718,9 +788,19 @@ impl Protocol {
             } else {
                 sessions.into_iter().map(Jid::from).collect()
             };
+            let default = request_chat::default_words(lent.settings);
+            let answers: Vec<(String, String, String)> = a
+                .answers
+                .iter()
+                .filter_map(|(q, answer)| {
+                    let (label, said) =
+                        request_chat::answer_words(&lent.settings.questions, q, answer, &default)?;
+                    Some((q.clone(), label, said))
+                })
+                .collect();
             for jid in to {
                 lent.out
-                    .send(staff_push::visitor_coming(jid, room.as_str(), a));
+                    .send(staff_push::visitor_coming(jid, room.as_str(), a, &answers));
             }
         }
         if let Some(jid) = a.visitor_jid.as_deref().and_then(|j| FullJid::new(j).ok()) {

@@ -43,8 +43,10 @@ pub struct ShiftVisitor {
     pub topic: Option<String>,
     /// Since when they wait.
     pub since: Time,
-    /// Their priority (0 until priorities exist, SPEC §14).
+    /// Their priority (0 or 1, SPEC §14): those with 1 are listed first.
     pub priority: i64,
+    /// Why they have priority, in staff's words (empty without).
+    pub why: String,
     /// Pick mode: they waited `queue.reoffer_after` and nobody took them.
     pub reoffer: bool,
 }
@@ -196,10 +198,13 @@ impl Protocol {
                 list.truncate(SHIFT_VISITORS);
                 let newest = list.iter().map(|w| w.id).max().unwrap_or(0);
                 for w in list.iter().filter(|w| w.id > self.shift.announced) {
-                    let text = match w.topic.as_deref().filter(|t| !t.is_empty()) {
+                    let mut text = match w.topic.as_deref().filter(|t| !t.is_empty()) {
                         Some(topic) => format!("{} is waiting: {topic}", w.nick),
                         None => format!("{} is waiting.", w.nick),
                     };
+                    if let Some(why) = w.why.as_deref().filter(|_| w.priority > 0) {
+                        text.push_str(&format!(" (priority: {why})"));
+                    }
                     super::announce_to_staff(lent, &text);
                 }
                 self.shift.announced = self.shift.announced.max(newest);
@@ -254,7 +259,8 @@ impl Protocol {
                     nick: w.nick.clone(),
                     topic: w.topic.clone(),
                     since: w.since,
-                    priority: 0,
+                    priority: w.priority,
+                    why: w.why.clone().unwrap_or_default(),
                     reoffer: pick && lent.now - w.since >= reoffer_after,
                 })
                 .collect(),
@@ -466,6 +472,9 @@ pub fn shift_message(to: &FullJid, state: &ShiftState, now: Time) -> Message {
         e = with_attr(e, "topic", v.topic.clone().unwrap_or_default());
         e = with_attr(e, "waiting-since", stamp(v.since));
         e = with_attr(e, "priority", v.priority.to_string());
+        if !v.why.is_empty() {
+            e = with_attr(e, "why", v.why.clone());
+        }
         if v.reoffer {
             e = with_attr(e, "reoffer", "true");
         }
@@ -476,9 +485,16 @@ pub fn shift_message(to: &FullJid, state: &ShiftState, now: Time) -> Message {
 
 /// The headline that tells the staff member of `room` (`to`: a session of theirs, or their bare
 /// JID) who is coming to their chat: `<visitor xmlns='urn:helpim:staff:0' room nick [topic]
-/// waiting-since/>`, sent with the assignment itself so that a console shows the topic even for
-/// a visitor no push ever listed.
-pub fn visitor_coming(to: Jid, room: &str, a: &Assigned) -> Message {
+/// waiting-since priority [why]/>`, sent with the assignment itself so that a console shows the
+/// topic even for a visitor no push ever listed; with an `<answer question label>` child per
+/// answer to the questions before the chat (`answers`: question, its label, the answer's words,
+/// in the help line's default language).
+pub fn visitor_coming(
+    to: Jid,
+    room: &str,
+    a: &Assigned,
+    answers: &[(String, String, String)],
+) -> Message {
     let mut e = Element::builder("visitor", NS_STAFF);
     // The row's id, as in the pushes: a console takes them off its waiting list at once.
     e = with_attr(e, "id", a.queue_id.to_string());
@@ -488,9 +504,25 @@ pub fn visitor_coming(to: Jid, room: &str, a: &Assigned) -> Message {
         e = with_attr(e, "topic", topic);
     }
     e = with_attr(e, "waiting-since", stamp(a.waiting_since));
-    let body = match a.topic.as_deref().filter(|t| !t.is_empty()) {
+    e = with_attr(e, "priority", a.priority.to_string());
+    if let Some(why) = a.why.as_deref().filter(|w| !w.is_empty()) {
+        e = with_attr(e, "why", why);
+    }
+    for (question, label, answer) in answers {
+        let mut child = Element::builder("answer", NS_STAFF);
+        child = with_attr(child, "question", question.as_str());
+        child = with_attr(child, "label", label.as_str());
+        e = e.append(child.append(answer.as_str()).build());
+    }
+    let mut body = match a.topic.as_deref().filter(|t| !t.is_empty()) {
         Some(topic) => format!("{} is coming to your chat: {topic}", a.nick),
         None => format!("{} is coming to your chat.", a.nick),
     };
+    if let Some(why) = a.why.as_deref().filter(|_| a.priority > 0) {
+        body.push_str(&format!(" (priority: {why})"));
+    }
+    for (_, label, answer) in answers {
+        body.push_str(&format!("\n{label} {answer}"));
+    }
     headline(to, body, e.build())
 }

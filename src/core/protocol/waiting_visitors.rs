@@ -1,4 +1,5 @@
-//! `waiting-visitors` (staff): the waiting visitors, first in line first. In pick mode
+//! `waiting-visitors` (staff): the waiting visitors, first in line first (visitors with
+//! priority ahead of those without, each with why). In pick mode
 //! (`queue.assign = "pick"`) the list is a form: the visitor chosen is given the staff member's
 //! open room, and disappears from everyone else's list.
 
@@ -86,6 +87,8 @@ pub fn listed(ask: Ask, pick: bool, unpicked: bool, list: &[Waiter], lent: &mut 
         ("nick", "Name"),
         ("topic", "Topic"),
         ("waiting", "Waiting"),
+        ("priority", "Priority"),
+        ("why", "Why"),
         ("id", "To pick"),
     ]
     .into_iter()
@@ -100,6 +103,8 @@ pub fn listed(ask: Ask, pick: bool, unpicked: bool, list: &[Waiter], lent: &mut 
                 format!("Handover from {}", h.from),
                 h.note.clone().unwrap_or_default(),
                 h.since,
+                0,
+                String::new(),
             )
         })
         .chain(list.iter().map(|w| {
@@ -108,10 +113,12 @@ pub fn listed(ask: Ask, pick: bool, unpicked: bool, list: &[Waiter], lent: &mut 
                 w.nick.clone(),
                 w.topic.clone().unwrap_or_default(),
                 w.since,
+                w.priority,
+                w.why.clone().unwrap_or_default(),
             )
         }));
     let mut options = Vec::new();
-    for (place, (id, nick, topic, since)) in rows.enumerate() {
+    for (place, (id, nick, topic, since, priority, why)) in rows.enumerate() {
         let place = place + 1;
         let about = if topic.is_empty() {
             String::new()
@@ -119,8 +126,15 @@ pub fn listed(ask: Ask, pick: bool, unpicked: bool, list: &[Waiter], lent: &mut 
             format!(": {topic}")
         };
         let waited = how_long(now, since);
+        let first = if priority > 0 && !why.is_empty() {
+            format!(", priority: {why}")
+        } else if priority > 0 {
+            ", priority".to_string()
+        } else {
+            String::new()
+        };
         options.push((
-            format!("{place}. {nick}{about} (waiting {waited})"),
+            format!("{place}. {nick}{about} (waiting {waited}{first})"),
             id.clone(),
         ));
         form.items.push(vec![
@@ -128,6 +142,8 @@ pub fn listed(ask: Ask, pick: bool, unpicked: bool, list: &[Waiter], lent: &mut 
             ("nick".to_string(), nick),
             ("topic".to_string(), topic),
             ("waiting".to_string(), super::since(settings, now, since)),
+            ("priority".to_string(), priority.to_string()),
+            ("why".to_string(), why),
             ("id".to_string(), id),
         ]);
     }

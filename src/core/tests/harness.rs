@@ -31,8 +31,9 @@ use xmpp_parsers::jid::{BareJid, Jid};
 use xmpp_parsers::minidom::Element;
 use xmpp_parsers::presence::Type as PresenceType;
 
+use crate::core::effects::Answers;
 use crate::core::effects::{
-    Assigned, Effect, Input, Line, LiveChat, Query, QueryResult, Waiter, Write,
+    Assigned, Effect, EndedChat, Input, Line, LiveChat, Query, QueryResult, Stored, Waiter, Write,
 };
 use crate::core::queue::{Enqueued, Swept};
 use crate::core::types::{Claims, Reason, Status, Time};
@@ -204,6 +205,12 @@ pub struct Row {
     pub room: Option<String>,
     /// False once they left.
     pub open: bool,
+    /// 0, or 1 ahead of those without (SPEC §14).
+    pub priority: i64,
+    /// Why.
+    pub why: Option<String>,
+    /// The answers to the questions before the chat: question, answer, kept.
+    pub answers: Vec<(String, String, bool)>,
 }
 
 /// The fake store: in-memory rows the test sets, answers to every query, every write in order.
@@ -234,6 +241,14 @@ pub struct Store {
     pub lines: BTreeMap<String, Vec<Line>>,
     /// When each room's chat began (its first `busy`).
     pub busy_at: BTreeMap<String, Time>,
+    /// The bare JID of each room's staff member (from `staffed`, and a handover's `busy`).
+    pub staff_jid: BTreeMap<String, String>,
+    /// When each room's chat ended (its first `closing` or `closed`).
+    pub ended_at: BTreeMap<String, Time>,
+    /// The registrations by room: who, and the answers (question, answer, kept).
+    pub registrations: BTreeMap<String, (String, Answers)>,
+    /// The feedback by room: (question, answer, kept); never who gave it.
+    pub feedback: BTreeMap<String, Answers>,
 }
 
 impl Default for Store {
@@ -251,6 +266,10 @@ impl Default for Store {
             writes: Vec::new(),
             lines: BTreeMap::new(),
             busy_at: BTreeMap::new(),
+            staff_jid: BTreeMap::new(),
+            ended_at: BTreeMap::new(),
+            registrations: BTreeMap::new(),
+            feedback: BTreeMap::new(),
         }
     }
 }
@@ -269,12 +288,23 @@ impl Store {
             since,
             room: None,
             open: true,
+            priority: 0,
+            why: None,
+            answers: Vec::new(),
         });
         id
     }
 
+    /// The waiting rows in line order, as the database orders them: priority first, then
+    /// arrival (`priority DESC, enqueued_at, id`).
     fn waiting(&self) -> impl Iterator<Item = &Row> {
-        self.queue.iter().filter(|r| r.open && r.room.is_none())
+        let mut rows: Vec<&Row> = self
+            .queue
+            .iter()
+            .filter(|r| r.open && r.room.is_none())
+            .collect();
+        rows.sort_by_key(|r| (std::cmp::Reverse(r.priority), r.since, r.id));
+        rows.into_iter()
     }
 
     fn apply(&mut self, write: &Write) {
@@ -290,6 +320,14 @@ impl Store {
                 }
                 if transition.to == Status::Closed {
                     self.claims.remove(jid);
+                }
+                let staff_seat = transition.to == Status::Staffed
+                    || (transition.to == Status::Busy && transition.reason == Reason::Handover);
+                if let (true, Some(staff)) = (staff_seat, transition.jid.as_ref()) {
+                    self.staff_jid.insert(jid.clone(), staff.clone());
+                }
+                if matches!(transition.to, Status::Closing | Status::Closed) {
+                    self.ended_at.entry(jid.clone()).or_insert(transition.at);
                 }
             }
             Write::RotatePassword { jid, .. } => {
@@ -321,6 +359,7 @@ impl Store {
             Write::MessageAt { .. }
             | Write::ForgetVisitor { .. }
             | Write::ForgetEnded { .. }
+            | Write::ForgetAnswers { .. }
             | Write::Supervised { .. } => {}
             Write::HandoverOffered { .. }
             | Write::HandoverTaken { .. }
@@ -386,6 +425,10 @@ impl Store {
                 nick,
                 topic,
                 max_length,
+                priority,
+                priority_reason,
+                answers,
+                unanswered,
             } => {
                 let place = |s: &Store, id: i64| {
                     s.waiting()
@@ -397,6 +440,8 @@ impl Store {
                 } else if let Some(r) = self.queue.iter().find(|r| r.open && r.label == *label) {
                     let id = r.id;
                     QueryResult::Enqueued(Enqueued::AlreadyQueued(id), place(self, id))
+                } else if *unanswered {
+                    QueryResult::Enqueued(Enqueued::Unanswered, 0)
                 } else if self.waiting().count() >= *max_length as usize {
                     QueryResult::Enqueued(Enqueued::Full, 0)
                 } else {
@@ -411,6 +456,9 @@ impl Store {
                         since: now,
                         room: None,
                         open: true,
+                        priority: *priority,
+                        why: priority_reason.clone(),
+                        answers: answers.clone(),
                     });
                     QueryResult::Enqueued(Enqueued::Queued(id), place(self, id))
                 }
@@ -453,6 +501,8 @@ impl Store {
                         nick: r.nick.clone(),
                         topic: r.topic.clone(),
                         since: r.since,
+                        priority: r.priority,
+                        why: r.why.clone(),
                     })
                     .collect(),
             ),
@@ -495,9 +545,57 @@ impl Store {
                             .find(|q| q.room.as_deref() == Some(r))
                             .and_then(|q| q.topic.clone()),
                         since: self.busy_at.get(r).copied(),
+                        priority: self
+                            .queue
+                            .iter()
+                            .rev()
+                            .find(|q| q.room.as_deref() == Some(r))
+                            .map_or(0, |q| q.priority),
                     })
                     .collect(),
             ),
+            Query::EndedChats { staff, since } => {
+                QueryResult::EndedChats(self.ended_chats(staff, *since))
+            }
+            Query::Register {
+                room,
+                staff,
+                since,
+                answers,
+                ..
+            } => {
+                let chats = self.ended_chats(staff, *since);
+                QueryResult::Stored(match chats.iter().find(|c| c.room == *room) {
+                    None => Stored::NoChat,
+                    Some(c) if c.registered => Stored::Already,
+                    Some(_) => {
+                        let row = (staff.clone(), answers.clone());
+                        self.registrations.insert(room.clone(), row);
+                        Stored::Done
+                    }
+                })
+            }
+            Query::Feedback {
+                room,
+                label,
+                since,
+                answers,
+                ..
+            } => {
+                let theirs = self
+                    .queue
+                    .iter()
+                    .any(|q| q.room.as_deref() == Some(room) && q.label == *label);
+                let recent = self.busy_at.get(room).is_some_and(|b| b >= since);
+                QueryResult::Stored(if !(theirs && recent) {
+                    Stored::NoChat
+                } else if self.feedback.contains_key(room) {
+                    Stored::Already
+                } else {
+                    self.feedback.insert(room.clone(), answers.clone());
+                    Stored::Done
+                })
+            }
             Query::Transcript { room, upto } => QueryResult::Transcript(
                 self.lines
                     .get(room)
@@ -508,6 +606,29 @@ impl Store {
                     .collect(),
             ),
         })
+    }
+
+    /// The chats `staff` had when they ended, begun at or after `since`, newest first.
+    fn ended_chats(&self, staff: &str, since: Time) -> Vec<EndedChat> {
+        let mut chats: Vec<EndedChat> = self
+            .ended_at
+            .iter()
+            .filter(|(room, _)| self.staff_jid.get(*room).map(String::as_str) == Some(staff))
+            .filter_map(|(room, ended)| {
+                let began = *self.busy_at.get(room)?;
+                let row = self.queue.iter().find(|q| q.room.as_deref() == Some(room));
+                (began >= since).then(|| EndedChat {
+                    room: room.clone(),
+                    nick: row.map(|r| r.nick.clone()).filter(|n| !n.is_empty()),
+                    topic: row.and_then(|r| r.topic.clone()),
+                    began,
+                    ended: *ended,
+                    registered: self.registrations.contains_key(room),
+                })
+            })
+            .collect();
+        chats.sort_by_key(|c| std::cmp::Reverse(c.began));
+        chats
     }
 
     fn give(&mut self, id: i64, room: &str, now: Time) -> Assigned {
@@ -522,6 +643,13 @@ impl Store {
             nick: row.nick.clone(),
             topic: row.topic.clone(),
             waiting_since: row.since,
+            priority: row.priority,
+            why: row.why.clone(),
+            answers: row
+                .answers
+                .iter()
+                .map(|(q, a, _)| (q.clone(), a.clone()))
+                .collect(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The whole bot on a simulated clock, in a world that plays the MUC service and the database
 //! ([`harness`]): tests say what happens and read what the bot did, by topic.
 
+mod after_chat;
 mod claims;
 mod handover;
 mod harness;
@@ -10,6 +11,7 @@ mod leave;
 mod pool;
 mod privacy;
 mod protocol;
+mod questions;
 mod queue;
 mod rejoin;
 mod shift;
@@ -83,6 +85,7 @@ fn settings() -> Settings {
         return_grace: Duration::from_secs(60),
         reoffer_after: Duration::from_secs(120),
         hours: None,
+        questions: Default::default(),
         staff: settings::Staff {
             jids: vec!["staff@localhost".into()],
             max_chats: 2,

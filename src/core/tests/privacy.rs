@@ -90,6 +90,39 @@ fn a_help_line_that_keeps_visitor_names_keeps_them() {
 }
 
 #[test]
+fn a_help_line_that_keeps_visitor_names_still_erases_the_answers_not_kept() {
+    // Sam asks without answering (no question required here).
+    let mut questions = super::questions::questions();
+    questions.before[0].required = false;
+    let writes = whole_chat(Settings {
+        keep_visitor_names: true,
+        questions: std::sync::Arc::new(questions),
+        ..settings()
+    });
+    let room = room_jid(1).to_string();
+    assert!(
+        writes
+            .iter()
+            .any(|w| matches!(w, Write::ForgetAnswers { jid: Some(j) } if *j == room)),
+        "the chat's answers: {writes:?}"
+    );
+    assert!(
+        writes
+            .iter()
+            .any(|w| matches!(w, Write::ForgetAnswers { jid: None })),
+        "the ended rows' answers: {writes:?}"
+    );
+    // Without questions nothing of the kind is written.
+    let writes = whole_chat(Settings {
+        keep_visitor_names: true,
+        ..settings()
+    });
+    assert!(!writes
+        .iter()
+        .any(|w| matches!(w, Write::ForgetAnswers { .. })));
+}
+
+#[test]
 fn ended_queue_rows_are_forgotten_with_every_sweep_and_closed_rooms_looked_for_once() {
     let forgets = |e: &[Event]| {
         e.iter()

@@ -87,10 +87,17 @@ fn a_visitor_hears_closed_while_nobody_is_on_duty_and_is_queued_once_someone_is(
         nick,
         topic,
         max_length,
+        priority,
+        priority_reason,
+        answers,
+        unanswered,
     }] = &q[..]
     else {
         panic!("one enqueue: {e:?}")
     };
+    // No questions before the chat are configured: no answers, no priority.
+    assert_eq!((*priority, priority_reason, answers.len()), (0, &None, 0));
+    assert!(!unanswered);
     // The key itself is never stored: the label is its hash.
     assert_eq!(label, &visitor_label(KEY));
     assert!(!label.contains(KEY) && label.starts_with("sha256:") && label.len() == 7 + 64);
