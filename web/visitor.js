@@ -303,6 +303,7 @@ async function loadQuestions() {
     console.warn("request-chat form", error);
   }
   drawForm($("questions"), asked, t("start.optional"));
+  $("questions").dataset.loaded = "";
 }
 
 async function requestChat() {

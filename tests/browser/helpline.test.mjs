@@ -18,12 +18,26 @@ const FROM_STAFF = "Здравствуйте, Ana! 🌷 שלום עליכם & ε
 /** Fills the start form by keyboard alone and presses Enter. */
 async function startChat(page, nick, topic) {
   await page.locator("#nick").waitFor({ state: "visible", timeout: DEADLINE });
+  await answerRequired(page);
   await page.focus("#nick");
   await page.keyboard.press("Control+A");
   await page.keyboard.type(nick);
   await page.keyboard.press("Tab");
   await page.keyboard.type(topic);
   await page.keyboard.press("Enter");
+}
+
+/**
+ * Answers the help line's required questions before the chat, once the page has asked the bot
+ * for them (the demo asks "Are you safe right now?"): the first answer of each ("Yes" there,
+ * which gives no priority). A help line without questions shows none.
+ */
+async function answerRequired(page) {
+  await page.locator("#questions[data-loaded]").waitFor({ state: "attached", timeout: DEADLINE });
+  for (const group of await page.locator("#questions fieldset").all()) {
+    const first = group.locator("input[type=radio]").first();
+    if (await first.evaluate((input) => input.required)) await first.check();
+  }
 }
 
 /** Types `text` into the focused chat of `page` (`box` selects the textarea) and sends it with Enter. */
