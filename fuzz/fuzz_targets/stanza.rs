@@ -65,6 +65,7 @@ fn settings() -> Settings {
         return_grace: Duration::from_secs(60),
         reoffer_after: Duration::from_secs(120),
         hours: None,
+        questions: Default::default(),
         staff: helpim_bot::core::settings::Staff {
             jids: vec!["*@localhost".into()],
             max_chats: 2,
