@@ -266,15 +266,7 @@ impl Report {
             cells.extend(row.answer_counts(&columns));
             lines.push(cells);
         }
-        let widths: Vec<usize> = (0..lines[0].len())
-            .map(|i| {
-                lines
-                    .iter()
-                    .map(|l| l[i].chars().count())
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
+        let widths = column_widths(&lines);
         let mut out = format!(
             "From {} to {} (UTC); waits and chat durations: middle (p50), nine in ten (p90), longest.\n",
             self.since.format("%Y-%m-%d %H:%M"),
@@ -526,15 +518,7 @@ impl StaffReport {
                 s.registrations_missing.to_string(),
             ]);
         }
-        let widths: Vec<usize> = (0..4)
-            .map(|i| {
-                lines
-                    .iter()
-                    .map(|l| l[i].chars().count())
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
+        let widths = column_widths(&lines);
         let mut out = format!(
             "Chats begun from {} to {} (UTC), by staff member (after a handover, who took the chat).\n",
             self.since.format("%Y-%m-%d %H:%M"),
@@ -586,6 +570,20 @@ fn duration(secs: f64) -> String {
         60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
         _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
     }
+}
+
+/// The width of each column of a text table: its longest cell, in characters.
+fn column_widths<L: AsRef<[String]>>(lines: &[L]) -> Vec<usize> {
+    let columns = lines.first().map_or(0, |l| l.as_ref().len());
+    (0..columns)
+        .map(|i| {
+            lines
+                .iter()
+                .map(|l| l.as_ref()[i].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect()
 }
 
 #[cfg(test)]
