@@ -6,7 +6,7 @@
 # cargo fuzz needs nightly-only compiler flags (sanitizers, coverage); RUSTC_BOOTSTRAP=1 lets the
 # stable toolchain accept them, so no second toolchain is needed. Inputs that grow coverage are
 # kept in fuzz/corpus/stanza (not committed); a crash is written to fuzz/artifacts/stanza and
-# fails the run.
+# fails the run (exit 1); a target that does not build exits 2.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
@@ -16,6 +16,12 @@ if ! command -v cargo-fuzz >/dev/null; then
 fi
 export RUSTC_BOOTSTRAP=1
 mkdir -p fuzz/corpus/stanza
+echo "== building the fuzz target"
+# A target that no longer builds (the core's types changed) is told apart from a crash found.
+if ! cargo fuzz build stanza; then
+    echo "the fuzz target fuzz/fuzz_targets/stanza.rs does not build" >&2
+    exit 2
+fi
 echo "== fuzzing the stanza parser for ${seconds}s"
 cargo fuzz run stanza fuzz/corpus/stanza fuzz/seeds/stanza -- \
     -max_total_time="$seconds" -dict=fuzz/stanza.dict -max_len=4096 -print_final_stats=1

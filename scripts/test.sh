@@ -144,9 +144,15 @@ echo "demo: the pool filled, a visitor and a staff member chatted on its pages, 
 
 echo "==> scripts/fuzz.sh ${HELPIM_FUZZ_SECONDS:-60}"
 fuzz_log=$(mktemp)
-if ! scripts/fuzz.sh "${HELPIM_FUZZ_SECONDS:-60}" >"$fuzz_log" 2>&1; then
+fuzz_status=0
+scripts/fuzz.sh "${HELPIM_FUZZ_SECONDS:-60}" >"$fuzz_log" 2>&1 || fuzz_status=$?
+if [ "$fuzz_status" -ne 0 ]; then
     tail -60 "$fuzz_log"
-    echo "the fuzz target found a crash: see fuzz/artifacts/stanza" >&2
+    if [ "$fuzz_status" -eq 2 ]; then
+        echo "the fuzz target does not build: see the compiler's errors above" >&2
+    else
+        echo "the fuzz target found a crash: see fuzz/artifacts/stanza" >&2
+    fi
     exit 1
 fi
 grep '^stat::\|^Done' "$fuzz_log"

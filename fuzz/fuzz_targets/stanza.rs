@@ -10,12 +10,11 @@
 #![no_main]
 
 use std::str::FromStr;
-use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use helpim_bot::core::pool::Secrets;
 use helpim_bot::core::room::Room;
-use helpim_bot::core::types::{Claims, Limits, Seat, Status};
+use helpim_bot::core::types::{Claims, Seat, Status};
 use helpim_bot::core::{Core, Effect, Input, Restored, Settings};
 use helpim_bot::xmpp::codec::{read_element, Inbound};
 use helpim_bot::xmpp::stanza::{PresenceKind, RoomPresence};
@@ -35,47 +34,38 @@ impl Secrets for Fixed {
     }
 }
 
+/// The core's settings, read from a configuration text the way the running bot reads bot.toml, so
+/// that a new setting takes its default here instead of breaking this target's build.
 fn settings() -> Settings {
-    Settings {
-        service: "conference.localhost".into(),
-        nick: "helpim-bot".into(),
-        prefix: "helpim".into(),
-        history: 20,
-        owner: BareJid::from_str("bot@localhost").unwrap(),
-        clean_exit: "Clean Exit".into(),
-        limits: Limits {
-            claim: Duration::from_secs(60),
-            rejoin_grace: Duration::from_secs(30),
-            closing: Duration::from_secs(60),
-            idle: Duration::from_secs(600),
-        },
-        pool_size: 2,
-        max_rooms: 10,
-        parallel_creations: 2,
-        request_timeout: Duration::from_secs(10),
-        poll_interval: Duration::from_secs(2),
-        transcripts: true,
-        keep_days: 30,
-        keep_visitor_names: false,
-        queue_auto: true,
-        max_wait: Duration::from_secs(3600),
-        visitor_timeout: Duration::from_secs(60),
-        max_length: 100,
-        pace_window: Duration::from_secs(1800),
-        return_grace: Duration::from_secs(60),
-        reoffer_after: Duration::from_secs(120),
-        hours: None,
-        questions: Default::default(),
-        staff: helpim_bot::core::settings::Staff {
-            jids: vec!["*@localhost".into()],
-            max_chats: 2,
-            ..Default::default()
-        },
-        visitors: helpim_bot::core::settings::Visitors {
-            domains: vec!["anon.localhost".into()],
-        },
-        catalogs: std::sync::Arc::new(helpim_bot::i18n::Catalogs::shipped()),
-    }
+    const CONFIG: &str = r#"
+[xmpp]
+jid = "bot@localhost"
+password = "pw"
+[muc]
+service = "conference.localhost"
+[pool]
+size = 2
+max_rooms = 10
+parallel_creations = 2
+[timeouts]
+claim = "60s"
+rejoin_grace = "30s"
+closing = "60s"
+idle = "600s"
+[database]
+poll_interval = "2s"
+[queue]
+max_wait = "1h"
+return_grace = "60s"
+[staff]
+jids = ["*@localhost"]
+max_chats = 2
+[visitors]
+domains = ["anon.localhost"]
+"#;
+    let config = helpim_bot::config::Config::from_parts("fuzz settings", CONFIG, &[])
+        .expect("the fuzz target's configuration is valid");
+    helpim_bot::driver::core_settings(&config).expect("the fuzz target's settings")
 }
 
 fuzz_target!(|data: &[u8]| {
