@@ -143,8 +143,8 @@ async fn verified_tls_works_end_to_end_and_a_wrong_ca_or_plain_text_is_refused()
     assert_eq!(code, Some(1), "{log}");
     assert!(
         log.contains("cannot open the database (database.url)")
-            && log.contains("TLS")
-            && log.contains("invalid peer certificate"),
+            && log.contains("invalid peer certificate: UnknownIssuer")
+            && log.contains("TLS, sslmode=verify-full"),
         "{log}"
     );
     assert_eq!(tables(&cluster, "bot_wrong_ca").await, Vec::<String>::new());
@@ -169,10 +169,14 @@ async fn verified_tls_works_end_to_end_and_a_wrong_ca_or_plain_text_is_refused()
     );
     assert_eq!(tables(&cluster, "bot_plain").await, Vec::<String>::new());
 
-    // sslmode=require encrypts without checking the certificate (as libpq does), and
-    // verify-full to 127.0.0.1 matches the certificate's IP address.
+    // sslmode=require encrypts without checking the certificate (as libpq does), verify-ca
+    // checks the CA only, and verify-full to 127.0.0.1 matches the certificate's IP address.
     for url in [
         cluster.url("postgres", "sslmode=require"),
+        cluster.url(
+            "postgres",
+            &format!("sslmode=verify-ca&sslrootcert={}", cluster.ca.display()),
+        ),
         format!(
             "postgres://postgres@127.0.0.1:{}/postgres?sslmode=verify-full&sslrootcert={}",
             cluster.port,
