@@ -201,12 +201,28 @@ impl Default for Timeouts {
     }
 }
 
+/// Whether a PostgreSQL database on another machine must be reached over TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum DbTlsMode {
+    /// Off this machine, `database.url` must say `sslmode=require`, `verify-ca` or
+    /// `verify-full`; a loopback host or a Unix socket may go without.
+    #[default]
+    Required,
+    /// Plain text to any host is accepted (a network the help line trusts); said explicitly,
+    /// as `xmpp.tls = "plain"` is.
+    Plain,
+}
+
 /// `[database]`: where rooms are recorded.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Database {
-    /// `sqlite://path.db` or `postgres://user@host/db`.
+    /// `sqlite://path.db` or `postgres://user@host/db` (TLS: `?sslmode=verify-full`).
     pub url: String,
+    /// `required` (default): a PostgreSQL host that is not loopback needs TLS in the URL;
+    /// `plain`: allow it without.
+    pub tls: DbTlsMode,
     /// How often claims written by the web application are read.
     #[serde(with = "humantime_serde")]
     pub poll_interval: Duration,
@@ -216,9 +232,43 @@ impl Default for Database {
     fn default() -> Self {
         Database {
             url: "sqlite://helpim-bot.db".into(),
+            tls: DbTlsMode::Required,
             poll_interval: Duration::from_secs(1),
         }
     }
+}
+
+/// The PostgreSQL host of `url` that would carry the bot's data in plain text to another
+/// machine, with the `sslmode` that lets it: `None` for SQLite, a loopback host, a Unix socket,
+/// or an `sslmode` of `require`, `verify-ca` or `verify-full`. sqlx's own parser decides, so
+/// `PGSSLMODE` and `PGHOST` count as they will when it connects; `prefer` (the default) falls
+/// back to plain text when the server declines, so it counts as plain.
+pub fn plain_remote_database(url: &str) -> Option<(String, &'static str)> {
+    use sqlx::postgres::{PgConnectOptions, PgSslMode};
+    use std::str::FromStr;
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return None;
+    }
+    // A URL sqlx cannot read fails at connect, before any byte is sent.
+    let options = PgConnectOptions::from_str(url).ok()?;
+    let mode = match options.get_ssl_mode() {
+        PgSslMode::Require | PgSslMode::VerifyCa | PgSslMode::VerifyFull => return None,
+        PgSslMode::Disable => "disable",
+        PgSslMode::Allow => "allow",
+        PgSslMode::Prefer => "prefer",
+    };
+    if options.get_socket().is_some() {
+        return None;
+    }
+    let host = options.get_host();
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    if host.starts_with('/')
+        || bare.eq_ignore_ascii_case("localhost")
+        || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    {
+        return None;
+    }
+    Some((host.to_string(), mode))
 }
 
 /// `[transcripts]`: chat transcripts.
@@ -489,7 +539,41 @@ impl Config {
         config = apply_env(config, env)?;
         config.resolve_password_file(origin, text)?;
         config.validate(origin, text)?;
+        config.check_database_tls(origin, text, env)?;
         Ok(config)
+    }
+
+    /// Refuses a PostgreSQL URL that would reach another machine in plain text unless
+    /// `database.tls = "plain"` says so; the error names where the URL came from (the file's
+    /// line, or `HELPIM_DATABASE_URL`) and never shows the URL, which may hold a password.
+    fn check_database_tls(
+        &self,
+        origin: &str,
+        text: &str,
+        env: &[(String, String)],
+    ) -> Result<(), ConfigError> {
+        if self.database.tls == DbTlsMode::Plain {
+            return Ok(());
+        }
+        let Some((host, mode)) = plain_remote_database(&self.database.url) else {
+            return Ok(());
+        };
+        let message = format!(
+            "the database host {host} is not on this machine and the URL's sslmode is {mode}, \
+             which sends room passwords and transcripts in plain text: add \
+             ?sslmode=verify-full (and sslrootcert=FILE for a private CA) or sslmode=require, \
+             or set database.tls = \"plain\" to allow an unencrypted connection"
+        );
+        let variable = format!("{ENV_PREFIX}DATABASE_URL");
+        if env.iter().any(|(k, _)| *k == variable) {
+            return Err(ConfigError {
+                origin: format!("environment variable {variable}"),
+                line: None,
+                key: "database.url".into(),
+                message,
+            });
+        }
+        Err(key_error(origin, text, "database", "url", message))
     }
 
     /// The bot's password, from `password` or `password_file` (already read by `load`).
@@ -1341,6 +1425,108 @@ label = { en = "Did this chat help you?", nl = "Heeft dit gesprek je geholpen?",
             "trace,helpim_bot=debug,tokio_xmpp=info,xmpp_parsers=info,xso=info,minidom=info"
         );
         assert!(tracing_subscriber::EnvFilter::try_new(&f).is_ok());
+    }
+
+    #[test]
+    fn a_remote_database_in_plain_text_is_refused_with_the_key_and_its_line() {
+        let with = |url: &str, extra: &str| format!("{GOOD}\n[database]\nurl = \"{url}\"\n{extra}");
+        // The default sslmode (prefer) falls back to plain text, so it counts as plain.
+        for url in [
+            "postgres://helpim:hunter2@db.example.org/helpline",
+            "postgresql://helpim:hunter2@10.0.0.7:5432/helpline?sslmode=prefer",
+            "postgres://helpim:hunter2@db.example.org/helpline?sslmode=disable",
+            "postgres://helpim:hunter2@[2001:db8::7]/helpline?sslmode=allow",
+            "postgres://helpim:hunter2@localhost/helpline?host=db.example.org",
+        ] {
+            let text = with(url, "");
+            let e = parse(&text).unwrap_err();
+            assert_eq!(
+                (e.origin.as_str(), e.key.as_str(), e.line),
+                ("bot.toml", "database.url", Some(text.lines().count())),
+                "{url}: {e}"
+            );
+            let shown = e.to_string();
+            assert!(
+                shown.starts_with(&format!(
+                    "bot.toml line {}: database.url:",
+                    text.lines().count()
+                )),
+                "{shown}"
+            );
+            assert!(shown.contains("database.tls = \"plain\""), "{shown}");
+            assert!(shown.contains("sslmode"), "{shown}");
+            // The URL may hold the database password: the error shows the host only.
+            assert!(!shown.contains("hunter2"), "{shown}");
+        }
+        // From the environment, the error names the variable.
+        let env = vec![(
+            "HELPIM_DATABASE_URL".to_string(),
+            "postgres://helpim@db.example.org/helpline".to_string(),
+        )];
+        let e = Config::from_parts("bot.toml", GOOD, &env).unwrap_err();
+        assert_eq!(
+            (e.origin.as_str(), e.key.as_str(), e.line),
+            (
+                "environment variable HELPIM_DATABASE_URL",
+                "database.url",
+                None
+            )
+        );
+        // A value that is neither mode is refused as any other.
+        let text = with("sqlite://x.db", "tls = \"none\"\n");
+        let e = parse(&text).unwrap_err();
+        assert_eq!(
+            (e.key.as_str(), e.line),
+            ("database.tls", Some(text.lines().count()))
+        );
+    }
+
+    #[test]
+    fn a_remote_database_over_tls_a_local_one_and_an_explicit_plain_are_accepted() {
+        let with = |url: &str, extra: &str| format!("{GOOD}\n[database]\nurl = \"{url}\"\n{extra}");
+        for url in [
+            "postgres://helpim@db.example.org/helpline?sslmode=require",
+            "postgres://helpim@db.example.org/helpline?sslmode=verify-ca&sslrootcert=/etc/ssl/ca.pem",
+            "postgresql://helpim@10.0.0.7/helpline?sslmode=verify-full&sslrootcert=/etc/ssl/ca.pem",
+        ] {
+            let c = parse(&with(url, "")).unwrap_or_else(|e| panic!("{url}: {e}"));
+            assert_eq!(c.database.tls, DbTlsMode::Required);
+        }
+        // On this machine (loopback, a Unix socket) plain text stays on the machine.
+        for url in [
+            "postgres://helpim@localhost/helpline",
+            "postgres://helpim@127.0.0.1:5433/helpline",
+            "postgres://helpim@127.8.9.10/helpline?sslmode=disable",
+            "postgres://helpim@[::1]/helpline",
+            "postgres:///helpline?host=/var/run/postgresql",
+            "postgres://%2Fvar%2Frun%2Fpostgresql/helpline",
+        ] {
+            parse(&with(url, "")).unwrap_or_else(|e| panic!("{url}: {e}"));
+        }
+        // Said explicitly, plain text to another machine is accepted (file or environment).
+        let c = parse(&with(
+            "postgres://helpim@db.example.org/helpline",
+            "tls = \"plain\"\n",
+        ))
+        .unwrap();
+        assert_eq!(c.database.tls, DbTlsMode::Plain);
+        let env = vec![
+            (
+                "HELPIM_DATABASE_URL".to_string(),
+                "postgres://helpim@db.example.org/helpline".to_string(),
+            ),
+            ("HELPIM_DATABASE_TLS".to_string(), "plain".to_string()),
+        ];
+        assert!(Config::from_parts("bot.toml", GOOD, &env).is_ok());
+        // SQLite has no network: neither mode changes anything.
+        assert_eq!(parse(GOOD).unwrap().database.tls, DbTlsMode::Required);
+        parse(&with("sqlite:///var/lib/helpim-bot/bot.db", "")).unwrap();
+        parse(&with(
+            "sqlite:///var/lib/helpim-bot/bot.db",
+            "tls = \"plain\"\n",
+        ))
+        .unwrap();
+        assert_eq!(plain_remote_database("sqlite://db.example.org.db"), None);
     }
 
     #[test]

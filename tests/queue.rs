@@ -490,3 +490,62 @@ async fn an_assignment_returns_the_visitors_nick_topic_and_wait_on_sqlite() {
 async fn an_assignment_returns_the_visitors_nick_topic_and_wait_on_postgres() {
     an_assignment_returns_the_visitors_nick_topic_and_wait(TestDb::postgres().await).await;
 }
+
+/// `queue.max_length` holds however many requests arrive at once, each from a connection of its
+/// own (docs/database.md, statement 1): 8 stores of up to 8 connections each (the bot and
+/// web servers) enqueue 64 visitors at the same moment with a bound of 5. On PostgreSQL under
+/// READ COMMITTED a count then an insert would let every one of them count the same 4 rows and
+/// insert; the advisory lock around the statement makes them count one after another. Three
+/// rounds, so that later rounds run on pools that have opened all their connections.
+async fn max_length_holds_under_concurrent_enqueues(db: TestDb) {
+    const MAX: u32 = 5;
+    const AT_ONCE: usize = 64;
+    let mut stores = vec![db.store().await];
+    for _ in 1..8 {
+        stores.push(Store::connect(&db.url).await.unwrap());
+    }
+    for round in 0..3 {
+        let start = std::sync::Arc::new(tokio::sync::Barrier::new(AT_ONCE));
+        let requests = (0..AT_ONCE).map(|n| {
+            let store = stores[n % stores.len()].clone();
+            let start = start.clone();
+            tokio::spawn(async move {
+                start.wait().await;
+                store
+                    .enqueue(&format!("r{round}-v{n}"), None, "V", None, MAX)
+                    .await
+                    .unwrap()
+            })
+        });
+        let answers: Vec<Enqueued> = futures_util::future::join_all(requests)
+            .await
+            .into_iter()
+            .map(|r| r.unwrap())
+            .collect();
+        let queued = answers
+            .iter()
+            .filter(|a| matches!(a, Enqueued::Queued(_)))
+            .count();
+        let full = answers.iter().filter(|a| **a == Enqueued::Full).count();
+        assert_eq!(
+            (queued, full),
+            (MAX as usize, AT_ONCE - MAX as usize),
+            "round {round}: {answers:?}"
+        );
+        let waiting = stores[0].waiting().await.unwrap();
+        assert_eq!(waiting.len(), MAX as usize, "round {round}: {waiting:?}");
+        // Empty the queue for the next round (as if they had all left).
+        db.run_script("UPDATE queue SET status = 'left' WHERE status = 'waiting'")
+            .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_length_holds_under_concurrent_enqueues_on_postgres() {
+    max_length_holds_under_concurrent_enqueues(TestDb::postgres().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_length_holds_under_concurrent_enqueues_on_sqlite() {
+    max_length_holds_under_concurrent_enqueues(TestDb::sqlite()).await;
+}

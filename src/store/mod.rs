@@ -15,7 +15,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::SecondsFormat;
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::{Postgres, Row, Sqlite};
 
@@ -216,11 +216,32 @@ impl Store {
                 }
             }
         } else {
+            // TLS as the URL's `sslmode` says (`require`, `verify-ca`, `verify-full`, with
+            // `sslrootcert` for a private CA); config.rs refuses plain text off this machine.
+            let options = PgConnectOptions::from_str(url)?;
+            let tls = match options.get_ssl_mode() {
+                PgSslMode::Require => Some("require"),
+                PgSslMode::VerifyCa => Some("verify-ca"),
+                PgSslMode::VerifyFull => Some("verify-full"),
+                PgSslMode::Disable | PgSslMode::Allow | PgSslMode::Prefer => None,
+            };
             let pool = PgPoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(Duration::from_secs(5))
-                .connect(url)
-                .await?;
+                .connect_with(options)
+                .await
+                .map_err(|e| {
+                    // rustls reports a refused certificate as an I/O error: say it was TLS, and
+                    // what a verified certificate must be.
+                    let Some(mode) = tls else { return e.into() };
+                    let what = match mode {
+                        _ if !e.to_string().contains("certificate") => "",
+                        "verify-ca" => ": the server's certificate must be signed by the CA of sslrootcert or a CA of the system",
+                        "verify-full" => ": the server's certificate must be signed by the CA of sslrootcert or a CA of the system, and name the URL's host",
+                        _ => "",
+                    };
+                    anyhow::anyhow!("{e} (TLS, sslmode={mode}{what})")
+                })?;
             Ok(Store::Postgres(pool))
         }
     }

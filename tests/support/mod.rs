@@ -20,6 +20,7 @@ pub mod checks;
 pub mod db;
 pub mod fixture;
 pub mod people;
+pub mod pg_tls;
 pub mod server;
 
 use std::net::TcpListener;
