@@ -41,6 +41,19 @@ fn systemd_unit_verifies() {
         ok && text.trim().is_empty(),
         "systemd-analyze verify complained:\n{text}"
     );
+    // The bounds of SPEC §15, with the values the README gives (tests/hostile.rs's flood checks
+    // the bot stays within them).
+    let text = std::fs::read_to_string(&unit).unwrap();
+    for setting in [
+        "TasksMax=64",
+        "MemoryMax=256M",
+        "Environment=TOKIO_WORKER_THREADS=4",
+    ] {
+        assert!(
+            text.lines().any(|l| l.trim() == setting),
+            "{setting} missing from the unit"
+        );
+    }
 }
 
 #[test]
