@@ -425,6 +425,7 @@ async fn a_flood_of_requests_stays_within_the_bounds_and_a_later_visitor_is_answ
     // Every command answered: the bot has handled the whole flood.
     let bound = RATE_LIMIT * (1 + (elapsed.as_secs() / RATE_WINDOW_SECS) as usize);
     let mut places = std::collections::BTreeSet::new();
+    let mut refused_too_long = 0;
     for (s, session) in answers.iter().enumerate() {
         let mut taken = 0;
         let mut ids = std::collections::BTreeSet::new();
@@ -432,7 +433,10 @@ async fn a_flood_of_requests_stays_within_the_bounds_and_a_later_visitor_is_answ
             let outcome = outcome(answer);
             match outcome.as_str() {
                 "resource-constraint" => continue,
-                "too-long" => assert!(over, "session {s}: refused at the bound"),
+                "too-long" => {
+                    assert!(over, "session {s}: refused at the bound");
+                    refused_too_long += 1;
+                }
                 "queued" => {
                     assert!(!over, "session {s}: queued over the bound");
                     ids.insert(field(answer.as_ref().unwrap(), "queue-id").unwrap());
@@ -448,6 +452,11 @@ async fn a_flood_of_requests_stays_within_the_bounds_and_a_later_visitor_is_answ
         assert!(ids.len() <= 1, "session {s} holds {ids:?}");
         places.extend(ids);
     }
+    // The flood reached the bot's checks, not only its rate limit.
+    assert!(
+        refused_too_long > 0 && !places.is_empty(),
+        "{refused_too_long} refused as too long, places {places:?}"
+    );
     sampling.store(false, std::sync::atomic::Ordering::Relaxed);
     let threads = sampler.join().unwrap();
     // What is stored is within the bounds: one place per session, nothing longer.
