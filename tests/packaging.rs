@@ -282,6 +282,39 @@ fn the_debian_package_installs_its_files_user_and_config_and_purges_them() {
         !ok && text.contains("xmpp.password_file") && text.contains(CREDENTIAL),
         "{text}"
     );
+    // The operator's password file, as the README installs it (mode 0600, root's): the service
+    // user cannot read it (systemd reads it, as root, for LoadCredential=), and root checks the
+    // configuration by hand with it through HELPIM_XMPP_PASSWORD_FILE.
+    let (ok, text) = as_root(
+        "sh",
+        &[
+            "-c",
+            "install -m 0600 /dev/null /etc/helpim-bot/xmpp-password && echo secret > /etc/helpim-bot/xmpp-password",
+        ],
+    );
+    assert!(ok, "{text}");
+    let (ok, text) = as_root(
+        "runuser",
+        &[
+            "-u",
+            "helpim-bot",
+            "--",
+            "cat",
+            "/etc/helpim-bot/xmpp-password",
+        ],
+    );
+    assert!(!ok && text.contains("Permission denied"), "{text}");
+    let (ok, text) = as_root(
+        "env",
+        &[
+            "HELPIM_XMPP_PASSWORD_FILE=/etc/helpim-bot/xmpp-password",
+            "/usr/bin/helpim-bot",
+            "check-config",
+            "/etc/helpim-bot/bot.toml",
+        ],
+    );
+    assert!(ok && text.contains("OK"), "{text}");
+    as_root("rm", &["/etc/helpim-bot/xmpp-password"]);
     // The credential, as systemd places it: the service user's, mode 0400, in a folder only it
     // can enter. Removed at the end, whatever happens in between.
     let credential = Credential::place("secret");
