@@ -266,6 +266,19 @@ fn the_debian_package_installs_its_files_user_and_config_and_purges_them() {
         modes.trim(),
         "/etc/helpim-bot root helpim-bot 750\n/etc/helpim-bot/bot.toml root helpim-bot 640"
     );
+    // Installed again (as an upgrade is): the same owners and modes.
+    let (ok, text) = as_root("dpkg", &["-i", deb.to_str().unwrap()]);
+    assert!(ok, "dpkg -i again failed:\n{text}");
+    let (_, again) = as_root(
+        "stat",
+        &[
+            "-c",
+            "%n %U %G %a",
+            "/etc/helpim-bot",
+            "/etc/helpim-bot/bot.toml",
+        ],
+    );
+    assert_eq!(again, modes);
     // The packaged password file is systemd's credential path (the unit's LoadCredential=).
     let config = std::fs::read_to_string("/etc/helpim-bot/bot.toml").unwrap();
     assert!(
