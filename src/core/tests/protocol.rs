@@ -636,3 +636,57 @@ fn a_staffed_room_whose_visitor_was_invited_but_never_joined_blocks_nobody() {
         "Sam is removed: {e:?}"
     );
 }
+
+#[test]
+fn at_most_a_thousand_commands_wait_for_the_database_and_the_next_is_told_to_try_later() {
+    use crate::core::protocol::MAX_IN_FLIGHT;
+    let mut w = staffed_pool();
+    w.now = secs(3);
+    // The database is slow: every request waits for it. Each from its own session (the
+    // per-session rate limit is not what is tested here), with its own key.
+    w.store.hold = true;
+    let ask = |w: &mut World, n: usize| {
+        let key = format!("held-key-{n:06}-of-128-bits-at-least");
+        w.command(
+            &format!("v{n}@anon.localhost/web"),
+            "request-chat",
+            &[("nick", "V"), ("key", &key)],
+        )
+    };
+    for n in 0..MAX_IN_FLIGHT {
+        let e = ask(&mut w, n);
+        assert!(
+            sent(&e).is_empty(),
+            "{n}: answered before the database: {e:?}"
+        );
+    }
+    assert_eq!(w.store.held.len(), MAX_IN_FLIGHT);
+    // One more: refused at once, nothing asked of the database.
+    let e = ask(&mut w, MAX_IN_FLIGHT);
+    let [refusal] = &sent(&e)[..] else {
+        panic!("{e:?}")
+    };
+    assert!(
+        refusal.contains("type='error'") && refusal.contains("<resource-constraint"),
+        "{refusal}"
+    );
+    assert_eq!(w.store.held.len(), MAX_IN_FLIGHT);
+    // The database answers: every waiting one hears (the first is given room-1, 99 wait, the
+    // rest hear the queue is full: `queue.max_length` 100), and a later visitor's request goes
+    // to the database again: the last place.
+    let answered = w.release();
+    assert_eq!(
+        sent(&answered)
+            .iter()
+            .filter(|s| s.contains("node='request-chat'") && s.contains("status='completed'"))
+            .count(),
+        MAX_IN_FLIGHT
+    );
+    let e = ask(&mut w, MAX_IN_FLIGHT + 1);
+    assert!(matches!(&queries(&e)[..], [Query::Enqueue { .. }]), "{e:?}");
+    assert!(
+        sent(&e).iter().any(|s| s.contains("<value>queued</value>")
+            && s.contains("var='position'><value>100</value>")),
+        "{e:?}"
+    );
+}
