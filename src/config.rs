@@ -819,6 +819,25 @@ impl Config {
                 );
             }
         }
+        // Anyone can make an account on a visitors' domain (an anonymous or open-registration
+        // host): a wildcard on it would make anyone staff. Supervisors are bare JIDs only.
+        if let Some(pattern) = self.staff.jids.iter().find(|p| {
+            p.strip_prefix("*@").is_some_and(|d| {
+                self.visitors
+                    .domains
+                    .iter()
+                    .any(|v| v.eq_ignore_ascii_case(d))
+            })
+        }) {
+            return err(
+                "staff",
+                "jids",
+                format!(
+                    "{pattern:?} makes everyone on a visitors' domain (visitors.domains) staff: \
+                     anyone can make an account there; list the staff members' JIDs instead"
+                ),
+            );
+        }
         if let Err(e) = self.catalogs() {
             return Err(match e.file.as_str() {
                 "visitors.language" => key_error(origin, text, "visitors", "language", e.message),
@@ -1198,6 +1217,39 @@ max_rooms = 10
             (e.key.as_str(), e.line),
             ("staff.room", Some(text.lines().count()))
         );
+    }
+
+    #[test]
+    fn a_staff_wildcard_on_a_visitors_domain_is_refused_with_its_key_and_line() {
+        // The wildcard on the anonymous domain, in any case: refused, naming staff.jids's line.
+        for wildcard in ["*@anon.localhost", "*@Anon.Localhost"] {
+            let text = format!(
+                "{GOOD}\n[staff]\njids = [\"ann@localhost\", \"{wildcard}\"]\nmax_chats = 2\n\n[visitors]\ndomains = [\"anon.localhost\"]\n"
+            );
+            let e = parse(&text).unwrap_err();
+            assert_eq!(
+                (e.key.as_str(), e.line),
+                ("staff.jids", Some(GOOD.lines().count() + 3)),
+                "{e}"
+            );
+            assert!(
+                e.message.contains(wildcard) && e.message.contains("visitors.domains"),
+                "{e}"
+            );
+            assert!(
+                e.to_string().starts_with(&format!(
+                    "bot.toml line {}: staff.jids:",
+                    GOOD.lines().count() + 3
+                )),
+                "{e}"
+            );
+        }
+        // A wildcard on the staff's own domain, or one person of the visitors' domain: accepted.
+        let text = format!(
+            "{GOOD}\n[staff]\njids = [\"*@localhost\", \"kim@anon.localhost\"]\n\n[visitors]\ndomains = [\"anon.localhost\"]\n"
+        );
+        let c = parse(&text).unwrap();
+        assert_eq!(c.staff.jids, ["*@localhost", "kim@anon.localhost"]);
     }
 
     #[test]

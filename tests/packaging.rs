@@ -41,6 +41,19 @@ fn systemd_unit_verifies() {
         ok && text.trim().is_empty(),
         "systemd-analyze verify complained:\n{text}"
     );
+    // The bounds of SPEC §15, with the values the README gives (tests/hostile.rs's flood checks
+    // the bot stays within them).
+    let text = std::fs::read_to_string(&unit).unwrap();
+    for setting in [
+        "TasksMax=64",
+        "MemoryMax=256M",
+        "Environment=TOKIO_WORKER_THREADS=4",
+    ] {
+        assert!(
+            text.lines().any(|l| l.trim() == setting),
+            "{setting} missing from the unit"
+        );
+    }
 }
 
 #[test]
@@ -147,6 +160,51 @@ fn build_package() -> std::path::PathBuf {
     deb
 }
 
+/// Where systemd hands the service its XMPP password (`LoadCredential=xmpp-password:…`).
+const CREDENTIAL: &str = "/run/credentials/helpim-bot.service/xmpp-password";
+
+/// Runs the installed `helpim-bot` with `args` as `user` (as `ExecStartPre=` does: `User=`), from
+/// `/` so that nothing lands in the test's folder.
+fn as_service_user(user: &str, args: &[&str]) -> (bool, String) {
+    let mut all = vec!["-u", user, "--", "sh", "-c", "cd / && exec \"$@\"", "sh"];
+    all.push("/usr/bin/helpim-bot");
+    all.extend_from_slice(args);
+    as_root("runuser", &all)
+}
+
+/// The XMPP password placed as systemd places a credential, removed on drop (with
+/// `/run/credentials` if this made it).
+struct Credential {
+    made_parent: bool,
+}
+
+impl Credential {
+    fn place(password: &str) -> Credential {
+        let made_parent = !installed("/run/credentials");
+        let script = format!(
+            "set -e
+             install -d -m 0755 /run/credentials
+             install -d -m 0500 -o helpim-bot -g helpim-bot /run/credentials/helpim-bot.service
+             umask 077
+             printf '%s' '{password}' > {CREDENTIAL}
+             chown helpim-bot:helpim-bot {CREDENTIAL}
+             chmod 0400 {CREDENTIAL}"
+        );
+        let (ok, text) = as_root("sh", &["-c", &script]);
+        assert!(ok, "placing the credential: {text}");
+        Credential { made_parent }
+    }
+}
+
+impl Drop for Credential {
+    fn drop(&mut self) {
+        as_root("rm", &["-rf", "/run/credentials/helpim-bot.service"]);
+        if self.made_parent {
+            as_root("rmdir", &["/run/credentials"]);
+        }
+    }
+}
+
 fn installed(path: &str) -> bool {
     std::path::Path::new(path).exists()
 }
@@ -193,26 +251,105 @@ fn the_debian_package_installs_its_files_user_and_config_and_purges_them() {
     let (_, state) = as_root("stat", &["-c", "%U %G %a", "/var/lib/helpim-bot"]);
     assert_eq!(state.trim(), "helpim-bot helpim-bot 750");
 
-    // check-config names what the operator must add (the password file), then accepts it.
-    let (ok, text) = as_root(
-        "/usr/bin/helpim-bot",
-        &["check-config", "/etc/helpim-bot/bot.toml"],
+    // The configuration may hold secrets (a database URL with its password): root and the
+    // service's group only, the folder too.
+    let (_, modes) = as_root(
+        "stat",
+        &[
+            "-c",
+            "%n %U %G %a",
+            "/etc/helpim-bot",
+            "/etc/helpim-bot/bot.toml",
+        ],
     );
-    assert!(!ok && text.contains("xmpp.password_file"), "{text}");
+    assert_eq!(
+        modes.trim(),
+        "/etc/helpim-bot root helpim-bot 750\n/etc/helpim-bot/bot.toml root helpim-bot 640"
+    );
+    // Installed again (as an upgrade is): the same owners and modes.
+    let (ok, text) = as_root("dpkg", &["-i", deb.to_str().unwrap()]);
+    assert!(ok, "dpkg -i again failed:\n{text}");
+    let (_, again) = as_root(
+        "stat",
+        &[
+            "-c",
+            "%n %U %G %a",
+            "/etc/helpim-bot",
+            "/etc/helpim-bot/bot.toml",
+        ],
+    );
+    assert_eq!(again, modes);
+    // The packaged password file is systemd's credential path (the unit's LoadCredential=).
+    let config = std::fs::read_to_string("/etc/helpim-bot/bot.toml").unwrap();
+    assert!(
+        config
+            .lines()
+            .any(|l| l == format!("password_file = \"{CREDENTIAL}\"")),
+        "{config}"
+    );
+
+    // check-config, as the service runs it (ExecStartPre: the service user), names what the
+    // operator must add (the password, through the credential), then accepts it.
+    let (ok, text) = as_service_user("helpim-bot", &["check-config", "/etc/helpim-bot/bot.toml"]);
+    assert!(
+        !ok && text.contains("xmpp.password_file") && text.contains(CREDENTIAL),
+        "{text}"
+    );
+    // The operator's password file, as the README installs it (mode 0600, root's): the service
+    // user cannot read it (systemd reads it, as root, for LoadCredential=), and root checks the
+    // configuration by hand with it through HELPIM_XMPP_PASSWORD_FILE.
     let (ok, text) = as_root(
         "sh",
         &[
             "-c",
-            "umask 077 && echo secret > /etc/helpim-bot/xmpp-password",
+            "install -m 0600 /dev/null /etc/helpim-bot/xmpp-password && echo secret > /etc/helpim-bot/xmpp-password",
         ],
     );
     assert!(ok, "{text}");
     let (ok, text) = as_root(
-        "/usr/bin/helpim-bot",
-        &["check-config", "/etc/helpim-bot/bot.toml"],
+        "runuser",
+        &[
+            "-u",
+            "helpim-bot",
+            "--",
+            "cat",
+            "/etc/helpim-bot/xmpp-password",
+        ],
+    );
+    assert!(!ok && text.contains("Permission denied"), "{text}");
+    let (ok, text) = as_root(
+        "env",
+        &[
+            "HELPIM_XMPP_PASSWORD_FILE=/etc/helpim-bot/xmpp-password",
+            "/usr/bin/helpim-bot",
+            "check-config",
+            "/etc/helpim-bot/bot.toml",
+        ],
     );
     assert!(ok && text.contains("OK"), "{text}");
     as_root("rm", &["/etc/helpim-bot/xmpp-password"]);
+    // The credential, as systemd places it: the service user's, mode 0400, in a folder only it
+    // can enter. Removed at the end, whatever happens in between.
+    let credential = Credential::place("secret");
+    let (_, placed) = as_root("stat", &["-c", "%U %a", CREDENTIAL]);
+    assert_eq!(placed.trim(), "helpim-bot 400");
+    let (ok, text) = as_service_user("helpim-bot", &["check-config", "/etc/helpim-bot/bot.toml"]);
+    assert!(ok && text.contains("OK"), "{text}");
+    // The service user reads bot.toml; an unrelated user cannot read it, nor list the folder,
+    // nor read the credential, and check-config fails for it on the file's permissions.
+    let (ok, text) = as_root(
+        "runuser",
+        &["-u", "helpim-bot", "--", "cat", "/etc/helpim-bot/bot.toml"],
+    );
+    assert!(ok && text.contains("[xmpp]"), "{text}");
+    for path in ["/etc/helpim-bot/bot.toml", "/etc/helpim-bot", CREDENTIAL] {
+        let (ok, text) = as_root("runuser", &["-u", "nobody", "--", "cat", path]);
+        assert!(!ok && text.contains("Permission denied"), "{path}: {text}");
+    }
+    let (ok, text) = as_service_user("nobody", &["check-config", "/etc/helpim-bot/bot.toml"]);
+    assert!(!ok && text.contains("Permission denied"), "{text}");
+    drop(credential);
+    assert!(!installed("/run/credentials/helpim-bot.service"));
 
     // Remove: the program goes; the config, the user and the state stay.
     let (ok, text) = as_root("dpkg", &["--remove", "helpim-bot"]);

@@ -323,6 +323,66 @@ async fn a_staff_member_blocks_a_visitor_who_is_removed_and_refused_later() {
     assert_eq!(note(&answer), "We cannot start a chat with you.");
 }
 
+/// A visitor invited to a `staffed` room who has not joined is nobody to block (SPEC §15): the
+/// room is not offered, naming it is refused with a note, and the invited visitor's key is not
+/// blocked: they join, and only then can a block apply to them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn block_in_a_staffed_room_blocks_nobody_until_the_visitor_is_seated() {
+    let line = help_line(TestDb::sqlite(), |_| {}).await;
+    let (server, store) = (&line.server, &line.store);
+    let (staff, room) = staff_with_room(server, store, "staff", "Counsellor").await;
+    let mut vic = Person::visitor(server, "Vic").await;
+    vic.present_to_bot();
+    vic.queue_up(&[("nick", "Vic"), ("key", KEY)]).await;
+    let (to, password) = vic.invited().await;
+    assert_eq!(to, room);
+    // Vic is invited (the room's client claim is Vic's) but has not joined: still `staffed`.
+    assert_eq!(
+        store.room(&room).await.unwrap().unwrap().status,
+        Status::Staffed
+    );
+    let blank = staff.command("block-visitor", &[]).await.unwrap();
+    assert_eq!(
+        field(&blank, "status").as_deref(),
+        Some("none"),
+        "{}",
+        note(&blank)
+    );
+    let answer = staff
+        .command(
+            "block-visitor",
+            &[("room", &room), ("reason", "abuse"), ("duration", "7d")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(field(&answer, "status").as_deref(), Some("none"));
+    assert_eq!(
+        note(&answer),
+        "No visitor has joined this chat: there is nobody to block."
+    );
+    // Vic's key is not blocked: Vic joins the chat the invitation named.
+    vic.join(&room, "Vic", &password)
+        .await
+        .expect("the invited visitor joins");
+    wait_status(store, &room, Status::Busy).await;
+    // Seated, Vic can be blocked.
+    let answer = staff
+        .command("block-visitor", &[("room", &room), ("reason", "abuse")])
+        .await
+        .unwrap();
+    assert_eq!(
+        field(&answer, "status").as_deref(),
+        Some("blocked"),
+        "{}",
+        note(&answer)
+    );
+    let removed = vic.removed_from(&room).await;
+    assert!(
+        removed.has(helpim_bot::xmpp::stanza::STATUS_KICKED),
+        "{removed:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_session_with_the_visitor_key_resumes_the_chat_and_a_wrong_key_does_not() {
     let line = help_line(TestDb::sqlite(), |c| {

@@ -2,7 +2,8 @@
 """A raw XMPP client for tests: logs in over plain TCP (the test server has no TLS), then sends
 every line of stdin as it is (stanzas the typed libraries refuse to build), and prints what the
 server sends back. Directives: `#sleep S` waits S seconds; `#await TEXT` reads until the server
-has sent TEXT (20 s at most). Usage: raw_xmpp.py HOST PORT USER PASSWORD < stanzas"""
+has sent TEXT (20 s at most; double quotes read as single ones: ejabberd writes attributes in
+double quotes, Prosody in single ones). Usage: raw_xmpp.py HOST PORT USER PASSWORD < stanzas"""
 import base64
 import socket
 import sys
@@ -45,7 +46,7 @@ for line in sys.stdin:
     elif line.startswith("#await "):
         wanted = line[len("#await "):].encode()
         deadline = time.time() + 20
-        while wanted not in received:
+        while wanted not in received.replace(b'"', b"'"):
             if time.time() > deadline:
                 raise SystemExit(f"no {wanted!r} from the server; got {received!r}")
             s.settimeout(max(0.1, deadline - time.time()))

@@ -1,5 +1,8 @@
 //! `block-visitor` (staff, for a room they are in): the visitor key of the room's visitor is
-//! blocked for a time with a reason, and the visitor is removed. The duration is a choice of
+//! blocked for a time with a reason, and the visitor is removed. Only a visitor who is seated
+//! can be blocked, in a `busy` or `closing` room: a `staffed` room's client claim may belong to a
+//! visitor who was invited and never joined, so it is not offered, and naming it blocks nobody.
+//! The duration is a choice of
 //! [`DURATIONS`] (any duration such as `2w` is still taken, as the console and older clients send
 //! it). A submitted form without a reason, or with a duration that does not read as one, is shown
 //! again with what was filled in and the problem: the person can correct it.
@@ -13,9 +16,8 @@ use crate::core::effects::Query;
 use crate::core::types::{Status, Time};
 use crate::xmpp::adhoc::{CommandRequest, Form, FormField, NoteType};
 
-/// The rooms `bare` is the staff member of, with their client's nick.
-fn rooms_of(bare: &str, lent: &Lent) -> Vec<(BareJid, Option<String>)> {
-    let statuses = [Status::Staffed, Status::Busy, Status::Closing];
+/// The rooms in one of `statuses` that `bare` is the staff member of, with their client's nick.
+fn rooms_of(bare: &str, statuses: &[Status], lent: &Lent) -> Vec<(BareJid, Option<String>)> {
     let mut rooms: Vec<_> = lent
         .rooms
         .iter()
@@ -43,7 +45,7 @@ fn form(name: &str, rooms: &[(BareJid, Option<String>)], submitted: &CommandRequ
     let options = rooms
         .iter()
         .map(|(jid, nick)| {
-            let label = nick.as_deref().unwrap_or("no visitor yet").to_string();
+            let label = nick.as_deref().unwrap_or("the visitor").to_string();
             (label, jid.to_string())
         })
         .collect();
@@ -83,12 +85,34 @@ fn until(text: &str, now: Time) -> Result<Option<Time>, ()> {
 /// Checks the form and the staff member's right to block, and blocks.
 pub fn start(ask: Ask, command: &CommandRequest, lent: &mut Lent) {
     let bare = ask.to.to_bare().to_string();
-    let rooms = rooms_of(&bare, lent);
+    // The chats with a seated visitor: those a block may apply to.
+    let rooms = rooms_of(&bare, &[Status::Busy, Status::Closing], lent);
+    // A chat of this staff member that nobody has joined yet: its client claim names, at most,
+    // a visitor who was invited, who must not be blocked for what someone else did.
+    let unseated = rooms_of(&bare, &[Status::Staffed], lent);
+    if let Some(named) = command.field("room") {
+        if unseated.iter().any(|(jid, _)| jid.to_string() == named) {
+            return ask.outcome(
+                lent.out,
+                NoteType::Warn,
+                "No visitor has joined this chat: there is nobody to block.",
+                "none",
+            );
+        }
+    }
     let chosen = command
         .field("room")
         .map(str::to_string)
         .or_else(|| (rooms.len() == 1).then(|| rooms[0].0.to_string()));
     let (Some(room), Some(reason)) = (chosen, command.field("reason")) else {
+        if rooms.is_empty() && !unseated.is_empty() {
+            return ask.outcome(
+                lent.out,
+                NoteType::Warn,
+                "No visitor has joined your chat: there is nobody to block.",
+                "none",
+            );
+        }
         if rooms.is_empty() {
             return ask.outcome(lent.out, NoteType::Warn, "You are in no chat.", "no-room");
         }

@@ -159,6 +159,44 @@ fn staffed_pool_with(settings: Settings) -> World {
     w
 }
 
+/// [`staffed_pool`] with [`VISITOR`] (Sam, [`KEY`]) given room-1 and invited to it, not in it
+/// yet (the room still `staffed`), at 3 s.
+fn assigned_not_seated() -> World {
+    let mut w = staffed_pool();
+    w.now = secs(3);
+    let mut e = request_chat(&mut w);
+    e.extend(w.until(secs(3)));
+    assert!(
+        harness::sent(&e)
+            .iter()
+            .any(|s| s.contains("jabber:x:conference") && s.contains(VISITOR)),
+        "an invitation: {e:?}"
+    );
+    assert!(w.store.claims[&room_jid(1).to_string()].client_at.is_some());
+    assert_eq!(
+        w.core.counts().by_status[1..3],
+        [1, 0],
+        "staffed, nobody seated"
+    );
+    w
+}
+
+/// [`assigned_not_seated`] with Sam joined: room-1 `busy`, at 4 s.
+fn busy_pool() -> World {
+    let mut w = assigned_not_seated();
+    w.now = secs(4);
+    w.enter_as(
+        &room_jid(1),
+        harness::Occupant {
+            nick: "Sam".into(),
+            jid: VISITOR.into(),
+            affiliation: "none".into(),
+        },
+    );
+    assert_eq!(w.core.counts().by_status[2], 1, "busy");
+    w
+}
+
 /// A world with no pool of its own, holding `rooms` of an earlier run, which the MUC service
 /// still has (with the occupants the rows name), at `now`, not online yet.
 fn rejoining(rooms: Vec<Restored>, now: Time) -> World {

@@ -196,7 +196,7 @@ fn taking_a_chat_invites_the_staff_member_and_stops_at_max_chats() {
 
 #[test]
 fn only_a_staff_member_in_the_room_can_block_its_visitor() {
-    let mut w = staffed_pool();
+    let mut w = busy_pool();
     let e = w.command(
         "staff@localhost/console",
         "block-visitor",
@@ -223,12 +223,12 @@ fn only_a_staff_member_in_the_room_can_block_its_visitor() {
         (room.as_str(), reason.as_str(), by.as_str()),
         ("room-1@conference.localhost", "abuse", "staff@localhost")
     );
-    assert_eq!(*until, Some(secs(2) + chrono::Duration::days(7)));
+    assert_eq!(*until, Some(secs(4) + chrono::Duration::days(7)));
 }
 
 #[test]
 fn a_submitted_form_missing_a_required_field_comes_back_with_its_values_and_a_note() {
-    let mut w = staffed_pool();
+    let mut w = busy_pool();
     // request-chat without a nick: the form again, the topic kept, a note saying what is missing.
     let e = w.command(
         "v@anon.localhost/1",
@@ -559,4 +559,134 @@ fn staff_who_ask_for_the_bots_presence_are_approved_and_asked_back_and_their_ord
     assert_eq!(w.core.staff_on_duty(), 1);
     w.input(read("<presence xmlns='jabber:client' type='unavailable' from='staff@localhost/converse' to='bot@localhost/helpim-bot'/>"));
     assert_eq!(w.core.staff_on_duty(), 0);
+}
+
+#[test]
+fn a_staffed_room_whose_visitor_was_invited_but_never_joined_blocks_nobody() {
+    let mut w = assigned_not_seated();
+    // The form offers no chat: there is nobody seated to block.
+    let e = w.command("staff@localhost/console", "block-visitor", &[]);
+    assert!(queries(&e).is_empty(), "{e:?}");
+    let [answer] = &sent(&e)[..] else {
+        panic!("{e:?}")
+    };
+    assert!(
+        answer.contains("status='completed'")
+            && answer.contains("<note type='warn'>No visitor has joined your chat")
+            && !answer.contains("room-1@"),
+        "{answer}"
+    );
+    // Naming the room anyway, with a reason: refused with a note, no block asked of the store,
+    // nobody removed, the invited visitor's label not blocked.
+    for fields in [
+        &[("room", "room-1@conference.localhost"), ("reason", "abuse")][..],
+        &[
+            ("room", "room-1@conference.localhost"),
+            ("reason", "abuse"),
+            ("duration", "forever"),
+        ][..],
+    ] {
+        let e = w.command("staff@localhost/console", "block-visitor", fields);
+        assert!(queries(&e).is_empty(), "{e:?}");
+        assert!(iqs(&e).iter().all(|x| !x.contains("muc#admin")), "{e:?}");
+        let [answer] = &sent(&e)[..] else {
+            panic!("{e:?}")
+        };
+        assert!(
+            answer.contains("<value>none</value>")
+                && answer.contains("<note type='warn'>No visitor has joined this chat"),
+            "{answer}"
+        );
+    }
+    assert!(w.store.blocked.is_empty());
+    // Once the visitor is seated (busy), the same form offers the chat by their nick and blocks
+    // exactly them.
+    w.now = secs(4);
+    w.enter_as(
+        &room_jid(1),
+        Occupant {
+            nick: "Sam".into(),
+            jid: VISITOR.into(),
+            affiliation: "none".into(),
+        },
+    );
+    assert_eq!(w.core.counts().by_status[2], 1, "busy");
+    let form = sent(&w.command("staff@localhost/console", "block-visitor", &[]))[0].clone();
+    assert!(
+        form.contains("<option label='Sam'><value>room-1@conference.localhost</value></option>"),
+        "{form}"
+    );
+    let e = w.command(
+        "staff@localhost/console",
+        "block-visitor",
+        &[("room", "room-1@conference.localhost"), ("reason", "abuse")],
+    );
+    assert!(
+        matches!(&queries(&e)[..], [Query::BlockVisitor { room, .. }] if room == "room-1@conference.localhost"),
+        "{e:?}"
+    );
+    assert_eq!(
+        w.store.blocked.iter().collect::<Vec<_>>(),
+        [&visitor_label(KEY)]
+    );
+    assert!(
+        iqs(&e)
+            .iter()
+            .any(|x| x.contains("muc#admin") && x.contains("nick='Sam'")),
+        "Sam is removed: {e:?}"
+    );
+}
+
+#[test]
+fn at_most_a_thousand_commands_wait_for_the_database_and_the_next_is_told_to_try_later() {
+    use crate::core::protocol::MAX_IN_FLIGHT;
+    let mut w = staffed_pool();
+    w.now = secs(3);
+    // The database is slow: every request waits for it. Each from its own session (the
+    // per-session rate limit is not what is tested here), with its own key.
+    w.store.hold = true;
+    let ask = |w: &mut World, n: usize| {
+        let key = format!("held-key-{n:06}-of-128-bits-at-least");
+        w.command(
+            &format!("v{n}@anon.localhost/web"),
+            "request-chat",
+            &[("nick", "V"), ("key", &key)],
+        )
+    };
+    for n in 0..MAX_IN_FLIGHT {
+        let e = ask(&mut w, n);
+        assert!(
+            sent(&e).is_empty(),
+            "{n}: answered before the database: {e:?}"
+        );
+    }
+    assert_eq!(w.store.held.len(), MAX_IN_FLIGHT);
+    // One more: refused at once, nothing asked of the database.
+    let e = ask(&mut w, MAX_IN_FLIGHT);
+    let [refusal] = &sent(&e)[..] else {
+        panic!("{e:?}")
+    };
+    assert!(
+        refusal.contains("type='error'") && refusal.contains("<resource-constraint"),
+        "{refusal}"
+    );
+    assert_eq!(w.store.held.len(), MAX_IN_FLIGHT);
+    // The database answers: every waiting one hears (the first is given room-1, 99 wait, the
+    // rest hear the queue is full: `queue.max_length` 100), and a later visitor's request goes
+    // to the database again: the last place.
+    let answered = w.release();
+    assert_eq!(
+        sent(&answered)
+            .iter()
+            .filter(|s| s.contains("node='request-chat'") && s.contains("status='completed'"))
+            .count(),
+        MAX_IN_FLIGHT
+    );
+    let e = ask(&mut w, MAX_IN_FLIGHT + 1);
+    assert!(matches!(&queries(&e)[..], [Query::Enqueue { .. }]), "{e:?}");
+    assert!(
+        sent(&e).iter().any(|s| s.contains("<value>queued</value>")
+            && s.contains("var='position'><value>100</value>")),
+        "{e:?}"
+    );
 }

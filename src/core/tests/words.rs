@@ -37,7 +37,7 @@ fn in_session(from: &str, node: &str, session: &str, fields: &[(&str, &str)]) ->
 
 #[test]
 fn a_block_for_a_duration_that_reads_as_none_comes_back_to_correct_and_the_list_is_taken() {
-    let mut w = staffed_pool();
+    let mut w = busy_pool();
     // The blank form offers the durations as a list, one day chosen.
     let blank = answer(&w.command(KIM, "block-visitor", &[]));
     assert!(
@@ -56,7 +56,7 @@ fn a_block_for_a_duration_that_reads_as_none_comes_back_to_correct_and_the_list_
     }
     // "two days" is no duration: the same session's form again, executing, the problem in a
     // warning and in the instructions, the values kept; nothing blocked, no IQ error.
-    w.now = secs(3);
+    w.now = secs(5);
     let e = w.input(in_session(
         KIM,
         "block-visitor",
@@ -94,7 +94,7 @@ fn a_block_for_a_duration_that_reads_as_none_comes_back_to_correct_and_the_list_
         let [Query::BlockVisitor { until, .. }] = &q[..] else {
             panic!("{duration}: {e:?}")
         };
-        assert_eq!(*until, Some(secs(3) + chrono::Duration::hours(hours)));
+        assert_eq!(*until, Some(secs(5) + chrono::Duration::hours(hours)));
     }
 }
 
