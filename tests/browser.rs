@@ -323,6 +323,17 @@ async fn browser_questions_before_and_after_the_chat() {
     assert_eq!(said, [("helped", "yes")]);
 }
 
+/// The pages in a hostile web (README, "Safe by default" and the reverse proxy): the policy is
+/// the README's and refuses every other origin while the page's own WebSocket works; with the
+/// proxy's headers no site can frame the pages; the tab's storage in each state; a stranger's
+/// forged invitations not followed; markup shown as text on both pages; axe-core on the states
+/// no other scenario reaches.
+#[tokio::test(flavor = "multi_thread")]
+async fn browser_pages_in_a_hostile_web() {
+    let line = browser_line(|_| {}).await;
+    run_scenario(&line, "hostile.test.mjs").await;
+}
+
 /// The console at rest for 10 minutes on the page's clock sends only its presence to the bot
 /// (the README's bound; bench/RESULTS.md has the figures before and after the pushes).
 #[tokio::test(flavor = "multi_thread")]
