@@ -65,7 +65,7 @@ async function startChat(page, nick, topic = "") {
 async function stored(page) {
   return page.evaluate(() => {
     const all = (s) => Object.fromEntries([...Array(s.length).keys()].map((i) => [s.key(i), s.getItem(s.key(i))]));
-    return { session: all(sessionStorage), local: all(localStorage) };
+    return { session: all(sessionStorage), local: all(localStorage), cookie: document.cookie };
   });
 }
 
@@ -75,8 +75,9 @@ async function stored(page) {
  * sent the bot).
  */
 async function assertStored(page, expected, what) {
-  const { session, local } = await stored(page);
+  const { session, local, cookie } = await stored(page);
   assert.deepEqual(local, {}, `nothing in localStorage: ${what}`);
+  assert.equal(cookie, "", `no cookie: ${what}`);
   assert.deepEqual(Object.keys(session), ["helpim-visitor"], `one record in sessionStorage: ${what}`);
   const record = JSON.parse(session["helpim-visitor"]);
   if ("key" in expected) {
@@ -89,7 +90,7 @@ async function assertStored(page, expected, what) {
 }
 
 async function assertNothingStored(page, what) {
-  assert.deepEqual(await stored(page), { session: {}, local: {} }, `nothing stored: ${what}`);
+  assert.deepEqual(await stored(page), { session: {}, local: {}, cookie: "" }, `nothing stored: ${what}`);
 }
 
 /** `selector`'s text shows `text` literally, nothing was made of markup, nothing ran. */
@@ -274,8 +275,16 @@ test("sessionStorage in each state: only key, name, topic, room (and phase, lang
   await waitText(staff, ".pane:not([hidden]) .state", "Vera has ended the chat.");
   await staff.click(".pane:not([hidden]) .end");
 
-  // A new chat, and the quick exit while waiting: nothing left, on the neutral page either.
+  // A new chat, and "Leave queue": the choices only.
   await vera.click("#new-chat");
+  await startChat(vera, "Vera", "leaving");
+  await waitText(vera, "#place", /in the queue/);
+  await assertStored(vera, { key: 1, nick: "Vera", topic: "leaving", phase: "waiting", lang: "en", sound: true }, "waiting to leave");
+  await vera.click("#leave");
+  await waitText(vera, "#connection", "You have left the queue.");
+  await assertStored(vera, { lang: "en", sound: true }, "after Leave queue");
+
+  // Another, and the quick exit while waiting: nothing left, on the neutral page either.
   await startChat(vera, "Vera", "again");
   await waitText(vera, "#place", /in the queue/);
   await assertStored(vera, { key: 1, nick: "Vera", topic: "again", phase: "waiting", lang: "en", sound: true }, "waiting again");
