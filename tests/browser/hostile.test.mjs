@@ -3,10 +3,11 @@
 // - the pages' policy is exactly the one the README's proxy sends, less `frame-ancestors`; a
 //   connection from a page to any other origin (another host, the same host on another port) is
 //   refused by the browser, while the page's own XMPP WebSocket works; served with the README's
-//   headers, another site cannot frame the pages, and they still work;
+//   headers, another site cannot frame the pages, and they still work; a WebSocket on another
+//   origin works once named in the policy as the README says, and not before;
 // - the tab's sessionStorage, in each state (start, a language chosen, waiting, chatting, ended,
-//   a lost chat, after the quick exit), holds exactly what the README lists, and never a message
-//   or the room's password;
+//   after "Leave queue", a chat lost over a refresh, after the quick exit), holds exactly what
+//   the README lists, and never a message or the room's password; no localStorage, no cookie;
 // - invitations are followed only from the bot: a stranger (an account that may make rooms)
 //   invites the visitor's own session into a room of theirs, directly (XEP-0249) and through the
 //   room (XEP-0045), while the visitor waits and while they chat; the page never goes there;
@@ -189,6 +190,42 @@ test("the policy: the README's, own server only; elsewhere refused, the page's o
     `every other origin refused by connect-src: ${JSON.stringify(result.violations)}`,
   );
   await ada.context().close();
+});
+
+test("a WebSocket on another origin works once named in the pages' policy, as the README says; unnamed, it is refused", async () => {
+  // README, "Pages on another origin": the WebSocket's origin added to connect-src, and only it.
+  const example = "connect-src 'self' wss://chat.example.org";
+  assert.ok(PROXY.includes(`\`${example}\``), `the README shows ${example}`);
+  // The same Prosody by another name is another origin: ws://localhost:<port>.
+  const other = `ws://localhost:${new URL(WEB).port}`;
+  const config = { websocket: `${other}/xmpp-websocket` };
+  // Chromium's own check of pages reaching another address of the machine (Local Network Access)
+  // would stop this one too, policy or not: off in a browser of this test's own, as a real
+  // chat.example.org is no local address.
+  const lnaOff = await launch(["--disable-features=LocalNetworkAccessChecks"]);
+  after(() => lnaOff.close());
+  const unnamed = await open(lnaOff, "/", { config });
+  // Nobody is on duty yet: a page that reaches the bot hears "closed"; one that cannot shows the form.
+  await unnamed.locator("#start-form").waitFor({ state: "visible", timeout: DEADLINE });
+  assert.equal(await unnamed.getAttribute("body", "data-phase"), "start", "the bot was not reached");
+  assert.ok(unnamed.errors.some((e) => e.includes("Content Security Policy") && e.includes(other)), unnamed.errors.join("\n"));
+  await unnamed.context().close();
+  const named = await open(lnaOff, "/", {
+    config,
+    prepare: (page) =>
+      page.route(/\/$/, async (route) => {
+        const html = await (await route.fetch()).text();
+        const policy = PAGE_POLICY.replace("connect-src 'self'", example.replace("wss://chat.example.org", other));
+        route.fulfill({ contentType: "text/html", body: html.replace(PAGE_POLICY, policy) });
+      }),
+  });
+  await named.waitForFunction(() => ["closed", "start"].includes(document.body.dataset.phase), null, { timeout: DEADLINE });
+  // What the page met, for whoever reads a failure.
+  const shown = { errors: named.errors, policy: await named.locator("meta[http-equiv=Content-Security-Policy]").getAttribute("content") };
+  assert.equal(await named.getAttribute("body", "data-phase"), "closed", `the bot answered over ${other}: ${JSON.stringify(shown)}`);
+  assert.ok(named.requests.includes(`${other}/xmpp-websocket`), named.requests.join(" "));
+  assert.deepEqual(named.errors, [], "no refusal");
+  await named.context().close();
 });
 
 test("served with the README's headers: no site can frame the pages, nothing cached, no referrer; the pages work", async () => {
@@ -409,6 +446,8 @@ test("names, topics, notes, question labels and messages are text on both pages,
   await literal(mal, "#messages li", KIM_SAYS, "the counsellor's message on the visitor page");
   await literal(staff, ".pane:not([hidden]) .messages li.mine", KIM_SAYS, "the counsellor's own message");
   await accessible(mal, "the visitor page with names and messages in markup", "hostile-markup-chat");
+  assert.deepEqual(await axeViolations(staff), [], "axe-core on the console with names and messages in markup");
+  await screenshot(staff, "hostile-markup-console");
 
   // A refresh, and the bot no longer has the chat: it ends, calmly, as lost; nothing stored.
   mal.fake["resume-chat"] = answer("resume-chat", { status: "expired" });
