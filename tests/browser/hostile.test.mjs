@@ -446,6 +446,24 @@ test("names, topics, notes, question labels and messages are text on both pages,
   await literal(mal, "#messages li", KIM_SAYS, "the counsellor's message on the visitor page");
   await literal(staff, ".pane:not([hidden]) .messages li.mine", KIM_SAYS, "the counsellor's own message");
   await accessible(mal, "the visitor page with names and messages in markup", "hostile-markup-chat");
+  // The console's tab: its open rooms, their passwords and topics, its account and name; never
+  // the staff member's password, never a message (README, "Safe by default").
+  const desk = await stored(staff);
+  assert.deepEqual(Object.keys(desk.session), ["helpim-staff"], "one record in the console's sessionStorage");
+  const kept = JSON.parse(desk.session["helpim-staff"]);
+  assert.deepEqual(Object.keys(kept).sort(), ["chats", "jid", "name"]);
+  assert.equal(kept.jid, STAFF.jid);
+  assert.equal(kept.name, STAFF_NAME);
+  assert.equal(kept.chats.length, 1, "the one open chat");
+  const fields = Object.keys(kept.chats[0]);
+  assert.ok(fields.includes("room") && fields.includes("password") && fields.every((f) => ["room", "password", "topic"].includes(f)), `a chat's room, password and topic only: ${fields}`);
+  assert.ok(Object.keys(desk.local).every((k) => k === "helpim-staff-sound"), `only the sound setting on the machine: ${Object.keys(desk.local)}`);
+  // Each stored value as stored (JSON text): a secret would be in it as written, or JSON-escaped.
+  const values = [...Object.values(desk.session), ...Object.values(desk.local)];
+  for (const secret of [STAFF.password, VISITOR_SAYS, KIM_SAYS]) {
+    const forms = [secret, JSON.stringify(secret).slice(1, -1)];
+    assert.ok(!values.some((v) => forms.some((f) => v.includes(f))), `the console never stores ${secret}`);
+  }
   assert.deepEqual(await axeViolations(staff), [], "axe-core on the console with names and messages in markup");
   await screenshot(staff, "hostile-markup-console");
 
