@@ -46,6 +46,7 @@ const KIM_SAYS = `<img src=x onerror="window.__pwned=2"> &amp; <a href="javascri
 /** XML-escaped, for a stanza the test writes by hand. */
 const xml = (text) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&apos;");
 
+/** axe-core finds no serious violation at desktop and phone size; a screenshot at each (`name`). */
 async function accessible(page, what, name) {
   assert.deepEqual(await axeViolations(page), [], `axe-core on ${what}`);
   await screenshot(page, name);
@@ -55,6 +56,7 @@ async function accessible(page, what, name) {
   await page.setViewportSize(DESKTOP);
 }
 
+/** Fills the start form with `nick` and `topic` and asks for a chat. */
 async function startChat(page, nick, topic = "") {
   await page.locator("#nick").waitFor({ state: "visible", timeout: DEADLINE });
   await page.fill("#nick", nick);
@@ -90,6 +92,7 @@ async function assertStored(page, expected, what) {
   return session["helpim-visitor"];
 }
 
+/** Nothing in either storage, no cookie. */
 async function assertNothingStored(page, what) {
   assert.deepEqual(await stored(page), { session: {}, local: {}, cookie: "" }, `nothing stored: ${what}`);
 }
@@ -115,15 +118,16 @@ async function signIn(name = STAFF_NAME) {
   return staff;
 }
 
-/** The full JID the server bound for a page opened with `wire`. */
+/** The full JID the server bound last for a page opened with `wire` (its current session). */
 function boundJid(page) {
-  for (const frame of page.received || []) {
+  for (const frame of [...(page.received || [])].reverse()) {
     const jid = /<bind[^>]*>\s*<jid>([^<]+)<\/jid>/.exec(frame)?.[1];
     if (jid) return jid;
   }
   return null;
 }
 
+/** Waits until `check()` holds, failing with `what` after the deadline. */
 async function waitUntil(check, what) {
   const until = Date.now() + DEADLINE;
   while (!(await check())) {
