@@ -323,6 +323,17 @@ async fn browser_questions_before_and_after_the_chat() {
     assert_eq!(said, [("helped", "yes")]);
 }
 
+/// The pages in a hostile web (README, "Safe by default" and the reverse proxy): the policy is
+/// the README's and refuses every other origin while the page's own WebSocket works; with the
+/// proxy's headers no site can frame the pages; the tab's storage in each state; a stranger's
+/// forged invitations not followed; markup shown as text on both pages; axe-core on the states
+/// no other scenario reaches.
+#[tokio::test(flavor = "multi_thread")]
+async fn browser_pages_in_a_hostile_web() {
+    let line = browser_line(|_| {}).await;
+    run_scenario(&line, "hostile.test.mjs").await;
+}
+
 /// The console at rest for 10 minutes on the page's clock sends only its presence to the bot
 /// (the README's bound; bench/RESULTS.md has the figures before and after the pushes).
 #[tokio::test(flavor = "multi_thread")]
@@ -426,4 +437,98 @@ fn browser_pages_weigh_less_than_the_readme_says() {
             "{page} weighs {weight} bytes compressed, more than the README's {bound}"
         );
     }
+}
+
+/// The Content-Security-Policy of `page` (in web/), from its `<meta http-equiv>`.
+fn meta_policy(page: &str) -> String {
+    let html = std::fs::read_to_string(root().join("web").join(page)).unwrap();
+    let tag = "<meta http-equiv=\"Content-Security-Policy\" content=\"";
+    let start = html
+        .find(tag)
+        .unwrap_or_else(|| panic!("{page} has no policy"))
+        + tag.len();
+    html[start..start + html[start..].find('"').unwrap()].to_string()
+}
+
+/// The `add_header` lines of the README's nginx example for the pages: `(name, value, always)`.
+fn readme_proxy_headers() -> Vec<(String, String, bool)> {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let section = &readme[readme
+        .find("### The web pages: Prosody behind a TLS reverse proxy")
+        .expect("the README's proxy section")..];
+    let block = &section[section.find("```nginx\n").expect("its nginx example")..];
+    let block = &block[..block[3..].find("```").unwrap()];
+    block
+        .lines()
+        .map(str::trim)
+        .filter_map(|line| line.strip_prefix("add_header "))
+        .map(|rest| {
+            let (name, rest) = rest.split_once(' ').unwrap();
+            let value = rest.trim_start().strip_prefix('"').expect("a quoted value");
+            let end = value.find('"').unwrap();
+            let tail = value[end + 1..].trim();
+            let always = tail.trim_end_matches(';').trim() == "always";
+            assert!(tail.ends_with(';'), "add_header {name} ends with ;");
+            (name.to_string(), value[..end].to_string(), always)
+        })
+        .collect()
+}
+
+/// README, "The web pages: Prosody behind a TLS reverse proxy" and "Safe by default": the pages'
+/// policy allows scripts, styles and connections to their own server only (no `ws:`/`wss:`
+/// anywhere), and the proxy example sends that same policy as a header with
+/// `frame-ancestors 'none'`, `Cache-Control: no-store` and `Referrer-Policy: no-referrer`, on
+/// every response (`always`).
+#[test]
+fn browser_readme_proxy_sends_the_pages_policy() {
+    let policy = meta_policy("index.html");
+    assert_eq!(
+        meta_policy("staff.html"),
+        policy,
+        "both pages carry one policy"
+    );
+    let directives: Vec<(&str, Vec<&str>)> = policy
+        .split(';')
+        .map(|d| {
+            let mut words = d.split_whitespace();
+            (words.next().unwrap(), words.collect())
+        })
+        .collect();
+    let sources = |name: &str| {
+        directives
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, s)| s.clone())
+            .unwrap_or_else(|| panic!("{name} in {policy}"))
+    };
+    for own_only in ["default-src", "connect-src", "script-src", "style-src"] {
+        assert_eq!(sources(own_only), ["'self'"], "{own_only} in {policy}");
+    }
+    assert_eq!(sources("img-src"), ["'self'", "data:"], "{policy}");
+    assert_eq!(sources("base-uri"), ["'none'"], "{policy}");
+    assert_eq!(sources("form-action"), ["'none'"], "{policy}");
+    assert_eq!(directives.len(), 7, "nothing else in {policy}");
+
+    for page in ["index.html", "staff.html", "away.html"] {
+        let html = std::fs::read_to_string(root().join("web").join(page)).unwrap();
+        assert!(
+            html.contains("<meta name=\"referrer\" content=\"no-referrer\">"),
+            "{page} sends no address on to the links it has, even without the proxy's header"
+        );
+    }
+    let headers = readme_proxy_headers();
+    let expected = [
+        (
+            "Content-Security-Policy".to_string(),
+            format!("{policy}; frame-ancestors 'none'"),
+            true,
+        ),
+        ("Cache-Control".to_string(), "no-store".to_string(), true),
+        (
+            "Referrer-Policy".to_string(),
+            "no-referrer".to_string(),
+            true,
+        ),
+    ];
+    assert_eq!(headers, expected, "the README's proxy block");
 }
