@@ -471,9 +471,18 @@ async fn a_resumed_stream_loses_nothing_said_or_asked_while_the_bot_was_away() {
         ],
     );
     let reopen = async {
-        // Time passing with the link down (the bot's own retries fail meanwhile).
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        assert!(proxy.refused() >= 1, "the bot never tried to come back");
+        // The server has the request (held for the bot's session) once it has answered a later
+        // ping of the visitor's: it handles a session's stanzas in order.
+        let ping =
+            helpim_bot::xmpp::stanza::ping(xmpp_parsers::jid::Jid::new("anon.localhost").unwrap());
+        visitor.session.iq(ping).await.expect("the server answers");
+        // The bot has tried to come back, and failed, while the link is down.
+        wait_for(
+            Duration::from_secs(10),
+            "the bot's attempts to reconnect",
+            || async { (proxy.refused() >= 2).then_some(()) },
+        )
+        .await;
         proxy.reopen();
     };
     let (answer, ()) = tokio::join!(request, reopen);
