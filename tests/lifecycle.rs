@@ -327,17 +327,21 @@ async fn silent_chat_closes_at_idle_timeout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_keep_a_chat_from_idling() {
     let mut chat = Chat::start(TestDb::sqlite()).await;
+    let idle = chat.bot_idle();
     let room = chat.busy().await;
     // idle is 4 s: talk for 6 s, a message every second, each one recorded before the next.
     let id = chat.store.room_id(&room.jid).await.unwrap().unwrap();
+    let (mut said, mut recorded) = (Instant::now(), Instant::now());
     for i in 1..=6 {
         tokio::time::sleep(Duration::from_secs(1)).await; // time passing, not a wait for the bot
+        said = Instant::now();
         chat.client.say(&room.jid, &format!("message {i}"));
         wait_for(Duration::from_secs(10), "the message recorded", || {
             let store = chat.store.clone();
             async move { (store.transcript(id, 0).await.unwrap().len() == i).then_some(()) }
         })
         .await;
+        recorded = Instant::now();
     }
     // The sixth message was recorded in a busy room, 6 s after the chat began: no idle limit ran.
     assert_eq!(
@@ -347,6 +351,23 @@ async fn messages_keep_a_chat_from_idling() {
             ("staffed", "staff_joined"),
             ("busy", "client_joined"),
         ])
+    );
+    // Then silence: the limit runs from the last message, which the bot saw after `said` and
+    // before `recorded`.
+    chat.client.removed_from(&room.jid).await;
+    let removed = Instant::now();
+    assert!(
+        removed - said >= idle && removed - recorded <= idle + IDLE_SLACK,
+        "removed {:?} after the last message, for timeouts.idle = {idle:?}",
+        removed - said
+    );
+    let row = wait_status(&chat.store, &room.jid, Status::Closed).await;
+    assert_eq!(row.close_reason.as_deref(), Some("idle_timeout"));
+    let last = chat.store.transcript(id, 0).await.unwrap().pop().unwrap();
+    let took = (row.closed_at.unwrap() - last.at).to_std().unwrap();
+    assert!(
+        took >= idle && took <= idle + IDLE_SLACK,
+        "last message to closed in {took:?}, for timeouts.idle = {idle:?}"
     );
     chat.finish().await;
 }
