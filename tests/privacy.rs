@@ -493,7 +493,7 @@ async fn no_password_of_a_rooms_life_in_the_log(db: TestDb) {
         "a trace-level log:\n{text}"
     );
     assert_eq!(
-        text.matches("starting").count(),
+        text.matches("helpim_bot: starting database=").count(),
         2,
         "one log of both runs of the bot"
     );
