@@ -5,6 +5,8 @@ mod support;
 
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use helpim_bot::core::types::Status;
@@ -40,9 +42,14 @@ fn sample(metrics: &str, name: &str) -> Option<f64> {
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
 }
 
-/// A notify socket like systemd's: collects what the bot sends.
+/// A notify socket like systemd's: collects what the bot sends. Like systemd, it reads all the
+/// time (a thread of its own): a socket nobody reads holds only `net.unix.max_dgram_qlen`
+/// datagrams (10 by default), and then the bot's next notification would block its main loop.
 struct NotifySocket {
-    socket: UnixDatagram,
+    /// What the reader thread has received so far.
+    shared: Arc<Mutex<Vec<(Instant, String)>>>,
+    /// Tells the reader thread to stop.
+    stop: Arc<AtomicBool>,
     received: Vec<(Instant, String)>,
 }
 
@@ -50,24 +57,37 @@ impl NotifySocket {
     fn bind(dir: &Path) -> (NotifySocket, String) {
         let path = dir.join("notify.sock");
         let socket = UnixDatagram::bind(&path).unwrap();
-        socket.set_nonblocking(true).unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        let shared = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (into, stopped) = (shared.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while !stopped.load(Ordering::Relaxed) {
+                if let Ok(n) = socket.recv(&mut buf) {
+                    let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+                    let mut into = into.lock().unwrap();
+                    for line in text.lines() {
+                        into.push((Instant::now(), line.to_string()));
+                    }
+                }
+            }
+        });
         (
             NotifySocket {
-                socket,
+                shared,
+                stop,
                 received: Vec::new(),
             },
             path.display().to_string(),
         )
     }
 
+    /// Brings `received` up to date.
     fn read(&mut self) {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = self.socket.recv(&mut buf) {
-            let text = String::from_utf8_lossy(&buf[..n]).into_owned();
-            for line in text.lines() {
-                self.received.push((Instant::now(), line.to_string()));
-            }
-        }
+        self.received = self.shared.lock().unwrap().clone();
     }
 
     async fn wait_for(&mut self, line: &str, limit: Duration) -> Instant {
@@ -108,6 +128,12 @@ impl NotifySocket {
             .iter()
             .filter(|(at, l)| *at >= since && l == line)
             .count()
+    }
+}
+
+impl Drop for NotifySocket {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
     }
 }
 
