@@ -3,7 +3,7 @@
 
 mod support;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use helpim_bot::core::types::Status;
 use helpim_bot::store::{ClaimKind, ClaimedRoom, Store};
@@ -56,6 +56,11 @@ impl Chat {
         assert_eq!(row.client_nick.as_deref(), Some("Visitor"));
         assert_eq!(row.client_claim.as_deref(), Some("claim-Visitor"));
         room
+    }
+
+    /// The bot's `timeouts.idle` in this test.
+    fn bot_idle(&self) -> Duration {
+        bot_config(&self.prosody, &self.db).timeouts.idle
     }
 
     /// The (to_status, reason) history of a room.
@@ -278,19 +283,43 @@ async fn clean_leave_cannot_come_back_and_closing_times_out() {
     chat.finish().await;
 }
 
+/// The README's slack on `timeouts.idle`: a silent chat is closed within a second after it.
+const IDLE_SLACK: Duration = Duration::from_secs(1);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn silent_chat_closes_at_idle_timeout() {
     let mut chat = Chat::start(TestDb::sqlite()).await;
-    let room = chat.busy().await;
-    let started = std::time::Instant::now();
-    chat.staff.removed_from(&room.jid).await;
+    let idle = chat.bot_idle();
+    let room = chat.staffed().await;
+    // The limit runs from the client's join, the last thing that happens in a silent chat: the
+    // bot saw it after `joining` and before `seen_busy`.
+    let joining = Instant::now();
+    let busy = client_in(&chat.store, &mut chat.client, &room, "Visitor").await;
+    let seen_busy = Instant::now();
     chat.client.removed_from(&room.jid).await;
+    let removed = Instant::now();
+    chat.staff.removed_from(&room.jid).await;
     let row = wait_status(&chat.store, &room.jid, Status::Closed).await;
     assert_eq!(row.close_reason.as_deref(), Some("idle_timeout"));
+    // As the people in the room see it: not before the limit, and within the slack after it.
     assert!(
-        started.elapsed() >= Duration::from_secs(3),
-        "closed too early: {:?}",
-        started.elapsed()
+        removed - joining >= idle,
+        "removed {:?} after the join, before timeouts.idle ({idle:?})",
+        removed - joining
+    );
+    assert!(
+        removed - seen_busy <= idle + IDLE_SLACK,
+        "removed {:?} after the chat began, more than {:?} after it",
+        removed - seen_busy,
+        IDLE_SLACK
+    );
+    // As the bot's own clock wrote it: from `busy` to `closed`.
+    let took = (row.closed_at.unwrap() - busy.status_changed_at)
+        .to_std()
+        .unwrap();
+    assert!(
+        took >= idle && took <= idle + IDLE_SLACK,
+        "busy to closed in {took:?}, for timeouts.idle = {idle:?}"
     );
     chat.finish().await;
 }
@@ -298,17 +327,21 @@ async fn silent_chat_closes_at_idle_timeout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_keep_a_chat_from_idling() {
     let mut chat = Chat::start(TestDb::sqlite()).await;
+    let idle = chat.bot_idle();
     let room = chat.busy().await;
     // idle is 4 s: talk for 6 s, a message every second, each one recorded before the next.
     let id = chat.store.room_id(&room.jid).await.unwrap().unwrap();
+    let (mut said, mut recorded) = (Instant::now(), Instant::now());
     for i in 1..=6 {
         tokio::time::sleep(Duration::from_secs(1)).await; // time passing, not a wait for the bot
+        said = Instant::now();
         chat.client.say(&room.jid, &format!("message {i}"));
         wait_for(Duration::from_secs(10), "the message recorded", || {
             let store = chat.store.clone();
             async move { (store.transcript(id, 0).await.unwrap().len() == i).then_some(()) }
         })
         .await;
+        recorded = Instant::now();
     }
     // The sixth message was recorded in a busy room, 6 s after the chat began: no idle limit ran.
     assert_eq!(
@@ -318,6 +351,23 @@ async fn messages_keep_a_chat_from_idling() {
             ("staffed", "staff_joined"),
             ("busy", "client_joined"),
         ])
+    );
+    // Then silence: the limit runs from the last message, which the bot saw after `said` and
+    // before `recorded`.
+    chat.client.removed_from(&room.jid).await;
+    let removed = Instant::now();
+    assert!(
+        removed - said >= idle && removed - recorded <= idle + IDLE_SLACK,
+        "removed {:?} after the last message, for timeouts.idle = {idle:?}",
+        removed - said
+    );
+    let row = wait_status(&chat.store, &room.jid, Status::Closed).await;
+    assert_eq!(row.close_reason.as_deref(), Some("idle_timeout"));
+    let last = chat.store.transcript(id, 0).await.unwrap().pop().unwrap();
+    let took = (row.closed_at.unwrap() - last.at).to_std().unwrap();
+    assert!(
+        took >= idle && took <= idle + IDLE_SLACK,
+        "last message to closed in {took:?}, for timeouts.idle = {idle:?}"
     );
     chat.finish().await;
 }

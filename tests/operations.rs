@@ -5,10 +5,19 @@ mod support;
 
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use helpim_bot::core::types::Status;
 use support::*;
+
+/// How long the main loop may go without turning before `/livez` fails (the README's 10 s).
+const LIVENESS_LIMIT: Duration = helpim_bot::metrics::LIVENESS_LIMIT;
+/// How often a healthy main loop turns (its report to `/livez`).
+const TURNS_EVERY: Duration = Duration::from_millis(250);
+/// The README's slack after [`LIVENESS_LIMIT`]: `/livez` fails within a second after it.
+const LIVEZ_SLACK: Duration = Duration::from_secs(1);
 
 /// Waits until `GET path` answers `code`; returns the body.
 async fn wait_http(port: u16, path: &str, code: u16, limit: Duration) -> String {
@@ -33,9 +42,14 @@ fn sample(metrics: &str, name: &str) -> Option<f64> {
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
 }
 
-/// A notify socket like systemd's: collects what the bot sends.
+/// A notify socket like systemd's: collects what the bot sends. Like systemd, it reads all the
+/// time (a thread of its own): a socket nobody reads holds only `net.unix.max_dgram_qlen`
+/// datagrams (10 by default), and then the bot's next notification would block its main loop.
 struct NotifySocket {
-    socket: UnixDatagram,
+    /// What the reader thread has received so far.
+    shared: Arc<Mutex<Vec<(Instant, String)>>>,
+    /// Tells the reader thread to stop.
+    stop: Arc<AtomicBool>,
     received: Vec<(Instant, String)>,
 }
 
@@ -43,24 +57,37 @@ impl NotifySocket {
     fn bind(dir: &Path) -> (NotifySocket, String) {
         let path = dir.join("notify.sock");
         let socket = UnixDatagram::bind(&path).unwrap();
-        socket.set_nonblocking(true).unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        let shared = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (into, stopped) = (shared.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while !stopped.load(Ordering::Relaxed) {
+                if let Ok(n) = socket.recv(&mut buf) {
+                    let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+                    let mut into = into.lock().unwrap();
+                    for line in text.lines() {
+                        into.push((Instant::now(), line.to_string()));
+                    }
+                }
+            }
+        });
         (
             NotifySocket {
-                socket,
+                shared,
+                stop,
                 received: Vec::new(),
             },
             path.display().to_string(),
         )
     }
 
+    /// Brings `received` up to date.
     fn read(&mut self) {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = self.socket.recv(&mut buf) {
-            let text = String::from_utf8_lossy(&buf[..n]).into_owned();
-            for line in text.lines() {
-                self.received.push((Instant::now(), line.to_string()));
-            }
-        }
+        self.received = self.shared.lock().unwrap().clone();
     }
 
     async fn wait_for(&mut self, line: &str, limit: Duration) -> Instant {
@@ -101,6 +128,12 @@ impl NotifySocket {
             .iter()
             .filter(|(at, l)| *at >= since && l == line)
             .count()
+    }
+}
+
+impl Drop for NotifySocket {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
     }
 }
 
@@ -295,17 +328,40 @@ async fn a_stuck_main_loop_fails_livez_and_stops_petting_the_watchdog() {
         .wait_count("WATCHDOG=1", 1, Instant::now(), Duration::from_secs(1))
         .await;
 
-    // Debug builds stall the main loop for 15 s on SIGUSR2, as a deadlock would.
+    // Debug builds stall the main loop for 15 s on SIGUSR2, as a deadlock would. The stall
+    // starts after the signal; the loop last turned at most `TURNS_EVERY` before it.
+    let signalled = Instant::now();
     assert!(std::process::Command::new("kill")
         .args(["-USR2", &bot.pid().to_string()])
         .status()
         .unwrap()
         .success());
-    // Stuck from the moment it says so (the log line comes right before the stall).
+    // Stuck from the moment it says so at the latest (the log line comes right before the stall).
     bot.logs_within("SIGUSR2: stalling the main loop", Duration::from_secs(5))
         .await;
     let stalled = Instant::now();
-    let why = wait_http(port, "/livez", 503, Duration::from_secs(14)).await;
+    // The README's bound: 200 until the loop has not turned for 10 s, 503 within a second after.
+    let why = loop {
+        let answer = http_get(port, "/livez");
+        let at = Instant::now();
+        match answer {
+            Some((503, why)) => {
+                assert!(
+                    at - signalled >= LIVENESS_LIMIT - TURNS_EVERY,
+                    "503 only {:?} after the stall began: {why}",
+                    at - signalled
+                );
+                break why;
+            }
+            Some((200, _)) => assert!(
+                at - stalled <= LIVENESS_LIMIT + LIVEZ_SLACK,
+                "/livez still 200 {:?} into the stall",
+                at - stalled
+            ),
+            other => panic!("GET /livez: {other:?}"),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert!(why.contains("main loop has not turned"), "{why}");
     assert_eq!(
         notify.count_since("WATCHDOG=1", stalled),

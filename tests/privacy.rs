@@ -240,9 +240,12 @@ async fn erased_after_the_chat(db: TestDb, keep: bool) {
     let dir = tempfile::tempdir().unwrap();
     let (bot, traces) = whole_chat(&server, &db, &store, keep, dir.path()).await;
     let names = &traces.names;
+    let log = bot.log.clone();
     if keep {
-        // Kept: give the bot time to have erased, were it to.
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        // Kept: stopped, the bot has written everything it decided (its shutdown flushes the
+        // write queue), so what the tables hold now is what it leaves behind.
+        let (code, _) = bot.terminate();
+        assert_eq!(code, Some(0));
         let tables = every_table(&store).await;
         for name in names {
             assert!(tables.contains(name.as_str()), "{name} kept:\n{tables}");
@@ -293,10 +296,10 @@ async fn erased_after_the_chat(db: TestDb, keep: bool) {
                 }
             }
         }
+        let (code, _) = bot.terminate();
+        assert_eq!(code, Some(0));
     }
-    check_log(&bot.log(), &traces);
-    let (code, _) = bot.terminate();
-    assert_eq!(code, Some(0));
+    check_log(&std::fs::read_to_string(&log).unwrap(), &traces);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -318,4 +321,198 @@ async fn a_help_line_that_keeps_visitor_names_keeps_them_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_help_line_that_keeps_visitor_names_keeps_them_on_postgres() {
     erased_after_the_chat(TestDb::postgres().await, true).await;
+}
+
+/// Every room password the bot has used so far: each row's, read over and over while the test
+/// runs (a rotation replaces a row's password), and each one an invitation carried.
+#[derive(Clone, Default)]
+struct Passwords(std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>);
+
+impl Passwords {
+    fn add(&self, password: &str) {
+        assert!(!password.is_empty(), "an invitation without a password");
+        self.0.lock().unwrap().insert(password.to_string());
+    }
+
+    /// Reads every row's password every 50 ms until the returned task is aborted.
+    fn watch(&self, store: &Store) -> tokio::task::JoinHandle<()> {
+        let (seen, store) = (self.clone(), store.clone());
+        tokio::spawn(async move {
+            loop {
+                seen.read_rows(&store).await;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    }
+
+    async fn read_rows(&self, store: &Store) {
+        if let Ok(rows) = store.rooms(true).await {
+            for row in rows {
+                self.add(&row.password);
+            }
+        }
+    }
+
+    fn all(&self) -> Vec<String> {
+        self.0.lock().unwrap().iter().cloned().collect()
+    }
+}
+
+/// Waits until the bot has given `room` a password other than `old` (a client claim expired);
+/// returns it.
+async fn rotated(store: &Store, room: &str, old: &str) -> String {
+    wait_for(Duration::from_secs(15), "a new password", || async {
+        let row = store.room(room).await.unwrap()?;
+        (row.password != old).then_some(row.password)
+    })
+    .await
+}
+
+/// README "Logs": no line at any level carries a room password. Every password of a room's
+/// whole life: the pool's, the one a staff member is invited with (take-chat), the one a visitor
+/// is invited with, its replacement when the visitor does not come (rotation), the one a
+/// refreshed page resumes with (resume-chat), the ones the bot rejoins with after a kill -9 and
+/// a restart, and the replacements of a second rotation after the restart. The bot logs at
+/// `trace`, the most verbose level (so every line of `debug` and `info` is searched too).
+async fn no_password_of_a_rooms_life_in_the_log(db: TestDb) {
+    let server = XmppServer::start();
+    let store = db.store().await;
+    let dir = tempfile::tempdir().unwrap();
+    // Claims expire fast (the rotation); a chat outlives the restart.
+    let text = bot_config_text(&server, &db)
+        .replace("rejoin_grace = \"3s\"", "rejoin_grace = \"60s\"")
+        .replace("closing = \"3s\"", "closing = \"60s\"")
+        .replace("idle = \"4s\"", "idle = \"120s\"")
+        + "\n[log]\nlevel = \"trace\"\n";
+    let config = dir.path().join("bot.toml");
+    std::fs::write(&config, text).unwrap();
+    let log = dir.path().join("bot.log");
+    let passwords = Passwords::default();
+    let watch = passwords.watch(&store);
+    let bot = BotProcess::start(&config, log.clone(), &[]);
+    wait_ready_rooms(&store, 2).await;
+
+    // take-chat: the staff member's invitation.
+    let mut staff = Person::connect(&server, "staff").await;
+    staff.present_to_bot();
+    wait_for_answer(Duration::from_secs(15), "a ready room to take", || {
+        let staff = &staff;
+        async move {
+            let a = staff.command("take-chat", &[]).await.expect("take a chat");
+            (field(&a, "status").as_deref() == Some("taken")).then_some(())
+        }
+    })
+    .await;
+    let (room, first) = staff.invited().await;
+    passwords.add(&first);
+    staff.join(&room, "Counsellor", &first).await.unwrap();
+    wait_status(&store, &room, Status::Staffed).await;
+
+    // A visitor is invited and does not come: the room gets a new password.
+    let mut visitor = Person::visitor(&server, "visitor").await;
+    visitor.present_to_bot();
+    let fields = [("nick", NICK), ("topic", TOPIC), ("key", KEY)];
+    visitor.queue_up(&fields).await;
+    let (to, missed) = visitor.invited().await;
+    assert_eq!(to, room);
+    passwords.add(&missed);
+    let second = rotated(&store, &room, &missed).await;
+    // Asked again: invited with the new one, and in.
+    visitor.queue_up(&fields).await;
+    let (_, invited) = visitor.invited().await;
+    assert_eq!(invited, second, "invited with the room's new password");
+    passwords.add(&invited);
+    visitor.join(&room, NICK, &invited).await.unwrap();
+    wait_status(&store, &room, Status::Busy).await;
+
+    // The page is refreshed: a new session resumes the chat with the key and is invited.
+    visitor.quit().await;
+    staff.sees_leave(&room, NICK).await;
+    let mut again = Person::visitor(&server, "visitor again").await;
+    let answer = again.command("resume-chat", &[("key", KEY)]).await.unwrap();
+    assert_eq!(
+        field(&answer, "status").as_deref(),
+        Some("resumed"),
+        "{}",
+        note(&answer)
+    );
+    let (to, resumed) = again.invited().await;
+    assert_eq!(to, room);
+    passwords.add(&resumed);
+    again.join(&room, NICK, &resumed).await.unwrap();
+    wait_status(&store, &room, Status::Busy).await;
+    again.say(&room, BODY);
+    staff.heard(&room, BODY).await;
+
+    // A second staff member's room, waiting for a visitor when the bot dies.
+    let mut staff2 = Person::connect(&server, "staff2").await;
+    staff2.present_to_bot();
+    wait_for_answer(Duration::from_secs(15), "another ready room", || {
+        let staff2 = &staff2;
+        async move {
+            let a = staff2.command("take-chat", &[]).await.expect("take a chat");
+            (field(&a, "status").as_deref() == Some("taken")).then_some(())
+        }
+    })
+    .await;
+    let (room2, password2) = staff2.invited().await;
+    passwords.add(&password2);
+    staff2.join(&room2, "Colleague", &password2).await.unwrap();
+    wait_status(&store, &room2, Status::Staffed).await;
+    wait_ready_rooms(&store, 2).await;
+
+    // kill -9 with the rooms live; the restarted bot rejoins each with its stored password.
+    bot.kill9();
+    let bot = BotProcess::start(&config, log.clone(), &[]);
+    staff.sees_enter(&room, "helpim-bot").await;
+    staff2.sees_enter(&room2, "helpim-bot").await;
+    // After the restart, a visitor misses the second room: one more rotation.
+    let mut late = Person::visitor(&server, "late").await;
+    late.present_to_bot();
+    late.queue_up(&[("nick", LEAVER_NICK), ("key", LEAVER_KEY)])
+        .await;
+    let (to, missed2) = late.invited().await;
+    assert_eq!(to, room2);
+    passwords.add(&missed2);
+    let third = rotated(&store, &room2, &missed2).await;
+    passwords.add(&third);
+    // The chat goes on after the restart and ends.
+    staff.say(&room, ANSWER);
+    again.heard(&room, ANSWER).await;
+    again.leave(&room, NICK, "Clean Exit");
+    staff.leave(&room, "Counsellor", "Clean Exit");
+    wait_status(&store, &room, Status::Closed).await;
+    let (code, _) = bot.terminate();
+    assert_eq!(code, Some(0));
+    watch.abort();
+    passwords.read_rows(&store).await;
+
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains(" TRACE ") && text.contains(" DEBUG "),
+        "a trace-level log:\n{text}"
+    );
+    assert_eq!(
+        text.matches("helpim_bot: starting database=").count(),
+        2,
+        "one log of both runs of the bot"
+    );
+    let all = passwords.all();
+    // The pool's (2 + refills), the chat's three, the second room's two: many more than 5.
+    assert!(all.len() >= 7, "{} passwords: {all:?}", all.len());
+    for p in &all {
+        if let Some(line) = text.lines().find(|l| l.contains(p.as_str())) {
+            panic!("a room password is in the log: {line}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_room_password_of_a_rooms_whole_life_is_logged_on_sqlite() {
+    no_password_of_a_rooms_life_in_the_log(TestDb::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_room_password_of_a_rooms_whole_life_is_logged_on_postgres() {
+    no_password_of_a_rooms_life_in_the_log(TestDb::postgres().await).await;
 }

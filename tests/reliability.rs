@@ -357,3 +357,215 @@ async fn a_frozen_server_is_noticed_within_35_s_and_the_bot_comes_back() {
     let (code, _) = bot.terminate();
     assert_eq!(code, Some(0));
 }
+
+/// A staff member on duty takes a chat (take-chat) and sits in its room as `nick`; returns the
+/// room and the password the invitation carried.
+async fn take_chat(
+    store: &helpim_bot::store::Store,
+    staff: &mut Person,
+    nick: &str,
+) -> (String, String) {
+    staff.present_to_bot();
+    wait_for_answer(Duration::from_secs(15), "a ready room to take", || {
+        let staff = &*staff;
+        async move {
+            let a = staff.command("take-chat", &[]).await.expect("take a chat");
+            (field(&a, "status").as_deref() == Some("taken")).then_some(())
+        }
+    })
+    .await;
+    let (room, password) = staff.invited().await;
+    staff
+        .join(&room, nick, &password)
+        .await
+        .expect("staff joins");
+    wait_status(store, &room, Status::Staffed).await;
+    (room, password)
+}
+
+/// The README: "A resumed stream (XEP-0198) loses nothing". The bot reaches the server through
+/// a proxy of the test's, which cuts its connection: the server sees it dropped and keeps the
+/// session for resumption, and the bot comes back through the proxy and resumes it (its log
+/// says so, and it never starts a second session). Everything said in a busy room and asked of
+/// the bot while it was away is handled after the resume: every line stored once, in order, and
+/// a visitor's request answered and served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resumed_stream_loses_nothing_said_or_asked_while_the_bot_was_away() {
+    let setup = Setup::patient(TestDb::sqlite()).await;
+    let Setup {
+        server,
+        store,
+        dir,
+        config,
+        ..
+    } = setup;
+    let proxy = Proxy::start(server.addr()).await;
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        &format!("server = \"{}\"", server.addr()),
+        &format!("server = \"{}\"", proxy.addr()),
+    );
+    std::fs::write(&config, text).unwrap();
+    let bot = BotProcess::start(&config, dir.path().join("bot.log"), &[]);
+
+    // A busy chat, and a staff member on duty in a room of their own, free for the next visitor.
+    let mut staff = Person::connect(&server, "staff").await;
+    let mut client = Person::connect(&server, "client").await;
+    let (room, _) = staff_in(&store, &mut staff, "S").await;
+    client_in(&store, &mut client, &room, "C").await;
+    let mut staff2 = Person::connect(&server, "staff2").await;
+    let (free_room, _) = take_chat(&store, &mut staff2, "S2").await;
+    let mut visitor = Person::visitor(&server, "visitor").await;
+    visitor.present_to_bot();
+    wait_for_answer(Duration::from_secs(10), "the help line to open", || async {
+        let s = visitor.command("line-status", &[]).await.unwrap();
+        (field(&s, "status").as_deref() == Some("open")).then_some(())
+    })
+    .await;
+    let id = store.room_id(&room.jid).await.unwrap().unwrap();
+    let mut said: Vec<(&str, String)> = Vec::new();
+    for (who, line) in [("S", "before 1"), ("C", "before 2")] {
+        let (speaker, listener) = if who == "S" {
+            (&staff, &mut client)
+        } else {
+            (&client, &mut staff)
+        };
+        speaker.say(&room.jid, line);
+        listener.heard(&room.jid, line).await;
+        said.push((who, line.to_string()));
+    }
+    wait_for(
+        Duration::from_secs(10),
+        "the lines before the gap stored",
+        || {
+            let store = store.clone();
+            async move { (store.transcript(id, 0).await.unwrap().len() == 2).then_some(()) }
+        },
+    )
+    .await;
+    let established = |log: &str| log.matches("XMPP session established").count();
+    assert_eq!(established(&bot.log()), 1, "{}", bot.log());
+
+    // The gap: the bot's connection is cut, and the server goes on without it.
+    proxy.cut();
+    bot.logs_within("XMPP connection lost", Duration::from_secs(10))
+        .await;
+    for i in 1..=10 {
+        let (who, speaker, listener) = if i % 2 == 1 {
+            ("S", &staff, &mut client)
+        } else {
+            ("C", &client, &mut staff)
+        };
+        // The visitor says the same word twice, in the same second: two lines all the same.
+        let line = if i == 4 || i == 6 {
+            "yes".to_string()
+        } else {
+            format!("during the gap {i}")
+        };
+        speaker.say(&room.jid, &line);
+        // The server has delivered it: to the room, and so to the bot's waiting session.
+        listener.heard(&room.jid, &line).await;
+        said.push((who, line));
+    }
+    // A visitor asks for a chat while the bot is away; the answer can only come after it is back.
+    let request = visitor.command(
+        "request-chat",
+        &[
+            ("nick", "V"),
+            ("topic", "gap"),
+            ("key", "gap-key-Aubergine-Lantern-3141"),
+        ],
+    );
+    let reopen = async {
+        // The server has the request (held for the bot's session) once it has answered a later
+        // ping of the visitor's: it handles a session's stanzas in order.
+        let ping =
+            helpim_bot::xmpp::stanza::ping(xmpp_parsers::jid::Jid::new("anon.localhost").unwrap());
+        visitor.session.iq(ping).await.expect("the server answers");
+        // The bot has tried to come back, and failed, while the link is down.
+        wait_for(
+            Duration::from_secs(10),
+            "the bot's attempts to reconnect",
+            || async { (proxy.refused() >= 2).then_some(()) },
+        )
+        .await;
+        proxy.reopen();
+    };
+    let (answer, ()) = tokio::join!(request, reopen);
+    let answer = answer.expect("the request is answered after the resume");
+    assert_eq!(
+        field(&answer, "status").as_deref(),
+        Some("queued"),
+        "{}",
+        note(&answer)
+    );
+
+    // Resumed, not a new session: the bot says so, and started no second session.
+    bot.logs_within("XMPP stream resumed without loss", Duration::from_secs(20))
+        .await;
+    let log = bot.log();
+    assert_eq!(
+        established(&log),
+        1,
+        "a new session, not a resumption:\n{log}"
+    );
+    assert_eq!(
+        proxy.forwarded(),
+        2,
+        "one connection before the gap, one after"
+    );
+
+    // The visitor's request is served: invited to the free staff member's room, in they come.
+    let (to, password) = visitor.invited().await;
+    assert_eq!(to, free_room);
+    visitor
+        .join(&to, "V", &password)
+        .await
+        .expect("visitor joins");
+    wait_status(&store, &free_room, Status::Busy).await;
+
+    // A line after the resume; stored after every line before it (a room's lines are written in
+    // order), so the transcript is complete once it is there.
+    staff.say(&room.jid, "after the gap");
+    client.heard(&room.jid, "after the gap").await;
+    said.push(("S", "after the gap".into()));
+    let lines = wait_for(
+        Duration::from_secs(15),
+        "the line after the gap stored",
+        || {
+            let store = store.clone();
+            async move {
+                let lines = store.transcript(id, 0).await.unwrap();
+                lines
+                    .iter()
+                    .any(|l| l.body.as_deref() == Some("after the gap"))
+                    .then_some(lines)
+            }
+        },
+    )
+    .await;
+    let stored: Vec<(String, String)> = lines
+        .iter()
+        .map(|l| (l.nick.clone(), l.body.clone().unwrap_or_default()))
+        .collect();
+    let want: Vec<(String, String)> = said
+        .iter()
+        .map(|(who, line)| {
+            let nick = if *who == "S" { "S" } else { "client" };
+            (nick.to_string(), line.clone())
+        })
+        .collect();
+    assert_eq!(stored, want, "every line once, in order");
+    // The chat never noticed: no rejoin, no status change.
+    let reasons: Vec<String> = store
+        .events(&room.jid)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.reason)
+        .collect();
+    assert_eq!(reasons, ["created", "staff_joined", "client_joined"]);
+    let queue = store.queue_rows().await.unwrap();
+    assert_eq!(queue.len(), 1, "one request, one row: {queue:?}");
+    let (code, _) = bot.terminate();
+    assert_eq!(code, Some(0));
+}

@@ -8,7 +8,8 @@
 //! - [`bot`]: the bot, in-process or as its binary, its configuration, the CLI;
 //! - [`people`]: XMPP clients — staff members, clients, strangers, the inspecting admin;
 //! - [`checks`]: waiting for rows and rooms, and the invariants between database and server;
-//! - [`fixture`]: the setup most integration tests repeat.
+//! - [`fixture`]: the setup most integration tests repeat;
+//! - [`proxy`]: a TCP proxy between the bot and the server whose connections a test cuts.
 //!
 //! Nothing here skips: a missing Prosody, ejabberd or PostgreSQL fails the test with what to
 //! install.
@@ -21,6 +22,7 @@ pub mod db;
 pub mod fixture;
 pub mod people;
 pub mod pg_tls;
+pub mod proxy;
 pub mod server;
 
 use std::net::TcpListener;
@@ -32,6 +34,7 @@ pub use checks::*;
 pub use db::*;
 pub use fixture::*;
 pub use people::*;
+pub use proxy::*;
 pub use server::*;
 
 /// The password of every test account.
