@@ -432,6 +432,8 @@ impl Driver {
                     _ => return Some(Ended::Deposed),
                 },
                 Some(input) = self.reads_rx.recv() => self.held_back.push(input),
+                // Out of XMPP is not stuck: /livez and systemd's watchdog still hear from the loop.
+                _ = tokio::time::sleep(REPORT_EVERY) => self.report(),
             }
         }
         tracing::warn!("the active lock is held again: logging into XMPP anew");
