@@ -292,7 +292,9 @@ async fn watch(
             match holder.retake().await {
                 Some(true) => {
                     *proven.lock().expect("not poisoned") = started;
-                    tracing::info!("the active lock is held again; logging into XMPP again and writing what was queued");
+                    tracing::info!(
+                        "the active lock is held again; back into XMPP, writing what was queued"
+                    );
                     tx.send_replace(Leadership::Held);
                     break;
                 }

@@ -436,7 +436,7 @@ impl Driver {
                 _ = tokio::time::sleep(REPORT_EVERY) => self.report(),
             }
         }
-        tracing::warn!("the active lock is held again: logging into XMPP anew");
+        tracing::warn!("the active lock is held again: starting a new XMPP session");
         let (session, fresh_events) = Session::start_gated(self.connect.clone(), self.gate.clone());
         self.session = session;
         *events = fresh_events;

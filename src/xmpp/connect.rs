@@ -84,7 +84,7 @@ pub(super) fn connector(
                 if let Some(gate) = &gate {
                     tokio::select! {
                         allowed = gate() => if !allowed {
-                            tracing::warn!("not logging into XMPP: another instance holds the active lock");
+                            tracing::warn!("XMPP login withheld for good: another instance holds the active lock");
                             // Dropping the slot would make the stream worker panic; it closes
                             // when the stream is gone.
                             slot.closed().await;
