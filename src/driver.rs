@@ -13,11 +13,11 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use chrono::Utc;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 use xmpp_parsers::jid::BareJid;
 
-use crate::active::Leadership;
+use crate::active::{Fence, Leadership};
 use crate::config::Config;
 use crate::core::effects::{Effect, Input, Query, Restored, Write};
 use crate::core::room::{Handover, Room};
@@ -30,6 +30,7 @@ use crate::notify::Notifier;
 use crate::secrets::OsSecrets;
 use crate::store::{HandoverRow, RoomRow, Store};
 use crate::writer::WriteQueue;
+use crate::xmpp::connect::LoginGate;
 use crate::xmpp::session::PING_INTERVAL;
 use crate::xmpp::{ConnectSettings, Session, SessionEvent};
 
@@ -50,17 +51,19 @@ pub async fn run(
 }
 
 /// [`run`] for an instance that holds the active lock (high availability on PostgreSQL): it
-/// writes only while it holds the lock, and stops at once, leaving the rooms to the instance that
-/// took over, if it is deposed.
+/// touches XMPP and the tables only while it can prove it holds the lock (the [`Fence`]); it
+/// leaves XMPP while the lock is lost and logs in anew once it holds it again; and it stops at
+/// once, leaving the rooms to the instance that took over, if it is deposed.
 pub async fn run_active(
     config: Config,
     store: Store,
-    mut leadership: Option<watch::Receiver<Leadership>>,
+    fence: Option<Fence>,
     health: Arc<Health>,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let settings = ConnectSettings::from_config(&config)?;
-    let (session, mut events) = Session::start(settings);
+    let gate = fence.clone().map(login_gate);
+    let (session, mut events) = Session::start_gated(settings.clone(), gate.clone());
     tokio::pin!(shutdown);
     tokio::select! {
         online = wait_online(&config, &session, &mut events) => online?,
@@ -75,9 +78,13 @@ pub async fn run_active(
     let (reads_tx, reads_rx) = mpsc::unbounded_channel();
     let mut driver = Driver {
         core,
-        writes: WriteQueue::start(store.clone(), leadership.clone()),
+        writes: WriteQueue::start(store.clone(), fence.clone()),
         pool_size: config.pool.size as usize,
         session,
+        connect: settings,
+        gate,
+        fence,
+        held_back: Vec::new(),
         store,
         reads_tx,
         reads_rx,
@@ -87,10 +94,7 @@ pub async fn run_active(
     };
     // The session was online before the core existed.
     driver.input(Input::Online { fresh: true });
-    match driver
-        .main_loop(&mut events, shutdown, &mut leadership)
-        .await
-    {
+    match driver.main_loop(&mut events, shutdown).await {
         Ended::Shutdown => {
             driver.notifier.stopping();
             driver.shut_down(&mut events).await;
@@ -160,14 +164,33 @@ enum Ended {
     Deposed,
 }
 
-/// Completes when this instance is deposed; never without high availability.
-async fn deposed(leadership: &mut Option<watch::Receiver<Leadership>>) {
-    match leadership {
-        Some(l) => {
-            let _ = l.wait_for(|l| *l == Leadership::Deposed).await;
-        }
+/// Completes when the lock is no longer held (lost or deposed); never without high availability.
+async fn not_held(fence: &Option<Fence>) -> Leadership {
+    match fence {
+        Some(f) => match f.leadership().wait_for(|l| *l != Leadership::Held).await {
+            Ok(l) => *l,
+            Err(_) => Leadership::Deposed,
+        },
         None => std::future::pending().await,
     }
+}
+
+/// The gate every XMPP login waits for: a check of the lock made for that login.
+fn login_gate(fence: Fence) -> LoginGate {
+    Arc::new(move || {
+        let fence = fence.clone();
+        Box::pin(async move { fence.may_log_in().await })
+    })
+}
+
+/// What woke the main loop.
+enum Step {
+    Shutdown,
+    NotHeld(Leadership),
+    Session(Option<SessionEvent>),
+    Input(Input),
+    Timer(Option<core::timers::Wake>),
+    Stall,
 }
 
 /// Waits for the first login, failing fast on a refused password and after `connect_timeout`.
@@ -297,6 +320,14 @@ struct Driver {
     notifier: Notifier,
     /// The core's counters as last exported.
     counted: Counters,
+    /// How to log in again after leaving XMPP.
+    connect: ConnectSettings,
+    /// What every login waits for (high availability).
+    gate: Option<LoginGate>,
+    /// The proof that this instance holds the active lock (high availability).
+    fence: Option<Fence>,
+    /// Database answers that came while this instance was out of XMPP, fed after it is back.
+    held_back: Vec<Input>,
 }
 
 impl Driver {
@@ -304,7 +335,6 @@ impl Driver {
         &mut self,
         events: &mut mpsc::UnboundedReceiver<SessionEvent>,
         mut shutdown: std::pin::Pin<&mut impl Future<Output = ()>>,
-        leadership: &mut Option<watch::Receiver<Leadership>>,
     ) -> Ended {
         let mut stall = debug_stall_signal();
         let mut next_report = Instant::now();
@@ -315,28 +345,60 @@ impl Driver {
             let wake = next
                 .map(|w| instant_of(w.at))
                 .map_or(next_report, |d| d.min(next_report));
-            tokio::select! {
-                _ = &mut shutdown => return Ended::Shutdown,
-                _ = deposed(leadership) => return Ended::Deposed,
-                event = events.recv() => match event {
-                    None => {
-                        tracing::error!("the XMPP session task ended");
-                        return Ended::Shutdown;
-                    }
-                    Some(event) => self.on_session_event(event),
-                },
-                Some(input) = self.reads_rx.recv() => self.input(input),
-                _ = tokio::time::sleep_until(wake) => {
+            let step = tokio::select! {
+                _ = &mut shutdown => Step::Shutdown,
+                l = not_held(&self.fence) => Step::NotHeld(l),
+                event = events.recv() => Step::Session(event),
+                Some(input) = self.reads_rx.recv() => Step::Input(input),
+                _ = tokio::time::sleep_until(wake) => Step::Timer(next),
+                Some(()) = stall.recv() => Step::Stall,
+            };
+            // Whatever was read (a timer that fired right after the process was thawed, a
+            // stanza), the core acts on it only with a fresh proof of the lock.
+            let verdict = match (&step, &self.fence) {
+                (Step::Shutdown | Step::NotHeld(_) | Step::Stall, _) | (_, None) => None,
+                (_, Some(fence)) => Some(fence.proven().await),
+            };
+            let left = match (step, verdict) {
+                (Step::Shutdown, _) => return Ended::Shutdown,
+                (_, Some(Leadership::Deposed)) | (Step::NotHeld(Leadership::Deposed), _) => {
+                    return Ended::Deposed
+                }
+                (Step::Input(input), Some(Leadership::Lost)) => {
+                    self.held_back.push(input);
+                    true
+                }
+                (Step::NotHeld(_), _) | (_, Some(Leadership::Lost)) => true,
+                (Step::Session(None), _) => {
+                    tracing::error!("the XMPP session task ended");
+                    return Ended::Shutdown;
+                }
+                (Step::Session(Some(event)), _) => {
+                    self.on_session_event(event);
+                    false
+                }
+                (Step::Input(input), _) => {
+                    self.input(input);
+                    false
+                }
+                (Step::Timer(next), _) => {
                     if let Some(w) = next.filter(|w| w.at <= Utc::now()) {
                         tracing::trace!(timer = w.timer.as_str(), "woke for a timer");
                     }
-                    self.input(Input::Timer)
+                    self.input(Input::Timer);
+                    false
                 }
-                Some(()) = stall.recv() => {
+                (Step::Stall, _) => {
                     // Debug builds only: a stuck main loop, for the test of /livez and the
                     // watchdog. A blocking sleep holds this task as a deadlock would.
                     tracing::warn!("SIGUSR2: stalling the main loop for 15 s (debug build)");
                     std::thread::sleep(Duration::from_secs(15));
+                    false
+                }
+            };
+            if left {
+                if let Some(ended) = self.stay_out(events, shutdown.as_mut()).await {
+                    return ended;
                 }
             }
             if Instant::now() >= next_report {
@@ -344,6 +406,44 @@ impl Driver {
                 next_report = Instant::now() + REPORT_EVERY;
             }
         }
+    }
+
+    /// The lock cannot be proven: leave XMPP (end the session; the server takes the bot out of
+    /// every room) and stay out until the lock is held again, then log in anew: a new session,
+    /// whose rooms the core rejoins. `Some` when the loop must end instead.
+    async fn stay_out(
+        &mut self,
+        events: &mut mpsc::UnboundedReceiver<SessionEvent>,
+        mut shutdown: std::pin::Pin<&mut impl Future<Output = ()>>,
+    ) -> Option<Ended> {
+        let fence = self.fence.clone()?;
+        tracing::error!(
+            "this instance cannot prove it holds the active lock: leaving XMPP until it does"
+        );
+        self.session.close().await;
+        self.health.set_online(false);
+        self.input(Input::Offline);
+        let mut state = fence.leadership();
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => return Some(Ended::Shutdown),
+                held = state.wait_for(|l| *l != Leadership::Lost) => match held.map(|l| *l) {
+                    Ok(Leadership::Held) => break,
+                    _ => return Some(Ended::Deposed),
+                },
+                Some(input) = self.reads_rx.recv() => self.held_back.push(input),
+                // Out of XMPP is not stuck: /livez and systemd's watchdog still hear from the loop.
+                _ = tokio::time::sleep(REPORT_EVERY) => self.report(),
+            }
+        }
+        tracing::warn!("the active lock is held again: starting a new XMPP session");
+        let (session, fresh_events) = Session::start_gated(self.connect.clone(), self.gate.clone());
+        self.session = session;
+        *events = fresh_events;
+        for input in std::mem::take(&mut self.held_back) {
+            self.input(input);
+        }
+        None
     }
 
     fn on_session_event(&mut self, event: SessionEvent) {

@@ -398,7 +398,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(database = store.kind(), jid = %config.xmpp.jid, "starting");
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
-    let leadership = match store {
+    let fence = match store {
         Store::Sqlite(_) => None,
         Store::Postgres(_) => {
             // A standby tells systemd it is up (and pets the watchdog) while it waits.
@@ -424,7 +424,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
             }
         }
     };
-    helpim_bot::driver::run_active(config, store.clone(), leadership, health, shutdown).await?;
+    helpim_bot::driver::run_active(config, store.clone(), fence, health, shutdown).await?;
     store.close().await;
     Ok(())
 }

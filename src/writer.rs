@@ -13,11 +13,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::active::Leadership;
+use crate::active::{Fence, Leadership};
 use crate::core::effects::Write;
 use crate::core::types::Time;
 use crate::metrics::metrics;
@@ -147,8 +147,8 @@ pub struct WriteQueue {
 
 impl WriteQueue {
     /// Starts the writer task on `store`. With a `gate` (high availability), it writes only while
-    /// this instance holds the active lock, and stops for good once deposed.
-    pub fn start(store: Store, gate: Option<watch::Receiver<Leadership>>) -> WriteQueue {
+    /// this instance holds the active lock with a fresh proof, and stops for good once deposed.
+    pub fn start(store: Store, gate: Option<Fence>) -> WriteQueue {
         let in_flight = match store {
             Store::Sqlite(_) => 1,
             Store::Postgres(_) => POSTGRES_IN_FLIGHT,
@@ -204,14 +204,23 @@ impl WriteQueue {
     }
 }
 
-/// Waits while the active lock is lost; false once this instance is deposed.
-async fn may_write(gate: &mut Option<watch::Receiver<Leadership>>) -> bool {
-    let Some(gate) = gate else {
+/// Waits while the active lock is lost or unproven; false once this instance is deposed. A
+/// process thawed after a freeze asks for a new check before it writes anything.
+async fn may_write(gate: &Option<Fence>) -> bool {
+    let Some(fence) = gate else {
         return true;
     };
-    match gate.wait_for(|l| *l != Leadership::Lost).await {
-        Ok(l) => *l == Leadership::Held,
-        Err(_) => false,
+    loop {
+        match fence.proven().await {
+            Leadership::Held => return true,
+            Leadership::Deposed => return false,
+            Leadership::Lost => {
+                let mut state = fence.leadership();
+                if state.wait_for(|l| *l != Leadership::Lost).await.is_err() {
+                    return false;
+                }
+            }
+        }
     }
 }
 
@@ -330,7 +339,7 @@ async fn run(
     store: Store,
     mut rx: mpsc::UnboundedReceiver<Item>,
     pending: Arc<AtomicUsize>,
-    gate: Option<watch::Receiver<Leadership>>,
+    gate: Option<Fence>,
     in_flight: usize,
 ) {
     let mut lines = Lines::default();
@@ -406,12 +415,12 @@ async fn run(
 async fn apply_until_committed(
     store: Store,
     batch: Vec<(u64, Instant, Write)>,
-    mut gate: Option<watch::Receiver<Leadership>>,
+    gate: Option<Fence>,
     pending: Arc<AtomicUsize>,
 ) -> Option<Vec<(u64, String)>> {
     let mut delay = Duration::from_millis(100);
     loop {
-        if !may_write(&mut gate).await {
+        if !may_write(&gate).await {
             return None;
         }
         let started = Instant::now();

@@ -5,7 +5,14 @@
 //! - every chat either completed or its room is closed with a reason;
 //! - no room on the server without a row that is not closed, and no such row without its room;
 //! - `room_events` agrees with `rooms`: each room's history starts with its creation, each change
-//!   starts where the last one ended, and ends in the room's status (and close reason).
+//!   starts where the last one ended, and ends in the room's status (and close reason);
+//! - the transcript rule of the README: every line of a completed chat whose room survived (not
+//!   closed as `lost`) is stored once, in order, whenever it was said; only a room the XMPP
+//!   server lost (with its history) while the bot was not inside, or a chat whose visitor came
+//!   and left while the bot was away (never seen in their seat), may miss lines, and even then
+//!   what is stored is in order, each line once;
+//! - each disruption interrupts at most the chats in flight: at least `total - disruptions ×
+//!   workers` chats complete.
 //!
 //! Size: `CHAOS_CHATS` (default 200) chats, `CHAOS_WORKERS` (default 10, at most 16) at once.
 //! `cargo test --test chaos -- --nocapture` prints the figures.
@@ -311,32 +318,25 @@ async fn chats_survive_killed_bots_and_restarted_servers() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
 
-    // Every completed chat that ran while the bot followed its room: the room went through
-    // busy, and ended with both leaving (all_left) with the two lines in its transcript, once
-    // each, in order. A chat that overlapped a time the bot was away (killed, Prosody restarted,
-    // the database unreadable) may have vanished (lost) or passed unseen; its rows must still
-    // agree (below).
+    // The transcript rule, for every completed chat (both lines were heard, so both were said
+    // in the room): a room that survived stores both lines, once each, in order, whenever they
+    // were said (while the bot was killed, Prosody restarting, the database away); a room the
+    // server lost may miss lines, but what it stored is in order, each line once. A chat that ran
+    // while the bot followed its room also went through busy and ended with both leaving.
     let mut full_chats = 0;
     let mut lost_chats = Vec::new();
+    let mut lines_lost = 0;
+    let mut unseen_chats = 0;
     let mut broken_chats = Vec::new();
     let mut while_away = 0;
+    let mut survived_while_away = 0;
     for (i, jid, began, ended) in &completed {
         // A change the bot had decided but not committed when it was killed dies with it: a
         // chat that ended just before a kill counts as overlapping it (0.5 s).
         let before = Duration::from_millis(500);
-        if away
+        let overlapped = away
             .iter()
-            .any(|(from, to)| began < to && from.checked_sub(before).unwrap_or(*from) < *ended)
-        {
-            while_away += 1;
-            if rows
-                .iter()
-                .any(|r| &r.jid == jid && r.close_reason.as_deref() == Some("lost"))
-            {
-                lost_chats.push(jid.clone());
-            }
-            continue;
-        }
+            .any(|(from, to)| began < to && from.checked_sub(before).unwrap_or(*from) < *ended);
         let row = rows
             .iter()
             .find(|r| &r.jid == jid)
@@ -348,28 +348,59 @@ async fn chats_survive_killed_bots_and_restarted_servers() {
             .into_iter()
             .map(|e| format!("{}:{}", e.to_status, e.reason))
             .collect();
-        match row.close_reason.as_deref() {
-            Some("all_left") => {
-                let id = store.room_id(jid).await.unwrap().unwrap();
-                let lines: Vec<(String, String)> = store
-                    .transcript(id, 0)
-                    .await
-                    .unwrap()
-                    .into_iter()
-                    .map(|m| (m.nick, m.body.unwrap_or_default()))
-                    .collect();
-                let want = vec![
-                    (format!("S{i}"), format!("hello {i}")),
-                    // The visitor by role (privacy.keep_visitor_names is false).
-                    ("client".to_string(), format!("thanks {i}")),
-                ];
-                let busy = reasons.iter().any(|r| r == "busy:client_joined");
-                if busy && lines == want {
-                    full_chats += 1;
-                } else {
-                    broken_chats.push((jid.clone(), reasons, lines));
-                }
+        let id = store.room_id(jid).await.unwrap().unwrap();
+        let lines: Vec<(String, String)> = store
+            .transcript(id, 0)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| (m.nick, m.body.unwrap_or_default()))
+            .collect();
+        let want = vec![
+            (format!("S{i}"), format!("hello {i}")),
+            // The visitor by role (privacy.keep_visitor_names is false).
+            ("client".to_string(), format!("thanks {i}")),
+        ];
+        let lost = row.close_reason.as_deref() == Some("lost");
+        // The bot saw the visitor in their seat (the room went busy, live or on a rejoin).
+        let seen = reasons.iter().any(|r| r.starts_with("busy:"));
+        let unseen = overlapped && !seen;
+        if lost || unseen {
+            // Only what the bot heard before the server lost the room: some of the lines, in
+            // order, each once.
+            let mut rest = want.iter();
+            let in_order_once = lines.iter().all(|l| rest.any(|w| w == l));
+            if !in_order_once {
+                broken_chats.push((jid.clone(), reasons, lines));
+                continue;
             }
+            lines_lost += want.len() - lines.len();
+            if lost {
+                lost_chats.push(jid.clone());
+            } else {
+                unseen_chats += 1;
+            }
+            if overlapped {
+                while_away += 1;
+            } else {
+                // A room lost while the bot followed it would be a room the server lost with
+                // the bot inside: not a case the rule allows.
+                broken_chats.push((jid.clone(), reasons, lines));
+            }
+            continue;
+        }
+        if lines != want {
+            broken_chats.push((jid.clone(), reasons, lines));
+            continue;
+        }
+        if overlapped {
+            while_away += 1;
+            survived_while_away += 1;
+            continue;
+        }
+        let busy = reasons.iter().any(|r| r == "busy:client_joined");
+        match row.close_reason.as_deref() {
+            Some("all_left") if busy => full_chats += 1,
             other => broken_chats.push((
                 jid.clone(),
                 reasons,
@@ -432,10 +463,15 @@ async fn chats_survive_killed_bots_and_restarted_servers() {
         on_server.len()
     );
     println!(
-        "completed chats: {} went through busy and hold both lines, {} overlapped a time the bot was away ({} of them lost), {} otherwise",
+        "completed chats: {} went through busy and hold both lines, {} overlapped a time the bot was away \
+         ({} of them survived with both lines; {} lost and {} whose visitor came and left unseen, \
+         {} lines missing), {} broke the rule",
         full_chats,
         while_away,
+        survived_while_away,
         lost_chats.len(),
+        unseen_chats,
+        lines_lost,
         broken_chats.len()
     );
     println!(
@@ -448,9 +484,10 @@ async fn chats_survive_killed_bots_and_restarted_servers() {
 
     assert_eq!(done.len(), SCHEDULE.len());
     assert_eq!(outcomes.values().sum::<usize>(), total);
+    // Each disruption interrupts at most the chats in flight, one per worker.
     assert!(
-        outcomes.get(&Outcome::Completed).copied().unwrap_or(0) >= total / 2,
-        "most chats complete despite the disruptions: {outcomes:?}"
+        outcomes.get(&Outcome::Completed).copied().unwrap_or(0) >= total - SCHEDULE.len() * workers,
+        "every chat completes but those in flight at a disruption: {outcomes:?}"
     );
     assert!(
         orphans.is_empty(),
@@ -485,21 +522,15 @@ async fn chats_survive_killed_bots_and_restarted_servers() {
     };
     assert!(
         broken_chats.is_empty(),
-        "completed chats without busy, without every line, or closed otherwise: {broken_chats:#?}\n\
+        "completed chats against the transcript rule, or without busy, or closed otherwise: {broken_chats:#?}\n\
          times the bot was away (s after the start): {:?}\nthe bot's log about them:\n{}",
         away.iter()
             .map(|(a, b)| (a.duration_since(started_at).as_secs_f64(), b.duration_since(started_at).as_secs_f64()))
             .collect::<Vec<_>>(),
         broken_chats.iter().map(|(jid, _, _)| about(jid)).collect::<Vec<_>>().join("\n---\n")
     );
+    // Every completed chat was checked: the only exemption left is a lost room's missing lines.
     assert_eq!(full_chats + while_away, completed.len());
-    // Most chats ran while the bot followed them (a bot that never recorded busy, or lost
-    // lines, has failed above already; this keeps the exemption from swallowing the test).
-    assert!(
-        full_chats * 3 >= completed.len(),
-        "only {full_chats} of {} completed chats ran while the bot followed them",
-        completed.len()
-    );
     assert!(
         !bot.log().contains("panicked"),
         "the bot panicked:\n{}",

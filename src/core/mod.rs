@@ -35,7 +35,7 @@ use xmpp_parsers::minidom::Element;
 use crate::xmpp::stanza::domain_of;
 use crate::xmpp::stanza::{
     self, PresenceKind, RoomMessage, RoomPresence, RoomSettings, STATUS_CREATED, STATUS_GHOST,
-    STATUS_KICKED,
+    STATUS_KICKED, STATUS_SELF,
 };
 use crate::xmpp::{self, Answer, IqError, Joined, Request};
 pub use effects::{
@@ -64,7 +64,9 @@ const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 /// as a standard client (Converse.js, Gajim) leaves a room: without a status text.
 pub const LEAVE_CHECK: Duration = Duration::from_secs(5);
 /// Stored messages this close before the latest are remembered, so that the same line replayed
-/// by the room's history is not stored twice (history is asked for from a second earlier).
+/// by the room's history is not stored twice (history is asked for from a second earlier). It is
+/// also how far a replayed line's stamp (the server's, whole seconds on Prosody) may be from the
+/// time the line was stored at (the bot's, when it heard the line live) and still be that line.
 const REPLAY_OVERLAP: Duration = Duration::from_secs(2);
 
 /// The name of an enum's variant, without its fields: what a log line may say of a value that
@@ -102,12 +104,20 @@ struct Entry {
     history_since: Time,
     /// The messages stored in the last [`REPLAY_OVERLAP`] before the latest one.
     recent: VecDeque<(Time, String, String)>,
-    /// Lines stored before the current rejoin (nick, body), which the room's history will
-    /// replay: each is skipped once.
-    replay_skip: Vec<(String, String)>,
+    /// The stored lines (time, nick, body) the room's current history replay may repeat: armed
+    /// from `recent` at each self-presence (every join, however many in one session, is
+    /// followed by its own replay), each matched at most once per replay.
+    replay_skip: Vec<(Time, String, String)>,
     /// Leaves without the clean status held back while the leaver's session is pinged, by nick:
     /// until the answer the room still counts them inside.
     leave_checks: HashMap<String, LeaveCheck>,
+}
+
+impl Entry {
+    /// A history replay begins: every stored line it may repeat can be skipped once.
+    fn arm_replay_skip(&mut self) {
+        self.replay_skip = self.recent.iter().cloned().collect();
+    }
 }
 
 /// A leave without the clean status, held back until the leaver's session answers a ping.
@@ -451,6 +461,13 @@ impl Core {
         if !entry.inside {
             return;
         }
+        if p.kind == PresenceKind::Available && p.has(STATUS_SELF) {
+            // The bot's own presence again while inside (a second join of this room in the same
+            // session): the room replays its history once more after it.
+            if let Some(entry) = self.rooms.get_mut(&p.room) {
+                entry.arm_replay_skip();
+            }
+        }
         if translate::bot_out_without_cause(&p) {
             tracing::warn!(room = %p.room, "the bot's place in the room ended without a kick (an earlier session of its JID left); joining it again");
             return self.queue_rejoin(p.room);
@@ -608,12 +625,14 @@ impl Core {
         let event = match event {
             Event::Replayed { nick, body, at } => {
                 let entry = self.rooms.get_mut(&m.room).expect("checked");
-                // The room replays from a second before the last stored line: skip what was
-                // stored before the rejoin, once each.
+                // The room replays from a second before the last stored line: a replayed line
+                // that is a stored one (same nick and body, its stamp near the stored time) is
+                // skipped, each stored line once per replay.
+                let near = chrono_of(REPLAY_OVERLAP);
                 if let Some(i) = entry
                     .replay_skip
                     .iter()
-                    .position(|(n, b)| *n == nick && *b == body)
+                    .position(|(t, n, b)| *n == nick && *b == body && (at - *t).abs() <= near)
                 {
                     entry.replay_skip.remove(i);
                     return;
@@ -1089,11 +1108,6 @@ impl Core {
             let since = entry.history_since - chrono_of(Duration::from_secs(1));
             match stanza::join(&jid, &self.settings.nick, &entry.password, Some(since)) {
                 Ok(presence) => {
-                    entry.replay_skip = entry
-                        .recent
-                        .iter()
-                        .map(|(_, nick, body)| (nick.clone(), body.clone()))
-                        .collect();
                     entry.rejoin = Rejoin::Running;
                     self.rejoins_running += 1;
                     self.out.request(
@@ -1176,6 +1190,7 @@ impl Core {
         // Who is inside now decides; a leave still being checked is part of the past.
         if let Some(entry) = self.rooms.get_mut(&jid) {
             entry.leave_checks.clear();
+            entry.arm_replay_skip();
         }
         self.set_inside(&jid);
         self.feed(&jid, Event::Rejoined { present }, now);

@@ -23,6 +23,13 @@ pub const PING_INTERVAL: Duration = Duration::from_secs(20);
 /// pointless (a refused password, a server without TLS when TLS is required).
 pub type OnFailure = std::sync::Arc<dyn Fn(String, bool) + Send + Sync>;
 
+/// Asked before every login: completes with true when the bot may log in now, with false when it
+/// must never log in again (another instance is active). High availability's fence: an instance
+/// logs in only after proving it holds the active lock.
+pub type LoginGate = std::sync::Arc<
+    dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>> + Send + Sync,
+>;
+
 /// How to reach and log into the server.
 #[derive(Clone)]
 pub struct ConnectSettings {
@@ -61,17 +68,32 @@ impl ConnectSettings {
 }
 
 /// The reconnector handed to the `StanzaStream`: it connects with backoff until it succeeds,
-/// reporting every failure to the bot.
+/// reporting every failure to the bot. With a `gate`, every attempt waits for its leave first.
 pub(super) fn connector(
     settings: ConnectSettings,
     on_failure: OnFailure,
+    gate: Option<LoginGate>,
 ) -> impl FnMut(Option<String>, oneshot::Sender<Connection>) + Send + 'static {
-    move |_location, slot| {
+    move |_location, mut slot| {
         let settings = settings.clone();
         let on_failure = on_failure.clone();
+        let gate = gate.clone();
         tokio::spawn(async move {
             let mut delay = Duration::from_millis(500);
             loop {
+                if let Some(gate) = &gate {
+                    tokio::select! {
+                        allowed = gate() => if !allowed {
+                            tracing::warn!("XMPP login withheld for good: another instance holds the active lock");
+                            // Dropping the slot would make the stream worker panic; it closes
+                            // when the stream is gone.
+                            slot.closed().await;
+                            return;
+                        },
+                        _ = slot.closed() => return,
+                    }
+                }
+                tracing::info!("logging into XMPP");
                 match connect_once(&settings).await {
                     Ok(connection) => {
                         let _ = slot.send(connection);

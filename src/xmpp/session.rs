@@ -26,7 +26,7 @@ use xmpp_parsers::minidom::Element;
 use super::adhoc;
 use super::codec::{self, Inbound};
 pub use super::connect::PING_INTERVAL;
-use super::connect::{connector, ConnectSettings};
+use super::connect::{connector, ConnectSettings, LoginGate};
 use super::stanza::{self, RoomMessage, RoomPresence};
 use super::{Answer, IqError, JoinReply, Joined, Request};
 
@@ -93,12 +93,21 @@ pub struct Session {
 impl Session {
     /// Starts the session task; events arrive on the returned receiver.
     pub fn start(settings: ConnectSettings) -> (Session, mpsc::UnboundedReceiver<SessionEvent>) {
+        Session::start_gated(settings, None)
+    }
+
+    /// [`Session::start`] where every login, the first and each reconnection, waits for `gate`.
+    pub fn start_gated(
+        settings: ConnectSettings,
+        gate: Option<LoginGate>,
+    ) -> (Session, mpsc::UnboundedReceiver<SessionEvent>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let domain = Jid::from(settings.jid.to_bare().domain().to_owned());
-        let stream = new_stream(&settings, &events_tx);
+        let stream = new_stream(&settings, &events_tx, &gate);
         let task = Task {
             stream,
+            gate,
             settings: settings.clone(),
             failed_resumptions: 0,
             commands: rx,
@@ -193,16 +202,22 @@ const SWEEP: Duration = Duration::from_millis(250);
 fn new_stream(
     settings: &ConnectSettings,
     events: &mpsc::UnboundedSender<SessionEvent>,
+    gate: &Option<LoginGate>,
 ) -> StanzaStream {
     let events = events.clone();
     let on_failure = std::sync::Arc::new(move |error: String, fatal: bool| {
         let _ = events.send(SessionEvent::ConnectFailed { error, fatal });
     });
-    StanzaStream::new(Box::new(connector(settings.clone(), on_failure)), 256)
+    StanzaStream::new(
+        Box::new(connector(settings.clone(), on_failure, gate.clone())),
+        256,
+    )
 }
 
 struct Task {
     stream: StanzaStream,
+    /// What every login waits for (high availability's fence), if anything.
+    gate: Option<LoginGate>,
     settings: ConnectSettings,
     /// Connections lost since the last session was established or resumed.
     failed_resumptions: u32,
@@ -357,7 +372,7 @@ impl Task {
                     );
                     self.failed_resumptions = 0;
                     self.fail_all();
-                    let fresh = new_stream(&self.settings, &self.events);
+                    let fresh = new_stream(&self.settings, &self.events, &self.gate);
                     drop(std::mem::replace(&mut self.stream, fresh));
                     return;
                 }

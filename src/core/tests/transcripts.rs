@@ -4,7 +4,7 @@
 use super::harness::*;
 use super::*;
 use crate::core::{Input, Write};
-use crate::xmpp::stanza::RoomMessage;
+use crate::xmpp::stanza::{PresenceKind, RoomMessage};
 
 #[test]
 fn retention_runs_at_start_and_then_every_hour() {
@@ -139,4 +139,153 @@ fn history_replayed_on_a_rejoin_is_stored_once_in_order_with_the_servers_time() 
             (9, secs(201), "staff".into(), "live again".into()),
         ]
     );
+}
+
+/// A room of an earlier run rejoined at 200 s (its last stored line at 100 s), inside again.
+fn rejoined_busy_room() -> (World, BareJid) {
+    let mut w = rejoining(vec![restored(1, Status::Busy, Some(secs(100)))], secs(200));
+    w.input(Input::Online { fresh: true });
+    let room = room_jid(1);
+    assert!(w.muc.rooms[&room].bot_inside);
+    (w, room)
+}
+
+/// The messages among `events`' writes: (seq, time, nick, body).
+fn stored_lines(events: &[Event]) -> Vec<(i64, Time, String, String)> {
+    writes(events)
+        .into_iter()
+        .filter_map(|w| match w {
+            Write::Message {
+                seq,
+                at,
+                nick,
+                body,
+                ..
+            } => Some((*seq, *at, nick.clone(), body.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The room replays `history` (the server's stamps) after the bot's own presence, as it does
+/// after every join; what the bot stored of it.
+fn replay(w: &mut World, room: &BareJid, history: &[(Time, &str, &str)]) -> Vec<Event> {
+    let own = own_presence(room, PresenceKind::Available, &[110], "owner");
+    let mut events = w.input(Input::Presence(own));
+    for (at, nick, body) in history {
+        events.extend(w.input(Input::Message(RoomMessage {
+            room: room.clone(),
+            nick: (*nick).into(),
+            body: (*body).into(),
+            delayed: Some(*at),
+        })));
+    }
+    events
+}
+
+/// The bot's time `ms` milliseconds after `s` seconds: live lines are stored at the bot's time,
+/// with its fraction of a second, while Prosody stamps the replayed ones in whole seconds.
+fn at_ms(s: i64, ms: i64) -> Time {
+    secs(s) + chrono::Duration::milliseconds(ms)
+}
+
+#[test]
+fn a_second_join_in_the_same_session_replays_the_history_again_and_nothing_is_stored_twice() {
+    let (mut w, room) = rejoined_busy_room();
+    w.now = at_ms(201, 700);
+    let mut stored = stored_lines(&w.say(&room, "staff", "one"));
+    w.now = at_ms(202, 400);
+    stored.extend(stored_lines(&w.say(&room, "client", "two")));
+    assert_eq!(stored.len(), 2);
+    // A second join of the room in this session (an earlier session's join flushed into this
+    // one): the room answers with the bot's own presence and the same history, twice.
+    let history = [
+        (secs(100), "client", "last line"),
+        (secs(201), "staff", "one"),
+        (secs(202), "client", "two"),
+    ];
+    for _ in 0..2 {
+        assert_eq!(stored_lines(&replay(&mut w, &room, &history)), []);
+    }
+    w.now = secs(203);
+    assert_eq!(
+        stored_lines(&w.say(&room, "staff", "three")),
+        [(7, secs(203), "staff".into(), "three".into())]
+    );
+}
+
+#[test]
+fn a_session_replaced_in_the_middle_of_a_replay_stores_each_line_once_in_order() {
+    let mut w = rejoining(vec![restored(1, Status::Busy, Some(secs(100)))], secs(200));
+    let room = room_jid(1);
+    // Said while the bot was away; the room replays them after the join.
+    let history = [
+        (secs(100), "client", "last line"),
+        (secs(150), "staff", "a"),
+        (secs(150), "staff", "a"),
+        (secs(151), "client", "b"),
+        (secs(152), "staff", "c"),
+    ];
+    w.input(Input::Online { fresh: true });
+    w.now = secs(201);
+    // The session is replaced after the first three lines of the replay…
+    let mut stored = stored_lines(&replay(&mut w, &room, &history[..3]));
+    // …and a new session rejoins: the room replays everything since a second before the last
+    // stored line (150 s), and a bit more.
+    w.input(Input::Online { fresh: true });
+    stored.extend(stored_lines(&replay(&mut w, &room, &history[1..])));
+    assert_eq!(
+        stored,
+        [
+            (5, secs(150), "staff".into(), "a".into()),
+            (6, secs(150), "staff".into(), "a".into()),
+            (7, secs(151), "client".into(), "b".into()),
+            (8, secs(152), "staff".into(), "c".into()),
+        ]
+    );
+}
+
+#[test]
+fn ten_rejoins_in_a_row_each_replaying_the_history_store_each_line_once_in_order() {
+    let (mut w, room) = rejoined_busy_room();
+    let mut history: Vec<(Time, String, String)> =
+        vec![(secs(100), "client".into(), "last line".into())];
+    let mut stored = Vec::new();
+    let mut expected = Vec::new();
+    for i in 0..10i64 {
+        // A line heard live, at the bot's time…
+        let s = 210 + i;
+        w.now = at_ms(s, 900);
+        let (nick, body) = (
+            if i % 2 == 0 { "staff" } else { "client" },
+            format!("live {i}"),
+        );
+        stored.extend(stored_lines(&w.say(&room, nick, &body)));
+        expected.push((s, nick.to_string(), body.clone()));
+        history.push((secs(s), nick.into(), body));
+        // …and one said while the bot is out, which only the replay brings.
+        let away = format!("away {i}");
+        history.push((secs(s), nick.into(), away.clone()));
+        expected.push((s, nick.to_string(), away));
+        // The bot leaves the room (a new session every other time, else its place in the room
+        // ended) and joins again; the room replays its whole history, more than was asked.
+        w.now = at_ms(s, 950);
+        if i % 2 == 0 {
+            w.input(Input::Online { fresh: true });
+        } else {
+            w.bot_out(&room, &[]);
+        }
+        let lines: Vec<(Time, &str, &str)> = history
+            .iter()
+            .map(|(t, n, b)| (*t, n.as_str(), b.as_str()))
+            .collect();
+        stored.extend(stored_lines(&replay(&mut w, &room, &lines)));
+    }
+    let got: Vec<(i64, String, String)> = stored
+        .iter()
+        .map(|(_, at, n, b)| (at.timestamp() - secs(0).timestamp(), n.clone(), b.clone()))
+        .collect();
+    assert_eq!(got, expected);
+    let seqs: Vec<i64> = stored.iter().map(|(seq, ..)| *seq).collect();
+    assert_eq!(seqs, (5..25).collect::<Vec<_>>());
 }
