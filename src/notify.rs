@@ -2,12 +2,20 @@
 //! the watchdog petted from the main loop, STOPPING on shutdown. Without `$NOTIFY_SOCKET` (not
 //! run by systemd) every call does nothing.
 
+use std::fmt::Write as _;
+use std::os::unix::net::UnixDatagram;
 use std::time::{Duration, Instant};
 
 use sd_notify::NotifyState;
 
+/// How long one notification may wait for room in systemd's socket: the main loop sends them, and
+/// a socket nobody reads (a stalled manager, a test's fake one) must not stall the loop.
+const SEND_LIMIT: Duration = Duration::from_millis(100);
+
 /// The systemd notifier of the running bot.
 pub struct Notifier {
+    /// `$NOTIFY_SOCKET`, connected; `None` when not run by systemd.
+    socket: Option<UnixDatagram>,
     ready: bool,
     watchdog: Option<Duration>,
     last_pet: Option<Instant>,
@@ -21,6 +29,7 @@ impl Notifier {
         let watchdog =
             sd_notify::watchdog_enabled(false, &mut usec).then(|| Duration::from_micros(usec));
         Notifier {
+            socket: connect_notify_socket(),
             ready: false,
             watchdog,
             last_pet: None,
@@ -29,8 +38,15 @@ impl Notifier {
     }
 
     fn send(&self, state: &[NotifyState]) {
-        if let Err(e) = sd_notify::notify(false, state) {
-            tracing::debug!(error = %e, "cannot notify systemd");
+        let Some(socket) = &self.socket else {
+            return;
+        };
+        let mut message = String::new();
+        for s in state {
+            let _ = writeln!(message, "{s}");
+        }
+        if let Err(e) = socket.send(message.as_bytes()) {
+            tracing::debug!(error = %e, "cannot notify systemd; this notification is dropped");
         }
     }
 
@@ -67,5 +83,32 @@ impl Notifier {
     /// STOPPING=1.
     pub fn stopping(&mut self) {
         self.send(&[NotifyState::Stopping, NotifyState::Status("stopping")]);
+    }
+}
+
+/// The datagram socket to systemd named by `$NOTIFY_SOCKET` (a path, or `@name` in the abstract
+/// namespace), with a send time limit of [`SEND_LIMIT`].
+fn connect_notify_socket() -> Option<UnixDatagram> {
+    let path = std::env::var_os("NOTIFY_SOCKET")?;
+    let connect = || -> std::io::Result<UnixDatagram> {
+        let socket = UnixDatagram::unbound()?;
+        let bytes = std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str());
+        match bytes.strip_prefix(b"@") {
+            Some(name) => {
+                use std::os::linux::net::SocketAddrExt;
+                let addr = std::os::unix::net::SocketAddr::from_abstract_name(name)?;
+                socket.connect_addr(&addr)?;
+            }
+            None => socket.connect(&path)?,
+        }
+        socket.set_write_timeout(Some(SEND_LIMIT))?;
+        Ok(socket)
+    };
+    match connect() {
+        Ok(socket) => Some(socket),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot reach systemd's notify socket; not notifying");
+            None
+        }
     }
 }
