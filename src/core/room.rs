@@ -244,6 +244,9 @@ pub struct Room {
     /// The staff member who handed the chat over and is still inside (nick, since when): no
     /// longer seated, removed if still there after `timeouts.closing`.
     former: Option<(String, Time)>,
+    /// The staff member's lines a `staffed` room replayed after a rejoin (nick, body, time):
+    /// stored only if a visitor's line follows (see [`Room::staffed_replay`]).
+    held: Vec<(String, String, Time)>,
 }
 
 /// At most this many events wait for a claims check (the database may be away for long); past
@@ -272,6 +275,7 @@ impl Room {
             replaying: false,
             handover: None,
             former: None,
+            held: Vec::new(),
         }
     }
 
@@ -458,6 +462,9 @@ impl Room {
                     }
                 }
             }
+            Event::Replayed { nick, body, at } if self.status == Status::Staffed => {
+                self.staffed_replay(nick, body, at, now, &mut actions)
+            }
             Event::Replayed { nick, body, at } => {
                 // Said while the bot was away: the sender may have left since, so the nick of
                 // the seat at the time is what counts.
@@ -537,6 +544,83 @@ impl Room {
             }
         }
         actions
+    }
+
+    /// A line a `staffed` room replayed from its history. The staff member's lines are held
+    /// back: said to nobody, unless a visitor came in while the bot was away. Anyone else who
+    /// spoke had the password of this hidden room, which only the client claim hands out: the
+    /// visitor, whose chat then happened unseen. It is kept and ends as if the bot had seen it
+    /// (busy at its first line, then closing, as the visitor is gone), so the room is never
+    /// offered to another visitor, whom the room's history would show the first one's words.
+    fn staffed_replay(
+        &mut self,
+        nick: String,
+        body: String,
+        at: Time,
+        now: Time,
+        actions: &mut Vec<Action>,
+    ) {
+        if self.staff_nick() == Some(nick.as_str()) {
+            // A replay runs forward in time: a line earlier than the last held one begins
+            // another replay (a second join), which repeats what is held.
+            if self.held.last().is_some_and(|(_, _, last)| at < *last) {
+                self.held.clear();
+            }
+            self.held.push((nick, body, at));
+            return;
+        }
+        if self.present.contains_key(&nick) {
+            // Still inside: their join was decided with the claims, as any join is.
+            return;
+        }
+        let held = std::mem::take(&mut self.held);
+        let first = held.first().map_or(at, |(_, _, t)| *t);
+        self.client = Some(Seat {
+            nick: nick.clone(),
+            jid: None,
+            claim: self.claims.client_at,
+        });
+        self.last_activity = self.last_activity.max(at);
+        self.transition(
+            Status::Busy,
+            Reason::ClientJoined,
+            Some(nick.clone()),
+            None,
+            first,
+            actions,
+        );
+        // The staff member's lines the visitor heard: said in the room, or its history shown
+        // to them as they came in.
+        for (nick, body, at) in held {
+            actions.push(Action::RecordMessage {
+                nick,
+                role: Role::Staff,
+                body,
+                at,
+            });
+        }
+        actions.push(Action::RecordMessage {
+            nick: nick.clone(),
+            role: Role::Client,
+            body,
+            at,
+        });
+        // Gone before the bot came back: as on any rejoin that misses a seated person, a
+        // dropped connection, so they may still come back within the grace period.
+        self.departure = Some(Departure {
+            nick: nick.clone(),
+            role: Role::Client,
+            at: now,
+            clean: false,
+        });
+        self.transition(
+            Status::Closing,
+            Reason::LeftUnclean,
+            Some(nick),
+            None,
+            now,
+            actions,
+        );
     }
 
     /// Starts a handover of a `busy` room whose staff member is seated and inside.
@@ -640,6 +724,8 @@ impl Room {
         self.checking_claims = false;
         // What the old session saw while a joiner was checked is superseded by who is inside now.
         self.deferred.clear();
+        // A new replay follows.
+        self.held.clear();
         // A seat counts as occupied only by the person who took it, not by someone using the nick.
         let holds = |seat: &Option<Seat>, o: &Occupant| {
             seat.as_ref()

@@ -289,3 +289,166 @@ fn ten_rejoins_in_a_row_each_replaying_the_history_store_each_line_once_in_order
     let seqs: Vec<i64> = stored.iter().map(|(seq, ..)| *seq).collect();
     assert_eq!(seqs, (5..25).collect::<Vec<_>>());
 }
+
+/// Room 1 of an earlier run, `staffed` (nothing stored), its client claim made at 110 s: the
+/// staff member is inside and the visitor who claimed it is not (when the bot comes back).
+fn rejoined_staffed_room(settings: Settings) -> (World, BareJid) {
+    use crate::core::types::{Claims, Seat};
+    let mut r = restored(1, Status::Staffed, None);
+    r.room = Room::restore(
+        Status::Staffed,
+        secs(0),
+        Claims {
+            staff_at: Some(secs(0)),
+            client_at: Some(secs(110)),
+        },
+        Some(Seat {
+            nick: "staff".into(),
+            jid: Some("staff@localhost".into()),
+            claim: Some(secs(0)),
+        }),
+        None,
+        secs(0),
+    );
+    r.last_seq = 0;
+    r.history_since = secs(100);
+    r.recent.clear();
+    let mut w = rejoining_with(
+        Settings {
+            pool_size: 0,
+            ..settings
+        },
+        vec![r],
+        secs(200),
+    );
+    w.input(Input::Online { fresh: true });
+    let room = room_jid(1);
+    assert!(w.muc.rooms[&room].bot_inside);
+    (w, room)
+}
+
+/// What the visitor and the staff member said in room 1 while the bot was away.
+const UNSEEN: [(i64, &str, &str); 4] = [
+    (150, "staff", "hello, I am here"),
+    (151, "Sam", "I need to talk"),
+    (152, "staff", "I am listening"),
+    (153, "Sam", "thank you"),
+];
+
+fn unseen_history() -> Vec<(Time, &'static str, &'static str)> {
+    UNSEEN.iter().map(|(s, n, b)| (secs(*s), *n, *b)).collect()
+}
+
+#[test]
+fn a_chat_the_bot_did_not_see_is_stored_and_its_room_closes_rather_than_waiting_for_another_visitor(
+) {
+    use crate::core::types::Reason;
+    let (mut w, room) = rejoined_staffed_room(settings());
+    w.now = secs(201);
+    let e = replay(&mut w, &room, &unseen_history());
+    // As if the bot had seen it: busy at its first line, then the visitor gone, as a dropped
+    // connection.
+    assert_eq!(
+        transitions(&e),
+        [
+            (room.to_string(), Status::Busy, Reason::ClientJoined),
+            (room.to_string(), Status::Closing, Reason::LeftUnclean),
+        ]
+    );
+    let busy_at = writes(&e).into_iter().find_map(|w| match w {
+        Write::Transition { transition, .. } if transition.to == Status::Busy => {
+            Some(transition.at)
+        }
+        _ => None,
+    });
+    assert_eq!(busy_at, Some(secs(150)));
+    // Every line, once, in order, with the server's time; the visitor by role.
+    let want: Vec<_> = UNSEEN
+        .iter()
+        .zip(1..)
+        .map(|((s, n, b), seq)| {
+            let nick = if *n == "Sam" { "client" } else { "staff" };
+            (seq, secs(*s), nick.to_string(), b.to_string())
+        })
+        .collect();
+    assert_eq!(stored_lines(&e), want);
+    // The room replays its history again (a second join): nothing is stored twice.
+    w.now = secs(202);
+    let e = replay(&mut w, &room, &unseen_history());
+    assert_eq!(stored_lines(&e), []);
+    assert!(transitions(&e).is_empty(), "{e:?}");
+    // The client claim expires (110 s + 60 s, long past): the room gets no new password and
+    // waits for nobody; it closes at its closing limit (120 s after the replay, at 201 s).
+    let e = w.until(secs(321));
+    assert!(
+        !writes(&e)
+            .iter()
+            .any(|w| matches!(w, Write::RotatePassword { .. })),
+        "{e:?}"
+    );
+    assert!(transitions(&e).is_empty(), "{e:?}");
+    let e = w.until(secs(321) + chrono::Duration::milliseconds(1));
+    assert_eq!(
+        transitions(&e),
+        [(room.to_string(), Status::Closed, Reason::ClosingTimeout)]
+    );
+    assert!(iqs(&e).iter().any(|x| x.contains("<destroy")));
+}
+
+#[test]
+fn the_staff_member_leaving_after_an_unseen_chat_closes_the_room_at_once() {
+    use crate::core::types::Reason;
+    let (mut w, room) = rejoined_staffed_room(settings());
+    w.now = secs(201);
+    replay(&mut w, &room, &unseen_history());
+    w.now = secs(202);
+    let e = w.exit(&room, "staff", Some("Clean Exit"));
+    assert_eq!(
+        transitions(&e),
+        [(room.to_string(), Status::Closed, Reason::AllLeft)]
+    );
+}
+
+#[test]
+fn an_unseen_chat_keeps_the_visitors_name_where_the_help_line_keeps_names() {
+    let (mut w, room) = rejoined_staffed_room(Settings {
+        keep_visitor_names: true,
+        ..settings()
+    });
+    w.now = secs(201);
+    let e = replay(&mut w, &room, &unseen_history());
+    let nicks: Vec<_> = stored_lines(&e).into_iter().map(|l| l.2).collect();
+    assert_eq!(nicks, ["staff", "Sam", "staff", "Sam"]);
+}
+
+#[test]
+fn a_staffed_room_replaying_only_its_staff_members_lines_changes_nothing() {
+    use crate::core::types::Reason;
+    let (mut w, room) = rejoined_staffed_room(settings());
+    w.now = secs(201);
+    let e = replay(
+        &mut w,
+        &room,
+        &[
+            (secs(150), "staff", "anyone?"),
+            (secs(160), "staff", "still here"),
+        ],
+    );
+    assert!(writes(&e).is_empty(), "{e:?}");
+    assert_eq!(w.core.counts().by_status[1], 1, "still staffed");
+    // The visitor who claimed it comes in now, with a fresh claim: the chat starts as usual, and
+    // what the staff member said to nobody is not part of it.
+    w.store.claims.get_mut(&room.to_string()).unwrap().client_at = Some(secs(199));
+    w.now = secs(205);
+    let e = w.enter(&room, "Sam");
+    assert_eq!(
+        transitions(&e),
+        [(room.to_string(), Status::Busy, Reason::ClientJoined)]
+    );
+    w.now = secs(206);
+    let e = w.say(&room, "Sam", "hi");
+    assert_eq!(
+        stored_lines(&e),
+        [(1, secs(206), "client".to_string(), "hi".to_string())]
+    );
+}
