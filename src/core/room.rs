@@ -247,6 +247,9 @@ pub struct Room {
     /// The staff member's lines a `staffed` room replayed after a rejoin (nick, body, time):
     /// stored only if a visitor's line follows (see [`Room::staffed_replay`]).
     held: Vec<(String, String, Time)>,
+    /// People a rejoin found inside a `staffed` room besides its staff member: they came in
+    /// with its password while the bot was away (see [`Room::came_with_the_claim`]).
+    found: Vec<String>,
 }
 
 /// At most this many events wait for a claims check (the database may be away for long); past
@@ -276,6 +279,7 @@ impl Room {
             handover: None,
             former: None,
             held: Vec::new(),
+            found: Vec::new(),
         }
     }
 
@@ -726,6 +730,7 @@ impl Room {
         self.deferred.clear();
         // A new replay follows.
         self.held.clear();
+        self.found.clear();
         // A seat counts as occupied only by the person who took it, not by someone using the nick.
         let holds = |seat: &Option<Seat>, o: &Occupant| {
             seat.as_ref()
@@ -739,7 +744,13 @@ impl Room {
                 let nick = self.staff_nick().map(str::to_string);
                 return self.close(Reason::StaffLeft, nick, now, actions);
             }
-            Status::Staffed => {}
+            Status::Staffed => {
+                self.found = present
+                    .iter()
+                    .filter(|o| !holds(&self.staff, o))
+                    .map(|o| o.nick.clone())
+                    .collect();
+            }
             Status::Busy | Status::Closing => match (staff_in, client_in) {
                 (false, false) => return self.close(Reason::AllLeft, None, now, actions),
                 (true, true) if self.status == Status::Closing => {
@@ -921,7 +932,11 @@ impl Room {
                     actions,
                 );
             }
-            Status::Staffed if self.claim_open(Role::Client, now, limits) => {
+            Status::Staffed
+                if self.claim_open(Role::Client, now, limits)
+                    || self.came_with_the_claim(&nick) =>
+            {
+                self.found.clear();
                 self.client = Some(Seat {
                     nick: nick.clone(),
                     jid: jid.clone(),
@@ -942,12 +957,22 @@ impl Room {
         }
     }
 
+    /// True when `nick` was found inside this `staffed` room at a rejoin and a client claim is on
+    /// record, expired or not: only the bot, had it been there, would have changed the password
+    /// on the claim's expiry, so whoever came in meanwhile came with that claim. The visitor
+    /// (whose chat may be going on) keeps the seat rather than being kicked mid-chat, and the
+    /// room is not offered to another visitor, whom its history would show their words.
+    fn came_with_the_claim(&self, nick: &str) -> bool {
+        self.found.iter().any(|n| n == nick) && self.claims.client_at.is_some()
+    }
+
     fn on_leave(&mut self, nick: String, clean: bool, now: Time, actions: &mut Vec<Action>) {
         let role = self.seated_role(&nick);
         if self.present.remove(&nick).is_none() {
             return;
         }
         self.unverified.retain(|n| *n != nick);
+        self.found.retain(|n| *n != nick);
         if self.former.as_ref().is_some_and(|(n, _)| *n == nick) {
             self.former = None;
         }
@@ -1006,6 +1031,9 @@ impl Room {
             }
         }
         for n in self.unverified.iter_mut().filter(|n| *n == old) {
+            *n = new.clone();
+        }
+        for n in self.found.iter_mut().filter(|n| *n == old) {
             *n = new.clone();
         }
     }
@@ -1356,6 +1384,27 @@ mod tests {
         let a = r.handle(staff_claim(1), t(5), &LIMITS);
         assert_eq!(kicks(&a), [("eve".to_string(), KickReason::NoClaim)]);
         assert_eq!(r.status(), Status::Staffed);
+    }
+
+    #[test]
+    fn someone_a_rejoin_finds_in_a_staffed_room_keeps_the_seat_only_with_a_client_claim() {
+        // No client claim on record: nobody handed them the room.
+        let mut r = staffed();
+        let a = r.handle(rejoined(&["staff", "eve"]), t(100), &LIMITS);
+        assert_eq!(a, [Action::CheckClaims]);
+        let a = r.handle(staff_claim(1), t(101), &LIMITS);
+        assert_eq!(kicks(&a), [("eve".to_string(), KickReason::NoClaim)]);
+        assert_eq!(r.status(), Status::Staffed);
+        // A client claim long expired (3 s, limit 60 s): the password it handed out still
+        // opened the room, so they came with it; a second one is a third person.
+        let mut r = staffed();
+        r.handle(rejoined(&["staff", "client", "eve"]), t(100), &LIMITS);
+        let a = r.handle(both_claims(1, 3), t(101), &LIMITS);
+        assert_eq!(
+            transitions(&a),
+            [(Status::Busy, Reason::ClientJoined, Some("client".into()))]
+        );
+        assert_eq!(kicks(&a), [("eve".to_string(), KickReason::ThirdPerson)]);
     }
 
     #[test]

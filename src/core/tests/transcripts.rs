@@ -293,6 +293,11 @@ fn ten_rejoins_in_a_row_each_replaying_the_history_store_each_line_once_in_order
 /// Room 1 of an earlier run, `staffed` (nothing stored), its client claim made at 110 s: the
 /// staff member is inside and the visitor who claimed it is not (when the bot comes back).
 fn rejoined_staffed_room(settings: Settings) -> (World, BareJid) {
+    rejoined_staffed_room_with(settings, &["staff"])
+}
+
+/// [`rejoined_staffed_room`] with `inside` in the room when the bot comes back.
+fn rejoined_staffed_room_with(settings: Settings, inside: &[&str]) -> (World, BareJid) {
     use crate::core::types::{Claims, Seat};
     let mut r = restored(1, Status::Staffed, None);
     r.room = Room::restore(
@@ -321,8 +326,9 @@ fn rejoined_staffed_room(settings: Settings) -> (World, BareJid) {
         vec![r],
         secs(200),
     );
-    w.input(Input::Online { fresh: true });
     let room = room_jid(1);
+    w.muc.add_room(&room, "old-1", inside);
+    w.input(Input::Online { fresh: true });
     assert!(w.muc.rooms[&room].bot_inside);
     (w, room)
 }
@@ -450,5 +456,30 @@ fn a_staffed_room_replaying_only_its_staff_members_lines_changes_nothing() {
     assert_eq!(
         stored_lines(&e),
         [(1, secs(206), "client".to_string(), "hi".to_string())]
+    );
+}
+
+#[test]
+fn a_visitor_still_inside_when_the_bot_comes_back_keeps_the_chat_though_the_claim_ran_out() {
+    use crate::core::types::Reason;
+    // Sam came in with the password of the client claim (110 s) and is still talking at 200 s,
+    // past the claim limit (60 s): only the bot, had it been there, would have changed the
+    // password on the claim's expiry, so whoever is inside came with that claim.
+    let (mut w, room) = rejoined_staffed_room_with(settings(), &["staff", "Sam"]);
+    assert!(
+        !iqs(&w.since(0)).iter().any(|x| x.contains("role='none'")),
+        "nobody kicked: {:?}",
+        w.since(0)
+    );
+    assert_eq!(w.core.counts().by_status[2], 1, "busy");
+    w.now = secs(201);
+    let e = replay(&mut w, &room, &unseen_history());
+    assert_eq!(stored_lines(&e).len(), 4, "{e:?}");
+    assert!(transitions(&e).is_empty());
+    w.now = secs(202);
+    let e = w.exit(&room, "Sam", Some("Clean Exit"));
+    assert_eq!(
+        transitions(&e),
+        [(room.to_string(), Status::Closing, Reason::LeftClean)]
     );
 }
