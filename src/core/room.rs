@@ -405,7 +405,9 @@ impl Room {
                 self.claims.staff_at.map(|at| past(at, limits.claim))
             }
             Status::Available => None,
-            Status::Staffed if self.rotating => None,
+            // Someone who came in waits for the claims check: it decides before the password
+            // changes (they may be the visitor whose claim ran out while the bot was away).
+            Status::Staffed if self.rotating || !self.unverified.is_empty() => None,
             Status::Staffed => self.claims.client_at.map(|at| {
                 let due = past(at, limits.claim);
                 self.rotate_retry_at.map_or(due, |retry| due.max(retry))
@@ -1072,7 +1074,12 @@ impl Room {
             Status::Staffed => {
                 if let Some(at) = self.claims.client_at {
                     let may_retry = self.rotate_retry_at.is_none_or(|retry| now >= retry);
-                    if now - at > chrono_of(limits.claim) && !self.rotating && may_retry {
+                    let checking = !self.unverified.is_empty();
+                    if now - at > chrono_of(limits.claim)
+                        && !self.rotating
+                        && may_retry
+                        && !checking
+                    {
                         self.rotating = true;
                         actions.push(Action::RotatePassword {
                             client_claimed_at: at,
@@ -1398,7 +1405,12 @@ mod tests {
         // A client claim long expired (3 s, limit 60 s): the password it handed out still
         // opened the room, so they came with it; a second one is a third person.
         let mut r = staffed();
-        r.handle(rejoined(&["staff", "client", "eve"]), t(100), &LIMITS);
+        r.handle(both_claims(1, 3), t(3), &LIMITS);
+        let a = r.handle(rejoined(&["staff", "client", "eve"]), t(100), &LIMITS);
+        assert_eq!(a, [Action::CheckClaims]);
+        // The password stays until the check has decided (a new one would retire the claim).
+        assert_eq!(r.deadline(&LIMITS), None);
+        assert!(r.handle(Event::Tick, t(100), &LIMITS).is_empty());
         let a = r.handle(both_claims(1, 3), t(101), &LIMITS);
         assert_eq!(
             transitions(&a),
