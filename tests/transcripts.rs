@@ -454,3 +454,90 @@ async fn lines_said_while_the_bot_is_killed_are_stored_once_after_the_restart() 
     let (code, _) = bot.terminate();
     assert_eq!(code, Some(0));
 }
+
+/// A visitor who comes into a staffed room, talks and leaves while the bot is killed: the room's
+/// history tells the bot when it comes back. The chat is stored whole (the visitor by role), the
+/// room goes busy and closing as if the bot had seen it, and it is never offered to another
+/// visitor, whom its history would show the first one's words (README, "When things go wrong",
+/// Transcripts).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_had_while_the_bot_was_killed_is_stored_and_its_room_not_offered_again() {
+    let setup = Setup::patient(TestDb::sqlite()).await;
+    let store = &setup.store;
+    let bot = setup.start_bot(&[]);
+    let mut staff = Person::connect(&setup.server, "staff").await;
+    let mut client = Person::connect(&setup.server, "client").await;
+    let (room, _) = staff_in(store, &mut staff, "Counsellor").await;
+    let jid = room.jid;
+
+    bot.kill9();
+    let c = claim(store, ClaimKind::Client, "claim-Visitor").await;
+    assert_eq!(c.jid, jid, "the only staffed room");
+    client
+        .join(&jid, "Visitor", &c.password)
+        .await
+        .expect("the visitor joins while the bot is away");
+    let said = [
+        ("staff", "hello, I am here"),
+        ("client", "I need to talk"),
+        ("staff", "I am listening"),
+        ("client", "thank you"),
+    ];
+    // Each line handled by the server before the next is said, so the order is known.
+    for (who, line) in said {
+        match who {
+            "staff" => staff.say(&jid, line),
+            _ => client.say(&jid, line),
+        }
+        staff.heard(&jid, line).await;
+    }
+    client.leave(&jid, "Visitor", "Clean Exit");
+    staff.sees_leave(&jid, "Visitor").await;
+
+    let bot = setup.start_bot(&[]);
+    let rows = wait_transcript(store, &jid, 4).await;
+    let lines: Vec<(i64, &str, &str)> = rows
+        .iter()
+        .map(|r| (r.seq, r.nick.as_str(), r.body.as_deref().unwrap()))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            (1, "Counsellor", "hello, I am here"),
+            (2, "client", "I need to talk"),
+            (3, "Counsellor", "I am listening"),
+            (4, "client", "thank you"),
+        ],
+        "every line once, in order; {}",
+        bot.log()
+    );
+    wait_status(store, &jid, Status::Closing).await;
+    let changes: Vec<String> = store
+        .events(&jid)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| format!("{}:{}", e.to_status, e.reason))
+        .collect();
+    assert_eq!(
+        changes[changes.len() - 2..],
+        ["busy:client_joined", "closing:left_unclean"]
+    );
+    // Not offered to the next visitor: no staffed room to claim.
+    assert!(store
+        .claim(ClaimKind::Client, "claim-Next")
+        .await
+        .unwrap()
+        .is_none());
+    // The staff member leaves: the room closes as any chat does.
+    staff.leave(&jid, "Counsellor", "Clean Exit");
+    let row = wait_status(store, &jid, Status::Closed).await;
+    assert_eq!(row.close_reason.as_deref(), Some("all_left"));
+    let rows = store
+        .transcript(store.room_id(&jid).await.unwrap().unwrap(), 0)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 4, "no line stored twice: {rows:?}");
+    let (code, _) = bot.terminate();
+    assert_eq!(code, Some(0));
+}
